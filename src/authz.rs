@@ -1,0 +1,178 @@
+//! Who may do what where: pure decisions over (actor, action, target), and the list scope of
+//! an actor. The store filters every list by a `Scope`; services call `authorize` before reads
+//! of single records and before every change.
+
+use crate::domain::{MemberId, OrgId, Role, TreePath, UserId};
+
+/// The signed-in user as the services see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub org_path: TreePath,
+    /// Set for the 党员本人 role: the member record this account belongs to.
+    pub member_id: Option<MemberId>,
+}
+
+/// What a list query may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything whose organisation path lies in this subtree.
+    Subtree(TreePath),
+    /// Only this one member record (and nothing of the directory).
+    OwnRecord(MemberId),
+}
+
+impl Scope {
+    pub fn of(actor: &Actor) -> Self {
+        match (actor.role, actor.member_id) {
+            (Role::Member, Some(m)) => Self::OwnRecord(m),
+            // A member account without a record sees nothing: an empty subtree would be wrong,
+            // so point it at a record id that never exists.
+            (Role::Member, None) => Self::OwnRecord(MemberId(0)),
+            _ => Self::Subtree(actor.org_path.clone()),
+        }
+    }
+}
+
+/// Things a user may try to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The tree, organisation, firm and member lists and pages.
+    ReadDirectory,
+    /// One member's record.
+    ReadMember(MemberId),
+    /// Create, disable, enable and reset passwords of accounts.
+    ManageUsers,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The role may not do this at all.
+    Forbidden,
+    /// The target lies outside the actor's subtree: answered exactly like a record that does
+    /// not exist, so nothing about other branches leaks.
+    NotFound,
+}
+
+/// Decide whether `actor` may do `action` on something that sits at `target` in the tree
+/// (`None` for actions that are not about one place, such as opening a list).
+pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> Decision {
+    let role_may = match action {
+        Action::ReadDirectory => actor.role != Role::Member,
+        Action::ReadMember(id) => actor.role != Role::Member || actor.member_id == Some(id),
+        Action::ManageUsers => actor.role == Role::Admin,
+        Action::ReadAudit => matches!(actor.role, Role::Admin | Role::Auditor),
+    };
+    if let (Role::Member, Action::ReadMember(id)) = (actor.role, action) {
+        // A member asking for somebody else's record is told it does not exist.
+        return if actor.member_id == Some(id) {
+            Decision::Allow
+        } else {
+            Decision::NotFound
+        };
+    }
+    if !role_may {
+        return Decision::Forbidden;
+    }
+    match target {
+        Some(path) if !actor.org_path.contains(path) => Decision::NotFound,
+        _ => Decision::Allow,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, path: &str, member: Option<i64>) -> Actor {
+        let path = TreePath::parse(path).unwrap();
+        Actor {
+            user_id: UserId(1),
+            username: "u".into(),
+            display_name: "u".into(),
+            role,
+            org_id: *path.ids().last().unwrap(),
+            org_name: "x".into(),
+            org_path: path,
+            member_id: member.map(MemberId),
+        }
+    }
+
+    #[test]
+    fn matrix() {
+        use Decision::*;
+        let inside = TreePath::parse("/1/2/3/").unwrap();
+        let outside = TreePath::parse("/1/9/").unwrap();
+        // (role, action, target, expected)
+        let cases: Vec<(Role, Action, Option<&TreePath>, Decision)> = vec![
+            (Role::Clerk, Action::ReadDirectory, Some(&inside), Allow),
+            (Role::Clerk, Action::ReadDirectory, Some(&outside), NotFound),
+            (Role::Clerk, Action::ReadDirectory, None, Allow),
+            (
+                Role::Reviewer,
+                Action::ReadMember(MemberId(5)),
+                Some(&inside),
+                Allow,
+            ),
+            (
+                Role::Reviewer,
+                Action::ReadMember(MemberId(5)),
+                Some(&outside),
+                NotFound,
+            ),
+            (Role::Auditor, Action::ReadAudit, None, Allow),
+            (Role::Auditor, Action::ManageUsers, Some(&inside), Forbidden),
+            (Role::Admin, Action::ManageUsers, Some(&inside), Allow),
+            (Role::Admin, Action::ManageUsers, Some(&outside), NotFound),
+            (Role::Clerk, Action::ManageUsers, Some(&inside), Forbidden),
+            (Role::Reviewer, Action::ReadAudit, None, Forbidden),
+            (
+                Role::Member,
+                Action::ReadDirectory,
+                Some(&inside),
+                Forbidden,
+            ),
+            (
+                Role::Member,
+                Action::ReadMember(MemberId(5)),
+                Some(&inside),
+                Allow,
+            ),
+            (
+                Role::Member,
+                Action::ReadMember(MemberId(6)),
+                Some(&inside),
+                NotFound,
+            ),
+            (Role::Member, Action::ReadAudit, None, Forbidden),
+        ];
+        for (role, action, target, want) in cases {
+            let a = actor(role, "/1/2/", Some(5));
+            assert_eq!(
+                authorize(&a, action, target),
+                want,
+                "{role:?} {action:?} {target:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(
+            Scope::of(&actor(Role::Member, "/1/2/", Some(5))),
+            Scope::OwnRecord(MemberId(5))
+        );
+        assert_eq!(
+            Scope::of(&actor(Role::Clerk, "/1/2/", None)),
+            Scope::Subtree(TreePath::parse("/1/2/").unwrap())
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `dengji serve`: the web application.
+
+use super::{CliResult, load_config, open};
+use crate::config::Overrides;
+use crate::web::{AppState, bind, serve};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// 监听地址，如 127.0.0.1:8080
+    #[arg(long, env = "DENGJI_LISTEN")]
+    listen: Option<String>,
+    /// 数据库为空时先生成演示数据并打印演示账号
+    #[arg(long)]
+    demo: bool,
+    /// 演示数据的党员人数
+    #[arg(long, default_value_t = 3000)]
+    demo_members: u64,
+    /// 会话 Cookie 加 Secure 标记（经 HTTPS 访问时）
+    #[arg(long, env = "DENGJI_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+pub async fn run(mut o: Overrides, args: Args) -> CliResult {
+    o.listen = args.listen.clone();
+    if args.secure_cookies {
+        o.secure_cookies = Some(true);
+    }
+    let config = load_config(&o)?;
+    let listener = bind(config.listen).await.map_err(|e| e.to_string())?;
+    let services = open(&config).await?;
+    if args.demo {
+        let (firms, members) = {
+            let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+            crate::store::bulk::firm_and_member_counts(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        if firms == 0 && members == 0 {
+            let summary = super::demo::generate(
+                &services,
+                &super::demo::Args {
+                    members: args.demo_members,
+                    firms: None,
+                    seed: 2018,
+                },
+            )
+            .await?;
+            super::demo::print_summary(&summary);
+        } else {
+            println!("数据库中已有数据（{firms} 家律所、{members} 名党员），未重新生成演示数据。");
+            println!(
+                "演示账号（如存在）：admin、sheng、shi、suo、suo_shenhe、dangyuan 等，密码 {}",
+                crate::service::demo::DEMO_PASSWORD
+            );
+        }
+    }
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "dengji 已启动：http://{addr}/   （数据库：{}，按 Ctrl-C 停止）",
+        services.db.url_for_display()
+    );
+    let state = AppState {
+        services,
+        secure_cookies: config.secure_cookies,
+    };
+    serve(listener, state).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,187 @@
+//! `dengji user …`: account management from the server's command line.
+
+use clap::Subcommand;
+
+use super::{CliResult, load_config, open};
+use crate::config::Overrides;
+use crate::crypto::random_token;
+use crate::domain::{MemberId, OrgId, Role};
+use crate::service::users::NewAccount;
+use crate::service::{Caller, ServiceError, Services};
+use crate::store::users::UserFilter;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 添加账号（不给 --password 时生成随机初始密码并打印）
+    Add {
+        #[arg(long)]
+        username: String,
+        /// 姓名
+        #[arg(long)]
+        name: String,
+        /// 角色：member 党员本人、clerk 经办人、reviewer 审核人、admin 管理员、auditor 只读审计
+        #[arg(long)]
+        role: String,
+        /// 所属组织编号（全国节点为 1）
+        #[arg(long)]
+        org: i64,
+        /// 关联党员编号（仅 member 角色）
+        #[arg(long)]
+        member: Option<i64>,
+        /// 初始密码（至少8位，含字母和数字）
+        #[arg(long, env = "DENGJI_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// 列出账号
+    List {
+        /// 按用户名或姓名筛选
+        #[arg(long)]
+        query: Option<String>,
+    },
+    /// 重置密码（不给 --password 时生成随机密码并打印）
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "DENGJI_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// 停用账号（其所有登录立即失效）
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// 启用账号
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn generated_password() -> String {
+    // 16 URL-safe characters plus a digit, so the password rules are always met.
+    format!("{}7", &random_token()[..16])
+}
+
+fn describe(e: ServiceError) -> String {
+    match e {
+        ServiceError::Invalid(list) => list
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("；"),
+        other => other.to_string(),
+    }
+}
+
+async fn user_id(services: &Services, username: &str) -> Result<crate::domain::UserId, String> {
+    let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+    crate::store::users::get_by_username(&mut conn, username)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|u| u.id)
+        .ok_or_else(|| format!("没有用户名为 {username} 的账号"))
+}
+
+pub async fn run(o: Overrides, cmd: Command) -> CliResult {
+    let config = load_config(&o)?;
+    let services = open(&config).await?;
+    let result = match cmd {
+        Command::Add {
+            username,
+            name,
+            role,
+            org,
+            member,
+            password,
+        } => {
+            let role = Role::from_code(&role).ok_or_else(|| {
+                format!("角色 {role} 无效，可选：member、clerk、reviewer、admin、auditor")
+            })?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (generated_password(), true),
+            };
+            let id = services
+                .create_user(
+                    Caller::Operator,
+                    NewAccount {
+                        username: username.clone(),
+                        display_name: name,
+                        password: password.clone(),
+                        role,
+                        org_id: OrgId(org),
+                        member_id: member.map(MemberId),
+                    },
+                )
+                .await
+                .map_err(describe)?;
+            println!("已添加账号 {username}（编号 {id}，{}）", role.label());
+            if generated {
+                println!("初始密码：{password}  （请登录后立即修改）");
+            }
+            Ok(())
+        }
+        Command::List { query } => {
+            let page = services
+                .list_users(
+                    Caller::Operator,
+                    &UserFilter {
+                        q: query,
+                        role: None,
+                        page: 1,
+                        per_page: 10_000,
+                    },
+                )
+                .await
+                .map_err(describe)?;
+            for u in page.items {
+                println!(
+                    "{:<6} {:<16} {:<10} {:<6} {}{}",
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    u.role.label(),
+                    u.org_name,
+                    if u.disabled { "（已停用）" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        Command::ResetPassword { username, password } => {
+            let id = user_id(&services, &username).await?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (generated_password(), true),
+            };
+            services
+                .reset_password(Caller::Operator, id, &password)
+                .await
+                .map_err(describe)?;
+            println!("已重置 {username} 的密码，其原有登录已失效。");
+            if generated {
+                println!("新密码：{password}");
+            }
+            Ok(())
+        }
+        Command::Disable { username } => {
+            let id = user_id(&services, &username).await?;
+            services
+                .set_user_disabled(Caller::Operator, id, true)
+                .await
+                .map_err(describe)?;
+            println!("已停用 {username}。");
+            Ok(())
+        }
+        Command::Enable { username } => {
+            let id = user_id(&services, &username).await?;
+            services
+                .set_user_disabled(Caller::Operator, id, false)
+                .await
+                .map_err(describe)?;
+            println!("已启用 {username}。");
+            Ok(())
+        }
+    };
+    services.db.close().await;
+    result
+}

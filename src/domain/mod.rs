@@ -1,0 +1,35 @@
+//! Plain types and rules of the registration campaign: no I/O, no SQL, no HTTP.
+
+pub mod citizen_id;
+pub mod codes;
+pub mod credit_code;
+pub mod ids;
+pub mod licence;
+pub mod org;
+pub mod phone;
+pub mod role;
+
+pub use citizen_id::CitizenId;
+pub use credit_code::CreditCode;
+pub use ids::{CampaignId, FirmId, MemberId, OrgId, UserId};
+pub use licence::LicenceNo;
+pub use org::{OrgKind, OrgLevel, TreePath};
+pub use phone::Mobile;
+pub use role::Role;
+
+/// A validation failure on one field: which field, and why, in Chinese for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}：{reason}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! dengji — 律师行业党组织和党员基本信息登记核查系统. The library behind the `dengji` binary:
+//! domain rules, authorisation, storage, services, web pages and command-line commands.
+
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod service;
+pub mod store;
+pub mod web;

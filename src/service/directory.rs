@@ -1,0 +1,208 @@
+//! Reading the directory: the tree, organisations, firms, members and the audit log, always
+//! through the caller's scope.
+
+use super::{Caller, ServiceError, ServiceResult, Services};
+use crate::authz::{Action, Scope};
+use crate::domain::{FirmId, MemberId, OrgId, TreePath};
+use crate::store::audit::Event;
+use crate::store::firms::{Firm, FirmFilter};
+use crate::store::members::{Member, MemberFilter};
+use crate::store::orgs::{Org, OrgFilter, Page, SubtreeCounts};
+use crate::store::{audit, firms, members, orgs};
+
+/// Most children shown under one node at once.
+pub const MAX_CHILDREN: i64 = 500;
+
+/// A node's page: the node, the way down to it from the caller's own node, its children and
+/// the counts below it.
+#[derive(Debug, Clone)]
+pub struct OrgView {
+    pub org: Org,
+    pub breadcrumbs: Vec<Org>,
+    pub children: Vec<Org>,
+    pub counts: SubtreeCounts,
+}
+
+impl Services {
+    pub(crate) async fn root_path(&self) -> ServiceResult<TreePath> {
+        Ok(super::setup::ensure_top_of_tree(&self.db).await?.1)
+    }
+
+    async fn scope_of(&self, caller: Caller<'_>) -> ServiceResult<Scope> {
+        Ok(match caller {
+            Caller::User(a) => Scope::of(a),
+            Caller::Operator => Scope::Subtree(self.root_path().await?),
+        })
+    }
+
+    /// The caller's scope, narrowed to the subtree of `under` when given (which must itself
+    /// be inside the caller's scope). Returns the narrowing node too, for page headings.
+    pub async fn narrowed_scope(
+        &self,
+        caller: Caller<'_>,
+        under: Option<OrgId>,
+    ) -> ServiceResult<(Scope, Option<Org>)> {
+        caller.require(Action::ReadDirectory, None)?;
+        match under {
+            None => Ok((self.scope_of(caller).await?, None)),
+            Some(id) => {
+                let mut conn = self.db.acquire().await?;
+                let org = orgs::get(&mut conn, id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                caller.require(Action::ReadDirectory, Some(&org.path))?;
+                Ok((Scope::Subtree(org.path.clone()), Some(org)))
+            }
+        }
+    }
+
+    /// Where the caller starts in the tree: their own node.
+    pub async fn org_view(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<OrgView> {
+        let mut conn = self.db.acquire().await?;
+        let org = orgs::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let start_depth = match caller {
+            Caller::User(a) => a.org_path.depth(),
+            Caller::Operator => 0,
+        };
+        let ids: Vec<OrgId> = org
+            .path
+            .ids()
+            .into_iter()
+            .skip(start_depth as usize)
+            .collect();
+        let breadcrumbs = orgs::get_many(&mut conn, &ids[..ids.len().saturating_sub(1)]).await?;
+        let children = orgs::children(&mut conn, org.id, MAX_CHILDREN).await?;
+        let counts = orgs::subtree_counts(&mut conn, &org.path).await?;
+        Ok(OrgView {
+            org,
+            breadcrumbs,
+            children,
+            counts,
+        })
+    }
+
+    /// The children of a node, for lazily opening the tree one level at a time.
+    pub async fn org_children(
+        &self,
+        caller: Caller<'_>,
+        id: OrgId,
+    ) -> ServiceResult<(Org, Vec<Org>)> {
+        let mut conn = self.db.acquire().await?;
+        let org = orgs::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let children = orgs::children(&mut conn, org.id, MAX_CHILDREN).await?;
+        Ok((org, children))
+    }
+
+    pub async fn list_orgs(&self, caller: Caller<'_>, f: &OrgFilter) -> ServiceResult<Page<Org>> {
+        self.list_orgs_under(caller, None, f).await.map(|(p, _)| p)
+    }
+
+    pub async fn list_orgs_under(
+        &self,
+        caller: Caller<'_>,
+        under: Option<OrgId>,
+        f: &OrgFilter,
+    ) -> ServiceResult<(Page<Org>, Option<Org>)> {
+        let (scope, node) = self.narrowed_scope(caller, under).await?;
+        let mut conn = self.db.acquire().await?;
+        Ok((orgs::list(&mut conn, &scope, f).await?, node))
+    }
+
+    pub async fn firm(&self, caller: Caller<'_>, id: FirmId) -> ServiceResult<Firm> {
+        let mut conn = self.db.acquire().await?;
+        let firm = firms::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadDirectory, Some(&firm.scope_path))?;
+        Ok(firm)
+    }
+
+    pub async fn list_firms(
+        &self,
+        caller: Caller<'_>,
+        under: Option<OrgId>,
+        f: &FirmFilter,
+    ) -> ServiceResult<(Page<Firm>, Option<Org>)> {
+        let (scope, node) = self.narrowed_scope(caller, under).await?;
+        let mut conn = self.db.acquire().await?;
+        Ok((firms::list(&mut conn, &scope, f).await?, node))
+    }
+
+    pub async fn member(&self, caller: Caller<'_>, id: MemberId) -> ServiceResult<Member> {
+        let mut conn = self.db.acquire().await?;
+        let member = members::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadMember(id), Some(&member.org_path))?;
+        Ok(member)
+    }
+
+    /// Members in the caller's scope; a 党员本人 gets only their own record.
+    /// Members in the caller's scope (narrowed to `under`); a 党员本人 gets only their own
+    /// record and may not narrow.
+    pub async fn list_members(
+        &self,
+        caller: Caller<'_>,
+        under: Option<OrgId>,
+        f: &MemberFilter,
+    ) -> ServiceResult<(Page<Member>, Option<Org>)> {
+        let (scope, node) = match caller {
+            Caller::User(a) if a.role == crate::domain::Role::Member => {
+                if under.is_some() {
+                    return Err(ServiceError::NotFound);
+                }
+                (Scope::of(a), None)
+            }
+            _ => self.narrowed_scope(caller, under).await?,
+        };
+        let mut conn = self.db.acquire().await?;
+        Ok((members::list(&mut conn, &scope, f).await?, node))
+    }
+
+    pub async fn list_audit(
+        &self,
+        caller: Caller<'_>,
+        action: Option<&str>,
+        page: i64,
+        per_page: i64,
+    ) -> ServiceResult<Page<Event>> {
+        caller.require(Action::ReadAudit, None)?;
+        let scope = self.scope_of(caller).await?;
+        let mut conn = self.db.acquire().await?;
+        Ok(audit::list(&mut conn, &scope, action, page, per_page).await?)
+    }
+
+    pub async fn subtree_counts(
+        &self,
+        caller: Caller<'_>,
+        path: &TreePath,
+    ) -> ServiceResult<SubtreeCounts> {
+        caller.require(Action::ReadDirectory, Some(path))?;
+        let mut conn = self.db.acquire().await?;
+        Ok(orgs::subtree_counts(&mut conn, path).await?)
+    }
+}
+
+impl Services {
+    /// A one-line description of the current campaign for the home page.
+    pub async fn current_campaign(&self) -> ServiceResult<Option<String>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(crate::store::campaigns::latest(&mut conn).await?.map(|c| {
+            format!(
+                "{}（登记截止 {}；律所 {}、地市 {}、省级 {}、全国 {} 前完成）",
+                c.name,
+                c.cutoff_date,
+                c.deadline_firm,
+                c.deadline_city,
+                c.deadline_province,
+                c.deadline_national
+            )
+        }))
+    }
+}

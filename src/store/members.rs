@@ -1,0 +1,239 @@
+//! Party member records: identity, party standing, firm and organisation. The citizen ID is
+//! stored encrypted with a keyed index; lists only ever read its masked form.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::orgs::{Page, push_path_scope};
+use super::sql::like_escape;
+use super::{Sql, StoreError, StoreResult, now};
+use crate::authz::Scope;
+use crate::domain::{FirmId, MemberId, OrgId, TreePath};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: MemberId,
+    pub name: String,
+    pub sex: String,
+    pub ethnicity: String,
+    pub birth_date: String,
+    pub citizen_id_masked: String,
+    pub category: String,
+    pub practice_type: Option<String>,
+    pub licence_no: Option<String>,
+    pub education: String,
+    pub party_status: String,
+    pub joined_on: String,
+    pub full_member_on: Option<String>,
+    pub mobile: String,
+    pub firm_id: FirmId,
+    pub firm_name: String,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub org_path: TreePath,
+    pub version: i64,
+}
+
+impl Member {
+    /// Mobile shown in lists: `138****8000`.
+    pub fn mobile_masked(&self) -> String {
+        if self.mobile.len() == 11 {
+            format!("{}****{}", &self.mobile[..3], &self.mobile[7..])
+        } else {
+            "****".to_owned()
+        }
+    }
+}
+
+const SELECT: &str = "SELECT m.id, m.name, m.sex, m.ethnicity, m.birth_date, m.citizen_id_masked, \
+     m.category, m.practice_type, m.licence_no, m.education, m.party_status, m.joined_on, \
+     m.full_member_on, m.mobile, m.firm_id, f.name AS firm_name, m.org_id, o.name AS org_name, \
+     m.org_path, m.version \
+     FROM members m JOIN firms f ON f.id = m.firm_id JOIN orgs o ON o.id = m.org_id";
+
+fn from_row(r: &AnyRow) -> StoreResult<Member> {
+    let path: String = r.try_get("org_path")?;
+    Ok(Member {
+        id: MemberId(r.try_get("id")?),
+        name: r.try_get("name")?,
+        sex: r.try_get("sex")?,
+        ethnicity: r.try_get("ethnicity")?,
+        birth_date: r.try_get("birth_date")?,
+        citizen_id_masked: r.try_get("citizen_id_masked")?,
+        category: r.try_get("category")?,
+        practice_type: r.try_get("practice_type")?,
+        licence_no: r.try_get("licence_no")?,
+        education: r.try_get("education")?,
+        party_status: r.try_get("party_status")?,
+        joined_on: r.try_get("joined_on")?,
+        full_member_on: r.try_get("full_member_on")?,
+        mobile: r.try_get("mobile")?,
+        firm_id: FirmId(r.try_get("firm_id")?),
+        firm_name: r.try_get("firm_name")?,
+        org_id: OrgId(r.try_get("org_id")?),
+        org_name: r.try_get("org_name")?,
+        org_path: TreePath::parse(&path)
+            .ok_or_else(|| StoreError::Corrupt(format!("member org path {path}")))?,
+        version: r.try_get("version")?,
+    })
+}
+
+pub async fn get(conn: &mut AnyConnection, id: MemberId) -> StoreResult<Option<Member>> {
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE m.id = ").int(id.0);
+    match sql.query().fetch_optional(&mut *conn).await? {
+        Some(r) => Ok(Some(from_row(&r)?)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub party_status: Option<String>,
+    pub firm: Option<FirmId>,
+    pub org: Option<OrgId>,
+    pub sort: MemberSort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemberSort {
+    #[default]
+    Name,
+    BirthDate,
+    JoinedOn,
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &MemberFilter,
+) -> StoreResult<Page<Member>> {
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE 1 = 1");
+    match scope {
+        Scope::Subtree(path) => push_path_scope(&mut sql, "m.org_path", path),
+        Scope::OwnRecord(id) => {
+            sql.push(" AND m.id = ").int(id.0);
+        }
+    }
+    if let Some(name) = f.name.as_deref().filter(|n| !n.is_empty()) {
+        sql.push(" AND m.name LIKE ")
+            .text(format!("%{}%", like_escape(name)))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(c) = &f.category {
+        sql.push(" AND m.category = ").text(c.clone());
+    }
+    if let Some(s) = &f.party_status {
+        sql.push(" AND m.party_status = ").text(s.clone());
+    }
+    if let Some(firm) = f.firm {
+        sql.push(" AND m.firm_id = ").int(firm.0);
+    }
+    if let Some(org) = f.org {
+        sql.push(" AND m.org_id = ").int(org.0);
+    }
+    sql.push(match f.sort {
+        MemberSort::Name => " ORDER BY m.name, m.id",
+        MemberSort::BirthDate => " ORDER BY m.birth_date, m.id",
+        MemberSort::JoinedOn => " ORDER BY m.joined_on, m.id",
+    });
+    sql.push(" LIMIT ")
+        .int(f.per_page + 1)
+        .push(" OFFSET ")
+        .int((f.page - 1) * f.per_page);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, f.page, f.per_page))
+}
+
+/// A member record ready to store: the ID number already encrypted and indexed.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub name: String,
+    pub sex: String,
+    pub ethnicity: String,
+    pub birth_date: String,
+    pub citizen_id_enc: Vec<u8>,
+    pub citizen_id_index: String,
+    pub citizen_id_masked: String,
+    pub category: String,
+    pub practice_type: Option<String>,
+    pub licence_no: Option<String>,
+    pub education: String,
+    pub party_status: String,
+    pub joined_on: String,
+    pub full_member_on: Option<String>,
+    pub mobile: String,
+    pub firm_id: FirmId,
+    pub org_id: OrgId,
+    pub org_path: TreePath,
+}
+
+pub const INSERT_COLUMNS: &str = "name, sex, ethnicity, birth_date, citizen_id_enc, \
+     citizen_id_index, citizen_id_masked, category, practice_type, licence_no, education, \
+     party_status, joined_on, full_member_on, mobile, firm_id, org_id, org_path, version, \
+     created_at, updated_at";
+
+pub async fn insert(conn: &mut AnyConnection, m: &NewMember) -> StoreResult<MemberId> {
+    let sql = format!(
+        "INSERT INTO members ({INSERT_COLUMNS}) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19) \
+         RETURNING id"
+    );
+    let t = now();
+    let id: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(m.name.clone())
+        .bind(m.sex.clone())
+        .bind(m.ethnicity.clone())
+        .bind(m.birth_date.clone())
+        .bind(m.citizen_id_enc.clone())
+        .bind(m.citizen_id_index.clone())
+        .bind(m.citizen_id_masked.clone())
+        .bind(m.category.clone())
+        .bind(m.practice_type.clone())
+        .bind(m.licence_no.clone())
+        .bind(m.education.clone())
+        .bind(m.party_status.clone())
+        .bind(m.joined_on.clone())
+        .bind(m.full_member_on.clone())
+        .bind(m.mobile.clone())
+        .bind(m.firm_id.0)
+        .bind(m.org_id.0)
+        .bind(m.org_path.as_str().to_owned())
+        .bind(t)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("id")?;
+    Ok(MemberId(id))
+}
+
+/// The member with this citizen-ID index anywhere in the country, if any (for duplicates).
+pub async fn find_by_id_index(
+    conn: &mut AnyConnection,
+    index: &str,
+) -> StoreResult<Option<MemberId>> {
+    let row = sqlx::query("SELECT id FROM members WHERE citizen_id_index = $1")
+        .bind(index.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(MemberId(r.try_get("id")?)),
+        None => None,
+    })
+}
+
+pub async fn encrypted_id(conn: &mut AnyConnection, id: MemberId) -> StoreResult<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT citizen_id_enc FROM members WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("citizen_id_enc")?),
+        None => None,
+    })
+}

@@ -1,0 +1,276 @@
+//! Persistence only: one `Db` over SQLite or PostgreSQL through sqlx's `Any` driver, with
+//! portable SQL (`$n` placeholders, text dates, integer flags). Returns domain-shaped rows and
+//! its own error, never HTTP types. Every list function takes a [`Scope`](crate::authz::Scope).
+
+pub mod audit;
+pub mod bulk;
+pub mod campaigns;
+pub mod check;
+pub mod divisions;
+pub mod firms;
+pub mod members;
+pub mod orgs;
+pub mod sessions;
+pub mod sql;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+
+pub use sql::Sql;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库地址无法识别：{0}（应以 sqlite:// 或 postgres:// 开头）")]
+    UnknownScheme(String),
+    #[error("无法连接数据库 {url}：{reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("数据库迁移失败：{0}")]
+    Migrate(String),
+    #[error("记录重复：{0}")]
+    Duplicate(String),
+    #[error("数据不一致：{0}")]
+    Corrupt(String),
+    #[error("数据库错误：{0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return Self::Duplicate(db.constraint().unwrap_or("unique").to_owned());
+        }
+        Self::Database(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle the whole application shares; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    url_for_display: String,
+}
+
+/// A database URL with its password hidden, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Decide the backend from the URL's scheme; anything else is refused.
+pub fn backend_of(url: &str) -> StoreResult<Backend> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" if url.starts_with("sqlite:") && url.len() > "sqlite:".len() => {
+            Ok(Backend::Sqlite)
+        }
+        "postgres" | "postgresql" if url.contains("://") => Ok(Backend::Postgres),
+        _ => Err(StoreError::UnknownScheme(redact_url(url))),
+    }
+}
+
+impl Db {
+    /// Connect (creating an SQLite file if needed, never a PostgreSQL database) and check the
+    /// connection works. Migrations are separate: see [`Db::migrate`].
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let url_for_display = redact_url(url);
+        let unreachable = |e: sqlx::Error| StoreError::Unreachable {
+            url: url_for_display.clone(),
+            reason: e.to_string(),
+        };
+        let full_url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&full_url)
+            .map_err(|e| StoreError::Unreachable {
+                url: url_for_display.clone(),
+                reason: e.to_string(),
+            })?
+            // Statements carry personal data in their arguments' neighbourhood; never log them.
+            .disable_statement_logging();
+        let pool_options = match backend {
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(8))
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: set once, kept across connections.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_all(&pool)
+                .await
+                .map_err(unreachable)?;
+        }
+        Ok(Self {
+            pool,
+            backend,
+            url_for_display,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url_for_display(&self) -> &str {
+        &self.url_for_display
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Apply the migrations of this backend and load the shipped reference data.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let mut conn = self.pool.acquire().await?;
+        divisions::seed(&mut conn).await?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub async fn acquire(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// True when the schema has been migrated and holds at least one organisation.
+    pub async fn has_data(&self) -> StoreResult<bool> {
+        let mut conn = self.acquire().await?;
+        Ok(orgs::count_all(&mut conn).await? > 0)
+    }
+
+    /// After rows were inserted with explicit ids, move PostgreSQL's identity sequences past
+    /// them (SQLite needs nothing).
+    pub async fn reset_sequences(&self, conn: &mut AnyConnection) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            for table in [
+                "orgs",
+                "firms",
+                "members",
+                "users",
+                "campaigns",
+                "audit_events",
+            ] {
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A consistent copy of the live database. SQLite: `VACUUM INTO` the given file.
+    pub async fn backup_sqlite(&self, dest: &str) -> StoreResult<()> {
+        let mut conn = self.acquire().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest.to_owned())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+}
+
+/// Now, as unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes() {
+        assert_eq!(backend_of("sqlite://dengji.db").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("sqlite:dengji.db").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("postgres://a@b/c").unwrap(), Backend::Postgres);
+        assert_eq!(backend_of("postgresql://a@b/c").unwrap(), Backend::Postgres);
+        for bad in [
+            "mysql://x",
+            "dengji.db",
+            "",
+            "sqlite:",
+            "postgres:x",
+            "http://x",
+        ] {
+            assert!(
+                matches!(backend_of(bad), Err(StoreError::UnknownScheme(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact_url("postgres://app:secret@127.0.0.1/db"),
+            "postgres://app:***@127.0.0.1/db"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

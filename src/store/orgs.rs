@@ -1,0 +1,261 @@
+//! The organisation tree: nodes, children, subtree lists and counts.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::sql::like_escape;
+use super::{Sql, StoreError, StoreResult, now};
+use crate::authz::Scope;
+use crate::domain::{OrgId, OrgKind, OrgLevel, TreePath};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub parent_id: Option<OrgId>,
+    pub path: TreePath,
+    pub level: OrgLevel,
+    pub kind: OrgKind,
+    pub name: String,
+    pub region_code: Option<String>,
+    pub region_name: Option<String>,
+    pub secretary_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub formed_on: Option<String>,
+    /// Number of direct children.
+    pub child_count: i64,
+}
+
+const SELECT: &str = "SELECT o.id, o.parent_id, o.path, o.level, o.kind, o.name, o.region_code, \
+     d.name AS region_name, o.secretary_name, o.contact_phone, o.formed_on, \
+     (SELECT COUNT(*) FROM orgs c WHERE c.parent_id = o.id) AS child_count \
+     FROM orgs o LEFT JOIN divisions d ON d.code = o.region_code";
+
+fn from_row(r: &AnyRow) -> StoreResult<Org> {
+    let path: String = r.try_get("path")?;
+    let level: String = r.try_get("level")?;
+    let kind: String = r.try_get("kind")?;
+    Ok(Org {
+        id: OrgId(r.try_get("id")?),
+        parent_id: r.try_get::<Option<i64>, _>("parent_id")?.map(OrgId),
+        path: TreePath::parse(&path).ok_or_else(|| StoreError::Corrupt(format!("path {path}")))?,
+        level: OrgLevel::from_code(&level)
+            .ok_or_else(|| StoreError::Corrupt(format!("level {level}")))?,
+        kind: OrgKind::from_code(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?,
+        name: r.try_get("name")?,
+        region_code: r.try_get("region_code")?,
+        region_name: r.try_get("region_name")?,
+        secretary_name: r.try_get("secretary_name")?,
+        contact_phone: r.try_get("contact_phone")?,
+        formed_on: r.try_get("formed_on")?,
+        child_count: r.try_get("child_count")?,
+    })
+}
+
+pub async fn get(conn: &mut AnyConnection, id: OrgId) -> StoreResult<Option<Org>> {
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE o.id = ").int(id.0);
+    match sql.query().fetch_optional(&mut *conn).await? {
+        Some(r) => Ok(Some(from_row(&r)?)),
+        None => Ok(None),
+    }
+}
+
+/// Nodes by id, in the order given (missing ids are skipped). Used for breadcrumbs.
+pub async fn get_many(conn: &mut AnyConnection, ids: &[OrgId]) -> StoreResult<Vec<Org>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE o.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.int(id.0);
+    }
+    sql.push(")");
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let mut found = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    found.sort_by_key(|o| ids.iter().position(|i| *i == o.id));
+    Ok(found)
+}
+
+/// Direct children of a node, by name, at most `limit`.
+pub async fn children(
+    conn: &mut AnyConnection,
+    parent: OrgId,
+    limit: i64,
+) -> StoreResult<Vec<Org>> {
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE o.parent_id = ")
+        .int(parent.0)
+        .push(" ORDER BY o.name, o.id LIMIT ")
+        .int(limit);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count_all(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM orgs")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?)
+}
+
+/// A node to create under `parent` (or a root when `parent` is `None`).
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub parent: Option<(OrgId, TreePath)>,
+    pub level: OrgLevel,
+    pub kind: OrgKind,
+    pub name: String,
+    pub region_code: Option<String>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: &NewOrg) -> StoreResult<(OrgId, TreePath)> {
+    // The path needs the id; insert under a unique placeholder, then set it.
+    let placeholder = format!("#{}", crate::crypto::random_token());
+    let id: i64 = sqlx::query(
+        "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(new.parent.as_ref().map(|p| p.0.0))
+    .bind(placeholder)
+    .bind(new.level.depth())
+    .bind(new.level.code())
+    .bind(new.kind.code())
+    .bind(new.name.clone())
+    .bind(new.region_code.clone())
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    let path = match &new.parent {
+        Some((_, p)) => p.child(OrgId(id)),
+        None => TreePath::root(OrgId(id)),
+    };
+    sqlx::query("UPDATE orgs SET path = $1 WHERE id = $2")
+        .bind(path.as_str().to_owned())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok((OrgId(id), path))
+}
+
+/// Filters of the organisation list.
+#[derive(Debug, Clone, Default)]
+pub struct OrgFilter {
+    pub name: Option<String>,
+    pub level: Option<OrgLevel>,
+    pub kind: Option<OrgKind>,
+    pub sort: OrgSort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrgSort {
+    #[default]
+    Name,
+    Level,
+    Region,
+}
+
+/// One page of results and whether another follows.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub has_next: bool,
+}
+
+impl<T> Page<T> {
+    pub(crate) fn from_rows(mut items: Vec<T>, page: i64, per_page: i64) -> Self {
+        let has_next = items.len() as i64 > per_page;
+        items.truncate(per_page as usize);
+        Self {
+            items,
+            page,
+            per_page,
+            has_next,
+        }
+    }
+}
+
+/// Append `AND <column> in scope` for a path column.
+pub(crate) fn push_path_scope(sql: &mut Sql, column: &str, path: &TreePath) {
+    sql.push(" AND ")
+        .push(column)
+        .push(" >= ")
+        .text(path.as_str())
+        .push(" AND ")
+        .push(column)
+        .push(" < ")
+        .text(path.upper_bound());
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &OrgFilter,
+) -> StoreResult<Page<Org>> {
+    let path = match scope {
+        Scope::Subtree(p) => p,
+        Scope::OwnRecord(_) => return Ok(Page::from_rows(Vec::new(), 1, f.per_page)),
+    };
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE 1 = 1");
+    push_path_scope(&mut sql, "o.path", path);
+    if let Some(name) = f.name.as_deref().filter(|n| !n.is_empty()) {
+        sql.push(" AND o.name LIKE ")
+            .text(format!("%{}%", like_escape(name)))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(level) = f.level {
+        sql.push(" AND o.level = ").text(level.code());
+    }
+    if let Some(kind) = f.kind {
+        sql.push(" AND o.kind = ").text(kind.code());
+    }
+    sql.push(match f.sort {
+        OrgSort::Name => " ORDER BY o.name, o.id",
+        OrgSort::Level => " ORDER BY o.depth, o.name, o.id",
+        OrgSort::Region => " ORDER BY o.region_code, o.name, o.id",
+    });
+    sql.push(" LIMIT ")
+        .int(f.per_page + 1)
+        .push(" OFFSET ")
+        .int((f.page - 1) * f.per_page);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, f.page, f.per_page))
+}
+
+/// Counts below (and including) a node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubtreeCounts {
+    pub orgs: i64,
+    pub firms: i64,
+    pub members: i64,
+}
+
+pub async fn subtree_counts(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+) -> StoreResult<SubtreeCounts> {
+    let mut sql = Sql::new("SELECT (SELECT COUNT(*) FROM orgs o WHERE 1 = 1");
+    push_path_scope(&mut sql, "o.path", path);
+    sql.push(") AS orgs, (SELECT COUNT(*) FROM firms f WHERE 1 = 1");
+    push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(") AS firms, (SELECT COUNT(*) FROM members m WHERE 1 = 1");
+    push_path_scope(&mut sql, "m.org_path", path);
+    sql.push(") AS members");
+    let r = sql.query().fetch_one(&mut *conn).await?;
+    Ok(SubtreeCounts {
+        orgs: r.try_get("orgs")?,
+        firms: r.try_get("firms")?,
+        members: r.try_get("members")?,
+    })
+}

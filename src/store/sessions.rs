@@ -1,0 +1,99 @@
+//! Server-side sessions: only the SHA-256 of the cookie token is stored; revocable.
+
+use sqlx::{AnyConnection, Row};
+
+use super::users::{User, from_row as user_from_row};
+use super::{StoreResult, now};
+use crate::domain::UserId;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+    pub user: User,
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    user_id: UserId,
+    csrf_token: &str,
+    expires_at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, revoked) \
+         VALUES ($1, $2, $3, $4, $5, 0)",
+    )
+    .bind(token_hash.to_owned())
+    .bind(user_id.0)
+    .bind(csrf_token.to_owned())
+    .bind(now())
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A live session (not revoked, not expired) with its user, whatever the user's state.
+pub async fn get_live(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<Session>> {
+    let row = sqlx::query(
+        "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.username, u.display_name, \
+         u.password_hash, u.role, u.org_id, o.name AS org_name, o.path AS org_path, u.member_id, \
+         u.disabled, u.failed_logins, u.locked_until, u.created_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id \
+         WHERE s.token_hash = $1 AND s.revoked = 0 AND s.expires_at > $2",
+    )
+    .bind(token_hash.to_owned())
+    .bind(now())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(Session {
+        token_hash: r.try_get("token_hash")?,
+        csrf_token: r.try_get("csrf_token")?,
+        expires_at: r.try_get("expires_at")?,
+        user: user_from_row(&r)?,
+    }))
+}
+
+pub async fn revoke(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET revoked = 1 WHERE token_hash = $1")
+        .bind(token_hash.to_owned())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_all_of(conn: &mut AnyConnection, user_id: UserId) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0")
+        .bind(user_id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// End every session of a user but the one in use.
+pub async fn revoke_all_except(
+    conn: &mut AnyConnection,
+    user_id: UserId,
+    keep_token_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND revoked = 0 AND token_hash <> $2",
+    )
+    .bind(user_id.0)
+    .bind(keep_token_hash.to_owned())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Drop sessions that ended more than a day ago.
+pub async fn purge_expired(conn: &mut AnyConnection) -> StoreResult<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now() - 86_400)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -1,0 +1,132 @@
+//! A tiny builder for SQL text with numbered `$n` placeholders and its arguments, for the few
+//! queries whose filters are chosen at run time.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+    /// A NULL of an integer column (PostgreSQL wants NULLs typed).
+    NullInt,
+    /// A NULL of a text column.
+    NullText,
+}
+
+impl Arg {
+    pub fn opt_text(v: Option<String>) -> Self {
+        v.map_or(Self::NullText, Self::Text)
+    }
+
+    pub fn opt_int(v: Option<i64>) -> Self {
+        v.map_or(Self::NullInt, Self::Int)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Append literal SQL (never user input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Append a placeholder bound to `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
+        self.bind(Arg::Text(s.into()))
+    }
+
+    pub fn int(&mut self, i: i64) -> &mut Self {
+        self.bind(Arg::Int(i))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Blob(b) => q.bind(b.clone()),
+                Arg::NullInt => q.bind(None::<i64>),
+                Arg::NullText => q.bind(None::<String>),
+            };
+        }
+        q
+    }
+}
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Insert many rows with multi-row `VALUES` statements, `rows_per_statement` at a time.
+pub async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &str,
+    rows: Vec<Vec<Arg>>,
+    rows_per_statement: usize,
+) -> Result<(), sqlx::Error> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut sql = Sql::new(&format!("INSERT INTO {table} ({columns}) VALUES "));
+        for (i, row) in rows.by_ref().take(rows_per_statement).enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            for (j, arg) in row.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(arg);
+            }
+            sql.push(")");
+        }
+        sql.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbering_and_escape() {
+        let mut s = Sql::new("SELECT 1 WHERE a = ");
+        s.int(1).push(" AND b = ").text("x");
+        assert_eq!(s.as_str(), "SELECT 1 WHERE a = $1 AND b = $2");
+        assert_eq!(like_escape("50%_a\\"), "50\\%\\_a\\\\");
+    }
+}

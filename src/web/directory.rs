@@ -1,0 +1,490 @@
+//! Pages over the directory: home, the tree, organisations, firms, members, audit log.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::view::{Ctx, MemberView, Pager, paging};
+use super::{AppError, AppState, CurrentUser};
+use crate::authz::{Action, Decision, authorize};
+use crate::domain::codes;
+use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role};
+use crate::service::directory::OrgView;
+use crate::service::{Caller, beijing_time};
+use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
+use crate::store::members::{MemberFilter, MemberSort};
+use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
+
+/// An optional id from a query string; anything that is not a positive number is ignored.
+fn id_param(v: &Option<String>) -> Option<i64> {
+    v.as_deref()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|n| *n > 0)
+}
+
+fn text_param(v: &Option<String>) -> String {
+    v.as_deref().unwrap_or("").trim().chars().take(50).collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    ctx: Option<Ctx>,
+    org: Org,
+    counts: SubtreeCounts,
+    children: Vec<Org>,
+    campaign: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "member_home.html")]
+pub struct MemberHomePage {
+    ctx: Option<Ctx>,
+    member: Option<MemberView>,
+}
+
+pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let s = &state.services;
+    let caller = Caller::User(&user.actor);
+    if user.actor.role == Role::Member {
+        let member = match user.actor.member_id {
+            Some(id) => Some(MemberView::new(&s.member(caller, id).await?, true)),
+            None => None,
+        };
+        return Ok(MemberHomePage {
+            ctx: Some(Ctx::new(&user, "home")),
+            member,
+        }
+        .into_response());
+    }
+    let view = s.org_view(caller, user.actor.org_id).await?;
+    Ok(HomePage {
+        ctx: Some(Ctx::new(&user, "home")),
+        org: view.org,
+        counts: view.counts,
+        children: view.children,
+        campaign: s.current_campaign().await?,
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "org.html")]
+pub struct OrgPage {
+    ctx: Option<Ctx>,
+    view: OrgView,
+    can_manage_users: bool,
+}
+
+pub async fn org(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<OrgPage, AppError> {
+    let view = state
+        .services
+        .org_view(Caller::User(&user.actor), OrgId(id))
+        .await?;
+    Ok(OrgPage {
+        can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
+            == Decision::Allow,
+        ctx: Some(Ctx::new(&user, "tree")),
+        view,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "org_children.html")]
+pub struct ChildrenFragment {
+    children: Vec<Org>,
+}
+
+pub async fn org_children(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<ChildrenFragment, AppError> {
+    let (_, children) = state
+        .services
+        .org_children(Caller::User(&user.actor), OrgId(id))
+        .await?;
+    Ok(ChildrenFragment { children })
+}
+
+#[derive(Deserialize, Default)]
+pub struct OrgQuery {
+    name: Option<String>,
+    level: Option<String>,
+    kind: Option<String>,
+    sort: Option<String>,
+    under: Option<String>,
+    page: Option<String>,
+}
+
+/// The filters as the form shows them back.
+pub struct OrgForm {
+    name: String,
+    level: String,
+    kind: String,
+    sort: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "orgs.html")]
+pub struct OrgsPage {
+    ctx: Option<Ctx>,
+    q: OrgForm,
+    under: Option<i64>,
+    under_name: Option<String>,
+    levels: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    page: Page<Org>,
+    pager: Pager,
+}
+
+pub async fn orgs(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<OrgQuery>,
+) -> Result<OrgsPage, AppError> {
+    let (page_no, per_page) = paging(id_param(&q.page));
+    let form = OrgForm {
+        name: text_param(&q.name),
+        level: text_param(&q.level),
+        kind: text_param(&q.kind),
+        sort: match q.sort.as_deref() {
+            Some(s @ ("level" | "region")) => s.to_owned(),
+            _ => "name".to_owned(),
+        },
+    };
+    let filter = OrgFilter {
+        name: Some(form.name.clone()),
+        level: OrgLevel::from_code(&form.level),
+        kind: OrgKind::from_code(&form.kind),
+        sort: match form.sort.as_str() {
+            "level" => OrgSort::Level,
+            "region" => OrgSort::Region,
+            _ => OrgSort::Name,
+        },
+        page: page_no,
+        per_page,
+    };
+    let under = id_param(&q.under);
+    let (page, node) = state
+        .services
+        .list_orgs_under(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .await?;
+    let params = [
+        ("name", form.name.clone()),
+        ("level", form.level.clone()),
+        ("kind", form.kind.clone()),
+        ("sort", form.sort.clone()),
+        ("under", under.map(|u| u.to_string()).unwrap_or_default()),
+    ];
+    Ok(OrgsPage {
+        ctx: Some(Ctx::new(&user, "orgs")),
+        pager: Pager::new("/orgs", &params, &page),
+        q: form,
+        under,
+        under_name: node.map(|n| n.name),
+        levels: OrgLevel::ALL
+            .iter()
+            .map(|l| (l.code(), l.label()))
+            .collect(),
+        kinds: OrgKind::ALL.iter().map(|k| (k.code(), k.label())).collect(),
+        page,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct FirmQuery {
+    name: Option<String>,
+    coverage: Option<String>,
+    sort: Option<String>,
+    under: Option<String>,
+    page: Option<String>,
+}
+
+pub struct FirmForm {
+    name: String,
+    coverage: String,
+    sort: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "firms.html")]
+pub struct FirmsPage {
+    ctx: Option<Ctx>,
+    q: FirmForm,
+    under: Option<i64>,
+    under_name: Option<String>,
+    page: Page<Firm>,
+    pager: Pager,
+}
+
+pub async fn firms(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<FirmQuery>,
+) -> Result<FirmsPage, AppError> {
+    let (page_no, per_page) = paging(id_param(&q.page));
+    let coverage = q.coverage.as_deref().and_then(Coverage::from_code);
+    let form = FirmForm {
+        name: text_param(&q.name),
+        coverage: coverage.map(|c| c.code().to_owned()).unwrap_or_default(),
+        sort: match q.sort.as_deref() {
+            Some(s @ ("region" | "lawyers")) => s.to_owned(),
+            _ => "name".to_owned(),
+        },
+    };
+    let filter = FirmFilter {
+        name: Some(form.name.clone()),
+        coverage,
+        org: None,
+        sort: match form.sort.as_str() {
+            "region" => FirmSort::Region,
+            "lawyers" => FirmSort::LawyersDesc,
+            _ => FirmSort::Name,
+        },
+        page: page_no,
+        per_page,
+    };
+    let under = id_param(&q.under);
+    let (page, node) = state
+        .services
+        .list_firms(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .await?;
+    let params = [
+        ("name", form.name.clone()),
+        ("coverage", form.coverage.clone()),
+        ("sort", form.sort.clone()),
+        ("under", under.map(|u| u.to_string()).unwrap_or_default()),
+    ];
+    Ok(FirmsPage {
+        ctx: Some(Ctx::new(&user, "firms")),
+        pager: Pager::new("/firms", &params, &page),
+        q: form,
+        under,
+        under_name: node.map(|n| n.name),
+        page,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "firm.html")]
+pub struct FirmPage {
+    ctx: Option<Ctx>,
+    firm: Firm,
+    form_label: &'static str,
+    coverage_label: &'static str,
+}
+
+pub async fn firm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<FirmPage, AppError> {
+    let firm = state
+        .services
+        .firm(Caller::User(&user.actor), FirmId(id))
+        .await?;
+    Ok(FirmPage {
+        ctx: Some(Ctx::new(&user, "firms")),
+        form_label: form_label(&firm.form),
+        coverage_label: Coverage::of(&firm).label(),
+        firm,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct MemberQuery {
+    name: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    under: Option<String>,
+    firm: Option<String>,
+    page: Option<String>,
+}
+
+pub struct MemberForm {
+    name: String,
+    category: String,
+    status: String,
+    sort: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "members.html")]
+pub struct MembersPage {
+    ctx: Option<Ctx>,
+    q: MemberForm,
+    under: Option<i64>,
+    under_name: Option<String>,
+    firm: Option<i64>,
+    categories: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    rows: Vec<MemberView>,
+    pager: Pager,
+}
+
+fn known_code(list: &[(&'static str, &'static str)], v: &Option<String>) -> String {
+    let v = v.as_deref().unwrap_or("");
+    list.iter()
+        .find(|(c, _)| *c == v)
+        .map(|(c, _)| (*c).to_owned())
+        .unwrap_or_default()
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<MemberQuery>,
+) -> Result<MembersPage, AppError> {
+    let (page_no, per_page) = paging(id_param(&q.page));
+    let form = MemberForm {
+        name: text_param(&q.name),
+        category: known_code(&codes::CATEGORIES, &q.category),
+        status: known_code(&codes::PARTY_STATUSES, &q.status),
+        sort: match q.sort.as_deref() {
+            Some(s @ ("birth" | "joined")) => s.to_owned(),
+            _ => "name".to_owned(),
+        },
+    };
+    let firm = id_param(&q.firm);
+    let filter = MemberFilter {
+        name: Some(form.name.clone()),
+        category: (!form.category.is_empty()).then(|| form.category.clone()),
+        party_status: (!form.status.is_empty()).then(|| form.status.clone()),
+        firm: firm.map(FirmId),
+        org: None,
+        sort: match form.sort.as_str() {
+            "birth" => MemberSort::BirthDate,
+            "joined" => MemberSort::JoinedOn,
+            _ => MemberSort::Name,
+        },
+        page: page_no,
+        per_page,
+    };
+    let under = id_param(&q.under);
+    let (page, node) = state
+        .services
+        .list_members(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .await?;
+    let params = [
+        ("name", form.name.clone()),
+        ("category", form.category.clone()),
+        ("status", form.status.clone()),
+        ("sort", form.sort.clone()),
+        ("under", under.map(|u| u.to_string()).unwrap_or_default()),
+        ("firm", firm.map(|u| u.to_string()).unwrap_or_default()),
+    ];
+    Ok(MembersPage {
+        ctx: Some(Ctx::new(&user, "members")),
+        pager: Pager::new("/members", &params, &page),
+        rows: page
+            .items
+            .iter()
+            .map(|m| MemberView::new(m, false))
+            .collect(),
+        q: form,
+        under,
+        under_name: node.map(|n| n.name),
+        firm,
+        categories: codes::CATEGORIES.to_vec(),
+        statuses: codes::PARTY_STATUSES.to_vec(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "member.html")]
+pub struct MemberPage {
+    ctx: Option<Ctx>,
+    m: MemberView,
+    can_browse: bool,
+}
+
+pub async fn member(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<MemberPage, AppError> {
+    let m = state
+        .services
+        .member(Caller::User(&user.actor), MemberId(id))
+        .await?;
+    Ok(MemberPage {
+        can_browse: user.actor.role != Role::Member,
+        ctx: Some(Ctx::new(
+            &user,
+            if user.actor.role == Role::Member {
+                "home"
+            } else {
+                "members"
+            },
+        )),
+        m: MemberView::new(&m, true),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    action: Option<String>,
+    page: Option<String>,
+}
+
+pub struct AuditRow {
+    at: String,
+    actor: String,
+    role: &'static str,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    ctx: Option<Ctx>,
+    action: String,
+    rows: Vec<AuditRow>,
+    pager: Pager,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<AuditPage, AppError> {
+    let (page_no, per_page) = paging(id_param(&q.page));
+    let action = text_param(&q.action);
+    let page = state
+        .services
+        .list_audit(
+            Caller::User(&user.actor),
+            Some(&action),
+            page_no,
+            50.max(per_page),
+        )
+        .await?;
+    let rows = page
+        .items
+        .iter()
+        .map(|e| AuditRow {
+            at: beijing_time(e.at),
+            actor: e.actor_username.clone(),
+            role: Role::from_code(&e.actor_role).map_or("系统", Role::label),
+            action: e.action.clone(),
+            target: format!("{} #{}", e.target_kind, e.target_id),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    Ok(AuditPage {
+        ctx: Some(Ctx::new(&user, "audit")),
+        pager: Pager::new("/audit", &[("action", action.clone())], &page),
+        action,
+        rows,
+    })
+}

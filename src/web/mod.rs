@@ -1,0 +1,119 @@
+//! The web application: every route in [`router`], thin handlers over the services, pages
+//! from compiled templates, assets embedded in the binary.
+
+mod account;
+mod assets;
+mod auth;
+mod directory;
+mod error;
+mod session;
+mod users;
+mod view;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::AppError;
+pub use session::{CurrentUser, SESSION_COOKIE};
+
+use crate::service::Services;
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// Mark the session cookie `Secure` (behind TLS).
+    pub secure_cookies: bool,
+}
+
+/// Largest request body accepted (forms; uploads come with the Excel work).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let static_header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .route("/", get(directory::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route(
+            "/account/password",
+            get(account::password_page).post(account::change_password),
+        )
+        .route("/orgs", get(directory::orgs))
+        .route("/orgs/{id}", get(directory::org))
+        .route("/orgs/{id}/children", get(directory::org_children))
+        .route("/firms", get(directory::firms))
+        .route("/firms/{id}", get(directory::firm))
+        .route("/members", get(directory::members))
+        .route("/members/{id}", get(directory::member))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/new", get(users::new_page))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
+        .route(
+            "/users/{id}/password",
+            get(users::password_page).post(users::reset_password),
+        )
+        .route("/audit", get(directory::audit))
+        .route("/static/{file}", get(assets::serve))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::resolve_and_guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(static_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ))
+        .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(static_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(static_header(header::CACHE_CONTROL, "no-store"))
+        .with_state(state)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("无法监听 {addr}：端口已被占用，请换一个端口（--listen）或先停止占用它的程序")]
+    PortInUse { addr: SocketAddr },
+    #[error("无法监听 {addr}：{reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("服务运行出错：{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Bind first (so a taken port is reported before anything else), then serve until Ctrl-C.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::PortInUse { addr }
+        } else {
+            ServeError::Bind {
+                addr,
+                reason: e.to_string(),
+            }
+        }
+    })
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

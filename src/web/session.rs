@@ -1,0 +1,168 @@
+//! The session cookie, the signed-in user extractor, and the guard that every state-changing
+//! request passes: it must carry the session's CSRF token (form field `csrf` or header
+//! `X-CSRF-Token`); the login form instead must come from this site (Origin check).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{AppError, AppState, MAX_BODY_BYTES};
+use crate::authz::Actor;
+use crate::service::auth::LiveSession;
+
+pub const SESSION_COOKIE: &str = "dengji_session";
+
+/// What the guard found for this request, kept in the request's extensions.
+#[derive(Clone)]
+struct SessionSlot(Option<LiveSession>);
+
+/// The signed-in user; handlers that take it are closed to anonymous visitors.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub actor: Actor,
+    pub csrf: String,
+    pub token_hash: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<SessionSlot>() {
+            Some(SessionSlot(Some(s))) => Ok(Self {
+                actor: s.actor.clone(),
+                csrf: s.csrf_token.clone(),
+                token_hash: s.token_hash.clone(),
+            }),
+            _ => Err(AppError::LoginRequired {
+                next: parts.uri.path().to_owned(),
+            }),
+        }
+    }
+}
+
+/// The value of our session cookie, if the request has one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_cookie(secure: bool) -> String {
+    session_cookie("", 0, secure)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The host part of an `Origin` header value, e.g. `127.0.0.1:8080`.
+fn origin_host(origin: &str) -> Option<&str> {
+    origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+}
+
+pub async fn resolve_and_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let session = match session_token(request.headers()) {
+        Some(token) => match state.services.session(&token).await {
+            Ok(s) => s,
+            Err(e) => return AppError::Service(e).into_response(),
+        },
+        None => None,
+    };
+    let (mut parts, body) = request.into_parts();
+    let body = if is_safe(&parts.method) {
+        body
+    } else if parts.uri.path() == "/login" {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        if let (Some(origin), Some(host)) = (origin, host)
+            && origin != "null"
+            && origin_host(origin) != Some(host)
+        {
+            return AppError::Csrf.into_response();
+        }
+        body
+    } else {
+        let Some(live) = &session else {
+            return AppError::LoginRequired {
+                next: "/".to_owned(),
+            }
+            .into_response();
+        };
+        let header_token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+            return AppError::BadRequest("提交的内容过大".into()).into_response();
+        };
+        let form_token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+        let presented = header_token.or(form_token).unwrap_or_default();
+        if !constant_time_eq(presented.as_bytes(), live.csrf_token.as_bytes()) {
+            return AppError::Csrf.into_response();
+        }
+        Body::from(bytes)
+    };
+    parts.extensions.insert(SessionSlot(session));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_parsing() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; dengji_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "dengji_session=".parse().unwrap());
+        assert_eq!(session_token(&h), None);
+        assert!(
+            session_cookie("t", 60, true).contains("HttpOnly; SameSite=Strict; Max-Age=60; Secure")
+        );
+        assert_eq!(origin_host("http://127.0.0.1:8080"), Some("127.0.0.1:8080"));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,287 @@
+//! Account management pages for administrators.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::account::PasswordPage;
+use super::view::{Ctx, Pager, paging};
+use super::{AppError, AppState, CurrentUser};
+use crate::domain::{MemberId, OrgId, Role, UserId};
+use crate::service::users::NewAccount;
+use crate::service::{Caller, ServiceError};
+use crate::store::orgs::Page;
+use crate::store::users::{User, UserFilter};
+
+fn roles() -> Vec<(&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.code(), r.label())).collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    role: Option<String>,
+    page: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    ctx: Option<Ctx>,
+    q: String,
+    role: String,
+    roles: Vec<(&'static str, &'static str)>,
+    csrf: String,
+    ctx_org: i64,
+    notice: Option<String>,
+    page: Page<User>,
+    pager: Pager,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> Result<UsersPage, AppError> {
+    let (page_no, per_page) = paging(q.page.as_deref().and_then(|p| p.parse().ok()));
+    let text: String =
+        q.q.as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(50)
+            .collect();
+    let role = q.role.as_deref().and_then(Role::from_code);
+    let page = state
+        .services
+        .list_users(
+            Caller::User(&user.actor),
+            &UserFilter {
+                q: Some(text.clone()),
+                role,
+                page: page_no,
+                per_page,
+            },
+        )
+        .await?;
+    let role_code = role.map(|r| r.code().to_owned()).unwrap_or_default();
+    let notice = match q.done.as_deref() {
+        Some("created") => Some("账号已创建。".to_owned()),
+        Some("disabled") => Some("账号已停用，其登录已全部失效。".to_owned()),
+        Some("enabled") => Some("账号已启用。".to_owned()),
+        Some("password") => Some("密码已重置，该账号需用新密码重新登录。".to_owned()),
+        _ => None,
+    };
+    Ok(UsersPage {
+        ctx: Some(Ctx::new(&user, "users")),
+        pager: Pager::new(
+            "/users",
+            &[("q", text.clone()), ("role", role_code.clone())],
+            &page,
+        ),
+        q: text,
+        role: role_code,
+        roles: roles(),
+        csrf: user.csrf.clone(),
+        ctx_org: user.actor.org_id.0,
+        notice,
+        page,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user_new.html")]
+pub struct NewUserPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    org_id: i64,
+    org_name: String,
+    username: String,
+    display_name: String,
+    role: String,
+    member: String,
+    roles: Vec<(&'static str, &'static str)>,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    org: Option<String>,
+}
+
+pub async fn new_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<NewQuery>,
+) -> Result<NewUserPage, AppError> {
+    let org_id = q
+        .org
+        .as_deref()
+        .and_then(|o| o.parse().ok())
+        .map_or(user.actor.org_id, OrgId);
+    let org = state
+        .services
+        .org_for_accounts(Caller::User(&user.actor), org_id)
+        .await?;
+    Ok(NewUserPage {
+        ctx: Some(Ctx::new(&user, "users")),
+        csrf: user.csrf.clone(),
+        org_id: org.id.0,
+        org_name: org.name,
+        username: String::new(),
+        display_name: String::new(),
+        role: Role::Clerk.code().to_owned(),
+        member: String::new(),
+        roles: roles(),
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    org: String,
+    username: String,
+    display_name: String,
+    role: String,
+    member: Option<String>,
+    password: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CreateForm>,
+) -> Result<Response, AppError> {
+    let org_id = f
+        .org
+        .trim()
+        .parse()
+        .map(OrgId)
+        .map_err(|_| AppError::BadRequest("所属组织编号无效".into()))?;
+    let role = Role::from_code(&f.role).ok_or_else(|| AppError::BadRequest("角色无效".into()))?;
+    let member_text = f.member.clone().unwrap_or_default();
+    let member = match member_text.trim() {
+        "" => None,
+        m => Some(MemberId(m.parse().map_err(|_| {
+            AppError::Service(ServiceError::invalid("关联党员编号", "应为数字"))
+        })?)),
+    };
+    let result = state
+        .services
+        .create_user(
+            Caller::User(&user.actor),
+            NewAccount {
+                username: f.username.clone(),
+                display_name: f.display_name.clone(),
+                password: f.password.clone(),
+                role,
+                org_id,
+                member_id: member,
+            },
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/users?done=created").into_response()),
+        Err(ServiceError::Invalid(list)) => {
+            let org = state
+                .services
+                .org_for_accounts(Caller::User(&user.actor), org_id)
+                .await?;
+            let page = NewUserPage {
+                ctx: Some(Ctx::new(&user, "users")),
+                csrf: user.csrf.clone(),
+                org_id: org.id.0,
+                org_name: org.name,
+                username: f.username,
+                display_name: f.display_name,
+                role: role.code().to_owned(),
+                member: member_text,
+                roles: roles(),
+                errors: list.iter().map(ToString::to_string).collect(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    state
+        .services
+        .set_user_disabled(Caller::User(&user.actor), UserId(id), true)
+        .await?;
+    Ok(Redirect::to("/users?done=disabled"))
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    state
+        .services
+        .set_user_disabled(Caller::User(&user.actor), UserId(id), false)
+        .await?;
+    Ok(Redirect::to("/users?done=enabled"))
+}
+
+fn reset_page(user: &CurrentUser, target: &User) -> PasswordPage {
+    PasswordPage {
+        ctx: Some(Ctx::new(user, "users")),
+        heading: format!("重置密码：{}（{}）", target.display_name, target.username),
+        action: format!("/users/{}/password", target.id),
+        ask_old: false,
+        csrf: user.csrf.clone(),
+        notice: None,
+        errors: Vec::new(),
+    }
+}
+
+pub async fn password_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<PasswordPage, AppError> {
+    let target = state
+        .services
+        .get_user(Caller::User(&user.actor), UserId(id))
+        .await?;
+    Ok(reset_page(&user, &target))
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    new: String,
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<ResetForm>,
+) -> Result<Response, AppError> {
+    let caller = Caller::User(&user.actor);
+    match state
+        .services
+        .reset_password(caller, UserId(id), &f.new)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/users?done=password").into_response()),
+        Err(ServiceError::Invalid(list)) => {
+            let target = state.services.get_user(caller, UserId(id)).await?;
+            let mut page = reset_page(&user, &target);
+            page.errors = list.iter().map(ToString::to_string).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,137 @@
+//! What every page shows around its content, and small view models shared by the pages.
+
+use super::CurrentUser;
+use crate::authz::{Action, Decision, authorize};
+use crate::domain::Role;
+use crate::domain::codes::{self, label};
+use crate::store::members::Member;
+use crate::store::orgs::Page;
+
+/// The frame of a signed-in page: who, where, the form token and which menu entries to show.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub org_name: String,
+    pub org_id: i64,
+    pub csrf: String,
+    pub is_member: bool,
+    pub can_manage_users: bool,
+    pub can_read_audit: bool,
+    pub nav: &'static str,
+}
+
+impl Ctx {
+    pub fn new(user: &CurrentUser, nav: &'static str) -> Self {
+        let a = &user.actor;
+        Self {
+            display_name: a.display_name.clone(),
+            role_label: a.role.label(),
+            org_name: a.org_name.clone(),
+            org_id: a.org_id.0,
+            csrf: user.csrf.clone(),
+            is_member: a.role == Role::Member,
+            can_manage_users: authorize(a, Action::ManageUsers, None) == Decision::Allow,
+            can_read_audit: authorize(a, Action::ReadAudit, None) == Decision::Allow,
+            nav,
+        }
+    }
+}
+
+/// Links to the previous and next pages, keeping the other query parameters.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub page: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `params` are the current filters (empty values are left out of the links).
+    pub fn new<T>(base: &str, params: &[(&str, String)], page: &Page<T>) -> Self {
+        let link = |p: i64| {
+            let mut pairs: Vec<(&str, String)> = params
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .cloned()
+                .collect();
+            pairs.push(("page", p.to_string()));
+            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            format!("{base}?{query}")
+        };
+        Self {
+            page: page.page,
+            prev: (page.page > 1).then(|| link(page.page - 1)),
+            next: page.has_next.then(|| link(page.page + 1)),
+        }
+    }
+}
+
+/// A member as lists and the record page show it: codes as labels, personal numbers masked
+/// where the page is a list.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub id: i64,
+    pub name: String,
+    pub sex: &'static str,
+    pub ethnicity: &'static str,
+    pub birth_date: String,
+    pub citizen_id_masked: String,
+    pub category: &'static str,
+    pub party_status: &'static str,
+    pub practice_type: String,
+    pub licence_no: String,
+    pub education: &'static str,
+    pub joined_on: String,
+    pub full_member_on: String,
+    pub mobile: String,
+    pub firm_id: i64,
+    pub firm_name: String,
+    pub org_id: i64,
+    pub org_name: String,
+}
+
+fn static_label(list: &[(&'static str, &'static str)], code: &str) -> &'static str {
+    list.iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, l)| *l)
+        .unwrap_or("（未知代码）")
+}
+
+impl MemberView {
+    /// `full_mobile`: the record page of someone allowed to see it shows the whole number;
+    /// lists show it masked.
+    pub fn new(m: &Member, full_mobile: bool) -> Self {
+        Self {
+            id: m.id.0,
+            name: m.name.clone(),
+            sex: static_label(&codes::SEXES, &m.sex),
+            ethnicity: static_label(&codes::ETHNICITIES, &m.ethnicity),
+            birth_date: m.birth_date.clone(),
+            citizen_id_masked: m.citizen_id_masked.clone(),
+            category: static_label(&codes::CATEGORIES, &m.category),
+            party_status: static_label(&codes::PARTY_STATUSES, &m.party_status),
+            practice_type: m.practice_type.as_deref().map_or("—".to_owned(), |p| {
+                label(&codes::PRACTICE_TYPES, p).to_owned()
+            }),
+            licence_no: m.licence_no.clone().unwrap_or_else(|| "—".into()),
+            education: static_label(&codes::EDUCATION, &m.education),
+            joined_on: m.joined_on.clone(),
+            full_member_on: m.full_member_on.clone().unwrap_or_else(|| "—".into()),
+            mobile: if full_mobile {
+                m.mobile.clone()
+            } else {
+                m.mobile_masked()
+            },
+            firm_id: m.firm_id.0,
+            firm_name: m.firm_name.clone(),
+            org_id: m.org_id.0,
+            org_name: m.org_name.clone(),
+        }
+    }
+}
+
+/// Page number and size from a query, clamped to sane values.
+pub fn paging(page: Option<i64>) -> (i64, i64) {
+    (page.unwrap_or(1).clamp(1, 100_000), 20)
+}
