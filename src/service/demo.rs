@@ -348,11 +348,32 @@ impl Services {
         // Firms: a quarter without members, half with one or two, a quarter with three or
         // more (which have their own organisation); the big ones hold most members.
         let n_firms = opts.firms.unwrap_or((opts.members / 20).max(20)).max(4);
-        let total_weight: f64 = cities.iter().map(|c| c.weight).sum();
+        // Lawyers concentrate in few cities: a small demo fills about one city per ten firms
+        // (provincial capitals first, as in life) rather than a thin spread over all of them.
+        let active = ((n_firms / 10).max(2) as usize).min(cities.len());
+        let mut order: Vec<usize> = (0..cities.len()).collect();
+        order.sort_by(|a, b| {
+            cities[*b]
+                .weight
+                .partial_cmp(&cities[*a].weight)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut in_play = vec![false; cities.len()];
+        for &i in order.iter().take(active) {
+            in_play[i] = true;
+        }
+        let total_weight: f64 = cities
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| in_play[*i])
+            .map(|(_, c)| c.weight)
+            .sum();
         let mut cumulative = Vec::with_capacity(cities.len());
         let mut acc = 0.0;
-        for c in &cities {
-            acc += c.weight / total_weight;
+        for (i, c) in cities.iter().enumerate() {
+            if in_play[i] {
+                acc += c.weight / total_weight;
+            }
             cumulative.push(acc);
         }
         let mut next_firm = bulk::max_id(&mut tx, "firms").await? + 1;
@@ -363,6 +384,8 @@ impl Services {
         for i in 0..n_firms {
             let u = rng.unit();
             let city = cumulative.partition_point(|c| *c < u).min(cities.len() - 1);
+            // Skip past cities out of play (their cumulative value does not grow).
+            let city = (city..cities.len()).find(|i| in_play[*i]).unwrap_or(city);
             let c = &cities[city];
             let mut name;
             let mut tries = 0;
@@ -436,9 +459,9 @@ impl Services {
         }
         // Settle rounding so the total is exact: add to or take from the big firms.
         let mut k = 0usize;
-        while assigned != opts.members && !big_weights.is_empty() {
+        while assigned != remaining && !big_weights.is_empty() {
             let idx = big_weights[k % big_weights.len()].0;
-            if assigned < opts.members {
+            if assigned < remaining {
                 firms[idx].members += 1;
                 assigned += 1;
             } else if firms[idx].members > 3 {

@@ -58,6 +58,7 @@ impl Services {
 
     /// Where the caller starts in the tree: their own node.
     pub async fn org_view(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<OrgView> {
+        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
         let org = orgs::get(&mut conn, id)
             .await?
@@ -90,6 +91,7 @@ impl Services {
         caller: Caller<'_>,
         id: OrgId,
     ) -> ServiceResult<(Org, Vec<Org>)> {
+        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
         let org = orgs::get(&mut conn, id)
             .await?
@@ -115,6 +117,7 @@ impl Services {
     }
 
     pub async fn firm(&self, caller: Caller<'_>, id: FirmId) -> ServiceResult<Firm> {
+        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
         let firm = firms::get(&mut conn, id)
             .await?

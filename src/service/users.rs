@@ -81,6 +81,7 @@ impl Services {
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
         }
+        caller.require(Action::ManageUsers, None)?;
         let hash = hash_off_thread(&new.password).await?;
         let mut tx = self.db.begin().await?;
         let org = orgs::get(&mut tx, new.org_id)
@@ -146,6 +147,7 @@ impl Services {
         id: UserId,
         disabled: bool,
     ) -> ServiceResult<()> {
+        caller.require(Action::ManageUsers, None)?;
         let mut tx = self.db.begin().await?;
         let user = users::get(&mut tx, id)
             .await?
@@ -188,6 +190,7 @@ impl Services {
         id: UserId,
         password: &str,
     ) -> ServiceResult<()> {
+        caller.require(Action::ManageUsers, None)?;
         let user = {
             let mut conn = self.db.acquire().await?;
             users::get(&mut conn, id)
@@ -274,6 +277,7 @@ impl Services {
     }
 
     pub async fn get_user(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<users::User> {
+        caller.require(Action::ManageUsers, None)?;
         let mut conn = self.db.acquire().await?;
         let user = users::get(&mut conn, id)
             .await?
@@ -290,6 +294,7 @@ impl Services {
         caller: Caller<'_>,
         id: OrgId,
     ) -> ServiceResult<orgs::Org> {
+        caller.require(Action::ManageUsers, None)?;
         let mut conn = self.db.acquire().await?;
         let org = orgs::get(&mut conn, id)
             .await?

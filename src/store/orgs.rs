@@ -90,7 +90,7 @@ pub async fn children(
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE o.parent_id = ")
         .int(parent.0)
-        .push(" ORDER BY o.name, o.id LIMIT ")
+        .push(" ORDER BY COALESCE(o.region_code, '999999'), o.name, o.id LIMIT ")
         .int(limit);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()

@@ -32,22 +32,46 @@ struct ErrorPage<'a> {
     field_errors: Vec<String>,
 }
 
+/// What an error page says, kept on the response so that the session guard can render it
+/// again with the signed-in user's header and menu.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub title: String,
+    pub message: String,
+    pub field_errors: Vec<String>,
+}
+
+pub fn render_error(
+    status: StatusCode,
+    info: &ErrorInfo,
+    ctx: Option<super::view::Ctx>,
+) -> Response {
+    let page = ErrorPage {
+        ctx,
+        title: &info.title,
+        message: info.message.clone(),
+        field_errors: info.field_errors.clone(),
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, info.title.clone()).into_response(),
+    };
+    response.extensions_mut().insert(info.clone());
+    response
+}
+
 pub fn error_page(
     status: StatusCode,
     title: &str,
     message: String,
     field_errors: Vec<String>,
 ) -> Response {
-    let page = ErrorPage {
-        ctx: None,
-        title,
+    let info = ErrorInfo {
+        title: title.to_owned(),
         message,
         field_errors,
     };
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, title.to_owned()).into_response(),
-    }
+    render_error(status, &info, None)
 }
 
 impl IntoResponse for AppError {

@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::error::{ErrorInfo, render_error};
+use super::view::Ctx;
 use super::{AppError, AppState, MAX_BODY_BYTES};
 use crate::authz::Actor;
 use crate::service::auth::LiveSession;
@@ -134,8 +136,20 @@ pub async fn resolve_and_guard(
         }
         Body::from(bytes)
     };
-    parts.extensions.insert(SessionSlot(session));
-    next.run(Request::from_parts(parts, body)).await
+    parts.extensions.insert(SessionSlot(session.clone()));
+    let response = next.run(Request::from_parts(parts, body)).await;
+    // Error pages of a signed-in user keep the header and menu.
+    match (response.extensions().get::<ErrorInfo>(), session) {
+        (Some(info), Some(live)) => {
+            let user = CurrentUser {
+                actor: live.actor,
+                csrf: live.csrf_token,
+                token_hash: live.token_hash,
+            };
+            render_error(response.status(), info, Some(Ctx::new(&user, "")))
+        }
+        _ => response,
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

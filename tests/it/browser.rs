@@ -1,0 +1,268 @@
+//! End-to-end journeys in real headless Chromium (Debian `chromium` + `chromium-driver`).
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{TestApp, demo_places};
+use dengji::web::AppState;
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver must be installed (apt-get install chromium chromium-driver); scripts/test.sh installs it");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Driver { child, port };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--lang=zh-CN",
+                "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("browser session")
+}
+
+async fn start_server(app: &TestApp) -> SocketAddr {
+    let listener = dengji::web::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        services: app.services.clone(),
+        secure_cookies: false,
+    };
+    tokio::spawn(async move {
+        let _ = dengji::web::serve(listener, state).await;
+    });
+    addr
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn login(c: &Client, base: &str, username: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    let field = c.find(Locator::Css("#username")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(username).await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("Dengji2018")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    if c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#logout"))
+        .await
+        .is_err()
+    {
+        let url = c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let source = c.source().await.unwrap_or_default();
+        panic!("login as {username} did not reach a signed-in page: {url}\n{source}");
+    }
+}
+
+fn screenshot_dir() -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
+    let app = TestApp::spawn().await;
+    let places = demo_places(&app).await;
+    let addr = start_server(&app).await;
+    let base = format!("http://{addr}");
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    // A wrong password first: the message is shown on the page.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("sheng")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("wrong")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(&c, "#login-error")
+            .await
+            .contains("用户名或密码错误")
+    );
+
+    login(&c, &base, "sheng").await;
+    let header = text_of(&c, ".who").await;
+    assert!(header.contains("省级经办人"), "{header}");
+
+    // The tree: open the province's node, expand the city in place, follow a firm organisation.
+    c.find(Locator::LinkText("组织树"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let toggle = format!("li[data-id=\"{}\"] > button.toggle", places.city.0);
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&toggle))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let child_link = format!(
+        "li[data-id=\"{}\"] ul.tree a[href=\"/orgs/{}\"]",
+        places.city.0, places.firm_org.0
+    );
+    let link = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&child_link))
+        .await
+        .unwrap();
+    let firm_org_name = link.text().await.unwrap();
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("tree.png"), png))
+        .ok();
+    link.click().await.unwrap();
+    assert_eq!(text_of(&c, "#org-name").await, firm_org_name);
+
+    // Members: search, open the first, see the masked ID number.
+    c.find(Locator::LinkText("党员"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let first = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#members tbody a"))
+        .await
+        .unwrap();
+    let name = first.text().await.unwrap();
+    first.click().await.unwrap();
+    assert_eq!(text_of(&c, "#member-name").await, name);
+    let id = text_of(&c, "#citizen-id").await;
+    assert!(id.contains("********") && id.len() == 18, "masked: {id}");
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("member.png"), png))
+        .ok();
+
+    // A node outside the province: refused exactly like a missing one.
+    c.goto(&format!("{base}/orgs/{}", places.other_city.0))
+        .await
+        .unwrap();
+    let msg = text_of(&c, ".error-page .error").await;
+    assert!(msg.contains("未找到该记录，或您无权查看"), "{msg}");
+    assert!(
+        !c.source().await.unwrap().contains("律师行业党委</h1>"),
+        "no heading of the other node"
+    );
+
+    // Log out: back at the login page, and the member page is closed again.
+    c.find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#login-submit"))
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/members")).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#login-submit"))
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    c.close().await.unwrap();
+}

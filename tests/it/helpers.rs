@@ -1,0 +1,367 @@
+//! The test harness: a fresh database per test (SQLite file, or a new PostgreSQL database when
+//! `DENGJI_TEST_DATABASE=postgres`), the services and router over it, and HTTP clients that
+//! keep a session cookie and the form token.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use dengji::crypto::Keys;
+use dengji::domain::{MemberId, OrgId, Role};
+use dengji::service::demo::{DEMO_PASSWORD, DemoOptions, DemoSummary};
+use dengji::service::users::NewAccount;
+use dengji::service::{Caller, Services};
+use dengji::store::{Backend, Db};
+use dengji::web::{AppState, router};
+
+pub const PASSWORD: &str = "Test1234pass";
+
+/// Which database this run of the suite uses.
+pub fn backend() -> Backend {
+    match std::env::var("DENGJI_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("DENGJI_TEST_DATABASE={other}: expected sqlite or postgres"),
+    }
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("DENGJI_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://dengji:dengji@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, empty database URL (plus the temp dir keeping an SQLite file alive).
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match backend() {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db", dir.path().display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = pg_admin_url();
+            let name = format!(
+                "dengji_t_{}",
+                dengji::crypto::random_token()[..12]
+                    .to_lowercase()
+                    .replace('-', "_")
+            );
+            let db = Db::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL was asked for (DENGJI_TEST_DATABASE=postgres) but is unreachable: {e}")
+            });
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(db.pool())
+                .await
+                .expect("create test database");
+            db.close().await;
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin);
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub services: Services,
+    pub router: Router,
+    pub url: String,
+    pub demo: Option<DemoSummary>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn test_keys() -> Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Keys::from_master(&[42u8; 32])).clone()
+}
+
+impl TestApp {
+    /// Migrated database with the top of the tree, no demo data.
+    pub async fn empty() -> Self {
+        let (url, dir) = fresh_database().await;
+        let db = Db::connect(&url).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        dengji::service::setup::ensure_top_of_tree(&db)
+            .await
+            .expect("top of tree");
+        let services = Services {
+            db,
+            keys: test_keys(),
+            session_hours: 12,
+        };
+        let router = router(AppState {
+            services: services.clone(),
+            secure_cookies: false,
+        });
+        Self {
+            services,
+            router,
+            url,
+            demo: None,
+            _dir: dir,
+        }
+    }
+
+    /// With a small demo nation (300 members).
+    pub async fn spawn() -> Self {
+        Self::with_members(300).await
+    }
+
+    pub async fn with_members(members: u64) -> Self {
+        let mut app = Self::empty().await;
+        let summary = app
+            .services
+            .generate_demo(
+                &DemoOptions {
+                    members,
+                    firms: None,
+                    seed: 7,
+                },
+                &|_| {},
+            )
+            .await
+            .expect("demo");
+        app.demo = Some(summary);
+        app
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// Log in through the login form.
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let mut c = self.anonymous();
+        let r = c
+            .post_raw(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "login of {username} failed: {}",
+            r.body
+        );
+        let set = r.header("set-cookie").expect("session cookie");
+        c.cookie = Some(set.split(';').next().unwrap_or_default().to_owned());
+        let page = c.get("/account/password").await;
+        c.csrf = Some(extract_csrf(&page.body).expect("csrf token on page"));
+        c
+    }
+
+    /// A demo account (password `Dengji2018`).
+    pub async fn login_demo(&self, username: &str) -> Client {
+        self.login(username, DEMO_PASSWORD).await
+    }
+
+    /// Create an account with `role` at `org` (and `member` for the member role) and log in.
+    pub async fn login_as(&self, role: Role, org: OrgId, member: Option<MemberId>) -> Client {
+        let username = format!(
+            "u{}",
+            &dengji::crypto::random_token()[..10]
+                .to_lowercase()
+                .replace('-', "_")
+        );
+        self.services
+            .create_user(
+                Caller::Operator,
+                NewAccount {
+                    username: username.clone(),
+                    display_name: "测试用户".into(),
+                    password: PASSWORD.into(),
+                    role,
+                    org_id: org,
+                    member_id: member,
+                },
+            )
+            .await
+            .expect("create user");
+        self.login(&username, PASSWORD).await
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+#[derive(Clone)]
+pub struct Client {
+    router: Router,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.header("location")
+    }
+}
+
+impl Client {
+    async fn send(&self, req: Request<Body>) -> TestResponse {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "localhost");
+        if let Some(c) = &self.cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        b
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(
+            self.request("GET", path)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// POST a form exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        self.send(
+            self.request("POST", path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// POST a form with an `Origin` header, as a browser on another site would.
+    pub async fn send_with_origin(
+        &self,
+        path: &str,
+        origin: &str,
+        form: &[(&str, &str)],
+    ) -> TestResponse {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        self.send(
+            self.request("POST", path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ORIGIN, origin)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// POST a form with this session's CSRF token.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let csrf = self.csrf.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = form.to_vec();
+        all.push(("csrf", &csrf));
+        self.post_raw(path, &all).await
+    }
+}
+
+/// Ids of the demo's branch: its city node, firm organisation and member, plus a node of
+/// another province (outside every demo account below national level).
+pub struct DemoPlaces {
+    pub province: OrgId,
+    pub city: OrgId,
+    pub firm_org: OrgId,
+    pub member: MemberId,
+    pub other_province: OrgId,
+    pub other_city: OrgId,
+}
+
+pub async fn demo_places(app: &TestApp) -> DemoPlaces {
+    use sqlx::Row;
+    let pool = app.services.db.pool();
+    let id_of = |sql: &'static str, username: &'static str| async move {
+        sqlx::query(sql)
+            .bind(username)
+            .fetch_one(pool)
+            .await
+            .expect("demo place")
+            .try_get::<i64, _>("id")
+            .expect("id")
+    };
+    let users = "SELECT org_id AS id FROM users WHERE username = $1";
+    let province = OrgId(id_of(users, "sheng").await);
+    let city = OrgId(id_of(users, "shi").await);
+    let firm_org = OrgId(id_of(users, "suo").await);
+    let member = MemberId(
+        id_of(
+            "SELECT member_id AS id FROM users WHERE username = $1",
+            "dangyuan",
+        )
+        .await,
+    );
+    let other_city: i64 = sqlx::query(
+        "SELECT MIN(o.id) AS id FROM orgs o WHERE o.level = 'city' AND o.parent_id <> $1 \
+         AND EXISTS (SELECT 1 FROM members m JOIN firms f ON f.id = m.firm_id WHERE f.city_org_id = o.id)",
+    )
+    .bind(province.0)
+    .fetch_one(pool)
+    .await
+    .expect("other city")
+    .try_get("id")
+    .expect("id");
+    let other_province: i64 = sqlx::query("SELECT parent_id AS id FROM orgs WHERE id = $1")
+        .bind(other_city)
+        .fetch_one(pool)
+        .await
+        .expect("other province")
+        .try_get("id")
+        .expect("id");
+    DemoPlaces {
+        province,
+        city,
+        firm_org,
+        member,
+        other_province: OrgId(other_province),
+        other_city: OrgId(other_city),
+    }
+}
