@@ -126,9 +126,9 @@ const BINGTUAN_DIVISIONS: &[(&str, &str)] = &[
 
 fn person_name(rng: &mut DemoRng) -> String {
     let mut s = String::from(*rng.pick(SURNAMES));
-    s.push_str(*rng.pick(GIVEN));
+    s.push_str(rng.pick::<&str>(GIVEN));
     if rng.chance(0.7) {
-        s.push_str(*rng.pick(GIVEN));
+        s.push_str(rng.pick::<&str>(GIVEN));
     }
     s
 }
@@ -213,6 +213,111 @@ fn make_credit_code(region: &str, serial: u64) -> String {
     s
 }
 
+/// What to generate for one firm's members.
+struct MemberSpec {
+    firm_id: FirmId,
+    org_id: OrgId,
+    org_path: TreePath,
+    counties: Vec<String>,
+    members: u64,
+}
+
+/// Members of every firm, sent in batches of 1000; stops early if the receiver is gone.
+fn generate_members(
+    specs: &[MemberSpec],
+    mut rng: DemoRng,
+    keys: &crate::crypto::Keys,
+    total: u64,
+    sender: &tokio::sync::mpsc::Sender<Vec<NewMember>>,
+) {
+    let today = super::beijing_today();
+    let mut seen_ids: HashSet<[u8; 17]> = HashSet::with_capacity(total as usize);
+    let mut licence_serial: u64 = 0;
+    let mut batch: Vec<NewMember> = Vec::with_capacity(1000);
+    for spec in specs {
+        for _ in 0..spec.members {
+            let male = rng.chance(0.6);
+            let (by, bm, bd) = random_date(&mut rng, 1955, 1995);
+            let region = rng.pick(&spec.counties).clone();
+            let id = loop {
+                let seq = rng.below(500) * 2 + if male { 1 } else { 0 };
+                let body = format!("{region}{by:04}{bm:02}{bd:02}{seq:03}");
+                let key: [u8; 17] = body.as_bytes().try_into().unwrap_or([b'0'; 17]);
+                if seen_ids.insert(key) {
+                    let full = format!("{body}{}", citizen_id::check_char(body.as_bytes()));
+                    match CitizenId::parse(&full, today) {
+                        Ok(id) => break id,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            let lawyer = rng.chance(0.85);
+            let probationary = rng.chance(0.08);
+            let (jy, jm, jd) = if probationary {
+                (2017 + rng.range(0, 1), rng.range(1, 7), rng.range(1, 28))
+            } else {
+                random_date(&mut rng, (by + 18).max(1975), 2016)
+            };
+            let (jy, jm) = if probationary && jy == 2017 {
+                (2017, jm + 5)
+            } else {
+                (jy, jm)
+            };
+            let full_member_on = (!probationary).then(|| date_str(jy + 1, jm, jd));
+            let practice_type = lawyer.then(|| if rng.chance(0.97) { "1" } else { "2" });
+            let licence_no = practice_type.map(|pt| {
+                licence_serial += 1;
+                let first_year = rng.range((by + 23).max(1990), 2018);
+                format!(
+                    "1{}{}{first_year:04}{pt}{}{:06}",
+                    &region[..2],
+                    &region[2..4],
+                    if male { 1 } else { 0 },
+                    licence_serial % 1_000_000
+                )
+            });
+            let education = match rng.below(100) {
+                0..=2 => "11",
+                3..=27 => "14",
+                28..=87 => "21",
+                88..=97 => "31",
+                _ => "90",
+            };
+            let ethnicity = if rng.chance(0.92) {
+                "01".to_owned()
+            } else {
+                format!("{:02}", rng.range(2, 56))
+            };
+            batch.push(NewMember {
+                name: person_name(&mut rng),
+                sex: id.sex_code().to_owned(),
+                ethnicity,
+                birth_date: date_str(by, bm, bd),
+                citizen_id_enc: keys.encrypt_id(&id),
+                citizen_id_index: keys.id_index(&id),
+                citizen_id_masked: id.masked(),
+                category: if lawyer { "lawyer" } else { "staff" }.to_owned(),
+                practice_type: practice_type.map(str::to_owned),
+                licence_no,
+                education: education.to_owned(),
+                party_status: if probationary { "probationary" } else { "full" }.to_owned(),
+                joined_on: date_str(jy, jm, jd),
+                full_member_on,
+                mobile: format!("1{}{:09}", rng.range(3, 9), rng.below(1_000_000_000)),
+                firm_id: spec.firm_id,
+                org_id: spec.org_id,
+                org_path: spec.org_path.clone(),
+            });
+            if batch.len() == 1000 && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.blocking_send(batch);
+    }
+}
+
 impl Services {
     /// Build the demo nation. Refuses when the database already holds firms or members.
     /// `progress` is called with the number of members written so far.
@@ -225,7 +330,22 @@ impl Services {
             return Err(ServiceError::invalid("党员人数", "应至少为1"));
         }
         ensure_top_of_tree(&self.db).await?;
-        let mut tx = self.db.begin().await?;
+        // Bulk-load settings are set outside the transaction (SQLite ignores some inside one)
+        // and put back on the same connection afterwards.
+        let mut conn = self.db.acquire().await?;
+        self.db.bulk_load_mode(&mut conn, true).await?;
+        let result = self.generate_demo_in(&mut conn, opts, progress).await;
+        self.db.bulk_load_mode(&mut conn, false).await?;
+        result
+    }
+
+    async fn generate_demo_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        opts: &DemoOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> ServiceResult<DemoSummary> {
+        let mut tx = sqlx::Connection::begin(conn).await?;
         let (f0, m0) = bulk::firm_and_member_counts(&mut tx).await?;
         if f0 > 0 || m0 > 0 {
             return Err(ServiceError::Conflict(format!(
@@ -488,8 +608,7 @@ impl Services {
         // Organisations: own organisations for firms with three or more members; joint
         // branches of 2–5 small firms per city; a few small firms left under the city node.
         let mut by_city_small: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..firms.len() {
-            let f = &firms[i];
+        for (i, f) in firms.iter_mut().enumerate() {
             if f.members >= 3 {
                 let c = &cities[f.city];
                 let id = OrgId(next_org);
@@ -522,7 +641,7 @@ impl Services {
                         rng.range(1, 28),
                     )),
                 });
-                firms[i].org = Some((id, path));
+                f.org = Some((id, path));
             } else if f.members > 0 {
                 by_city_small.entry(f.city).or_default().push(i);
             }
@@ -602,98 +721,37 @@ impl Services {
             .collect();
         bulk::insert_firms(&mut tx, firm_rows).await?;
 
-        // Members, streamed in batches.
-        let today = super::beijing_today();
-        let mut seen_ids: HashSet<[u8; 17]> = HashSet::with_capacity(opts.members as usize);
-        let mut licence_serial: u64 = 0;
-        let mut batch: Vec<NewMember> = Vec::with_capacity(1000);
-        let mut written = 0u64;
-        for f in &firms {
-            let c = &cities[f.city];
-            let (org_id, org_path) = f.org.clone().unwrap_or_else(|| (c.org_id, c.path.clone()));
-            for _ in 0..f.members {
-                let male = rng.chance(0.6);
-                let (by, bm, bd) = random_date(&mut rng, 1955, 1995);
-                let region = rng.pick(&c.counties).clone();
-                let id = loop {
-                    let seq = rng.below(500) * 2 + if male { 1 } else { 0 };
-                    let body = format!("{region}{by:04}{bm:02}{bd:02}{seq:03}");
-                    let key: [u8; 17] = body.as_bytes().try_into().unwrap_or([b'0'; 17]);
-                    if seen_ids.insert(key) {
-                        let full = format!("{body}{}", citizen_id::check_char(body.as_bytes()));
-                        match CitizenId::parse(&full, today) {
-                            Ok(id) => break id,
-                            Err(_) => continue,
-                        }
-                    }
-                };
-                let lawyer = rng.chance(0.85);
-                let probationary = rng.chance(0.08);
-                let (jy, jm, jd) = if probationary {
-                    (2017 + rng.range(0, 1), rng.range(1, 7), rng.range(1, 28))
-                } else {
-                    random_date(&mut rng, (by + 18).max(1975), 2016)
-                };
-                let (jy, jm) = if probationary && jy == 2017 {
-                    (2017, jm + 5)
-                } else {
-                    (jy, jm)
-                };
-                let full_member_on = (!probationary).then(|| date_str(jy + 1, jm, jd));
-                let practice_type = lawyer.then(|| if rng.chance(0.97) { "1" } else { "2" });
-                let licence_no = practice_type.map(|pt| {
-                    licence_serial += 1;
-                    let first_year = rng.range((by + 23).max(1990), 2018);
-                    format!(
-                        "1{}{}{first_year:04}{pt}{}{:06}",
-                        &region[..2],
-                        &region[2..4],
-                        if male { 1 } else { 0 },
-                        licence_serial % 1_000_000
-                    )
-                });
-                let education = match rng.below(100) {
-                    0..=2 => "11",
-                    3..=27 => "14",
-                    28..=87 => "21",
-                    88..=97 => "31",
-                    _ => "90",
-                };
-                let ethnicity = if rng.chance(0.92) {
-                    "01".to_owned()
-                } else {
-                    format!("{:02}", rng.range(2, 56))
-                };
-                batch.push(NewMember {
-                    name: person_name(&mut rng),
-                    sex: id.sex_code().to_owned(),
-                    ethnicity,
-                    birth_date: date_str(by, bm, bd),
-                    citizen_id_enc: self.keys.encrypt_id(&id),
-                    citizen_id_index: self.keys.id_index(&id),
-                    citizen_id_masked: id.masked(),
-                    category: if lawyer { "lawyer" } else { "staff" }.to_owned(),
-                    practice_type: practice_type.map(str::to_owned),
-                    licence_no,
-                    education: education.to_owned(),
-                    party_status: if probationary { "probationary" } else { "full" }.to_owned(),
-                    joined_on: date_str(jy, jm, jd),
-                    full_member_on,
-                    mobile: format!("1{}{:09}", rng.range(3, 9), rng.below(1_000_000_000)),
+        // Members: generated on a blocking thread while this task writes the previous batch.
+        let specs: Vec<MemberSpec> = firms
+            .iter()
+            .map(|f| {
+                let c = &cities[f.city];
+                let (org_id, org_path) =
+                    f.org.clone().unwrap_or_else(|| (c.org_id, c.path.clone()));
+                MemberSpec {
                     firm_id: f.id,
                     org_id,
-                    org_path: org_path.clone(),
-                });
-                if batch.len() == 1000 {
-                    written += batch.len() as u64;
-                    bulk::insert_members(&mut tx, std::mem::take(&mut batch)).await?;
-                    progress(written);
+                    org_path,
+                    counties: c.counties.clone(),
+                    members: f.members,
                 }
-            }
+            })
+            .collect();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewMember>>(4);
+        let keys = self.keys.clone();
+        let total = opts.members;
+        let producer = tokio::task::spawn_blocking(move || {
+            generate_members(&specs, rng, &keys, total, &sender)
+        });
+        let mut written = 0u64;
+        while let Some(batch) = receiver.recv().await {
+            written += batch.len() as u64;
+            bulk::insert_members(&mut tx, batch).await?;
+            progress(written);
         }
-        written += batch.len() as u64;
-        bulk::insert_members(&mut tx, batch).await?;
-        progress(written);
+        producer
+            .await
+            .map_err(|_| ServiceError::Conflict("演示数据生成线程异常结束".into()))?;
 
         // The 2018 campaign with the notice's deadlines.
         bulk::insert_campaign(
@@ -744,7 +802,15 @@ impl Services {
             .map(MemberId)
             .ok_or(ServiceError::NotFound)?;
         let firm_org_name = format!("{}党组织", demo_firm.name);
-        let accounts: Vec<(&str, &str, Role, OrgId, String, Option<MemberId>)> = vec![
+        type Account = (
+            &'static str,
+            &'static str,
+            Role,
+            OrgId,
+            String,
+            Option<MemberId>,
+        );
+        let accounts: Vec<Account> = vec![
             (
                 "admin",
                 "系统管理员",

@@ -68,7 +68,6 @@ pub async fn insert_orgs(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> StoreRe
         "id, parent_id, depth, path, level, kind, name, region_code, secretary_name, \
          contact_phone, formed_on, created_at",
         args,
-        1000,
     )
     .await?;
     Ok(())
@@ -99,7 +98,6 @@ pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> Store
         "id, name, credit_code, region_code, city_org_id, org_id, scope_path, form, \
          lawyer_count, created_at",
         args,
-        1000,
     )
     .await?;
     Ok(())
@@ -139,7 +137,7 @@ pub async fn insert_members(
             ]
         })
         .collect();
-    insert_rows(conn, "members", super::members::INSERT_COLUMNS, args, 1000).await?;
+    insert_rows(conn, "members", super::members::INSERT_COLUMNS, args).await?;
     Ok(())
 }
 

@@ -47,7 +47,7 @@ pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
         return Ok(());
     }
     let all = shipped();
-    for chunk in all.chunks(500) {
+    for chunk in all.chunks(super::sql::MAX_PARAMETERS / 4) {
         let mut sql = Sql::new("INSERT INTO divisions (code, name, level, parent_code) VALUES ");
         for (i, d) in chunk.iter().enumerate() {
             if i > 0 {

@@ -218,6 +218,23 @@ impl Db {
         Ok(())
     }
 
+    /// Give this connection a large page cache for a bulk load (SQLite keeps a big
+    /// transaction's dirty index pages in memory instead of re-reading them from the WAL), or
+    /// put the default back with `false`. PostgreSQL needs nothing.
+    pub async fn bulk_load_mode(&self, conn: &mut AnyConnection, on: bool) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            // Statement journals (one per multi-row INSERT) go to memory, not to a temp file.
+            let (cache, temp) = if on {
+                ("PRAGMA cache_size = -1000000", "PRAGMA temp_store = MEMORY")
+            } else {
+                ("PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT")
+            };
+            conn.execute(cache).await?;
+            conn.execute(temp).await?;
+        }
+        Ok(())
+    }
+
     /// A consistent copy of the live database. SQLite: `VACUUM INTO` the given file.
     pub async fn backup_sqlite(&self, dest: &str) -> StoreResult<()> {
         let mut conn = self.acquire().await?;

@@ -32,7 +32,7 @@ fn free_port() -> u16 {
 
 async fn start_driver() -> Driver {
     let port = free_port();
-    let child = Command::new("chromedriver")
+    let mut child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -47,6 +47,8 @@ async fn start_driver() -> Driver {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("chromedriver did not start on port {port}");
 }
 

@@ -1,6 +1,9 @@
 //! The one integration-test binary. Every test gets a fresh database; the whole suite runs on
 //! SQLite by default and on PostgreSQL with `DENGJI_TEST_DATABASE=postgres`.
 
+// Test code unwraps: a panic with the value is the most useful failure report here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod access;
 mod auth;
 mod browser;
