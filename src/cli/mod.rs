@@ -1,6 +1,7 @@
 //! The command line: `main` parses and dispatches; one file per subcommand.
 
 mod backup;
+mod bench;
 mod check;
 mod demo;
 mod migrate;
@@ -54,6 +55,8 @@ enum Command {
     Backup(backup::Args),
     /// 检查数据一致性（组织树、外键、路径、计数）
     Check,
+    /// 性能基准：在演示数据上测量各页面的服务器处理时间
+    Bench(bench::Args),
 }
 
 /// A command's failure, printed in Chinese on standard error.
@@ -104,6 +107,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::User(cmd) => user::run(overrides, cmd).await,
         Command::Backup(args) => backup::run(overrides, args).await,
         Command::Check => check::run(overrides).await,
+        Command::Bench(args) => bench::run(overrides, args).await,
     }
 }
 

@@ -107,13 +107,21 @@ pub enum MemberSort {
     JoinedOn,
 }
 
+/// One page of members. The page's ids are chosen first from the members table alone (for
+/// the common name order that is a scan of the `(org_path, name)` index, no table rows), and
+/// only those rows are then joined to their firm and organisation.
 pub async fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
     f: &MemberFilter,
 ) -> StoreResult<Page<Member>> {
+    let order = match f.sort {
+        MemberSort::Name => " ORDER BY m.name, m.id",
+        MemberSort::BirthDate => " ORDER BY m.birth_date, m.id",
+        MemberSort::JoinedOn => " ORDER BY m.joined_on, m.id",
+    };
     let mut sql = Sql::new(SELECT);
-    sql.push(" WHERE 1 = 1");
+    sql.push(" JOIN (SELECT m.id FROM members m WHERE 1 = 1");
     match scope {
         Scope::Subtree(path) => push_path_scope(&mut sql, "m.org_path", path),
         Scope::OwnRecord(id) => {
@@ -137,15 +145,13 @@ pub async fn list(
     if let Some(org) = f.org {
         sql.push(" AND m.org_id = ").int(org.0);
     }
-    sql.push(match f.sort {
-        MemberSort::Name => " ORDER BY m.name, m.id",
-        MemberSort::BirthDate => " ORDER BY m.birth_date, m.id",
-        MemberSort::JoinedOn => " ORDER BY m.joined_on, m.id",
-    });
-    sql.push(" LIMIT ")
+    sql.push(order)
+        .push(" LIMIT ")
         .int(f.per_page + 1)
         .push(" OFFSET ")
-        .int((f.page - 1) * f.per_page);
+        .int((f.page - 1) * f.per_page)
+        .push(") page ON page.id = m.id")
+        .push(order);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, f.page, f.per_page))
