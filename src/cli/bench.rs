@@ -86,31 +86,59 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         cookies.push(format!("{SESSION_COOKIE}={}", s.token));
     }
     let (admin, sheng) = (cookies[0].clone(), cookies[1].clone());
-    let fragment: String = args
-        .name
-        .bytes()
-        .map(|b| format!("%{b:02X}"))
-        .collect();
+    let fragment: String = args.name.bytes().map(|b| format!("%{b:02X}")).collect();
     let cases: Vec<(String, String, String)> = vec![
         (
-            format!("省级党员列表首页（姓名含“{}”，按姓名排序；该省 {province_members} 名党员）", args.name),
+            format!(
+                "省级党员列表首页（姓名含“{}”，按姓名排序；该省 {province_members} 名党员）",
+                args.name
+            ),
             sheng.clone(),
             format!("/members?name={fragment}&sort=name"),
         ),
-        ("省级党员列表首页（无筛选）".into(), sheng.clone(), "/members".into()),
         (
-            format!("全国党员列表首页（姓名含“{}”；共 {members} 名党员）", args.name),
+            "省级党员列表首页（无筛选）".into(),
+            sheng.clone(),
+            "/members".into(),
+        ),
+        (
+            format!(
+                "全国党员列表首页（姓名含“{}”；共 {members} 名党员）",
+                args.name
+            ),
             admin.clone(),
             format!("/members?name={fragment}&sort=name"),
         ),
-        ("展开全国节点（32个省级）".into(), admin.clone(), "/orgs/1/children".into()),
-        ("展开省级节点（地市级）".into(), sheng.clone(), format!("/orgs/{province}/children")),
-        ("展开地市级节点（律所党组织）".into(), sheng.clone(), format!("/orgs/{city}/children")),
-        ("省级节点页面（含下级计数）".into(), sheng.clone(), format!("/orgs/{province}")),
+        (
+            "展开全国节点（32个省级）".into(),
+            admin.clone(),
+            "/orgs/1/children".into(),
+        ),
+        (
+            "展开省级节点（地市级）".into(),
+            sheng.clone(),
+            format!("/orgs/{province}/children"),
+        ),
+        (
+            "展开地市级节点（律所党组织）".into(),
+            sheng.clone(),
+            format!("/orgs/{city}/children"),
+        ),
+        (
+            "省级节点页面（含下级计数）".into(),
+            sheng.clone(),
+            format!("/orgs/{province}"),
+        ),
         ("全国首页（含全国计数）".into(), admin.clone(), "/".into()),
     ];
-    println!("数据库：{}；每项 {iterations} 次（先预热3次），单位毫秒", services.db.url_for_display());
-    println!("{:<56} {:>8} {:>8} {:>8} {:>8}", "场景", "最小", "中位", "P95", "最大");
+    println!(
+        "数据库：{}；每项 {iterations} 次（先预热3次），单位毫秒",
+        services.db.url_for_display()
+    );
+    println!(
+        "{:<56} {:>8} {:>8} {:>8} {:>8}",
+        "场景", "最小", "中位", "P95", "最大"
+    );
     for (label, cookie, path) in cases {
         let mut times = Vec::with_capacity(iterations);
         for i in 0..iterations + 3 {
@@ -143,7 +171,10 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         );
     }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        for line in status.lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")) {
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+        {
             println!("{line}");
         }
     }
