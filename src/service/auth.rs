@@ -167,4 +167,10 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Remove sessions that ended more than a day ago; returns how many.
+    pub async fn purge_expired_sessions(&self) -> ServiceResult<u64> {
+        let mut conn = self.db.acquire().await?;
+        Ok(sessions::purge_expired(&mut conn).await?)
+    }
 }

@@ -106,6 +106,17 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
+    // Ended sessions are dropped at start and every hour.
+    let services = state.services.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = services.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
     let app = router(state);
     axum::serve(
         listener,

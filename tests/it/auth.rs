@@ -236,3 +236,18 @@ async fn next_parameter_only_follows_local_paths() {
         .await;
     assert_eq!(r.location().as_deref(), Some("/members"));
 }
+
+#[tokio::test]
+async fn ended_sessions_are_purged() {
+    let app = TestApp::spawn().await;
+    let c = app.login_demo("shi").await;
+    let live = app.login_demo("sheng").await;
+    sqlx::query("UPDATE sessions SET expires_at = 1 WHERE user_id = (SELECT id FROM users WHERE username = 'shi')")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    let purged = app.services.purge_expired_sessions().await.unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(c.get("/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(live.get("/").await.status, StatusCode::OK);
+}
