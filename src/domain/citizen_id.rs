@@ -193,3 +193,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    proptest! {
+        /// Any real birth date, any sequence: the computed check character is accepted and
+        /// every other one refused.
+        #[test]
+        fn check_character_decides(
+            province in proptest::sample::select(vec![11u32, 31, 44, 65]),
+            days in 0i64..30_000,
+            seq in 0u32..1000,
+            wrong in 0usize..11,
+        ) {
+            let birth = date!(1930 - 01 - 01) + time::Duration::days(days);
+            let body = format!(
+                "{province}0101{:04}{:02}{:02}{seq:03}",
+                birth.year(),
+                u8::from(birth.month()),
+                birth.day()
+            );
+            let good = check_char(body.as_bytes());
+            let parsed = CitizenId::parse(&format!("{body}{good}"), date!(2026 - 01 - 01)).unwrap();
+            prop_assert_eq!(parsed.birth_date(), birth);
+            let other = char::from(CHECK[wrong]);
+            if other != good {
+                prop_assert_eq!(
+                    CitizenId::parse(&format!("{body}{other}"), date!(2026 - 01 - 01)),
+                    Err(CitizenIdError::Checksum)
+                );
+            }
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = CitizenId::parse(&s, date!(2026 - 01 - 01));
+        }
+    }
+}

@@ -128,3 +128,30 @@ mod tests {
         assert_eq!(fits, vec!['E']);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// For any 17 characters of the alphabet exactly one check character is accepted.
+        #[test]
+        fn exactly_one_check_character(body in proptest::collection::vec(0usize..31, 17)) {
+            let body: String = body.iter().map(|i| char::from(ALPHABET[*i])).collect();
+            let accepted: Vec<char> = ALPHABET
+                .iter()
+                .map(|c| char::from(*c))
+                .filter(|c| CreditCode::parse(&format!("{body}{c}")).is_ok())
+                .collect();
+            prop_assert_eq!(accepted.len(), 1);
+            prop_assert_eq!(Some(accepted[0]), check_char(body.as_bytes()));
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = CreditCode::parse(&s);
+            let _ = CreditCode::parse_law_firm(&s);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 pub mod citizen_id;
 pub mod codes;
 pub mod credit_code;
+pub mod eligibility;
 pub mod ids;
 pub mod licence;
 pub mod org;

@@ -37,6 +37,13 @@ pub fn shipped() -> Vec<Division> {
         .collect()
 }
 
+/// The set of shipped division codes, for validating region fields without a query.
+pub fn codes() -> &'static std::collections::HashSet<String> {
+    static CODES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    CODES.get_or_init(|| shipped().into_iter().map(|d| d.code).collect())
+}
+
 /// Load the divisions if the table is empty, and record the revision.
 pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM divisions")

@@ -1,0 +1,242 @@
+//! The registration forms as data: code lists (`forms/codes.toml`), the member fields
+//! (`forms/member_fields.toml`) and the attachments that arrange them (`forms/a1.toml`,
+//! `forms/a2.toml`), embedded in the binary and checked for consistency when first loaded.
+//! One definition drives the web form, the validation messages and (later) Excel columns.
+
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+pub use rules::{Finding, Severity, validate};
+
+const CODES: &str = include_str!("../../forms/codes.toml");
+const MEMBER_FIELDS: &str = include_str!("../../forms/member_fields.toml");
+const FORMS: [&str; 2] = [
+    include_str!("../../forms/a1.toml"),
+    include_str!("../../forms/a2.toml"),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeList {
+    pub name: String,
+    pub source: String,
+    pub revision: String,
+    pub codes: Vec<(String, String)>,
+}
+
+impl CodeList {
+    pub fn label(&self, code: &str) -> Option<&str> {
+        self.codes
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, l)| l.as_str())
+    }
+}
+
+/// How a field's value is written and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Text,
+    Date,
+    Ym,
+    Code,
+    Int,
+    Money,
+    CitizenId,
+    Mobile,
+    Landline,
+    LicenceNo,
+    Region,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub code: String,
+    pub label: String,
+    pub kind: Kind,
+    /// The code list of a `code` field.
+    pub list: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    /// Required when another field has this value: `[field, value]`.
+    pub required_if: Option<(String, String)>,
+    pub max_len: Option<usize>,
+    /// Exactly this many digits (for numbers written as text).
+    pub digits: Option<usize>,
+    pub min: Option<i64>,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldFile {
+    field: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub title: String,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    pub code: String,
+    pub attachment: String,
+    pub title: String,
+    /// Which members file it: `lawyer` or `staff`.
+    pub category: String,
+    #[serde(rename = "section")]
+    pub sections: Vec<Section>,
+}
+
+/// Everything the forms need, loaded once.
+#[derive(Debug)]
+pub struct Catalogue {
+    pub lists: BTreeMap<String, CodeList>,
+    pub fields: BTreeMap<String, Field>,
+    pub forms: Vec<Form>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("form data does not parse: {0}")]
+    Parse(String),
+    #[error("form data is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl Catalogue {
+    /// Parse and cross-check the embedded definitions.
+    pub fn parse() -> Result<Self, CatalogueError> {
+        let parse = |e: toml::de::Error| CatalogueError::Parse(e.to_string());
+        let lists: BTreeMap<String, CodeList> = toml::from_str(CODES).map_err(parse)?;
+        let fields: FieldFile = toml::from_str(MEMBER_FIELDS).map_err(parse)?;
+        let mut by_code = BTreeMap::new();
+        for f in fields.field {
+            if let Some(list) = &f.list
+                && !lists.contains_key(list)
+            {
+                return Err(CatalogueError::Inconsistent(format!(
+                    "field {} names unknown list {list}",
+                    f.code
+                )));
+            }
+            if (f.kind == Kind::Code) != f.list.is_some() {
+                return Err(CatalogueError::Inconsistent(format!(
+                    "field {}: code fields and only they have a list",
+                    f.code
+                )));
+            }
+            let code = f.code.clone();
+            if by_code.insert(code.clone(), f).is_some() {
+                return Err(CatalogueError::Inconsistent(format!("field {code} twice")));
+            }
+        }
+        let mut forms = Vec::new();
+        for text in FORMS {
+            let form: Form = toml::from_str(text).map_err(parse)?;
+            for s in &form.sections {
+                for f in &s.fields {
+                    if !by_code.contains_key(f) {
+                        return Err(CatalogueError::Inconsistent(format!(
+                            "form {} uses unknown field {f}",
+                            form.code
+                        )));
+                    }
+                }
+            }
+            forms.push(form);
+        }
+        for f in by_code.values() {
+            if let Some((other, value)) = &f.required_if {
+                let Some(o) = by_code.get(other) else {
+                    return Err(CatalogueError::Inconsistent(format!(
+                        "field {} depends on unknown field {other}",
+                        f.code
+                    )));
+                };
+                if let Some(list) = o.list.as_ref().and_then(|l| lists.get(l))
+                    && list.label(value).is_none()
+                {
+                    return Err(CatalogueError::Inconsistent(format!(
+                        "field {} depends on {other} = {value}, not in its list",
+                        f.code
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            lists,
+            fields: by_code,
+            forms,
+        })
+    }
+
+    /// The shipped catalogue (parsed on first use; its consistency is a unit test).
+    pub fn get() -> &'static Catalogue {
+        static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+        CATALOGUE.get_or_init(|| match Self::parse() {
+            Ok(c) => c,
+            // The embedded data is fixed at build time and tested; failing here is a build bug.
+            Err(e) => panic!("embedded form definitions are broken: {e}"),
+        })
+    }
+
+    pub fn form(&self, code: &str) -> Option<&Form> {
+        self.forms.iter().find(|f| f.code == code)
+    }
+
+    /// The form a member of this category files (附件1 lawyers, 附件2 staff).
+    pub fn form_for_category(&self, category: &str) -> Option<&Form> {
+        self.forms.iter().find(|f| f.category == category)
+    }
+
+    pub fn field(&self, code: &str) -> Option<&Field> {
+        self.fields.get(code)
+    }
+
+    pub fn list(&self, code: &str) -> Option<&CodeList> {
+        self.lists.get(code)
+    }
+
+    /// The fields of a form in display order.
+    pub fn fields_of<'a>(&'a self, form: &'a Form) -> impl Iterator<Item = &'a Field> + 'a {
+        form.sections
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .filter_map(|c| self.fields.get(c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_definitions_are_consistent() {
+        let c = Catalogue::parse().unwrap();
+        assert_eq!(c.list("ethnicity").unwrap().codes.len(), 56);
+        assert_eq!(c.list("ethnicity").unwrap().label("46"), Some("德昂族"));
+        assert_eq!(c.list("case").unwrap().codes.len(), 5);
+        assert!(c.list("education").unwrap().label("14").is_some());
+        let a1 = c.form("A1").unwrap();
+        assert_eq!(a1.attachment, "附件1");
+        assert!(c.fields_of(a1).any(|f| f.code == "licence_no"));
+        let a2 = c.form_for_category("staff").unwrap();
+        assert_eq!(a2.code, "A2");
+        assert!(!c.fields_of(a2).any(|f| f.code == "licence_no"));
+        assert!(c.fields_of(a2).any(|f| f.code == "staff_post"));
+        for l in c.lists.values() {
+            assert!(!l.source.is_empty() && !l.revision.is_empty(), "{}", l.name);
+        }
+    }
+}
