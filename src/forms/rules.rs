@@ -539,7 +539,8 @@ mod tests {
     #[test]
     fn every_rule_fires_on_its_case() {
         let long_name = "很".repeat(31);
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+        let cases: Vec<Case<'_>> = vec![
             (vec![("name", "")], "REQUIRED", "姓名：必填"),
             (vec![("name", "   ")], "REQUIRED", "姓名：必填"),
             (
