@@ -50,6 +50,9 @@ pub enum Action {
     ManageUsers,
     /// Read the audit log.
     ReadAudit,
+    /// Fill and submit a member's registration form: the member themself, or a clerk,
+    /// reviewer or administrator of the subtree on the member's behalf (代填).
+    FileRegistration(MemberId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +73,11 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::ReadMember(id) => actor.role != Role::Member || actor.member_id == Some(id),
         Action::ManageUsers => actor.role == Role::Admin,
         Action::ReadAudit => matches!(actor.role, Role::Admin | Role::Auditor),
+        Action::FileRegistration(_) => actor.role != Role::Auditor,
     };
-    if let (Role::Member, Action::ReadMember(id)) = (actor.role, action) {
+    if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =
+        (actor.role, action)
+    {
         // A member asking for somebody else's record is told it does not exist.
         return if actor.member_id == Some(id) {
             Decision::Allow
@@ -153,6 +159,36 @@ mod tests {
                 NotFound,
             ),
             (Role::Member, Action::ReadAudit, None, Forbidden),
+            (
+                Role::Member,
+                Action::FileRegistration(MemberId(5)),
+                Some(&inside),
+                Allow,
+            ),
+            (
+                Role::Member,
+                Action::FileRegistration(MemberId(6)),
+                Some(&inside),
+                NotFound,
+            ),
+            (
+                Role::Clerk,
+                Action::FileRegistration(MemberId(6)),
+                Some(&inside),
+                Allow,
+            ),
+            (
+                Role::Clerk,
+                Action::FileRegistration(MemberId(6)),
+                Some(&outside),
+                NotFound,
+            ),
+            (
+                Role::Auditor,
+                Action::FileRegistration(MemberId(6)),
+                Some(&inside),
+                Forbidden,
+            ),
         ];
         for (role, action, target, want) in cases {
             let a = actor(role, "/1/2/", Some(5));

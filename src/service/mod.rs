@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod demo;
 pub mod directory;
+pub mod registration;
 pub mod setup;
 pub mod users;
 
@@ -61,6 +62,9 @@ pub enum ServiceError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// A form refused as a whole; each finding belongs beside its field.
+    #[error("登记表有需要更正的内容，未能提交")]
+    Rejected(Vec<crate::forms::Finding>),
     #[error("用户名或密码错误")]
     LoginFailed,
     #[error("登录失败次数过多，账号已暂时锁定，请于 {0} 后再试")]

@@ -10,6 +10,7 @@ pub mod divisions;
 pub mod firms;
 pub mod members;
 pub mod orgs;
+pub mod registrations;
 pub mod sessions;
 pub mod sql;
 pub mod users;
@@ -39,6 +40,8 @@ pub enum StoreError {
     Migrate(String),
     #[error("记录重复：{0}")]
     Duplicate(String),
+    #[error("记录已被他人修改")]
+    Conflict,
     #[error("数据不一致：{0}")]
     Corrupt(String),
     #[error("数据库错误：{0}")]

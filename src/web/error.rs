@@ -100,6 +100,7 @@ impl IntoResponse for AppError {
                     ServiceError::Forbidden => (StatusCode::FORBIDDEN, "无权访问"),
                     ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误"),
                     ServiceError::Conflict(_) => (StatusCode::CONFLICT, "操作冲突"),
+                    ServiceError::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误"),
                     ServiceError::LoginFailed
                     | ServiceError::LockedOut(_)
                     | ServiceError::Disabled => (StatusCode::UNAUTHORIZED, "登录失败"),
@@ -115,6 +116,9 @@ impl IntoResponse for AppError {
                 };
                 let fields = match &e {
                     ServiceError::Invalid(list) => list.iter().map(ToString::to_string).collect(),
+                    ServiceError::Rejected(list) => {
+                        list.iter().map(|f| f.message.clone()).collect()
+                    }
                     _ => Vec::new(),
                 };
                 error_page(status, title, e.to_string(), fields)

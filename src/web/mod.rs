@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod directory;
 mod error;
+mod registration;
 mod session;
 mod users;
 mod view;
@@ -53,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/firms/{id}", get(directory::firm))
         .route("/members", get(directory::members))
         .route("/members/{id}", get(directory::member))
+        .route(
+            "/members/{id}/registration",
+            get(registration::show).post(registration::save),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/disable", post(users::disable))

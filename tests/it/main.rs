@@ -10,4 +10,5 @@ mod browser;
 mod cli;
 mod helpers;
 mod pages;
+mod registration;
 mod storage;

@@ -1,0 +1,397 @@
+//! 本人填报: a member (or a clerk on their behalf) fills 附件1/附件2, saves drafts, confirms
+//! and submits. Submission is refused while the form has errors; warnings need a short note.
+
+use std::collections::BTreeMap;
+
+use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use crate::authz::Action;
+use crate::domain::eligibility::{self, Eligibility, Facts};
+use crate::domain::{CitizenId, MemberId, Role};
+use crate::forms::{Catalogue, Finding, Form, Severity, validate};
+use crate::store::audit::{self, NewEvent};
+use crate::store::members::Member;
+use crate::store::registrations::{self, Registration, Write};
+use crate::store::{StoreError, campaigns, members};
+
+/// Ways a member may confirm a form a clerk filled for them (2017 practice).
+pub const PROXY_METHODS: [(&str, &str); 4] = [
+    ("phone", "电话"),
+    ("sms", "短信"),
+    ("wechat", "微信"),
+    ("paper", "纸质签字"),
+];
+
+/// Registration states.
+pub const STATES: [(&str, &str); 4] = [
+    ("draft", "草稿（未提交）"),
+    ("submitted", "已提交，待审核"),
+    ("returned", "已退回，待修改"),
+    ("approved", "已审核通过"),
+];
+
+pub fn state_label(code: &str) -> &'static str {
+    STATES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("未知", |s| s.1)
+}
+
+/// What the form page shows.
+#[derive(Debug, Clone)]
+pub struct RegistrationView {
+    pub member: Member,
+    pub form: &'static Form,
+    pub campaign_name: String,
+    pub values: BTreeMap<String, String>,
+    /// The ID number as shown (masked): a corrected one typed into the form, else the record's.
+    pub citizen_id_masked: String,
+    pub state: String,
+    /// 0 when nothing has been saved yet.
+    pub version: i64,
+    pub return_reason: Option<String>,
+    pub proxy_method: Option<String>,
+    pub warnings_note: String,
+    pub findings: Vec<Finding>,
+    pub eligibility: Eligibility,
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    SaveDraft,
+    Submit,
+}
+
+/// What the form posts.
+#[derive(Debug, Clone)]
+pub struct RegistrationInput {
+    pub values: BTreeMap<String, String>,
+    /// A corrected ID number; empty keeps the one on record.
+    pub citizen_id: String,
+    pub version: i64,
+    pub step: Step,
+    /// 本人确认 (the member ticks it).
+    pub confirmed: bool,
+    /// How the member confirmed, when a clerk files for them.
+    pub proxy_method: Option<String>,
+    pub warnings_note: String,
+}
+
+/// The values a first draft starts from: what the record already knows.
+fn prefill(m: &Member) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    let mut put = |k: &str, val: Option<&str>| {
+        if let Some(val) = val {
+            v.insert(k.to_owned(), val.to_owned());
+        }
+    };
+    put("name", Some(&m.name));
+    put("sex", Some(&m.sex));
+    put("ethnicity", Some(&m.ethnicity));
+    put("birth_date", Some(&m.birth_date));
+    put("education", Some(&m.education));
+    put("mobile", Some(&m.mobile));
+    put("party_status", Some(&m.party_status));
+    put("joined_on", Some(&m.joined_on));
+    put("full_member_on", m.full_member_on.as_deref());
+    put("licence_no", m.licence_no.as_deref());
+    put("practice_type", m.practice_type.as_deref());
+    v
+}
+
+fn eligibility_of(
+    form: &Form,
+    values: &BTreeMap<String, String>,
+    cutoff: time::Date,
+) -> Eligibility {
+    let get = |k: &str| values.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    eligibility::decide(
+        Facts {
+            category: &form.category,
+            practice_type: get("practice_type"),
+            staff_post: get("staff_post"),
+            started_on: None,
+            case: None,
+        },
+        cutoff,
+    )
+}
+
+fn finding(rule: &'static str, field: &str, message: impl Into<String>) -> Finding {
+    Finding {
+        rule,
+        severity: Severity::Error,
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Services {
+    async fn registration_context(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        action: Action,
+    ) -> ServiceResult<(Member, campaigns::Campaign, Option<Registration>)> {
+        let mut conn = self.db.acquire().await?;
+        let member = members::get(&mut conn, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(action, Some(&member.org_path))?;
+        let campaign = campaigns::latest(&mut conn).await?.ok_or_else(|| {
+            ServiceError::Conflict("尚未建立登记核查工作（campaign），暂不能填报".into())
+        })?;
+        let reg = registrations::get(&mut conn, campaign.id, member_id).await?;
+        Ok((member, campaign, reg))
+    }
+
+    /// The record's ID number, or a corrected one from the registration, decrypted.
+    async fn current_citizen_id(
+        &self,
+        member: &Member,
+        reg: Option<&Registration>,
+    ) -> ServiceResult<String> {
+        if let Some(enc) = reg.and_then(|r| r.citizen_id_enc.as_deref()) {
+            return Ok(self.keys.decrypt_id(enc)?);
+        }
+        let mut conn = self.db.acquire().await?;
+        let enc = members::encrypted_id(&mut conn, member.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(self.keys.decrypt_id(&enc)?)
+    }
+
+    /// The form of a member, as it stands, with its findings.
+    pub async fn registration(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+    ) -> ServiceResult<RegistrationView> {
+        let (member, campaign, reg) = self
+            .registration_context(caller, member_id, Action::ReadMember(member_id))
+            .await?;
+        let catalogue = Catalogue::get();
+        let form = catalogue
+            .form_for_category(&member.category)
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!("人员类别 {} 没有对应的登记表", member.category))
+            })?;
+        let values = match &reg {
+            Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
+            None => prefill(&member),
+        };
+        let id = self.current_citizen_id(&member, reg.as_ref()).await?;
+        let mut checked = values.clone();
+        checked.insert("citizen_id".into(), id);
+        let findings = validate(catalogue, form, &checked, beijing_today());
+        let cutoff =
+            crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or_else(beijing_today);
+        let state = reg.as_ref().map_or("draft".to_owned(), |r| r.state.clone());
+        let editable = matches!(state.as_str(), "draft" | "returned")
+            && caller
+                .require(Action::FileRegistration(member_id), Some(&member.org_path))
+                .is_ok();
+        Ok(RegistrationView {
+            citizen_id_masked: reg
+                .as_ref()
+                .and_then(|r| r.citizen_id_masked.clone())
+                .unwrap_or_else(|| member.citizen_id_masked.clone()),
+            eligibility: eligibility_of(form, &values, cutoff),
+            form,
+            campaign_name: campaign.name,
+            values,
+            state,
+            version: reg.as_ref().map_or(0, |r| r.version),
+            return_reason: reg.as_ref().and_then(|r| r.return_reason.clone()),
+            proxy_method: reg.as_ref().and_then(|r| r.proxy_method.clone()),
+            warnings_note: reg
+                .as_ref()
+                .and_then(|r| r.warnings_note.clone())
+                .unwrap_or_default(),
+            findings,
+            member,
+            editable,
+        })
+    }
+
+    /// Save a draft, or confirm and submit. On refusal nothing is stored and the findings say
+    /// why (`ServiceError::Rejected`); a save over somebody else's newer save is a conflict.
+    pub async fn save_registration(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        input: RegistrationInput,
+    ) -> ServiceResult<i64> {
+        let (member, campaign, reg) = self
+            .registration_context(caller, member_id, Action::FileRegistration(member_id))
+            .await?;
+        let catalogue = Catalogue::get();
+        let form = catalogue
+            .form_for_category(&member.category)
+            .ok_or(ServiceError::NotFound)?;
+        if let Some(r) = &reg
+            && !matches!(r.state.as_str(), "draft" | "returned")
+        {
+            return Err(ServiceError::Conflict(format!(
+                "登记表{}，不能修改；如需更正，请联系所在党组织退回",
+                state_label(&r.state)
+            )));
+        }
+        let current_version = reg.as_ref().map_or(0, |r| r.version);
+        if input.version != current_version {
+            return Err(ServiceError::Conflict(
+                "该登记表在您打开之后已被他人修改并保存，您的修改尚未保存。请记下您的修改，刷新页面查看最新内容后再填写。".into(),
+            ));
+        }
+        // Keep only the form's own fields; the ID number never goes into the JSON.
+        let mut values: BTreeMap<String, String> = input
+            .values
+            .into_iter()
+            .filter(|(k, _)| k != "citizen_id" && catalogue.fields_of(form).any(|f| &f.code == k))
+            .map(|(k, v)| (k, v.trim().to_owned()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let typed_id = input.citizen_id.trim().to_uppercase();
+        let today = beijing_today();
+        let id_for_check = if typed_id.is_empty() {
+            self.current_citizen_id(&member, reg.as_ref()).await?
+        } else {
+            typed_id.clone()
+        };
+        values.insert("citizen_id".into(), id_for_check);
+        let mut findings = validate(catalogue, form, &values, today);
+        values.remove("citizen_id");
+        // A corrected ID number is kept (encrypted) only when it is valid.
+        let (id_enc, id_masked) = match CitizenId::parse(&typed_id, today) {
+            Ok(id) => (Some(self.keys.encrypt_id(&id)), Some(id.masked())),
+            Err(_) => (
+                reg.as_ref().and_then(|r| r.citizen_id_enc.clone()),
+                reg.as_ref().and_then(|r| r.citizen_id_masked.clone()),
+            ),
+        };
+        let by_clerk = matches!(caller, Caller::User(a) if a.role != Role::Member);
+        let warnings_note = input
+            .warnings_note
+            .trim()
+            .chars()
+            .take(500)
+            .collect::<String>();
+        let proxy_method = input
+            .proxy_method
+            .filter(|p| PROXY_METHODS.iter().any(|(c, _)| c == p));
+        let submit = input.step == Step::Submit;
+        if submit {
+            let cutoff = crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or(today);
+            let e = eligibility_of(form, &values, cutoff);
+            if !e.registered {
+                findings.insert(0, finding("NOT-ELIGIBLE", "practice_type", e.reason));
+            }
+            let warnings = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
+            if warnings > 0 && warnings_note.is_empty() {
+                findings.push(finding(
+                    "WARNING-NOTE",
+                    "warnings_note",
+                    format!("提示说明：表中有 {warnings} 项提示，请简要说明情况后再提交"),
+                ));
+            }
+            if by_clerk && proxy_method.is_none() {
+                findings.push(finding(
+                    "PROXY-METHOD",
+                    "proxy_method",
+                    "代填确认方式：经办人代填时，须选择党员本人的确认方式",
+                ));
+            }
+            if !by_clerk && !input.confirmed {
+                findings.push(finding(
+                    "CONFIRM",
+                    "confirm",
+                    "本人确认：请确认表中信息真实准确后勾选“本人确认”",
+                ));
+            }
+            if findings.iter().any(|f| f.severity == Severity::Error) {
+                return Err(ServiceError::Rejected(findings));
+            }
+        } else if !typed_id.is_empty() && id_enc.is_none() {
+            // A draft may hold mistakes, but an invalid ID number is never stored.
+            return Err(ServiceError::Rejected(
+                findings
+                    .into_iter()
+                    .filter(|f| f.field == "citizen_id")
+                    .collect(),
+            ));
+        }
+        let now = crate::store::now();
+        let write = Write {
+            campaign_id: campaign.id,
+            member_id,
+            org_path: &member.org_path,
+            form_code: &form.code,
+            data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
+            citizen_id_enc: id_enc,
+            citizen_id_masked: id_masked,
+            state: if submit {
+                "submitted"
+            } else {
+                reg.as_ref().map_or("draft", |r| r.state.as_str())
+            },
+            confirmed_at: (submit && !by_clerk).then_some(now),
+            proxy_method: if by_clerk { proxy_method } else { None },
+            warnings_note: (!warnings_note.is_empty()).then_some(warnings_note),
+            submitted_at: submit.then_some(now),
+            by: match caller {
+                Caller::User(a) => Some(a.user_id),
+                Caller::Operator => None,
+            },
+        };
+        let old: BTreeMap<String, String> = reg
+            .as_ref()
+            .and_then(|r| serde_json::from_str(&r.data).ok())
+            .unwrap_or_default();
+        let changed: Vec<&String> = values
+            .keys()
+            .chain(old.keys())
+            .filter(|k| values.get(*k) != old.get(*k))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut tx = self.db.begin().await?;
+        let version = match &reg {
+            None => registrations::insert(&mut tx, &write).await.map(|_| 1),
+            Some(r) => registrations::update(&mut tx, r.id, r.version, &write).await,
+        }
+        .map_err(|e| match e {
+            StoreError::Conflict | StoreError::Duplicate(_) => ServiceError::Conflict(
+                "该登记表刚刚已被他人保存，您的修改尚未保存。请刷新页面查看最新内容后再填写。"
+                    .into(),
+            ),
+            other => other.into(),
+        })?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: if submit {
+                    "registration.submit"
+                } else {
+                    "registration.save"
+                },
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({
+                    "form": form.code,
+                    "version": version,
+                    "changed_fields": changed,
+                    "citizen_id_corrected": write.citizen_id_enc.is_some() && !typed_id.is_empty(),
+                    "proxy_method": write.proxy_method,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+}

@@ -1,0 +1,145 @@
+//! Registrations: a member's 附件1/附件2 in a campaign, with its state and version.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{StoreError, StoreResult, now};
+use crate::domain::{MemberId, TreePath, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub member_id: MemberId,
+    pub form_code: String,
+    pub data: String,
+    pub citizen_id_enc: Option<Vec<u8>>,
+    pub citizen_id_masked: Option<String>,
+    pub state: String,
+    pub version: i64,
+    pub confirmed_at: Option<i64>,
+    pub proxy_method: Option<String>,
+    pub warnings_note: Option<String>,
+    pub return_reason: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+fn from_row(r: &AnyRow) -> StoreResult<Registration> {
+    Ok(Registration {
+        id: r.try_get("id")?,
+        campaign_id: r.try_get("campaign_id")?,
+        member_id: MemberId(r.try_get("member_id")?),
+        form_code: r.try_get("form_code")?,
+        data: r.try_get("data")?,
+        citizen_id_enc: r.try_get("citizen_id_enc")?,
+        citizen_id_masked: r.try_get("citizen_id_masked")?,
+        state: r.try_get("state")?,
+        version: r.try_get("version")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+        proxy_method: r.try_get("proxy_method")?,
+        warnings_note: r.try_get("warnings_note")?,
+        return_reason: r.try_get("return_reason")?,
+        submitted_at: r.try_get("submitted_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+const SELECT: &str = "SELECT id, campaign_id, member_id, form_code, data, citizen_id_enc, \
+     citizen_id_masked, state, version, confirmed_at, proxy_method, warnings_note, \
+     return_reason, submitted_at, updated_at FROM registrations";
+
+pub async fn get(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    member_id: MemberId,
+) -> StoreResult<Option<Registration>> {
+    let sql = format!("{SELECT} WHERE campaign_id = $1 AND member_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(campaign_id)
+        .bind(member_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// What a save writes.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub campaign_id: i64,
+    pub member_id: MemberId,
+    pub org_path: &'a TreePath,
+    pub form_code: &'a str,
+    pub data: String,
+    pub citizen_id_enc: Option<Vec<u8>>,
+    pub citizen_id_masked: Option<String>,
+    pub state: &'a str,
+    pub confirmed_at: Option<i64>,
+    pub proxy_method: Option<String>,
+    pub warnings_note: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub by: Option<UserId>,
+}
+
+/// Create the registration (version 1); a second one for the same member and campaign is a
+/// `Duplicate` error.
+pub async fn insert(conn: &mut AnyConnection, w: &Write<'_>) -> StoreResult<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO registrations (campaign_id, member_id, org_path, form_code, data, \
+         citizen_id_enc, citizen_id_masked, state, version, confirmed_at, proxy_method, \
+         warnings_note, return_reason, submitted_at, updated_at, updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, NULL, $12, $13, $14) RETURNING id",
+    )
+    .bind(w.campaign_id)
+    .bind(w.member_id.0)
+    .bind(w.org_path.as_str().to_owned())
+    .bind(w.form_code.to_owned())
+    .bind(w.data.clone())
+    .bind(w.citizen_id_enc.clone())
+    .bind(w.citizen_id_masked.clone())
+    .bind(w.state.to_owned())
+    .bind(w.confirmed_at)
+    .bind(w.proxy_method.clone())
+    .bind(w.warnings_note.clone())
+    .bind(w.submitted_at)
+    .bind(now())
+    .bind(w.by.map(|u| u.0))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?)
+}
+
+/// Overwrite the registration if it is still at `expected_version`; returns the new version,
+/// or `Conflict` when somebody saved in between.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected_version: i64,
+    w: &Write<'_>,
+) -> StoreResult<i64> {
+    let done = sqlx::query(
+        "UPDATE registrations SET data = $1, citizen_id_enc = $2, citizen_id_masked = $3, \
+         state = $4, version = version + 1, confirmed_at = $5, proxy_method = $6, \
+         warnings_note = $7, submitted_at = $8, updated_at = $9, updated_by = $10, form_code = $11 \
+         WHERE id = $12 AND version = $13",
+    )
+    .bind(w.data.clone())
+    .bind(w.citizen_id_enc.clone())
+    .bind(w.citizen_id_masked.clone())
+    .bind(w.state.to_owned())
+    .bind(w.confirmed_at)
+    .bind(w.proxy_method.clone())
+    .bind(w.warnings_note.clone())
+    .bind(w.submitted_at)
+    .bind(now())
+    .bind(w.by.map(|u| u.0))
+    .bind(w.form_code.to_owned())
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(expected_version + 1)
+}

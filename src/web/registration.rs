@@ -1,0 +1,277 @@
+//! The registration form page (附件1/附件2), rendered from the form definition.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form as PostForm;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::view::Ctx;
+use super::{AppError, AppState, CurrentUser};
+use crate::domain::{MemberId, Role};
+use crate::forms::{Catalogue, Finding, Kind, Severity};
+use crate::service::registration::{
+    PROXY_METHODS, RegistrationInput, RegistrationView, Step, state_label,
+};
+use crate::service::{Caller, ServiceError};
+
+pub struct FieldView {
+    code: String,
+    label: String,
+    input: &'static str,
+    value: String,
+    options: Vec<(String, String, bool)>,
+    required: bool,
+    placeholder: Option<&'static str>,
+    help: Option<String>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+pub struct SectionView {
+    title: String,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "registration.html")]
+pub struct RegistrationPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    member_id: i64,
+    member_name: String,
+    attachment: String,
+    title: String,
+    campaign: String,
+    state_label: &'static str,
+    version: i64,
+    notice: Option<String>,
+    top_error: Option<String>,
+    return_reason: Option<String>,
+    eligible: bool,
+    eligibility: String,
+    error_count: usize,
+    sections: Vec<SectionView>,
+    citizen_id_masked: String,
+    editable: bool,
+    by_member: bool,
+    proxy_methods: Vec<(&'static str, &'static str)>,
+    proxy_method: String,
+    warnings_note: String,
+    extra_errors: Vec<String>,
+}
+
+/// Build the page from the view, showing `values` (what is stored, or what was just typed)
+/// and `findings` beside their fields.
+fn page(
+    user: &CurrentUser,
+    view: &RegistrationView,
+    values: &BTreeMap<String, String>,
+    typed_id: &str,
+    findings: &[Finding],
+) -> RegistrationPage {
+    let catalogue = Catalogue::get();
+    let mut placed = std::collections::HashSet::new();
+    let sections = view
+        .form
+        .sections
+        .iter()
+        .map(|s| SectionView {
+            title: s.title.clone(),
+            fields: s
+                .fields
+                .iter()
+                .filter_map(|code| catalogue.field(code))
+                .map(|f| {
+                    placed.insert(f.code.clone());
+                    let value = if f.kind == Kind::CitizenId {
+                        typed_id.to_owned()
+                    } else {
+                        values.get(&f.code).cloned().unwrap_or_default()
+                    };
+                    let options = f
+                        .list
+                        .as_deref()
+                        .and_then(|l| catalogue.list(l))
+                        .map(|l| {
+                            l.codes
+                                .iter()
+                                .map(|(c, label)| (c.clone(), label.clone(), *c == value))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let of = |sev: Severity| {
+                        findings
+                            .iter()
+                            .filter(|x| x.field == f.code && x.severity == sev)
+                            .map(|x| x.message.clone())
+                            .collect::<Vec<_>>()
+                    };
+                    FieldView {
+                        code: f.code.clone(),
+                        label: f.label.clone(),
+                        input: match f.kind {
+                            Kind::Code => "select",
+                            Kind::CitizenId => "citizen_id",
+                            _ => "text",
+                        },
+                        value,
+                        options,
+                        required: f.required,
+                        placeholder: match f.kind {
+                            Kind::Date => Some("YYYY-MM-DD"),
+                            Kind::Ym => Some("YYYY-MM"),
+                            _ => None,
+                        },
+                        help: f.help.clone(),
+                        errors: of(Severity::Error),
+                        warnings: of(Severity::Warning),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let extra_errors = findings
+        .iter()
+        .filter(|f| !placed.contains(&f.field) && f.severity == Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    RegistrationPage {
+        ctx: Some(Ctx::new(
+            user,
+            if user.actor.role == Role::Member {
+                "home"
+            } else {
+                "members"
+            },
+        )),
+        csrf: user.csrf.clone(),
+        member_id: view.member.id.0,
+        member_name: view.member.name.clone(),
+        attachment: view.form.attachment.clone(),
+        title: view.form.title.clone(),
+        campaign: view.campaign_name.clone(),
+        state_label: state_label(&view.state),
+        version: view.version,
+        notice: None,
+        top_error: None,
+        return_reason: view.return_reason.clone(),
+        eligible: view.eligibility.registered,
+        eligibility: view.eligibility.reason.clone(),
+        error_count: findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count(),
+        sections,
+        citizen_id_masked: view.citizen_id_masked.clone(),
+        editable: view.editable,
+        by_member: user.actor.role == Role::Member,
+        proxy_methods: PROXY_METHODS.to_vec(),
+        proxy_method: view.proxy_method.clone().unwrap_or_default(),
+        warnings_note: view.warnings_note.clone(),
+        extra_errors,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Result<RegistrationPage, AppError> {
+    let view = state
+        .services
+        .registration(Caller::User(&user.actor), MemberId(id))
+        .await?;
+    let mut p = page(&user, &view, &view.values, "", &view.findings);
+    p.notice = match q.done.as_deref() {
+        Some("saved") => Some("草稿已保存，可随时回来继续填写。".into()),
+        Some("submitted") => Some("登记表已提交，等待所在党组织审核。".into()),
+        _ => None,
+    };
+    Ok(p)
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    PostForm(pairs): PostForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let mut values = BTreeMap::new();
+    let mut citizen_id = String::new();
+    let mut version = 0;
+    let mut step = Step::SaveDraft;
+    let mut confirmed = false;
+    let mut proxy_method = None;
+    let mut warnings_note = String::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "citizen_id" => citizen_id = v,
+            "version" => version = v.trim().parse().unwrap_or(-1),
+            "step" => {
+                step = if v == "submit" {
+                    Step::Submit
+                } else {
+                    Step::SaveDraft
+                }
+            }
+            "confirm" => confirmed = v == "1",
+            "proxy_method" => proxy_method = Some(v),
+            "warnings_note" => warnings_note = v,
+            _ => {
+                if let Some(code) = k.strip_prefix("f_") {
+                    values.insert(code.to_owned(), v);
+                }
+            }
+        }
+    }
+    let caller = Caller::User(&user.actor);
+    let result = state
+        .services
+        .save_registration(
+            caller,
+            MemberId(id),
+            RegistrationInput {
+                values: values.clone(),
+                citizen_id: citizen_id.clone(),
+                version,
+                step,
+                confirmed,
+                proxy_method: proxy_method.clone(),
+                warnings_note: warnings_note.clone(),
+            },
+        )
+        .await;
+    let done = if step == Step::Submit {
+        "submitted"
+    } else {
+        "saved"
+    };
+    let (status, findings, top) = match result {
+        Ok(_) => {
+            return Ok(
+                Redirect::to(&format!("/members/{id}/registration?done={done}")).into_response(),
+            );
+        }
+        Err(ServiceError::Rejected(findings)) => (StatusCode::UNPROCESSABLE_ENTITY, findings, None),
+        Err(ServiceError::Conflict(msg)) => (StatusCode::CONFLICT, Vec::new(), Some(msg)),
+        Err(e) => return Err(e.into()),
+    };
+    // Show the form again with exactly what was typed, and the reasons.
+    let view = state.services.registration(caller, MemberId(id)).await?;
+    let mut p = page(&user, &view, &values, &citizen_id, &findings);
+    p.top_error = top;
+    p.warnings_note = warnings_note;
+    p.proxy_method = proxy_method.unwrap_or_default();
+    Ok((status, p).into_response())
+}
