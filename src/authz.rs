@@ -53,6 +53,9 @@ pub enum Action {
     /// Fill and submit a member's registration form: the member themself, or a clerk,
     /// reviewer or administrator of the subtree on the member's behalf (代填).
     FileRegistration(MemberId),
+    /// Add member records (and their accounts) to a node: clerks, reviewers and
+    /// administrators of the subtree.
+    ManageMembers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,7 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::ManageUsers => actor.role == Role::Admin,
         Action::ReadAudit => matches!(actor.role, Role::Admin | Role::Auditor),
         Action::FileRegistration(_) => actor.role != Role::Auditor,
+        Action::ManageMembers => matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin),
     };
     if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =
         (actor.role, action)

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod demo;
 pub mod directory;
+pub mod membership;
 pub mod registration;
 pub mod setup;
 pub mod users;

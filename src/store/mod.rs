@@ -2,6 +2,7 @@
 //! portable SQL (`$n` placeholders, text dates, integer flags). Returns domain-shaped rows and
 //! its own error, never HTTP types. Every list function takes a [`Scope`](crate::authz::Scope).
 
+pub mod activation;
 pub mod audit;
 pub mod bulk;
 pub mod campaigns;

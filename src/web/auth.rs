@@ -18,6 +18,7 @@ use crate::service::ServiceError;
 pub struct LoginPage {
     ctx: Option<Ctx>,
     error: Option<String>,
+    notice: Option<String>,
     username: String,
     next: String,
 }
@@ -25,6 +26,7 @@ pub struct LoginPage {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    activated: Option<String>,
 }
 
 /// Only local paths are followed after login (never another site).
@@ -39,6 +41,10 @@ pub async fn login_page(Query(q): Query<NextQuery>) -> LoginPage {
     LoginPage {
         ctx: None,
         error: None,
+        notice: q
+            .activated
+            .is_some()
+            .then(|| "账号已激活，请用新密码登录。".to_owned()),
         username: String::new(),
         next: safe_next(q.next.as_deref()),
     }
@@ -65,6 +71,7 @@ pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> R
             let page = LoginPage {
                 ctx: None,
                 error: Some(e.to_string()),
+                notice: None,
                 username: f.username.trim().to_owned(),
                 next,
             };

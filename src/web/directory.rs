@@ -76,6 +76,7 @@ pub struct OrgPage {
     ctx: Option<Ctx>,
     view: OrgView,
     can_manage_users: bool,
+    can_add_members: bool,
 }
 
 pub async fn org(
@@ -89,6 +90,8 @@ pub async fn org(
         .await?;
     Ok(OrgPage {
         can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
+            == Decision::Allow,
+        can_add_members: authorize(&user.actor, Action::ManageMembers, Some(&view.org.path))
             == Decision::Allow,
         ctx: Some(Ctx::new(&user, "tree")),
         view,

@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod directory;
 mod error;
+mod membership;
 mod registration;
 mod session;
 mod users;
@@ -44,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
+            "/activate",
+            get(membership::activate_page).post(membership::activate),
+        )
+        .route(
             "/account/password",
             get(account::password_page).post(account::change_password),
         )
@@ -53,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/firms", get(directory::firms))
         .route("/firms/{id}", get(directory::firm))
         .route("/members", get(directory::members))
+        .route(
+            "/members/new",
+            get(membership::new_member_page).post(membership::add_member),
+        )
         .route("/members/{id}", get(directory::member))
         .route(
             "/members/{id}/registration",

@@ -96,7 +96,7 @@ pub async fn resolve_and_guard(
     let (mut parts, body) = request.into_parts();
     let body = if is_safe(&parts.method) {
         body
-    } else if parts.uri.path() == "/login" {
+    } else if matches!(parts.uri.path(), "/login" | "/activate") {
         let host = parts
             .headers
             .get(header::HOST)

@@ -268,3 +268,146 @@ async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
     c.close().await.unwrap();
 }
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn choose(c: &Client, select_css: &str, value: &str) {
+    c.find(Locator::Css(&format!(
+        "{select_css} option[value=\"{value}\"]"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("{select_css}={value}: {e}"))
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn logout(c: &Client) {
+    click(c, "#logout").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#login-submit"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
+    let app = TestApp::spawn().await;
+    let places = demo_places(&app).await;
+    let firm = crate::membership::firm_of_org(&app, places.firm_org.0).await;
+    let addr = start_server(&app).await;
+    let base = format!("http://{addr}");
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    // The firm's clerk adds the member and reads the one-time code.
+    login(&c, &base, "suo").await;
+    c.goto(&format!("{base}/orgs/{}", places.firm_org.0))
+        .await
+        .unwrap();
+    click(&c, "#add-member-link").await;
+    fill(&c, "#new-name", "林新").await;
+    fill(&c, "#new-citizen-id", &crate::membership::fresh_id(41)).await;
+    choose(&c, "#new-firm", &firm.to_string()).await;
+    fill(&c, "#new-mobile", "13912345678").await;
+    fill(&c, "#new-joined", "2000-07-01").await;
+    fill(&c, "#new-full", "2001-07-01").await;
+    fill(&c, "#new-licence", "11101200511999041").await;
+    click(&c, "#add-member").await;
+    let username = text_of(&c, "#new-username").await;
+    let code = text_of(&c, "#new-code").await;
+    logout(&c).await;
+
+    // The member activates and signs in.
+    click(&c, "#activate-link").await;
+    fill(&c, "#act-username", &username).await;
+    fill(&c, "#act-code", &code).await;
+    fill(&c, "#act-password", "Mine12345").await;
+    fill(&c, "#act-password2", "Mine12345").await;
+    click(&c, "#act-submit").await;
+    assert!(text_of(&c, "#login-notice").await.contains("账号已激活"));
+    fill(&c, "#username", &username).await;
+    fill(&c, "#password", "Mine12345").await;
+    click(&c, "#login-submit").await;
+
+    // The form, with three mistakes.
+    click(&c, "#my-registration").await;
+    assert!(
+        text_of(&c, "#form-title")
+            .await
+            .contains("律师党员基本信息登记表")
+    );
+    let this_month = {
+        let t = dengji::service::beijing_today();
+        format!("{:04}-{:02}", t.year(), u8::from(t.month()))
+    };
+    choose(&c, "#f-standing", "normal").await;
+    fill(&c, "#f-holder_name", "中共测试律师事务所支部委员会").await;
+    choose(&c, "#f-holder_type", "own_firm").await;
+    fill(&c, "#f-holder_region", "110101").await;
+    choose(&c, "#f-in_firm", "1").await;
+    choose(&c, "#f-transfer_status", "transferred").await;
+    fill(&c, "#f-dues_org", "中共测试律师事务所支部委员会").await;
+    fill(&c, "#f-life_org", "中共测试律师事务所支部委员会").await;
+    choose(&c, "#f-lost_contact", "0").await;
+    choose(&c, "#f-mobile_member", "0").await;
+    fill(&c, "#f-mobile", "1391234567").await;
+    fill(&c, "#f-birth_date", "1931-01-02").await;
+    fill(&c, "#f-dues_paid_until", "2018/07").await;
+    click(&c, "#confirm").await;
+    click(&c, "#submit-form").await;
+    assert!(text_of(&c, "#error-count").await.contains("3 处需要更正"));
+    for (field, text) in [
+        ("mobile", "应为11位手机号码"),
+        ("birth_date", "与公民身份号码中的出生日期"),
+        ("dues_paid_until", "应为年月"),
+    ] {
+        let msg = text_of(&c, &format!("#row-{field} .field-error")).await;
+        assert!(msg.contains(text), "{field}: {msg}");
+    }
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("form-errors.png"), png))
+        .ok();
+
+    // Corrected, confirmed, submitted.
+    fill(&c, "#f-mobile", "13912345678").await;
+    fill(&c, "#f-birth_date", "1931-01-01").await;
+    fill(&c, "#f-dues_paid_until", &this_month).await;
+    click(&c, "#confirm").await;
+    click(&c, "#submit-form").await;
+    assert!(text_of(&c, "#reg-notice").await.contains("登记表已提交"));
+    assert_eq!(text_of(&c, "#reg-state").await, "已提交，待审核");
+    logout(&c).await;
+
+    // The clerk sees it submitted.
+    login(&c, &base, "suo").await;
+    let member_id = username.trim_start_matches("dy");
+    c.goto(&format!("{base}/members/{member_id}/registration"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "#reg-state").await, "已提交，待审核");
+    c.close().await.unwrap();
+}

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cli;
 mod helpers;
+mod membership;
 mod pages;
 mod registration;
 mod storage;

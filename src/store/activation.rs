@@ -1,0 +1,55 @@
+//! One-time activation codes: only their SHA-256 is stored; a code works once, before it
+//! expires.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{StoreResult, now};
+use crate::domain::UserId;
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    code_hash: &str,
+    user: UserId,
+    created_by: Option<UserId>,
+    expires_at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO activation_codes (code_hash, user_id, created_by, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, NULL)",
+    )
+    .bind(code_hash.to_owned())
+    .bind(user.0)
+    .bind(created_by.map(|u| u.0))
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Mark the code used if it belongs to `user`, is unused and unexpired; true when it was.
+/// One statement, so two simultaneous uses cannot both succeed.
+pub async fn consume(conn: &mut AnyConnection, code_hash: &str, user: UserId) -> StoreResult<bool> {
+    let t = now();
+    let done = sqlx::query(
+        "UPDATE activation_codes SET used_at = $1 \
+         WHERE code_hash = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $4",
+    )
+    .bind(t)
+    .bind(code_hash.to_owned())
+    .bind(user.0)
+    .bind(t)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the user has ever had an activation code (an account made for a member).
+pub async fn count_for(conn: &mut AnyConnection, user: UserId) -> StoreResult<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM activation_codes WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?,
+    )
+}
