@@ -8,6 +8,7 @@ pub mod directory;
 pub mod membership;
 pub mod registration;
 pub mod setup;
+pub mod survey;
 pub mod users;
 
 use crate::authz::{Action, Actor, Decision, authorize};

@@ -14,6 +14,7 @@ pub mod orgs;
 pub mod registrations;
 pub mod sessions;
 pub mod sql;
+pub mod survey;
 pub mod users;
 
 use std::str::FromStr;

@@ -9,6 +9,7 @@ mod error;
 mod membership;
 mod registration;
 mod session;
+mod survey;
 mod users;
 mod view;
 
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs", get(directory::orgs))
         .route("/orgs/{id}", get(directory::org))
         .route("/orgs/{id}/children", get(directory::org_children))
+        .route("/orgs/{id}/survey", get(survey::show).post(survey::record))
         .route("/firms", get(directory::firms))
         .route("/firms/{id}", get(directory::firm))
         .route("/members", get(directory::members))

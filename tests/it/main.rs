@@ -13,3 +13,4 @@ mod membership;
 mod pages;
 mod registration;
 mod storage;
+mod survey;

@@ -1,0 +1,187 @@
+//! 摸底核查: each firm organisation checks its members on the four points of the notice and
+//! records who has transferred their membership in, and for the others why and which of the
+//! five 分类处理 cases applies.
+
+use super::{Caller, ServiceError, ServiceResult, Services};
+use crate::authz::Action;
+use crate::domain::{FieldError, MemberId, OrgId};
+use crate::forms::Catalogue;
+use crate::store::audit::{self, NewEvent};
+use crate::store::orgs::Org;
+use crate::store::survey::{self, Check, RosterRow};
+use crate::store::{campaigns, members, orgs};
+
+/// The progress counts shown above the roster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SurveyCounts {
+    pub total: usize,
+    pub unchecked: usize,
+    /// All four points checked.
+    pub complete: usize,
+    pub transferred_in: usize,
+    pub not_in: usize,
+    /// 未转入 members per case 1–5.
+    pub by_case: [usize; 5],
+}
+
+#[derive(Debug, Clone)]
+pub struct SurveyView {
+    pub org: Org,
+    pub campaign_name: String,
+    pub rows: Vec<RosterRow>,
+    pub counts: SurveyCounts,
+    pub can_record: bool,
+}
+
+pub fn counts(rows: &[RosterRow]) -> SurveyCounts {
+    let mut c = SurveyCounts {
+        total: rows.len(),
+        ..Default::default()
+    };
+    for r in rows {
+        let Some(check) = &r.check else {
+            c.unchecked += 1;
+            continue;
+        };
+        if check.basic_ok && check.transfer_ok && check.dues_ok && check.life_ok {
+            c.complete += 1;
+        }
+        match check.transferred.as_str() {
+            "in" => c.transferred_in += 1,
+            "not_in" => {
+                c.not_in += 1;
+                if let Some(n) = check
+                    .case_code
+                    .as_deref()
+                    .and_then(|k| k.parse::<usize>().ok())
+                    && (1..=5).contains(&n)
+                {
+                    c.by_case[n - 1] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Check a recorded survey entry; errors name the field.
+pub fn check_entry(c: &Check) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    match c.transferred.as_str() {
+        "in" => {
+            if c.case_code.is_some() {
+                errors.push(FieldError::new(
+                    "问题类别",
+                    "已转入的党员不应选择分类处理类别",
+                ));
+            }
+        }
+        "not_in" => {
+            let valid_case = c.case_code.as_deref().is_some_and(|k| {
+                Catalogue::get()
+                    .list("case")
+                    .is_some_and(|l| l.label(k).is_some())
+            });
+            if !valid_case {
+                errors.push(FieldError::new(
+                    "问题类别",
+                    "未转入的党员须选择分类处理类别（第1–5类）",
+                ));
+            }
+            if c.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                errors.push(FieldError::new("未转入原因", "未转入的党员须写明原因"));
+            }
+        }
+        _ => errors.push(FieldError::new("组织关系", "请选择已转入或未转入")),
+    }
+    if c.reason.as_deref().is_some_and(|r| r.chars().count() > 200) {
+        errors.push(FieldError::new("未转入原因", "不超过200个字"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+impl Services {
+    pub async fn survey(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SurveyView> {
+        caller.require(Action::ReadDirectory, None)?;
+        let mut conn = self.db.acquire().await?;
+        let org = orgs::get(&mut conn, org_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let campaign = campaigns::latest(&mut conn)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作".into()))?;
+        let rows = survey::roster(&mut conn, campaign.id, org.id).await?;
+        Ok(SurveyView {
+            counts: counts(&rows),
+            can_record: caller
+                .require(Action::ManageMembers, Some(&org.path))
+                .is_ok(),
+            org,
+            campaign_name: campaign.name,
+            rows,
+        })
+    }
+
+    pub async fn record_survey(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        mut entry: Check,
+    ) -> ServiceResult<()> {
+        caller.require(Action::ManageMembers, None)?;
+        entry.reason = entry
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        entry.case_code = entry.case_code.filter(|c| !c.is_empty());
+        check_entry(&entry).map_err(ServiceError::Invalid)?;
+        let mut tx = self.db.begin().await?;
+        let member = members::get(&mut tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        let campaign = campaigns::latest(&mut tx)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作".into()))?;
+        let by = match caller {
+            Caller::User(a) => Some(a.user_id),
+            Caller::Operator => None,
+        };
+        survey::upsert(
+            &mut tx,
+            campaign.id,
+            member_id,
+            &member.org_path,
+            &entry,
+            by,
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "survey.record",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({
+                    "basic_ok": entry.basic_ok,
+                    "transfer_ok": entry.transfer_ok,
+                    "dues_ok": entry.dues_ok,
+                    "life_ok": entry.life_ok,
+                    "transferred": entry.transferred,
+                    "case": entry.case_code,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

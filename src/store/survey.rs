@@ -1,0 +1,111 @@
+//! 摸底核查 records: one per member and campaign.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{StoreResult, now};
+use crate::domain::{MemberId, OrgId, TreePath, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Check {
+    pub basic_ok: bool,
+    pub transfer_ok: bool,
+    pub dues_ok: bool,
+    pub life_ok: bool,
+    /// `in` (已转入) or `not_in` (未转入).
+    pub transferred: String,
+    pub case_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A member directly under an organisation, with their check if recorded.
+#[derive(Debug, Clone)]
+pub struct RosterRow {
+    pub member_id: MemberId,
+    pub name: String,
+    pub category: String,
+    pub party_status: String,
+    pub firm_name: String,
+    pub check: Option<Check>,
+}
+
+/// The members whose organisation is `org`, by name, with this campaign's checks.
+pub async fn roster(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    org: OrgId,
+) -> StoreResult<Vec<RosterRow>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.name, m.category, m.party_status, f.name AS firm_name, s.id AS check_id, \
+         s.basic_ok, s.transfer_ok, s.dues_ok, s.life_ok, s.transferred, s.case_code, s.reason \
+         FROM members m JOIN firms f ON f.id = m.firm_id \
+         LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = $1 \
+         WHERE m.org_id = $2 ORDER BY m.name, m.id",
+    )
+    .bind(campaign_id)
+    .bind(org.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let check = match r.try_get::<Option<i64>, _>("check_id")? {
+            None => None,
+            Some(_) => Some(Check {
+                basic_ok: r.try_get::<Option<i64>, _>("basic_ok")?.unwrap_or(0) != 0,
+                transfer_ok: r.try_get::<Option<i64>, _>("transfer_ok")?.unwrap_or(0) != 0,
+                dues_ok: r.try_get::<Option<i64>, _>("dues_ok")?.unwrap_or(0) != 0,
+                life_ok: r.try_get::<Option<i64>, _>("life_ok")?.unwrap_or(0) != 0,
+                transferred: r
+                    .try_get::<Option<String>, _>("transferred")?
+                    .unwrap_or_default(),
+                case_code: r.try_get("case_code")?,
+                reason: r.try_get("reason")?,
+            }),
+        };
+        out.push(RosterRow {
+            member_id: MemberId(r.try_get("id")?),
+            name: r.try_get("name")?,
+            category: r.try_get("category")?,
+            party_status: r.try_get("party_status")?,
+            firm_name: r.try_get("firm_name")?,
+            check,
+        });
+    }
+    Ok(out)
+}
+
+/// Insert or replace the member's check for the campaign.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    member: MemberId,
+    org_path: &TreePath,
+    c: &Check,
+    by: Option<UserId>,
+) -> StoreResult<()> {
+    let flag = |b: bool| i64::from(b);
+    sqlx::query(
+        "INSERT INTO survey_checks (campaign_id, member_id, org_path, basic_ok, transfer_ok, \
+         dues_ok, life_ok, transferred, case_code, reason, updated_at, updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (campaign_id, member_id) DO UPDATE SET org_path = excluded.org_path, \
+         basic_ok = excluded.basic_ok, transfer_ok = excluded.transfer_ok, \
+         dues_ok = excluded.dues_ok, life_ok = excluded.life_ok, \
+         transferred = excluded.transferred, case_code = excluded.case_code, \
+         reason = excluded.reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    )
+    .bind(campaign_id)
+    .bind(member.0)
+    .bind(org_path.as_str().to_owned())
+    .bind(flag(c.basic_ok))
+    .bind(flag(c.transfer_ok))
+    .bind(flag(c.dues_ok))
+    .bind(flag(c.life_ok))
+    .bind(c.transferred.clone())
+    .bind(c.case_code.clone())
+    .bind(c.reason.clone())
+    .bind(now())
+    .bind(by.map(|u| u.0))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
