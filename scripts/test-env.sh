@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is present: Chromium + ChromeDriver + CJK fonts for the
-# browser tests, and a running PostgreSQL with a `dengji` role that may create databases.
+# browser and print tests, pdftotext (poppler-utils) to read printed PDFs, and a running PostgreSQL with a `dengji` role that may create databases.
 # Installs with apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

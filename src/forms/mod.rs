@@ -13,10 +13,14 @@ use serde::Deserialize;
 pub use rules::{Finding, Severity, validate};
 
 const CODES: &str = include_str!("../../forms/codes.toml");
-const MEMBER_FIELDS: &str = include_str!("../../forms/member_fields.toml");
-const FORMS: [&str; 2] = [
+const FIELD_FILES: [&str; 2] = [
+    include_str!("../../forms/member_fields.toml"),
+    include_str!("../../forms/org_fields.toml"),
+];
+const FORMS: [&str; 3] = [
     include_str!("../../forms/a1.toml"),
     include_str!("../../forms/a2.toml"),
+    include_str!("../../forms/a3.toml"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +74,9 @@ pub struct Field {
     /// Exactly this many digits (for numbers written as text).
     pub digits: Option<usize>,
     pub min: Option<i64>,
+    /// A date that may lie in the future (e.g. the end of a term of office).
+    #[serde(default)]
+    pub future: bool,
     pub help: Option<String>,
 }
 
@@ -92,7 +99,7 @@ pub struct Form {
     pub code: String,
     pub attachment: String,
     pub title: String,
-    /// Which members file it: `lawyer` or `staff`.
+    /// Who files it: `lawyer` or `staff` members, or an `organisation`.
     pub category: String,
     #[serde(rename = "section")]
     pub sections: Vec<Section>,
@@ -119,9 +126,13 @@ impl Catalogue {
     pub fn parse() -> Result<Self, CatalogueError> {
         let parse = |e: toml::de::Error| CatalogueError::Parse(e.to_string());
         let lists: BTreeMap<String, CodeList> = toml::from_str(CODES).map_err(parse)?;
-        let fields: FieldFile = toml::from_str(MEMBER_FIELDS).map_err(parse)?;
+        let mut all_fields = Vec::new();
+        for text in FIELD_FILES {
+            let file: FieldFile = toml::from_str(text).map_err(parse)?;
+            all_fields.extend(file.field);
+        }
         let mut by_code = BTreeMap::new();
-        for f in fields.field {
+        for f in all_fields {
             if let Some(list) = &f.list
                 && !lists.contains_key(list)
             {
@@ -235,6 +246,9 @@ mod tests {
         assert_eq!(a2.code, "A2");
         assert!(!c.fields_of(a2).any(|f| f.code == "licence_no"));
         assert!(c.fields_of(a2).any(|f| f.code == "staff_post"));
+        let a3 = c.form("A3").unwrap();
+        assert_eq!(a3.attachment, "附件3");
+        assert!(c.fields_of(a3).any(|f| f.code == "term_end"));
         for l in c.lists.values() {
             assert!(!l.source.is_empty() && !l.revision.is_empty(), "{}", l.name);
         }

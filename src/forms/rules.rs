@@ -232,7 +232,9 @@ pub fn validate(
             }
             Kind::Date => match parse_date(v) {
                 None => out.add("DATE-FORMAT", code, "应为有效日期，格式如 2018-07-31"),
-                Some(d) if d > today => out.add("DATE-FUTURE", code, "不能晚于今天"),
+                Some(d) if d > today && !field.future => {
+                    out.add("DATE-FUTURE", code, "不能晚于今天")
+                }
                 Some(_) => {}
             },
             Kind::Ym => {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod demo;
 pub mod directory;
 pub mod membership;
+pub mod org_registration;
 pub mod registration;
 pub mod setup;
 pub mod survey;

@@ -10,6 +10,7 @@ pub mod check;
 pub mod divisions;
 pub mod firms;
 pub mod members;
+pub mod org_registrations;
 pub mod orgs;
 pub mod registrations;
 pub mod sessions;

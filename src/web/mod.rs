@@ -6,7 +6,9 @@ mod assets;
 mod auth;
 mod directory;
 mod error;
+mod formview;
 mod membership;
+mod org_registration;
 mod registration;
 mod session;
 mod survey;
@@ -57,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}", get(directory::org))
         .route("/orgs/{id}/children", get(directory::org_children))
         .route("/orgs/{id}/survey", get(survey::show).post(survey::record))
+        .route(
+            "/orgs/{id}/a3",
+            get(org_registration::show).post(org_registration::save),
+        )
         .route("/firms", get(directory::firms))
         .route("/firms/{id}", get(directory::firm))
         .route("/members", get(directory::members))

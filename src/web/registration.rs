@@ -10,32 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::formview::{SectionView, form_sections};
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{MemberId, Role};
-use crate::forms::{Catalogue, Finding, Kind, Severity};
+use crate::forms::{Finding, Severity};
 use crate::service::registration::{
     PROXY_METHODS, RegistrationInput, RegistrationView, Step, state_label,
 };
 use crate::service::{Caller, ServiceError};
-
-pub struct FieldView {
-    code: String,
-    label: String,
-    input: &'static str,
-    value: String,
-    options: Vec<(String, String, bool)>,
-    required: bool,
-    placeholder: Option<&'static str>,
-    help: Option<String>,
-    errors: Vec<String>,
-    warnings: Vec<String>,
-}
-
-pub struct SectionView {
-    title: String,
-    fields: Vec<FieldView>,
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "registration.html")]
@@ -74,72 +57,7 @@ fn page(
     typed_id: &str,
     findings: &[Finding],
 ) -> RegistrationPage {
-    let catalogue = Catalogue::get();
-    let mut placed = std::collections::HashSet::new();
-    let sections = view
-        .form
-        .sections
-        .iter()
-        .map(|s| SectionView {
-            title: s.title.clone(),
-            fields: s
-                .fields
-                .iter()
-                .filter_map(|code| catalogue.field(code))
-                .map(|f| {
-                    placed.insert(f.code.clone());
-                    let value = if f.kind == Kind::CitizenId {
-                        typed_id.to_owned()
-                    } else {
-                        values.get(&f.code).cloned().unwrap_or_default()
-                    };
-                    let options = f
-                        .list
-                        .as_deref()
-                        .and_then(|l| catalogue.list(l))
-                        .map(|l| {
-                            l.codes
-                                .iter()
-                                .map(|(c, label)| (c.clone(), label.clone(), *c == value))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let of = |sev: Severity| {
-                        findings
-                            .iter()
-                            .filter(|x| x.field == f.code && x.severity == sev)
-                            .map(|x| x.message.clone())
-                            .collect::<Vec<_>>()
-                    };
-                    FieldView {
-                        code: f.code.clone(),
-                        label: f.label.clone(),
-                        input: match f.kind {
-                            Kind::Code => "select",
-                            Kind::CitizenId => "citizen_id",
-                            _ => "text",
-                        },
-                        value,
-                        options,
-                        required: f.required,
-                        placeholder: match f.kind {
-                            Kind::Date => Some("YYYY-MM-DD"),
-                            Kind::Ym => Some("YYYY-MM"),
-                            _ => None,
-                        },
-                        help: f.help.clone(),
-                        errors: of(Severity::Error),
-                        warnings: of(Severity::Warning),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let extra_errors = findings
-        .iter()
-        .filter(|f| !placed.contains(&f.field) && f.severity == Severity::Error)
-        .map(|f| f.message.clone())
-        .collect();
+    let (sections, extra_errors) = form_sections(view.form, values, typed_id, findings);
     RegistrationPage {
         ctx: Some(Ctx::new(
             user,

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod helpers;
 mod membership;
+mod org_registration;
 mod pages;
 mod registration;
 mod storage;

@@ -1,0 +1,99 @@
+//! Turning a form definition, its values and its findings into what the form templates show.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::forms::{Catalogue, Finding, Form, Kind, Severity};
+
+pub struct FieldView {
+    pub code: String,
+    pub label: String,
+    pub input: &'static str,
+    pub value: String,
+    pub options: Vec<(String, String, bool)>,
+    pub required: bool,
+    pub placeholder: Option<&'static str>,
+    pub help: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+pub struct SectionView {
+    pub title: String,
+    pub fields: Vec<FieldView>,
+}
+
+/// The sections of `form` with `values` filled in and each finding beside its field; findings
+/// about no field of the form come back separately.
+pub fn form_sections(
+    form: &Form,
+    values: &BTreeMap<String, String>,
+    typed_id: &str,
+    findings: &[Finding],
+) -> (Vec<SectionView>, Vec<String>) {
+    let catalogue = Catalogue::get();
+    let mut placed = HashSet::new();
+    let sections = form
+        .sections
+        .iter()
+        .map(|s| SectionView {
+            title: s.title.clone(),
+            fields: s
+                .fields
+                .iter()
+                .filter_map(|code| catalogue.field(code))
+                .map(|f| {
+                    placed.insert(f.code.clone());
+                    let value = if f.kind == Kind::CitizenId {
+                        typed_id.to_owned()
+                    } else {
+                        values.get(&f.code).cloned().unwrap_or_default()
+                    };
+                    let options = f
+                        .list
+                        .as_deref()
+                        .and_then(|l| catalogue.list(l))
+                        .map(|l| {
+                            l.codes
+                                .iter()
+                                .map(|(c, label)| (c.clone(), label.clone(), *c == value))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let of = |sev: Severity| {
+                        findings
+                            .iter()
+                            .filter(|x| x.field == f.code && x.severity == sev)
+                            .map(|x| x.message.clone())
+                            .collect::<Vec<_>>()
+                    };
+                    FieldView {
+                        code: f.code.clone(),
+                        label: f.label.clone(),
+                        input: match f.kind {
+                            Kind::Code => "select",
+                            Kind::CitizenId => "citizen_id",
+                            _ => "text",
+                        },
+                        value,
+                        options,
+                        required: f.required,
+                        placeholder: match f.kind {
+                            Kind::Date => Some("YYYY-MM-DD"),
+                            Kind::Ym => Some("YYYY-MM"),
+                            _ => None,
+                        },
+                        help: f.help.clone(),
+                        errors: of(Severity::Error),
+                        warnings: of(Severity::Warning),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let others = findings
+        .iter()
+        .filter(|f| !placed.contains(&f.field))
+        .map(|f| f.message.clone())
+        .collect();
+    (sections, others)
+}

@@ -1,0 +1,255 @@
+//! 附件3: every organisation files its own form; counts come from the member records and the
+//! party's organisation rules show as warnings.
+
+use axum::http::StatusCode;
+
+use crate::helpers::{TestApp, demo_places};
+
+fn good(total: i64) -> Vec<(String, String)> {
+    [
+        ("version", "0".to_owned()),
+        ("f_org_full_name", "中共测试律师事务所支部委员会".to_owned()),
+        ("f_org_kind", "branch".to_owned()),
+        ("f_formation", "single".to_owned()),
+        ("f_formed_on", "2015-03-01".to_owned()),
+        ("f_approval_no", "律党发〔2015〕12号".to_owned()),
+        ("f_approved_by", "中共测试市律师行业委员会".to_owned()),
+        ("f_org_region", "110101".to_owned()),
+        ("f_secretary_name", "王强".to_owned()),
+        ("f_secretary_is_lawyer", "1".to_owned()),
+        ("f_secretary_is_head", "1".to_owned()),
+        ("f_has_committee", "1".to_owned()),
+        ("f_term_start", "2024-03-01".to_owned()),
+        ("f_term_end", "2027-03-01".to_owned()),
+        ("f_reported_total", total.to_string()),
+        ("f_contact_name", "李明".to_owned()),
+        ("f_contact_phone", "010-12345678".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn with(base: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = base
+        .iter()
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .cloned()
+        .collect();
+    v.extend(
+        changes
+            .iter()
+            .map(|(k, x)| ((*k).to_owned(), (*x).to_owned())),
+    );
+    v
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
+}
+
+#[tokio::test]
+async fn a_firm_organisation_files_its_form_with_derived_counts_and_rule_warnings() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (total, full): (i64, i64) = {
+        use sqlx::Row;
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS t, COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f FROM members WHERE org_id = $1",
+        )
+        .bind(p.firm_org.0)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+        (r.try_get("t").unwrap(), r.try_get("f").unwrap())
+    };
+    let clerk = app.login_demo("suo").await;
+    let path = format!("/orgs/{}/a3", p.firm_org.0);
+    let page = clerk.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("附件3") && page.body.contains("党组织基本信息登记表"));
+    assert!(
+        page.body.contains(&format!("id=\"d-total\">{total}<")),
+        "derived count shown"
+    );
+    assert!(page.body.contains("name=\"f_org_full_name\""));
+
+    // Errors block the save and are named; nothing stored.
+    let bad = with(
+        &good(total),
+        &[
+            ("f_term_end", "2020-01-01"),
+            ("f_formed_on", "2099-01-01"),
+            ("f_org_region", "12"),
+        ],
+    );
+    let r = clerk.post(&path, &pairs(&bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("本届任期届满日期：应晚于任期起始日期"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("成立（批准建立）日期：不能晚于今天"));
+    assert!(
+        r.body
+            .contains("党组织所在行政区划：“12”不是有效的6位行政区划代码")
+    );
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_registrations")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+
+    // Warnings do not block: a reported total that disagrees, a committee missing.
+    let warned = with(&good(total + 2), &[("f_has_committee", "0")]);
+    let r = clerk.post(&path, &pairs(&warned)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = clerk.get(&format!("{path}?saved=1")).await;
+    assert!(page.body.contains("已保存"));
+    assert!(
+        page.body
+            .contains(&format!("填报 {} 人，党员登记记录为 {total} 人", total + 2)),
+        "{}",
+        page.body
+    );
+    if full >= 7 {
+        assert!(page.body.contains("应设立支部委员会"));
+    }
+    // A stale version is refused.
+    let r = clerk.post(&path, &pairs(&good(total))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("已被他人修改并保存"));
+    let r = clerk
+        .post(&path, &pairs(&with(&good(total), &[("version", "1")])))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn city_form_lists_firms_that_should_have_their_own_organisation() {
+    let app = TestApp::with_members(2000).await;
+    // Find a city node that directly covers a firm with 3+ full members of its own.
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT f.city_org_id, f.name FROM firms f JOIN members m ON m.firm_id = f.id \
+         WHERE f.org_id IS NULL AND m.party_status = 'full' AND m.org_id = f.city_org_id \
+         GROUP BY f.city_org_id, f.id, f.name HAVING COUNT(*) >= 3 LIMIT 1",
+    )
+    .fetch_optional(app.services.db.pool())
+    .await
+    .unwrap();
+    let (city, firm) = match row {
+        Some(found) => found,
+        None => {
+            // Small demos give firms with 3+ members their own organisation; add three full
+            // members to a firm that has none, so its city node manages them directly.
+            let (city, firm_id, firm): (i64, i64, String) = sqlx::query_as(
+                "SELECT city_org_id, id, name FROM firms WHERE org_id IS NULL ORDER BY id LIMIT 1",
+            )
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+            for seq in 0..3u32 {
+                app.services
+                    .add_member(
+                        dengji::service::Caller::Operator,
+                        dengji::service::membership::NewMemberInput {
+                            name: format!("测试{seq}"),
+                            citizen_id: crate::membership::fresh_id(60 + seq),
+                            category: "staff".into(),
+                            firm_id: Some(dengji::domain::FirmId(firm_id)),
+                            mobile: "13912345678".into(),
+                            ethnicity: "01".into(),
+                            education: "21".into(),
+                            party_status: "full".into(),
+                            joined_on: "2000-07-01".into(),
+                            full_member_on: "2001-07-01".into(),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+            (city, firm)
+        }
+    };
+    let admin = app.login_demo("admin").await;
+    let page = admin.get(&format!("/orgs/{city}/a3")).await;
+    assert!(
+        page.body.contains(&format!("{firm}：有正式党员")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("应单独建立党组织"));
+}
+
+#[tokio::test]
+async fn the_registration_form_prints_on_a4_with_its_title_and_signature_lines() {
+    // Print the member form to PDF in headless Chromium and read the text back.
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let c = app.login_demo("dangyuan").await;
+    let html = c
+        .get(&format!("/members/{}/registration", p.member.0))
+        .await
+        .body;
+    let css = c.get("/static/app.css").await.body;
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("form.html");
+    std::fs::write(
+        &page,
+        html.replace(
+            "<link rel=\"stylesheet\" href=\"/static/app.css\">",
+            &format!("<style>{css}</style>"),
+        ),
+    )
+    .unwrap();
+    let pdf = dir.path().join("form.pdf");
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+            &format!("--user-data-dir={}", dir.path().join("profile").display()),
+            &format!("--print-to-pdf={}", pdf.display()),
+            &format!("file://{}", page.display()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("chromium must be installed (scripts/test.sh installs it)");
+    assert!(status.success());
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: usize = info
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Pages:")
+                .map(|n| n.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    assert!((1..=4).contains(&pages), "printed pages: {info}");
+    assert!(info.contains("(A4)"), "A4 paper: {info}");
+    // The text layer, read back by poppler's pdftotext.
+    let out = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed (poppler-utils; scripts/test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("基本信息登记表"), "{text}");
+    assert!(text.contains("本人签字"), "signature line printed: {text}");
+    assert!(text.contains("党组织审核意见"), "stamp block printed");
+    assert!(!text.contains("退出登录"), "no navigation on paper");
+}
