@@ -17,6 +17,7 @@ const FIELD_FILES: [&str; 2] = [
     include_str!("../../forms/member_fields.toml"),
     include_str!("../../forms/org_fields.toml"),
 ];
+const SUMMARIES: &str = include_str!("../../forms/summaries.toml");
 const FORMS: [&str; 3] = [
     include_str!("../../forms/a1.toml"),
     include_str!("../../forms/a2.toml"),
@@ -105,12 +106,40 @@ pub struct Form {
     pub sections: Vec<Section>,
 }
 
+/// One column of a summary table: a form field, or a value the system derives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub label: String,
+    pub field: Option<String>,
+    pub derived: Option<String>,
+}
+
+/// The column set of a summary table (附件4/5/6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub code: String,
+    pub attachment: String,
+    pub title: String,
+    /// `lawyer`, `staff` or `organisation`.
+    pub rows: String,
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryFile {
+    table: Vec<Summary>,
+}
+
 /// Everything the forms need, loaded once.
 #[derive(Debug)]
 pub struct Catalogue {
     pub lists: BTreeMap<String, CodeList>,
     pub fields: BTreeMap<String, Field>,
     pub forms: Vec<Form>,
+    pub summaries: Vec<Summary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,10 +214,27 @@ impl Catalogue {
                 }
             }
         }
+        let summaries: SummaryFile = toml::from_str(SUMMARIES).map_err(parse)?;
+        for t in &summaries.table {
+            for c in &t.columns {
+                let ok = match (&c.field, &c.derived) {
+                    (Some(f), None) => by_code.contains_key(f),
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(CatalogueError::Inconsistent(format!(
+                        "summary {} column {}: one known field or one derived value",
+                        t.code, c.label
+                    )));
+                }
+            }
+        }
         Ok(Self {
             lists,
             fields: by_code,
             forms,
+            summaries: summaries.table,
         })
     }
 
@@ -249,6 +295,14 @@ mod tests {
         let a3 = c.form("A3").unwrap();
         assert_eq!(a3.attachment, "附件3");
         assert!(c.fields_of(a3).any(|f| f.code == "term_end"));
+        let codes: Vec<&str> = c.summaries.iter().map(|s| s.attachment.as_str()).collect();
+        assert_eq!(codes, ["附件4", "附件5", "附件6"]);
+        assert!(
+            c.summaries[0]
+                .columns
+                .iter()
+                .any(|col| col.label == "执业证号")
+        );
         for l in c.lists.values() {
             assert!(!l.source.is_empty() && !l.revision.is_empty(), "{}", l.name);
         }
