@@ -266,10 +266,7 @@ impl Services {
         )
         .await?;
         let expires_at = now() + ACTIVATION_DAYS * 86_400;
-        let by = match caller {
-            Caller::User(a) => Some(a.user_id),
-            Caller::Operator => None,
-        };
+        let by = caller.user_id();
         activation::insert(
             &mut tx,
             &token_hash(&normalise_code(&code)),

@@ -42,6 +42,14 @@ impl<'a> Caller<'a> {
         }
     }
 
+    /// The signed-in user's id, for "updated by" columns (none for the operator).
+    pub fn user_id(self) -> Option<crate::domain::UserId> {
+        match self {
+            Self::User(a) => Some(a.user_id),
+            Self::Operator => None,
+        }
+    }
+
     /// Authorise `action` on something at `target`; the operator may do everything.
     pub fn require(self, action: Action, target: Option<&TreePath>) -> Result<(), ServiceError> {
         match self {
@@ -93,6 +101,23 @@ impl From<sqlx::Error> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Refusal of a save made over an older version of a form.
+pub fn stale_form() -> ServiceError {
+    ServiceError::Conflict(
+        "该登记表在您打开之后已被他人修改并保存，您的修改尚未保存。请记下您的修改，刷新页面查看最新内容后再填写。"
+            .into(),
+    )
+}
+
+/// The campaign under way (the latest one), or a clear refusal when none exists yet.
+pub async fn current_campaign_of(
+    conn: &mut sqlx::AnyConnection,
+) -> ServiceResult<crate::store::campaigns::Campaign> {
+    crate::store::campaigns::latest(conn)
+        .await?
+        .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作，暂不能填报或核查".into()))
+}
 
 /// Format unix seconds as Beijing time, `2018-08-31 17:05`.
 pub fn beijing_time(unix: i64) -> String {

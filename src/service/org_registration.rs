@@ -12,7 +12,7 @@ use crate::forms::{Catalogue, Finding, Form, Severity, validate};
 use crate::store::audit::{self, NewEvent};
 use crate::store::org_registrations::{self, MemberCounts};
 use crate::store::orgs::Org;
-use crate::store::{StoreError, campaigns, orgs};
+use crate::store::{StoreError, orgs};
 
 #[derive(Debug, Clone)]
 pub struct OrgRegistrationView {
@@ -164,9 +164,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ReadDirectory, Some(&org.path))?;
-        let campaign = campaigns::latest(&mut conn)
-            .await?
-            .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作".into()))?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
         let reg = org_registrations::get(&mut conn, campaign.id, org.id).await?;
         let values = match &reg {
             Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
@@ -227,19 +225,12 @@ impl Services {
             return Err(ServiceError::Rejected(findings));
         }
         if version != view.version {
-            return Err(ServiceError::Conflict(
-                "该登记表在您打开之后已被他人修改并保存，您的修改尚未保存。请刷新页面查看最新内容后再填写。".into(),
-            ));
+            return Err(super::stale_form());
         }
         let mut tx = self.db.begin().await?;
-        let campaign = campaigns::latest(&mut tx)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let campaign = super::current_campaign_of(&mut tx).await?;
         let existing = org_registrations::get(&mut tx, campaign.id, org_id).await?;
-        let by = match caller {
-            Caller::User(a) => Some(a.user_id),
-            Caller::Operator => None,
-        };
+        let by = caller.user_id();
         let data = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
         let new_version = org_registrations::save(
             &mut tx,
@@ -251,10 +242,7 @@ impl Services {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict(
-                "该登记表刚刚已被他人保存，您的修改尚未保存。请刷新页面查看最新内容后再填写。"
-                    .into(),
-            ),
+            StoreError::Conflict => super::stale_form(),
             other => other.into(),
         })?;
         audit::append(

@@ -138,9 +138,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(action, Some(&member.org_path))?;
-        let campaign = campaigns::latest(&mut conn).await?.ok_or_else(|| {
-            ServiceError::Conflict("尚未建立登记核查工作（campaign），暂不能填报".into())
-        })?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
         let reg = registrations::get(&mut conn, campaign.id, member_id).await?;
         Ok((member, campaign, reg))
     }
@@ -239,9 +237,7 @@ impl Services {
         }
         let current_version = reg.as_ref().map_or(0, |r| r.version);
         if input.version != current_version {
-            return Err(ServiceError::Conflict(
-                "该登记表在您打开之后已被他人修改并保存，您的修改尚未保存。请记下您的修改，刷新页面查看最新内容后再填写。".into(),
-            ));
+            return Err(super::stale_form());
         }
         // Keep only the form's own fields; the ID number never goes into the JSON.
         let mut values: BTreeMap<String, String> = input
@@ -341,10 +337,7 @@ impl Services {
             proxy_method: if by_clerk { proxy_method } else { None },
             warnings_note: (!warnings_note.is_empty()).then_some(warnings_note),
             submitted_at: submit.then_some(now),
-            by: match caller {
-                Caller::User(a) => Some(a.user_id),
-                Caller::Operator => None,
-            },
+            by: caller.user_id(),
         };
         let old: BTreeMap<String, String> = reg
             .as_ref()
@@ -363,10 +356,7 @@ impl Services {
             Some(r) => registrations::update(&mut tx, r.id, r.version, &write).await,
         }
         .map_err(|e| match e {
-            StoreError::Conflict | StoreError::Duplicate(_) => ServiceError::Conflict(
-                "该登记表刚刚已被他人保存，您的修改尚未保存。请刷新页面查看最新内容后再填写。"
-                    .into(),
-            ),
+            StoreError::Conflict | StoreError::Duplicate(_) => super::stale_form(),
             other => other.into(),
         })?;
         audit::append(

@@ -9,7 +9,7 @@ use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
 use crate::store::orgs::Org;
 use crate::store::survey::{self, Check, RosterRow};
-use crate::store::{campaigns, members, orgs};
+use crate::store::{members, orgs};
 
 /// The progress counts shown above the roster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,9 +113,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ReadDirectory, Some(&org.path))?;
-        let campaign = campaigns::latest(&mut conn)
-            .await?
-            .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作".into()))?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
         let rows = survey::roster(&mut conn, campaign.id, org.id).await?;
         Ok(SurveyView {
             counts: counts(&rows),
@@ -146,13 +144,8 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageMembers, Some(&member.org_path))?;
-        let campaign = campaigns::latest(&mut tx)
-            .await?
-            .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作".into()))?;
-        let by = match caller {
-            Caller::User(a) => Some(a.user_id),
-            Caller::Operator => None,
-        };
+        let campaign = super::current_campaign_of(&mut tx).await?;
+        let by = caller.user_id();
         survey::upsert(
             &mut tx,
             campaign.id,

@@ -102,21 +102,9 @@ async fn text_of(c: &Client, css: &str) -> String {
 
 async fn login(c: &Client, base: &str, username: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
-    let field = c.find(Locator::Css("#username")).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(username).await.unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("Dengji2018")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(c, "#username", username).await;
+    fill(c, "#password", "Dengji2018").await;
+    click(c, "#login-submit").await;
     if c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("#logout"))
@@ -151,24 +139,9 @@ async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
 
     // A wrong password first: the message is shown on the page.
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys("sheng")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("wrong")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "#username", "sheng").await;
+    fill(&c, "#password", "wrong").await;
+    click(&c, "#login-submit").await;
     assert!(
         text_of(&c, "#login-error")
             .await
