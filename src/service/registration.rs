@@ -99,9 +99,11 @@ fn prefill(m: &Member) -> BTreeMap<String, String> {
     v
 }
 
+/// Eligibility from the form's values and the 分类处理 case the survey recorded.
 fn eligibility_of(
     form: &Form,
     values: &BTreeMap<String, String>,
+    case: Option<&str>,
     cutoff: time::Date,
 ) -> Eligibility {
     let get = |k: &str| values.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -110,8 +112,8 @@ fn eligibility_of(
             category: &form.category,
             practice_type: get("practice_type"),
             staff_post: get("staff_post"),
-            started_on: None,
-            case: None,
+            started_on: get("hired_on").and_then(crate::forms::rules::parse_date),
+            case,
         },
         cutoff,
     )
@@ -132,7 +134,12 @@ impl Services {
         caller: Caller<'_>,
         member_id: MemberId,
         action: Action,
-    ) -> ServiceResult<(Member, campaigns::Campaign, Option<Registration>)> {
+    ) -> ServiceResult<(
+        Member,
+        campaigns::Campaign,
+        Option<Registration>,
+        Option<String>,
+    )> {
         let mut conn = self.db.acquire().await?;
         let member = members::get(&mut conn, member_id)
             .await?
@@ -140,7 +147,8 @@ impl Services {
         caller.require(action, Some(&member.org_path))?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let reg = registrations::get(&mut conn, campaign.id, member_id).await?;
-        Ok((member, campaign, reg))
+        let case = crate::store::survey::case_of(&mut conn, campaign.id, member_id).await?;
+        Ok((member, campaign, reg, case))
     }
 
     /// The record's ID number, or a corrected one from the registration, decrypted.
@@ -165,7 +173,7 @@ impl Services {
         caller: Caller<'_>,
         member_id: MemberId,
     ) -> ServiceResult<RegistrationView> {
-        let (member, campaign, reg) = self
+        let (member, campaign, reg, case) = self
             .registration_context(caller, member_id, Action::ReadMember(member_id))
             .await?;
         let catalogue = Catalogue::get();
@@ -194,7 +202,7 @@ impl Services {
                 .as_ref()
                 .and_then(|r| r.citizen_id_masked.clone())
                 .unwrap_or_else(|| member.citizen_id_masked.clone()),
-            eligibility: eligibility_of(form, &values, cutoff),
+            eligibility: eligibility_of(form, &values, case.as_deref(), cutoff),
             form,
             campaign_name: campaign.name,
             values,
@@ -220,7 +228,7 @@ impl Services {
         member_id: MemberId,
         input: RegistrationInput,
     ) -> ServiceResult<i64> {
-        let (member, campaign, reg) = self
+        let (member, campaign, reg, case) = self
             .registration_context(caller, member_id, Action::FileRegistration(member_id))
             .await?;
         let catalogue = Catalogue::get();
@@ -278,7 +286,7 @@ impl Services {
         let submit = input.step == Step::Submit;
         if submit {
             let cutoff = crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or(today);
-            let e = eligibility_of(form, &values, cutoff);
+            let e = eligibility_of(form, &values, case.as_deref(), cutoff);
             if !e.registered {
                 findings.insert(0, finding("NOT-ELIGIBLE", "practice_type", e.reason));
             }

@@ -109,3 +109,22 @@ pub async fn upsert(
     .await?;
     Ok(())
 }
+
+/// The 分类处理 case recorded for a member in the campaign's survey, if any.
+pub async fn case_of(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    member: MemberId,
+) -> StoreResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT case_code FROM survey_checks WHERE campaign_id = $1 AND member_id = $2",
+    )
+    .bind(campaign_id)
+    .bind(member.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get("case_code")?,
+        None => None,
+    })
+}

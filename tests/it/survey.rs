@@ -127,3 +127,33 @@ async fn survey_is_scoped_and_read_only_for_auditors() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn a_member_left_six_months_ago_is_not_registered() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let member: i64 = sqlx::query_scalar(
+        "SELECT MIN(id) FROM members WHERE org_id = $1 AND category = 'lawyer' AND practice_type = '1'",
+    )
+    .bind(p.firm_org.0)
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    let clerk = app.login_demo("suo").await;
+    let m = member.to_string();
+    let r = clerk
+        .post(
+            &format!("/orgs/{}/survey", p.firm_org.0),
+            &[
+                ("member", &m),
+                ("transferred", "not_in"),
+                ("case", "4"),
+                ("reason", "2018年1月离职出国"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let form = clerk.get(&format!("/members/{member}/registration")).await;
+    assert!(form.body.contains("分类处理第4类"), "{}", form.body);
+    assert!(form.body.contains("不再登记"));
+}
