@@ -79,6 +79,18 @@ pub struct Field {
     #[serde(default)]
     pub future: bool,
     pub help: Option<String>,
+    /// Roles that may change the field (codes of `Role`); everybody who may file the form
+    /// when absent. Others see the field read-only.
+    pub edit: Option<Vec<String>>,
+}
+
+impl Field {
+    /// Whether a user with this role may change the field.
+    pub fn editable_by(&self, role: crate::domain::Role) -> bool {
+        self.edit
+            .as_ref()
+            .is_none_or(|roles| roles.iter().any(|r| r == role.code()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +174,16 @@ impl Catalogue {
         }
         let mut by_code = BTreeMap::new();
         for f in all_fields {
+            if let Some(roles) = &f.edit
+                && let Some(bad) = roles
+                    .iter()
+                    .find(|r| crate::domain::Role::from_code(r).is_none())
+            {
+                return Err(CatalogueError::Inconsistent(format!(
+                    "field {} names unknown role {bad}",
+                    f.code
+                )));
+            }
             if let Some(list) = &f.list
                 && !lists.contains_key(list)
             {
@@ -295,6 +317,14 @@ mod tests {
         let a3 = c.form("A3").unwrap();
         assert_eq!(a3.attachment, "附件3");
         assert!(c.fields_of(a3).any(|f| f.code == "term_end"));
+        let remarks = c.field("remarks").unwrap();
+        assert!(!remarks.editable_by(crate::domain::Role::Member));
+        assert!(remarks.editable_by(crate::domain::Role::Clerk));
+        assert!(
+            c.field("name")
+                .unwrap()
+                .editable_by(crate::domain::Role::Member)
+        );
         let codes: Vec<&str> = c.summaries.iter().map(|s| s.attachment.as_str()).collect();
         assert_eq!(codes, ["附件4", "附件5", "附件6"]);
         assert!(

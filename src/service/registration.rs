@@ -247,12 +247,27 @@ impl Services {
         if input.version != current_version {
             return Err(super::stale_form());
         }
-        // Keep only the form's own fields; the ID number never goes into the JSON.
-        let mut values: BTreeMap<String, String> = input
-            .values
-            .into_iter()
-            .filter(|(k, _)| k != "citizen_id" && catalogue.fields_of(form).any(|f| &f.code == k))
-            .map(|(k, v)| (k, v.trim().to_owned()))
+        // Keep only the form's own fields that this caller may change (the others keep their
+        // stored values); the ID number never goes into the JSON.
+        let role = match caller {
+            Caller::User(a) => a.role,
+            Caller::Operator => Role::Admin,
+        };
+        let stored: BTreeMap<String, String> = reg
+            .as_ref()
+            .and_then(|r| serde_json::from_str(&r.data).ok())
+            .unwrap_or_default();
+        let mut values: BTreeMap<String, String> = catalogue
+            .fields_of(form)
+            .filter(|f| f.code != "citizen_id")
+            .filter_map(|f| {
+                let v = if f.editable_by(role) {
+                    input.values.get(&f.code).cloned()
+                } else {
+                    stored.get(&f.code).cloned()
+                };
+                v.map(|v| (f.code.clone(), v.trim().to_owned()))
+            })
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let typed_id = input.citizen_id.trim().to_uppercase();

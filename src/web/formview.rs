@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::domain::Role;
 use crate::forms::{Catalogue, Finding, Form, Kind, Severity};
 
 pub struct FieldView {
@@ -15,6 +16,8 @@ pub struct FieldView {
     pub help: Option<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// Shown read-only to this user.
+    pub locked: bool,
 }
 
 pub struct SectionView {
@@ -29,6 +32,7 @@ pub fn form_sections(
     values: &BTreeMap<String, String>,
     typed_id: &str,
     findings: &[Finding],
+    role: Role,
 ) -> (Vec<SectionView>, Vec<String>) {
     let catalogue = Catalogue::get();
     let mut placed = HashSet::new();
@@ -85,6 +89,7 @@ pub fn form_sections(
                         help: f.help.clone(),
                         errors: of(Severity::Error),
                         warnings: of(Severity::Warning),
+                        locked: !f.editable_by(role),
                     }
                 })
                 .collect(),

@@ -46,7 +46,7 @@ fn page(
     values: &BTreeMap<String, String>,
     findings: &[Finding],
 ) -> OrgRegistrationPage {
-    let (sections, extra_errors) = form_sections(view.form, values, "", findings);
+    let (sections, extra_errors) = form_sections(view.form, values, "", findings, user.actor.role);
     OrgRegistrationPage {
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),

@@ -57,7 +57,8 @@ fn page(
     typed_id: &str,
     findings: &[Finding],
 ) -> RegistrationPage {
-    let (sections, extra_errors) = form_sections(view.form, values, typed_id, findings);
+    let (sections, extra_errors) =
+        form_sections(view.form, values, typed_id, findings, user.actor.role);
     RegistrationPage {
         ctx: Some(Ctx::new(
             user,

@@ -406,3 +406,56 @@ async fn a_part_time_lawyer_cannot_be_submitted_and_html_stays_text() {
     assert!(!r.body.contains("<script>alert(1)"));
     assert_eq!(registration_count(&app).await, 0);
 }
+
+#[tokio::test]
+async fn fields_reserved_for_the_organisation_are_read_only_for_the_member() {
+    let app = TestApp::spawn().await;
+    let (member, org, _) = lawyer(&app).await;
+    let me = app.login_as(Role::Member, org, Some(member)).await;
+    let page = me.get(&format!("/members/{}/registration", member.0)).await;
+    assert!(
+        page.body
+            .contains("<input id=\"f-remarks\" name=\"f_remarks\" value=\"\" disabled"),
+        "备注 is read-only for the member"
+    );
+    let mut form = inputs_of(&page.body);
+    form.extend(completion());
+    form.push(("version".into(), "0".into()));
+    form.push(("step".into(), "save".into()));
+    let r = post_form(
+        &me,
+        member,
+        &with(&form, &[("f_remarks", "本人自己写的备注")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let data: String = sqlx::query_scalar("SELECT data FROM registrations")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        !data.contains("本人自己写的备注"),
+        "a posted value for a locked field is ignored"
+    );
+    // The clerk may write it, and the member's next save keeps it.
+    let clerk = app.login_demo("suo").await;
+    let r = post_form(
+        &clerk,
+        member,
+        &with(&form, &[("version", "1"), ("f_remarks", "经办人备注")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post_form(
+        &me,
+        member,
+        &with(&form, &[("version", "2"), ("f_remarks", "")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let data: String = sqlx::query_scalar("SELECT data FROM registrations")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert!(data.contains("经办人备注"), "{data}");
+}
