@@ -56,6 +56,8 @@ pub enum Action {
     /// Add member records (and their accounts) to a node: clerks, reviewers and
     /// administrators of the subtree.
     ManageMembers,
+    /// Approve (审核盖章) or return registrations: the 审核人 (书记 or 组织委员) only.
+    Review,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,7 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::ReadAudit => matches!(actor.role, Role::Admin | Role::Auditor),
         Action::FileRegistration(_) => actor.role != Role::Auditor,
         Action::ManageMembers => matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin),
+        Action::Review => actor.role == Role::Reviewer,
     };
     if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =
         (actor.role, action)

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod membership;
 pub mod org_registration;
 pub mod registration;
+pub mod review;
 pub mod setup;
 pub mod survey;
 pub mod users;

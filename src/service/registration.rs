@@ -208,7 +208,10 @@ impl Services {
             values,
             state,
             version: reg.as_ref().map_or(0, |r| r.version),
-            return_reason: reg.as_ref().and_then(|r| r.return_reason.clone()),
+            return_reason: reg
+                .as_ref()
+                .filter(|r| r.state == "returned")
+                .and_then(|r| r.return_reason.clone()),
             proxy_method: reg.as_ref().and_then(|r| r.proxy_method.clone()),
             warnings_note: reg
                 .as_ref()

@@ -13,6 +13,7 @@ pub mod members;
 pub mod org_registrations;
 pub mod orgs;
 pub mod registrations;
+pub mod reviews;
 pub mod sessions;
 pub mod sql;
 pub mod survey;

@@ -143,3 +143,42 @@ pub async fn update(
     }
     Ok(expected_version + 1)
 }
+
+/// A submitted registration waiting for review, for the review queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub member_id: MemberId,
+    pub name: String,
+    pub firm_name: String,
+    pub form_code: String,
+    pub submitted_at: Option<i64>,
+}
+
+/// Registrations of a campaign in a subtree that wait for review, oldest first.
+pub async fn pending(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+    limit: i64,
+) -> StoreResult<Vec<Pending>> {
+    let mut sql = super::Sql::new(
+        "SELECT r.member_id, m.name, f.name AS firm_name, r.form_code, r.submitted_at \
+         FROM registrations r JOIN members m ON m.id = r.member_id JOIN firms f ON f.id = m.firm_id \
+         WHERE r.state = 'submitted' AND r.campaign_id = ",
+    );
+    sql.int(campaign_id);
+    super::orgs::push_path_scope(&mut sql, "r.org_path", path);
+    sql.push(" ORDER BY r.submitted_at, r.id LIMIT ").int(limit);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(Pending {
+            member_id: MemberId(r.try_get("member_id")?),
+            name: r.try_get("name")?,
+            firm_name: r.try_get("firm_name")?,
+            form_code: r.try_get("form_code")?,
+            submitted_at: r.try_get("submitted_at")?,
+        });
+    }
+    Ok(out)
+}

@@ -10,6 +10,7 @@ mod formview;
 mod membership;
 mod org_registration;
 mod registration;
+mod reviews;
 mod session;
 mod survey;
 mod users;
@@ -74,6 +75,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/members/{id}/registration",
             get(registration::show).post(registration::save),
+        )
+        .route("/members/{id}/approve", post(registration::approve))
+        .route("/members/{id}/return", post(registration::return_form))
+        .route(
+            "/orgs/{id}/reviews",
+            get(reviews::queue).post(reviews::approve_many),
         )
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))

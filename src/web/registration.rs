@@ -46,6 +46,10 @@ pub struct RegistrationPage {
     proxy_method: String,
     warnings_note: String,
     extra_errors: Vec<String>,
+    approval: Option<String>,
+    can_review: bool,
+    changes: Vec<(String, String, String)>,
+    return_reasons: Vec<(String, String)>,
 }
 
 /// Build the page from the view, showing `values` (what is stored, or what was just typed)
@@ -93,6 +97,13 @@ fn page(
         proxy_method: view.proxy_method.clone().unwrap_or_default(),
         warnings_note: view.warnings_note.clone(),
         extra_errors,
+        approval: None,
+        can_review: false,
+        changes: Vec::new(),
+        return_reasons: crate::forms::Catalogue::get()
+            .list("return_reason")
+            .map(|l| l.codes.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -115,8 +126,25 @@ pub async fn show(
     p.notice = match q.done.as_deref() {
         Some("saved") => Some("草稿已保存，可随时回来继续填写。".into()),
         Some("submitted") => Some("登记表已提交，等待所在党组织审核。".into()),
+        Some("approved") => Some("已审核通过。".into()),
+        Some("returned") => Some("已退回，党员可看到退回原因并修改后重新提交。".into()),
         _ => None,
     };
+    let (last, changes, can_review) = state
+        .services
+        .review_state(Caller::User(&user.actor), MemberId(id))
+        .await?;
+    if let Some(r) = last.filter(|r| r.decision == "approve" && view.state == "approved") {
+        p.approval = Some(format!(
+            "审核盖章：{}（{}）于 {} 审核通过；内容摘要 {}",
+            r.reviewer_name,
+            r.reviewer_role,
+            crate::service::beijing_time(r.at),
+            &r.digest[..16]
+        ));
+    }
+    p.can_review = can_review;
+    p.changes = changes;
     Ok(p)
 }
 
@@ -193,4 +221,41 @@ pub async fn save(
     p.warnings_note = warnings_note;
     p.proxy_method = proxy_method.unwrap_or_default();
     Ok((status, p).into_response())
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    state
+        .services
+        .approve_registrations(Caller::User(&user.actor), &[MemberId(id)])
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/members/{id}/registration?done=approved"
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct ReturnForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn return_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    PostForm(f): PostForm<ReturnForm>,
+) -> Result<Redirect, AppError> {
+    state
+        .services
+        .return_registration(Caller::User(&user.actor), MemberId(id), &f.reason, &f.note)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/members/{id}/registration?done=returned"
+    )))
 }

@@ -13,5 +13,6 @@ mod membership;
 mod org_registration;
 mod pages;
 mod registration;
+mod review;
 mod storage;
 mod survey;

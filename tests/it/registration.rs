@@ -30,7 +30,7 @@ fn this_month() -> String {
 }
 
 /// Everything the prefill does not know, correctly filled.
-fn completion() -> Vec<(String, String)> {
+pub fn completion() -> Vec<(String, String)> {
     let last_life = dengji::service::beijing_today() - time::Duration::days(20);
     [
         ("f_standing", "normal".to_owned()),
@@ -52,7 +52,7 @@ fn completion() -> Vec<(String, String)> {
 }
 
 /// The form's current inputs (prefilled values), as posted back.
-fn inputs_of(html: &str) -> Vec<(String, String)> {
+pub fn inputs_of(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for part in html.split("name=\"f_").skip(1) {
         let name = part.split('"').next().unwrap_or_default().to_owned();
