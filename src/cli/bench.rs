@@ -125,6 +125,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             format!("/orgs/{city}/children"),
         ),
         (
+            "地市级进度（各律所党组织填报情况）".into(),
+            sheng.clone(),
+            format!("/orgs/{city}/cockpit"),
+        ),
+        (
             "省级节点页面（含下级计数）".into(),
             sheng.clone(),
             format!("/orgs/{province}"),

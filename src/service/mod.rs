@@ -3,6 +3,7 @@
 //! these; neither touches the store for a change directly.
 
 pub mod auth;
+pub mod cockpit;
 pub mod demo;
 pub mod directory;
 pub mod membership;

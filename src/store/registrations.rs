@@ -182,3 +182,56 @@ pub async fn pending(
     }
     Ok(out)
 }
+
+/// Registration progress of one child node of the cockpit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildProgress {
+    pub org_id: crate::domain::OrgId,
+    pub name: String,
+    pub level: String,
+    pub members: i64,
+    pub draft: i64,
+    pub submitted: i64,
+    pub returned: i64,
+    pub approved: i64,
+}
+
+/// For every child of `parent`: members below it and their registrations by state.
+pub async fn progress_of_children(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    parent: crate::domain::OrgId,
+) -> StoreResult<Vec<ChildProgress>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.name, c.level, COUNT(m.id) AS members, \
+         COUNT(CASE WHEN r.state = 'draft' THEN 1 END) AS draft, \
+         COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS submitted, \
+         COUNT(CASE WHEN r.state = 'returned' THEN 1 END) AS returned, \
+         COUNT(CASE WHEN r.state = 'approved' THEN 1 END) AS approved \
+         FROM orgs c \
+         LEFT JOIN members m ON m.org_path >= c.path \
+              AND m.org_path < SUBSTR(c.path, 1, LENGTH(c.path) - 1) || '0' \
+         LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
+         WHERE c.parent_id = $2 \
+         GROUP BY c.id, c.name, c.level, c.region_code \
+         ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
+    )
+    .bind(campaign_id)
+    .bind(parent.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(ChildProgress {
+            org_id: crate::domain::OrgId(r.try_get("id")?),
+            name: r.try_get("name")?,
+            level: r.try_get("level")?,
+            members: r.try_get("members")?,
+            draft: r.try_get("draft")?,
+            submitted: r.try_get("submitted")?,
+            returned: r.try_get("returned")?,
+            approved: r.try_get("approved")?,
+        });
+    }
+    Ok(out)
+}

@@ -4,6 +4,7 @@
 mod account;
 mod assets;
 mod auth;
+mod cockpit;
 mod directory;
 mod error;
 mod formview;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             "/orgs/{id}/reviews",
             get(reviews::queue).post(reviews::approve_many),
         )
+        .route("/orgs/{id}/cockpit", get(cockpit::show))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/disable", post(users::disable))

@@ -198,3 +198,59 @@ async fn bulk_approval_is_all_or_nothing_and_only_for_reviewers() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_city_cockpit_shows_each_firm_organisations_progress_and_overdue() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let ids = lawyers(&app, 2).await;
+    submit_for(&app, ids[0]).await;
+    submit_for(&app, ids[1]).await;
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let a = ids[0].to_string();
+    reviewer
+        .post(
+            &format!("/orgs/{}/reviews", p.firm_org.0),
+            &[("member", &a)],
+        )
+        .await;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1")
+        .bind(p.firm_org.0)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    let city = app.login_demo("shi").await;
+    let page = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("下级完成时限：2018-08-31（已过期"),
+        "{}",
+        page.body
+    );
+    let row_start = page
+        .body
+        .find(&format!("/orgs/{}/cockpit", p.firm_org.0))
+        .expect("firm row");
+    let row = &page.body[row_start
+        ..page.body[row_start..]
+            .find("</tr>")
+            .map_or(page.body.len(), |e| row_start + e)];
+    assert!(row.contains("待审核") && row.contains("逾期"), "{row}");
+    let numbers: Vec<&str> = row
+        .split("<td class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(numbers[0], total.to_string(), "members");
+    assert_eq!(numbers[1], (total - 2).to_string(), "not started");
+    assert_eq!(numbers[3], "1", "waiting for review");
+    assert_eq!(numbers[5], "1", "approved");
+    let outsider = app.login_as(Role::Clerk, p.other_city, None).await;
+    assert_eq!(
+        outsider
+            .get(&format!("/orgs/{}/cockpit", p.city.0))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

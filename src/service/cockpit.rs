@@ -1,0 +1,97 @@
+//! Each parent's view over its children: registration progress from the records, the
+//! deadline of the children's level and the time left; overdue children stand out.
+
+use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use crate::authz::Action;
+use crate::domain::{OrgId, OrgLevel};
+use crate::store::orgs::{self, Org};
+use crate::store::registrations::{self, ChildProgress};
+
+#[derive(Debug, Clone)]
+pub struct ChildRow {
+    pub progress: ChildProgress,
+    /// Members without any registration yet.
+    pub not_started: i64,
+    /// Share approved, in whole percent.
+    pub percent: i64,
+    /// 未开始 / 填报中 / 待审核 / 有退回 / 已完成.
+    pub status: &'static str,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cockpit {
+    pub org: Org,
+    pub campaign_name: String,
+    pub deadline: Option<String>,
+    /// Days until the deadline (negative when past).
+    pub days_left: Option<i64>,
+    pub rows: Vec<ChildRow>,
+}
+
+fn status_of(p: &ChildProgress, not_started: i64) -> &'static str {
+    if p.members > 0 && p.approved == p.members {
+        "已完成"
+    } else if p.returned > 0 {
+        "有退回"
+    } else if p.submitted > 0 {
+        "待审核"
+    } else if p.draft > 0 || (not_started < p.members && p.members > 0) {
+        "填报中"
+    } else {
+        "未开始"
+    }
+}
+
+impl Services {
+    pub async fn cockpit(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<Cockpit> {
+        caller.require(Action::ReadDirectory, None)?;
+        let mut conn = self.db.acquire().await?;
+        let org = orgs::get(&mut conn, org_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        let deadline = match org.level.child() {
+            Some(OrgLevel::Firm) => Some(campaign.deadline_firm.clone()),
+            Some(OrgLevel::City) => Some(campaign.deadline_city.clone()),
+            Some(OrgLevel::Province) => Some(campaign.deadline_province.clone()),
+            _ => None,
+        };
+        let today = beijing_today();
+        let days_left = deadline
+            .as_deref()
+            .and_then(crate::forms::rules::parse_date)
+            .map(|d| (d - today).whole_days());
+        let rows = registrations::progress_of_children(&mut conn, campaign.id, org.id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let started = p.draft + p.submitted + p.returned + p.approved;
+                let not_started = (p.members - started).max(0);
+                let status = status_of(&p, not_started);
+                let percent = if p.members == 0 {
+                    100
+                } else {
+                    p.approved * 100 / p.members
+                };
+                ChildRow {
+                    overdue: days_left.is_some_and(|d| d < 0)
+                        && status != "已完成"
+                        && p.members > 0,
+                    not_started,
+                    percent,
+                    status,
+                    progress: p,
+                }
+            })
+            .collect();
+        Ok(Cockpit {
+            org,
+            campaign_name: campaign.name,
+            deadline,
+            days_left,
+            rows,
+        })
+    }
+}
