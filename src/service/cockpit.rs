@@ -1,10 +1,9 @@
 //! Each parent's view over its children: registration progress from the records, the
 //! deadline of the children's level and the time left; overdue children stand out.
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
-use crate::authz::Action;
+use super::{Caller, ServiceResult, Services, beijing_today};
 use crate::domain::{OrgId, OrgLevel};
-use crate::store::orgs::{self, Org};
+use crate::store::orgs::Org;
 use crate::store::registrations::{self, ChildProgress};
 
 #[derive(Debug, Clone)]
@@ -45,12 +44,8 @@ fn status_of(p: &ChildProgress, not_started: i64) -> &'static str {
 
 impl Services {
     pub async fn cockpit(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<Cockpit> {
-        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
-        let org = orgs::get(&mut conn, org_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let deadline = match org.level.child() {
             Some(OrgLevel::Firm) => Some(campaign.deadline_firm.clone()),

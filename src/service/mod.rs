@@ -112,6 +112,20 @@ pub fn stale_form() -> ServiceError {
     )
 }
 
+/// An organisation the caller may read (role first, then the subtree), or `NotFound`.
+pub async fn readable_org(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    id: crate::domain::OrgId,
+) -> ServiceResult<crate::store::orgs::Org> {
+    caller.require(Action::ReadDirectory, None)?;
+    let org = crate::store::orgs::get(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    caller.require(Action::ReadDirectory, Some(&org.path))?;
+    Ok(org)
+}
+
 /// The campaign under way (the latest one), or a clear refusal when none exists yet.
 pub async fn current_campaign_of(
     conn: &mut sqlx::AnyConnection,

@@ -9,10 +9,10 @@ use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::rules::parse_date;
 use crate::forms::{Catalogue, Finding, Form, Severity, validate};
+use crate::store::StoreError;
 use crate::store::audit::{self, NewEvent};
 use crate::store::org_registrations::{self, MemberCounts};
 use crate::store::orgs::Org;
-use crate::store::{StoreError, orgs};
 
 #[derive(Debug, Clone)]
 pub struct OrgRegistrationView {
@@ -158,12 +158,8 @@ impl Services {
         caller: Caller<'_>,
         org_id: OrgId,
     ) -> ServiceResult<OrgRegistrationView> {
-        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
-        let org = orgs::get(&mut conn, org_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let reg = org_registrations::get(&mut conn, campaign.id, org.id).await?;
         let values = match &reg {

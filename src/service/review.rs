@@ -249,12 +249,8 @@ impl Services {
         caller: Caller<'_>,
         org_id: OrgId,
     ) -> ServiceResult<(orgs::Org, Vec<Pending>)> {
-        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
-        let org = orgs::get(&mut conn, org_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let list = registrations::pending(&mut conn, campaign.id, &org.path, 1000).await?;
         Ok((org, list))

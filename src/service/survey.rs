@@ -7,9 +7,9 @@ use crate::authz::Action;
 use crate::domain::{FieldError, MemberId, OrgId};
 use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
+use crate::store::members;
 use crate::store::orgs::Org;
 use crate::store::survey::{self, Check, RosterRow};
-use crate::store::{members, orgs};
 
 /// The progress counts shown above the roster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,12 +107,8 @@ pub fn check_entry(c: &Check) -> Result<(), Vec<FieldError>> {
 
 impl Services {
     pub async fn survey(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SurveyView> {
-        caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
-        let org = orgs::get(&mut conn, org_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ReadDirectory, Some(&org.path))?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let rows = survey::roster(&mut conn, campaign.id, org.id).await?;
         Ok(SurveyView {
