@@ -336,6 +336,10 @@ impl Services {
         self.db.bulk_load_mode(&mut conn, true).await?;
         let result = self.generate_demo_in(&mut conn, opts, progress).await;
         self.db.bulk_load_mode(&mut conn, false).await?;
+        drop(conn);
+        if result.is_ok() {
+            self.db.analyze().await?;
+        }
         result
     }
 

@@ -135,7 +135,18 @@ impl Db {
                         Ok(())
                     })
                 }),
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+            // JIT compilation costs hundreds of milliseconds and pays off only for long
+            // analytical queries; every page query here is short.
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET jit = off").await?;
+                            Ok(())
+                        })
+                    })
+            }
         };
         let pool = pool_options
             .acquire_timeout(Duration::from_secs(8))
@@ -238,6 +249,17 @@ impl Db {
             };
             conn.execute(cache).await?;
             conn.execute(temp).await?;
+        }
+        Ok(())
+    }
+
+    /// Refresh the planner's statistics after a bulk load (PostgreSQL; SQLite plans well
+    /// without them here).
+    pub async fn analyze(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE orgs, firms, members, users, divisions")
+                .execute(&self.pool)
+                .await?;
         }
         Ok(())
     }
