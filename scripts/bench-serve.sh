@@ -3,7 +3,7 @@
 # binary on the given database, signs in as the national administrator and a provincial clerk,
 # requests the benchmark pages repeatedly, and prints VmRSS / VmHWM from /proc.
 #
-#   bash scripts/bench-serve.sh sqlite:///tmp/big.db [/tmp/big.db.key] [rounds]
+#   bash scripts/bench-serve.sh sqlite://big.db [big.db.key] [rounds]
 set -euo pipefail
 url=${1:?database URL}
 key=${2:-}

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use sqlx::Row;
 use tower::ServiceExt;
 
 use super::{CliResult, load_config, open};
@@ -53,29 +52,33 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         secure_cookies: false,
     });
     let iterations = args.iterations.max(1);
-    let pool = services.db.pool().clone();
-    let one = |sql: &'static str| {
-        let pool = pool.clone();
+    let (province, province_path, city) = {
+        use crate::store::users::get_by_username;
+        let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+        let need = "基准测试需要演示数据（dengji demo）";
+        let sheng = get_by_username(&mut conn, "sheng")
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or(need)?;
+        let shi = get_by_username(&mut conn, "shi")
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or(need)?;
+        (sheng.org_id, sheng.org_path, shi.org_id)
+    };
+    let counts = |path: crate::domain::TreePath| {
+        let services = services.clone();
         async move {
-            sqlx::query(sql)
-                .fetch_one(&pool)
+            services
+                .subtree_counts(crate::service::Caller::Operator, &path)
                 .await
-                .and_then(|r| r.try_get::<i64, _>("id"))
-                .map_err(|e| format!("基准测试需要演示数据（dengji demo）：{e}"))
+                .map_err(|e| e.to_string())
         }
     };
-    let province = one("SELECT org_id AS id FROM users WHERE username = 'sheng'").await?;
-    let city = one("SELECT org_id AS id FROM users WHERE username = 'shi'").await?;
-    let members = one("SELECT COUNT(*) AS id FROM members").await?;
-    let province_members: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM members m JOIN orgs o ON o.id = $1 \
-         WHERE m.org_path >= o.path AND m.org_path < SUBSTR(o.path, 1, LENGTH(o.path) - 1) || '0'",
-    )
-    .bind(province)
-    .fetch_one(&pool)
-    .await
-    .and_then(|r| r.try_get("n"))
-    .map_err(|e| e.to_string())?;
+    let members = counts(crate::domain::TreePath::root(crate::domain::OrgId(1)))
+        .await?
+        .members;
+    let province_members = counts(province_path).await?.members;
 
     let mut cookies = Vec::new();
     for user in ["admin", "sheng"] {
