@@ -12,7 +12,7 @@ bin=target/release/dengji
 port=18089
 args=(--database-url "$url")
 [ -n "$key" ] && args+=(--key-file "$key")
-"$bin" "${args[@]}" serve --listen 127.0.0.1:$port >/tmp/dengji-bench-serve.log 2>&1 &
+"$bin" "${args[@]}" serve --listen 127.0.0.1:$port >"$(mktemp)" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done

@@ -1,7 +1,6 @@
 //! Plain types and rules of the registration campaign: no I/O, no SQL, no HTTP.
 
 pub mod citizen_id;
-pub mod codes;
 pub mod credit_code;
 pub mod eligibility;
 pub mod ids;

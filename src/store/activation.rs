@@ -1,7 +1,7 @@
 //! One-time activation codes: only their SHA-256 is stored; a code works once, before it
 //! expires.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::{StoreResult, now};
 use crate::domain::UserId;
@@ -41,15 +41,4 @@ pub async fn consume(conn: &mut AnyConnection, code_hash: &str, user: UserId) ->
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Whether the user has ever had an activation code (an account made for a member).
-pub async fn count_for(conn: &mut AnyConnection, user: UserId) -> StoreResult<i64> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM activation_codes WHERE user_id = $1")
-            .bind(user.0)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?,
-    )
 }

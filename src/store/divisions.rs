@@ -80,17 +80,6 @@ pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
     Ok(())
 }
 
-pub async fn name_of(conn: &mut AnyConnection, code: &str) -> StoreResult<Option<String>> {
-    let row = sqlx::query("SELECT name FROM divisions WHERE code = $1")
-        .bind(code.to_owned())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match row {
-        Some(r) => Some(r.try_get("name")?),
-        None => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,12 +206,6 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// True when the schema has been migrated and holds at least one organisation.
-    pub async fn has_data(&self) -> StoreResult<bool> {
-        let mut conn = self.acquire().await?;
-        Ok(orgs::count_all(&mut conn).await? > 0)
-    }
-
     /// After rows were inserted with explicit ids, move PostgreSQL's identity sequences past
     /// them (SQLite needs nothing).
     pub async fn reset_sequences(&self, conn: &mut AnyConnection) -> StoreResult<()> {

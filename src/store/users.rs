@@ -192,10 +192,3 @@ pub async fn clear_failed_logins(conn: &mut AnyConnection, id: UserId) -> StoreR
         .await?;
     Ok(())
 }
-
-pub async fn count_all(conn: &mut AnyConnection) -> StoreResult<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?)
-}

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::view::{Ctx, MemberView, Pager, paging};
 use super::{AppError, AppState, CurrentUser};
 use crate::authz::{Action, Decision, authorize};
-use crate::domain::codes;
 use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role};
 use crate::service::directory::OrgView;
 use crate::service::{Caller, beijing_time};
@@ -327,17 +326,25 @@ pub struct MembersPage {
     under: Option<i64>,
     under_name: Option<String>,
     firm: Option<i64>,
-    categories: Vec<(&'static str, &'static str)>,
-    statuses: Vec<(&'static str, &'static str)>,
+    categories: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
     rows: Vec<MemberView>,
     pager: Pager,
 }
 
-fn known_code(list: &[(&'static str, &'static str)], v: &Option<String>) -> String {
+fn known_code(list: &[(String, String)], v: &Option<String>) -> String {
     let v = v.as_deref().unwrap_or("");
     list.iter()
-        .find(|(c, _)| *c == v)
-        .map(|(c, _)| (*c).to_owned())
+        .find(|(c, _)| c == v)
+        .map(|(c, _)| c.clone())
+        .unwrap_or_default()
+}
+
+/// A code list of the form catalogue, as (code, label) pairs.
+fn code_list(name: &str) -> Vec<(String, String)> {
+    crate::forms::Catalogue::get()
+        .list(name)
+        .map(|l| l.codes.clone())
         .unwrap_or_default()
 }
 
@@ -349,8 +356,8 @@ pub async fn members(
     let (page_no, per_page) = paging(id_param(&q.page));
     let form = MemberForm {
         name: text_param(&q.name),
-        category: known_code(&codes::CATEGORIES, &q.category),
-        status: known_code(&codes::PARTY_STATUSES, &q.status),
+        category: known_code(&code_list("category"), &q.category),
+        status: known_code(&code_list("party_status"), &q.status),
         sort: match q.sort.as_deref() {
             Some(s @ ("birth" | "joined")) => s.to_owned(),
             _ => "name".to_owned(),
@@ -396,8 +403,8 @@ pub async fn members(
         under,
         under_name: node.map(|n| n.name),
         firm,
-        categories: codes::CATEGORIES.to_vec(),
-        statuses: codes::PARTY_STATUSES.to_vec(),
+        categories: code_list("category"),
+        statuses: code_list("party_status"),
     })
 }
 

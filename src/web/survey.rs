@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
-use crate::domain::codes;
 use crate::domain::{MemberId, OrgId};
 use crate::forms::Catalogue;
 use crate::service::survey::{SurveyCounts, SurveyView};
@@ -20,7 +19,7 @@ use crate::store::survey::Check;
 pub struct Row {
     member_id: i64,
     name: String,
-    category: &'static str,
+    category: String,
     firm: String,
     basic_ok: bool,
     transfer_ok: bool,
@@ -67,10 +66,7 @@ fn page(user: &CurrentUser, v: SurveyView) -> SurveyPage {
             Row {
                 member_id: r.member_id.0,
                 name: r.name,
-                category: codes::CATEGORIES
-                    .iter()
-                    .find(|(code, _)| *code == r.category)
-                    .map_or("", |(_, l)| *l),
+                category: super::view::code_label("category", &r.category),
                 firm: r.firm_name,
                 basic_ok: c.basic_ok,
                 transfer_ok: c.transfer_ok,

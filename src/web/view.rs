@@ -3,7 +3,7 @@
 use super::CurrentUser;
 use crate::authz::{Action, Decision, authorize};
 use crate::domain::Role;
-use crate::domain::codes::{self, label};
+use crate::forms::Catalogue;
 use crate::store::members::Member;
 use crate::store::orgs::Page;
 
@@ -73,15 +73,15 @@ impl Pager {
 pub struct MemberView {
     pub id: i64,
     pub name: String,
-    pub sex: &'static str,
-    pub ethnicity: &'static str,
+    pub sex: String,
+    pub ethnicity: String,
     pub birth_date: String,
     pub citizen_id_masked: String,
-    pub category: &'static str,
-    pub party_status: &'static str,
+    pub category: String,
+    pub party_status: String,
     pub practice_type: String,
     pub licence_no: String,
-    pub education: &'static str,
+    pub education: String,
     pub joined_on: String,
     pub full_member_on: String,
     pub mobile: String,
@@ -91,11 +91,13 @@ pub struct MemberView {
     pub org_name: String,
 }
 
-fn static_label(list: &[(&'static str, &'static str)], code: &str) -> &'static str {
-    list.iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, l)| *l)
+/// The label of `code` in the catalogue's list `list`, or a marker for an unknown code.
+pub fn code_label(list: &str, code: &str) -> String {
+    Catalogue::get()
+        .list(list)
+        .and_then(|l| l.label(code))
         .unwrap_or("（未知代码）")
+        .to_owned()
 }
 
 impl MemberView {
@@ -105,17 +107,18 @@ impl MemberView {
         Self {
             id: m.id.0,
             name: m.name.clone(),
-            sex: static_label(&codes::SEXES, &m.sex),
-            ethnicity: static_label(&codes::ETHNICITIES, &m.ethnicity),
+            sex: code_label("sex", &m.sex),
+            ethnicity: code_label("ethnicity", &m.ethnicity),
             birth_date: m.birth_date.clone(),
             citizen_id_masked: m.citizen_id_masked.clone(),
-            category: static_label(&codes::CATEGORIES, &m.category),
-            party_status: static_label(&codes::PARTY_STATUSES, &m.party_status),
-            practice_type: m.practice_type.as_deref().map_or("—".to_owned(), |p| {
-                label(&codes::PRACTICE_TYPES, p).to_owned()
-            }),
+            category: code_label("category", &m.category),
+            party_status: code_label("party_status", &m.party_status),
+            practice_type: m
+                .practice_type
+                .as_deref()
+                .map_or("—".to_owned(), |p| code_label("practice_type", p)),
             licence_no: m.licence_no.clone().unwrap_or_else(|| "—".into()),
-            education: static_label(&codes::EDUCATION, &m.education),
+            education: code_label("education", &m.education),
             joined_on: m.joined_on.clone(),
             full_member_on: m.full_member_on.clone().unwrap_or_else(|| "—".into()),
             mobile: if full_mobile {

@@ -161,7 +161,9 @@ async fn user_commands_check_and_backup() {
         let (ok, _, err) = dengji(&["backup", "--output", &dest_s], &url);
         assert!(!ok && err.contains("已存在"), "{err}");
     } else {
-        let (ok, out, _) = dengji(&["backup", "--output", "/tmp/x.dump", "--print-only"], &url);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x.dump").to_string_lossy().to_string();
+        let (ok, out, _) = dengji(&["backup", "--output", &dest, "--print-only"], &url);
         assert!(ok && out.contains("pg_dump --format=custom"), "{out}");
     }
 }
