@@ -56,8 +56,11 @@ pub enum Action {
     /// Add member records (and their accounts) to a node: clerks, reviewers and
     /// administrators of the subtree.
     ManageMembers,
-    /// Approve (审核盖章) or return registrations: the 审核人 (书记 or 组织委员) only.
+    /// Approve (审核盖章) or return registrations, accept or return a child's package and
+    /// grant a child more time: the 审核人 (书记 or 组织委员) only.
     Review,
+    /// Submit the node's package to its parent: the node's 经办人 or 审核人.
+    SubmitPackage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +84,7 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::FileRegistration(_) => actor.role != Role::Auditor,
         Action::ManageMembers => matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin),
         Action::Review => actor.role == Role::Reviewer,
+        Action::SubmitPackage => matches!(actor.role, Role::Clerk | Role::Reviewer),
     };
     if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =
         (actor.role, action)

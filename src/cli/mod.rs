@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod campaign;
 mod check;
 mod demo;
 mod migrate;
@@ -57,6 +58,9 @@ enum Command {
     Check,
     /// 性能基准：在演示数据上测量各页面的服务器处理时间
     Bench(bench::Args),
+    /// 登记核查工作：查看、设置各级截止日期、记录逾期
+    #[command(subcommand)]
+    Campaign(campaign::Command),
 }
 
 /// A command's failure, printed in Chinese on standard error.
@@ -108,6 +112,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Backup(args) => backup::run(overrides, args).await,
         Command::Check => check::run(overrides).await,
         Command::Bench(args) => bench::run(overrides, args).await,
+        Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct LiveSession {
     pub actor: Actor,
     pub csrf_token: String,
     pub token_hash: String,
+    /// Unread notices in the inbox (the count in the header).
+    pub unread: i64,
 }
 
 fn actor_of(u: &users::User) -> Actor {
@@ -142,10 +144,12 @@ impl Services {
         if s.user.disabled {
             return Ok(None);
         }
+        let unread = crate::store::notifications::unread_count(&mut conn, s.user.id).await?;
         Ok(Some(LiveSession {
             actor: actor_of(&s.user),
             csrf_token: s.csrf_token,
             token_hash: s.token_hash,
+            unread,
         }))
     }
 

@@ -1,20 +1,28 @@
 //! Each parent's view over its children: registration progress from the records, the
 //! deadline of the children's level and the time left; overdue children stand out.
 
+use super::package::NodeDeadline;
 use super::{Caller, ServiceResult, Services, beijing_today};
 use crate::domain::{OrgId, OrgLevel};
 use crate::store::orgs::Org;
+use crate::store::packages::{self, Package};
 use crate::store::registrations::{self, ChildProgress};
 
 #[derive(Debug, Clone)]
 pub struct ChildRow {
     pub progress: ChildProgress,
+    /// The child's package, when it has submitted one.
+    pub package: Option<Package>,
+    /// The child's deadline (the level's, or an extension).
+    pub deadline: NodeDeadline,
     /// Members without any registration yet.
     pub not_started: i64,
     /// Share approved, in whole percent.
     pub percent: i64,
-    /// 未开始 / 填报中 / 待审核 / 有退回 / 已完成.
+    /// 未开始 / 填报中 / 待审核 / 有退回 / 待报送, or the package's state once submitted.
     pub status: &'static str,
+    /// Recorded overdue at least once in this campaign.
+    pub overdue_recorded: bool,
     pub overdue: bool,
 }
 
@@ -28,9 +36,15 @@ pub struct Cockpit {
     pub rows: Vec<ChildRow>,
 }
 
-fn status_of(p: &ChildProgress, not_started: i64) -> &'static str {
+fn status_of(p: &ChildProgress, not_started: i64, package: Option<&Package>) -> &'static str {
+    match package.map(|p| p.state.as_str()) {
+        Some("submitted") => return "已报送",
+        Some("accepted") => return "已接收",
+        Some("returned") => return "被退回",
+        _ => {}
+    }
     if p.members > 0 && p.approved == p.members {
-        "已完成"
+        "待报送"
     } else if p.returned > 0 {
         "有退回"
     } else if p.submitted > 0 {
@@ -58,22 +72,36 @@ impl Services {
             .as_deref()
             .and_then(crate::forms::rules::parse_date)
             .map(|d| (d - today).whole_days());
+        let packages = packages::of_children(&mut conn, campaign.id, org.id).await?;
+        let extensions = packages::extensions_of_children(&mut conn, campaign.id, org.id).await?;
+        let recorded = packages::overdue_children(&mut conn, campaign.id, org.id).await?;
         let rows = registrations::progress_of_children(&mut conn, campaign.id, org.id)
             .await?
             .into_iter()
             .map(|p| {
                 let started = p.draft + p.submitted + p.returned + p.approved;
                 let not_started = (p.members - started).max(0);
-                let status = status_of(&p, not_started);
+                let package = packages.iter().find(|k| k.org_id == p.org_id).cloned();
+                let level = OrgLevel::from_code(&p.level).unwrap_or(OrgLevel::Firm);
+                let deadline = NodeDeadline::new(
+                    &campaign,
+                    level,
+                    extensions.iter().find(|e| e.org_id == p.org_id).cloned(),
+                );
+                let status = status_of(&p, not_started, package.as_ref());
+                let handed_in = package
+                    .as_ref()
+                    .is_some_and(|k| matches!(k.state.as_str(), "submitted" | "accepted"));
                 let percent = if p.members == 0 {
                     100
                 } else {
                     p.approved * 100 / p.members
                 };
                 ChildRow {
-                    overdue: days_left.is_some_and(|d| d < 0)
-                        && status != "已完成"
-                        && p.members > 0,
+                    overdue: deadline.passed() && !handed_in,
+                    overdue_recorded: recorded.contains(&p.org_id),
+                    package,
+                    deadline,
                     not_started,
                     percent,
                     status,

@@ -757,17 +757,22 @@ impl Services {
             .await
             .map_err(|_| ServiceError::Conflict("演示数据生成线程异常结束".into()))?;
 
-        // The 2018 campaign with the notice's deadlines.
+        // The 2018 campaign. The notice's own deadlines (firms 08-31, city 09-30, province
+        // 10-31, national 11-30) are long past, so the demo keeps their spacing but starts
+        // from today: firms in 30 days, then each level 30 days later. National
+        // administrators can set real dates (`dengji campaign deadlines`).
+        let today = super::beijing_today();
+        let day = |n: i64| (today + time::Duration::days(n)).to_string();
         bulk::insert_campaign(
             &mut tx,
             CampaignRow {
                 name: "2018年律师行业党组织和党员基本信息登记核查".into(),
                 cutoff_date: "2018-07-31".into(),
-                deadline_firm: "2018-08-31".into(),
-                deadline_city: "2018-09-30".into(),
-                deadline_province: "2018-10-31".into(),
-                deadline_national: "2018-11-30".into(),
-                closes_on: "2018-12-31".into(),
+                deadline_firm: day(30),
+                deadline_city: day(60),
+                deadline_province: day(90),
+                deadline_national: day(120),
+                closes_on: day(150),
             },
         )
         .await?;

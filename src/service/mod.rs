@@ -6,11 +6,14 @@ pub mod auth;
 pub mod cockpit;
 pub mod demo;
 pub mod directory;
+pub mod inbox;
 pub mod membership;
 pub mod org_registration;
+pub mod package;
 pub mod registration;
 pub mod review;
 pub mod setup;
+pub mod summary;
 pub mod survey;
 pub mod users;
 

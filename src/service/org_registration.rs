@@ -225,6 +225,7 @@ impl Services {
         }
         let mut tx = self.db.begin().await?;
         let campaign = super::current_campaign_of(&mut tx).await?;
+        super::package::ensure_unlocked(&mut tx, campaign.id, org_id).await?;
         let existing = org_registrations::get(&mut tx, campaign.id, org_id).await?;
         let by = caller.user_id();
         let data = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());

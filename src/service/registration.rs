@@ -385,6 +385,17 @@ impl Services {
             StoreError::Conflict | StoreError::Duplicate(_) => super::stale_form(),
             other => other.into(),
         })?;
+        if submit {
+            crate::store::notifications::send(
+                &mut tx,
+                crate::store::notifications::To::Staff(member.org_id),
+                "submitted",
+                &format!("{} 提交了登记表，待审核", member.name),
+                &format!("/members/{}/registration", member.id),
+                None,
+            )
+            .await?;
+        }
         audit::append(
             &mut tx,
             caller.by(),

@@ -4,15 +4,27 @@
 
 use std::collections::BTreeMap;
 
+use super::package::ensure_unlocked;
 use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Action;
 use crate::crypto::token_hash;
 use crate::domain::{MemberId, OrgId};
 use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
+use crate::store::notifications::{self, To};
 use crate::store::registrations::{self, Pending, Registration};
 use crate::store::reviews::{self, NewReview, Review};
-use crate::store::{StoreError, members, orgs};
+use crate::store::{StoreError, members, orgs, packages};
+
+/// What the record page shows about review.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewState {
+    pub last: Option<Review>,
+    /// For a form resubmitted after a return: what changed since.
+    pub changes: Vec<Change>,
+    pub can_approve: bool,
+    pub can_return: bool,
+}
 
 /// A field changed between the return and the resubmission: label, before, after.
 pub type Change = (String, String, String);
@@ -49,27 +61,42 @@ pub fn changes(before: &str, after: &str) -> Vec<Change> {
 }
 
 impl Services {
+    /// The member and their form, checked to be in one of `states` and reviewable by the
+    /// caller.
     async fn reviewable(
         &self,
         conn: &mut sqlx::AnyConnection,
         caller: Caller<'_>,
+        campaign_id: i64,
         member_id: MemberId,
+        states: &[&str],
     ) -> ServiceResult<(crate::store::members::Member, Registration)> {
         let member = members::get(conn, member_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::Review, Some(&member.org_path))?;
-        let campaign = super::current_campaign_of(conn).await?;
-        let reg = registrations::get(conn, campaign.id, member_id)
+        if let Caller::User(a) = caller
+            && a.member_id == Some(member_id)
+        {
+            return Err(ServiceError::Conflict(
+                "不能审核本人的登记表，请由本组织其他审核人或上级党组织审核".into(),
+            ));
+        }
+        let reg = registrations::get(conn, campaign_id, member_id)
             .await?
             .ok_or_else(|| {
                 ServiceError::Conflict(format!("{}：尚未提交登记表，不能审核", member.name))
             })?;
-        if reg.state != "submitted" {
+        if !states.contains(&reg.state.as_str()) {
             return Err(ServiceError::Conflict(format!(
-                "{}：登记表当前状态为“{}”，只有已提交的登记表才能审核",
+                "{}：登记表当前状态为“{}”，{}",
                 member.name,
-                super::registration::state_label(&reg.state)
+                super::registration::state_label(&reg.state),
+                if states.contains(&"approved") {
+                    "只有已提交或已通过的登记表才能退回"
+                } else {
+                    "只有已提交的登记表才能审核"
+                }
             )));
         }
         Ok((member, reg))
@@ -80,7 +107,7 @@ impl Services {
             Caller::User(a) => (
                 Some(a.user_id),
                 a.display_name.clone(),
-                a.role.label().to_owned(),
+                format!("{}，{}", a.role.label(), a.org_name),
             ),
             Caller::Operator => (None, "命令行".into(), "系统".into()),
         }
@@ -98,8 +125,21 @@ impl Services {
         }
         let (reviewer_id, name, role) = Self::reviewer(caller);
         let mut tx = self.db.begin().await?;
+        let campaign = super::current_campaign_of(&mut tx).await?;
+        // Per node: whether it is unlocked (checked once) and how many forms were approved.
+        let mut nodes: BTreeMap<i64, (crate::domain::TreePath, i64)> = BTreeMap::new();
         for id in ids {
-            let (member, reg) = self.reviewable(&mut tx, caller, *id).await?;
+            let (member, reg) = self
+                .reviewable(&mut tx, caller, campaign.id, *id, &["submitted"])
+                .await?;
+            let node = match nodes.entry(member.org_id.0) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
+                    v.insert((member.org_path.clone(), 0))
+                }
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            };
+            node.1 += 1;
             let digest = digest(&reg);
             reviews::insert(
                 &mut tx,
@@ -139,11 +179,18 @@ impl Services {
             )
             .await?;
         }
+        // Approvals inside a subtree accepted before are changes after acceptance.
+        for (path, n) in nodes.values() {
+            packages::count_change(&mut tx, campaign.id, &path.ids(), *n).await?;
+        }
         tx.commit().await?;
         Ok(ids.len())
     }
 
-    /// Return a submitted form to the member with a reason code and a note.
+    /// Return a form to the member with a reason code and a note: a submitted form (the
+    /// node's own review), or an approved one. An approved form in a package already with
+    /// the parent or accepted can only be returned from above; that reopens the packages
+    /// between the member's node and the returning reviewer's node.
     pub async fn return_registration(
         &self,
         caller: Caller<'_>,
@@ -168,7 +215,45 @@ impl Services {
         }
         let (reviewer_id, name, role) = Self::reviewer(caller);
         let mut tx = self.db.begin().await?;
-        let (member, reg) = self.reviewable(&mut tx, caller, member_id).await?;
+        let campaign = super::current_campaign_of(&mut tx).await?;
+        let (member, reg) = self
+            .reviewable(
+                &mut tx,
+                caller,
+                campaign.id,
+                member_id,
+                &["submitted", "approved"],
+            )
+            .await?;
+        // Packages on the way up that hold this record.
+        let caller_path = match caller {
+            Caller::User(a) => Some(a.org_path.clone()),
+            Caller::Operator => None,
+        };
+        let held: Vec<packages::Package> =
+            packages::on_path(&mut tx, campaign.id, &member.org_path)
+                .await?
+                .into_iter()
+                .filter(|p| matches!(p.state.as_str(), "submitted" | "accepted"))
+                .collect();
+        let mut reopen = Vec::new();
+        for p in held {
+            let at_or_above_caller = caller_path.as_ref().is_some_and(|c| {
+                crate::domain::TreePath::parse(&p.org_path).is_some_and(|pp| pp.contains(c))
+            });
+            if at_or_above_caller {
+                // The caller's own package, or one above it: the caller's level cannot reopen.
+                if p.org_id == member.org_id {
+                    return Err(ServiceError::Conflict(
+                        "本组织的材料已报送上级，数据已锁定；如需修改，须由上级退回".into(),
+                    ));
+                }
+                continue;
+            }
+            reopen.push(p);
+        }
+        let reason = format!("{label}：{note}");
+        let from_above = !reopen.is_empty();
         reviews::insert(
             &mut tx,
             &NewReview {
@@ -178,7 +263,7 @@ impl Services {
                 reason_code: Some(reason_code.to_owned()),
                 note: Some(note.to_owned()),
                 reviewer_id,
-                reviewer_name: name,
+                reviewer_name: name.clone(),
                 reviewer_role: role,
                 digest: digest(&reg),
                 snapshot: reg.data.clone(),
@@ -189,15 +274,51 @@ impl Services {
             &mut tx,
             reg.id,
             reg.version,
-            "submitted",
+            &reg.state,
             "returned",
-            Some(format!("{label}：{note}")),
+            Some(reason.clone()),
         )
         .await
         .map_err(|e| match e {
             StoreError::Conflict => ServiceError::Conflict("登记表刚刚被修改，请刷新后重试".into()),
             other => other.into(),
         })?;
+        for p in &reopen {
+            packages::decide(
+                &mut tx,
+                p,
+                &["submitted", "accepted"],
+                "returned",
+                reviewer_id,
+                &name,
+                Some(format!("退回党员 {} 的登记表（{reason}）", member.name)),
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => {
+                    ServiceError::Conflict("材料状态刚刚发生变化，请刷新后重试".into())
+                }
+                other => other.into(),
+            })?;
+            notifications::send(
+                &mut tx,
+                To::Staff(p.org_id),
+                "returned",
+                &format!("上级退回了党员 {} 的登记表：{reason}", member.name),
+                &format!("/members/{}", member.id),
+                None,
+            )
+            .await?;
+        }
+        notifications::send(
+            &mut tx,
+            To::Member(member.id),
+            "returned",
+            &format!("您的登记表被退回：{reason}"),
+            &format!("/members/{}/registration", member.id),
+            None,
+        )
+        .await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -206,7 +327,12 @@ impl Services {
                 target_kind: "member",
                 target_id: member_id.to_string(),
                 target_path: &member.org_path,
-                detail: serde_json::json!({"reason": reason_code}),
+                detail: serde_json::json!({
+                    "reason": reason_code,
+                    "from": reg.state,
+                    "reopened": reopen.iter().map(|p| p.org_id.0).collect::<Vec<_>>(),
+                    "from_above": from_above,
+                }),
             },
         )
         .await?;
@@ -214,33 +340,40 @@ impl Services {
         Ok(())
     }
 
-    /// The last decision on a member's form and, for a form resubmitted after a return, what
-    /// changed since.
+    /// The last decision on a member's form, what changed since a return, and what the
+    /// caller may do with it.
     pub async fn review_state(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
-    ) -> ServiceResult<(Option<Review>, Vec<Change>, bool)> {
+    ) -> ServiceResult<ReviewState> {
         let mut conn = self.db.acquire().await?;
         let member = members::get(&mut conn, member_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ReadMember(member_id), Some(&member.org_path))?;
-        let can_review = caller
-            .require(Action::Review, Some(&member.org_path))
-            .is_ok();
+        let own = matches!(caller, Caller::User(a) if a.member_id == Some(member_id));
+        let may_review = !own
+            && caller
+                .require(Action::Review, Some(&member.org_path))
+                .is_ok();
         let campaign = super::current_campaign_of(&mut conn).await?;
         let Some(reg) = registrations::get(&mut conn, campaign.id, member_id).await? else {
-            return Ok((None, Vec::new(), can_review));
+            return Ok(ReviewState::default());
         };
         let last = reviews::latest(&mut conn, reg.id).await?;
-        let diff = match &last {
+        let changes = match &last {
             Some(r) if r.decision == "return" && reg.state == "submitted" => {
                 changes(&r.snapshot, &reg.data)
             }
             _ => Vec::new(),
         };
-        Ok((last, diff, can_review && reg.state == "submitted"))
+        Ok(ReviewState {
+            last,
+            changes,
+            can_approve: may_review && reg.state == "submitted",
+            can_return: may_review && matches!(reg.state.as_str(), "submitted" | "approved"),
+        })
     }
 
     /// Forms waiting for review below a node.

@@ -75,8 +75,12 @@ impl Services {
             (Role::Member, None) => {
                 errors.push(FieldError::new("党员", "党员本人账号必须关联一名党员"))
             }
-            (Role::Member, Some(_)) | (_, None) => {}
-            (_, Some(_)) => errors.push(FieldError::new("党员", "只有党员本人账号才能关联党员")),
+            // Working accounts may name their holder's own member record (书记 are members
+            // too): they can then never review their own form.
+            (Role::Auditor, Some(_)) => {
+                errors.push(FieldError::new("党员", "只读审计账号不能关联党员"))
+            }
+            (_, Some(_)) | (_, None) => {}
         }
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));

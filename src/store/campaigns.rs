@@ -36,3 +36,26 @@ pub async fn latest(conn: &mut AnyConnection) -> StoreResult<Option<Campaign>> {
         closes_on: r.try_get("closes_on")?,
     }))
 }
+
+/// Set the per-level deadlines of a campaign.
+pub async fn set_deadlines(
+    conn: &mut AnyConnection,
+    id: i64,
+    firm: &str,
+    city: &str,
+    province: &str,
+    national: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE campaigns SET deadline_firm = $1, deadline_city = $2, deadline_province = $3, \
+         deadline_national = $4 WHERE id = $5",
+    )
+    .bind(firm.to_owned())
+    .bind(city.to_owned())
+    .bind(province.to_owned())
+    .bind(national.to_owned())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -10,12 +10,15 @@ pub mod check;
 pub mod divisions;
 pub mod firms;
 pub mod members;
+pub mod notifications;
 pub mod org_registrations;
 pub mod orgs;
+pub mod packages;
 pub mod registrations;
 pub mod reviews;
 pub mod sessions;
 pub mod sql;
+pub mod summary;
 pub mod survey;
 pub mod users;
 

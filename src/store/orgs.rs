@@ -259,3 +259,11 @@ pub async fn subtree_counts(
         members: r.try_get("members")?,
     })
 }
+
+/// The national node (the one organisation without a parent).
+pub async fn root(conn: &mut AnyConnection) -> StoreResult<Option<Org>> {
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE o.parent_id IS NULL ORDER BY o.id LIMIT 1");
+    let row = sql.query().fetch_optional(&mut *conn).await?;
+    row.as_ref().map(from_row).transpose()
+}

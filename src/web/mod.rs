@@ -10,6 +10,7 @@ mod error;
 mod formview;
 mod membership;
 mod org_registration;
+mod package;
 mod registration;
 mod reviews;
 mod session;
@@ -84,6 +85,17 @@ pub fn router(state: AppState) -> Router {
             get(reviews::queue).post(reviews::approve_many),
         )
         .route("/orgs/{id}/cockpit", get(cockpit::show))
+        .route(
+            "/orgs/{id}/package",
+            get(package::show).post(package::submit),
+        )
+        .route("/orgs/{id}/package/accept", post(package::accept))
+        .route("/orgs/{id}/package/return", post(package::return_package))
+        .route("/orgs/{id}/extension", post(package::extend))
+        .route("/orgs/{id}/summary/{code}", get(package::summary))
+        .route("/inbox", get(package::inbox))
+        .route("/inbox/read", post(package::read_all))
+        .route("/inbox/{id}", get(package::open))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/disable", post(users::disable))
@@ -137,7 +149,8 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    // Ended sessions are dropped at start and every hour.
+    // Ended sessions are dropped, overdue nodes recorded and deadline reminders sent at start
+    // and every hour.
     let services = state.services.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -145,6 +158,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
             every.tick().await;
             if let Err(e) = services.purge_expired_sessions().await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            if let Err(e) = services.sweep_deadlines().await {
+                tracing::warn!(error = %e, "could not sweep deadlines");
             }
         }
     });

@@ -47,7 +47,8 @@ pub struct RegistrationPage {
     warnings_note: String,
     extra_errors: Vec<String>,
     approval: Option<String>,
-    can_review: bool,
+    can_approve: bool,
+    can_return: bool,
     changes: Vec<(String, String, String)>,
     return_reasons: Vec<(String, String)>,
 }
@@ -98,7 +99,8 @@ fn page(
         warnings_note: view.warnings_note.clone(),
         extra_errors,
         approval: None,
-        can_review: false,
+        can_approve: false,
+        can_return: false,
         changes: Vec::new(),
         return_reasons: crate::forms::Catalogue::get()
             .list("return_reason")
@@ -130,11 +132,14 @@ pub async fn show(
         Some("returned") => Some("已退回，党员可看到退回原因并修改后重新提交。".into()),
         _ => None,
     };
-    let (last, changes, can_review) = state
+    let review = state
         .services
         .review_state(Caller::User(&user.actor), MemberId(id))
         .await?;
-    if let Some(r) = last.filter(|r| r.decision == "approve" && view.state == "approved") {
+    if let Some(r) = review
+        .last
+        .filter(|r| r.decision == "approve" && view.state == "approved")
+    {
         p.approval = Some(format!(
             "审核盖章：{}（{}）于 {} 审核通过；内容摘要 {}",
             r.reviewer_name,
@@ -143,8 +148,9 @@ pub async fn show(
             &r.digest[..16]
         ));
     }
-    p.can_review = can_review;
-    p.changes = changes;
+    p.can_approve = review.can_approve;
+    p.can_return = review.can_return;
+    p.changes = review.changes;
     Ok(p)
 }
 

@@ -27,6 +27,7 @@ pub struct CurrentUser {
     pub actor: Actor,
     pub csrf: String,
     pub token_hash: String,
+    pub unread: i64,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -38,6 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                 actor: s.actor.clone(),
                 csrf: s.csrf_token.clone(),
                 token_hash: s.token_hash.clone(),
+                unread: s.unread,
             }),
             _ => Err(AppError::LoginRequired {
                 next: parts.uri.path().to_owned(),
@@ -145,6 +147,7 @@ pub async fn resolve_and_guard(
                 actor: live.actor,
                 csrf: live.csrf_token,
                 token_hash: live.token_hash,
+                unread: live.unread,
             };
             render_error(response.status(), info, Some(Ctx::new(&user, "")))
         }

@@ -18,6 +18,7 @@ pub struct Ctx {
     pub is_member: bool,
     pub can_manage_users: bool,
     pub can_read_audit: bool,
+    pub unread: i64,
     pub nav: &'static str,
 }
 
@@ -33,6 +34,7 @@ impl Ctx {
             is_member: a.role == Role::Member,
             can_manage_users: authorize(a, Action::ManageUsers, None) == Decision::Allow,
             can_read_audit: authorize(a, Action::ReadAudit, None) == Decision::Allow,
+            unread: user.unread,
             nav,
         }
     }

@@ -35,7 +35,9 @@ async fn home_shows_the_node_counts_and_campaign() {
         r.body.contains("id=\"count-members\">300<"),
         "member count on the home page"
     );
-    assert!(r.body.contains("2018-08-31"), "campaign deadlines");
+    // The demo campaign's firm deadline is 30 days from today.
+    let firm_deadline = (dengji::service::beijing_today() + time::Duration::days(30)).to_string();
+    assert!(r.body.contains(&firm_deadline), "campaign deadlines");
     assert!(r.body.contains("新疆生产建设兵团律师行业党委"));
 }
 

@@ -4,6 +4,8 @@
 use axum::http::StatusCode;
 
 use dengji::domain::{MemberId, Role};
+use dengji::service::Caller;
+use dengji::service::inbox::Deadlines;
 
 use crate::helpers::{TestApp, demo_places};
 
@@ -125,7 +127,7 @@ async fn return_then_resubmit_shows_the_changes_then_approve_with_digest() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = me.get(&format!("/members/{member}/registration")).await;
     assert!(
-        page.body.contains("审核盖章：律所党组织书记（审核人）于"),
+        page.body.contains("审核盖章：律所党组织书记（审核人，"),
         "{}",
         page.body
     );
@@ -217,6 +219,19 @@ async fn the_city_cockpit_shows_each_firm_organisations_progress_and_overdue() {
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1")
         .bind(p.firm_org.0)
         .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    // The notice's own 2018 deadlines: long past.
+    app.services
+        .set_deadlines(
+            Caller::Operator,
+            &Deadlines {
+                firm: "2018-08-31".into(),
+                city: "2018-09-30".into(),
+                province: "2018-10-31".into(),
+                national: "2018-11-30".into(),
+            },
+        )
         .await
         .unwrap();
     let city = app.login_demo("shi").await;

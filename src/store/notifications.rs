@@ -1,0 +1,117 @@
+//! The in-app inbox: notices addressed to user accounts, read or unread.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{StoreResult, now};
+use crate::domain::{MemberId, OrgId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub link: String,
+    pub created_at: i64,
+    pub read: bool,
+}
+
+/// Who a notice goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum To {
+    /// The working accounts (经办人, 审核人, 管理员) of an organisation.
+    Staff(OrgId),
+    /// The 党员本人 account(s) of a member.
+    Member(MemberId),
+}
+
+/// Send a notice; with `dedupe_key`, a user who already has a notice with that key gets no
+/// second one. Returns how many users were addressed.
+pub async fn send(
+    conn: &mut AnyConnection,
+    to: To,
+    kind: &str,
+    title: &str,
+    link: &str,
+    dedupe_key: Option<&str>,
+) -> StoreResult<u64> {
+    let (filter, id) = match to {
+        To::Staff(org) => (
+            "u.org_id = $1 AND u.role IN ('clerk', 'reviewer', 'admin')",
+            org.0,
+        ),
+        To::Member(m) => ("u.member_id = $1 AND u.role = 'member'", m.0),
+    };
+    let sql = format!(
+        "INSERT INTO notifications (user_id, kind, title, link, dedupe_key, created_at) \
+         SELECT u.id, $2, $3, $4, $5, $6 FROM users u WHERE {filter} AND u.disabled = 0 \
+         AND ($5 IS NULL OR NOT EXISTS (SELECT 1 FROM notifications n \
+              WHERE n.user_id = u.id AND n.dedupe_key = $5))"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(kind.to_owned())
+        .bind(title.to_owned())
+        .bind(link.to_owned())
+        .bind(dedupe_key.map(str::to_owned))
+        .bind(now())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn unread_count(conn: &mut AnyConnection, user: UserId) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+    )
+    .bind(user.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// The newest notices of a user.
+pub async fn list(
+    conn: &mut AnyConnection,
+    user: UserId,
+    limit: i64,
+) -> StoreResult<Vec<Notification>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, title, link, created_at, read_at FROM notifications \
+         WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(user.0)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let read_at: Option<i64> = r.try_get("read_at")?;
+            Ok(Notification {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                title: r.try_get("title")?,
+                link: r.try_get("link")?,
+                created_at: r.try_get("created_at")?,
+                read: read_at.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// Mark one notice (or, with `None`, all) of a user as read.
+pub async fn mark_read(
+    conn: &mut AnyConnection,
+    user: UserId,
+    id: Option<i64>,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL \
+         AND ($3 IS NULL OR id = $3)",
+    )
+    .bind(now())
+    .bind(user.0)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
