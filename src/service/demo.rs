@@ -256,7 +256,8 @@ fn generate_members(
             let (jy, jm, jd) = if probationary {
                 (2017 + rng.range(0, 1), rng.range(1, 7), rng.range(1, 28))
             } else {
-                random_date(&mut rng, (by + 18).max(1975), 2016)
+                // A year past the 18th birthday, so the join is always at 18 or older.
+                random_date(&mut rng, (by + 19).max(1975), 2016)
             };
             let (jy, jm) = if probationary && jy == 2017 {
                 (2017, jm + 5)

@@ -291,7 +291,9 @@ impl Services {
                 reg.as_ref().and_then(|r| r.citizen_id_masked.clone()),
             ),
         };
-        let by_clerk = matches!(caller, Caller::User(a) if a.role != Role::Member);
+        // Anyone but the member themself (a clerk, or the operator at the command line) files on
+        // their behalf.
+        let by_clerk = !matches!(caller, Caller::User(a) if a.role == Role::Member);
         let warnings_note = input
             .warnings_note
             .trim()

@@ -7,6 +7,7 @@
 mod access;
 mod auth;
 mod browser;
+mod campaign;
 mod cli;
 mod helpers;
 mod membership;

@@ -1,0 +1,466 @@
+//! The review chain end to end: records approved at the firm, packages submitted upward,
+//! accepted or returned (whole or one record), deadlines, extensions, overdue, the inbox, the
+//! summary tables, and each conflict the issue names.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+
+use dengji::domain::{MemberId, OrgId, Role};
+use dengji::service::inbox::Deadlines;
+use dengji::service::package::SubmitInput;
+use dengji::service::registration::{RegistrationInput, Step};
+use dengji::service::{Caller, ServiceError};
+
+use crate::helpers::{Client, TestApp, demo_places};
+
+const OP: Caller<'static> = Caller::Operator;
+
+fn a3_values(name: &str) -> BTreeMap<String, String> {
+    [
+        ("org_full_name", name),
+        ("formed_on", "2015-03-01"),
+        ("org_region", "110101"),
+        ("secretary_name", "王强"),
+        ("secretary_is_lawyer", "1"),
+        ("secretary_is_head", "1"),
+        ("has_committee", "1"),
+        ("term_start", "2024-03-01"),
+        ("term_end", "2027-03-01"),
+        ("contact_name", "李明"),
+        ("contact_phone", "010-12345678"),
+        ("approval_no", "律党发〔2015〕12号"),
+        ("approved_by", "中共测试市律师行业委员会"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// File the node's 附件3 (prefilled values completed).
+async fn file_a3(app: &TestApp, org: OrgId) {
+    let view = app.services.org_registration(OP, org).await.unwrap();
+    let mut values = view.values.clone();
+    for (k, v) in a3_values(&view.org.name) {
+        values.entry(k).or_insert(v);
+    }
+    values
+        .entry("reported_total".into())
+        .or_insert(view.derived.total.to_string());
+    app.services
+        .save_org_registration(OP, org, values, view.version)
+        .await
+        .unwrap_or_else(|e| panic!("a3 of {}: {e:?}", view.org.name));
+}
+
+/// File (and submit) a member's form as the operator; false when the member is not to be
+/// registered (the form refuses submission).
+async fn file_member(app: &TestApp, member: MemberId, mobile: Option<&str>) -> bool {
+    let view = app.services.registration(OP, member).await.unwrap();
+    if !view.eligibility.registered {
+        return false;
+    }
+    let mut values = view.values.clone();
+    for (k, v) in crate::registration::completion() {
+        values.insert(k.trim_start_matches("f_").to_owned(), v);
+    }
+    if view.member.category == "staff" {
+        values.entry("staff_post".into()).or_insert("admin".into());
+        values.entry("hired_on".into()).or_insert("2015-01-01".into());
+    }
+    if let Some(m) = mobile {
+        values.insert("mobile".into(), m.into());
+    }
+    app.services
+        .save_registration(
+            OP,
+            member,
+            RegistrationInput {
+                values,
+                citizen_id: String::new(),
+                version: view.version,
+                step: Step::Submit,
+                confirmed: false,
+                proxy_method: Some("phone".into()),
+                warnings_note: "已电话核实".into(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("member {member:?}: {e:?}"));
+    true
+}
+
+async fn members_of(app: &TestApp, org: OrgId) -> Vec<MemberId> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM members WHERE org_id = $1 ORDER BY id")
+        .bind(org.0)
+        .fetch_all(app.services.db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(MemberId)
+        .collect()
+}
+
+async fn children_of(app: &TestApp, org: OrgId) -> Vec<OrgId> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM orgs WHERE parent_id = $1 ORDER BY id")
+        .bind(org.0)
+        .fetch_all(app.services.db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(OrgId)
+        .collect()
+}
+
+fn input() -> SubmitInput {
+    SubmitInput {
+        secretary_name: "王强".into(),
+        organiser_name: "李明".into(),
+        contact_phone: "010-12345678".into(),
+        missing_note: String::new(),
+    }
+}
+
+/// File, approve and submit everything of a node's own (members and 附件3), as the operator.
+async fn finish_own(app: &TestApp, org: OrgId) {
+    let mut filed = Vec::new();
+    for m in members_of(app, org).await {
+        if file_member(app, m, None).await {
+            filed.push(m);
+        }
+    }
+    if !filed.is_empty() {
+        app.services
+            .approve_registrations(OP, &filed)
+            .await
+            .unwrap();
+    }
+    file_a3(app, org).await;
+}
+
+async fn package_version(app: &TestApp, org: OrgId) -> i64 {
+    app.services
+        .package_view(OP, org)
+        .await
+        .unwrap()
+        .package
+        .expect("package")
+        .version
+}
+
+/// Complete a whole subtree bottom-up as the operator: every child finished and accepted,
+/// then the node's own work, then its submission (not accepted: that is the parent's act).
+fn finish_subtree(app: &TestApp, org: OrgId) -> futures_like::BoxFuture<'_, ()> {
+    Box::pin(async move {
+        for child in children_of(app, org).await {
+            finish_subtree(app, child).await;
+            let v = package_version(app, child).await;
+            app.services.accept_package(OP, child, v).await.unwrap();
+        }
+        finish_own(app, org).await;
+        app.services
+            .submit_package(OP, org, &input())
+            .await
+            .unwrap_or_else(|e| panic!("submit {org:?}: {e:?}"));
+    })
+}
+
+mod futures_like {
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+}
+
+async fn state_of(app: &TestApp, member: MemberId) -> String {
+    sqlx::query_scalar("SELECT state FROM registrations WHERE member_id = $1")
+        .bind(member.0)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn package_state(app: &TestApp, org: OrgId) -> Option<String> {
+    sqlx::query_scalar("SELECT state FROM packages WHERE org_id = $1")
+        .bind(org.0)
+        .fetch_optional(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn post_ok(c: &Client, path: &str, form: &[(&str, &str)]) {
+    let r = c.post(path, form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}: {}", r.body);
+}
+
+fn submit_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("secretary_name", "王强"),
+        ("organiser_name", "李明"),
+        ("contact_phone", "010-12345678"),
+        ("missing_note", ""),
+    ]
+}
+
+/// A second firm organisation in the demo city with at least one registrable lawyer.
+async fn second_firm(app: &TestApp, city: OrgId, not: OrgId) -> (OrgId, MemberId) {
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT o.id, MIN(m.id) FROM orgs o JOIN members m ON m.org_id = o.id \
+         WHERE o.parent_id = $1 AND o.id <> $2 AND m.category = 'lawyer' AND m.practice_type = '1' \
+         GROUP BY o.id ORDER BY o.id LIMIT 1",
+    )
+    .bind(city.0)
+    .bind(not.0)
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    (OrgId(row.0), MemberId(row.1))
+}
+
+#[tokio::test]
+async fn the_whole_campaign_from_members_to_the_national_committee() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let pool = app.services.db.pool();
+    let (firm2, wrong) = second_firm(&app, p.city, p.firm_org).await;
+    let firm2_clerk = app.login_as(Role::Clerk, firm2, None).await;
+
+    // Members file. The demo member files their own form in the browser-less client; the
+    // rest of the firm is filed on their behalf.
+    let member = app.login_demo("dangyuan").await;
+    let page = member
+        .get(&format!("/members/{}/registration", p.member.0))
+        .await;
+    let mut form = crate::registration::inputs_of(&page.body);
+    form.extend(crate::registration::completion());
+    form.push(("version".into(), "0".into()));
+    form.push(("step".into(), "submit".into()));
+    form.push(("confirm".into(), "1".into()));
+    form.push(("warnings_note".into(), "已核实".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    post_ok(
+        &member,
+        &format!("/members/{}/registration", p.member.0),
+        &pairs,
+    )
+    .await;
+    let mut firm1_filed = vec![p.member];
+    for m in members_of(&app, p.firm_org).await {
+        if m != p.member && file_member(&app, m, None).await {
+            firm1_filed.push(m);
+        }
+    }
+    // The firm's reviewer was told, and approves them all at once.
+    let reviewer = app.login_demo("suo_shenhe").await;
+    assert!(reviewer.get("/inbox").await.body.contains("提交了登记表，待审核"));
+    let ids: Vec<String> = firm1_filed.iter().map(|m| m.0.to_string()).collect();
+    let form: Vec<(&str, &str)> = ids.iter().map(|i| ("member", i.as_str())).collect();
+    post_ok(
+        &reviewer,
+        &format!("/orgs/{}/reviews", p.firm_org.0),
+        &form,
+    )
+    .await;
+    for m in &firm1_filed {
+        assert_eq!(state_of(&app, *m).await, "approved");
+    }
+
+    // The firm's clerk files 附件3 and submits the package, naming the responsible people.
+    file_a3(&app, p.firm_org).await;
+    let clerk = app.login_demo("suo").await;
+    post_ok(
+        &clerk,
+        &format!("/orgs/{}/package", p.firm_org.0),
+        &submit_form(),
+    )
+    .await;
+    assert_eq!(package_state(&app, p.firm_org).await.as_deref(), Some("submitted"));
+    // Submitting twice is refused and changes nothing.
+    let again = clerk
+        .post(&format!("/orgs/{}/package", p.firm_org.0), &submit_form())
+        .await;
+    assert!(again.body.contains("不能重复报送"), "{}", again.body);
+    assert_eq!(package_version(&app, p.firm_org).await, 1);
+
+    // The second firm completes and submits too; so do the city's other children.
+    finish_own(&app, firm2).await;
+    app.services
+        .submit_package(OP, firm2, &input())
+        .await
+        .unwrap();
+    let city_reviewer = app.login_demo("shi_shenhe").await;
+    assert!(city_reviewer.get("/inbox").await.body.contains("已报送登记核查材料，请审核接收"));
+    let others: Vec<OrgId> = children_of(&app, p.city)
+        .await
+        .into_iter()
+        .filter(|c| *c != p.firm_org && *c != firm2)
+        .collect();
+    for c in &others {
+        finish_subtree(&app, *c).await;
+        let v = package_version(&app, *c).await;
+        app.services.accept_package(OP, *c, v).await.unwrap();
+    }
+
+    // The city accepts the demo firm and returns one record of the second firm.
+    let v = package_version(&app, p.firm_org).await.to_string();
+    post_ok(
+        &city_reviewer,
+        &format!("/orgs/{}/package/accept", p.firm_org.0),
+        &[("version", &v)],
+    )
+    .await;
+    assert_eq!(package_state(&app, p.firm_org).await.as_deref(), Some("accepted"));
+    post_ok(
+        &city_reviewer,
+        &format!("/members/{}/return", wrong.0),
+        &[("reason", "incorrect"), ("note", "手机号码有误，请核对")],
+    )
+    .await;
+    assert_eq!(state_of(&app, wrong).await, "returned");
+    // The return reached the node that can fix it: the firm's package is open again and its
+    // staff and the member were told.
+    assert_eq!(package_state(&app, firm2).await.as_deref(), Some("returned"));
+    let home = firm2_clerk.get("/").await;
+    assert!(home.body.contains("id=\"unread-count\""), "count in the header");
+    let inbox = firm2_clerk.get("/inbox").await;
+    assert!(
+        inbox.body.contains("上级退回了党员") && inbox.body.contains("手机号码有误"),
+        "{}",
+        inbox.body
+    );
+    let package_page = firm2_clerk.get(&format!("/orgs/{}/package", firm2.0)).await;
+    assert!(package_page.body.contains("被上级退回"));
+    // Accepted data is locked: the demo firm cannot change its 附件3 now.
+    let view = app.services.org_registration(OP, p.firm_org).await.unwrap();
+    let locked = app
+        .services
+        .save_org_registration(OP, p.firm_org, view.values.clone(), view.version)
+        .await;
+    assert!(
+        matches!(&locked, Err(ServiceError::Conflict(m)) if m.contains("已锁定")),
+        "{locked:?}"
+    );
+
+    // The city cannot submit while the second firm is out, unless it says why.
+    let city_clerk = app.login_demo("shi").await;
+    finish_own(&app, p.city).await;
+    let r = city_clerk
+        .post(&format!("/orgs/{}/package", p.city.0), &submit_form())
+        .await;
+    assert!(r.body.contains("材料尚不完整"), "{}", r.body);
+    let firm2_name: String = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
+        .bind(firm2.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(r.body.contains(&firm2_name), "names the missing child");
+    assert_eq!(package_state(&app, p.city).await, None);
+
+    // The firm fixes the record and resubmits; the city accepts.
+    assert!(file_member(&app, wrong, Some("13912345678")).await);
+    app.services
+        .approve_registrations(OP, &[wrong])
+        .await
+        .unwrap();
+    app.services
+        .submit_package(OP, firm2, &input())
+        .await
+        .unwrap();
+    let v = package_version(&app, firm2).await.to_string();
+    post_ok(
+        &city_reviewer,
+        &format!("/orgs/{}/package/accept", firm2.0),
+        &[("version", &v)],
+    )
+    .await;
+
+    // The city submits complete (no note needed) and the province accepts.
+    post_ok(
+        &city_clerk,
+        &format!("/orgs/{}/package", p.city.0),
+        &submit_form(),
+    )
+    .await;
+    let province_reviewer = app.login_as(Role::Reviewer, p.province, None).await;
+    let v = package_version(&app, p.city).await.to_string();
+    post_ok(
+        &province_reviewer,
+        &format!("/orgs/{}/package/accept", p.city.0),
+        &[("version", &v)],
+    )
+    .await;
+    for c in children_of(&app, p.province).await {
+        if c != p.city {
+            finish_subtree(&app, c).await;
+            let v = package_version(&app, c).await;
+            app.services.accept_package(OP, c, v).await.unwrap();
+        }
+    }
+    finish_own(&app, p.province).await;
+    app.services
+        .submit_package(OP, p.province, &input())
+        .await
+        .unwrap();
+
+    // The national committee receives every province and accepts them.
+    let root: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let root = OrgId(root);
+    let national = app.login_demo("quanguo").await;
+    let v = package_version(&app, p.province).await.to_string();
+    post_ok(
+        &national,
+        &format!("/orgs/{}/package/accept", p.province.0),
+        &[("version", &v)],
+    )
+    .await;
+    for c in children_of(&app, root).await {
+        if c != p.province {
+            finish_subtree(&app, c).await;
+            let v = package_version(&app, c).await;
+            app.services.accept_package(OP, c, v).await.unwrap();
+        }
+    }
+    finish_own(&app, root).await;
+    let view = app.services.package_view(OP, root).await.unwrap();
+    assert!(
+        view.readiness.missing.is_empty(),
+        "the national package is complete: {:?}",
+        view.readiness.missing
+    );
+    assert!(view.readiness.children.iter().all(|(_, p)| p
+        .as_ref()
+        .is_some_and(|p| p.state == "accepted")));
+
+    // The national 附件6 statistics count every registrable member as approved.
+    let registrable: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM registrations WHERE state = 'approved'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let table = app
+        .services
+        .summary_table(OP, root, "A6", 1)
+        .await
+        .unwrap();
+    let stats = table.stats.expect("statistics block");
+    assert_eq!(stats.approved, registrable);
+    assert_eq!(stats.members(), members);
+    let page = national.get(&format!("/orgs/{}/summary/a6", root.0)).await;
+    assert!(page.body.contains("党组织信息汇总表"));
+    assert!(page.body.contains(&format!("id=\"stat-approved\">{registrable}<")));
+
+    // Every step is in the audit log.
+    for action in ["package.submit", "package.accept", "registration.return"] {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = $1")
+            .bind(action)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(n > 0, "{action} audited");
+    }
+}
