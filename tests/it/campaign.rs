@@ -66,7 +66,9 @@ async fn file_member(app: &TestApp, member: MemberId, mobile: Option<&str>) -> b
     }
     if view.member.category == "staff" {
         values.entry("staff_post".into()).or_insert("admin".into());
-        values.entry("hired_on".into()).or_insert("2015-01-01".into());
+        values
+            .entry("hired_on".into())
+            .or_insert("2015-01-01".into());
     }
     if let Some(m) = mobile {
         values.insert("mobile".into(), m.into());
@@ -249,15 +251,16 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     }
     // The firm's reviewer was told, and approves them all at once.
     let reviewer = app.login_demo("suo_shenhe").await;
-    assert!(reviewer.get("/inbox").await.body.contains("提交了登记表，待审核"));
+    assert!(
+        reviewer
+            .get("/inbox")
+            .await
+            .body
+            .contains("提交了登记表，待审核")
+    );
     let ids: Vec<String> = firm1_filed.iter().map(|m| m.0.to_string()).collect();
     let form: Vec<(&str, &str)> = ids.iter().map(|i| ("member", i.as_str())).collect();
-    post_ok(
-        &reviewer,
-        &format!("/orgs/{}/reviews", p.firm_org.0),
-        &form,
-    )
-    .await;
+    post_ok(&reviewer, &format!("/orgs/{}/reviews", p.firm_org.0), &form).await;
     for m in &firm1_filed {
         assert_eq!(state_of(&app, *m).await, "approved");
     }
@@ -271,7 +274,10 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         &submit_form(),
     )
     .await;
-    assert_eq!(package_state(&app, p.firm_org).await.as_deref(), Some("submitted"));
+    assert_eq!(
+        package_state(&app, p.firm_org).await.as_deref(),
+        Some("submitted")
+    );
     // Submitting twice is refused and changes nothing.
     let again = clerk
         .post(&format!("/orgs/{}/package", p.firm_org.0), &submit_form())
@@ -286,7 +292,13 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         .await
         .unwrap();
     let city_reviewer = app.login_demo("shi_shenhe").await;
-    assert!(city_reviewer.get("/inbox").await.body.contains("已报送登记核查材料，请审核接收"));
+    assert!(
+        city_reviewer
+            .get("/inbox")
+            .await
+            .body
+            .contains("已报送登记核查材料，请审核接收")
+    );
     let others: Vec<OrgId> = children_of(&app, p.city)
         .await
         .into_iter()
@@ -306,7 +318,10 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         &[("version", &v)],
     )
     .await;
-    assert_eq!(package_state(&app, p.firm_org).await.as_deref(), Some("accepted"));
+    assert_eq!(
+        package_state(&app, p.firm_org).await.as_deref(),
+        Some("accepted")
+    );
     post_ok(
         &city_reviewer,
         &format!("/members/{}/return", wrong.0),
@@ -316,9 +331,15 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     assert_eq!(state_of(&app, wrong).await, "returned");
     // The return reached the node that can fix it: the firm's package is open again and its
     // staff and the member were told.
-    assert_eq!(package_state(&app, firm2).await.as_deref(), Some("returned"));
+    assert_eq!(
+        package_state(&app, firm2).await.as_deref(),
+        Some("returned")
+    );
     let home = firm2_clerk.get("/").await;
-    assert!(home.body.contains("id=\"unread-count\""), "count in the header");
+    assert!(
+        home.body.contains("id=\"unread-count\""),
+        "count in the header"
+    );
     let inbox = firm2_clerk.get("/inbox").await;
     assert!(
         inbox.body.contains("上级退回了党员") && inbox.body.contains("手机号码有误"),
@@ -427,32 +448,33 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         "the national package is complete: {:?}",
         view.readiness.missing
     );
-    assert!(view.readiness.children.iter().all(|(_, p)| p
-        .as_ref()
-        .is_some_and(|p| p.state == "accepted")));
+    assert!(
+        view.readiness
+            .children
+            .iter()
+            .all(|(_, p)| p.as_ref().is_some_and(|p| p.state == "accepted"))
+    );
 
     // The national 附件6 statistics count every registrable member as approved.
-    let registrable: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM registrations WHERE state = 'approved'",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let registrable: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM registrations WHERE state = 'approved'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
         .fetch_one(pool)
         .await
         .unwrap();
-    let table = app
-        .services
-        .summary_table(OP, root, "A6", 1)
-        .await
-        .unwrap();
+    let table = app.services.summary_table(OP, root, "A6", 1).await.unwrap();
     let stats = table.stats.expect("statistics block");
     assert_eq!(stats.approved, registrable);
     assert_eq!(stats.members(), members);
     let page = national.get(&format!("/orgs/{}/summary/a6", root.0)).await;
     assert!(page.body.contains("党组织信息汇总表"));
-    assert!(page.body.contains(&format!("id=\"stat-approved\">{registrable}<")));
+    assert!(
+        page.body
+            .contains(&format!("id=\"stat-approved\">{registrable}<"))
+    );
 
     // Every step is in the audit log.
     for action in ["package.submit", "package.accept", "registration.return"] {
@@ -463,4 +485,432 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
             .unwrap();
         assert!(n > 0, "{action} audited");
     }
+}
+
+/// The demo firm with every form approved and its 附件3 filed, ready to submit.
+async fn ready_firm(app: &TestApp) -> (OrgId, Vec<MemberId>) {
+    let p = demo_places(app).await;
+    let mut filed = Vec::new();
+    for m in members_of(app, p.firm_org).await {
+        if file_member(app, m, None).await {
+            filed.push(m);
+        }
+    }
+    app.services
+        .approve_registrations(OP, &filed)
+        .await
+        .unwrap();
+    file_a3(app, p.firm_org).await;
+    (p.firm_org, filed)
+}
+
+#[tokio::test]
+async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let m = p.member;
+    assert!(file_member(&app, m, None).await);
+    let reviewer = app.login_demo("suo_shenhe").await;
+    post_ok(
+        &reviewer,
+        &format!("/members/{}/return", m.0),
+        &[("reason", "incomplete"), ("note", "请补充党费缴纳情况")],
+    )
+    .await;
+    // A second reviewer's page was open before the return; their approval now fails.
+    let r = app.services.approve_registrations(OP, &[m]).await;
+    assert!(
+        matches!(&r, Err(ServiceError::Conflict(msg)) if msg.contains("已退回")),
+        "{r:?}"
+    );
+    assert_eq!(state_of(&app, m).await, "returned");
+    let approvals: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM registration_reviews WHERE decision = 'approve'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(approvals, 0);
+    // The member was told, with the reason.
+    let member = app.login_demo("dangyuan").await;
+    let inbox = member.get("/inbox").await;
+    assert!(inbox.body.contains("请补充党费缴纳情况"), "{}", inbox.body);
+}
+
+#[tokio::test]
+async fn a_reviewer_cannot_approve_their_own_form() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let own = members_of(&app, p.firm_org)
+        .await
+        .into_iter()
+        .find(|m| *m != p.member)
+        .unwrap();
+    assert!(file_member(&app, own, None).await);
+    let secretary = app.login_as(Role::Reviewer, p.firm_org, Some(own)).await;
+    let page = secretary
+        .get(&format!("/members/{}/registration", own.0))
+        .await;
+    assert!(
+        !page.body.contains("id=\"approve\""),
+        "no approve button on one's own form"
+    );
+    let r = secretary
+        .post(&format!("/members/{}/approve", own.0), &[])
+        .await;
+    assert!(r.body.contains("不能审核本人的登记表"), "{}", r.body);
+    assert_eq!(state_of(&app, own).await, "submitted");
+    // Bulk approval containing it is refused as a whole.
+    assert!(file_member(&app, p.member, None).await);
+    let a = own.0.to_string();
+    let b = p.member.0.to_string();
+    let r = secretary
+        .post(
+            &format!("/orgs/{}/reviews", p.firm_org.0),
+            &[("member", &b), ("member", &a)],
+        )
+        .await;
+    assert!(r.body.contains("不能审核本人的登记表"), "{}", r.body);
+    assert_eq!(state_of(&app, p.member).await, "submitted");
+}
+
+#[tokio::test]
+async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_recorded() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, _) = ready_firm(&app).await;
+    let today = dengji::service::beijing_today();
+    let day = |n: i64| (today + time::Duration::days(n)).to_string();
+    app.services
+        .set_deadlines(
+            OP,
+            &Deadlines {
+                firm: day(-3),
+                city: day(20),
+                province: day(40),
+                national: day(60),
+            },
+        )
+        .await
+        .unwrap();
+    let clerk = app.login_demo("suo").await;
+    let r = clerk
+        .post(&format!("/orgs/{}/package", firm.0), &submit_form())
+        .await;
+    assert!(
+        r.body
+            .contains(&format!("已超过报送截止日期（{}）", day(-3))),
+        "{}",
+        r.body
+    );
+    assert_eq!(package_state(&app, firm).await, None);
+    // Overdue is recorded against the node, and the parent's cockpit shows it.
+    let marks: Vec<String> =
+        sqlx::query_scalar("SELECT deadline FROM overdue_marks WHERE org_id = $1")
+            .bind(firm.0)
+            .fetch_all(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(marks, vec![day(-3)]);
+    let city = app.login_demo("shi_shenhe").await;
+    let cockpit = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    let row = cockpit
+        .body
+        .split(&format!("data-org=\"{}\"", firm.0))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap()
+        .to_owned();
+    assert!(row.contains("逾期"), "{row}");
+    // The sweep tells the firm's staff, once.
+    app.services.sweep_deadlines().await.unwrap();
+    app.services.sweep_deadlines().await.unwrap();
+    let notices: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id \
+         WHERE n.kind = 'overdue' AND u.username = 'suo'",
+    )
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(notices, 1);
+
+    // Only the parent may extend; a bad date or no reason is refused.
+    let outsider = app.login_as(Role::Reviewer, p.other_city, None).await;
+    let r = outsider
+        .post(
+            &format!("/orgs/{}/extension", firm.0),
+            &[("until", &day(5)), ("reason", "律所主任出差")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = city
+        .post(
+            &format!("/orgs/{}/extension", firm.0),
+            &[("until", "2018-13-01"), ("reason", "律所主任出差")],
+        )
+        .await;
+    assert!(
+        r.body.contains("延期至：请按 年-月-日 填写日期"),
+        "{}",
+        r.body
+    );
+    post_ok(
+        &city,
+        &format!("/orgs/{}/extension", firm.0),
+        &[("until", &day(5)), ("reason", "律所主任出差，材料需补签")],
+    )
+    .await;
+    // Now the firm can submit; the package records how late it is.
+    post_ok(&clerk, &format!("/orgs/{}/package", firm.0), &submit_form()).await;
+    let late: i64 = sqlx::query_scalar("SELECT late_days FROM packages WHERE org_id = $1")
+        .bind(firm.0)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(late, 3);
+    let page = city.get(&format!("/orgs/{}/package", firm.0)).await;
+    assert!(page.body.contains("晚于本级截止日期 3 天"), "{}", page.body);
+    assert!(page.body.contains("律所主任出差，材料需补签"));
+}
+
+#[tokio::test]
+async fn a_parent_returning_while_the_child_edits_loses_nothing() {
+    let app = TestApp::spawn().await;
+    let (firm, _) = ready_firm(&app).await;
+    // The clerk opens the 附件3 form, then the package goes up.
+    let open = app.services.org_registration(OP, firm).await.unwrap();
+    app.services
+        .submit_package(OP, firm, &input())
+        .await
+        .unwrap();
+    // Saving while the package is with the parent is refused, nothing stored.
+    let mut edited = open.values.clone();
+    edited.insert("contact_name".into(), "张华".into());
+    let r = app
+        .services
+        .save_org_registration(OP, firm, edited.clone(), open.version)
+        .await;
+    assert!(
+        matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("须由上级退回")),
+        "{r:?}"
+    );
+    // The parent returns the package meanwhile (with a reason).
+    let city = app.login_demo("shi_shenhe").await;
+    let v = package_version(&app, firm).await.to_string();
+    let r = city
+        .post(
+            &format!("/orgs/{}/package/return", firm.0),
+            &[("version", &v), ("reason", "")],
+        )
+        .await;
+    assert!(r.body.contains("请写明退回原因"), "a reason is required");
+    post_ok(
+        &city,
+        &format!("/orgs/{}/package/return", firm.0),
+        &[("version", &v), ("reason", "附件3联系人有误，请更正")],
+    )
+    .await;
+    // The decision form the city had open is now stale: a second decision is refused.
+    let r = city
+        .post(
+            &format!("/orgs/{}/package/accept", firm.0),
+            &[("version", &v)],
+        )
+        .await;
+    assert!(r.body.contains("请刷新页面"), "{}", r.body);
+    assert_eq!(package_state(&app, firm).await.as_deref(), Some("returned"));
+    // The child's edit, made over the version it opened, now goes through: nothing lost.
+    app.services
+        .save_org_registration(OP, firm, edited, open.version)
+        .await
+        .unwrap();
+    let saved = app.services.org_registration(OP, firm).await.unwrap();
+    assert_eq!(
+        saved.values.get("contact_name").map(String::as_str),
+        Some("张华")
+    );
+    app.services
+        .submit_package(OP, firm, &input())
+        .await
+        .unwrap();
+    assert_eq!(
+        package_state(&app, firm).await.as_deref(),
+        Some("submitted")
+    );
+}
+
+#[tokio::test]
+async fn acting_on_a_node_outside_the_subtree_or_not_ones_own_is_refused() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, _) = ready_firm(&app).await;
+    // A clerk of another city cannot see or submit the firm's package.
+    let other = app.login_as(Role::Clerk, p.other_city, None).await;
+    let r = other.get(&format!("/orgs/{}/package", firm.0)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = other
+        .post(&format!("/orgs/{}/package", firm.0), &submit_form())
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The city's clerk may look but cannot submit for the firm.
+    let city_clerk = app.login_demo("shi").await;
+    let r = city_clerk
+        .post(&format!("/orgs/{}/package", firm.0), &submit_form())
+        .await;
+    assert!(
+        r.body.contains("只能由本组织的经办人或审核人报送"),
+        "{}",
+        r.body
+    );
+    // A member account cannot submit at all.
+    let member = app.login_demo("dangyuan").await;
+    let r = member
+        .post(&format!("/orgs/{}/package", firm.0), &submit_form())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The responsible people are required.
+    let clerk = app.login_demo("suo").await;
+    let r = clerk
+        .post(
+            &format!("/orgs/{}/package", firm.0),
+            &[
+                ("secretary_name", ""),
+                ("organiser_name", "李明"),
+                ("contact_phone", "abc"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("第一责任人（书记）：请填写书记姓名"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("联系电话："));
+    assert_eq!(package_state(&app, firm).await, None);
+    post_ok(&clerk, &format!("/orgs/{}/package", firm.0), &submit_form()).await;
+    // Only the direct parent decides: the province's reviewer is told so.
+    let province = app.login_as(Role::Reviewer, p.province, None).await;
+    let v = package_version(&app, firm).await.to_string();
+    let r = province
+        .post(
+            &format!("/orgs/{}/package/accept", firm.0),
+            &[("version", &v)],
+        )
+        .await;
+    assert!(
+        r.body.contains("只能由直接上级党组织的审核人"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        package_state(&app, firm).await.as_deref(),
+        Some("submitted")
+    );
+}
+
+#[tokio::test]
+async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, filed) = ready_firm(&app).await;
+    app.services
+        .submit_package(OP, firm, &input())
+        .await
+        .unwrap();
+    let v = package_version(&app, firm).await;
+    app.services.accept_package(OP, firm, v).await.unwrap();
+    // The firm's own reviewer can no longer return an accepted record.
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let r = reviewer
+        .post(
+            &format!("/members/{}/return", filed[0].0),
+            &[("reason", "incorrect"), ("note", "想改一下")],
+        )
+        .await;
+    assert!(r.body.contains("须由上级退回"), "{}", r.body);
+    assert_eq!(state_of(&app, filed[0]).await, "approved");
+    // A late form at the firm cannot be approved while the package is accepted.
+    let late = members_of(&app, p.firm_org)
+        .await
+        .into_iter()
+        .find(|m| !filed.contains(m));
+    if let Some(late) = late
+        && file_member(&app, late, None).await
+    {
+        let r = app.services.approve_registrations(OP, &[late]).await;
+        assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
+    }
+    // The city returns one record; the member fixes it; the firm approves and resubmits.
+    let city = app.login_demo("shi_shenhe").await;
+    post_ok(
+        &city,
+        &format!("/members/{}/return", filed[0].0),
+        &[("reason", "incorrect"), ("note", "手机号码有误")],
+    )
+    .await;
+    assert!(file_member(&app, filed[0], Some("13912345678")).await);
+    app.services
+        .approve_registrations(OP, &[filed[0]])
+        .await
+        .unwrap();
+    app.services
+        .submit_package(OP, firm, &input())
+        .await
+        .unwrap();
+    // Whoever accepted sees the change counted.
+    let cockpit = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    assert!(cockpit.body.contains("接收后变更 1 条"), "{}", cockpit.body);
+    let page = city.get(&format!("/orgs/{}/package", firm.0)).await;
+    assert!(
+        page.body.contains("首次接收后又有 1 处变更"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn summary_tables_have_the_header_block_and_count_live() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let pool = app.services.db.pool();
+    let city = app.login_demo("shi").await;
+    let lawyers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id \
+         WHERE m.category = 'lawyer' AND (o.id = $1 OR o.parent_id = $1)",
+    )
+    .bind(p.city.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let page = city.get(&format!("/orgs/{}/summary/a4", p.city.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("律师党员基本信息汇总表"));
+    for label in ["填报单位", "填报人", "联系电话", "填报日期", "合计"] {
+        assert!(page.body.contains(label), "{label}");
+    }
+    assert!(
+        page.body.contains(&format!("id=\"total\">{lawyers} 人")),
+        "{}",
+        page.body
+    );
+    // ID numbers are masked in the table, codes shown as labels.
+    assert!(page.body.contains("********"));
+    assert!(page.body.contains("未填报"));
+    // Live: approving a form shows at once.
+    let (_, filed) = ready_firm(&app).await;
+    let page = city.get(&format!("/orgs/{}/summary/a6", p.city.0)).await;
+    assert!(
+        page.body
+            .contains(&format!("id=\"stat-approved\">{}<", filed.len())),
+        "{}",
+        page.body
+    );
+    let page = city.get(&format!("/orgs/{}/summary/a4", p.city.0)).await;
+    assert!(page.body.contains("已审核通过"));
+    // Outside the subtree: not found; an unknown table: not found.
+    let r = city
+        .get(&format!("/orgs/{}/summary/a4", p.other_city))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = city.get(&format!("/orgs/{}/summary/a9", p.city.0)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
