@@ -384,3 +384,91 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
     assert_eq!(text_of(&c, "#reg-state").await, "已提交，待审核");
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, _) = crate::campaign::ready_firm(&app).await;
+    let op = dengji::service::Caller::Operator;
+    app.services
+        .submit_package(op, firm, &crate::campaign::input())
+        .await
+        .unwrap();
+    let addr = start_server(&app).await;
+    let base = format!("http://{addr}");
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let member = p.member.0;
+
+    // The city's reviewer returns the member's approved record with a reason.
+    login(&c, &base, "shi_shenhe").await;
+    c.goto(&format!("{base}/members/{member}/registration"))
+        .await
+        .unwrap();
+    choose(&c, "#return-reason-code", "incorrect").await;
+    fill(&c, "#return-note", "手机号码与本人不符，请更正").await;
+    click(&c, "#return").await;
+    assert!(text_of(&c, "#reg-notice").await.contains("已退回"));
+    logout(&c).await;
+
+    // The member sees the count in the header, opens the notice, corrects and resubmits.
+    login(&c, &base, "dangyuan").await;
+    assert_eq!(text_of(&c, "#unread-count").await, "1");
+    click(&c, "#inbox-link").await;
+    click(&c, "#inbox a[href^='/inbox/']").await;
+    assert!(
+        text_of(&c, "#return-reason")
+            .await
+            .contains("手机号码与本人不符")
+    );
+    fill(&c, "#f-mobile", "13800138000").await;
+    click(&c, "#confirm").await;
+    click(&c, "#submit-form").await;
+    assert!(text_of(&c, "#reg-notice").await.contains("登记表已提交"));
+    logout(&c).await;
+
+    // The firm's reviewer sees exactly what changed and approves again.
+    login(&c, &base, "suo_shenhe").await;
+    c.goto(&format!("{base}/members/{member}/registration"))
+        .await
+        .unwrap();
+    let changes = text_of(&c, "#changes").await;
+    assert!(changes.contains("手机号码") && changes.contains("13800138000"), "{changes}");
+    click(&c, "#approve").await;
+    assert_eq!(text_of(&c, "#reg-state").await, "已审核通过");
+    logout(&c).await;
+
+    // The firm's clerk sees the package returned, and submits it again.
+    login(&c, &base, "suo").await;
+    c.goto(&format!("{base}/orgs/{}/package", firm.0))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "#state").await, "被上级退回");
+    assert!(
+        text_of(&c, "#package-return-reason")
+            .await
+            .contains("手机号码与本人不符")
+    );
+    click(&c, "#submit-package-button").await;
+    assert!(text_of(&c, "#package-notice").await.contains("已报送上级"));
+    logout(&c).await;
+
+    // The city accepts it.
+    login(&c, &base, "shi_shenhe").await;
+    c.goto(&format!("{base}/orgs/{}/package", firm.0))
+        .await
+        .unwrap();
+    click(&c, "#accept-package").await;
+    assert_eq!(text_of(&c, "#state").await, "上级已接收");
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("package-accepted.png"), png))
+        .ok();
+    c.close().await.unwrap();
+    assert_eq!(
+        crate::campaign::package_state(&app, firm).await.as_deref(),
+        Some("accepted")
+    );
+}

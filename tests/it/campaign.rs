@@ -114,7 +114,7 @@ async fn children_of(app: &TestApp, org: OrgId) -> Vec<OrgId> {
         .collect()
 }
 
-fn input() -> SubmitInput {
+pub fn input() -> SubmitInput {
     SubmitInput {
         secretary_name: "王强".into(),
         organiser_name: "李明".into(),
@@ -171,7 +171,7 @@ mod futures_like {
     pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 }
 
-async fn state_of(app: &TestApp, member: MemberId) -> String {
+pub async fn state_of(app: &TestApp, member: MemberId) -> String {
     sqlx::query_scalar("SELECT state FROM registrations WHERE member_id = $1")
         .bind(member.0)
         .fetch_one(app.services.db.pool())
@@ -179,7 +179,7 @@ async fn state_of(app: &TestApp, member: MemberId) -> String {
         .unwrap()
 }
 
-async fn package_state(app: &TestApp, org: OrgId) -> Option<String> {
+pub async fn package_state(app: &TestApp, org: OrgId) -> Option<String> {
     sqlx::query_scalar("SELECT state FROM packages WHERE org_id = $1")
         .bind(org.0)
         .fetch_optional(app.services.db.pool())
@@ -488,7 +488,7 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
 }
 
 /// The demo firm with every form approved and its 附件3 filed, ready to submit.
-async fn ready_firm(app: &TestApp) -> (OrgId, Vec<MemberId>) {
+pub async fn ready_firm(app: &TestApp) -> (OrgId, Vec<MemberId>) {
     let p = demo_places(app).await;
     let mut filed = Vec::new();
     for m in members_of(app, p.firm_org).await {
