@@ -20,6 +20,12 @@ pub struct Args {
     /// 姓名片段（党员列表筛选）
     #[arg(long, default_value = "王")]
     name: String,
+    /// 批量审核测量：轮数（每轮为 1,000 名尚未登记的党员建立“已提交”的登记表，再一次审核通过；会改动基准库）
+    #[arg(long, default_value_t = 0)]
+    approve_rounds: usize,
+    /// 批量审核每轮的份数
+    #[arg(long, default_value_t = 1000)]
+    approve_batch: usize,
 }
 
 struct Stats {
@@ -133,6 +139,21 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             format!("/orgs/{city}/cockpit"),
         ),
         (
+            "全国附件6《党组织信息汇总表》首页（含统计区块）".into(),
+            admin.clone(),
+            "/orgs/1/summary/a6".into(),
+        ),
+        (
+            "省级附件4《律师党员基本信息汇总表》首页".into(),
+            sheng.clone(),
+            format!("/orgs/{province}/summary/a4"),
+        ),
+        (
+            "地市级附件6首页（含统计区块）".into(),
+            sheng.clone(),
+            format!("/orgs/{city}/summary/a6"),
+        ),
+        (
             "省级节点页面（含下级计数）".into(),
             sheng.clone(),
             format!("/orgs/{province}"),
@@ -178,6 +199,15 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             ms(s.max)
         );
     }
+    if args.approve_rounds > 0 {
+        bulk_approve(
+            &services,
+            &province_path_of(&services).await?,
+            args.approve_rounds,
+            args.approve_batch,
+        )
+        .await?;
+    }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         for line in status
             .lines()
@@ -187,5 +217,90 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         }
     }
     services.db.close().await;
+    Ok(())
+}
+
+async fn province_path_of(
+    services: &crate::service::Services,
+) -> Result<crate::domain::TreePath, String> {
+    let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+    crate::store::users::get_by_username(&mut conn, "sheng")
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|u| u.org_path)
+        .ok_or_else(|| "基准测试需要演示数据（dengji demo）".to_owned())
+}
+
+/// Time `approve_registrations` on `batch` forms at once, `rounds` times. Each round first
+/// files `batch` members of the province who have no form yet (state 已提交, a realistic
+/// form body), which is not timed.
+async fn bulk_approve(
+    services: &crate::service::Services,
+    province: &crate::domain::TreePath,
+    rounds: usize,
+    batch: usize,
+) -> CliResult {
+    use crate::service::Caller;
+    use crate::store::registrations::{self, Write};
+    println!("批量审核（审核盖章），每轮 {batch} 份，全部成功或全部不变：");
+    for round in 1..=rounds {
+        let mut tx = services.db.begin().await.map_err(|e| e.to_string())?;
+        let campaign = crate::store::campaigns::latest(&mut tx)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("尚未建立登记核查工作")?;
+        let waiting = crate::store::registrations::members_without_form(
+            &mut tx,
+            campaign.id,
+            province,
+            batch as i64,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if waiting.len() < batch {
+            return Err(format!("该省尚未登记的党员不足 {batch} 名"));
+        }
+        let mut ids = Vec::with_capacity(batch);
+        for (member, path, name) in &waiting {
+            let data = serde_json::json!({
+                "name": name, "mobile": "13912345678", "standing": "normal",
+                "holder_name": "中共某律师事务所支部委员会", "holder_type": "own_firm",
+                "holder_region": "110101", "in_firm": "1", "transfer_status": "transferred",
+                "dues_org": "中共某律师事务所支部委员会", "dues_paid_until": "2018-07",
+                "life_org": "中共某律师事务所支部委员会", "last_life_on": "2018-07-10",
+                "lost_contact": "0", "mobile_member": "0", "education": "21",
+                "party_status": "full", "joined_on": "2005-07-01", "full_member_on": "2006-07-01",
+            })
+            .to_string();
+            registrations::insert(
+                &mut tx,
+                &Write {
+                    campaign_id: campaign.id,
+                    member_id: *member,
+                    org_path: path,
+                    form_code: "A1",
+                    data,
+                    citizen_id_enc: None,
+                    citizen_id_masked: None,
+                    state: "submitted",
+                    confirmed_at: None,
+                    proxy_method: Some("phone".into()),
+                    warnings_note: None,
+                    submitted_at: Some(crate::store::now()),
+                    by: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            ids.push(*member);
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let n = services
+            .approve_registrations(Caller::Operator, &ids)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("  第 {round} 轮：{n} 份，{} 毫秒", ms(started.elapsed()));
+    }
     Ok(())
 }

@@ -78,6 +78,53 @@ pub const INVARIANTS: &[Invariant] = &[
               (party_status = 'full' AND full_member_on IS NULL) OR \
               (party_status = 'probationary' AND full_member_on IS NOT NULL)",
     },
+    Invariant {
+        name: "每个党组织都应有统计计数行",
+        sql: "SELECT COUNT(*) AS n FROM orgs o WHERE NOT EXISTS \
+              (SELECT 1 FROM org_tallies t WHERE t.org_id = o.id)",
+    },
+    Invariant {
+        name: "律所党员人数计数应与党员记录一致",
+        sql: "SELECT COUNT(*) AS n FROM firms f \
+              WHERE f.member_count <> (SELECT COUNT(*) FROM members m WHERE m.firm_id = f.id)",
+    },
+    Invariant {
+        name: "各党组织党员统计计数应与党员记录一致",
+        sql: "SELECT COUNT(*) AS n FROM org_tallies t LEFT JOIN \
+              (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l, \
+                      COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
+                      COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
+                      COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
+               FROM members GROUP BY org_id) m ON m.org_id = t.org_id \
+              WHERE t.lawyers <> COALESCE(m.l, 0) OR t.staff <> COALESCE(m.s, 0) \
+                 OR t.full_members <> COALESCE(m.f, 0) OR t.probationary <> COALESCE(m.p, 0)",
+    },
+    Invariant {
+        name: "各党组织律所统计计数应与律所记录一致",
+        sql: "SELECT COUNT(*) AS n FROM org_tallies t LEFT JOIN \
+              (SELECT COALESCE(f.org_id, f.city_org_id) AS org_id, COUNT(*) AS n, \
+                      COUNT(CASE WHEN f.member_count > 0 THEN 1 END) AS w, \
+                      COUNT(CASE WHEN o.kind = 'joint_branch' THEN 1 END) AS j, \
+                      COUNT(CASE WHEN o.kind <> 'joint_branch' THEN 1 END) AS own \
+               FROM firms f LEFT JOIN orgs o ON o.id = f.org_id \
+               GROUP BY COALESCE(f.org_id, f.city_org_id)) x ON x.org_id = t.org_id \
+              WHERE t.firms <> COALESCE(x.n, 0) OR t.firms_with_members <> COALESCE(x.w, 0) \
+                 OR t.firms_joint <> COALESCE(x.j, 0) OR t.firms_own <> COALESCE(x.own, 0)",
+    },
+    Invariant {
+        name: "各党组织登记表状态统计应与登记表一致",
+        sql: "SELECT COUNT(*) AS n FROM \
+              (SELECT m.org_id, r.campaign_id, \
+                      COUNT(CASE WHEN r.state = 'draft' THEN 1 END) AS d, \
+                      COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS s, \
+                      COUNT(CASE WHEN r.state = 'returned' THEN 1 END) AS r, \
+                      COUNT(CASE WHEN r.state = 'approved' THEN 1 END) AS a \
+               FROM registrations r JOIN members m ON m.id = r.member_id \
+               GROUP BY m.org_id, r.campaign_id) x \
+              LEFT JOIN campaign_tallies t ON t.org_id = x.org_id AND t.campaign_id = x.campaign_id \
+              WHERE COALESCE(t.drafts, -1) <> x.d OR COALESCE(t.submitted, -1) <> x.s \
+                 OR COALESCE(t.returned, -1) <> x.r OR COALESCE(t.approved, -1) <> x.a",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -202,16 +202,19 @@ pub async fn progress_of_children(
     campaign_id: i64,
     parent: crate::domain::OrgId,
 ) -> StoreResult<Vec<ChildProgress>> {
+    // Sums of the per-organisation tallies (migration 0007) over each child's subtree.
     let rows = sqlx::query(
-        "SELECT c.id, c.name, c.level, COUNT(m.id) AS members, \
-         COUNT(CASE WHEN r.state = 'draft' THEN 1 END) AS draft, \
-         COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS submitted, \
-         COUNT(CASE WHEN r.state = 'returned' THEN 1 END) AS returned, \
-         COUNT(CASE WHEN r.state = 'approved' THEN 1 END) AS approved \
+        "SELECT c.id, c.name, c.level, \
+         CAST(COALESCE(SUM(t.lawyers + t.staff), 0) AS BIGINT) AS members, \
+         CAST(COALESCE(SUM(k.drafts), 0) AS BIGINT) AS draft, \
+         CAST(COALESCE(SUM(k.submitted), 0) AS BIGINT) AS submitted, \
+         CAST(COALESCE(SUM(k.returned), 0) AS BIGINT) AS returned, \
+         CAST(COALESCE(SUM(k.approved), 0) AS BIGINT) AS approved \
          FROM orgs c \
-         LEFT JOIN members m ON m.org_path >= c.path \
-              AND m.org_path < SUBSTR(c.path, 1, LENGTH(c.path) - 1) || '0' \
-         LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
+         JOIN orgs o ON o.path >= c.path \
+              AND o.path < SUBSTR(c.path, 1, LENGTH(c.path) - 1) || '0' \
+         LEFT JOIN org_tallies t ON t.org_id = o.id \
+         LEFT JOIN campaign_tallies k ON k.org_id = o.id AND k.campaign_id = $1 \
          WHERE c.parent_id = $2 \
          GROUP BY c.id, c.name, c.level, c.region_code \
          ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
@@ -232,6 +235,38 @@ pub async fn progress_of_children(
             returned: r.try_get("returned")?,
             approved: r.try_get("approved")?,
         });
+    }
+    Ok(out)
+}
+
+/// Members of a subtree who have no form yet in the campaign (id, organisation path, name),
+/// at most `limit`.
+pub async fn members_without_form(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+    limit: i64,
+) -> StoreResult<Vec<(MemberId, TreePath, String)>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.org_path, m.name FROM members m \
+         WHERE m.org_path >= $1 AND m.org_path < $2 AND m.category = 'lawyer' \
+         AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.member_id = m.id AND r.campaign_id = $3) \
+         ORDER BY m.org_path, m.name, m.id LIMIT $4",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let p: String = r.try_get("org_path")?;
+        out.push((
+            MemberId(r.try_get("id")?),
+            TreePath::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("member path {p}")))?,
+            r.try_get("name")?,
+        ));
     }
     Ok(out)
 }

@@ -50,7 +50,8 @@ fn range(path: &TreePath) -> (String, String) {
     (path.as_str().to_owned(), path.upper_bound())
 }
 
-/// Compute the statistics block of the subtree at `path`.
+/// Compute the statistics block of the subtree at `path`: sums of the per-organisation tallies
+/// (kept exact by triggers, see migration 0007) over the organisations of the subtree.
 pub async fn stats(
     conn: &mut AnyConnection,
     campaign_id: i64,
@@ -58,31 +59,80 @@ pub async fn stats(
 ) -> StoreResult<Stats> {
     let (lo, hi) = range(path);
     let mut s = Stats::default();
-
-    let r = sqlx::query(
-        "SELECT COUNT(*) AS firms, \
-         COUNT(CASE WHEN o.kind = 'joint_branch' THEN 1 END) AS joint, \
-         COUNT(CASE WHEN o.kind IS NOT NULL AND o.kind <> 'joint_branch' THEN 1 END) AS own, \
-         COUNT(CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.firm_id = f.id) THEN 1 END) AS with_members \
-         FROM firms f LEFT JOIN orgs o ON o.id = f.org_id \
-         WHERE f.scope_path >= $1 AND f.scope_path < $2",
-    )
-    .bind(lo.clone())
-    .bind(hi.clone())
-    .fetch_one(&mut *conn)
-    .await?;
+    let sum = |c: &str| format!("CAST(COALESCE(SUM(t.{c}), 0) AS BIGINT) AS {c}");
+    let org_cols = [
+        "lawyers",
+        "staff",
+        "full_members",
+        "probationary",
+        "firms",
+        "firms_own",
+        "firms_joint",
+        "firms_with_members",
+    ];
+    let sql = format!(
+        "SELECT {} FROM orgs o JOIN org_tallies t ON t.org_id = o.id \
+         WHERE o.path >= $1 AND o.path < $2",
+        org_cols
+            .iter()
+            .map(|c| sum(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lo.clone())
+        .bind(hi.clone())
+        .fetch_one(&mut *conn)
+        .await?;
+    s.lawyers = r.try_get("lawyers")?;
+    s.staff = r.try_get("staff")?;
+    s.full_members = r.try_get("full_members")?;
+    s.probationary = r.try_get("probationary")?;
     s.firms = r.try_get("firms")?;
-    s.firms_joint = r.try_get("joint")?;
-    s.firms_own_org = r.try_get("own")?;
-    s.firms_with_members = r.try_get("with_members")?;
+    s.firms_own_org = r.try_get("firms_own")?;
+    s.firms_joint = r.try_get("firms_joint")?;
+    s.firms_with_members = r.try_get("firms_with_members")?;
     s.firms_without_members = s.firms - s.firms_with_members;
+
+    let campaign_cols = [
+        "approved",
+        "transferred_in",
+        "case1",
+        "case2",
+        "case3",
+        "case4",
+        "case5",
+    ];
+    let sql = format!(
+        "SELECT {} FROM orgs o JOIN campaign_tallies t ON t.org_id = o.id AND t.campaign_id = $3 \
+         WHERE o.path >= $1 AND o.path < $2",
+        campaign_cols
+            .iter()
+            .map(|c| sum(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lo.clone())
+        .bind(hi.clone())
+        .bind(campaign_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    s.approved = r.try_get("approved")?;
+    s.relation_in_industry = r.try_get("transferred_in")?;
+    for (i, c) in ["case1", "case2", "case3", "case4", "case5"]
+        .iter()
+        .enumerate()
+    {
+        s.cases[i] = r.try_get(*c)?;
+    }
 
     let rows = sqlx::query(
         "SELECT kind, COUNT(*) AS n FROM orgs WHERE path >= $1 AND path < $2 AND level = 'firm' \
          GROUP BY kind",
     )
-    .bind(lo.clone())
-    .bind(hi.clone())
+    .bind(lo)
+    .bind(hi)
     .fetch_all(&mut *conn)
     .await?;
     for r in &rows {
@@ -96,59 +146,6 @@ pub async fn stats(
             _ => {}
         }
     }
-
-    let r = sqlx::query(
-        "SELECT COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS lawyers, \
-         COUNT(CASE WHEN category = 'staff' THEN 1 END) AS staff, \
-         COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS full_members, \
-         COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS probationary \
-         FROM members WHERE org_path >= $1 AND org_path < $2",
-    )
-    .bind(lo.clone())
-    .bind(hi.clone())
-    .fetch_one(&mut *conn)
-    .await?;
-    s.lawyers = r.try_get("lawyers")?;
-    s.staff = r.try_get("staff")?;
-    s.full_members = r.try_get("full_members")?;
-    s.probationary = r.try_get("probationary")?;
-
-    let rows = sqlx::query(
-        "SELECT transferred, case_code, COUNT(*) AS n FROM survey_checks \
-         WHERE campaign_id = $1 AND org_path >= $2 AND org_path < $3 \
-         GROUP BY transferred, case_code",
-    )
-    .bind(campaign_id)
-    .bind(lo.clone())
-    .bind(hi.clone())
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let transferred: String = r.try_get("transferred")?;
-        let case: Option<String> = r.try_get("case_code")?;
-        let n: i64 = r.try_get("n")?;
-        if transferred == "in" {
-            s.relation_in_industry += n;
-        }
-        if let Some(i) = case
-            .as_deref()
-            .and_then(|c| c.parse::<usize>().ok())
-            .filter(|i| (1..=5).contains(i))
-        {
-            s.cases[i - 1] += n;
-        }
-    }
-
-    let r = sqlx::query(
-        "SELECT COUNT(*) AS n FROM registrations \
-         WHERE org_path >= $1 AND org_path < $2 AND state = 'approved' AND campaign_id = $3",
-    )
-    .bind(lo)
-    .bind(hi)
-    .bind(campaign_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    s.approved = r.try_get("n")?;
     Ok(s)
 }
 

@@ -435,7 +435,10 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         .await
         .unwrap();
     let changes = text_of(&c, "#changes").await;
-    assert!(changes.contains("手机号码") && changes.contains("13800138000"), "{changes}");
+    assert!(
+        changes.contains("手机号码") && changes.contains("13800138000"),
+        "{changes}"
+    );
     click(&c, "#approve").await;
     assert_eq!(text_of(&c, "#reg-state").await, "已审核通过");
     logout(&c).await;

@@ -476,6 +476,13 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
             .contains(&format!("id=\"stat-approved\">{registrable}<"))
     );
 
+    // The tallies behind the statistics agree with a full recount (what `dengji check` runs).
+    let mut conn = app.services.db.acquire().await.unwrap();
+    for f in dengji::store::check::run(&mut conn).await.unwrap() {
+        assert_eq!(f.violations, 0, "{}", f.name);
+    }
+    drop(conn);
+
     // Every step is in the audit log.
     for action in ["package.submit", "package.accept", "registration.return"] {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = $1")
