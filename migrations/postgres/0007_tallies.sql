@@ -38,32 +38,44 @@ CREATE TABLE campaign_tallies (
 
 -- Backfill from the records present when the migration runs.
 UPDATE firms SET member_count = (SELECT COUNT(*) FROM members m WHERE m.firm_id = firms.id);
+-- (grouped once per table, so an existing national database migrates in seconds)
 INSERT INTO org_tallies
-SELECT o.id,
-    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id AND m.category = 'lawyer'),
-    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id AND m.category = 'staff'),
-    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id AND m.party_status = 'full'),
-    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id AND m.party_status = 'probationary'),
-    (SELECT COUNT(*) FROM firms f WHERE COALESCE(f.org_id, f.city_org_id) = o.id),
-    (SELECT COUNT(*) FROM firms f JOIN orgs c ON c.id = f.org_id WHERE f.org_id = o.id AND c.kind <> 'joint_branch'),
-    (SELECT COUNT(*) FROM firms f JOIN orgs c ON c.id = f.org_id WHERE f.org_id = o.id AND c.kind = 'joint_branch'),
-    (SELECT COUNT(*) FROM firms f WHERE COALESCE(f.org_id, f.city_org_id) = o.id AND f.member_count > 0)
-FROM orgs o;
+SELECT o.id, COALESCE(m.l, 0), COALESCE(m.s, 0), COALESCE(m.f, 0), COALESCE(m.p, 0),
+    COALESCE(x.n, 0), COALESCE(x.own, 0), COALESCE(x.j, 0), COALESCE(x.w, 0)
+FROM orgs o
+LEFT JOIN (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l,
+        COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s,
+        COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f,
+        COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p
+    FROM members GROUP BY org_id) m ON m.org_id = o.id
+LEFT JOIN (SELECT COALESCE(f.org_id, f.city_org_id) AS org_id, COUNT(*) AS n,
+        COUNT(CASE WHEN k.kind <> 'joint_branch' THEN 1 END) AS own,
+        COUNT(CASE WHEN k.kind = 'joint_branch' THEN 1 END) AS j,
+        COUNT(CASE WHEN f.member_count > 0 THEN 1 END) AS w
+    FROM firms f LEFT JOIN orgs k ON k.id = f.org_id
+    GROUP BY COALESCE(f.org_id, f.city_org_id)) x ON x.org_id = o.id;
 INSERT INTO campaign_tallies
-SELECT o.id, c.id,
-    (SELECT COUNT(*) FROM registrations r JOIN members m ON m.id = r.member_id WHERE m.org_id = o.id AND r.campaign_id = c.id AND r.state = 'draft'),
-    (SELECT COUNT(*) FROM registrations r JOIN members m ON m.id = r.member_id WHERE m.org_id = o.id AND r.campaign_id = c.id AND r.state = 'submitted'),
-    (SELECT COUNT(*) FROM registrations r JOIN members m ON m.id = r.member_id WHERE m.org_id = o.id AND r.campaign_id = c.id AND r.state = 'returned'),
-    (SELECT COUNT(*) FROM registrations r JOIN members m ON m.id = r.member_id WHERE m.org_id = o.id AND r.campaign_id = c.id AND r.state = 'approved'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.transferred = 'in'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.case_code = '1'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.case_code = '2'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.case_code = '3'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.case_code = '4'),
-    (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id AND s.case_code = '5')
-FROM orgs o, campaigns c
-WHERE EXISTS (SELECT 1 FROM registrations r JOIN members m ON m.id = r.member_id WHERE m.org_id = o.id AND r.campaign_id = c.id)
-   OR EXISTS (SELECT 1 FROM survey_checks s JOIN members m ON m.id = s.member_id WHERE m.org_id = o.id AND s.campaign_id = c.id);
+SELECT g.org_id, g.campaign_id, SUM(g.d), SUM(g.s), SUM(g.r), SUM(g.a), SUM(g.t),
+    SUM(g.c1), SUM(g.c2), SUM(g.c3), SUM(g.c4), SUM(g.c5)
+FROM (
+    SELECT m.org_id, r.campaign_id,
+        CASE WHEN r.state = 'draft' THEN 1 ELSE 0 END AS d,
+        CASE WHEN r.state = 'submitted' THEN 1 ELSE 0 END AS s,
+        CASE WHEN r.state = 'returned' THEN 1 ELSE 0 END AS r,
+        CASE WHEN r.state = 'approved' THEN 1 ELSE 0 END AS a,
+        0 AS t, 0 AS c1, 0 AS c2, 0 AS c3, 0 AS c4, 0 AS c5
+    FROM registrations r JOIN members m ON m.id = r.member_id
+    UNION ALL
+    SELECT m.org_id, s.campaign_id, 0, 0, 0, 0,
+        CASE WHEN s.transferred = 'in' THEN 1 ELSE 0 END,
+        CASE WHEN s.case_code = '1' THEN 1 ELSE 0 END,
+        CASE WHEN s.case_code = '2' THEN 1 ELSE 0 END,
+        CASE WHEN s.case_code = '3' THEN 1 ELSE 0 END,
+        CASE WHEN s.case_code = '4' THEN 1 ELSE 0 END,
+        CASE WHEN s.case_code = '5' THEN 1 ELSE 0 END
+    FROM survey_checks s JOIN members m ON m.id = s.member_id
+) g
+GROUP BY g.org_id, g.campaign_id;
 
 CREATE FUNCTION tally_orgs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -196,45 +196,74 @@ pub struct ChildProgress {
     pub approved: i64,
 }
 
-/// For every child of `parent`: members below it and their registrations by state.
+/// For every child of `parent`: members below it and their registrations by state, from the
+/// per-organisation tallies (migration 0007). Two range reads — the children, then every
+/// organisation below the parent with its tallies — and each organisation is added to the
+/// child whose subtree holds it. (One SQL join over path ranges misleads PostgreSQL's row
+/// estimates into hashing every tally of the country.)
 pub async fn progress_of_children(
     conn: &mut AnyConnection,
     campaign_id: i64,
     parent: crate::domain::OrgId,
 ) -> StoreResult<Vec<ChildProgress>> {
-    // Sums of the per-organisation tallies (migration 0007) over each child's subtree.
+    let parent_path: Option<String> = sqlx::query("SELECT path FROM orgs WHERE id = $1")
+        .bind(parent.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("path"))
+        .transpose()?;
+    let Some(parent_path) = parent_path.as_deref().and_then(TreePath::parse) else {
+        return Ok(Vec::new());
+    };
     let rows = sqlx::query(
-        "SELECT c.id, c.name, c.level, \
-         CAST(COALESCE(SUM(t.lawyers + t.staff), 0) AS BIGINT) AS members, \
-         CAST(COALESCE(SUM(k.drafts), 0) AS BIGINT) AS draft, \
-         CAST(COALESCE(SUM(k.submitted), 0) AS BIGINT) AS submitted, \
-         CAST(COALESCE(SUM(k.returned), 0) AS BIGINT) AS returned, \
-         CAST(COALESCE(SUM(k.approved), 0) AS BIGINT) AS approved \
-         FROM orgs c \
-         JOIN orgs o ON o.path >= c.path \
-              AND o.path < SUBSTR(c.path, 1, LENGTH(c.path) - 1) || '0' \
-         LEFT JOIN org_tallies t ON t.org_id = o.id \
-         LEFT JOIN campaign_tallies k ON k.org_id = o.id AND k.campaign_id = $1 \
-         WHERE c.parent_id = $2 \
-         GROUP BY c.id, c.name, c.level, c.region_code \
+        "SELECT c.id, c.name, c.level FROM orgs c WHERE c.parent_id = $1 \
          ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
     )
-    .bind(campaign_id)
     .bind(parent.0)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
+    let mut index = std::collections::HashMap::with_capacity(rows.len());
     for r in &rows {
+        let id = crate::domain::OrgId(r.try_get("id")?);
+        index.insert(id, out.len());
         out.push(ChildProgress {
-            org_id: crate::domain::OrgId(r.try_get("id")?),
+            org_id: id,
             name: r.try_get("name")?,
             level: r.try_get("level")?,
-            members: r.try_get("members")?,
-            draft: r.try_get("draft")?,
-            submitted: r.try_get("submitted")?,
-            returned: r.try_get("returned")?,
-            approved: r.try_get("approved")?,
+            members: 0,
+            draft: 0,
+            submitted: 0,
+            returned: 0,
+            approved: 0,
         });
+    }
+    let below = sqlx::query(
+        "SELECT o.path, COALESCE(t.lawyers + t.staff, 0) AS members, \
+         COALESCE(k.drafts, 0) AS draft, COALESCE(k.submitted, 0) AS submitted, \
+         COALESCE(k.returned, 0) AS returned, COALESCE(k.approved, 0) AS approved \
+         FROM orgs o LEFT JOIN org_tallies t ON t.org_id = o.id \
+         LEFT JOIN campaign_tallies k ON k.org_id = o.id AND k.campaign_id = $1 \
+         WHERE o.path > $2 AND o.path < $3",
+    )
+    .bind(campaign_id)
+    .bind(parent_path.as_str().to_owned())
+    .bind(parent_path.upper_bound())
+    .fetch_all(&mut *conn)
+    .await?;
+    let depth = parent_path.ids().len();
+    for r in &below {
+        let path: String = r.try_get("path")?;
+        let child = TreePath::parse(&path).and_then(|p| p.ids().get(depth).copied());
+        let Some(&i) = child.as_ref().and_then(|c| index.get(c)) else {
+            continue;
+        };
+        let p = &mut out[i];
+        p.members += r.try_get::<i64, _>("members")?;
+        p.draft += r.try_get::<i64, _>("draft")?;
+        p.submitted += r.try_get::<i64, _>("submitted")?;
+        p.returned += r.try_get::<i64, _>("returned")?;
+        p.approved += r.try_get::<i64, _>("approved")?;
     }
     Ok(out)
 }
