@@ -357,6 +357,7 @@ impl Services {
                 "数据库中已有 {f0} 家律所、{m0} 名党员；演示数据只能生成到空数据库中"
             )));
         }
+        crate::store::tallies::pause(&mut tx, self.db.backend()).await?;
         let mut rng = DemoRng::new(opts.seed);
         let divisions = divisions::shipped();
         let top = self
@@ -944,6 +945,7 @@ impl Services {
         )
         .await?;
         self.db.reset_sequences(&mut tx).await?;
+        crate::store::tallies::rebuild_and_resume(&mut tx, self.db.backend()).await?;
         tx.commit().await?;
         Ok(DemoSummary {
             orgs: n_orgs,

@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod sql;
 pub mod summary;
 pub mod survey;
+pub mod tallies;
 pub mod users;
 
 use std::str::FromStr;
