@@ -476,6 +476,22 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
             .contains(&format!("id=\"stat-approved\">{registrable}<"))
     );
 
+    // The 司法行政机关党组织 standing in for a city committee did exactly the city's job.
+    let judicial: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM packages p JOIN orgs o ON o.id = p.org_id \
+         WHERE o.kind = 'judicial_org' AND p.state = 'accepted'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let judicial_nodes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE kind = 'judicial_org'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(judicial_nodes > 0, "the demo has judicial organisations");
+    assert_eq!(judicial, judicial_nodes);
+
     // The tallies behind the statistics agree with a full recount (what `dengji check` runs).
     let mut conn = app.services.db.acquire().await.unwrap();
     for f in dengji::store::check::run(&mut conn).await.unwrap() {
@@ -587,6 +603,29 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
     let (firm, _) = ready_firm(&app).await;
     let today = dengji::service::beijing_today();
     let day = |n: i64| (today + time::Duration::days(n)).to_string();
+    // Two days before the deadline, the firm's staff get one reminder.
+    app.services
+        .set_deadlines(
+            OP,
+            &Deadlines {
+                firm: day(2),
+                city: day(20),
+                province: day(40),
+                national: day(60),
+            },
+        )
+        .await
+        .unwrap();
+    app.services.sweep_deadlines().await.unwrap();
+    app.services.sweep_deadlines().await.unwrap();
+    let clerk = app.login_demo("suo").await;
+    let inbox = clerk.get("/inbox").await;
+    assert_eq!(
+        inbox.body.matches("报送截止日期临近").count(),
+        1,
+        "{}",
+        inbox.body
+    );
     app.services
         .set_deadlines(
             OP,
