@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is present: Chromium + ChromeDriver + CJK fonts for the
-# browser and print tests, pdftotext (poppler-utils) to read printed PDFs, and a running PostgreSQL with a `dengji` role that may create databases.
+# browser and print tests, pdftotext (poppler-utils) to read printed PDFs, Python's openpyxl to
+# read exported workbooks back, and a running PostgreSQL with a `dengji` role that may create
+# databases.
 # Installs with apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -20,6 +22,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
+
+# openpyxl: a spreadsheet reader we did not write, to read our Excel exports back.
+python3 -c "import openpyxl" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore openpyxl
 
 # PostgreSQL: start the first cluster if nothing answers.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
