@@ -5,6 +5,7 @@ mod bench;
 mod campaign;
 mod check;
 mod demo;
+mod export;
 mod migrate;
 mod serve;
 mod user;
@@ -58,6 +59,8 @@ enum Command {
     Check,
     /// 性能基准：在演示数据上测量各页面的服务器处理时间
     Bench(bench::Args),
+    /// 导出汇总表（附件4/5/6）为 Excel 或 CSV
+    Export(export::Args),
     /// 登记核查工作：查看、设置各级截止日期、记录逾期
     #[command(subcommand)]
     Campaign(campaign::Command),
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Check => check::run(overrides).await,
         Command::Bench(args) => bench::run(overrides, args).await,
         Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
+        Command::Export(args) => export::run(overrides, args).await,
     }
 }
 

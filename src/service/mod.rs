@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cockpit;
 pub mod demo;
 pub mod directory;
+pub mod export;
 pub mod inbox;
 pub mod membership;
 pub mod org_registration;

@@ -9,7 +9,7 @@ use crate::domain::{OrgId, TreePath};
 use crate::forms::{Catalogue, Summary};
 use crate::store::orgs::Org;
 use crate::store::packages;
-use crate::store::summary::{self, MemberRow, OrgRow, Stats};
+use crate::store::summary::{self, Cursor, MemberRow, OrgRow, Stats};
 
 /// 填报单位, 填报人, 联系电话, 填报日期, 合计.
 #[derive(Debug, Clone)]
@@ -47,19 +47,22 @@ fn labelled(catalogue: &Catalogue, field: &str, value: &str) -> String {
         .map_or_else(|| value.to_owned(), str::to_owned)
 }
 
-fn place(names: &HashMap<i64, String>, path: &str, depth: usize) -> String {
+pub(crate) fn place(names: &HashMap<i64, String>, path: &str, depth: usize) -> String {
     TreePath::parse(path)
         .and_then(|p| p.ids().get(depth).copied())
         .and_then(|id| names.get(&id.0).cloned())
         .unwrap_or_default()
 }
 
-fn member_cells(
+/// The cells of one member row; `citizen_id` is what the 公民身份号码 column shows (masked on
+/// screen, the full number in an export).
+pub(crate) fn member_cells(
     table: &Summary,
     catalogue: &Catalogue,
     names: &HashMap<i64, String>,
     row_no: i64,
     m: &MemberRow,
+    citizen_id: &str,
 ) -> Vec<String> {
     let data: BTreeMap<String, String> = m
         .data
@@ -72,7 +75,7 @@ fn member_cells(
             "sex" => Some(m.sex.clone()),
             "ethnicity" => Some(m.ethnicity.clone()),
             "birth_date" => Some(m.birth_date.clone()),
-            "citizen_id" => Some(m.citizen_id_masked.clone()),
+            "citizen_id" => Some(citizen_id.to_owned()),
             "education" => Some(m.education.clone()),
             "party_status" => Some(m.party_status.clone()),
             "joined_on" => Some(m.joined_on.clone()),
@@ -116,7 +119,7 @@ fn member_cells(
         .collect()
 }
 
-fn org_cells(
+pub(crate) fn org_cells(
     table: &Summary,
     catalogue: &Catalogue,
     names: &HashMap<i64, String>,
@@ -209,8 +212,14 @@ impl Services {
 
         let (total, mut rows, stats, paths) = if table.rows == "organisation" {
             let total = summary::org_count(&mut conn, &org.path).await?;
-            let list =
-                summary::org_rows(&mut conn, campaign.id, &org.path, offset, PAGE_SIZE + 1).await?;
+            let list = summary::org_rows(
+                &mut conn,
+                campaign.id,
+                &org.path,
+                &Cursor::Offset(offset),
+                PAGE_SIZE + 1,
+            )
+            .await?;
             let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
             let paths: Vec<String> = list.iter().map(|o| o.path.clone()).collect();
             (total, Rows::Orgs(list), Some(stats), paths)
@@ -221,7 +230,7 @@ impl Services {
                 campaign.id,
                 &org.path,
                 &table.rows,
-                offset,
+                &Cursor::Offset(offset),
                 PAGE_SIZE + 1,
             )
             .await?;
@@ -249,7 +258,16 @@ impl Services {
             Rows::Members(list) => list
                 .iter()
                 .enumerate()
-                .map(|(i, m)| member_cells(table, catalogue, &names, offset + i as i64 + 1, m))
+                .map(|(i, m)| {
+                    member_cells(
+                        table,
+                        catalogue,
+                        &names,
+                        offset + i as i64 + 1,
+                        m,
+                        &m.citizen_id_masked,
+                    )
+                })
                 .collect(),
         };
 

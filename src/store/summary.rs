@@ -170,6 +170,19 @@ pub struct MemberRow {
     pub data: Option<String>,
     pub state: Option<String>,
     pub case_code: Option<String>,
+    /// The ID number on record and a corrected one typed into the form (both encrypted).
+    pub citizen_id_enc: Vec<u8>,
+    pub form_citizen_id_enc: Option<Vec<u8>>,
+}
+
+/// Where a listing continues: a page offset (screens) or after a row (streaming exports).
+#[derive(Debug, Clone)]
+pub enum Cursor {
+    Offset(i64),
+    /// After the member `(org_path, name, id)`.
+    AfterMember(String, String, i64),
+    /// After the organisation path.
+    AfterPath(String),
 }
 
 /// How many members of `category` lie in the subtree.
@@ -190,35 +203,52 @@ pub async fn member_count(
     Ok(r.try_get("n")?)
 }
 
-/// Members of `category` in the subtree, by organisation then name; `limit` rows from
-/// `offset`.
+/// Members of `category` in the subtree, by organisation then name; `limit` rows from the
+/// cursor.
 pub async fn member_rows(
     conn: &mut AnyConnection,
     campaign_id: i64,
     path: &TreePath,
     category: &str,
-    offset: i64,
+    cursor: &Cursor,
     limit: i64,
 ) -> StoreResult<Vec<MemberRow>> {
     let (lo, hi) = range(path);
-    let rows = sqlx::query(
+    let (after, offset) = match cursor {
+        Cursor::AfterMember(p, n, id) => (Some((p.clone(), n.clone(), *id)), 0),
+        Cursor::Offset(o) => (None, *o),
+        Cursor::AfterPath(_) => (None, 0),
+    };
+    let (ap, an, aid) = after.clone().unwrap_or_default();
+    // Two texts rather than `$flag = 0 OR …`, so the keyset bound can seek in the index.
+    let keyset = if after.is_some() {
+        "AND (m.org_path, m.name, m.id) > ($7, $8, $9)"
+    } else {
+        "AND $7 = $7 AND $8 = $8 AND $9 = $9"
+    };
+    let sql = format!(
         "SELECT m.id, m.org_path, o.name AS org_name, f.name AS firm_name, m.name, m.sex, \
          m.ethnicity, m.birth_date, m.citizen_id_masked, m.education, m.party_status, m.joined_on, \
-         m.full_member_on, m.licence_no, r.data, r.state, s.case_code \
+         m.full_member_on, m.licence_no, r.data, r.state, s.case_code, m.citizen_id_enc, \
+         r.citizen_id_enc AS form_citizen_id_enc \
          FROM members m JOIN orgs o ON o.id = m.org_id JOIN firms f ON f.id = m.firm_id \
          LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
          LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = $1 \
-         WHERE m.org_path >= $2 AND m.org_path < $3 AND m.category = $4 \
-         ORDER BY m.org_path, m.name, m.id LIMIT $5 OFFSET $6",
-    )
-    .bind(campaign_id)
-    .bind(lo)
-    .bind(hi)
-    .bind(category.to_owned())
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+         WHERE m.org_path >= $2 AND m.org_path < $3 AND m.category = $4 {keyset} \
+         ORDER BY m.org_path, m.name, m.id LIMIT $5 OFFSET $6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(campaign_id)
+        .bind(lo)
+        .bind(hi)
+        .bind(category.to_owned())
+        .bind(limit)
+        .bind(offset)
+        .bind(ap)
+        .bind(an)
+        .bind(aid)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(MemberRow {
@@ -239,6 +269,8 @@ pub async fn member_rows(
                 data: r.try_get("data")?,
                 state: r.try_get("state")?,
                 case_code: r.try_get("case_code")?,
+                citizen_id_enc: r.try_get("citizen_id_enc")?,
+                form_citizen_id_enc: r.try_get("form_citizen_id_enc")?,
             })
         })
         .collect()
@@ -275,15 +307,21 @@ pub async fn org_count(conn: &mut AnyConnection, path: &TreePath) -> StoreResult
     Ok(r.try_get("n")?)
 }
 
-/// Grassroots organisations of the subtree in tree order; `limit` rows from `offset`.
+/// Grassroots organisations of the subtree in tree order; `limit` rows from the cursor.
 pub async fn org_rows(
     conn: &mut AnyConnection,
     campaign_id: i64,
     path: &TreePath,
-    offset: i64,
+    cursor: &Cursor,
     limit: i64,
 ) -> StoreResult<Vec<OrgRow>> {
     let (lo, hi) = range(path);
+    let (lo, offset) = match cursor {
+        // Paths of the subtree sort after its root, so "after p" is "from p + one byte".
+        Cursor::AfterPath(p) => (format!("{p}\u{1}"), 0),
+        Cursor::Offset(o) => (lo, *o),
+        Cursor::AfterMember(..) => (lo, 0),
+    };
     let rows = sqlx::query(
         "SELECT o.id, o.path, o.name, o.kind, o.secretary_name, o.contact_phone, o.formed_on, \
          p.name AS parent_name, a.data AS a3 \
@@ -370,6 +408,16 @@ pub async fn names(conn: &mut AnyConnection, ids: &[OrgId]) -> StoreResult<HashM
     )))
     .fetch_all(&mut *conn)
     .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect::<Result<HashMap<i64, String>, StoreError>>()
+}
+
+/// Names of the national, provincial and city nodes (the 省 and 地市 columns of an export).
+pub async fn upper_names(conn: &mut AnyConnection) -> StoreResult<HashMap<i64, String>> {
+    let rows = sqlx::query("SELECT id, name FROM orgs WHERE depth <= 2")
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
         .collect::<Result<HashMap<i64, String>, StoreError>>()

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/package/return", post(package::return_package))
         .route("/orgs/{id}/extension", post(package::extend))
         .route("/orgs/{id}/summary/{code}", get(package::summary))
+        .route("/orgs/{id}/summary/{code}/export", get(package::export))
         .route("/inbox", get(package::inbox))
         .route("/inbox/read", post(package::read_all))
         .route("/inbox/{id}", get(package::open))

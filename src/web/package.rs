@@ -338,3 +338,60 @@ pub async fn read_all(
         .await?;
     Ok(Redirect::to("/inbox"))
 }
+
+#[derive(Deserialize, Default)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+/// `filename*` of a Content-Disposition header (RFC 5987): UTF-8, percent-encoded.
+fn disposition(name: &str) -> String {
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"export\"; filename*=UTF-8''{encoded}")
+}
+
+/// Download a node's 附件4/5/6 as .xlsx (official layout) or .csv.
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, code)): Path<(i64, String)>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    use crate::service::export::ExportFormat;
+    let format = ExportFormat::from_code(q.format.as_deref().unwrap_or("xlsx"))
+        .ok_or_else(|| AppError::BadRequest("导出格式应为 xlsx 或 csv".into()))?;
+    let mut buf: Vec<u8> = Vec::new();
+    let summary = state
+        .services
+        .export_table(
+            Caller::User(&user.actor),
+            OrgId(id),
+            &code,
+            format,
+            &mut buf,
+            &|_| {},
+        )
+        .await?;
+    let content_type = match format {
+        ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                disposition(&summary.file_name),
+            ),
+        ],
+        buf,
+    )
+        .into_response())
+}

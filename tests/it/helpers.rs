@@ -266,6 +266,29 @@ impl Client {
         .await
     }
 
+    /// A download: status, Content-Disposition and the raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let req = self
+            .request("GET", path)
+            .body(Body::empty())
+            .expect("request");
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
+        let status = resp.status();
+        let disposition = resp
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, disposition, bytes.to_vec())
+    }
+
     /// POST a form exactly as given (no token added).
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
         let body = serde_urlencoded::to_string(form).expect("form");

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod campaign;
 mod cli;
+mod export;
 mod helpers;
 mod membership;
 mod org_registration;

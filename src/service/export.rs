@@ -1,0 +1,439 @@
+//! The summary tables 附件4/5/6 exported as the official sheets: a streamed .xlsx (title,
+//! header block, two-row headers where the form groups columns, column widths, frozen header,
+//! A4 landscape with page numbers, codes as Chinese labels, ID numbers as text) or a CSV with
+//! a UTF-8 byte-order mark. Rows are read in keyset chunks and written in constant memory.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+
+use super::summary::{member_cells, org_cells};
+use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use crate::authz::Action;
+use crate::domain::OrgId;
+use crate::forms::{Catalogue, Summary};
+use crate::store::audit::{self, NewEvent};
+use crate::store::summary::{self, Cursor, Stats};
+
+/// Rows read per query while exporting.
+const CHUNK: i64 = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Xlsx,
+    Csv,
+}
+
+impl ExportFormat {
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s {
+            "xlsx" => Some(Self::Xlsx),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    pub rows: u64,
+    /// A file name for the download, e.g. `附件4_某某市律师行业党委_2018-09-30.xlsx`.
+    pub file_name: String,
+}
+
+/// Neutralise a cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, and the
+/// tab and carriage return that some programs also honour) by a leading apostrophe.
+pub fn defuse(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
+/// One column as exported: its label, and the group label of a two-row header.
+struct OutColumn {
+    group: Option<&'static str>,
+    label: String,
+    width: f64,
+}
+
+fn width_of(label: &str) -> f64 {
+    match label {
+        "序号" => 6.0,
+        "性别" | "民族" | "学历" => 7.0,
+        "公民身份号码" | "执业证号" => 21.0,
+        "律所名称"
+        | "所在党组织"
+        | "党组织全称"
+        | "组织关系所在党组织"
+        | "参加组织生活党组织"
+        | "覆盖律所数及名称"
+        | "上级党组织" => 26.0,
+        _ => 12.0,
+    }
+}
+
+/// The exported columns: 附件6's 党员数 becomes four columns under one merged heading.
+fn out_columns(table: &Summary) -> Vec<OutColumn> {
+    let mut out = Vec::new();
+    for c in &table.columns {
+        if c.derived.as_deref() == Some("member_counts") {
+            for sub in ["正式", "预备", "律师", "工作人员"] {
+                out.push(OutColumn {
+                    group: Some("党员数"),
+                    label: sub.to_owned(),
+                    width: 7.0,
+                });
+            }
+        } else {
+            out.push(OutColumn {
+                group: None,
+                label: c.label.clone(),
+                width: width_of(&c.label),
+            });
+        }
+    }
+    out
+}
+
+/// Split the `a/b/c/d` member-count cell into its four columns.
+fn expand(table: &Summary, cells: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(cells.len() + 3);
+    for (c, v) in table.columns.iter().zip(cells) {
+        if c.derived.as_deref() == Some("member_counts") {
+            out.extend(v.split('/').map(str::to_owned));
+        } else {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn xlsx_err(e: XlsxError) -> ServiceError {
+    ServiceError::Conflict(format!("生成 Excel 文件失败：{e}"))
+}
+
+fn io_err(e: std::io::Error) -> ServiceError {
+    ServiceError::Conflict(format!("写出文件失败：{e}"))
+}
+
+struct Formats {
+    title: Format,
+    meta: Format,
+    head: Format,
+    cell: Format,
+}
+
+impl Formats {
+    fn new() -> Self {
+        let border = |f: Format| f.set_border(FormatBorder::Thin);
+        Self {
+            title: Format::new()
+                .set_bold()
+                .set_font_size(16)
+                .set_align(FormatAlign::Center),
+            meta: Format::new(),
+            head: border(
+                Format::new()
+                    .set_bold()
+                    .set_text_wrap()
+                    .set_align(FormatAlign::Center)
+                    .set_align(FormatAlign::VerticalCenter),
+            ),
+            // Text format: nothing typed later into these cells becomes a number either.
+            cell: border(Format::new().set_num_format("@")),
+        }
+    }
+}
+
+/// Rows 0–4 of the sheet: attachment, title, header block, two header rows. Returns the first
+/// data row.
+fn write_head(
+    ws: &mut Worksheet,
+    f: &Formats,
+    attachment: &str,
+    title: &str,
+    meta: [(&str, String); 4],
+    columns: &[OutColumn],
+) -> Result<u32, XlsxError> {
+    let last = u16::try_from(columns.len().saturating_sub(1)).unwrap_or(0);
+    ws.write_string(0, 0, attachment)?;
+    ws.merge_range(1, 0, 1, last, title, &f.title)?;
+    let text = meta
+        .iter()
+        .map(|(k, v)| format!("{k}：{v}"))
+        .collect::<Vec<_>>()
+        .join("    ");
+    ws.merge_range(2, 0, 2, last, &text, &f.meta)?;
+    let two_rows = columns.iter().any(|c| c.group.is_some());
+    let mut col: u16 = 0;
+    while usize::from(col) < columns.len() {
+        let c = &columns[usize::from(col)];
+        match c.group {
+            Some(g) if two_rows => {
+                let span = columns[usize::from(col)..]
+                    .iter()
+                    .take_while(|x| x.group == Some(g))
+                    .count();
+                let end = col + u16::try_from(span).unwrap_or(1) - 1;
+                ws.merge_range(3, col, 3, end, g, &f.head)?;
+                for (i, x) in columns[usize::from(col)..=usize::from(end)]
+                    .iter()
+                    .enumerate()
+                {
+                    let i = u16::try_from(i).unwrap_or(0);
+                    ws.write_string_with_format(4, col + i, &x.label, &f.head)?;
+                }
+                col = end + 1;
+            }
+            _ => {
+                if two_rows {
+                    ws.merge_range(3, col, 4, col, &c.label, &f.head)?;
+                } else {
+                    ws.write_string_with_format(3, col, &c.label, &f.head)?;
+                }
+                col += 1;
+            }
+        }
+    }
+    for (i, c) in columns.iter().enumerate() {
+        ws.set_column_width(u16::try_from(i).unwrap_or(0), c.width)?;
+    }
+    let first = if two_rows { 5 } else { 4 };
+    ws.set_freeze_panes(first, 0)?;
+    ws.set_repeat_rows(3, first - 1)?;
+    ws.set_landscape();
+    ws.set_paper_size(9); // A4
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_footer("&C第 &P 页，共 &N 页");
+    Ok(first)
+}
+
+fn write_stats(ws: &mut Worksheet, f: &Formats, s: &Stats) -> Result<(), XlsxError> {
+    let pm = s.coverage_permille();
+    let rows: Vec<(&str, String)> = vec![
+        ("律所总数", s.firms.to_string()),
+        ("有党员律所数", s.firms_with_members.to_string()),
+        ("单独建立党组织律所数", s.firms_own_org.to_string()),
+        ("纳入联合党支部律所数", s.firms_joint.to_string()),
+        ("无党员律所数", s.firms_without_members.to_string()),
+        ("党委", s.committees.to_string()),
+        ("党总支", s.general_branches.to_string()),
+        ("党支部", s.branches.to_string()),
+        ("联合党支部", s.joint_branches.to_string()),
+        ("党员律师数", s.lawyers.to_string()),
+        ("工作人员党员数", s.staff.to_string()),
+        ("正式党员", s.full_members.to_string()),
+        ("预备党员", s.probationary.to_string()),
+        (
+            "组织关系在律所（行业）的党员数",
+            s.relation_in_industry.to_string(),
+        ),
+        ("问题类别第1类", s.cases[0].to_string()),
+        ("问题类别第2类", s.cases[1].to_string()),
+        ("问题类别第3类", s.cases[2].to_string()),
+        ("问题类别第4类", s.cases[3].to_string()),
+        ("问题类别第5类", s.cases[4].to_string()),
+        ("登记表已审核通过", s.approved.to_string()),
+        ("覆盖率", format!("{}.{}%", pm / 10, pm % 10)),
+    ];
+    ws.write_string_with_format(0, 0, "项目", &f.head)?;
+    ws.write_string_with_format(0, 1, "数量", &f.head)?;
+    for (i, (k, v)) in rows.iter().enumerate() {
+        let r = u32::try_from(i).unwrap_or(0) + 1;
+        ws.write_string_with_format(r, 0, *k, &f.cell)?;
+        ws.write_string_with_format(r, 1, v, &f.cell)?;
+    }
+    ws.set_column_width(0, 32.0)?;
+    ws.set_column_width(1, 12.0)?;
+    Ok(())
+}
+
+enum Sink<'a> {
+    Xlsx(Box<(Workbook, Formats)>, u32, &'a mut (dyn Write + Send)),
+    Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
+}
+
+impl Sink<'_> {
+    fn row(&mut self, cells: &[String]) -> ServiceResult<()> {
+        match self {
+            Sink::Xlsx(book, next, _) => {
+                let (wb, f) = &mut **book;
+                let ws = wb.worksheet_from_index(0).map_err(xlsx_err)?;
+                for (i, v) in cells.iter().enumerate() {
+                    let col = u16::try_from(i).unwrap_or(0);
+                    ws.write_string_with_format(*next, col, defuse(v), &f.cell)
+                        .map_err(xlsx_err)?;
+                }
+                *next += 1;
+                Ok(())
+            }
+            Sink::Csv(w) => w
+                .write_record(cells.iter().map(|v| defuse(v).into_owned()))
+                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}"))),
+        }
+    }
+}
+
+impl Services {
+    /// Export the whole summary table `code` (A4, A5, A6) of a node to `out`. Full ID numbers
+    /// are written (the official sheet needs them): only clerks, reviewers and administrators
+    /// of the subtree may export, and each export is audited (without any number).
+    pub async fn export_table(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+        code: &str,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> ServiceResult<ExportSummary> {
+        caller.require(Action::ManageMembers, None)?;
+        let catalogue = Catalogue::get();
+        let table = catalogue
+            .summaries
+            .iter()
+            .find(|t| t.code.eq_ignore_ascii_case(code))
+            .ok_or(ServiceError::NotFound)?;
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
+        caller.require(Action::ManageMembers, Some(&org.path))?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        let names: HashMap<i64, String> = summary::upper_names(&mut conn).await?;
+        let columns = out_columns(table);
+        let organisations = table.rows == "organisation";
+        let today = beijing_today().to_string();
+        let filler = match caller {
+            Caller::User(a) => a.display_name.clone(),
+            Caller::Operator => String::new(),
+        };
+
+        let mut sink = match format {
+            ExportFormat::Xlsx => {
+                let mut wb = Workbook::new();
+                let f = Formats::new();
+                let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx_err)?;
+                ws.set_name(&table.attachment).map_err(xlsx_err)?;
+                let first = write_head(
+                    ws,
+                    &f,
+                    &table.attachment,
+                    &table.title,
+                    [
+                        ("填报单位（盖章）", org.name.clone()),
+                        ("填报人", filler),
+                        ("联系电话", org.contact_phone.clone().unwrap_or_default()),
+                        ("填报日期", today.clone()),
+                    ],
+                    &columns,
+                )
+                .map_err(xlsx_err)?;
+                Sink::Xlsx(Box::new((wb, f)), first, out)
+            }
+            ExportFormat::Csv => {
+                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(columns.iter().map(|c| match c.group {
+                    Some(g) => format!("{g}（{}）", c.label),
+                    None => c.label.clone(),
+                }))
+                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
+                Sink::Csv(Box::new(w))
+            }
+        };
+
+        let mut written: u64 = 0;
+        let mut cursor = Cursor::Offset(0);
+        loop {
+            if organisations {
+                let list =
+                    summary::org_rows(&mut conn, campaign.id, &org.path, &cursor, CHUNK).await?;
+                let Some(last) = list.last() else { break };
+                cursor = Cursor::AfterPath(last.path.clone());
+                for o in &list {
+                    written += 1;
+                    let cells = org_cells(table, catalogue, &names, written as i64, o);
+                    sink.row(&expand(table, cells))?;
+                }
+            } else {
+                let list = summary::member_rows(
+                    &mut conn,
+                    campaign.id,
+                    &org.path,
+                    &table.rows,
+                    &cursor,
+                    CHUNK,
+                )
+                .await?;
+                let Some(last) = list.last() else { break };
+                cursor = Cursor::AfterMember(last.org_path.clone(), last.name.clone(), last.id);
+                for m in &list {
+                    written += 1;
+                    let enc = m
+                        .form_citizen_id_enc
+                        .as_deref()
+                        .unwrap_or(&m.citizen_id_enc);
+                    let id = self.keys.decrypt_id(enc)?;
+                    let cells = member_cells(table, catalogue, &names, written as i64, m, &id);
+                    sink.row(&cells)?;
+                }
+            }
+            progress(written);
+        }
+
+        match sink {
+            Sink::Xlsx(book, next, out) => {
+                let (mut wb, f) = *book;
+                let ws = wb.worksheet_from_index(0).map_err(xlsx_err)?;
+                let unit = if organisations { "个党组织" } else { "人" };
+                ws.write_string(next, 0, format!("合计：{written} {unit}"))
+                    .map_err(xlsx_err)?;
+                if organisations {
+                    let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
+                    let ws = wb.add_worksheet();
+                    ws.set_name("统计").map_err(xlsx_err)?;
+                    write_stats(ws, &f, &stats).map_err(xlsx_err)?;
+                }
+                wb.save_to_writer(out).map_err(xlsx_err)?;
+            }
+            Sink::Csv(mut w) => w.flush().map_err(io_err)?,
+        }
+        drop(conn);
+
+        let mut tx = self.db.begin().await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "export",
+                target_kind: "org",
+                target_id: org.id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({
+                    "table": table.code, "format": format.extension(), "rows": written,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ExportSummary {
+            rows: written,
+            file_name: format!(
+                "{}_{}_{}.{}",
+                table.attachment,
+                org.name,
+                today,
+                format.extension()
+            ),
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! Exports of 附件4/5/6: what we write is read back by a reader we did not write (Python's
+//! openpyxl and csv modules) and compared with the records.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+
+use dengji::domain::Role;
+use dengji::service::Caller;
+
+use crate::helpers::{TestApp, demo_places};
+
+/// Read an .xlsx with openpyxl: every sheet's cell values (as text, "" for empty), the data
+/// type of every cell, and the merged ranges, as JSON.
+fn read_xlsx(path: &std::path::Path) -> serde_json::Value {
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+out = {}
+for ws in wb.worksheets:
+    rows, types = [], []
+    for row in ws.iter_rows():
+        rows.append(["" if c.value is None else str(c.value) for c in row])
+        types.append([c.data_type for c in row])
+    out[ws.title] = {
+        "rows": rows, "types": types,
+        "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+        "freeze": ws.freeze_panes, "landscape": ws.page_setup.orientation,
+        "paper": ws.page_setup.paperSize, "footer": ws.oddFooter.center.text,
+    }
+print(json.dumps(out, ensure_ascii=False))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .expect("python3 with openpyxl (scripts/test-env.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openpyxl could not read our file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Read a CSV with Python's csv module after checking and removing the UTF-8 BOM.
+fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(bytes.starts_with(b"\xef\xbb\xbf"), "UTF-8 byte-order mark");
+    let script = r#"
+import csv, json, sys
+text = sys.stdin.buffer.read().decode("utf-8-sig")
+print(json.dumps(list(csv.reader(text.splitlines())), ensure_ascii=False))
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rows(sheet: &serde_json::Value) -> Vec<Vec<String>> {
+    serde_json::from_value(sheet["rows"].clone()).unwrap()
+}
+
+#[tokio::test]
+async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let pool = app.services.db.pool();
+    // A formula planted in a form field is written inert.
+    let (firm, filed) = crate::campaign::ready_firm(&app).await;
+    let _ = firm;
+    sqlx::query("UPDATE registrations SET data = REPLACE(data, '\"standing\"', '\"remarks\":\"=HYPERLINK(1)\",\"standing\"') WHERE member_id = $1")
+        .bind(filed[0].0)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    let clerk = app.login_demo("shi").await;
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a4/export?format=xlsx", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    assert!(
+        r.1.contains("attachment;") && r.1.contains("filename*=UTF-8''"),
+        "{}",
+        r.1
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a4.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let book = read_xlsx(&file);
+    let sheet = &book["附件4"];
+    let cells = rows(sheet);
+    assert_eq!(cells[0][0], "附件4");
+    assert_eq!(cells[1][0], "律师党员基本信息汇总表");
+    assert!(cells[2][0].contains("填报单位（盖章）") && cells[2][0].contains("填报日期"));
+    assert_eq!(cells[3][0], "序号");
+    assert_eq!(cells[3][9], "公民身份号码");
+    assert_eq!(sheet["freeze"], "A5");
+    assert_eq!(sheet["landscape"], "landscape");
+    assert_eq!(sheet["paper"], 9);
+    assert!(sheet["footer"].as_str().unwrap().contains("&P"));
+
+    // Every lawyer of the city, once, with the full ID number as text.
+    let lawyers: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT m.id, m.citizen_id_enc FROM members m WHERE m.category = 'lawyer' \
+         AND m.org_path >= (SELECT path FROM orgs WHERE id = $1) \
+         AND m.org_path < (SELECT SUBSTR(path, 1, LENGTH(path) - 1) || '0' FROM orgs WHERE id = $1)",
+    )
+    .bind(p.city.0)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let data: Vec<&Vec<String>> = cells[4..]
+        .iter()
+        .filter(|r| r[0].parse::<u64>().is_ok())
+        .collect();
+    assert_eq!(data.len(), lawyers.len());
+    let types: Vec<Vec<String>> = serde_json::from_value(sheet["types"].clone()).unwrap();
+    for (i, row) in data.iter().enumerate() {
+        assert_eq!(row[0], (i + 1).to_string(), "row numbers");
+        assert_eq!(row[9].len(), 18, "full ID number: {}", row[9]);
+        assert_eq!(types[4 + i][9], "s", "ID number stored as text");
+    }
+    let mut expected: Vec<String> = lawyers
+        .iter()
+        .map(|(_, enc)| app.services.keys.decrypt_id(enc).unwrap())
+        .collect();
+    let mut got: Vec<String> = data.iter().map(|r| r[9].clone()).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    // Codes as labels, and the total line.
+    assert!(
+        data.iter().all(|r| r[6] == "男" || r[6] == "女"),
+        "性别 as label"
+    );
+    assert!(data.iter().any(|r| r[21] == "已审核通过"));
+    assert!(
+        cells
+            .iter()
+            .any(|r| r[0] == format!("合计：{} 人", lawyers.len()))
+    );
+    // The planted formula is inert text.
+    assert!(
+        data.iter().any(|r| r[22] == "'=HYPERLINK(1)"),
+        "formula neutralised"
+    );
+    // The export is audited, without any ID number.
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE action = 'export' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(detail.contains("\"rows\"") && !detail.contains(&expected[0]));
+}
+
+#[tokio::test]
+async fn the_a6_has_a_two_row_header_and_its_statistics_sheet() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("shi").await;
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a6/export?format=xlsx", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a6.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let book = read_xlsx(&file);
+    let sheet = &book["附件6"];
+    let cells = rows(sheet);
+    assert_eq!(cells[1][0], "党组织信息汇总表");
+    assert_eq!(cells[3][9], "党员数");
+    assert_eq!(
+        &cells[4][9..13],
+        &["正式", "预备", "律师", "工作人员"].map(String::from)
+    );
+    let merged: Vec<String> = serde_json::from_value(sheet["merged"].clone()).unwrap();
+    assert!(merged.contains(&"J4:M4".to_owned()), "{merged:?}");
+    assert!(merged.contains(&"A4:A5".to_owned()), "{merged:?}");
+    assert_eq!(sheet["freeze"], "A6");
+    // The organisations and their member counts agree with the records.
+    let orgs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE parent_id = $1")
+        .bind(p.city.0)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    let data: Vec<&Vec<String>> = cells[5..]
+        .iter()
+        .filter(|r| r[0].parse::<u64>().is_ok())
+        .collect();
+    assert_eq!(data.len() as i64, orgs);
+    let members_listed: i64 = data
+        .iter()
+        .map(|r| r[9].parse::<i64>().unwrap() + r[10].parse::<i64>().unwrap())
+        .sum();
+    let members_in_orgs: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id WHERE o.parent_id = $1",
+    )
+    .bind(p.city.0)
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(members_listed, members_in_orgs);
+    // The statistics sheet matches the page's block.
+    let stats = app
+        .services
+        .summary_table(Caller::Operator, p.city, "A6", 1)
+        .await
+        .unwrap()
+        .stats
+        .unwrap();
+    let block = rows(&book["统计"]);
+    let value = |k: &str| {
+        block
+            .iter()
+            .find(|r| r[0] == k)
+            .map(|r| r[1].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value("律所总数"), stats.firms.to_string());
+    assert_eq!(value("党员律师数"), stats.lawyers.to_string());
+    assert_eq!(value("纳入联合党支部律所数"), stats.firms_joint.to_string());
+}
+
+#[tokio::test]
+async fn csv_exports_carry_a_bom_and_defuse_formulas() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let r = clerk
+        .get_bytes(&format!(
+            "/orgs/{}/summary/a5/export?format=csv",
+            p.firm_org.0
+        ))
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    let table = read_csv(&r.2);
+    assert_eq!(table[0][0], "序号");
+    assert_eq!(table[0][14], "岗位类别");
+    let staff: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND category = 'staff'")
+            .bind(p.firm_org.0)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(table.len() as i64 - 1, staff);
+    assert!(table[1..].iter().all(|r| r[9].len() == 18));
+    assert_eq!(dengji::service::export::defuse("=1+1"), "'=1+1");
+    assert_eq!(dengji::service::export::defuse("-2"), "'-2");
+    assert_eq!(dengji::service::export::defuse("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(dengji::service::export::defuse("张三"), "张三");
+}
+
+#[tokio::test]
+async fn exports_are_for_working_accounts_of_the_subtree_only() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let member = app.login_demo("dangyuan").await;
+    let r = member
+        .get_bytes(&format!("/orgs/{}/summary/a4/export", p.firm_org.0))
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    let auditor = app.login_as(Role::Auditor, p.city, None).await;
+    let r = auditor
+        .get_bytes(&format!("/orgs/{}/summary/a4/export", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    let other = app.login_as(Role::Clerk, p.other_city, None).await;
+    let r = other
+        .get_bytes(&format!("/orgs/{}/summary/a4/export", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND);
+    let clerk = app.login_demo("shi").await;
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a4/export?format=pdf", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::BAD_REQUEST);
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a9/export", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND);
+}
