@@ -258,28 +258,102 @@ fn write_stats(ws: &mut Worksheet, f: &Formats, s: &Stats) -> Result<(), XlsxErr
     Ok(())
 }
 
+/// The sheet written on its own thread: the rows arrive in chunks while the next chunk is
+/// read from the database (two cores: reading and compressing overlap).
+struct XlsxJob {
+    attachment: String,
+    title: String,
+    meta: [(&'static str, String); 4],
+    columns: Vec<OutColumn>,
+    unit: &'static str,
+    stats: Option<Stats>,
+    path: std::path::PathBuf,
+}
+
+fn write_xlsx(
+    job: XlsxJob,
+    mut rows: tokio::sync::mpsc::Receiver<Vec<Vec<String>>>,
+) -> Result<(), XlsxError> {
+    let mut wb = Workbook::new();
+    // Fastest deflate: the sheet XML of a national table is over a gigabyte, and deflating it
+    // at the default level was the largest single cost of the export (measured in
+    // BENCHMARKS.md); the file is larger but opens the same.
+    wb.set_zip_compression_level(1);
+    let f = Formats::new();
+    let ws = wb.add_worksheet_with_constant_memory()?;
+    ws.set_name(&job.attachment)?;
+    let mut next = write_head(ws, &f, &job.attachment, &job.title, job.meta, &job.columns)?;
+    let mut written: u64 = 0;
+    while let Some(chunk) = rows.blocking_recv() {
+        for cells in chunk {
+            for (i, v) in cells.iter().enumerate() {
+                let col = u16::try_from(i).unwrap_or(0);
+                ws.write_string_with_format(next, col, defuse(v), &f.cell)?;
+            }
+            next += 1;
+            written += 1;
+        }
+    }
+    ws.write_string(next, 0, format!("合计：{written} {}", job.unit))?;
+    if let Some(stats) = &job.stats {
+        let ws = wb.add_worksheet();
+        ws.set_name("统计")?;
+        write_stats(ws, &f, stats)?;
+    }
+    wb.save(&job.path)
+}
+
 enum Sink<'a> {
-    Xlsx(Box<(Workbook, Formats)>, u32, &'a mut (dyn Write + Send)),
+    Xlsx {
+        rows: tokio::sync::mpsc::Sender<Vec<Vec<String>>>,
+        writer: tokio::task::JoinHandle<Result<(), XlsxError>>,
+        path: std::path::PathBuf,
+        out: &'a mut (dyn Write + Send),
+    },
     Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
 }
 
 impl Sink<'_> {
-    fn row(&mut self, cells: &[String]) -> ServiceResult<()> {
+    async fn chunk(&mut self, chunk: Vec<Vec<String>>) -> ServiceResult<()> {
         match self {
-            Sink::Xlsx(book, next, _) => {
-                let (wb, f) = &mut **book;
-                let ws = wb.worksheet_from_index(0).map_err(xlsx_err)?;
-                for (i, v) in cells.iter().enumerate() {
-                    let col = u16::try_from(i).unwrap_or(0);
-                    ws.write_string_with_format(*next, col, defuse(v), &f.cell)
-                        .map_err(xlsx_err)?;
+            Sink::Xlsx { rows, .. } => rows
+                .send(chunk)
+                .await
+                .map_err(|_| ServiceError::Conflict("生成 Excel 文件的线程已意外结束".into())),
+            Sink::Csv(w) => {
+                for cells in chunk {
+                    w.write_record(cells.iter().map(|v| defuse(v).into_owned()))
+                        .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
                 }
-                *next += 1;
                 Ok(())
             }
-            Sink::Csv(w) => w
-                .write_record(cells.iter().map(|v| defuse(v).into_owned()))
-                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}"))),
+        }
+    }
+
+    async fn finish(self) -> ServiceResult<()> {
+        match self {
+            Sink::Xlsx {
+                rows,
+                writer,
+                path,
+                out,
+            } => {
+                drop(rows);
+                let done = writer
+                    .await
+                    .map_err(|_| ServiceError::Conflict("生成 Excel 文件的线程已意外结束".into()));
+                let copied = match done {
+                    Ok(Ok(())) => std::fs::File::open(&path)
+                        .and_then(|mut f| std::io::copy(&mut f, out))
+                        .map(|_| ())
+                        .map_err(io_err),
+                    Ok(Err(e)) => Err(xlsx_err(e)),
+                    Err(e) => Err(e),
+                };
+                let _ = std::fs::remove_file(&path);
+                copied
+            }
+            Sink::Csv(mut w) => w.flush().map_err(io_err),
         }
     }
 }
@@ -319,25 +393,37 @@ impl Services {
 
         let mut sink = match format {
             ExportFormat::Xlsx => {
-                let mut wb = Workbook::new();
-                let f = Formats::new();
-                let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx_err)?;
-                ws.set_name(&table.attachment).map_err(xlsx_err)?;
-                let first = write_head(
-                    ws,
-                    &f,
-                    &table.attachment,
-                    &table.title,
-                    [
+                let stats = if organisations {
+                    Some(summary::stats(&mut conn, campaign.id, &org.path).await?)
+                } else {
+                    None
+                };
+                let path = std::env::temp_dir().join(format!(
+                    "dengji-export-{}.xlsx",
+                    crate::crypto::random_token()
+                ));
+                let job = XlsxJob {
+                    attachment: table.attachment.clone(),
+                    title: table.title.clone(),
+                    meta: [
                         ("填报单位（盖章）", org.name.clone()),
                         ("填报人", filler),
                         ("联系电话", org.contact_phone.clone().unwrap_or_default()),
                         ("填报日期", today.clone()),
                     ],
-                    &columns,
-                )
-                .map_err(xlsx_err)?;
-                Sink::Xlsx(Box::new((wb, f)), first, out)
+                    columns,
+                    unit: if organisations { "个党组织" } else { "人" },
+                    stats,
+                    path: path.clone(),
+                };
+                let (rows, receiver) = tokio::sync::mpsc::channel(4);
+                let writer = tokio::task::spawn_blocking(move || write_xlsx(job, receiver));
+                Sink::Xlsx {
+                    rows,
+                    writer,
+                    path,
+                    out,
+                }
             }
             ExportFormat::Csv => {
                 out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
@@ -354,6 +440,7 @@ impl Services {
         let mut written: u64 = 0;
         let mut cursor = Cursor::Offset(0);
         loop {
+            let mut chunk = Vec::with_capacity(CHUNK as usize);
             if organisations {
                 let list =
                     summary::org_rows(&mut conn, campaign.id, &org.path, &cursor, CHUNK).await?;
@@ -362,7 +449,7 @@ impl Services {
                 for o in &list {
                     written += 1;
                     let cells = org_cells(table, catalogue, &names, written as i64, o);
-                    sink.row(&expand(table, cells))?;
+                    chunk.push(expand(table, cells));
                 }
             } else {
                 let list = summary::member_rows(
@@ -383,30 +470,20 @@ impl Services {
                         .as_deref()
                         .unwrap_or(&m.citizen_id_enc);
                     let id = self.keys.decrypt_id(enc)?;
-                    let cells = member_cells(table, catalogue, &names, written as i64, m, &id);
-                    sink.row(&cells)?;
+                    chunk.push(member_cells(
+                        table,
+                        catalogue,
+                        &names,
+                        written as i64,
+                        m,
+                        &id,
+                    ));
                 }
             }
+            sink.chunk(chunk).await?;
             progress(written);
         }
-
-        match sink {
-            Sink::Xlsx(book, next, out) => {
-                let (mut wb, f) = *book;
-                let ws = wb.worksheet_from_index(0).map_err(xlsx_err)?;
-                let unit = if organisations { "个党组织" } else { "人" };
-                ws.write_string(next, 0, format!("合计：{written} {unit}"))
-                    .map_err(xlsx_err)?;
-                if organisations {
-                    let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
-                    let ws = wb.add_worksheet();
-                    ws.set_name("统计").map_err(xlsx_err)?;
-                    write_stats(ws, &f, &stats).map_err(xlsx_err)?;
-                }
-                wb.save_to_writer(out).map_err(xlsx_err)?;
-            }
-            Sink::Csv(mut w) => w.flush().map_err(io_err)?,
-        }
+        sink.finish().await?;
         drop(conn);
 
         let mut tx = self.db.begin().await?;
