@@ -232,7 +232,8 @@ fn generate_members(
 ) {
     let today = super::beijing_today();
     let mut seen_ids: HashSet<[u8; 17]> = HashSet::with_capacity(total as usize);
-    let mut licence_serial: u64 = 0;
+    // Serial numbers per licence prefix (region, year, type, sex): unique for any size.
+    let mut licence_serials: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<NewMember> = Vec::with_capacity(1000);
     for spec in specs {
         for _ in 0..spec.members {
@@ -267,15 +268,16 @@ fn generate_members(
             let full_member_on = (!probationary).then(|| date_str(jy + 1, jm, jd));
             let practice_type = lawyer.then(|| if rng.chance(0.97) { "1" } else { "2" });
             let licence_no = practice_type.map(|pt| {
-                licence_serial += 1;
                 let first_year = rng.range((by + 23).max(1990), 2018);
-                format!(
-                    "1{}{}{first_year:04}{pt}{}{:06}",
+                let prefix = format!(
+                    "1{}{}{first_year:04}{pt}{}",
                     &region[..2],
                     &region[2..4],
                     if male { 1 } else { 0 },
-                    licence_serial % 1_000_000
-                )
+                );
+                let serial = licence_serials.entry(prefix.clone()).or_default();
+                *serial += 1;
+                format!("{prefix}{:06}", *serial % 1_000_000)
             });
             let education = match rng.below(100) {
                 0..=2 => "11",

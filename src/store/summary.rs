@@ -222,7 +222,11 @@ pub async fn member_rows(
     let (ap, an, aid) = after.clone().unwrap_or_default();
     // Start the index range at the last row's organisation (SQLite seeks on the plain bound,
     // not on the row value, and would otherwise re-read the subtree from its start).
-    let lo = if after.is_some() && ap > lo { ap.clone() } else { lo };
+    let lo = if after.is_some() && ap > lo {
+        ap.clone()
+    } else {
+        lo
+    };
     // Two texts rather than `$flag = 0 OR …`, so the keyset bound can seek in the index.
     let keyset = if after.is_some() {
         "AND (m.org_path, m.name, m.id) > ($7, $8, $9)"
