@@ -145,6 +145,40 @@ pub async fn ensure_unlocked(
     Ok(())
 }
 
+/// Tell the working accounts of `child` about a decision on its package (`notice`: kind and
+/// title) and audit it as `action`, in the caller's transaction.
+async fn tell_and_audit(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    child: &Org,
+    notice: (&str, &str),
+    action: &'static str,
+    detail: serde_json::Value,
+) -> ServiceResult<()> {
+    notifications::send(
+        conn,
+        To::Staff(child.id),
+        notice.0,
+        notice.1,
+        &format!("/orgs/{}/package", child.id),
+        None,
+    )
+    .await?;
+    audit::append(
+        conn,
+        caller.by(),
+        NewEvent {
+            action,
+            target_kind: "org",
+            target_id: child.id.to_string(),
+            target_path: &child.path,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 impl Services {
     async fn readiness(
         &self,
@@ -440,25 +474,13 @@ impl Services {
             .filter(|id| *id != child.id)
             .collect();
         packages::count_change(&mut tx, campaign.id, &above, 1).await?;
-        notifications::send(
+        tell_and_audit(
             &mut tx,
-            To::Staff(child.id),
-            "accepted",
-            "本组织报送的登记核查材料已被上级接收",
-            &format!("/orgs/{}/package", child.id),
-            None,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "package.accept",
-                target_kind: "org",
-                target_id: child.id.to_string(),
-                target_path: &child.path,
-                detail: serde_json::json!({"version": pkg.version}),
-            },
+            caller,
+            &child,
+            ("accepted", "本组织报送的登记核查材料已被上级接收"),
+            "package.accept",
+            serde_json::json!({"version": pkg.version}),
         )
         .await?;
         tx.commit().await?;
@@ -517,25 +539,13 @@ impl Services {
         )
         .await
         .map_err(|e| conflict_on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
-        notifications::send(
+        tell_and_audit(
             &mut tx,
-            To::Staff(child.id),
-            "returned",
-            &format!("本组织报送的材料被上级退回：{reason}"),
-            &format!("/orgs/{}/package", child.id),
-            None,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "package.return",
-                target_kind: "org",
-                target_id: child.id.to_string(),
-                target_path: &child.path,
-                detail: serde_json::json!({"version": pkg.version, "from": pkg.state}),
-            },
+            caller,
+            &child,
+            ("returned", &format!("本组织报送的材料被上级退回：{reason}")),
+            "package.return",
+            serde_json::json!({"version": pkg.version, "from": pkg.state}),
         )
         .await?;
         tx.commit().await?;
@@ -590,25 +600,13 @@ impl Services {
             &by_name(caller),
         )
         .await?;
-        notifications::send(
+        tell_and_audit(
             &mut tx,
-            To::Staff(child.id),
-            "extension",
-            &format!("上级已批准延期报送至 {until}"),
-            &format!("/orgs/{}/package", child.id),
-            None,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "package.extend",
-                target_kind: "org",
-                target_id: child.id.to_string(),
-                target_path: &child.path,
-                detail: serde_json::json!({"until": until, "was": current.effective}),
-            },
+            caller,
+            &child,
+            ("extension", &format!("上级已批准延期报送至 {until}")),
+            "package.extend",
+            serde_json::json!({"until": until, "was": current.effective}),
         )
         .await?;
         tx.commit().await?;
