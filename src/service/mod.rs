@@ -16,6 +16,7 @@ pub mod review;
 pub mod setup;
 pub mod summary;
 pub mod survey;
+pub mod template;
 pub mod users;
 
 use crate::authz::{Action, Actor, Decision, authorize};

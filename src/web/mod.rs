@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/extension", post(package::extend))
         .route("/orgs/{id}/summary/{code}", get(package::summary))
         .route("/orgs/{id}/summary/{code}/export", get(package::export))
+        .route("/templates/{code}", get(package::template))
         .route("/inbox", get(package::inbox))
         .route("/inbox/read", post(package::read_all))
         .route("/inbox/{id}", get(package::open))

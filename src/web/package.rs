@@ -395,3 +395,22 @@ pub async fn export(
     )
         .into_response())
 }
+
+/// A blank Excel template of 附件1, 附件2 or 附件3 (no data in it; any working account).
+pub async fn template(user: CurrentUser, Path(code): Path<String>) -> Result<Response, AppError> {
+    if user.actor.role == crate::domain::Role::Member {
+        return Err(AppError::Service(ServiceError::Forbidden));
+    }
+    let (name, bytes) = crate::service::template::template(&code)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition(&name)),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -292,3 +292,71 @@ async fn exports_are_for_working_accounts_of_the_subtree_only() {
         .await;
     assert_eq!(r.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn templates_have_drop_downs_text_columns_and_instructions() {
+    let app = TestApp::spawn().await;
+    let clerk = app.login_demo("suo").await;
+    let r = clerk.get_bytes("/templates/a1").await;
+    assert_eq!(r.0, StatusCode::OK);
+    assert!(r.1.contains("filename*=UTF-8''"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a1.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb["附件1"]
+head = [c.value for c in ws[1]]
+dv = [(str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation]
+col = head.index("＊公民身份号码") + 1
+letter = openpyxl.utils.get_column_letter(col)
+print(json.dumps({
+  "sheets": wb.sheetnames, "hidden": wb["代码表"].sheet_state, "head": head, "dv": dv,
+  "id_format": ws.column_dimensions[letter].number_format,
+  "help": [[c.value for c in row] for row in wb["填写说明"].iter_rows(min_row=5)],
+  "ethnic": [c.value for c in wb["代码表"]["A"]],
+}, ensure_ascii=False))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sheets: Vec<String> = serde_json::from_value(v["sheets"].clone()).unwrap();
+    assert!(sheets.contains(&"附件1".to_owned()) && sheets.contains(&"填写说明".to_owned()));
+    assert_eq!(v["hidden"], "hidden");
+    let head: Vec<String> = serde_json::from_value(v["head"].clone()).unwrap();
+    assert!(head.contains(&"＊姓名".to_owned()), "{head:?}");
+    assert!(head.contains(&"民族".to_owned()) || head.contains(&"＊民族".to_owned()));
+    assert_eq!(v["id_format"], "@", "ID number column is text");
+    let dv: Vec<(String, String)> = serde_json::from_value(v["dv"].clone()).unwrap();
+    assert!(dv.iter().any(|(_, f)| f.starts_with("代码表!$")), "{dv:?}");
+    let help: Vec<Vec<serde_json::Value>> = serde_json::from_value(v["help"].clone()).unwrap();
+    assert_eq!(
+        help.len(),
+        head.len(),
+        "one line of instructions per column"
+    );
+    assert!(
+        help.iter()
+            .any(|r| r[2].as_str().unwrap_or("").contains("GB 11643"))
+    );
+    // A member account gets no template; an unknown form is not found.
+    let member = app.login_demo("dangyuan").await;
+    assert_eq!(
+        member.get_bytes("/templates/a1").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        clerk.get_bytes("/templates/a9").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
