@@ -330,6 +330,18 @@ impl Sink<'_> {
         }
     }
 
+    /// Give up: stop the writer thread and remove its temporary file.
+    async fn abort(self) {
+        if let Sink::Xlsx {
+            rows, writer, path, ..
+        } = self
+        {
+            drop(rows);
+            let _ = writer.await;
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
     async fn finish(self) -> ServiceResult<()> {
         match self {
             Sink::Xlsx {
@@ -437,53 +449,28 @@ impl Services {
             }
         };
 
-        let mut written: u64 = 0;
-        let mut cursor = Cursor::Offset(0);
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK as usize);
-            if organisations {
-                let list =
-                    summary::org_rows(&mut conn, campaign.id, &org.path, &cursor, CHUNK).await?;
-                let Some(last) = list.last() else { break };
-                cursor = Cursor::AfterPath(last.path.clone());
-                for o in &list {
-                    written += 1;
-                    let cells = org_cells(table, catalogue, &names, written as i64, o);
-                    chunk.push(expand(table, cells));
-                }
-            } else {
-                let list = summary::member_rows(
-                    &mut conn,
-                    campaign.id,
-                    &org.path,
-                    &table.rows,
-                    &cursor,
-                    CHUNK,
-                )
-                .await?;
-                let Some(last) = list.last() else { break };
-                cursor = Cursor::AfterMember(last.org_path.clone(), last.name.clone(), last.id);
-                for m in &list {
-                    written += 1;
-                    let enc = m
-                        .form_citizen_id_enc
-                        .as_deref()
-                        .unwrap_or(&m.citizen_id_enc);
-                    let id = self.keys.decrypt_id(enc)?;
-                    chunk.push(member_cells(
-                        table,
-                        catalogue,
-                        &names,
-                        written as i64,
-                        m,
-                        &id,
-                    ));
-                }
+        let filled = self
+            .fill(
+                &mut conn,
+                &mut sink,
+                table,
+                &names,
+                campaign.id,
+                &org.path,
+                progress,
+            )
+            .await;
+        let written = match filled {
+            Ok(n) => {
+                sink.finish().await?;
+                n
             }
-            sink.chunk(chunk).await?;
-            progress(written);
-        }
-        sink.finish().await?;
+            Err(e) => {
+                // Stop the writer and leave no temporary file behind.
+                sink.abort().await;
+                return Err(e);
+            }
+        };
         drop(conn);
 
         let mut tx = self.db.begin().await?;
@@ -512,5 +499,61 @@ impl Services {
                 format.extension()
             ),
         })
+    }
+
+    /// Read the table's rows in keyset chunks and hand them to the sink; the rows written.
+    #[allow(clippy::too_many_arguments)]
+    async fn fill(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        sink: &mut Sink<'_>,
+        table: &Summary,
+        names: &HashMap<i64, String>,
+        campaign_id: i64,
+        path: &crate::domain::TreePath,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> ServiceResult<u64> {
+        let catalogue = Catalogue::get();
+        let organisations = table.rows == "organisation";
+        let mut written: u64 = 0;
+        let mut cursor = Cursor::Offset(0);
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK as usize);
+            if organisations {
+                let list = summary::org_rows(conn, campaign_id, path, &cursor, CHUNK).await?;
+                let Some(last) = list.last() else { break };
+                cursor = Cursor::AfterPath(last.path.clone());
+                for o in &list {
+                    written += 1;
+                    let cells = org_cells(table, catalogue, names, written as i64, o);
+                    chunk.push(expand(table, cells));
+                }
+            } else {
+                let list =
+                    summary::member_rows(conn, campaign_id, path, &table.rows, &cursor, CHUNK)
+                        .await?;
+                let Some(last) = list.last() else { break };
+                cursor = Cursor::AfterMember(last.org_path.clone(), last.name.clone(), last.id);
+                for m in &list {
+                    written += 1;
+                    let enc = m
+                        .form_citizen_id_enc
+                        .as_deref()
+                        .unwrap_or(&m.citizen_id_enc);
+                    let id = self.keys.decrypt_id(enc)?;
+                    chunk.push(member_cells(
+                        table,
+                        catalogue,
+                        names,
+                        written as i64,
+                        m,
+                        &id,
+                    ));
+                }
+            }
+            sink.chunk(chunk).await?;
+            progress(written);
+        }
+        Ok(written)
     }
 }

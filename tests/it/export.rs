@@ -360,3 +360,84 @@ print(json.dumps({
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_export_command_writes_the_file_or_nothing() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("test.key");
+    std::fs::write(&key, "2a".repeat(32)).unwrap();
+    let run = |args: Vec<String>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
+            .args(&args)
+            .env("DENGJI_DATABASE_URL", &app.url)
+            .env("DENGJI_KEY_FILE", &key)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let target = dir.path().join("a6.xlsx");
+    let (ok, out, err) = run(vec![
+        "export".into(),
+        "a6".into(),
+        "--node".into(),
+        p.city.0.to_string(),
+        "-o".into(),
+        target.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("已导出"), "{out}");
+    let book = read_xlsx(&target);
+    assert_eq!(rows(&book["附件6"])[1][0], "党组织信息汇总表");
+
+    // Bad requests are named.
+    let (ok, _, err) = run(vec![
+        "export".into(),
+        "a4".into(),
+        "--node".into(),
+        "1".into(),
+        "-o".into(),
+        dir.path().join("x.pdf").display().to_string(),
+    ]);
+    assert!(!ok && err.contains(".xlsx 或 .csv"), "{err}");
+    let (ok, _, err) = run(vec![
+        "export".into(),
+        "a7".into(),
+        "--node".into(),
+        "1".into(),
+        "-o".into(),
+        dir.path().join("x.csv").display().to_string(),
+    ]);
+    assert!(!ok && err.contains("a4、a5 或 a6"), "{err}");
+
+    // A record that cannot be read stops the export: no file, no partial file.
+    sqlx::query("UPDATE members SET citizen_id_enc = $1 WHERE id = $2")
+        .bind(vec![1u8, 2, 3])
+        .bind(p.member.0)
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    let broken = dir.path().join("broken.xlsx");
+    let (ok, _, _) = run(vec![
+        "export".into(),
+        "a4".into(),
+        "--node".into(),
+        p.firm_org.0.to_string(),
+        "-o".into(),
+        broken.display().to_string(),
+    ]);
+    assert!(!ok);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !left.iter().any(|n| n.starts_with("broken")),
+        "nothing left behind: {left:?}"
+    );
+}
