@@ -173,6 +173,23 @@ pub async fn submit(
     }
 }
 
+/// After a parent's decision: back to the package page with a notice, or the page again with
+/// the refusal.
+async fn decided(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    result: Result<(), ServiceError>,
+    done: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done={done}")).into_response()),
+        Err(e) => Ok(page(state, user, id, Some(message_of(e)?), None)
+            .await?
+            .into_response()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DecideForm {
     version: i64,
@@ -186,16 +203,11 @@ pub async fn accept(
     Path(id): Path<i64>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, AppError> {
-    match state
+    let result = state
         .services
         .accept_package(Caller::User(&user.actor), OrgId(id), f.version)
-        .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=accepted")).into_response()),
-        Err(e) => Ok(page(&state, &user, id, Some(message_of(e)?), None)
-            .await?
-            .into_response()),
-    }
+        .await;
+    decided(&state, &user, id, result, "accepted").await
 }
 
 pub async fn return_package(
@@ -204,16 +216,11 @@ pub async fn return_package(
     Path(id): Path<i64>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, AppError> {
-    match state
+    let result = state
         .services
         .return_package(Caller::User(&user.actor), OrgId(id), f.version, &f.reason)
-        .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=returned")).into_response()),
-        Err(e) => Ok(page(&state, &user, id, Some(message_of(e)?), None)
-            .await?
-            .into_response()),
-    }
+        .await;
+    decided(&state, &user, id, result, "returned").await
 }
 
 #[derive(Deserialize)]
@@ -228,16 +235,11 @@ pub async fn extend(
     Path(id): Path<i64>,
     Form(f): Form<ExtendForm>,
 ) -> Result<Response, AppError> {
-    match state
+    let result = state
         .services
         .grant_extension(Caller::User(&user.actor), OrgId(id), &f.until, &f.reason)
-        .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=extended")).into_response()),
-        Err(e) => Ok(page(&state, &user, id, Some(message_of(e)?), None)
-            .await?
-            .into_response()),
-    }
+        .await;
+    decided(&state, &user, id, result, "extended").await
 }
 
 #[derive(Template, WebTemplate)]
