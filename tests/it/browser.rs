@@ -90,14 +90,38 @@ async fn start_server(app: &TestApp) -> SocketAddr {
 }
 
 async fn text_of(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    // The element may belong to a page that is just being replaced: find it again then.
+    for _ in 0..50 {
+        let e = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        if let Ok(text) = e.text().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: the element kept going stale");
+}
+
+/// Wait until the element's text contains `expected` (after a click that reloads a page
+/// carrying the same element).
+async fn wait_for_text(c: &Client, css: &str, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(text) = e.text().await
+        {
+            if text.contains(expected) {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: expected “{expected}”, still “{last}”");
 }
 
 async fn login(c: &Client, base: &str, username: &str) {
@@ -440,7 +464,7 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         "{changes}"
     );
     click(&c, "#approve").await;
-    assert_eq!(text_of(&c, "#reg-state").await, "已审核通过");
+    wait_for_text(&c, "#reg-state", "已审核通过").await;
     logout(&c).await;
 
     // The firm's clerk sees the package returned, and submits it again.
@@ -464,7 +488,7 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         .await
         .unwrap();
     click(&c, "#accept-package").await;
-    assert_eq!(text_of(&c, "#state").await, "上级已接收");
+    wait_for_text(&c, "#state", "上级已接收").await;
     c.screenshot()
         .await
         .map(|png| std::fs::write(screenshot_dir().join("package-accepted.png"), png))
