@@ -5,8 +5,8 @@ use clap::Subcommand;
 
 use super::{CliResult, load_config, open};
 use crate::config::Overrides;
-use crate::service::inbox::Deadlines;
-use crate::service::{Caller, ServiceError};
+use crate::service::Caller;
+use crate::service::campaign::Deadlines;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,17 +25,6 @@ pub enum Command {
     },
     /// 立即记录逾期并发送截止提醒
     Sweep,
-}
-
-fn message(e: ServiceError) -> String {
-    match e {
-        ServiceError::Invalid(errors) => errors
-            .iter()
-            .map(|e| format!("{}：{}", e.field, e.reason))
-            .collect::<Vec<_>>()
-            .join("；"),
-        other => other.to_string(),
-    }
 }
 
 pub async fn run(o: Overrides, cmd: Command) -> CliResult {
@@ -60,11 +49,11 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                     },
                 )
                 .await
-                .map_err(message)?;
+                .map_err(super::describe)?;
             println!("已更新各级截止日期。");
         }
         Command::Sweep => {
-            let n = services.sweep_deadlines().await.map_err(message)?;
+            let n = services.sweep_deadlines().await.map_err(super::describe)?;
             println!("新记录逾期 {n} 个组织；截止提醒已发送。");
         }
     }

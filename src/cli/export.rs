@@ -68,7 +68,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             let _ = std::fs::remove_file(&partial);
             return Err(match e {
                 crate::service::ServiceError::NotFound => "没有这个组织节点或这张表".to_owned(),
-                other => other.to_string(),
+                other => super::describe(other),
             });
         }
     };

@@ -69,6 +69,18 @@ enum Command {
 /// A command's failure, printed in Chinese on standard error.
 pub type CliResult = Result<(), String>;
 
+/// A service refusal as one line: every field and its reason.
+pub(crate) fn describe(e: crate::service::ServiceError) -> String {
+    match e {
+        crate::service::ServiceError::Invalid(list) => list
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("；"),
+        other => other.to_string(),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();

@@ -2,12 +2,12 @@
 
 use clap::Subcommand;
 
-use super::{CliResult, load_config, open};
+use super::{CliResult, describe, load_config, open};
 use crate::config::Overrides;
 use crate::crypto::random_token;
 use crate::domain::{MemberId, OrgId, Role};
 use crate::service::users::NewAccount;
-use crate::service::{Caller, ServiceError, Services};
+use crate::service::{Caller, Services};
 use crate::store::users::UserFilter;
 
 #[derive(Debug, Subcommand)]
@@ -60,17 +60,6 @@ pub enum Command {
 fn generated_password() -> String {
     // 16 URL-safe characters plus a digit, so the password rules are always met.
     format!("{}7", &random_token()[..16])
-}
-
-fn describe(e: ServiceError) -> String {
-    match e {
-        ServiceError::Invalid(list) => list
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("；"),
-        other => other.to_string(),
-    }
 }
 
 async fn user_id(services: &Services, username: &str) -> Result<crate::domain::UserId, String> {

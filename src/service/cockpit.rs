@@ -61,12 +61,10 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
-        let deadline = match org.level.child() {
-            Some(OrgLevel::Firm) => Some(campaign.deadline_firm.clone()),
-            Some(OrgLevel::City) => Some(campaign.deadline_city.clone()),
-            Some(OrgLevel::Province) => Some(campaign.deadline_province.clone()),
-            _ => None,
-        };
+        let deadline = org
+            .level
+            .child()
+            .map(|level| super::package::base_deadline(&campaign, level).to_owned());
         let today = beijing_today();
         let days_left = deadline
             .as_deref()

@@ -398,10 +398,7 @@ impl Services {
         let columns = out_columns(table);
         let organisations = table.rows == "organisation";
         let today = beijing_today().to_string();
-        let filler = match caller {
-            Caller::User(a) => a.display_name.clone(),
-            Caller::Operator => String::new(),
-        };
+        let header = super::summary::header_block(&mut conn, caller, campaign.id, &org, 0).await?;
 
         let mut sink = match format {
             ExportFormat::Xlsx => {
@@ -418,10 +415,10 @@ impl Services {
                     attachment: table.attachment.clone(),
                     title: table.title.clone(),
                     meta: [
-                        ("填报单位（盖章）", org.name.clone()),
-                        ("填报人", filler),
-                        ("联系电话", org.contact_phone.clone().unwrap_or_default()),
-                        ("填报日期", today.clone()),
+                        ("填报单位（盖章）", header.unit),
+                        ("填报人", header.filler),
+                        ("联系电话", header.phone),
+                        ("填报日期", header.date),
                     ],
                     columns,
                     unit: if organisations { "个党组织" } else { "人" },

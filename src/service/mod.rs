@@ -3,6 +3,7 @@
 //! these; neither touches the store for a change directly.
 
 pub mod auth;
+pub mod campaign;
 pub mod cockpit;
 pub mod demo;
 pub mod directory;
@@ -108,6 +109,15 @@ impl From<sqlx::Error> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A store `Conflict` (somebody else acted first) as a refusal saying `message`; other store
+/// errors pass through.
+pub fn on_race(e: StoreError, message: &str) -> ServiceError {
+    match e {
+        StoreError::Conflict => ServiceError::Conflict(message.to_owned()),
+        other => other.into(),
+    }
+}
 
 /// Refusal of a save made over an older version of a form.
 pub fn stale_form() -> ServiceError {

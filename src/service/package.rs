@@ -10,10 +10,10 @@ use crate::domain::{OrgId, OrgLevel};
 use crate::store::audit::{self, NewEvent};
 use crate::store::campaigns::Campaign;
 use crate::store::notifications::{self, To};
+use crate::store::org_registrations;
 use crate::store::orgs::{self, Org};
 use crate::store::packages::{self, Extension, NewPackage, OwnProgress, Package};
 use crate::store::summary;
-use crate::store::{StoreError, org_registrations};
 
 /// Package states as users read them.
 pub fn state_label(code: &str) -> &'static str {
@@ -117,13 +117,6 @@ fn by_name(caller: Caller<'_>) -> String {
     match caller {
         Caller::User(a) => format!("{}（{}，{}）", a.display_name, a.role.label(), a.org_name),
         Caller::Operator => "命令行".into(),
-    }
-}
-
-fn conflict_on_race(e: StoreError, msg: &str) -> ServiceError {
-    match e {
-        StoreError::Conflict => ServiceError::Conflict(msg.to_owned()),
-        other => other.into(),
     }
 }
 
@@ -390,7 +383,7 @@ impl Services {
             existing.as_ref(),
         )
         .await
-        .map_err(|e| conflict_on_race(e, "本组织的材料刚刚已由他人报送，请刷新页面"))?;
+        .map_err(|e| super::on_race(e, "本组织的材料刚刚已由他人报送，请刷新页面"))?;
         notifications::send(
             &mut tx,
             To::Staff(parent_id),
@@ -465,7 +458,7 @@ impl Services {
             None,
         )
         .await
-        .map_err(|e| conflict_on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
+        .map_err(|e| super::on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
         // Data arriving in an already accepted (or submitted) subtree is counted there.
         let above: Vec<OrgId> = child
             .path
@@ -538,7 +531,7 @@ impl Services {
             Some(reason.to_owned()),
         )
         .await
-        .map_err(|e| conflict_on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
+        .map_err(|e| super::on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
         tell_and_audit(
             &mut tx,
             caller,

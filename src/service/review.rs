@@ -14,7 +14,7 @@ use crate::store::audit::{self, NewEvent};
 use crate::store::notifications::{self, To};
 use crate::store::registrations::{self, Pending, Registration};
 use crate::store::reviews::{self, NewReview, Review};
-use crate::store::{StoreError, members, orgs, packages};
+use crate::store::{members, orgs, packages};
 
 /// What the record page shows about review.
 #[derive(Debug, Clone, Default)]
@@ -159,12 +159,11 @@ impl Services {
             .await?;
             reviews::transition(&mut tx, reg.id, reg.version, "submitted", "approved", None)
                 .await
-                .map_err(|e| match e {
-                    StoreError::Conflict => ServiceError::Conflict(format!(
-                        "{}：登记表刚刚被修改，请刷新后重试",
-                        member.name
-                    )),
-                    other => other.into(),
+                .map_err(|e| {
+                    super::on_race(
+                        e,
+                        &format!("{}：登记表刚刚被修改，请刷新后重试", member.name),
+                    )
                 })?;
             audit::append(
                 &mut tx,
@@ -279,10 +278,7 @@ impl Services {
             Some(reason.clone()),
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict => ServiceError::Conflict("登记表刚刚被修改，请刷新后重试".into()),
-            other => other.into(),
-        })?;
+        .map_err(|e| super::on_race(e, "登记表刚刚被修改，请刷新后重试"))?;
         for p in &reopen {
             packages::decide(
                 &mut tx,
@@ -294,12 +290,7 @@ impl Services {
                 Some(format!("退回党员 {} 的登记表（{reason}）", member.name)),
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict => {
-                    ServiceError::Conflict("材料状态刚刚发生变化，请刷新后重试".into())
-                }
-                other => other.into(),
-            })?;
+            .map_err(|e| super::on_race(e, "材料状态刚刚发生变化，请刷新后重试"))?;
             notifications::send(
                 &mut tx,
                 To::Staff(p.org_id),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::domain::{OrgId, TreePath};
 use crate::forms::{Catalogue, Summary};
-use crate::store::orgs::Org;
+use crate::store::orgs::{self, Org};
 use crate::store::packages;
 use crate::store::summary::{self, Cursor, MemberRow, OrgRow, Stats};
 
@@ -189,6 +189,42 @@ pub(crate) fn org_cells(
         .collect()
 }
 
+/// The header block of a node's tables: the submission's people when its package went up,
+/// otherwise the person looking and the organisation's own telephone.
+pub(crate) async fn header_block(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    campaign_id: i64,
+    org: &Org,
+    total: i64,
+) -> ServiceResult<HeaderBlock> {
+    let pkg = packages::get(conn, campaign_id, org.id).await?;
+    Ok(HeaderBlock {
+        unit: org.name.clone(),
+        filler: pkg.as_ref().map_or_else(
+            || match caller {
+                Caller::User(a) => a.display_name.clone(),
+                Caller::Operator => String::new(),
+            },
+            |p| p.submitter_name.clone(),
+        ),
+        phone: pkg.as_ref().map_or_else(
+            || org.contact_phone.clone().unwrap_or_default(),
+            |p| p.contact_phone.clone(),
+        ),
+        date: pkg.as_ref().map_or_else(
+            || beijing_today().to_string(),
+            |p| {
+                super::beijing_time(p.submitted_at)
+                    .get(..10)
+                    .map(str::to_owned)
+                    .unwrap_or_default()
+            },
+        ),
+        total,
+    })
+}
+
 impl Services {
     /// One page of summary table `code` (`A4`, `A5` or `A6`) of the node `org_id`.
     pub async fn summary_table(
@@ -248,7 +284,11 @@ impl Services {
             .collect();
         ids.sort_by_key(|i| i.0);
         ids.dedup();
-        let names = summary::names(&mut conn, &ids).await?;
+        let names: HashMap<i64, String> = orgs::get_many(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.0, o.name))
+            .collect();
         let cells: Vec<Vec<String>> = match &rows {
             Rows::Orgs(list) => list
                 .iter()
@@ -271,33 +311,7 @@ impl Services {
                 .collect(),
         };
 
-        // The header block: the submission's people when the package went up, otherwise
-        // the person looking and the organisation's own telephone.
-        let pkg = packages::get(&mut conn, campaign.id, org.id).await?;
-        let header = HeaderBlock {
-            unit: org.name.clone(),
-            filler: pkg.as_ref().map_or_else(
-                || match caller {
-                    Caller::User(a) => a.display_name.clone(),
-                    Caller::Operator => String::new(),
-                },
-                |p| p.submitter_name.clone(),
-            ),
-            phone: pkg.as_ref().map_or_else(
-                || org.contact_phone.clone().unwrap_or_default(),
-                |p| p.contact_phone.clone(),
-            ),
-            date: pkg.as_ref().map_or_else(
-                || beijing_today().to_string(),
-                |p| {
-                    super::beijing_time(p.submitted_at)
-                        .get(..10)
-                        .map(str::to_owned)
-                        .unwrap_or_default()
-                },
-            ),
-            total,
-        };
+        let header = header_block(&mut conn, caller, campaign.id, &org, total).await?;
         Ok(SummaryTable {
             org,
             code: table.code.clone(),

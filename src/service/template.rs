@@ -8,7 +8,8 @@ use rust_xlsxwriter::{
     XlsxError,
 };
 
-use super::{ServiceError, ServiceResult};
+use super::{Caller, ServiceError, ServiceResult};
+use crate::authz::Action;
 use crate::forms::{Catalogue, Field, Kind};
 
 /// Rows of the data area that carry the drop-downs and text format.
@@ -57,8 +58,10 @@ fn xlsx_err(e: XlsxError) -> ServiceError {
     ServiceError::Conflict(format!("生成模板失败：{e}"))
 }
 
-/// The template of form `code` (`A1`, `A2` or `A3`) as .xlsx bytes.
-pub fn template(code: &str) -> ServiceResult<(String, Vec<u8>)> {
+/// The template of form `code` (`A1`, `A2` or `A3`) as .xlsx bytes: no data in it, for every
+/// working account (not for 党员本人 accounts).
+pub fn template(caller: Caller<'_>, code: &str) -> ServiceResult<(String, Vec<u8>)> {
+    caller.require(Action::ReadDirectory, None)?;
     let catalogue = Catalogue::get();
     let form = catalogue
         .forms

@@ -403,23 +403,6 @@ pub async fn org_rows(
     Ok(out)
 }
 
-/// Names of organisations by id (for the 省 and 地市 columns, read from the paths).
-pub async fn names(conn: &mut AnyConnection, ids: &[OrgId]) -> StoreResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, name FROM orgs WHERE id IN ({})",
-        list.join(", ")
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-        .collect::<Result<HashMap<i64, String>, StoreError>>()
-}
-
 /// Names of the national, provincial and city nodes (the 省 and 地市 columns of an export).
 pub async fn upper_names(conn: &mut AnyConnection) -> StoreResult<HashMap<i64, String>> {
     let rows = sqlx::query("SELECT id, name FROM orgs WHERE depth <= 2")

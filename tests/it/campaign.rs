@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 
 use dengji::domain::{MemberId, OrgId, Role};
-use dengji::service::inbox::Deadlines;
+use dengji::service::campaign::Deadlines;
 use dengji::service::package::SubmitInput;
 use dengji::service::registration::{RegistrationInput, Step};
 use dengji::service::{Caller, ServiceError};

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 
 use dengji::domain::{MemberId, Role};
 use dengji::service::Caller;
-use dengji::service::inbox::Deadlines;
+use dengji::service::campaign::Deadlines;
 
 use crate::helpers::{TestApp, demo_places};
 
