@@ -91,12 +91,22 @@ impl Keys {
 
     /// Encrypt a citizen ID number with a fresh random nonce.
     pub fn encrypt_id(&self, id: &CitizenId) -> Vec<u8> {
+        self.encrypt_bytes(id.as_str().as_bytes())
+    }
+
+    /// Decrypt a value written by [`Keys::encrypt_id`].
+    pub fn decrypt_id(&self, data: &[u8]) -> Result<String, CryptoError> {
+        String::from_utf8(self.decrypt_bytes(data)?).map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// Encrypt any personal data (an uploaded file, say) with a fresh random nonce.
+    pub fn encrypt_bytes(&self, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(&Nonce::from(nonce), id.as_str().as_bytes())
-            .unwrap_or_else(|_| unreachable!("AES-GCM encryption of 18 bytes cannot fail"));
+            .encrypt(&Nonce::from(nonce), plain)
+            .unwrap_or_else(|_| unreachable!("AES-GCM encrypts anything below 64 GiB"));
         let mut out = Vec::with_capacity(1 + 12 + sealed.len());
         out.push(CIPHERTEXT_VERSION);
         out.extend_from_slice(&nonce);
@@ -104,17 +114,15 @@ impl Keys {
         out
     }
 
-    /// Decrypt a value written by [`Keys::encrypt_id`].
-    pub fn decrypt_id(&self, data: &[u8]) -> Result<String, CryptoError> {
+    /// Decrypt a value written by [`Keys::encrypt_bytes`].
+    pub fn decrypt_bytes(&self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if data.len() < 13 || data[0] != CIPHERTEXT_VERSION {
             return Err(CryptoError::Decrypt);
         }
         let nonce: [u8; 12] = data[1..13].try_into().map_err(|_| CryptoError::Decrypt)?;
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(&Nonce::from(nonce), &data[13..])
-            .map_err(|_| CryptoError::Decrypt)?;
-        String::from_utf8(plain).map_err(|_| CryptoError::Decrypt)
+            .map_err(|_| CryptoError::Decrypt)
     }
 
     /// The keyed blind index of an ID number: equal numbers give equal indexes, and nobody

@@ -8,5 +8,6 @@ pub mod crypto;
 pub mod domain;
 pub mod forms;
 pub mod service;
+pub mod sheet;
 pub mod store;
 pub mod web;

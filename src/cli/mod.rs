@@ -6,6 +6,7 @@ mod campaign;
 mod check;
 mod demo;
 mod export;
+mod import;
 mod migrate;
 mod serve;
 mod user;
@@ -61,6 +62,8 @@ enum Command {
     Bench(bench::Args),
     /// 导出汇总表（附件4/5/6）为 Excel 或 CSV
     Export(export::Args),
+    /// 批量导入党员（附件1/附件2 的 .xlsx 或 .csv）：预检、导入、撤销
+    Import(import::Args),
     /// 登记核查工作：查看、设置各级截止日期、记录逾期
     #[command(subcommand)]
     Campaign(campaign::Command),
@@ -129,6 +132,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Bench(args) => bench::run(overrides, args).await,
         Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
         Command::Export(args) => export::run(overrides, args).await,
+        Command::Import(args) => import::run(overrides, args).await,
     }
 }
 

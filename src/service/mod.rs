@@ -8,6 +8,7 @@ pub mod cockpit;
 pub mod demo;
 pub mod directory;
 pub mod export;
+pub mod import;
 pub mod inbox;
 pub mod membership;
 pub mod org_registration;

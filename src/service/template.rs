@@ -68,7 +68,29 @@ pub fn template(caller: Caller<'_>, code: &str) -> ServiceResult<(String, Vec<u8
         .iter()
         .find(|f| f.code.eq_ignore_ascii_case(code))
         .ok_or(ServiceError::NotFound)?;
-    let fields: Vec<&Field> = catalogue.fields_of(form).collect();
+    // Member templates start with the firm each row belongs to, which places the record on
+    // import (it is not a form field).
+    let firm = Field {
+        code: "firm_credit_code".into(),
+        label: super::import::FIRM_COLUMN.into(),
+        kind: Kind::Text,
+        list: None,
+        required: false,
+        required_if: None,
+        max_len: Some(18),
+        digits: None,
+        min: None,
+        future: false,
+        help: Some(
+            "18位统一社会信用代码；导入到律师事务所党组织时可不填，导入到上级党组织时必填".into(),
+        ),
+        edit: None,
+    };
+    let mut fields: Vec<&Field> = Vec::new();
+    if matches!(form.category.as_str(), "lawyer" | "staff") {
+        fields.push(&firm);
+    }
+    fields.extend(catalogue.fields_of(form));
     build(catalogue, &form.attachment, &form.title, &fields)
         .map(|bytes| {
             (

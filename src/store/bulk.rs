@@ -103,10 +103,12 @@ pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> Store
     Ok(())
 }
 
-/// Members without explicit ids (the database numbers them).
+/// Members without explicit ids (the database numbers them), recorded as part of an import
+/// batch when one is given.
 pub async fn insert_members(
     conn: &mut AnyConnection,
     rows: Vec<super::members::NewMember>,
+    batch: Option<i64>,
 ) -> StoreResult<()> {
     let t = now();
     let args = rows
@@ -134,10 +136,12 @@ pub async fn insert_members(
                 Arg::Int(1),
                 Arg::Int(t),
                 Arg::Int(t),
+                Arg::opt_int(batch),
             ]
         })
         .collect();
-    insert_rows(conn, "members", super::members::INSERT_COLUMNS, args).await?;
+    let columns = format!("{}, import_batch_id", super::members::INSERT_COLUMNS);
+    insert_rows(conn, "members", &columns, args).await?;
     Ok(())
 }
 

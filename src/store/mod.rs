@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod check;
 pub mod divisions;
 pub mod firms;
+pub mod imports;
 pub mod members;
 pub mod notifications;
 pub mod org_registrations;

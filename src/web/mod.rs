@@ -8,6 +8,7 @@ mod cockpit;
 mod directory;
 mod error;
 mod formview;
+mod import;
 mod membership;
 mod org_registration;
 mod package;
@@ -39,8 +40,10 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
-/// Largest request body accepted (forms; uploads come with the Excel work).
+/// Largest request body of an ordinary form.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest multipart upload: the largest spreadsheet accepted and the form around it.
+pub const MAX_UPLOAD_BODY_BYTES: usize = crate::sheet::MAX_FILE_BYTES + 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let static_header = |name: HeaderName, value: &'static str| {
@@ -95,6 +98,21 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/summary/{code}", get(package::summary))
         .route("/orgs/{id}/summary/{code}/export", get(package::export))
         .route("/templates/{code}", get(package::template))
+        .route(
+            "/orgs/{id}/import",
+            get(import::show)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BODY_BYTES)),
+        )
+        .route(
+            "/orgs/{id}/import/{upload}",
+            get(import::preview).post(import::decide),
+        )
+        .route(
+            "/orgs/{id}/import/{upload}/issues.csv",
+            get(import::issues_csv),
+        )
+        .route("/imports/{batch}/undo", post(import::undo))
         .route("/inbox", get(package::inbox))
         .route("/inbox/read", post(package::read_all))
         .route("/inbox/{id}", get(package::open))

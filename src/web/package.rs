@@ -347,7 +347,7 @@ pub struct ExportQuery {
 }
 
 /// `filename*` of a Content-Disposition header (RFC 5987): UTF-8, percent-encoded.
-fn disposition(name: &str) -> String {
+pub(super) fn disposition(name: &str) -> String {
     let mut encoded = String::with_capacity(name.len() * 3);
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ErrorInfo, render_error};
 use super::view::Ctx;
-use super::{AppError, AppState, MAX_BODY_BYTES};
+use super::{AppError, AppState, MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES};
 use crate::authz::Actor;
 use crate::service::auth::LiveSession;
 
@@ -126,12 +126,34 @@ pub async fn resolve_and_guard(
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-            return AppError::BadRequest("提交的内容过大".into()).into_response();
+        let boundary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| multer::parse_boundary(ct).ok());
+        // File uploads are multipart and may be larger; everything else is a small form.
+        let limit = if boundary.is_some() {
+            MAX_UPLOAD_BODY_BYTES
+        } else {
+            MAX_BODY_BYTES
         };
-        let form_token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+        let Ok(bytes) = to_bytes(body, limit).await else {
+            return AppError::BadRequest(if boundary.is_some() {
+                format!(
+                    "上传的文件过大：单个文件不能超过 {} MB，请分成几个文件导入",
+                    crate::sheet::MAX_FILE_BYTES / (1024 * 1024)
+                )
+            } else {
+                "提交的内容过大".into()
+            })
+            .into_response();
+        };
+        let form_token = match &boundary {
+            Some(b) => multipart_field(&bytes, b, "csrf").await,
+            None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v)),
+        };
         let presented = header_token.or(form_token).unwrap_or_default();
         if !constant_time_eq(presented.as_bytes(), live.csrf_token.as_bytes()) {
             return AppError::Csrf.into_response();
@@ -153,6 +175,21 @@ pub async fn resolve_and_guard(
         }
         _ => response,
     }
+}
+
+/// A small text field of a buffered multipart body (the CSRF token comes before the file).
+async fn multipart_field(body: &bytes::Bytes, boundary: &str, name: &str) -> Option<String> {
+    let stream = futures_util::stream::once({
+        let body = body.clone();
+        async move { Ok::<_, std::convert::Infallible>(body) }
+    });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok().filter(|t| t.len() <= 256);
+        }
+    }
+    None
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -11,6 +11,7 @@ mod campaign;
 mod cli;
 mod export;
 mod helpers;
+mod import;
 mod membership;
 mod org_registration;
 mod pages;

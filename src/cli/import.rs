@@ -1,0 +1,156 @@
+//! `dengji import FILE --into NODE [--dry-run] [--valid-only]`: check and import a member
+//! spreadsheet (.xlsx or .csv) through the same service as the web page; `dengji import --undo
+//! BATCH` undoes a batch.
+
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{CliResult, load_config, open};
+use crate::config::Overrides;
+use crate::domain::OrgId;
+use crate::service::Caller;
+use crate::service::import::{ImportKind, ImportRequest, Mode, Report};
+
+/// Findings printed; the rest are counted.
+const PRINTED: usize = 100;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// 要导入的文件（.xlsx 或 .csv）
+    file: Option<PathBuf>,
+    /// 导入到哪个组织节点（编号）
+    #[arg(long)]
+    into: Option<i64>,
+    /// 只预检，不导入
+    #[arg(long)]
+    dry_run: bool,
+    /// 只导入无误的行（默认：有任何错误则全部不导入）
+    #[arg(long)]
+    valid_only: bool,
+    /// 表格类型：a1（律师党员）或 a2（工作人员党员）；默认按表头识别
+    #[arg(long)]
+    kind: Option<String>,
+    /// 撤销一个导入批次（编号）
+    #[arg(long, conflicts_with_all = ["file", "into", "dry_run", "valid_only", "kind"])]
+    undo: Option<i64>,
+}
+
+fn print_report(r: &Report) {
+    if let Some(k) = r.kind {
+        println!("表格类型：{}", k.label());
+    }
+    if !r.file_error {
+        println!(
+            "数据 {} 行：无误 {} 行，有错误 {} 行；提示 {} 条。",
+            r.rows, r.valid, r.invalid, r.warnings
+        );
+    }
+    for i in r.issues.iter().take(PRINTED) {
+        let place = i
+            .row
+            .map_or_else(|| "文件".to_owned(), |n| format!("第{n}行"));
+        let level = if i.error { "错误" } else { "提示" };
+        println!("  {place} {level} [{}] {}", i.rule, i.message);
+    }
+    if r.issues.len() > PRINTED {
+        println!("  …… 另有 {} 条未列出", r.issues.len() - PRINTED);
+    }
+}
+
+pub async fn run(o: Overrides, args: Args) -> CliResult {
+    let config = load_config(&o)?;
+    if let Some(batch) = args.undo {
+        let services = open(&config).await?;
+        let n = services
+            .import_undo(Caller::Operator, batch)
+            .await
+            .map_err(super::describe)?;
+        println!("已撤销批次 {batch}：删除了 {n} 名党员及其登记表草稿。");
+        return Ok(());
+    }
+    let (Some(file), Some(into)) = (args.file, args.into) else {
+        return Err("请给出要导入的文件和 --into 组织节点编号，或用 --undo 批次编号 撤销".into());
+    };
+    let kind = match args.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            ImportKind::from_code(k).ok_or("--kind 应为 a1（律师党员）或 a2（工作人员党员）")?,
+        ),
+    };
+    let meta = std::fs::metadata(&file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    if meta.len() > crate::sheet::MAX_FILE_BYTES as u64 {
+        return Err(crate::sheet::SheetError::TooLarge {
+            size_mb: usize::try_from(meta.len().div_ceil(1024 * 1024)).unwrap_or(usize::MAX),
+            limit_mb: crate::sheet::MAX_FILE_BYTES / (1024 * 1024),
+        }
+        .to_string());
+    }
+    let bytes = std::fs::read(&file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let services = open(&config).await?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} 行 ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let progress = |stage: crate::service::import::Stage, n: u64| {
+        bar.set_message(stage.label());
+        bar.set_position(n);
+    };
+    let started = std::time::Instant::now();
+    let mode = if args.valid_only {
+        Mode::ValidOnly
+    } else {
+        Mode::AllOrNothing
+    };
+    if args.dry_run {
+        let report = services
+            .import_check(Caller::Operator, OrgId(into), &bytes, kind, &progress)
+            .await;
+        bar.finish_and_clear();
+        let report = report.map_err(super::describe)?;
+        print_report(&report);
+        println!(
+            "预检完成（未导入），用时 {:.1} 秒。",
+            started.elapsed().as_secs_f64()
+        );
+        return if report.importable(mode) {
+            Ok(())
+        } else {
+            Err("按所选方式不能导入：请先改正上面列出的错误".into())
+        };
+    }
+    let done = services
+        .import_run(
+            Caller::Operator,
+            ImportRequest {
+                into: OrgId(into),
+                file_name: &name,
+                bytes: &bytes,
+                kind,
+                mode,
+            },
+            &progress,
+        )
+        .await;
+    bar.finish_and_clear();
+    let done = done.map_err(super::describe)?;
+    print_report(&done.report);
+    match done.batch_id {
+        Some(batch) => {
+            println!(
+                "已导入 {} 行（批次 {batch}），未导入 {} 行，用时 {:.1} 秒。撤销：dengji import --undo {batch}",
+                done.imported,
+                done.skipped,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        None => Err("文件有错误，未导入任何数据（可加 --valid-only 只导入无误的行）".into()),
+    }
+}

@@ -1,0 +1,1318 @@
+//! Bulk import of members (附件1 / 附件2 rows) from .xlsx or .csv: a dry run reports every error
+//! and warning by row, column and rule code; the import then runs all-or-nothing or for the
+//! valid rows only, as a recorded batch that can be undone while nothing depends on it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+
+use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use crate::authz::Action;
+use crate::domain::eligibility::{self, Facts};
+use crate::domain::{CitizenId, FirmId, OrgId, TreePath};
+use crate::forms::{Catalogue, Field, Form, Kind, Severity, validate};
+use crate::sheet::{self, Sheet, Value};
+use crate::store::audit::{self, NewEvent};
+use crate::store::imports::{self, Batch, Dependents, FirmRef, NewBatch};
+use crate::store::members::NewMember;
+use crate::store::{StoreError, bulk, campaigns, now, orgs};
+
+/// The column naming each member's firm (not a form field: it places the record).
+pub const FIRM_COLUMN: &str = "律师事务所统一社会信用代码";
+/// How long an uploaded file waits for the user's decision after the dry run.
+pub const UPLOAD_HOURS: i64 = 24;
+/// Rows searched for the header.
+const HEADER_SEARCH_ROWS: usize = 10;
+
+/// Fields a member record cannot do without: a row missing one is not imported. The form's
+/// other required fields may follow later (the member completes the draft).
+const CORE: [&str; 7] = [
+    "name",
+    "citizen_id",
+    "ethnicity",
+    "education",
+    "party_status",
+    "joined_on",
+    "mobile",
+];
+const CORE_LAWYER: [&str; 2] = ["licence_no", "practice_type"];
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// 附件1 rows: lawyer party members.
+    Lawyers,
+    /// 附件2 rows: party members on a firm's staff.
+    Staff,
+}
+
+impl ImportKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Lawyers => "lawyers",
+            Self::Staff => "staff",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "lawyers" | "a1" => Some(Self::Lawyers),
+            "staff" | "a2" => Some(Self::Staff),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Lawyers => "附件1 律师党员",
+            Self::Staff => "附件2 律师事务所工作人员党员",
+        }
+    }
+
+    fn form_code(self) -> &'static str {
+        match self {
+            Self::Lawyers => "A1",
+            Self::Staff => "A2",
+        }
+    }
+
+    fn category(self) -> &'static str {
+        match self {
+            Self::Lawyers => "lawyer",
+            Self::Staff => "staff",
+        }
+    }
+}
+
+/// Where a long import is, for a progress display: the stage and the rows so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Reading,
+    Checking,
+    Duplicates,
+    Writing,
+}
+
+impl Stage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reading => "读取文件",
+            Self::Checking => "逐行检查",
+            Self::Duplicates => "全国查重",
+            Self::Writing => "写入数据库",
+        }
+    }
+}
+
+pub type Progress<'a> = dyn Fn(Stage, u64) + Sync + 'a;
+
+/// What to do with rows that have errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Any error anywhere: nothing is imported.
+    AllOrNothing,
+    /// Rows with errors are left out; the others are imported.
+    ValidOnly,
+}
+
+impl Mode {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AllOrNothing => "all",
+            Self::ValidOnly => "valid",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::AllOrNothing),
+            "valid" => Some(Self::ValidOnly),
+            _ => None,
+        }
+    }
+
+    pub fn label(code: &str) -> &'static str {
+        match code {
+            "all" => "全部导入（有错则不导入）",
+            "valid" => "仅导入无误的行",
+            _ => "未知",
+        }
+    }
+}
+
+/// One finding about the file, a row or a cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The row as Excel numbers it; none for the file as a whole.
+    pub row: Option<u32>,
+    /// The column's header as the file has it (or the form's label).
+    pub column: Option<String>,
+    /// Stable rule code, e.g. `ID-CHECKSUM`, `COLUMN-MISSING`.
+    pub rule: String,
+    pub error: bool,
+    pub message: String,
+}
+
+/// The dry run's verdict on a file.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub kind: Option<ImportKind>,
+    pub header_row: Option<u32>,
+    /// Data rows read (blank rows not counted).
+    pub rows: usize,
+    /// Rows without errors.
+    pub valid: usize,
+    pub invalid: usize,
+    pub warnings: usize,
+    /// Errors first by row, then warnings; file-level findings first.
+    pub issues: Vec<Issue>,
+    /// The file cannot be imported at all (not readable, no header, a column missing …).
+    pub file_error: bool,
+}
+
+impl Report {
+    fn file(rule: &str, message: impl Into<String>) -> Self {
+        Self {
+            issues: vec![Issue {
+                row: None,
+                column: None,
+                rule: rule.to_owned(),
+                error: true,
+                message: message.into(),
+            }],
+            file_error: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether an import in `mode` would store anything.
+    pub fn importable(&self, mode: Mode) -> bool {
+        !self.file_error && self.valid > 0 && (mode == Mode::ValidOnly || self.invalid == 0)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.error)
+    }
+}
+
+/// What to import where.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRequest<'a> {
+    pub into: OrgId,
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+    /// None: told by the header.
+    pub kind: Option<ImportKind>,
+    pub mode: Mode,
+}
+
+/// The result of an import.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// None when nothing was imported (the report says why).
+    pub batch_id: Option<i64>,
+    pub imported: usize,
+    pub skipped: usize,
+    pub report: Report,
+}
+
+/// A row ready to be stored.
+struct Prepared {
+    row: u32,
+    member: NewMember,
+    data: String,
+}
+
+/// An uploaded file waiting for the decision.
+#[derive(Debug, Clone)]
+pub struct Stashed {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A header as typed, compared without ＊ marks, spaces and parenthesis width.
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '＊' | '*' | ' ' | '\u{3000}' | '\n' | '\r' | '\t'))
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            c => c,
+        })
+        .collect::<String>()
+        .replace("(必填)", "")
+}
+
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Empty => String::new(),
+        Value::Text(t) => t.trim().to_owned(),
+        Value::Number(f) => integral(*f).map_or_else(|| f.to_string(), |i| i.to_string()),
+        Value::Date(d) => d.to_string(),
+        Value::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
+        Value::Error(e) => e.clone(),
+    }
+}
+
+fn integral(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+/// An Excel date serial (1900 system) as a date.
+fn serial_date(f: f64) -> Option<time::Date> {
+    let n = integral(f)?;
+    if !(1..=2_958_465).contains(&n) {
+        return None;
+    }
+    let epoch = time::Date::from_calendar_date(1899, time::Month::December, 30).ok()?;
+    epoch.checked_add(time::Duration::days(n))
+}
+
+/// Numbers of a date typed as text in the usual ways (2018-7-31, 2018/07/31, 2018.7.31,
+/// 2018年7月31日, 20180731), as `YYYY-MM-DD`; anything else as typed, for the validator to
+/// name.
+fn date_text(t: &str) -> String {
+    let t = t.trim();
+    let t = t.split([' ', 'T']).next().unwrap_or(t);
+    let parts: Vec<&str> = t
+        .split(['-', '/', '.', '年', '月', '日'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let ymd = match parts.as_slice() {
+        [y, m, d] => Some(((*y).to_owned(), (*m).to_owned(), (*d).to_owned())),
+        [s] if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) => {
+            Some((s[..4].to_owned(), s[4..6].to_owned(), s[6..].to_owned()))
+        }
+        _ => None,
+    };
+    if let Some((y, m, d)) = ymd
+        && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>())
+        && (1900..=2200).contains(&y)
+        && let Ok(month) = time::Month::try_from(m)
+        && let Ok(date) = time::Date::from_calendar_date(y, month, d)
+    {
+        return date.to_string();
+    }
+    t.to_owned()
+}
+
+fn ym_text(t: &str) -> String {
+    let t = t.trim();
+    let parts: Vec<&str> = t
+        .split(['-', '/', '.', '年', '月'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let ym = match parts.as_slice() {
+        [y, m] | [y, m, _] => Some(((*y).to_owned(), (*m).to_owned())),
+        [s] if s.len() == 6 && s.chars().all(|c| c.is_ascii_digit()) => {
+            Some((s[..4].to_owned(), s[4..].to_owned()))
+        }
+        _ => None,
+    };
+    if let Some((y, m)) = ym
+        && let (Ok(y), Ok(m)) = (y.parse::<i32>(), m.parse::<u8>())
+        && (1900..=2200).contains(&y)
+        && (1..=12).contains(&m)
+    {
+        return format!("{y:04}-{m:02}");
+    }
+    t.to_owned()
+}
+
+/// A cell as the form's text value; `Err((rule, message))` when the cell cannot hold it.
+fn convert(
+    catalogue: &Catalogue,
+    field: &Field,
+    v: &Value,
+) -> Result<Option<String>, (&'static str, String)> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let text = match (field.kind, v) {
+        (_, Value::Error(e)) => {
+            return Err((
+                "CELL-ERROR",
+                format!("单元格是公式错误 {e}，请填写实际内容"),
+            ));
+        }
+        (Kind::CitizenId | Kind::LicenceNo, Value::Number(_)) => {
+            return Err((
+                "NUMBER-NOT-TEXT",
+                "被 Excel 存成了数字（超过15位的数字末几位会变成0，末位X会丢失）：请先把该列设为“文本”格式，再重新输入号码".into(),
+            ));
+        }
+        (Kind::Date, Value::Date(d)) => d.to_string(),
+        (Kind::Date, Value::Number(f)) => match serial_date(*f) {
+            Some(d) => d.to_string(),
+            None => {
+                return Err((
+                    "DATE-FORMAT",
+                    format!("“{}”不是日期，格式如 2018-07-31", cell_text(v)),
+                ));
+            }
+        },
+        (Kind::Date, Value::Text(t)) => date_text(t),
+        (Kind::Ym, Value::Date(d)) => format!("{:04}-{:02}", d.year(), u8::from(d.month())),
+        (Kind::Ym, Value::Number(f)) => match integral(*f) {
+            Some(n) if (190_001..=220_012).contains(&n) => ym_text(&n.to_string()),
+            _ => match serial_date(*f) {
+                Some(d) => format!("{:04}-{:02}", d.year(), u8::from(d.month())),
+                None => {
+                    return Err((
+                        "YM-FORMAT",
+                        format!("“{}”不是年月，格式如 2018-07", cell_text(v)),
+                    ));
+                }
+            },
+        },
+        (Kind::Ym, Value::Text(t)) => ym_text(t),
+        (Kind::Code, _) => {
+            let typed = cell_text(v);
+            let list = field.list.as_deref().and_then(|l| catalogue.list(l));
+            match list {
+                Some(list) if list.label(&typed).is_none() => {
+                    // A label (what the drop-down offers), or a code typed as a number that lost
+                    // its leading zeros.
+                    let by_label = list.codes.iter().find(|(_, l)| *l == typed);
+                    let by_number = list
+                        .codes
+                        .iter()
+                        .find(|(c, _)| c.trim_start_matches('0') == typed.trim_start_matches('0'));
+                    by_label
+                        .or(if matches!(v, Value::Number(_)) {
+                            by_number
+                        } else {
+                            None
+                        })
+                        .map_or(typed, |(c, _)| c.clone())
+                }
+                _ => typed,
+            }
+        }
+        _ => cell_text(v),
+    };
+    Ok((!text.is_empty()).then_some(text))
+}
+
+struct Columns<'a> {
+    /// Column index → field.
+    fields: Vec<(usize, &'a Field)>,
+    /// Column index of the firm's credit code.
+    firm: Option<usize>,
+    /// Header texts by column index.
+    headers: Vec<String>,
+}
+
+fn push(
+    issues: &mut Vec<Issue>,
+    row: Option<u32>,
+    column: Option<&str>,
+    rule: &str,
+    error: bool,
+    message: impl Into<String>,
+) {
+    issues.push(Issue {
+        row,
+        column: column.map(str::to_owned),
+        rule: rule.to_owned(),
+        error,
+        message: message.into(),
+    });
+}
+
+/// Find the header among the first rows: the row naming most of the forms' columns.
+fn find_header(catalogue: &Catalogue, sheet: &Sheet) -> Option<usize> {
+    let mut known: Vec<String> = vec![norm(FIRM_COLUMN)];
+    for code in ["A1", "A2"] {
+        if let Some(form) = catalogue.form(code) {
+            known.extend(catalogue.fields_of(form).map(|f| norm(&f.label)));
+        }
+    }
+    sheet
+        .rows
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .enumerate()
+        .map(|(i, (_, cells))| {
+            let hits = cells
+                .iter()
+                .filter(|c| known.contains(&norm(&cell_text(c))))
+                .count();
+            (i, hits)
+        })
+        .filter(|(_, hits)| *hits >= 3)
+        .max_by_key(|(i, hits)| (*hits, usize::MAX - i))
+        .map(|(i, _)| i)
+}
+
+fn guess_kind(catalogue: &Catalogue, headers: &[String]) -> Result<ImportKind, String> {
+    let (Some(a1), Some(a2)) = (catalogue.form("A1"), catalogue.form("A2")) else {
+        return Err("表单定义缺失".into());
+    };
+    let labels =
+        |f: &Form| -> Vec<String> { catalogue.fields_of(f).map(|x| norm(&x.label)).collect() };
+    let (l1, l2) = (labels(a1), labels(a2));
+    let only = |mine: &[String], other: &[String]| {
+        headers
+            .iter()
+            .filter(|h| mine.contains(h) && !other.contains(h))
+            .count()
+    };
+    match (only(&l1, &l2), only(&l2, &l1)) {
+        (0, 0) => Err("无法判断文件是附件1（律师党员）还是附件2（工作人员党员）：表头中既没有“执业证号”等执业栏目，也没有“岗位类别”等工作人员栏目；请使用系统下载的模板，或在导入时选择表格类型".into()),
+        (_, 0) => Ok(ImportKind::Lawyers),
+        (0, _) => Ok(ImportKind::Staff),
+        _ => Err("表头同时含有附件1（律师党员）和附件2（工作人员党员）的栏目：请把律师和工作人员分成两个文件分别导入".into()),
+    }
+}
+
+/// Numbers of a file's SHA-256, for the batch record.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Services {
+    /// The node a caller may import into (clerks, reviewers and administrators of its subtree).
+    pub async fn import_target(&self, caller: Caller<'_>, into: OrgId) -> ServiceResult<orgs::Org> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, into).await?;
+        caller.require(Action::ManageMembers, Some(&org.path))?;
+        Ok(org)
+    }
+
+    /// Check a file for import into `into` without storing anything: every error and warning
+    /// by row, column and rule code.
+    pub async fn import_check(
+        &self,
+        caller: Caller<'_>,
+        into: OrgId,
+        bytes: &[u8],
+        kind: Option<ImportKind>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<Report> {
+        let org = self.import_target(caller, into).await?;
+        Ok(self.plan(&org, bytes, kind, progress).await?.0)
+    }
+
+    /// Check the file again and import it in `mode`, as one recorded batch in one transaction.
+    pub async fn import_run(
+        &self,
+        caller: Caller<'_>,
+        request: ImportRequest<'_>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<Imported> {
+        let ImportRequest {
+            into,
+            file_name,
+            bytes,
+            kind,
+            mode,
+        } = request;
+        let org = self.import_target(caller, into).await?;
+        let (report, prepared) = self.plan(&org, bytes, kind, progress).await?;
+        let total = report.rows;
+        if !report.importable(mode) {
+            return Ok(Imported {
+                batch_id: None,
+                imported: 0,
+                skipped: total,
+                report,
+            });
+        }
+        let Some(kind) = report.kind else {
+            return Err(ServiceError::Conflict("无法判断表格类型".into()));
+        };
+        let imported = prepared.len();
+        progress(Stage::Writing, imported as u64);
+        let mut tx = self.db.begin().await?;
+        let campaign = campaigns::latest(&mut tx).await?;
+        let by_name = match caller {
+            Caller::User(a) => a.display_name.clone(),
+            Caller::Operator => "命令行".to_owned(),
+        };
+        let batch_id = imports::insert_batch(
+            &mut tx,
+            &NewBatch {
+                kind: kind.code(),
+                org_id: org.id,
+                org_path: &org.path,
+                file_name,
+                file_sha256: &sha256_hex(bytes),
+                mode: mode.code(),
+                rows_total: i64::try_from(total).unwrap_or(i64::MAX),
+                rows_imported: i64::try_from(imported).unwrap_or(i64::MAX),
+                rows_skipped: i64::try_from(total - imported).unwrap_or(i64::MAX),
+                warnings: i64::try_from(report.warnings).unwrap_or(i64::MAX),
+                by: caller.user_id(),
+                by_name: &by_name,
+            },
+        )
+        .await?;
+        let mut drafts: HashMap<String, (String, String)> = HashMap::with_capacity(imported);
+        let mut members = Vec::with_capacity(imported);
+        for p in prepared {
+            drafts.insert(
+                p.member.citizen_id_index.clone(),
+                (p.member.org_path.as_str().to_owned(), p.data),
+            );
+            members.push(p.member);
+        }
+        let race = |e: StoreError| {
+            match e {
+            StoreError::Duplicate(_) => ServiceError::Conflict(
+                "导入期间有其他人登记了文件中的党员（公民身份号码或执业证号重复）：未导入任何数据，请重新预检后再导入".into(),
+            ),
+            other => other.into(),
+        }
+        };
+        bulk::insert_members(&mut tx, members, Some(batch_id))
+            .await
+            .map_err(race)?;
+        if let Some(campaign) = &campaign {
+            let form = kind.form_code();
+            let rows = imports::members_of_batch(&mut tx, batch_id)
+                .await?
+                .into_iter()
+                .filter_map(|(id, index)| {
+                    drafts
+                        .remove(&index)
+                        .map(|(path, data)| (id, path, form, data))
+                })
+                .collect();
+            imports::insert_drafts(&mut tx, campaign.id, caller.user_id(), rows).await?;
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "import.members",
+                target_kind: "import_batch",
+                target_id: batch_id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({
+                    "file_name": file_name,
+                    "kind": kind.code(),
+                    "mode": mode.code(),
+                    "rows": total,
+                    "imported": imported,
+                    "skipped": total - imported,
+                    "warnings": report.warnings,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Imported {
+            batch_id: Some(batch_id),
+            imported,
+            skipped: total - imported,
+            report,
+        })
+    }
+
+    /// Read and check a file; the rows ready to store (all rows without errors).
+    async fn plan(
+        &self,
+        org: &orgs::Org,
+        bytes: &[u8],
+        kind: Option<ImportKind>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<(Report, Vec<Prepared>)> {
+        progress(Stage::Reading, 0);
+        let catalogue = Catalogue::get();
+        let sheet = {
+            let bytes = bytes.to_vec();
+            match tokio::task::spawn_blocking(move || sheet::read(&bytes)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Ok((Report::file(file_rule(&e), e.to_string()), Vec::new())),
+                Err(_) => {
+                    return Ok((
+                        Report::file("FILE-CORRUPT", sheet::SheetError::Corrupt.to_string()),
+                        Vec::new(),
+                    ));
+                }
+            }
+        };
+        if sheet.rows.is_empty() {
+            return Ok((
+                Report::file("FILE-EMPTY", "工作表是空的：第一个工作表中没有任何内容"),
+                Vec::new(),
+            ));
+        }
+        let Some(header_at) = find_header(catalogue, &sheet) else {
+            return Ok((
+                Report::file(
+                    "HEADER-NOT-FOUND",
+                    "找不到表头：前10行中没有本系统模板的栏目名称（如“姓名”“公民身份号码”“民族”）；请使用系统下载的模板，表头放在数据的上一行",
+                ),
+                Vec::new(),
+            ));
+        };
+        let (header_row, header_cells) = &sheet.rows[header_at];
+        let headers: Vec<String> = header_cells.iter().map(cell_text).collect();
+        let normed: Vec<String> = headers.iter().map(|h| norm(h)).collect();
+        let kind = match kind {
+            Some(k) => k,
+            None => match guess_kind(catalogue, &normed) {
+                Ok(k) => k,
+                Err(m) => return Ok((Report::file("KIND-UNKNOWN", m), Vec::new())),
+            },
+        };
+        let form = catalogue
+            .form(kind.form_code())
+            .ok_or_else(|| ServiceError::Conflict("表单定义缺失".into()))?;
+        let mut report = Report {
+            kind: Some(kind),
+            header_row: Some(*header_row),
+            ..Report::default()
+        };
+        let mut issues = Vec::new();
+
+        // Columns: each header to a field; extra columns reported; required ones missing named.
+        let mut cols = Columns {
+            fields: Vec::new(),
+            firm: None,
+            headers: headers.clone(),
+        };
+        let fields: Vec<&Field> = catalogue.fields_of(form).collect();
+        for (i, h) in normed.iter().enumerate() {
+            if h.is_empty() {
+                continue;
+            }
+            let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
+            if *h == norm(FIRM_COLUMN) {
+                if cols.firm.replace(i).is_some() {
+                    push(
+                        &mut issues,
+                        Some(*header_row),
+                        Some(&headers[i]),
+                        "COLUMN-TWICE",
+                        true,
+                        format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
+                    );
+                }
+                continue;
+            }
+            match fields.iter().find(|f| norm(&f.label) == *h) {
+                Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
+                    &mut issues,
+                    Some(*header_row),
+                    Some(&headers[i]),
+                    "COLUMN-TWICE",
+                    true,
+                    format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
+                ),
+                Some(f) => cols.fields.push((i, f)),
+                None => push(
+                    &mut issues,
+                    Some(*header_row),
+                    Some(&headers[i]),
+                    "COLUMN-EXTRA",
+                    false,
+                    format!(
+                        "第{column}列“{}”不是{}的栏目，已忽略",
+                        headers[i], form.attachment
+                    ),
+                ),
+            }
+        }
+        let core: Vec<&str> = CORE
+            .iter()
+            .chain(if kind == ImportKind::Lawyers {
+                CORE_LAWYER.iter()
+            } else {
+                [].iter()
+            })
+            .copied()
+            .collect();
+        let mut later = Vec::new();
+        for f in &fields {
+            if cols.fields.iter().any(|(_, g)| g.code == f.code) {
+                continue;
+            }
+            if core.contains(&f.code.as_str()) {
+                push(
+                    &mut issues,
+                    None,
+                    Some(&f.label),
+                    "COLUMN-MISSING",
+                    true,
+                    format!(
+                        "缺少栏目“{}”（可能被改名或删除）：该栏目必须有，请使用系统模板的表头",
+                        f.label
+                    ),
+                );
+            } else if f.required && !matches!(f.code.as_str(), "sex" | "birth_date") {
+                later.push(f.label.as_str());
+            }
+        }
+        if !later.is_empty() {
+            push(
+                &mut issues,
+                None,
+                None,
+                "COLUMN-LATER",
+                false,
+                format!(
+                    "文件中没有以下必填栏目，导入后需由党员本人在网上补填：{}",
+                    later.join("、")
+                ),
+            );
+        }
+        let firms = {
+            let mut conn = self.db.acquire().await?;
+            imports::firms_under(&mut conn, &org.path).await?
+        };
+        let own_firm: Option<&FirmRef> = {
+            let mine: Vec<&FirmRef> = firms.iter().filter(|f| f.org_id == Some(org.id)).collect();
+            (mine.len() == 1).then(|| mine[0])
+        };
+        if cols.firm.is_none() && own_firm.is_none() {
+            push(
+                &mut issues,
+                None,
+                Some(FIRM_COLUMN),
+                "COLUMN-MISSING",
+                true,
+                format!(
+                    "缺少栏目“{FIRM_COLUMN}”：导入到{}时，须写明每位党员所在的律师事务所",
+                    org.name
+                ),
+            );
+        }
+        if issues.iter().any(|i| i.error) {
+            report.file_error = true;
+            report.issues = issues;
+            return Ok((report, Vec::new()));
+        }
+
+        // Merged cells in the data area: their rows cannot be read one by one.
+        let mut merged_rows: HashMap<u32, String> = HashMap::new();
+        for m in &sheet.merged {
+            if m.last_row <= *header_row {
+                continue;
+            }
+            for r in m.first_row.max(header_row + 1)..=m.last_row {
+                merged_rows.entry(r).or_insert_with(|| m.name());
+            }
+        }
+
+        let firm_by_code: HashMap<String, &FirmRef> = firms
+            .iter()
+            .map(|f| (f.credit_code.to_uppercase(), f))
+            .collect();
+        let today = beijing_today();
+        let cutoff = {
+            let mut conn = self.db.acquire().await?;
+            campaigns::latest(&mut conn)
+                .await?
+                .and_then(|c| crate::forms::rules::parse_date(&c.cutoff_date))
+        };
+        let label_of = |code: &str| -> String {
+            cols.fields
+                .iter()
+                .find(|(_, f)| f.code == code)
+                .map(|(i, _)| cols.headers[*i].clone())
+                .or_else(|| catalogue.field(code).map(|f| f.label.clone()))
+                .unwrap_or_else(|| code.to_owned())
+        };
+        let id_label = label_of("citizen_id");
+        let licence_label = label_of("licence_no");
+
+        struct Candidate {
+            row: u32,
+            /// No error so far.
+            ok: bool,
+            id: Option<CitizenId>,
+            values: BTreeMap<String, String>,
+            firm: Option<(FirmId, OrgId, TreePath)>,
+        }
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut seen_ids: HashMap<String, u32> = HashMap::new();
+        let mut seen_licences: HashMap<String, u32> = HashMap::new();
+        for (row, cells) in sheet.rows.iter().skip(header_at + 1) {
+            let row = *row;
+            let get = |i: usize| cells.get(i).unwrap_or(&Value::Empty);
+            if cols.fields.iter().all(|(i, _)| get(*i).is_empty())
+                && cols.firm.is_none_or(|i| get(i).is_empty())
+            {
+                continue;
+            }
+            report.rows += 1;
+            if report.rows.is_multiple_of(1000) {
+                progress(Stage::Checking, report.rows as u64);
+            }
+            let mut row_issues: Vec<Issue> = Vec::new();
+            if let Some(range) = merged_rows.get(&row) {
+                push(
+                    &mut row_issues,
+                    Some(row),
+                    None,
+                    "MERGED-CELLS",
+                    true,
+                    format!("含合并单元格（{range}）：请取消合并，并在每一行分别填写"),
+                );
+            }
+            let mut values = BTreeMap::new();
+            for (i, f) in &cols.fields {
+                match convert(catalogue, f, get(*i)) {
+                    Ok(Some(v)) => {
+                        values.insert(f.code.clone(), v);
+                    }
+                    Ok(None) => {}
+                    Err((rule, message)) => push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&cols.headers[*i]),
+                        rule,
+                        true,
+                        format!("{}：{message}", cols.headers[*i]),
+                    ),
+                }
+            }
+            let id = values
+                .get("citizen_id")
+                .and_then(|t| CitizenId::parse(t, today).ok());
+            if let Some(id) = &id {
+                values
+                    .entry("sex".to_owned())
+                    .or_insert_with(|| id.sex_code().to_owned());
+                values
+                    .entry("birth_date".to_owned())
+                    .or_insert_with(|| id.birth_date().to_string());
+            }
+            let converted: Vec<&str> = row_issues
+                .iter()
+                .filter_map(|i| i.column.as_deref())
+                .collect::<Vec<_>>();
+            let converted: Vec<String> = converted.into_iter().map(str::to_owned).collect();
+            for finding in validate(catalogue, form, &values, today) {
+                let column = label_of(&finding.field);
+                if converted.contains(&column) {
+                    continue;
+                }
+                let required_later =
+                    finding.rule == "REQUIRED" && !core.contains(&finding.field.as_str());
+                let in_file = cols.fields.iter().any(|(_, f)| f.code == finding.field);
+                if required_later && !in_file {
+                    // Said once for the whole file (COLUMN-LATER).
+                    continue;
+                }
+                let error = finding.severity == Severity::Error && !required_later;
+                let field_label = catalogue
+                    .field(&finding.field)
+                    .map_or(finding.field.as_str(), |f| f.label.as_str());
+                let message = if required_later {
+                    format!("{column}：未填写，导入后需由党员本人补填")
+                } else {
+                    format!(
+                        "{column}：{}",
+                        finding
+                            .message
+                            .trim_start_matches(&format!("{field_label}："))
+                    )
+                };
+                push(
+                    &mut row_issues,
+                    Some(row),
+                    Some(&column),
+                    finding.rule,
+                    error,
+                    message,
+                );
+            }
+            // The firm the member belongs to, within the importer's subtree.
+            let firm_code = cols
+                .firm
+                .map(|i| cell_text(get(i)).to_uppercase())
+                .unwrap_or_default();
+            let firm = if firm_code.is_empty() {
+                match own_firm {
+                    Some(f) => Some(f),
+                    None => {
+                        push(
+                            &mut row_issues,
+                            Some(row),
+                            Some(FIRM_COLUMN),
+                            "REQUIRED",
+                            true,
+                            format!(
+                                "{FIRM_COLUMN}：必填，请写明该党员所在律师事务所的统一社会信用代码"
+                            ),
+                        );
+                        None
+                    }
+                }
+            } else {
+                match firm_by_code.get(&firm_code) {
+                    Some(f) => Some(*f),
+                    None => {
+                        push(
+                            &mut row_issues,
+                            Some(row),
+                            Some(FIRM_COLUMN),
+                            "FIRM-OUT-OF-SCOPE",
+                            true,
+                            format!(
+                                "{FIRM_COLUMN}：“{firm_code}”不是{}范围内已登记的律师事务所；只能导入到本组织范围内的律师事务所",
+                                org.name
+                            ),
+                        );
+                        None
+                    }
+                }
+            };
+            if let Some(id) = &id {
+                if let Some(first) = seen_ids.get(id.as_str()) {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&id_label),
+                        "DUP-IN-FILE",
+                        true,
+                        format!("{id_label}：与第{first}行重复（同一人在文件中出现了两次）"),
+                    );
+                } else {
+                    seen_ids.insert(id.as_str().to_owned(), row);
+                }
+            }
+            if let Some(l) = values
+                .get("licence_no")
+                .filter(|_| kind == ImportKind::Lawyers)
+            {
+                if let Some(first) = seen_licences.get(l) {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&licence_label),
+                        "DUP-IN-FILE",
+                        true,
+                        format!("{licence_label}：与第{first}行重复"),
+                    );
+                } else {
+                    seen_licences.insert(l.clone(), row);
+                }
+            }
+            if let Some(cutoff) = cutoff {
+                let get_v = |k: &str| values.get(k).map(String::as_str);
+                let e = eligibility::decide(
+                    Facts {
+                        category: kind.category(),
+                        practice_type: get_v("practice_type"),
+                        staff_post: get_v("staff_post"),
+                        started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
+                        case: None,
+                    },
+                    cutoff,
+                );
+                if !e.registered {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        None,
+                        "NOT-REGISTERED",
+                        false,
+                        format!("按规定不在本次登记范围：{}", e.reason),
+                    );
+                }
+            }
+            let has_error = row_issues.iter().any(|i| i.error);
+            issues.extend(row_issues);
+            if has_error {
+                bad_rows.insert(row);
+            }
+            candidates.push(Candidate {
+                row,
+                ok: !has_error,
+                id,
+                values,
+                firm: firm.map(|f| match f.org_id {
+                    Some(o) => (f.id, o, f.scope_path.clone()),
+                    None => (f.id, f.city_org_id, f.scope_path.clone()),
+                }),
+            });
+        }
+
+        progress(Stage::Duplicates, report.rows as u64);
+        // Registered anywhere in the country: named only when inside the importer's subtree.
+        let indexes: Vec<Option<String>> = candidates
+            .iter()
+            .map(|c| c.id.as_ref().map(|id| self.keys.id_index(id)))
+            .collect();
+        let licences: Vec<String> = candidates
+            .iter()
+            .filter_map(|c| c.values.get("licence_no").cloned())
+            .filter(|_| kind == ImportKind::Lawyers)
+            .collect();
+        let (ids_found, licences_found) = {
+            let mut conn = self.db.acquire().await?;
+            (
+                imports::existing_ids(
+                    &mut conn,
+                    &indexes.iter().flatten().cloned().collect::<Vec<_>>(),
+                )
+                .await?,
+                imports::existing_licences(&mut conn, &licences).await?,
+            )
+        };
+        let where_is = |e: &imports::Existing| {
+            if e.org_path.starts_with(org.path.as_str()) {
+                format!("已登记为本组织范围内的党员“{}”", e.name)
+            } else {
+                "已在系统中登记（可能在其他单位）；如需转入，请联系其原所在党组织".to_owned()
+            }
+        };
+        let ids_found: HashMap<&str, &imports::Existing> =
+            ids_found.iter().map(|e| (e.key.as_str(), e)).collect();
+        let licences_found: HashMap<&str, &imports::Existing> =
+            licences_found.iter().map(|e| (e.key.as_str(), e)).collect();
+        let mut prepared = Vec::with_capacity(candidates.len());
+        for (c, index) in candidates.into_iter().zip(indexes) {
+            let mut dup = false;
+            if let Some(e) = index.as_deref().and_then(|i| ids_found.get(i)) {
+                push(
+                    &mut issues,
+                    Some(c.row),
+                    Some(&id_label),
+                    "DUP-REGISTERED",
+                    true,
+                    format!("{id_label}：该号码{}", where_is(e)),
+                );
+                dup = true;
+            }
+            if let Some(e) = c
+                .values
+                .get("licence_no")
+                .filter(|_| kind == ImportKind::Lawyers)
+                .and_then(|l| licences_found.get(l.as_str()))
+            {
+                push(
+                    &mut issues,
+                    Some(c.row),
+                    Some(&licence_label),
+                    "DUP-REGISTERED",
+                    true,
+                    format!("{licence_label}：该执业证号{}", where_is(e)),
+                );
+                dup = true;
+            }
+            if dup {
+                bad_rows.insert(c.row);
+            }
+            let (true, false, Some(id), Some(index), Some((firm, org_id, path))) =
+                (c.ok, dup, c.id, index, c.firm)
+            else {
+                continue;
+            };
+            let v = |k: &str| c.values.get(k).cloned().unwrap_or_default();
+            let mut data = c.values.clone();
+            data.remove("citizen_id");
+            prepared.push(Prepared {
+                row: c.row,
+                member: NewMember {
+                    name: v("name"),
+                    sex: id.sex_code().to_owned(),
+                    ethnicity: v("ethnicity"),
+                    birth_date: id.birth_date().to_string(),
+                    citizen_id_enc: self.keys.encrypt_id(&id),
+                    citizen_id_index: index,
+                    citizen_id_masked: id.masked(),
+                    category: kind.category().to_owned(),
+                    practice_type: (kind == ImportKind::Lawyers).then(|| v("practice_type")),
+                    licence_no: (kind == ImportKind::Lawyers).then(|| v("licence_no")),
+                    education: v("education"),
+                    party_status: v("party_status"),
+                    joined_on: v("joined_on"),
+                    full_member_on: c.values.get("full_member_on").cloned(),
+                    mobile: v("mobile"),
+                    firm_id: firm,
+                    org_id,
+                    org_path: path,
+                },
+                data: serde_json::to_string(&data).unwrap_or_else(|_| "{}".into()),
+            });
+        }
+        prepared.sort_by_key(|p| p.row);
+        report.invalid = bad_rows.len();
+        report.valid = report.rows - report.invalid;
+        report.warnings = issues.iter().filter(|i| !i.error).count();
+        issues.sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
+        report.issues = issues;
+        Ok((report, prepared))
+    }
+
+    /// Keep an uploaded file (encrypted) for the user's decision after the dry run.
+    pub async fn import_stash(
+        &self,
+        caller: Caller<'_>,
+        into: OrgId,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> ServiceResult<i64> {
+        let org = self.import_target(caller, into).await?;
+        let sealed = self.keys.encrypt_bytes(bytes);
+        let mut conn = self.db.acquire().await?;
+        Ok(imports::insert_upload(
+            &mut conn,
+            caller.user_id(),
+            org.id,
+            file_name,
+            sealed,
+            now() + UPLOAD_HOURS * 3600,
+        )
+        .await?)
+    }
+
+    /// An upload of the caller's own, still waiting.
+    pub async fn import_stashed(&self, caller: Caller<'_>, id: i64) -> ServiceResult<Stashed> {
+        let mut conn = self.db.acquire().await?;
+        let upload = imports::get_upload(&mut conn, id)
+            .await?
+            .filter(|u| u.user_id == caller.user_id())
+            .ok_or(ServiceError::NotFound)?;
+        if upload.expires_at < now() {
+            return Err(ServiceError::Conflict(
+                "上传的文件已过期（超过24小时未处理），请重新上传".into(),
+            ));
+        }
+        let org = super::readable_org(&mut conn, caller, upload.org_id).await?;
+        caller.require(Action::ManageMembers, Some(&org.path))?;
+        let bytes = self.keys.decrypt_bytes(&upload.content_enc)?;
+        Ok(Stashed {
+            id: upload.id,
+            org_id: upload.org_id,
+            file_name: upload.file_name,
+            bytes,
+        })
+    }
+
+    /// Forget a waiting upload (imported or given up), and every expired one.
+    pub async fn import_discard(&self, caller: Caller<'_>, id: i64) -> ServiceResult<()> {
+        let stashed = self.import_stashed(caller, id).await;
+        if let Err(e) = stashed
+            && !matches!(e, ServiceError::Conflict(_))
+        {
+            return Err(e);
+        }
+        let mut conn = self.db.acquire().await?;
+        imports::delete_upload(&mut conn, id).await?;
+        Ok(())
+    }
+
+    /// The latest batches imported into the subtree of `org`.
+    pub async fn import_batches(
+        &self,
+        caller: Caller<'_>,
+        org: OrgId,
+    ) -> ServiceResult<Vec<Batch>> {
+        let org = self.import_target(caller, org).await?;
+        let mut conn = self.db.acquire().await?;
+        Ok(imports::batches_under(&mut conn, &org.path, 50).await?)
+    }
+
+    /// Undo a batch: its members and their untouched drafts are removed, while nothing
+    /// depends on them (no form saved or submitted since, no login issued, no survey check).
+    pub async fn import_undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<u64> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut tx = self.db.begin().await?;
+        let b = imports::get_batch(&mut tx, batch)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&b.org_path))?;
+        if b.undone_at.is_some() {
+            return Err(ServiceError::Conflict("该批次已经撤销过了".into()));
+        }
+        let d = imports::dependents(&mut tx, batch).await?;
+        if d.any() {
+            return Err(ServiceError::Conflict(dependents_message(d)));
+        }
+        let gone = imports::undo(&mut tx, batch, caller.user_id()).await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "import.undo",
+                target_kind: "import_batch",
+                target_id: batch.to_string(),
+                target_path: &b.org_path,
+                detail: serde_json::json!({"file_name": b.file_name, "members_removed": gone}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+}
+
+fn dependents_message(d: Dependents) -> String {
+    let mut parts = Vec::new();
+    if d.forms_changed > 0 {
+        parts.push(format!("{} 人的登记表已被修改或提交", d.forms_changed));
+    }
+    if d.accounts > 0 {
+        parts.push(format!("{} 人已发放登录账号", d.accounts));
+    }
+    if d.surveyed > 0 {
+        parts.push(format!("{} 人已做摸底核查", d.surveyed));
+    }
+    format!(
+        "该批次已有后续工作，不能撤销：{}。如确需删除，请逐条处理。",
+        parts.join("，")
+    )
+}
+
+fn file_rule(e: &sheet::SheetError) -> &'static str {
+    use sheet::SheetError as E;
+    match e {
+        E::EmptyFile => "FILE-EMPTY",
+        E::TooLarge { .. } => "FILE-TOO-LARGE",
+        E::NotSpreadsheet => "FILE-NOT-SPREADSHEET",
+        E::Encrypted => "FILE-ENCRYPTED",
+        E::LegacyXls => "FILE-XLS",
+        E::Corrupt => "FILE-CORRUPT",
+        E::Bomb { .. } => "FILE-BOMB",
+        E::TooManyRows(_) => "FILE-TOO-MANY-ROWS",
+        E::Encoding => "FILE-ENCODING",
+        E::CsvRow(_) => "FILE-CSV",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_typed_in_the_usual_ways() {
+        for t in [
+            "2018-7-31",
+            "2018/07/31",
+            "2018.7.31",
+            "2018年7月31日",
+            "20180731",
+            "2018-07-31 00:00:00",
+        ] {
+            assert_eq!(date_text(t), "2018-07-31", "{t}");
+        }
+        assert_eq!(date_text("去年夏天"), "去年夏天");
+        assert_eq!(date_text("2018-02-30"), "2018-02-30");
+        assert_eq!(ym_text("2018.7"), "2018-07");
+        assert_eq!(ym_text("201807"), "2018-07");
+        assert_eq!(ym_text("2018年7月"), "2018-07");
+        assert_eq!(
+            serial_date(43312.0).map(|d| d.to_string()),
+            Some("2018-07-31".into())
+        );
+        assert_eq!(serial_date(0.5), None);
+    }
+
+    #[test]
+    fn headers_compare_loosely() {
+        assert_eq!(norm("＊公民身份号码"), norm("公民身份号码 "));
+        assert_eq!(norm("入党日期（必填）"), "入党日期");
+        assert_eq!(norm("学历（学位）"), norm("学历(学位)"));
+    }
+}

@@ -1,0 +1,396 @@
+//! Bulk import pages: upload a spreadsheet into a node, see the dry run (every error and
+//! warning by row, column and rule), import all-or-nothing or the valid rows only, and undo a
+//! recent batch.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::view::Ctx;
+use super::{AppError, AppState, CurrentUser};
+use crate::domain::OrgId;
+use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report};
+use crate::service::{Caller, ServiceError, beijing_time};
+use crate::store::imports::Batch;
+
+/// Issues shown on the page; the rest are in the downloadable list.
+const ISSUES_SHOWN: usize = 500;
+
+pub struct BatchRow {
+    pub id: i64,
+    pub file_name: String,
+    pub kind: &'static str,
+    pub mode: &'static str,
+    pub at: String,
+    pub by: String,
+    pub total: i64,
+    pub imported: i64,
+    pub skipped: i64,
+    pub undone: Option<String>,
+}
+
+fn batch_row(b: Batch) -> BatchRow {
+    BatchRow {
+        id: b.id,
+        kind: ImportKind::from_code(&b.kind).map_or("未知", ImportKind::label),
+        mode: Mode::label(&b.mode),
+        at: beijing_time(b.created_at),
+        by: b.created_by_name,
+        total: b.rows_total,
+        imported: b.rows_imported,
+        skipped: b.rows_skipped,
+        undone: b.undone_at.map(beijing_time),
+        file_name: b.file_name,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "import.html")]
+pub struct ImportPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    org_id: i64,
+    org_name: String,
+    batches: Vec<BatchRow>,
+    notice: Option<String>,
+    error: Option<String>,
+    max_mb: usize,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ImportQuery {
+    batch: Option<i64>,
+    undone: Option<u64>,
+}
+
+async fn import_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<ImportPage, AppError> {
+    let caller = Caller::User(&user.actor);
+    let batches = state.services.import_batches(caller, OrgId(id)).await?;
+    let org = state.services.import_target(caller, OrgId(id)).await?.name;
+    Ok(ImportPage {
+        ctx: Some(Ctx::new(user, "tree")),
+        csrf: user.csrf.clone(),
+        org_id: id,
+        org_name: org,
+        batches: batches.into_iter().map(batch_row).collect(),
+        notice,
+        error,
+        max_mb: crate::sheet::MAX_FILE_BYTES / (1024 * 1024),
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ImportQuery>,
+) -> Result<ImportPage, AppError> {
+    let mut notice = None;
+    if let Some(b) = q.batch {
+        let batches = state
+            .services
+            .import_batches(Caller::User(&user.actor), OrgId(id))
+            .await?;
+        if let Some(b) = batches.iter().find(|x| x.id == b) {
+            notice = Some(format!(
+                "导入完成：批次 {}，导入 {} 行，未导入 {} 行。导入的党员登记表为草稿，请通知党员本人核对补填后提交。",
+                b.id, b.rows_imported, b.rows_skipped
+            ));
+        }
+    }
+    if let Some(n) = q.undone {
+        notice = Some(format!("已撤销该批次，删除了 {n} 名党员及其登记表草稿。"));
+    }
+    import_page(&state, &user, id, notice, None).await
+}
+
+/// Receive the file, keep it for the decision, and go to the dry run.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut kind = String::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::BadRequest(format!(
+                    "上传没有完成或文件过大（单个文件不能超过 {} MB），请重新上传",
+                    crate::sheet::MAX_FILE_BYTES / (1024 * 1024)
+                )));
+            }
+        };
+        match field.name() {
+            Some("file") => {
+                let name = field
+                    .file_name()
+                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
+                    .unwrap_or_default();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::BadRequest("上传没有完成，请重新上传".into()))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let Some((name, bytes)) = file.filter(|(n, b)| !n.is_empty() || !b.is_empty()) else {
+        let page = import_page(&state, &user, id, None, Some("请选择要导入的文件".into())).await?;
+        return Ok(page.into_response());
+    };
+    let name: String = name.chars().filter(|c| !c.is_control()).take(120).collect();
+    let upload = state
+        .services
+        .import_stash(Caller::User(&user.actor), OrgId(id), &name, &bytes)
+        .await?;
+    let kind = ImportKind::from_code(&kind).map_or("", ImportKind::code);
+    Ok(Redirect::to(&format!("/orgs/{id}/import/{upload}?kind={kind}")).into_response())
+}
+
+pub struct IssueRow {
+    pub row: String,
+    pub column: String,
+    pub rule: String,
+    pub level: &'static str,
+    pub error: bool,
+    pub message: String,
+}
+
+fn issue_row(i: &Issue) -> IssueRow {
+    IssueRow {
+        row: i
+            .row
+            .map_or_else(|| "文件".to_owned(), |r| format!("第{r}行")),
+        column: i.column.clone().unwrap_or_default(),
+        rule: i.rule.clone(),
+        level: if i.error { "错误" } else { "提示" },
+        error: i.error,
+        message: i.message.clone(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "import_preview.html")]
+pub struct PreviewPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    org_id: i64,
+    upload: i64,
+    file_name: String,
+    kind_code: String,
+    kind_label: &'static str,
+    r: Report,
+    issues: Vec<IssueRow>,
+    more: usize,
+    can_all: bool,
+    can_valid: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct KindQuery {
+    kind: Option<String>,
+}
+
+async fn preview_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    upload: i64,
+    kind: Option<ImportKind>,
+    error: Option<String>,
+) -> Result<PreviewPage, AppError> {
+    let caller = Caller::User(&user.actor);
+    let stashed = state.services.import_stashed(caller, upload).await?;
+    if stashed.org_id != OrgId(id) {
+        return Err(AppError::Service(ServiceError::NotFound));
+    }
+    let r = state
+        .services
+        .import_check(caller, OrgId(id), &stashed.bytes, kind, &|_, _| {})
+        .await?;
+    let issues: Vec<IssueRow> = r.issues.iter().take(ISSUES_SHOWN).map(issue_row).collect();
+    Ok(PreviewPage {
+        ctx: Some(Ctx::new(user, "tree")),
+        csrf: user.csrf.clone(),
+        org_id: id,
+        upload,
+        file_name: stashed.file_name,
+        kind_code: r.kind.map_or("", ImportKind::code).to_owned(),
+        kind_label: r.kind.map_or("未识别", ImportKind::label),
+        more: r.issues.len().saturating_sub(ISSUES_SHOWN),
+        can_all: r.importable(Mode::AllOrNothing),
+        can_valid: r.importable(Mode::ValidOnly),
+        issues,
+        r,
+        error,
+    })
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, upload)): Path<(i64, i64)>,
+    Query(q): Query<KindQuery>,
+) -> Result<PreviewPage, AppError> {
+    let kind = q.kind.as_deref().and_then(ImportKind::from_code);
+    preview_page(&state, &user, id, upload, kind, None).await
+}
+
+/// The whole list of findings as CSV (UTF-8 with BOM), to work through in Excel.
+pub async fn issues_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, upload)): Path<(i64, i64)>,
+    Query(q): Query<KindQuery>,
+) -> Result<Response, AppError> {
+    let caller = Caller::User(&user.actor);
+    let stashed = state.services.import_stashed(caller, upload).await?;
+    if stashed.org_id != OrgId(id) {
+        return Err(AppError::Service(ServiceError::NotFound));
+    }
+    let kind = q.kind.as_deref().and_then(ImportKind::from_code);
+    let r = state
+        .services
+        .import_check(caller, OrgId(id), &stashed.bytes, kind, &|_, _| {})
+        .await?;
+    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let _ = w.write_record(["行", "栏目", "规则", "级别", "说明"]);
+        for i in &r.issues {
+            let row = issue_row(i);
+            let _ = w.write_record([
+                row.row.as_str(),
+                &crate::service::export::defuse(&row.column),
+                &row.rule,
+                row.level,
+                &crate::service::export::defuse(&row.message),
+            ]);
+        }
+        let _ = w.flush();
+    }
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                super::package::disposition("导入问题清单.csv"),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    mode: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// Import the waiting file in the chosen mode, or give it up.
+pub async fn decide(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, upload)): Path<(i64, i64)>,
+    Form(f): Form<DecideForm>,
+) -> Result<Response, AppError> {
+    let caller = Caller::User(&user.actor);
+    if f.mode == "discard" {
+        state.services.import_discard(caller, upload).await?;
+        return Ok(Redirect::to(&format!("/orgs/{id}/import")).into_response());
+    }
+    let mode =
+        Mode::from_code(&f.mode).ok_or_else(|| AppError::BadRequest("请选择导入方式".into()))?;
+    let kind = ImportKind::from_code(&f.kind);
+    let stashed = state.services.import_stashed(caller, upload).await?;
+    if stashed.org_id != OrgId(id) {
+        return Err(AppError::Service(ServiceError::NotFound));
+    }
+    let outcome = state
+        .services
+        .import_run(
+            caller,
+            ImportRequest {
+                into: OrgId(id),
+                file_name: &stashed.file_name,
+                bytes: &stashed.bytes,
+                kind,
+                mode,
+            },
+            &|_, _| {},
+        )
+        .await;
+    match outcome {
+        Ok(done) => {
+            match done.batch_id {
+                Some(batch) => {
+                    state.services.import_discard(caller, upload).await?;
+                    Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
+                }
+                None => {
+                    let page = preview_page(
+                    &state,
+                    &user,
+                    id,
+                    upload,
+                    kind,
+                    Some("文件中有错误，未导入任何数据：请改正后重新上传，或选择“仅导入无误的行”".into()),
+                )
+                .await?;
+                    Ok(page.into_response())
+                }
+            }
+        }
+        Err(ServiceError::Conflict(m)) => {
+            Ok(preview_page(&state, &user, id, upload, kind, Some(m))
+                .await?
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UndoForm {
+    org: i64,
+}
+
+pub async fn undo(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(batch): Path<i64>,
+    Form(f): Form<UndoForm>,
+) -> Result<Response, AppError> {
+    match state
+        .services
+        .import_undo(Caller::User(&user.actor), batch)
+        .await
+    {
+        Ok(n) => Ok(Redirect::to(&format!("/orgs/{}/import?undone={n}", f.org)).into_response()),
+        Err(ServiceError::Conflict(m)) => Ok(import_page(&state, &user, f.org, None, Some(m))
+            .await?
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,971 @@
+//! Bulk import of members from .xlsx and .csv: the dry run names every problem by row, column
+//! and rule; all-or-nothing and valid-only imports; batches and undo; nationwide duplicates
+//! without saying where; scope; and every kind of bad file refused without a change.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+use rust_xlsxwriter::{Format, Workbook};
+
+use dengji::domain::{OrgId, Role};
+use dengji::service::Caller;
+use dengji::service::import::{ImportKind, ImportRequest, Mode, Report};
+
+use crate::helpers::{TestApp, backend, demo_places};
+use crate::membership::fresh_id;
+
+const OP: Caller<'static> = Caller::Operator;
+
+/// The columns of a lawyer file, in the template's words (＊ marks as the template writes them).
+const HEAD: [&str; 12] = [
+    "律师事务所统一社会信用代码",
+    "＊姓名",
+    "＊公民身份号码",
+    "＊民族",
+    "＊学历",
+    "＊手机号码",
+    "＊人员类别",
+    "＊入党日期",
+    "转正日期",
+    "＊执业证号",
+    "＊执业类别",
+    "备注（党组织填写）",
+];
+
+/// A good lawyer row: ID number `fresh_id(seq)`, licence ending in `seq`.
+fn row(firm: &str, seq: u32) -> Vec<String> {
+    [
+        firm,
+        &format!("林{seq}"),
+        &fresh_id(seq),
+        "汉族",
+        "研究生教育",
+        "13800138000",
+        "正式党员",
+        "1960-07-01",
+        "1961-07-01",
+        &format!("11101200511999{seq:03}"),
+        "专职律师",
+        "",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+/// A cell to write: text, a number, or a date-formatted number.
+enum Cell {
+    Text(String),
+    Number(f64),
+    Date(u16, u8, u8),
+}
+
+/// An .xlsx with a header row and data rows (all text unless a cell is overridden).
+struct Book {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+    cells: Vec<(u32, u16, Cell)>,
+    merges: Vec<(u32, u16, u32, u16)>,
+}
+
+impl Book {
+    fn new(rows: Vec<Vec<String>>) -> Self {
+        Self {
+            head: HEAD.iter().map(|s| (*s).to_owned()).collect(),
+            rows,
+            cells: Vec::new(),
+            merges: Vec::new(),
+        }
+    }
+
+    /// Override data row `r` (0-based), column `c`.
+    fn cell(mut self, r: u32, c: u16, v: Cell) -> Self {
+        self.cells.push((r, c, v));
+        self
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("附件1").unwrap();
+        for (c, h) in self.head.iter().enumerate() {
+            ws.write_string(0, c as u16, h).unwrap();
+        }
+        for (r, cells) in self.rows.iter().enumerate() {
+            for (c, v) in cells.iter().enumerate() {
+                if !v.is_empty() {
+                    ws.write_string(r as u32 + 1, c as u16, v).unwrap();
+                }
+            }
+        }
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        for (r, c, v) in &self.cells {
+            match v {
+                Cell::Text(t) => ws.write_string(r + 1, *c, t).map(|_| ()),
+                Cell::Number(n) => ws.write_number(r + 1, *c, *n).map(|_| ()),
+                Cell::Date(y, m, d) => {
+                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
+                    ws.write_datetime_with_format(r + 1, *c, &dt, &date)
+                        .map(|_| ())
+                }
+            }
+            .unwrap();
+        }
+        for (r1, c1, r2, c2) in &self.merges {
+            ws.merge_range(r1 + 1, *c1, r2 + 1, *c2, "", &Format::new())
+                .unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+}
+
+async fn scalar(app: &TestApp, sql: &str, arg: i64) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(arg)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Credit codes: the demo firm organisation's own firm, another firm of the same city, and a
+/// firm of another province.
+async fn firms(app: &TestApp) -> (String, String, String) {
+    let p = demo_places(app).await;
+    let pool = app.services.db.pool();
+    let own: String = sqlx::query_scalar("SELECT credit_code FROM firms WHERE org_id = $1")
+        .bind(p.firm_org.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let same_city: String = sqlx::query_scalar(
+        "SELECT MIN(credit_code) FROM firms WHERE city_org_id = $1 AND (org_id IS NULL OR org_id <> $2)",
+    )
+    .bind(p.city.0)
+    .bind(p.firm_org.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let far: String =
+        sqlx::query_scalar("SELECT MIN(credit_code) FROM firms WHERE city_org_id = $1")
+            .bind(p.other_city.0)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    (own, same_city, far)
+}
+
+async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
+    app.services
+        .import_check(OP, into, bytes, None, &|_, _| {})
+        .await
+        .unwrap()
+}
+
+async fn run(
+    app: &TestApp,
+    into: OrgId,
+    bytes: &[u8],
+    mode: Mode,
+) -> dengji::service::import::Imported {
+    app.services
+        .import_run(
+            OP,
+            ImportRequest {
+                into,
+                file_name: "名册.xlsx",
+                bytes,
+                kind: None,
+                mode,
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap()
+}
+
+fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
+    r.issues
+        .iter()
+        .any(|i| i.row == row && i.rule == rule && i.message.contains(words))
+}
+
+fn issues(r: &Report) -> String {
+    r.issues
+        .iter()
+        .map(|i| format!("{:?} {} {} {}", i.row, i.rule, i.error, i.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, same_city, _) = firms(&app).await;
+    let members_before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let bytes = Book::new(vec![row(&own, 1), row(&same_city, 2), row("", 3)])
+        .cell(2, 0, Cell::Text(own.clone()))
+        .bytes();
+
+    // The dry run stores nothing.
+    let r = check(&app, p.city, &bytes).await;
+    assert_eq!(r.kind, Some(ImportKind::Lawyers));
+    assert_eq!((r.rows, r.valid, r.invalid), (3, 3, 0), "{}", issues(&r));
+    assert!(!r.file_error);
+    // Required form columns the file lacks are left for the member, said once.
+    assert!(has(&r, None, "COLUMN-LATER", "党籍状态"), "{}", issues(&r));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        members_before
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_batches").await, 0);
+
+    let done = run(&app, p.city, &bytes, Mode::AllOrNothing).await;
+    let batch = done.batch_id.expect("imported");
+    assert_eq!((done.imported, done.skipped), (3, 0));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        members_before + 3
+    );
+    // Each member has a draft form holding the file's values, never the ID number.
+    let data: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.citizen_id_masked, r.state, r.data FROM members m \
+         JOIN registrations r ON r.member_id = m.id WHERE m.import_batch_id = $1 ORDER BY m.id",
+    )
+    .bind(batch)
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(data.len(), 3);
+    for (masked, state, json) in &data {
+        assert!(masked.contains('*'), "{masked}");
+        assert_eq!(state, "draft");
+        assert!(
+            !json.contains(&fresh_id(1)) && !json.contains("citizen_id"),
+            "{json}"
+        );
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["ethnicity"], "01", "labels are stored as codes");
+        assert_eq!(v["party_status"], "full");
+        assert_eq!(v["practice_type"], "1");
+    }
+    // The second row belongs to the other firm of the city.
+    let firm_of_2: String = sqlx::query_scalar(
+        "SELECT f.credit_code FROM members m JOIN firms f ON f.id = m.firm_id WHERE m.licence_no = $1",
+    )
+    .bind("11101200511999002")
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(firm_of_2, same_city);
+    // Audited, and the tallies kept by triggers agree with a recount.
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'import.members' AND target_id = CAST($1 AS TEXT)", batch).await,
+        1
+    );
+    let mut conn = app.services.db.acquire().await.unwrap();
+    for f in dengji::store::check::run(&mut conn).await.unwrap() {
+        assert_eq!(f.violations, 0, "{}", f.name);
+    }
+    drop(conn);
+
+    // The same file again: every row is already registered (named: it is inside the subtree).
+    let again = check(&app, p.city, &bytes).await;
+    assert_eq!(again.valid, 0);
+    assert!(
+        has(&again, Some(2), "DUP-REGISTERED", "林1"),
+        "{}",
+        issues(&again)
+    );
+
+    // Undo removes the members and their drafts; a second undo is refused.
+    let gone = app.services.import_undo(OP, batch).await.unwrap();
+    assert_eq!(gone, 3);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        members_before
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM import_batches WHERE id = $1 AND undone_at IS NOT NULL",
+            batch
+        )
+        .await,
+        1
+    );
+    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    assert!(err.to_string().contains("已经撤销"), "{err}");
+}
+
+#[tokio::test]
+async fn all_or_nothing_refuses_a_file_with_one_bad_row_and_valid_only_takes_the_rest() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let mut bad = row(&own, 12);
+    bad[2] = "110101193101010129".into(); // wrong check digit
+    let bytes = Book::new(vec![row(&own, 11), bad, row(&own, 13)]).bytes();
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert_eq!((r.rows, r.valid, r.invalid), (3, 2, 1));
+    let e = r.errors().find(|i| i.row == Some(3)).expect("row 3 named");
+    assert_eq!(e.column.as_deref(), Some("＊公民身份号码"));
+    assert!(e.message.starts_with("＊公民身份号码："), "{}", e.message);
+
+    let refused = run(&app, p.firm_org, &bytes, Mode::AllOrNothing).await;
+    assert_eq!(refused.batch_id, None);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_batches").await, 0);
+
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    assert_eq!((done.imported, done.skipped), (2, 1));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        before + 2
+    );
+    let b = done.batch_id.unwrap();
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT rows_skipped FROM import_batches WHERE id = $1",
+            b
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn cells_excel_typed_its_own_way_are_read_or_named() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let rows: Vec<Vec<String>> = (21..=26).map(|s| row(&own, s)).collect();
+    let bytes = Book::new(rows)
+        // Row 2: the ID number typed as a number (Excel kept 15 digits).
+        .cell(0, 2, Cell::Number(110_101_193_101_010_210.0))
+        // Row 3: dates as Excel dates and as a bare serial number; mobile as a number.
+        .cell(1, 7, Cell::Date(1960, 7, 1))
+        .cell(1, 8, Cell::Number(22_463.0))
+        .cell(1, 5, Cell::Number(13_800_138_000.0))
+        // Row 4: a date that is no date.
+        .cell(2, 7, Cell::Text("去年夏天".into()))
+        // Row 5: a date typed the Chinese way, a code by its number.
+        .cell(3, 7, Cell::Text("1960年7月1日".into()))
+        .cell(3, 3, Cell::Number(1.0))
+        // Row 6: the licence number as a number; row 7: a formula error.
+        .cell(4, 9, Cell::Number(11_101_200_511_999_025.0))
+        .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    let text = issues(&r);
+    assert!(has(&r, Some(2), "NUMBER-NOT-TEXT", "文本"), "{text}");
+    assert!(!r.errors().any(|i| i.row == Some(3)), "{text}");
+    assert!(has(&r, Some(4), "DATE-FORMAT", "入党日期"), "{text}");
+    assert!(!r.errors().any(|i| i.row == Some(5)), "{text}");
+    assert!(has(&r, Some(6), "NUMBER-NOT-TEXT", "执业证号"), "{text}");
+    assert_eq!((r.valid, r.invalid), (3, 3), "{text}");
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    let (joined, full, mobile, ethnicity): (String, String, String, String) = sqlx::query_as(
+        "SELECT joined_on, full_member_on, mobile, ethnicity FROM members WHERE licence_no = '11101200511999022'",
+    )
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(done.imported, 3);
+    assert_eq!(
+        (joined.as_str(), full.as_str()),
+        ("1960-07-01", "1961-07-01")
+    );
+    assert_eq!(mobile, "13800138000");
+    assert_eq!(ethnicity, "01");
+    let code: String =
+        sqlx::query_scalar("SELECT ethnicity FROM members WHERE licence_no = '11101200511999024'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(code, "01", "民族 typed as the number 1");
+}
+
+#[tokio::test]
+async fn headers_missing_renamed_or_extra_are_named() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    // 公民身份号码 renamed, 学历 deleted, one column of the user's own.
+    let mut book = Book::new(vec![row(&own, 31)]);
+    book.head[2] = "身份证号".into();
+    book.head[4] = String::new();
+    book.head.push("联系人".into());
+    let r = check(&app, p.firm_org, &book.bytes()).await;
+    assert!(r.file_error);
+    assert!(
+        has(&r, None, "COLUMN-MISSING", "“公民身份号码”"),
+        "{}",
+        issues(&r)
+    );
+    assert!(has(&r, None, "COLUMN-MISSING", "“学历”"), "{}", issues(&r));
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.rule == "COLUMN-EXTRA" && i.message.contains("身份证号"))
+    );
+
+    // Extra columns alone are ignored and reported; the header may sit below a title row.
+    let mut book = Book::new(vec![row(&own, 32)]);
+    book.head.push("联系人".into());
+    let mut bytes_rows = vec![vec!["附件1 律师党员基本信息登记表".to_owned()]];
+    bytes_rows.push(book.head.clone());
+    bytes_rows.extend(book.rows.clone());
+    book.head = vec!["".into()];
+    book.rows = bytes_rows;
+    let r = check(&app, p.firm_org, &book.bytes()).await;
+    assert!(!r.file_error, "{}", issues(&r));
+    assert_eq!(r.header_row, Some(3));
+    assert_eq!(r.valid, 1, "{}", issues(&r));
+    let extra = r.issues.iter().find(|i| i.rule == "COLUMN-EXTRA").unwrap();
+    assert!(
+        !extra.error && extra.message.contains("M列“联系人”"),
+        "{}",
+        extra.message
+    );
+
+    // A city importing without the firm column is told which column is needed.
+    let mut book = Book::new(vec![row("", 33)]);
+    book.head[0] = String::new();
+    let r = check(&app, p.city, &book.bytes()).await;
+    assert!(
+        has(&r, None, "COLUMN-MISSING", "律师事务所统一社会信用代码"),
+        "{}",
+        issues(&r)
+    );
+}
+
+#[tokio::test]
+async fn duplicates_in_the_file_and_in_the_country_are_found_without_saying_where() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let pool = app.services.db.pool();
+    // A member of another province: their ID number and licence, and their name.
+    let (enc, name, licence): (Vec<u8>, String, String) = sqlx::query_as(
+        "SELECT m.citizen_id_enc, m.name, m.licence_no FROM members m JOIN firms f ON f.id = m.firm_id \
+         WHERE f.city_org_id = $1 AND m.licence_no IS NOT NULL ORDER BY m.id LIMIT 1",
+    )
+    .bind(p.other_city.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let far_id = app.services.keys.decrypt_id(&enc).unwrap();
+    let mut elsewhere = row(&own, 42);
+    elsewhere[2] = far_id;
+    let mut licence_elsewhere = row(&own, 43);
+    licence_elsewhere[9] = licence;
+    let bytes = Book::new(vec![
+        row(&own, 41),
+        elsewhere,
+        licence_elsewhere,
+        row(&own, 41),
+    ])
+    .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    let text = issues(&r);
+    assert!(has(&r, Some(5), "DUP-IN-FILE", "与第2行重复"), "{text}");
+    assert!(
+        has(&r, Some(3), "DUP-REGISTERED", "可能在其他单位"),
+        "{text}"
+    );
+    assert!(has(&r, Some(4), "DUP-REGISTERED", "执业证号"), "{text}");
+    assert!(
+        !text.contains(&name),
+        "the other member's name is not revealed: {text}"
+    );
+    let far_org: String = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
+        .bind(p.other_city.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(!text.contains(&far_org), "{text}");
+    assert_eq!((r.valid, r.invalid), (1, 3));
+}
+
+#[tokio::test]
+async fn rows_outside_the_subtree_and_merged_cells_are_refused_row_by_row() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, same_city, far) = firms(&app).await;
+    let mut book = Book::new(vec![
+        row(&far, 51),
+        row(&same_city, 52),
+        row(&own, 53),
+        row(&own, 54),
+        row(&own, 55),
+    ]);
+    // Rows 5–6 share one merged 民族 cell.
+    book.merges.push((3, 3, 4, 3));
+    let bytes = book.bytes();
+    // The firm's clerk may import into the firm only; the city may not import a far firm.
+    let r = check(&app, p.firm_org, &bytes).await;
+    let text = issues(&r);
+    assert!(has(&r, Some(2), "FIRM-OUT-OF-SCOPE", &far), "{text}");
+    assert!(has(&r, Some(3), "FIRM-OUT-OF-SCOPE", &same_city), "{text}");
+    assert!(has(&r, Some(5), "MERGED-CELLS", "D5:D6"), "{text}");
+    assert!(has(&r, Some(6), "MERGED-CELLS", "D5:D6"), "{text}");
+    assert_eq!((r.valid, r.invalid), (1, 4), "{text}");
+    let r = check(&app, p.city, &bytes).await;
+    assert!(has(&r, Some(2), "FIRM-OUT-OF-SCOPE", &far));
+    assert!(!r.errors().any(|i| i.row == Some(3)), "{}", issues(&r));
+
+    // A city clerk cannot import into another city at all; an auditor cannot import.
+    let clerk = app.login_as(Role::Clerk, p.city, None).await;
+    let resp = clerk.get(&format!("/orgs/{}/import", p.other_city.0)).await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND);
+    let auditor = app.login_demo("auditor").await;
+    let resp = auditor.get(&format!("/orgs/{}/import", p.city.0)).await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_files_are_refused_with_a_clear_message_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let file_error = |r: &Report, rule: &str| {
+        assert!(r.file_error, "{}", issues(r));
+        assert_eq!(r.issues.len(), 1);
+        assert_eq!(r.issues[0].rule, rule, "{}", issues(r));
+        r.issues[0].message.clone()
+    };
+    // Not a spreadsheet.
+    let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00\x01\x02\x03<< /Type /Catalog >>";
+    let m = file_error(&check(&app, p.firm_org, pdf).await, "FILE-NOT-SPREADSHEET");
+    assert!(m.contains(".xlsx"), "{m}");
+    // A Word document (a zip without a workbook).
+    let mut docx = Vec::new();
+    {
+        let mut wb = Workbook::new();
+        wb.add_worksheet();
+        let x = wb.save_to_buffer().unwrap();
+        docx.extend_from_slice(&x[..x.len() / 2]);
+    }
+    file_error(&check(&app, p.firm_org, &docx).await, "FILE-CORRUPT");
+    // An empty sheet.
+    let mut wb = Workbook::new();
+    wb.add_worksheet();
+    let m = file_error(
+        &check(&app, p.firm_org, &wb.save_to_buffer().unwrap()).await,
+        "FILE-EMPTY",
+    );
+    assert!(m.contains("空"), "{m}");
+    // A sheet of something else.
+    let mut wb = Workbook::new();
+    wb.add_worksheet().write_string(0, 0, "会议签到表").unwrap();
+    let m = file_error(
+        &check(&app, p.firm_org, &wb.save_to_buffer().unwrap()).await,
+        "HEADER-NOT-FOUND",
+    );
+    assert!(m.contains("模板"), "{m}");
+    // Encrypted (password to open) and legacy .xls, both OLE2 files.
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.resize(4096, 0);
+    let m = file_error(&check(&app, p.firm_org, &ole).await, "FILE-XLS");
+    assert!(m.contains("另存为"), "{m}");
+    ole.extend("EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes));
+    let m = file_error(&check(&app, p.firm_org, &ole).await, "FILE-ENCRYPTED");
+    assert!(m.contains("密码"), "{m}");
+    // A 50 MB file.
+    let big = vec![b'a'; 50 * 1024 * 1024];
+    let m = file_error(&check(&app, p.firm_org, &big).await, "FILE-TOO-LARGE");
+    assert!(m.contains("50 MB") && m.contains("30 MB"), "{m}");
+    // A zip bomb: a sheet that unpacks to 400 MB of nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.xlsx");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", "<Types/>")
+    z.writestr("xl/workbook.xml", "<workbook/>")
+    with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+        chunk = b" " * (1 << 20)
+        for _ in range(400):
+            f.write(chunk)
+"#,
+        )
+        .arg(&bomb)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&bomb).unwrap();
+    assert!(
+        bytes.len() < 2 * 1024 * 1024,
+        "the bomb is small: {}",
+        bytes.len()
+    );
+    let m = file_error(&check(&app, p.firm_org, &bytes).await, "FILE-BOMB");
+    assert!(m.contains("压缩炸弹"), "{m}");
+    // Nothing was stored by any of it, and an import of a bad file stores nothing either.
+    let done = run(&app, p.firm_org, pdf, Mode::ValidOnly).await;
+    assert_eq!(done.batch_id, None);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_batches").await, 0);
+}
+
+#[tokio::test]
+async fn csv_in_utf8_with_bom_and_in_gb18030_imports() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let mut text = HEAD.join(",");
+    text.push('\n');
+    text.push_str(&row(&own, 61).join(","));
+    text.push('\n');
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    let r = check(&app, p.firm_org, &bom).await;
+    assert_eq!((r.rows, r.valid), (1, 1), "{}", issues(&r));
+    let gbk = text
+        .replace(&fresh_id(61), &fresh_id(62))
+        .replace("999061", "999062");
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&gbk);
+    let done = run(&app, p.firm_org, &gbk, Mode::AllOrNothing).await;
+    assert_eq!(done.imported, 1, "{}", issues(&done.report));
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM members WHERE licence_no = '11101200511999062'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(name, "林61");
+}
+
+#[tokio::test]
+async fn an_import_that_fails_halfway_leaves_nothing_behind() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let pool = app.services.db.pool();
+    // The database refuses the drafts, after the members have been written.
+    match backend() {
+        dengji::store::Backend::Sqlite => {
+            sqlx::query("CREATE TRIGGER fail_drafts BEFORE INSERT ON registrations BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        dengji::store::Backend::Postgres => {
+            sqlx::query("CREATE FUNCTION fail_drafts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TRIGGER fail_drafts BEFORE INSERT ON registrations FOR EACH ROW EXECUTE FUNCTION fail_drafts()")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let rows: Vec<Vec<String>> = (71..=90).map(|s| row(&own, s)).collect();
+    let err = app
+        .services
+        .import_run(
+            OP,
+            ImportRequest {
+                into: p.firm_org,
+                file_name: "名册.xlsx",
+                bytes: &Book::new(rows).bytes(),
+                kind: None,
+                mode: Mode::AllOrNothing,
+            },
+            &|_, _| {},
+        )
+        .await;
+    assert!(err.is_err());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_batches").await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'import.members'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn undo_is_refused_once_work_depends_on_the_batch() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let done = run(
+        &app,
+        p.firm_org,
+        &Book::new(vec![row(&own, 95), row(&own, 96)]).bytes(),
+        Mode::AllOrNothing,
+    )
+    .await;
+    let batch = done.batch_id.unwrap();
+    // One imported member's draft is saved again (by the member or a clerk).
+    sqlx::query(
+        "UPDATE registrations SET version = version + 1 WHERE member_id = \
+         (SELECT MIN(id) FROM members WHERE import_batch_id = $1)",
+    )
+    .bind(batch)
+    .execute(app.services.db.pool())
+    .await
+    .unwrap();
+    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    assert!(
+        err.to_string().contains("1 人的登记表已被修改或提交"),
+        "{err}"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM members WHERE import_batch_id = $1",
+            batch
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_pages_take_an_upload_through_preview_to_import_and_undo() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let page = clerk.get(&format!("/orgs/{}/import", p.firm_org.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("上传并预检"));
+    let org_page = clerk.get(&format!("/orgs/{}", p.firm_org.0)).await;
+    assert!(org_page.body.contains("id=\"import-link\""));
+
+    let mut bad = row(&own, 102);
+    bad[7] = "去年夏天".into();
+    let bytes = Book::new(vec![row(&own, 101), bad]).bytes();
+    // Without the form's token the upload is refused.
+    let mut no_token = clerk.clone();
+    no_token.csrf = Some("wrong".into());
+    let resp = no_token
+        .post_file(
+            &format!("/orgs/{}/import", p.firm_org.0),
+            &[],
+            "名册.xlsx",
+            &bytes,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    let resp = clerk
+        .post_file(
+            &format!("/orgs/{}/import", p.firm_org.0),
+            &[("kind", "")],
+            "名册.xlsx",
+            &bytes,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
+    let preview_url = resp.location().unwrap();
+    let preview = clerk.get(&preview_url).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(
+        preview.body.contains("id=\"n-valid\">1<"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("第3行") && preview.body.contains("DATE-FORMAT"));
+    assert!(
+        !preview.body.contains("id=\"import-all\""),
+        "all-or-nothing is not offered"
+    );
+    // The uploaded file is kept encrypted: its ID numbers are not in the database as text.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT content_enc FROM import_uploads")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert!(!stored.windows(18).any(|w| w == fresh_id(101).as_bytes()));
+    assert!(!stored.starts_with(b"PK"));
+    // The issues list downloads as CSV.
+    let upload = preview_url
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, _, csv) = clerk
+        .get_bytes(&format!(
+            "/orgs/{}/import/{upload}/issues.csv",
+            p.firm_org.0
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&csv).contains("DATE-FORMAT"));
+    // Another user cannot see it.
+    let other = app.login_as(Role::Clerk, p.firm_org, None).await;
+    assert_eq!(other.get(&preview_url).await.status, StatusCode::NOT_FOUND);
+
+    let resp = clerk
+        .post(
+            &format!("/orgs/{}/import/{upload}", p.firm_org.0),
+            &[("mode", "valid"), ("kind", "lawyers")],
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
+    let done = clerk.get(&resp.location().unwrap()).await;
+    assert!(
+        done.body.contains("导入 1 行，未导入 1 行"),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM import_uploads").await,
+        0,
+        "the upload is gone"
+    );
+    let batch: i64 = count(&app, "SELECT MAX(id) FROM import_batches").await;
+    assert!(done.body.contains(&format!("id=\"undo-{batch}\"")));
+
+    let resp = clerk
+        .post(
+            &format!("/imports/{batch}/undo"),
+            &[("org", &p.firm_org.0.to_string())],
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER);
+    let after = clerk.get(&resp.location().unwrap()).await;
+    assert!(after.body.contains("删除了 1 名党员"), "{}", after.body);
+
+    // A 50 MB upload is refused with the limit named.
+    let big = vec![b'a'; 50 * 1024 * 1024];
+    let resp = clerk
+        .post_file(
+            &format!("/orgs/{}/import", p.firm_org.0),
+            &[],
+            "big.csv",
+            &big,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
+    assert!(resp.body.contains("30 MB"), "{}", resp.body);
+}
+
+#[tokio::test]
+async fn the_template_filled_in_by_a_user_imports() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let (_, _, template) = clerk.get_bytes("/templates/a1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a1.xlsx");
+    std::fs::write(&path, &template).unwrap();
+    // Fill two rows by header name with openpyxl, as a user's Excel would save them.
+    let values = serde_json::json!({
+        "律师事务所统一社会信用代码": own,
+        "＊姓名": "周八", "＊性别": "男", "＊民族": "回族", "＊公民身份号码": fresh_id(111),
+        "＊出生日期": "1931-01-01", "＊学历": "研究生教育", "＊手机号码": "13900139000",
+        "＊人员类别": "预备党员", "＊入党日期": "2025-07-01", "＊党籍状态": "正常",
+        "＊执业证号": "11101200511999111", "＊执业类别": "专职律师",
+    });
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb["附件1"]
+head = [c.value for c in ws[1]]
+values = json.loads(sys.argv[2])
+for k, v in values.items():
+    ws.cell(row=2, column=head.index(k) + 1, value=v)
+wb.save(sys.argv[1])
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .arg(values.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = check(&app, p.firm_org, &std::fs::read(&path).unwrap()).await;
+    assert_eq!((r.rows, r.valid), (1, 1), "{}", issues(&r));
+    assert!(!r.issues.iter().any(|i| i.rule == "COLUMN-MISSING"));
+}
+
+#[tokio::test]
+async fn the_import_command_checks_imports_and_undoes() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("test.key");
+    std::fs::write(&key, "2a".repeat(32)).unwrap();
+    let file = dir.path().join("名册.xlsx");
+    let mut bad = row(&own, 122);
+    bad[5] = "12345".into();
+    std::fs::write(&file, Book::new(vec![row(&own, 121), bad]).bytes()).unwrap();
+    let dengji = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
+            .args(args)
+            .env("DENGJI_DATABASE_URL", &app.url)
+            .env("DENGJI_KEY_FILE", &key)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let node = p.firm_org.0.to_string();
+    let f = file.display().to_string();
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let (ok, out, err) = dengji(&["import", &f, "--into", &node, "--dry-run"]);
+    assert!(!ok, "errors make the dry run fail");
+    assert!(
+        out.contains("第3行 错误") && out.contains("手机号码"),
+        "{out}"
+    );
+    assert!(err.contains("不能导入"), "{err}");
+    let (ok, out, _) = dengji(&["import", &f, "--into", &node, "--dry-run", "--valid-only"]);
+    assert!(ok, "{out}");
+    let (ok, _, err) = dengji(&["import", &f, "--into", &node]);
+    assert!(!ok && err.contains("未导入任何数据"), "{err}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    let (ok, out, err) = dengji(&["import", &f, "--into", &node, "--valid-only"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("已导入 1 行"), "{out}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        before + 1
+    );
+    let batch = count(&app, "SELECT MAX(id) FROM import_batches")
+        .await
+        .to_string();
+    let (ok, out, err) = dengji(&["import", "--undo", &batch]);
+    assert!(ok, "{err}");
+    assert!(out.contains("删除了 1 名党员"), "{out}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    // A missing file and an unknown node are named.
+    let (ok, _, err) = dengji(&["import", "/nonexistent.xlsx", "--into", &node]);
+    assert!(!ok && err.contains("无法读取"), "{err}");
+}
