@@ -176,6 +176,40 @@ fn check_zip(bytes: &[u8]) -> Result<(), SheetError> {
     Ok(())
 }
 
+/// Whether any worksheet part holds merged cells. Unpacking and searching the parts is several
+/// times cheaper than calamine's XML walk for merged regions, which then only runs when needed.
+fn has_merged_cells(bytes: &[u8]) -> Result<bool, SheetError> {
+    use std::io::Read;
+    let needle = b"<mergeCell ";
+    let finder = memchr::memmem::Finder::new(needle);
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| SheetError::Corrupt)?;
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(|_| SheetError::Corrupt)?;
+        if !part.name_raw().starts_with(b"xl/worksheets/") {
+            continue;
+        }
+        let mut buf = vec![0u8; 1 << 16];
+        let mut carry = 0usize;
+        loop {
+            let n = part
+                .read(&mut buf[carry..])
+                .map_err(|_| SheetError::Corrupt)?;
+            if n == 0 {
+                break;
+            }
+            let end = carry + n;
+            if finder.find(&buf[..end]).is_some() {
+                return Ok(true);
+            }
+            // Keep the tail, in case the tag is split between two reads.
+            let keep = (needle.len() - 1).min(end);
+            buf.copy_within(end - keep..end, 0);
+            carry = keep;
+        }
+    }
+    Ok(false)
+}
+
 fn xlsx_error(e: XlsxError) -> SheetError {
     match e {
         XlsxError::Password => SheetError::Encrypted,
@@ -206,9 +240,12 @@ fn read_xlsx(bytes: &[u8]) -> Result<Sheet, SheetError> {
     else {
         return Err(SheetError::NotSpreadsheet);
     };
-    let merged = wb
-        .merge_cells_by_sheet_name(&name)
-        .map_err(xlsx_error)?
+    let merged = if has_merged_cells(bytes)? {
+        wb.merge_cells_by_sheet_name(&name).map_err(xlsx_error)?
+    } else {
+        Vec::new()
+    };
+    let merged = merged
         .into_iter()
         .map(|d| Merged {
             first_row: d.start.0 + 1,

@@ -26,6 +26,12 @@ pub struct Args {
     /// 批量审核每轮的份数
     #[arg(long, default_value_t = 1000)]
     approve_batch: usize,
+    /// 导入基准：生成并导入这么多行附件1（全国节点，完整校验），之后撤销；只做这一项
+    #[arg(long, default_value_t = 0)]
+    import_rows: usize,
+    /// 导入基准生成的 .xlsx 保存到此处（供 openpyxl 对照）
+    #[arg(long)]
+    import_file: Option<std::path::PathBuf>,
 }
 
 struct Stats {
@@ -57,6 +63,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         services: services.clone(),
         secure_cookies: false,
     });
+    if args.import_rows > 0 {
+        super::bench_import::run(&services, args.import_rows, args.import_file.as_deref()).await?;
+        services.db.close().await;
+        return Ok(());
+    }
     let iterations = args.iterations.max(1);
     let (province, province_path, city) = {
         use crate::store::users::get_by_username;

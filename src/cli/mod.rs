@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod bench_import;
 mod campaign;
 mod check;
 mod demo;

@@ -13,7 +13,7 @@ use crate::domain::{CitizenId, FirmId, OrgId, TreePath};
 use crate::forms::{Catalogue, Field, Form, Kind, Severity, validate};
 use crate::sheet::{self, Sheet, Value};
 use crate::store::audit::{self, NewEvent};
-use crate::store::imports::{self, Batch, Dependents, FirmRef, NewBatch};
+use crate::store::imports::{self, Dependents, FirmRef, NewBatch};
 use crate::store::members::NewMember;
 use crate::store::{StoreError, bulk, campaigns, now, orgs};
 
@@ -214,6 +214,15 @@ pub struct Imported {
     pub imported: usize,
     pub skipped: usize,
     pub report: Report,
+}
+
+/// What a batch records besides its rows.
+struct BatchInfo<'a> {
+    kind: ImportKind,
+    mode: Mode,
+    file_name: &'a str,
+    bytes: &'a [u8],
+    report: &'a Report,
 }
 
 /// A row ready to be stored.
@@ -527,7 +536,53 @@ impl Services {
         };
         let imported = prepared.len();
         progress(Stage::Writing, imported as u64);
-        let mut tx = self.db.begin().await?;
+        // A big page cache for the one transaction (set outside it, put back afterwards).
+        let mut conn = self.db.acquire().await?;
+        self.db.bulk_load_mode(&mut conn, true).await?;
+        let written = self
+            .write_batch(
+                &mut conn,
+                caller,
+                &org,
+                BatchInfo {
+                    kind,
+                    mode,
+                    file_name,
+                    bytes,
+                    report: &report,
+                },
+                prepared,
+            )
+            .await;
+        self.db.bulk_load_mode(&mut conn, false).await?;
+        let batch_id = written?;
+        Ok(Imported {
+            batch_id: Some(batch_id),
+            imported,
+            skipped: total - imported,
+            report,
+        })
+    }
+
+    /// Store the batch, its members and their drafts, and the audit event, in one transaction.
+    async fn write_batch(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        org: &orgs::Org,
+        b: BatchInfo<'_>,
+        prepared: Vec<Prepared>,
+    ) -> ServiceResult<i64> {
+        let BatchInfo {
+            kind,
+            mode,
+            file_name,
+            bytes,
+            report,
+        } = b;
+        let total = report.rows;
+        let imported = prepared.len();
+        let mut tx = sqlx::Connection::begin(conn).await?;
         let campaign = campaigns::latest(&mut tx).await?;
         let by_name = match caller {
             Caller::User(a) => a.display_name.clone(),
@@ -605,12 +660,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        Ok(Imported {
-            batch_id: Some(batch_id),
-            imported,
-            skipped: total - imported,
-            report,
-        })
+        Ok(batch_id)
     }
 
     /// Read and check a file; the rows ready to store (all rows without errors).
@@ -652,6 +702,7 @@ impl Services {
             ));
         };
         let (header_row, header_cells) = &sheet.rows[header_at];
+        let header_row = *header_row;
         let headers: Vec<String> = header_cells.iter().map(cell_text).collect();
         let normed: Vec<String> = headers.iter().map(|h| norm(h)).collect();
         let kind = match kind {
@@ -666,7 +717,7 @@ impl Services {
             .ok_or_else(|| ServiceError::Conflict("表单定义缺失".into()))?;
         let mut report = Report {
             kind: Some(kind),
-            header_row: Some(*header_row),
+            header_row: Some(header_row),
             ..Report::default()
         };
         let mut issues = Vec::new();
@@ -687,7 +738,7 @@ impl Services {
                 if cols.firm.replace(i).is_some() {
                     push(
                         &mut issues,
-                        Some(*header_row),
+                        Some(header_row),
                         Some(&headers[i]),
                         "COLUMN-TWICE",
                         true,
@@ -699,7 +750,7 @@ impl Services {
             match fields.iter().find(|f| norm(&f.label) == *h) {
                 Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
                     &mut issues,
-                    Some(*header_row),
+                    Some(header_row),
                     Some(&headers[i]),
                     "COLUMN-TWICE",
                     true,
@@ -708,7 +759,7 @@ impl Services {
                 Some(f) => cols.fields.push((i, f)),
                 None => push(
                     &mut issues,
-                    Some(*header_row),
+                    Some(header_row),
                     Some(&headers[i]),
                     "COLUMN-EXTRA",
                     false,
@@ -792,7 +843,7 @@ impl Services {
         // Merged cells in the data area: their rows cannot be read one by one.
         let mut merged_rows: HashMap<u32, String> = HashMap::new();
         for m in &sheet.merged {
-            if m.last_row <= *header_row {
+            if m.last_row <= header_row {
                 continue;
             }
             for r in m.first_row.max(header_row + 1)..=m.last_row {
@@ -834,8 +885,10 @@ impl Services {
         let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
         let mut seen_ids: HashMap<String, u32> = HashMap::new();
         let mut seen_licences: HashMap<String, u32> = HashMap::new();
-        for (row, cells) in sheet.rows.iter().skip(header_at + 1) {
-            let row = *row;
+        // Rows are consumed as they are checked, so their cells are freed on the way.
+        let mut sheet = sheet;
+        let data_rows = sheet.rows.split_off(header_at + 1);
+        for (row, cells) in data_rows {
             let get = |i: usize| cells.get(i).unwrap_or(&Value::Empty);
             if cols.fields.iter().all(|(i, _)| get(*i).is_empty())
                 && cols.firm.is_none_or(|i| get(i).is_empty())
@@ -1208,7 +1261,7 @@ impl Services {
         &self,
         caller: Caller<'_>,
         org: OrgId,
-    ) -> ServiceResult<Vec<Batch>> {
+    ) -> ServiceResult<Vec<imports::Batch>> {
         let org = self.import_target(caller, org).await?;
         let mut conn = self.db.acquire().await?;
         Ok(imports::batches_under(&mut conn, &org.path, 50).await?)

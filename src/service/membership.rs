@@ -56,6 +56,34 @@ fn activation_code() -> String {
     )
 }
 
+/// The password hash of an account nobody can use before activation.
+async fn placeholder_hash() -> ServiceResult<String> {
+    let pw = random_token();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|_| ServiceError::Crypto(crate::crypto::CryptoError::Password))?
+        .map_err(ServiceError::from)
+}
+
+/// A fresh activation code for `user` (stored as a hash); returns it and its expiry.
+async fn new_code(
+    tx: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    user: crate::domain::UserId,
+) -> ServiceResult<(String, i64)> {
+    let code = activation_code();
+    let expires_at = now() + ACTIVATION_DAYS * 86_400;
+    activation::insert(
+        tx,
+        &token_hash(&normalise_code(&code)),
+        user,
+        caller.user_id(),
+        expires_at,
+    )
+    .await?;
+    Ok((code, expires_at))
+}
+
 /// What the member types, normalised the way codes are stored.
 fn normalise_code(code: &str) -> String {
     code.chars()
@@ -210,13 +238,7 @@ impl Services {
             Some(o) => (o, firm.scope_path.clone()),
             None => (firm.city_org_id, firm.scope_path.clone()),
         };
-        let code = activation_code();
-        let placeholder_hash = {
-            let pw = random_token();
-            tokio::task::spawn_blocking(move || hash_password(&pw))
-                .await
-                .map_err(|_| ServiceError::Crypto(crate::crypto::CryptoError::Password))??
-        };
+        let placeholder_hash = placeholder_hash().await?;
         let mut tx = self.db.begin().await?;
         let member_id = members::insert(
             &mut tx,
@@ -265,16 +287,7 @@ impl Services {
             },
         )
         .await?;
-        let expires_at = now() + ACTIVATION_DAYS * 86_400;
-        let by = caller.user_id();
-        activation::insert(
-            &mut tx,
-            &token_hash(&normalise_code(&code)),
-            user_id,
-            by,
-            expires_at,
-        )
-        .await?;
+        let (code, expires_at) = new_code(&mut tx, caller, user_id).await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -296,6 +309,75 @@ impl Services {
         tx.commit().await?;
         Ok(Activation {
             member_id,
+            username,
+            code,
+            expires: beijing_time(expires_at),
+        })
+    }
+
+    /// Give a member on record (imported, or whose code expired) a login: the account is made
+    /// if missing, earlier unused codes stop working, and a new one-time code is returned.
+    /// Refused once the member has activated (a forgotten password is reset by an
+    /// administrator).
+    pub async fn issue_activation(
+        &self,
+        caller: Caller<'_>,
+        member: MemberId,
+    ) -> ServiceResult<Activation> {
+        caller.require(Action::ManageMembers, None)?;
+        let m = {
+            let mut conn = self.db.acquire().await?;
+            members::get(&mut conn, member)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+        };
+        caller.require(Action::ReadDirectory, Some(&m.org_path))?;
+        caller.require(Action::ManageMembers, Some(&m.org_path))?;
+        let hash = placeholder_hash().await?;
+        let mut tx = self.db.begin().await?;
+        let (user_id, username) = match activation::account_of_member(&mut tx, member).await? {
+            Some((_, _, true)) => {
+                return Err(ServiceError::Conflict(
+                    "该党员已激活账号，不能再发激活码；如忘记密码，请联系系统管理员重置".into(),
+                ));
+            }
+            Some((id, username, false)) => {
+                activation::revoke_unused(&mut tx, id).await?;
+                (id, username)
+            }
+            None => {
+                let username = format!("dy{}", member.0);
+                let id = users::insert(
+                    &mut tx,
+                    &users::NewUser {
+                        username: username.clone(),
+                        display_name: m.name.clone(),
+                        password_hash: hash,
+                        role: Role::Member,
+                        org_id: m.org_id,
+                        member_id: Some(member),
+                    },
+                )
+                .await?;
+                (id, username)
+            }
+        };
+        let (code, expires_at) = new_code(&mut tx, caller, user_id).await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "member.activation",
+                target_kind: "member",
+                target_id: member.to_string(),
+                target_path: &m.org_path,
+                detail: serde_json::json!({"username": username}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Activation {
+            member_id: member,
             username,
             code,
             expires: beijing_time(expires_at),

@@ -414,6 +414,8 @@ pub struct MemberPage {
     ctx: Option<Ctx>,
     m: MemberView,
     can_browse: bool,
+    can_issue_login: bool,
+    csrf: String,
 }
 
 pub async fn member(
@@ -427,6 +429,12 @@ pub async fn member(
         .await?;
     Ok(MemberPage {
         can_browse: user.actor.role != Role::Member,
+        can_issue_login: crate::authz::authorize(
+            &user.actor,
+            crate::authz::Action::ManageMembers,
+            Some(&m.org_path),
+        ) == crate::authz::Decision::Allow,
+        csrf: user.csrf.clone(),
         ctx: Some(Ctx::new(
             &user,
             if user.actor.role == Role::Member {

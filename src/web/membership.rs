@@ -3,14 +3,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
-use crate::domain::{FirmId, OrgId};
+use crate::domain::{FirmId, MemberId, OrgId};
 use crate::forms::Catalogue;
 use crate::service::membership::NewMemberInput;
 use crate::service::{Caller, ServiceError};
@@ -131,6 +131,7 @@ pub struct MemberAddedPage {
     expires: String,
     member_id: i64,
     org_id: i64,
+    reissued: bool,
 }
 
 pub async fn add_member(
@@ -171,6 +172,7 @@ pub async fn add_member(
             expires: a.expires,
             member_id: a.member_id.0,
             org_id: org.0,
+            reissued: false,
         }
         .into_response()),
         Err(ServiceError::Invalid(list)) => {
@@ -228,4 +230,31 @@ pub async fn activate(State(state): State<AppState>, Form(f): Form<ActivateForm>
         Err(e @ ServiceError::LockedOut(_)) => refuse(vec![e.to_string()]),
         Err(e) => AppError::Service(e).into_response(),
     }
+}
+
+/// A new one-time code for a member on record (imported, or whose code expired).
+pub async fn issue_activation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let a = state
+        .services
+        .issue_activation(Caller::User(&user.actor), MemberId(id))
+        .await?;
+    let m = state
+        .services
+        .member(Caller::User(&user.actor), MemberId(id))
+        .await?;
+    Ok(MemberAddedPage {
+        ctx: Some(Ctx::new(&user, "members")),
+        name: m.name,
+        username: a.username,
+        code: a.code,
+        expires: a.expires,
+        member_id: id,
+        org_id: m.org_id.0,
+        reissued: true,
+    }
+    .into_response())
 }

@@ -82,6 +82,10 @@ pub fn router(state: AppState) -> Router {
             get(registration::show).post(registration::save),
         )
         .route("/members/{id}/approve", post(registration::approve))
+        .route(
+            "/members/{id}/activation",
+            post(membership::issue_activation),
+        )
         .route("/members/{id}/return", post(registration::return_form))
         .route(
             "/orgs/{id}/reviews",

@@ -969,3 +969,89 @@ async fn the_import_command_checks_imports_and_undoes() {
     let (ok, _, err) = dengji(&["import", "/nonexistent.xlsx", "--into", &node]);
     assert!(!ok && err.contains("无法读取"), "{err}");
 }
+
+fn between<'a>(html: &'a str, start: &str) -> &'a str {
+    let rest = &html[html.find(start).map_or(0, |i| i + start.len())..];
+    &rest[..rest.find('<').unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn imported_members_get_their_login_from_the_member_page() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let done = run(
+        &app,
+        p.firm_org,
+        &Book::new(vec![row(&own, 131)]).bytes(),
+        Mode::AllOrNothing,
+    )
+    .await;
+    let batch = done.batch_id.unwrap();
+    let member = scalar(
+        &app,
+        "SELECT MIN(id) FROM members WHERE import_batch_id = $1",
+        batch,
+    )
+    .await;
+    let clerk = app.login_demo("suo").await;
+    let page = clerk.get(&format!("/members/{member}")).await;
+    assert!(
+        page.body.contains("id=\"issue-activation\""),
+        "{}",
+        page.body
+    );
+    let first = clerk
+        .post(&format!("/members/{member}/activation"), &[])
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let username = between(&first.body, "id=\"new-username\">").to_owned();
+    let old_code = between(&first.body, "id=\"new-code\">").to_owned();
+    // A second code replaces the first, which stops working.
+    let second = clerk
+        .post(&format!("/members/{member}/activation"), &[])
+        .await;
+    let code = between(&second.body, "id=\"new-code\">").to_owned();
+    assert_eq!(between(&second.body, "id=\"new-username\">"), username);
+    assert_ne!(code, old_code);
+    let anon = app.anonymous();
+    let form = |c: &str| {
+        vec![
+            ("username".to_owned(), username.clone()),
+            ("code".to_owned(), c.to_owned()),
+            ("password".to_owned(), "Mine12345".to_owned()),
+            ("password2".to_owned(), "Mine12345".to_owned()),
+        ]
+    };
+    let old = form(&old_code);
+    let old: Vec<(&str, &str)> = old.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = anon.post_raw("/activate", &old).await;
+    assert!(r.body.contains("激活码无效"), "{}", r.body);
+    let new = form(&code);
+    let new: Vec<(&str, &str)> = new.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = anon.post_raw("/activate", &new).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Activated: no more codes, and the batch can no longer be undone.
+    let again = clerk
+        .post(&format!("/members/{member}/activation"), &[])
+        .await;
+    assert!(again.body.contains("已激活账号"), "{}", again.body);
+    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    assert!(err.to_string().contains("1 人已发放登录账号"), "{err}");
+    // An auditor sees no button and cannot issue codes.
+    let auditor = app.login_demo("auditor").await;
+    assert!(
+        !auditor
+            .get(&format!("/members/{member}"))
+            .await
+            .body
+            .contains("issue-activation")
+    );
+    assert_eq!(
+        auditor
+            .post(&format!("/members/{member}/activation"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
