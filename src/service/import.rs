@@ -623,9 +623,16 @@ impl Services {
             other => other.into(),
         }
         };
+        let started = std::time::Instant::now();
+        // In tree order: the path index and the per-firm and per-organisation tallies kept by
+        // triggers are then written page by page instead of all over the database.
+        members.sort_by(|a, b| {
+            (a.org_path.as_str(), a.firm_id.0).cmp(&(b.org_path.as_str(), b.firm_id.0))
+        });
         bulk::insert_members(&mut tx, members, Some(batch_id))
             .await
             .map_err(race)?;
+        tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: members written");
         if let Some(campaign) = &campaign {
             let form = kind.form_code();
             let rows = imports::members_of_batch(&mut tx, batch_id)
@@ -637,7 +644,9 @@ impl Services {
                         .map(|(path, data)| (id, path, form, data))
                 })
                 .collect();
+            tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: member ids read");
             imports::insert_drafts(&mut tx, campaign.id, caller.user_id(), rows).await?;
+            tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: drafts written");
         }
         audit::append(
             &mut tx,
@@ -660,6 +669,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: committed");
         Ok(batch_id)
     }
 
@@ -873,13 +883,13 @@ impl Services {
         let id_label = label_of("citizen_id");
         let licence_label = label_of("licence_no");
 
+        /// A row kept for the nationwide duplicate check: its keys, and the record ready to
+        /// store when the row has no error (built at once, so the cell values are freed).
         struct Candidate {
             row: u32,
-            /// No error so far.
-            ok: bool,
-            id: Option<CitizenId>,
-            values: BTreeMap<String, String>,
-            firm: Option<(FirmId, OrgId, TreePath)>,
+            index: Option<String>,
+            licence: Option<String>,
+            prepared: Option<Prepared>,
         }
         let mut candidates: Vec<Candidate> = Vec::new();
         let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
@@ -1078,37 +1088,40 @@ impl Services {
             if has_error {
                 bad_rows.insert(row);
             }
+            let index = id.as_ref().map(|id| self.keys.id_index(id));
+            let licence = values
+                .get("licence_no")
+                .filter(|_| kind == ImportKind::Lawyers)
+                .cloned();
+            let prepared = match (has_error, &id, &index, firm) {
+                (false, Some(id), Some(index), Some(f)) => {
+                    let (org_id, path) = match f.org_id {
+                        Some(o) => (o, f.scope_path.clone()),
+                        None => (f.city_org_id, f.scope_path.clone()),
+                    };
+                    Some(self.prepare(kind, row, id, index.clone(), (f.id, org_id, path), values))
+                }
+                _ => None,
+            };
             candidates.push(Candidate {
                 row,
-                ok: !has_error,
-                id,
-                values,
-                firm: firm.map(|f| match f.org_id {
-                    Some(o) => (f.id, o, f.scope_path.clone()),
-                    None => (f.id, f.city_org_id, f.scope_path.clone()),
-                }),
+                index,
+                licence,
+                prepared,
             });
         }
 
         progress(Stage::Duplicates, report.rows as u64);
         // Registered anywhere in the country: named only when inside the importer's subtree.
-        let indexes: Vec<Option<String>> = candidates
-            .iter()
-            .map(|c| c.id.as_ref().map(|id| self.keys.id_index(id)))
-            .collect();
+        let indexes: Vec<String> = candidates.iter().filter_map(|c| c.index.clone()).collect();
         let licences: Vec<String> = candidates
             .iter()
-            .filter_map(|c| c.values.get("licence_no").cloned())
-            .filter(|_| kind == ImportKind::Lawyers)
+            .filter_map(|c| c.licence.clone())
             .collect();
         let (ids_found, licences_found) = {
             let mut conn = self.db.acquire().await?;
             (
-                imports::existing_ids(
-                    &mut conn,
-                    &indexes.iter().flatten().cloned().collect::<Vec<_>>(),
-                )
-                .await?,
+                imports::existing_ids(&mut conn, &indexes).await?,
                 imports::existing_licences(&mut conn, &licences).await?,
             )
         };
@@ -1124,9 +1137,9 @@ impl Services {
         let licences_found: HashMap<&str, &imports::Existing> =
             licences_found.iter().map(|e| (e.key.as_str(), e)).collect();
         let mut prepared = Vec::with_capacity(candidates.len());
-        for (c, index) in candidates.into_iter().zip(indexes) {
+        for c in candidates {
             let mut dup = false;
-            if let Some(e) = index.as_deref().and_then(|i| ids_found.get(i)) {
+            if let Some(e) = c.index.as_deref().and_then(|i| ids_found.get(i)) {
                 push(
                     &mut issues,
                     Some(c.row),
@@ -1137,12 +1150,7 @@ impl Services {
                 );
                 dup = true;
             }
-            if let Some(e) = c
-                .values
-                .get("licence_no")
-                .filter(|_| kind == ImportKind::Lawyers)
-                .and_then(|l| licences_found.get(l.as_str()))
-            {
+            if let Some(e) = c.licence.as_deref().and_then(|l| licences_found.get(l)) {
                 push(
                     &mut issues,
                     Some(c.row),
@@ -1155,39 +1163,9 @@ impl Services {
             }
             if dup {
                 bad_rows.insert(c.row);
+            } else if let Some(p) = c.prepared {
+                prepared.push(p);
             }
-            let (true, false, Some(id), Some(index), Some((firm, org_id, path))) =
-                (c.ok, dup, c.id, index, c.firm)
-            else {
-                continue;
-            };
-            let v = |k: &str| c.values.get(k).cloned().unwrap_or_default();
-            let mut data = c.values.clone();
-            data.remove("citizen_id");
-            prepared.push(Prepared {
-                row: c.row,
-                member: NewMember {
-                    name: v("name"),
-                    sex: id.sex_code().to_owned(),
-                    ethnicity: v("ethnicity"),
-                    birth_date: id.birth_date().to_string(),
-                    citizen_id_enc: self.keys.encrypt_id(&id),
-                    citizen_id_index: index,
-                    citizen_id_masked: id.masked(),
-                    category: kind.category().to_owned(),
-                    practice_type: (kind == ImportKind::Lawyers).then(|| v("practice_type")),
-                    licence_no: (kind == ImportKind::Lawyers).then(|| v("licence_no")),
-                    education: v("education"),
-                    party_status: v("party_status"),
-                    joined_on: v("joined_on"),
-                    full_member_on: c.values.get("full_member_on").cloned(),
-                    mobile: v("mobile"),
-                    firm_id: firm,
-                    org_id,
-                    org_path: path,
-                },
-                data: serde_json::to_string(&data).unwrap_or_else(|_| "{}".into()),
-            });
         }
         prepared.sort_by_key(|p| p.row);
         report.invalid = bad_rows.len();
@@ -1196,6 +1174,46 @@ impl Services {
         issues.sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
         report.issues = issues;
         Ok((report, prepared))
+    }
+
+    /// The member record and the draft form's data of a row without errors.
+    fn prepare(
+        &self,
+        kind: ImportKind,
+        row: u32,
+        id: &CitizenId,
+        index: String,
+        (firm, org_id, path): (FirmId, OrgId, TreePath),
+        mut values: BTreeMap<String, String>,
+    ) -> Prepared {
+        values.remove("citizen_id");
+        let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+        let lawyer = kind == ImportKind::Lawyers;
+        let member = NewMember {
+            name: get("name"),
+            sex: id.sex_code().to_owned(),
+            ethnicity: get("ethnicity"),
+            birth_date: id.birth_date().to_string(),
+            citizen_id_enc: self.keys.encrypt_id(id),
+            citizen_id_index: index,
+            citizen_id_masked: id.masked(),
+            category: kind.category().to_owned(),
+            practice_type: lawyer.then(|| get("practice_type")),
+            licence_no: lawyer.then(|| get("licence_no")),
+            education: get("education"),
+            party_status: get("party_status"),
+            joined_on: get("joined_on"),
+            full_member_on: values.get("full_member_on").cloned(),
+            mobile: get("mobile"),
+            firm_id: firm,
+            org_id,
+            org_path: path,
+        };
+        Prepared {
+            row,
+            member,
+            data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
+        }
     }
 
     /// Keep an uploaded file (encrypted) for the user's decision after the dry run.

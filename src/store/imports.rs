@@ -173,6 +173,7 @@ async fn existing_by(
         let mut sql = super::Sql::new(&format!(
             "SELECT {column} AS k, name, org_path FROM members WHERE {column} IN ("
         ));
+        sql.anonymous_on(conn);
         for (i, k) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");

@@ -43,6 +43,13 @@ impl Sql {
         }
     }
 
+    /// Write `?` placeholders when the connection is SQLite (for statements with many
+    /// parameters; see [`insert_rows`]).
+    pub fn anonymous_on(&mut self, conn: &sqlx::AnyConnection) -> &mut Self {
+        self.anonymous = conn.backend_name() == "SQLite";
+        self
+    }
+
     /// Append literal SQL (never user input).
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
