@@ -326,7 +326,21 @@ mod tests {
                 .editable_by(crate::domain::Role::Member)
         );
         let codes: Vec<&str> = c.summaries.iter().map(|s| s.attachment.as_str()).collect();
-        assert_eq!(codes, ["附件4", "附件5", "附件6"]);
+        assert_eq!(codes, ["附件4", "附件5", "附件6", "附件1", "附件2"]);
+        // The rosters carry every field of their form under the form's labels (so an export
+        // of them imports again).
+        for (roster, form) in [("A1", "A1"), ("A2", "A2")] {
+            let t = c.summaries.iter().find(|t| t.code == roster).unwrap();
+            for f in c.fields_of(c.form(form).unwrap()) {
+                assert!(
+                    t.columns
+                        .iter()
+                        .any(|col| col.field.as_deref() == Some(&f.code) && col.label == f.label),
+                    "{roster} lacks {}",
+                    f.code
+                );
+            }
+        }
         assert!(
             c.summaries[0]
                 .columns

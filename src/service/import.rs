@@ -257,7 +257,14 @@ fn norm(s: &str) -> String {
 fn cell_text(v: &Value) -> String {
     match v {
         Value::Empty => String::new(),
-        Value::Text(t) => t.trim().to_owned(),
+        // Our exports defuse formula-like text with a leading `'`; it comes back as typed.
+        Value::Text(t) => {
+            let t = t.trim();
+            match t.strip_prefix('\'') {
+                Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest.to_owned(),
+                _ => t.to_owned(),
+            }
+        }
         Value::Number(f) => integral(*f).map_or_else(|| f.to_string(), |i| i.to_string()),
         Value::Date(d) => d.to_string(),
         Value::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
@@ -902,6 +909,14 @@ impl Services {
             let get = |i: usize| cells.get(i).unwrap_or(&Value::Empty);
             if cols.fields.iter().all(|(i, _)| get(*i).is_empty())
                 && cols.firm.is_none_or(|i| get(i).is_empty())
+            {
+                continue;
+            }
+            // The 合计 line at the end of our own exports is not a member.
+            if cells
+                .iter()
+                .find(|c| !c.is_empty())
+                .is_some_and(|c| cell_text(c).starts_with("合计"))
             {
                 continue;
             }

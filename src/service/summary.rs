@@ -103,6 +103,7 @@ pub(crate) fn member_cells(
             (None, Some("province")) => place(names, &m.org_path, 1),
             (None, Some("city")) => place(names, &m.org_path, 2),
             (None, Some("firm_name")) => m.firm_name.clone(),
+            (None, Some("firm_credit_code")) => m.firm_credit_code.clone(),
             (None, Some("org_name")) => m.org_name.clone(),
             (None, Some("case")) => m
                 .case_code

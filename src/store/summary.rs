@@ -156,6 +156,7 @@ pub struct MemberRow {
     pub org_path: String,
     pub org_name: String,
     pub firm_name: String,
+    pub firm_credit_code: String,
     pub name: String,
     pub sex: String,
     pub ethnicity: String,
@@ -234,7 +235,8 @@ pub async fn member_rows(
         "AND $7 = $7 AND $8 = $8 AND $9 = $9"
     };
     let sql = format!(
-        "SELECT m.id, m.org_path, o.name AS org_name, f.name AS firm_name, m.name, m.sex, \
+        "SELECT m.id, m.org_path, o.name AS org_name, f.name AS firm_name, \
+         f.credit_code AS firm_credit_code, m.name, m.sex, \
          m.ethnicity, m.birth_date, m.citizen_id_masked, m.education, m.party_status, m.joined_on, \
          m.full_member_on, m.licence_no, r.data, r.state, s.case_code, m.citizen_id_enc, \
          r.citizen_id_enc AS form_citizen_id_enc \
@@ -263,6 +265,7 @@ pub async fn member_rows(
                 org_path: r.try_get("org_path")?,
                 org_name: r.try_get("org_name")?,
                 firm_name: r.try_get("firm_name")?,
+                firm_credit_code: r.try_get("firm_credit_code")?,
                 name: r.try_get("name")?,
                 sex: r.try_get("sex")?,
                 ethnicity: r.try_get("ethnicity")?,

@@ -1055,3 +1055,75 @@ async fn imported_members_get_their_login_from_the_member_page() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn an_exported_roster_imports_again_with_the_same_values() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let mut rows: Vec<Vec<String>> = (141..=143).map(|s| row(&own, s)).collect();
+    rows[1][11] = "=HYPERLINK(\"x\")".into(); // a formula typed as a remark stays text
+    let done = run(
+        &app,
+        p.firm_org,
+        &Book::new(rows).bytes(),
+        Mode::AllOrNothing,
+    )
+    .await;
+    let batch = done.batch_id.unwrap();
+    let pool = app.services.db.pool().clone();
+    let drafts = |batch: i64| {
+        let pool = pool.clone();
+        async move {
+            let v: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.licence_no, r.data FROM members m JOIN registrations r ON r.member_id = m.id \
+             WHERE m.import_batch_id = $1 ORDER BY m.licence_no",
+        )
+        .bind(batch)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+            v.into_iter()
+                .map(|(l, d)| (l, serde_json::from_str::<serde_json::Value>(&d).unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = drafts(batch).await;
+    assert_eq!(before.len(), 3);
+
+    let mut xlsx: Vec<u8> = Vec::new();
+    app.services
+        .export_table(
+            OP,
+            p.firm_org,
+            "a1",
+            dengji::service::export::ExportFormat::Xlsx,
+            &mut xlsx,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    app.services.import_undo(OP, batch).await.unwrap();
+
+    // The firm's other lawyers are still on record (registered); the three come back as they were.
+    let again = run(&app, p.firm_org, &xlsx, Mode::ValidOnly).await;
+    assert_eq!(again.imported, 3, "{}", issues(&again.report));
+    assert!(
+        again
+            .report
+            .issues
+            .iter()
+            .any(|i| i.rule == "DUP-REGISTERED")
+    );
+    assert!(
+        !again
+            .report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("合计")),
+        "the total line is not a member"
+    );
+    let after = drafts(again.batch_id.unwrap()).await;
+    assert_eq!(after, before);
+    assert_eq!(after[1].1["remarks"], "=HYPERLINK(\"x\")");
+}
