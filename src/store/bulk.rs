@@ -141,7 +141,12 @@ pub async fn insert_members(
         })
         .collect();
     let columns = format!("{}, import_batch_id", super::members::INSERT_COLUMNS);
-    insert_rows(conn, "members", &columns, args).await?;
+    if batch.is_some() {
+        // An import adds to a populated table: one statement (see `insert_rows_at_once`).
+        super::sql::insert_rows_at_once(conn, "members", &columns, args).await?;
+    } else {
+        insert_rows(conn, "members", &columns, args).await?;
+    }
     Ok(())
 }
 

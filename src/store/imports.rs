@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{Arg, insert_rows};
+use super::sql::Arg;
 use super::{StoreResult, now};
 use crate::domain::{FirmId, OrgId, TreePath, UserId};
 
@@ -243,7 +243,7 @@ pub async fn insert_drafts(
             ]
         })
         .collect();
-    insert_rows(
+    super::sql::insert_rows_at_once(
         conn,
         "registrations",
         "campaign_id, member_id, org_path, form_code, data, state, version, updated_at, updated_by",

@@ -149,6 +149,66 @@ pub async fn insert_rows(
     Ok(())
 }
 
+/// Insert many rows into a populated table with triggers and foreign keys, in the order given.
+///
+/// On SQLite every statement that fires triggers keeps a statement journal, copying each page it
+/// first touches, and binding goes through sqlx value by value: with one multi-row `INSERT` per
+/// 2,000 parameters a member row cost 80 µs (100,000 rows: 8 s), against 12 µs for one
+/// `INSERT … SELECT`. So on SQLite all rows travel as one JSON text and go in with one statement,
+/// `INSERT … SELECT … FROM json_each(?)` (blobs as hex, `unhex`). PostgreSQL has no statement
+/// journal: rows go in with [`insert_rows`].
+pub async fn insert_rows_at_once(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &str,
+    rows: Vec<Vec<Arg>>,
+) -> Result<(), sqlx::Error> {
+    if conn.backend_name() != "SQLite" {
+        return insert_rows(conn, table, columns, rows).await;
+    }
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let selects: Vec<String> = first
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match a {
+            Arg::Blob(_) => format!("unhex(value ->> {i})"),
+            _ => format!("value ->> {i}"),
+        })
+        .collect();
+    let mut json = String::with_capacity(rows.len() * 256);
+    json.push('[');
+    for (r, row) in rows.into_iter().enumerate() {
+        json.push_str(if r == 0 { "[" } else { ",[" });
+        for (i, a) in row.into_iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            match a {
+                Arg::Int(n) => json.push_str(&n.to_string()),
+                Arg::Text(t) => json.push_str(&serde_json::Value::String(t).to_string()),
+                Arg::Blob(b) => {
+                    json.push('"');
+                    json.push_str(&hex::encode(b));
+                    json.push('"');
+                }
+                Arg::NullInt | Arg::NullText => json.push_str("null"),
+            }
+        }
+        json.push(']');
+    }
+    json.push(']');
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} ({columns}) SELECT {} FROM json_each(?)",
+        selects.join(", ")
+    )))
+    .bind(json)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
