@@ -923,6 +923,8 @@ impl Services {
             report.rows += 1;
             if report.rows.is_multiple_of(1000) {
                 progress(Stage::Checking, report.rows as u64);
+                // Let the server's other requests run between chunks of a long check.
+                tokio::task::yield_now().await;
             }
             let mut row_issues: Vec<Issue> = Vec::new();
             if let Some(range) = merged_rows.get(&row) {
@@ -1286,6 +1288,13 @@ impl Services {
         }
         let mut conn = self.db.acquire().await?;
         imports::delete_upload(&mut conn, id).await?;
+        Ok(())
+    }
+
+    /// Forget uploads nobody decided on within [`UPLOAD_HOURS`] (run hourly by the server).
+    pub async fn purge_expired_uploads(&self) -> ServiceResult<()> {
+        let mut conn = self.db.acquire().await?;
+        imports::delete_upload(&mut conn, 0).await?;
         Ok(())
     }
 

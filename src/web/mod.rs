@@ -173,8 +173,8 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    // Ended sessions are dropped, overdue nodes recorded and deadline reminders sent at start
-    // and every hour.
+    // Ended sessions are dropped, overdue nodes recorded, deadline reminders sent and expired
+    // import uploads deleted at start and every hour.
     let services = state.services.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -185,6 +185,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
             }
             if let Err(e) = services.sweep_deadlines().await {
                 tracing::warn!(error = %e, "could not sweep deadlines");
+            }
+            if let Err(e) = services.purge_expired_uploads().await {
+                tracing::warn!(error = %e, "could not purge expired uploads");
             }
         }
     });

@@ -1127,3 +1127,29 @@ async fn an_exported_roster_imports_again_with_the_same_values() {
     assert_eq!(after, before);
     assert_eq!(after[1].1["remarks"], "=HYPERLINK(\"x\")");
 }
+
+#[tokio::test]
+async fn an_upload_nobody_decides_on_expires_and_is_purged() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let id = app
+        .services
+        .import_stash(
+            OP,
+            p.firm_org,
+            "名册.xlsx",
+            &Book::new(vec![row(&own, 151)]).bytes(),
+        )
+        .await
+        .unwrap();
+    assert!(app.services.import_stashed(OP, id).await.is_ok());
+    sqlx::query("UPDATE import_uploads SET expires_at = 0")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    let err = app.services.import_stashed(OP, id).await.unwrap_err();
+    assert!(err.to_string().contains("已过期"), "{err}");
+    app.services.purge_expired_uploads().await.unwrap();
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 0);
+}
