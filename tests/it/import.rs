@@ -1090,6 +1090,17 @@ async fn an_exported_roster_imports_again_with_the_same_values() {
     };
     let before = drafts(batch).await;
     assert_eq!(before.len(), 3);
+    // The roster page shows every field, ID numbers masked.
+    let clerk = app.login_demo("suo").await;
+    let page = clerk
+        .get(&format!("/orgs/{}/summary/a1", p.firm_org.0))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("律师事务所统一社会信用代码") && page.body.contains("林142"));
+    assert!(
+        !page.body.contains(&fresh_id(142)),
+        "IDs are masked on screen"
+    );
 
     let mut xlsx: Vec<u8> = Vec::new();
     app.services
