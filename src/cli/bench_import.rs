@@ -103,17 +103,23 @@ fn write_book(path: &Path, rows: usize, firms: &[String]) -> Result<(), String> 
 pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Result<(), String> {
     let (root, firms) = {
         let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
-        let root = crate::store::users::get_by_username(&mut conn, "quanguo")
+        let national = crate::store::users::get_by_username(&mut conn, "quanguo")
             .await
             .map_err(|e| e.to_string())?
-            .ok_or("基准测试需要演示数据（dengji demo）")?
-            .org_id;
-        let firms: Vec<String> =
-            sqlx::query_scalar("SELECT credit_code FROM firms ORDER BY id LIMIT 20000")
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())?;
-        (root, firms)
+            .ok_or("基准测试需要演示数据（dengji demo）")?;
+        let mut firms = crate::store::imports::firms_under(
+            &mut conn,
+            &crate::authz::Scope::Subtree(national.org_path),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        firms.sort_by_key(|f| f.id.0);
+        let codes: Vec<String> = firms
+            .into_iter()
+            .take(20_000)
+            .map(|f| f.credit_code)
+            .collect();
+        (national.org_id, codes)
     };
     if firms.is_empty() {
         return Err("基准测试需要演示数据（dengji demo）".into());

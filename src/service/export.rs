@@ -391,8 +391,7 @@ impl Services {
             .find(|t| t.code.eq_ignore_ascii_case(code))
             .ok_or(ServiceError::NotFound)?;
         let mut conn = self.db.acquire().await?;
-        let org = super::readable_org(&mut conn, caller, org_id).await?;
-        caller.require(Action::ManageMembers, Some(&org.path))?;
+        let org = super::managed_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let names: HashMap<i64, String> = summary::upper_names(&mut conn).await?;
         let columns = out_columns(table);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sha2::{Digest, Sha256};
 
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
-use crate::authz::Action;
+use crate::authz::{Action, Scope};
 use crate::domain::eligibility::{self, Facts};
 use crate::domain::{CitizenId, FirmId, OrgId, TreePath};
 use crate::forms::{Catalogue, Field, Form, Kind, Severity, validate};
@@ -492,11 +492,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 impl Services {
     /// The node a caller may import into (clerks, reviewers and administrators of its subtree).
     pub async fn import_target(&self, caller: Caller<'_>, into: OrgId) -> ServiceResult<orgs::Org> {
-        caller.require(Action::ManageMembers, None)?;
         let mut conn = self.db.acquire().await?;
-        let org = super::readable_org(&mut conn, caller, into).await?;
-        caller.require(Action::ManageMembers, Some(&org.path))?;
-        Ok(org)
+        super::managed_org(&mut conn, caller, into).await
     }
 
     /// Check a file for import into `into` without storing anything: every error and warning
@@ -832,7 +829,7 @@ impl Services {
         }
         let firms = {
             let mut conn = self.db.acquire().await?;
-            imports::firms_under(&mut conn, &org.path).await?
+            imports::firms_under(&mut conn, &Scope::Subtree(org.path.clone())).await?
         };
         let own_firm: Option<&FirmRef> = {
             let mine: Vec<&FirmRef> = firms.iter().filter(|f| f.org_id == Some(org.id)).collect();
@@ -1255,20 +1252,24 @@ impl Services {
         .await?)
     }
 
-    /// An upload of the caller's own, still waiting.
-    pub async fn import_stashed(&self, caller: Caller<'_>, id: i64) -> ServiceResult<Stashed> {
+    /// An upload of the caller's own into `org`, still waiting.
+    pub async fn import_stashed(
+        &self,
+        caller: Caller<'_>,
+        org: OrgId,
+        id: i64,
+    ) -> ServiceResult<Stashed> {
         let mut conn = self.db.acquire().await?;
         let upload = imports::get_upload(&mut conn, id)
             .await?
-            .filter(|u| u.user_id == caller.user_id())
+            .filter(|u| u.user_id == caller.user_id() && u.org_id == org)
             .ok_or(ServiceError::NotFound)?;
         if upload.expires_at < now() {
             return Err(ServiceError::Conflict(
                 "上传的文件已过期（超过24小时未处理），请重新上传".into(),
             ));
         }
-        let org = super::readable_org(&mut conn, caller, upload.org_id).await?;
-        caller.require(Action::ManageMembers, Some(&org.path))?;
+        super::managed_org(&mut conn, caller, upload.org_id).await?;
         let bytes = self.keys.decrypt_bytes(&upload.content_enc)?;
         Ok(Stashed {
             id: upload.id,
@@ -1279,8 +1280,13 @@ impl Services {
     }
 
     /// Forget a waiting upload (imported or given up), and every expired one.
-    pub async fn import_discard(&self, caller: Caller<'_>, id: i64) -> ServiceResult<()> {
-        let stashed = self.import_stashed(caller, id).await;
+    pub async fn import_discard(
+        &self,
+        caller: Caller<'_>,
+        org: OrgId,
+        id: i64,
+    ) -> ServiceResult<()> {
+        let stashed = self.import_stashed(caller, org, id).await;
         if let Err(e) = stashed
             && !matches!(e, ServiceError::Conflict(_))
         {
@@ -1306,7 +1312,7 @@ impl Services {
     ) -> ServiceResult<Vec<imports::Batch>> {
         let org = self.import_target(caller, org).await?;
         let mut conn = self.db.acquire().await?;
-        Ok(imports::batches_under(&mut conn, &org.path, 50).await?)
+        Ok(imports::batches_under(&mut conn, &Scope::Subtree(org.path.clone()), 50).await?)
     }
 
     /// Undo a batch: its members and their untouched drafts are removed, while nothing

@@ -142,6 +142,19 @@ pub async fn readable_org(
     Ok(org)
 }
 
+/// An organisation whose members the caller may manage — add, import, export (clerks,
+/// reviewers and administrators of its subtree) — or `Forbidden` / `NotFound`.
+pub async fn managed_org(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    id: crate::domain::OrgId,
+) -> ServiceResult<crate::store::orgs::Org> {
+    caller.require(Action::ManageMembers, None)?;
+    let org = readable_org(conn, caller, id).await?;
+    caller.require(Action::ManageMembers, Some(&org.path))?;
+    Ok(org)
+}
+
 /// The campaign under way (the latest one), or a clear refusal when none exists yet.
 pub async fn current_campaign_of(
     conn: &mut sqlx::AnyConnection,

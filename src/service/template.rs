@@ -165,7 +165,7 @@ fn build(
                 .as_deref()
                 .and_then(|l| lists.iter().find(|(c, _, _)| c == l))
             {
-                let letter = column_letter(*list_col);
+                let letter = crate::sheet::column_name(u32::from(*list_col));
                 let v = DataValidation::new()
                     .allow_list_formula(Formula::new(format!(
                         "=代码表!${letter}$2:${letter}${}",
@@ -205,32 +205,4 @@ fn build(
     // The data sheet opens first.
     wb.worksheet_from_index(1)?.set_active(true);
     wb.save_to_buffer()
-}
-
-/// Spreadsheet column letters: 0 → A, 25 → Z, 26 → AA.
-fn column_letter(mut col: u16) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(char::from(b'A' + u8::try_from(col % 26).unwrap_or(0)));
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    s.iter().rev().collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn column_letters() {
-        assert_eq!(column_letter(0), "A");
-        assert_eq!(column_letter(25), "Z");
-        assert_eq!(column_letter(26), "AA");
-        assert_eq!(column_letter(27), "AB");
-        assert_eq!(column_letter(701), "ZZ");
-        assert_eq!(column_letter(702), "AAA");
-    }
 }

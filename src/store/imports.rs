@@ -6,6 +6,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::sql::Arg;
 use super::{StoreResult, now};
+use crate::authz::Scope;
 use crate::domain::{FirmId, OrgId, TreePath, UserId};
 
 /// How many values go into one `IN (…)` list.
@@ -101,12 +102,15 @@ pub async fn get_batch(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<
     row.as_ref().map(batch_from).transpose()
 }
 
-/// The latest batches imported into a subtree, newest first.
+/// The latest batches imported into the scope, newest first.
 pub async fn batches_under(
     conn: &mut AnyConnection,
-    path: &TreePath,
+    scope: &Scope,
     limit: i64,
 ) -> StoreResult<Vec<Batch>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
     let sql = format!(
         "SELECT {BATCH_COLUMNS} FROM import_batches WHERE org_path >= $1 AND org_path < $2 \
          ORDER BY id DESC LIMIT $3"
@@ -130,8 +134,11 @@ pub struct FirmRef {
     pub scope_path: TreePath,
 }
 
-/// Every firm whose scope lies in the subtree at `path`.
-pub async fn firms_under(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<FirmRef>> {
+/// Every firm whose scope lies in the scope.
+pub async fn firms_under(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmRef>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
     let rows = sqlx::query(
         "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms \
          WHERE scope_path >= $1 AND scope_path < $2",

@@ -216,10 +216,10 @@ async fn preview_page(
     error: Option<String>,
 ) -> Result<PreviewPage, AppError> {
     let caller = Caller::User(&user.actor);
-    let stashed = state.services.import_stashed(caller, upload).await?;
-    if stashed.org_id != OrgId(id) {
-        return Err(AppError::Service(ServiceError::NotFound));
-    }
+    let stashed = state
+        .services
+        .import_stashed(caller, OrgId(id), upload)
+        .await?;
     let r = state
         .services
         .import_check(caller, OrgId(id), &stashed.bytes, kind, &|_, _| {})
@@ -260,10 +260,10 @@ pub async fn issues_csv(
     Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
-    let stashed = state.services.import_stashed(caller, upload).await?;
-    if stashed.org_id != OrgId(id) {
-        return Err(AppError::Service(ServiceError::NotFound));
-    }
+    let stashed = state
+        .services
+        .import_stashed(caller, OrgId(id), upload)
+        .await?;
     let kind = q.kind.as_deref().and_then(ImportKind::from_code);
     let r = state
         .services
@@ -317,16 +317,19 @@ pub async fn decide(
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
     if f.mode == "discard" {
-        state.services.import_discard(caller, upload).await?;
+        state
+            .services
+            .import_discard(caller, OrgId(id), upload)
+            .await?;
         return Ok(Redirect::to(&format!("/orgs/{id}/import")).into_response());
     }
     let mode =
         Mode::from_code(&f.mode).ok_or_else(|| AppError::BadRequest("请选择导入方式".into()))?;
     let kind = ImportKind::from_code(&f.kind);
-    let stashed = state.services.import_stashed(caller, upload).await?;
-    if stashed.org_id != OrgId(id) {
-        return Err(AppError::Service(ServiceError::NotFound));
-    }
+    let stashed = state
+        .services
+        .import_stashed(caller, OrgId(id), upload)
+        .await?;
     let outcome = state
         .services
         .import_run(
@@ -345,7 +348,10 @@ pub async fn decide(
         Ok(done) => {
             match done.batch_id {
                 Some(batch) => {
-                    state.services.import_discard(caller, upload).await?;
+                    state
+                        .services
+                        .import_discard(caller, OrgId(id), upload)
+                        .await?;
                     Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
                 }
                 None => {

@@ -366,21 +366,7 @@ async fn the_export_command_writes_the_file_or_nothing() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("test.key");
-    std::fs::write(&key, "2a".repeat(32)).unwrap();
-    let run = |args: Vec<String>| {
-        let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
-            .args(&args)
-            .env("DENGJI_DATABASE_URL", &app.url)
-            .env("DENGJI_KEY_FILE", &key)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: Vec<String>| app.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let target = dir.path().join("a6.xlsx");
     let (ok, out, err) = run(vec![
         "export".into(),

@@ -130,6 +130,25 @@ impl TestApp {
         app
     }
 
+    /// Run the `dengji` binary on this app's database with the test keys: success, stdout,
+    /// stderr.
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("test.key");
+        std::fs::write(&key, "2a".repeat(32)).expect("key file");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
+            .args(args)
+            .env("DENGJI_DATABASE_URL", &self.url)
+            .env("DENGJI_KEY_FILE", &key)
+            .output()
+            .expect("run dengji");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub fn anonymous(&self) -> Client {
         Client {
             router: self.router.clone(),

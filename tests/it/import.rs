@@ -12,7 +12,7 @@ use dengji::service::Caller;
 use dengji::service::import::{ImportKind, ImportRequest, Mode, Report};
 
 use crate::helpers::{TestApp, backend, demo_places};
-use crate::membership::fresh_id;
+use crate::membership::{between, fresh_id};
 
 const OP: Caller<'static> = Caller::Operator;
 
@@ -917,25 +917,11 @@ async fn the_import_command_checks_imports_and_undoes() {
     let p = demo_places(&app).await;
     let (own, _, _) = firms(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("test.key");
-    std::fs::write(&key, "2a".repeat(32)).unwrap();
     let file = dir.path().join("名册.xlsx");
     let mut bad = row(&own, 122);
     bad[5] = "12345".into();
     std::fs::write(&file, Book::new(vec![row(&own, 121), bad]).bytes()).unwrap();
-    let dengji = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
-            .args(args)
-            .env("DENGJI_DATABASE_URL", &app.url)
-            .env("DENGJI_KEY_FILE", &key)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let dengji = |args: &[&str]| app.cli(args);
     let node = p.firm_org.0.to_string();
     let f = file.display().to_string();
     let before = count(&app, "SELECT COUNT(*) FROM members").await;
@@ -968,11 +954,6 @@ async fn the_import_command_checks_imports_and_undoes() {
     // A missing file and an unknown node are named.
     let (ok, _, err) = dengji(&["import", "/nonexistent.xlsx", "--into", &node]);
     assert!(!ok && err.contains("无法读取"), "{err}");
-}
-
-fn between<'a>(html: &'a str, start: &str) -> &'a str {
-    let rest = &html[html.find(start).map_or(0, |i| i + start.len())..];
-    &rest[..rest.find('<').unwrap_or(rest.len())]
 }
 
 #[tokio::test]
@@ -1154,12 +1135,21 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
         )
         .await
         .unwrap();
-    assert!(app.services.import_stashed(OP, id).await.is_ok());
+    assert!(
+        app.services
+            .import_stashed(OP, p.firm_org, id)
+            .await
+            .is_ok()
+    );
     sqlx::query("UPDATE import_uploads SET expires_at = 0")
         .execute(app.services.db.pool())
         .await
         .unwrap();
-    let err = app.services.import_stashed(OP, id).await.unwrap_err();
+    let err = app
+        .services
+        .import_stashed(OP, p.firm_org, id)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("已过期"), "{err}");
     app.services.purge_expired_uploads().await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 0);

@@ -46,7 +46,8 @@ fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
 }
 
-fn between<'a>(html: &'a str, start: &str) -> &'a str {
+/// The text of a page right after `start`, up to the next tag.
+pub fn between<'a>(html: &'a str, start: &str) -> &'a str {
     let s = html.find(start).map(|i| i + start.len()).unwrap_or(0);
     let e = html[s..].find('<').map(|i| s + i).unwrap_or(s);
     &html[s..e]
