@@ -114,9 +114,63 @@ pub fn column_name(col: u32) -> String {
     out.iter().rev().collect()
 }
 
+/// What the streaming reader knows before the first row.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub format: Format,
+    pub merged: Vec<Merged>,
+}
+
 /// Read the first sheet of an uploaded file. The format is told by the content, not the name
-/// (the name only decides for plain text, which is read as CSV).
+/// (the name only decides for plain text, which is read as CSV). Rows are put in order.
 pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
+    let mut head = None;
+    let mut rows: Vec<(u32, Vec<Value>)> = Vec::new();
+    stream(
+        bytes,
+        |h| head = Some(h),
+        |n, cells| {
+            rows.push((n, cells));
+            true
+        },
+    )?;
+    let Head { format, merged } = head.ok_or(SheetError::Corrupt)?;
+    // Cells normally come row by row; a file written otherwise is put in order.
+    if rows.windows(2).any(|w| w[0].0 >= w[1].0) {
+        rows.sort_by_key(|(n, _)| *n);
+        let mut merged_rows: Vec<(u32, Vec<Value>)> = Vec::with_capacity(rows.len());
+        for (n, cells) in rows {
+            match merged_rows.last_mut() {
+                Some((m, existing)) if *m == n => {
+                    for (i, v) in cells.into_iter().enumerate() {
+                        if !v.is_empty() {
+                            if existing.len() <= i {
+                                existing.resize(i + 1, Value::Empty);
+                            }
+                            existing[i] = v;
+                        }
+                    }
+                }
+                _ => merged_rows.push((n, cells)),
+            }
+        }
+        rows = merged_rows;
+    }
+    Ok(Sheet {
+        format,
+        rows,
+        merged,
+    })
+}
+
+/// Read the first sheet row by row, without holding it whole: `head` once, then `row` for
+/// every row with content, as the file has them (Excel writes them in order; a file that does
+/// not gives a row number again or going back). `row` returns false to stop reading.
+pub fn stream(
+    bytes: &[u8],
+    head: impl FnOnce(Head),
+    row: impl FnMut(u32, Vec<Value>) -> bool,
+) -> Result<(), SheetError> {
     if bytes.is_empty() {
         return Err(SheetError::EmptyFile);
     }
@@ -127,7 +181,7 @@ pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
         });
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        return read_xlsx(bytes);
+        return stream_xlsx(bytes, head, row);
     }
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         // An OLE2 compound file: an encrypted .xlsx keeps its package in an `EncryptedPackage`
@@ -142,7 +196,7 @@ pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
             SheetError::LegacyXls
         });
     }
-    read_csv(bytes)
+    stream_csv(bytes, head, row)
 }
 
 fn check_zip(bytes: &[u8]) -> Result<(), SheetError> {
@@ -224,7 +278,11 @@ fn date_of(y: u16, m: u8, d: u8) -> Option<time::Date> {
     time::Date::from_calendar_date(i32::from(y), time::Month::try_from(m).ok()?, d).ok()
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Sheet, SheetError> {
+fn stream_xlsx(
+    bytes: &[u8],
+    head: impl FnOnce(Head),
+    mut row: impl FnMut(u32, Vec<Value>) -> bool,
+) -> Result<(), SheetError> {
     // The zip's own directory says how big every part unpacks to, and the zip reader stops at
     // that size; checking it first keeps a bomb from ever being inflated.
     check_zip(bytes)?;
@@ -254,8 +312,13 @@ fn read_xlsx(bytes: &[u8]) -> Result<Sheet, SheetError> {
             last_col: d.end.1,
         })
         .collect();
+    head(Head {
+        format: Format::Xlsx,
+        merged,
+    });
     let mut reader = wb.worksheet_cells_reader(&name).map_err(xlsx_error)?;
-    let mut rows: Vec<(u32, Vec<Value>)> = Vec::new();
+    // The row being gathered: its number and cells.
+    let mut current: Option<(u32, Vec<Value>)> = None;
     while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
         let (r, c) = cell.get_position();
         if c >= MAX_COLUMNS {
@@ -286,43 +349,23 @@ fn read_xlsx(bytes: &[u8]) -> Result<Sheet, SheetError> {
             return Err(SheetError::TooManyRows(MAX_ROWS));
         }
         let number = r + 1;
-        if rows.last().is_none_or(|(n, _)| *n != number) {
-            rows.push((number, Vec::new()));
+        if current.as_ref().is_some_and(|(n, _)| *n != number)
+            && let Some((n, cells)) = current.take()
+            && !row(n, cells)
+        {
+            return Ok(());
         }
-        if let Some((_, cells)) = rows.last_mut() {
-            let c = c as usize;
-            if cells.len() <= c {
-                cells.resize(c + 1, Value::Empty);
-            }
-            cells[c] = value;
+        let (_, cells) = current.get_or_insert_with(|| (number, Vec::new()));
+        let c = c as usize;
+        if cells.len() <= c {
+            cells.resize(c + 1, Value::Empty);
         }
+        cells[c] = value;
     }
-    // Cells normally come row by row; a file written otherwise is put in order.
-    if rows.windows(2).any(|w| w[0].0 >= w[1].0) {
-        rows.sort_by_key(|(n, _)| *n);
-        let mut merged_rows: Vec<(u32, Vec<Value>)> = Vec::with_capacity(rows.len());
-        for (n, cells) in rows {
-            match merged_rows.last_mut() {
-                Some((m, existing)) if *m == n => {
-                    for (i, v) in cells.into_iter().enumerate() {
-                        if !v.is_empty() {
-                            if existing.len() <= i {
-                                existing.resize(i + 1, Value::Empty);
-                            }
-                            existing[i] = v;
-                        }
-                    }
-                }
-                _ => merged_rows.push((n, cells)),
-            }
-        }
-        rows = merged_rows;
+    if let Some((n, cells)) = current {
+        row(n, cells);
     }
-    Ok(Sheet {
-        format: Format::Xlsx,
-        rows,
-        merged,
-    })
+    Ok(())
 }
 
 /// The text of a CSV file: UTF-8 (a BOM is dropped), UTF-16 with a BOM (Excel's "Unicode
@@ -344,16 +387,20 @@ fn decode(bytes: &[u8]) -> Result<String, SheetError> {
         .ok_or(SheetError::Encoding)
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Sheet, SheetError> {
+fn stream_csv(
+    bytes: &[u8],
+    head: impl FnOnce(Head),
+    mut row: impl FnMut(u32, Vec<Value>) -> bool,
+) -> Result<(), SheetError> {
     let text = decode(bytes)?;
     // Text never holds NUL or most other control characters; binary files (PDF, images,
     // executables) decoded by accident do.
-    let head: String = text.chars().take(8192).collect();
-    let odd = head
+    let start: String = text.chars().take(8192).collect();
+    let odd = start
         .chars()
         .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         .count();
-    if head.contains('\0') || odd * 100 > head.chars().count().max(1) {
+    if start.contains('\0') || odd * 100 > start.chars().count().max(1) {
         return Err(SheetError::NotSpreadsheet);
     }
     let first_line = text.lines().next().unwrap_or("");
@@ -367,7 +414,10 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, SheetError> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
+    head(Head {
+        format: Format::Csv,
+        merged: Vec::new(),
+    });
     for (i, record) in reader.records().enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
         if number > MAX_ROWS {
@@ -390,13 +440,11 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, SheetError> {
         if cells.iter().all(Value::is_empty) {
             continue;
         }
-        rows.push((number, cells));
+        if !row(number, cells) {
+            break;
+        }
     }
-    Ok(Sheet {
-        format: Format::Csv,
-        rows,
-        merged: Vec::new(),
-    })
+    Ok(())
 }
 
 #[cfg(test)]

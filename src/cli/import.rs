@@ -149,6 +149,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
                 done.skipped,
                 started.elapsed().as_secs_f64()
             );
+            // Before the process ends: fold the write-ahead log into the database file.
+            services.db.checkpoint().await.map_err(|e| e.to_string())?;
             Ok(())
         }
         None => Err("文件有错误，未导入任何数据（可加 --valid-only 只导入无误的行）".into()),

@@ -754,7 +754,7 @@ impl Services {
         let mut written = 0u64;
         while let Some(batch) = receiver.recv().await {
             written += batch.len() as u64;
-            bulk::insert_members(&mut tx, batch, None).await?;
+            bulk::insert_members(&mut tx, batch).await?;
             progress(written);
         }
         producer

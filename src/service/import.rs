@@ -11,11 +11,11 @@ use crate::authz::{Action, Scope};
 use crate::domain::eligibility::{self, Facts};
 use crate::domain::{CitizenId, FirmId, OrgId, TreePath};
 use crate::forms::{Catalogue, Field, Form, Kind, Severity, validate};
-use crate::sheet::{self, Sheet, Value};
+use crate::sheet::{self, Value};
 use crate::store::audit::{self, NewEvent};
 use crate::store::imports::{self, Dependents, FirmRef, NewBatch};
 use crate::store::members::NewMember;
-use crate::store::{StoreError, bulk, campaigns, now, orgs};
+use crate::store::{StoreError, campaigns, now, orgs, tallies};
 
 /// The column naming each member's firm (not a form field: it places the record).
 pub const FIRM_COLUMN: &str = "律师事务所统一社会信用代码";
@@ -87,9 +87,11 @@ impl ImportKind {
 /// Where a long import is, for a progress display: the stage and the rows so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// Opening the file, up to the first checked rows.
     Reading,
+    /// Rows checked, looked up nationwide and (importing) written, as they come.
     Checking,
-    Duplicates,
+    /// The batch's counts, tallies and audit event, and the commit.
     Writing,
 }
 
@@ -97,9 +99,8 @@ impl Stage {
     pub fn label(self) -> &'static str {
         match self {
             Self::Reading => "读取文件",
-            Self::Checking => "逐行检查",
-            Self::Duplicates => "全国查重",
-            Self::Writing => "写入数据库",
+            Self::Checking => "逐行检查与全国查重",
+            Self::Writing => "提交写入",
         }
     }
 }
@@ -216,19 +217,16 @@ pub struct Imported {
     pub report: Report,
 }
 
-/// What a batch records besides its rows.
-struct BatchInfo<'a> {
-    kind: ImportKind,
-    mode: Mode,
-    file_name: &'a str,
-    bytes: &'a [u8],
-    report: &'a Report,
-}
-
-/// A row ready to be stored.
+/// A row ready to be stored: the member as a JSON row (`imports::member_row`), where it
+/// goes, and its draft form's data.
 struct Prepared {
-    row: u32,
-    member: NewMember,
+    row_json: String,
+    index: String,
+    org: OrgId,
+    org_path: String,
+    firm: FirmId,
+    category: &'static str,
+    party_status: String,
     data: String,
 }
 
@@ -439,16 +437,14 @@ fn push(
 }
 
 /// Find the header among the first rows: the row naming most of the forms' columns.
-fn find_header(catalogue: &Catalogue, sheet: &Sheet) -> Option<usize> {
+fn find_header(catalogue: &Catalogue, rows: &[(u32, Vec<Value>)]) -> Option<usize> {
     let mut known: Vec<String> = vec![norm(FIRM_COLUMN)];
     for code in ["A1", "A2"] {
         if let Some(form) = catalogue.form(code) {
             known.extend(catalogue.fields_of(form).map(|f| norm(&f.label)));
         }
     }
-    sheet
-        .rows
-        .iter()
+    rows.iter()
         .take(HEADER_SEARCH_ROWS)
         .enumerate()
         .map(|(i, (_, cells))| {
@@ -507,151 +503,118 @@ impl Services {
         progress: &Progress<'_>,
     ) -> ServiceResult<Report> {
         let org = self.import_target(caller, into).await?;
-        Ok(self.plan(&org, bytes, kind, progress).await?.0)
+        let context = self.check_context(&org).await?;
+        self.pipeline(context, bytes, kind, progress, None).await
     }
 
     /// Check the file again and import it in `mode`, as one recorded batch in one transaction.
+    /// Rows are written as they pass the check (reading, checking and writing run side by
+    /// side); when the file turns out not importable in `mode`, nothing is kept.
     pub async fn import_run(
         &self,
         caller: Caller<'_>,
         request: ImportRequest<'_>,
         progress: &Progress<'_>,
     ) -> ServiceResult<Imported> {
+        let org = self.import_target(caller, request.into).await?;
+        let context = self.check_context(&org).await?;
+        // A big page cache for the one transaction (set outside it, put back afterwards).
+        let mut conn = self.db.acquire().await?;
+        self.db.bulk_load_mode(&mut conn, true).await?;
+        let done = self
+            .import_in(&mut conn, caller, context, request, progress)
+            .await;
+        self.db.bulk_load_mode(&mut conn, false).await?;
+        drop(conn);
+        // The checkpoint copying the import's pages from the WAL into the database runs after
+        // the answer, on another connection, instead of inside the commit.
+        self.db.checkpoint_soon();
+        done
+    }
+
+    async fn import_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        context: CheckContext,
+        request: ImportRequest<'_>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<Imported> {
         let ImportRequest {
-            into,
             file_name,
             bytes,
             kind,
             mode,
+            ..
         } = request;
-        let org = self.import_target(caller, into).await?;
-        let (report, prepared) = self.plan(&org, bytes, kind, progress).await?;
+        let org = context.org.clone();
+        let mut tx = sqlx::Connection::begin(conn).await?;
+        let campaign = campaigns::latest(&mut tx).await?.map(|c| c.id);
+        let by_name = match caller {
+            Caller::User(a) => a.display_name.clone(),
+            Caller::Operator => "命令行".to_owned(),
+        };
+        let sha256 = sha256_hex(bytes);
+        let mut sink = Sink {
+            tx,
+            batch: NewBatch {
+                kind: "",
+                org_id: org.id,
+                org_path: &org.path,
+                file_name,
+                file_sha256: &sha256,
+                mode: mode.code(),
+                rows_total: 0,
+                rows_imported: 0,
+                rows_skipped: 0,
+                warnings: 0,
+                by: caller.user_id(),
+                by_name: &by_name,
+            },
+            mode,
+            campaign,
+            form: "",
+            batch_id: None,
+            written: 0,
+            tallies: tallies::Deltas::default(),
+            stopped: false,
+        };
+        let report = self
+            .pipeline(context, bytes, kind, progress, Some(&mut sink))
+            .await?;
         let total = report.rows;
-        if !report.importable(mode) {
+        let (Some(batch_id), Some(kind), true, false) = (
+            sink.batch_id,
+            report.kind,
+            report.importable(mode),
+            sink.stopped,
+        ) else {
+            // Not importable in this mode: the transaction is rolled back (dropped).
             return Ok(Imported {
                 batch_id: None,
                 imported: 0,
                 skipped: total,
                 report,
             });
-        }
-        let Some(kind) = report.kind else {
-            return Err(ServiceError::Conflict("无法判断表格类型".into()));
         };
-        let imported = prepared.len();
-        progress(Stage::Writing, imported as u64);
-        // A big page cache for the one transaction (set outside it, put back afterwards).
-        let mut conn = self.db.acquire().await?;
-        self.db.bulk_load_mode(&mut conn, true).await?;
-        let written = self
-            .write_batch(
-                &mut conn,
-                caller,
-                &org,
-                BatchInfo {
-                    kind,
-                    mode,
-                    file_name,
-                    bytes,
-                    report: &report,
-                },
-                prepared,
-            )
-            .await;
-        self.db.bulk_load_mode(&mut conn, false).await?;
-        let batch_id = written?;
-        Ok(Imported {
-            batch_id: Some(batch_id),
-            imported,
-            skipped: total - imported,
-            report,
-        })
-    }
-
-    /// Store the batch, its members and their drafts, and the audit event, in one transaction.
-    async fn write_batch(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        caller: Caller<'_>,
-        org: &orgs::Org,
-        b: BatchInfo<'_>,
-        prepared: Vec<Prepared>,
-    ) -> ServiceResult<i64> {
-        let BatchInfo {
-            kind,
-            mode,
-            file_name,
-            bytes,
-            report,
-        } = b;
-        let total = report.rows;
-        let imported = prepared.len();
-        let mut tx = sqlx::Connection::begin(conn).await?;
-        let campaign = campaigns::latest(&mut tx).await?;
-        let by_name = match caller {
-            Caller::User(a) => a.display_name.clone(),
-            Caller::Operator => "命令行".to_owned(),
-        };
-        let batch_id = imports::insert_batch(
+        progress(Stage::Writing, sink.written as u64);
+        let imported = sink.written;
+        let started = std::time::Instant::now();
+        let mut tx = sink.tx;
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        imports::set_batch_counts(
             &mut tx,
-            &NewBatch {
-                kind: kind.code(),
-                org_id: org.id,
-                org_path: &org.path,
-                file_name,
-                file_sha256: &sha256_hex(bytes),
-                mode: mode.code(),
-                rows_total: i64::try_from(total).unwrap_or(i64::MAX),
-                rows_imported: i64::try_from(imported).unwrap_or(i64::MAX),
-                rows_skipped: i64::try_from(total - imported).unwrap_or(i64::MAX),
-                warnings: i64::try_from(report.warnings).unwrap_or(i64::MAX),
-                by: caller.user_id(),
-                by_name: &by_name,
-            },
+            batch_id,
+            [
+                count(total),
+                count(imported),
+                count(total - imported),
+                count(report.warnings),
+            ],
         )
         .await?;
-        let mut drafts: HashMap<String, (String, String)> = HashMap::with_capacity(imported);
-        let mut members = Vec::with_capacity(imported);
-        for p in prepared {
-            drafts.insert(
-                p.member.citizen_id_index.clone(),
-                (p.member.org_path.as_str().to_owned(), p.data),
-            );
-            members.push(p.member);
-        }
-        let race = |e: StoreError| {
-            match e {
-            StoreError::Duplicate(_) => ServiceError::Conflict(
-                "导入期间有其他人登记了文件中的党员（公民身份号码或执业证号重复）：未导入任何数据，请重新预检后再导入".into(),
-            ),
-            other => other.into(),
-        }
-        };
-        let started = std::time::Instant::now();
-        // In tree order: the path index and the per-firm and per-organisation tallies kept by
-        // triggers are then written page by page instead of all over the database.
-        members.sort_by(|a, b| {
-            (a.org_path.as_str(), a.firm_id.0).cmp(&(b.org_path.as_str(), b.firm_id.0))
-        });
-        bulk::insert_members(&mut tx, members, Some(batch_id))
-            .await
-            .map_err(race)?;
-        tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: members written");
-        if let Some(campaign) = &campaign {
-            let form = kind.form_code();
-            let rows = imports::members_of_batch(&mut tx, batch_id)
-                .await?
-                .into_iter()
-                .filter_map(|(id, index)| {
-                    drafts
-                        .remove(&index)
-                        .map(|(path, data)| (id, path, form, data))
-                })
-                .collect();
-            tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: member ids read");
-            imports::insert_drafts(&mut tx, campaign.id, caller.user_id(), rows).await?;
-            tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: drafts written");
-        }
+        tallies::apply(&mut tx, &sink.tallies).await?;
+        tallies::resume_rows(&mut tx, batch_id).await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -674,560 +637,152 @@ impl Services {
         .await?;
         tx.commit().await?;
         tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: committed");
-        Ok(batch_id)
+        Ok(Imported {
+            batch_id: Some(batch_id),
+            imported,
+            skipped: total - imported,
+            report,
+        })
     }
 
-    /// Read and check a file; the rows ready to store (all rows without errors).
-    async fn plan(
+    /// What the check needs from the database, read before it starts.
+    async fn check_context(&self, org: &orgs::Org) -> ServiceResult<CheckContext> {
+        let mut conn = self.db.acquire().await?;
+        let own_firms = imports::firms_of_org(&mut conn, org.id).await?;
+        let cutoff = campaigns::latest(&mut conn)
+            .await?
+            .and_then(|c| crate::forms::rules::parse_date(&c.cutoff_date));
+        Ok(CheckContext {
+            catalogue: Catalogue::get(),
+            org: org.clone(),
+            own_firms,
+            db: self.db.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            today: beijing_today(),
+            cutoff,
+            keys: self.keys.clone(),
+        })
+    }
+
+    /// Read, check and (importing) write a file as a pipeline: a reader thread hands rows to a
+    /// checker thread, which hands checked rows here in chunks for the nationwide duplicate
+    /// check and, with a sink, the database. Memory stays bounded by a few chunks.
+    async fn pipeline(
         &self,
-        org: &orgs::Org,
+        context: CheckContext,
         bytes: &[u8],
         kind: Option<ImportKind>,
         progress: &Progress<'_>,
-    ) -> ServiceResult<(Report, Vec<Prepared>)> {
+        mut sink: Option<&mut Sink<'_>>,
+    ) -> ServiceResult<Report> {
         progress(Stage::Reading, 0);
-        let catalogue = Catalogue::get();
-        let sheet = {
+        let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Read>(8);
+        let (checked_tx, mut checked_rx) = tokio::sync::mpsc::channel::<Checked>(2);
+        let reader = {
             let bytes = bytes.to_vec();
-            match tokio::task::spawn_blocking(move || sheet::read(&bytes)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Ok((Report::file(file_rule(&e), e.to_string()), Vec::new())),
-                Err(_) => {
-                    return Ok((
-                        Report::file("FILE-CORRUPT", sheet::SheetError::Corrupt.to_string()),
-                        Vec::new(),
-                    ));
-                }
-            }
+            tokio::task::spawn_blocking(move || read_rows(&bytes, &read_tx))
         };
-        if sheet.rows.is_empty() {
-            return Ok((
-                Report::file("FILE-EMPTY", "工作表是空的：第一个工作表中没有任何内容"),
-                Vec::new(),
-            ));
-        }
-        let Some(header_at) = find_header(catalogue, &sheet) else {
-            return Ok((
-                Report::file(
-                    "HEADER-NOT-FOUND",
-                    "找不到表头：前10行中没有本系统模板的栏目名称（如“姓名”“公民身份号码”“民族”）；请使用系统下载的模板，表头放在数据的上一行",
-                ),
-                Vec::new(),
-            ));
-        };
-        let (header_row, header_cells) = &sheet.rows[header_at];
-        let header_row = *header_row;
-        let headers: Vec<String> = header_cells.iter().map(cell_text).collect();
-        let normed: Vec<String> = headers.iter().map(|h| norm(h)).collect();
-        let kind = match kind {
-            Some(k) => k,
-            None => match guess_kind(catalogue, &normed) {
-                Ok(k) => k,
-                Err(m) => return Ok((Report::file("KIND-UNKNOWN", m), Vec::new())),
-            },
-        };
-        let form = catalogue
-            .form(kind.form_code())
-            .ok_or_else(|| ServiceError::Conflict("表单定义缺失".into()))?;
-        let mut report = Report {
-            kind: Some(kind),
-            header_row: Some(header_row),
-            ..Report::default()
-        };
-        let mut issues = Vec::new();
-
-        // Columns: each header to a field; extra columns reported; required ones missing named.
-        let mut cols = Columns {
-            fields: Vec::new(),
-            firm: None,
-            headers: headers.clone(),
-        };
-        let fields: Vec<&Field> = catalogue.fields_of(form).collect();
-        for (i, h) in normed.iter().enumerate() {
-            if h.is_empty() {
+        let importer_path = context.org.path.clone();
+        let checker =
+            tokio::task::spawn_blocking(move || check_rows(context, kind, &read_rx, &checked_tx));
+        let mut lookups = self.db.acquire().await?;
+        let mut labels = (String::new(), String::new());
+        let mut dup_issues: Vec<Issue> = Vec::new();
+        let mut dup_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut seen = 0usize;
+        // Everything the checker sends is taken, even after a failure, so it never blocks.
+        let mut failure: Option<ServiceError> = None;
+        // The rows of one chunk are written while the next chunk is looked up (two connections).
+        let mut pending: Option<(Vec<Prepared>, bool)> = None;
+        let (mut t_wait, mut t_step) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let mut t0 = std::time::Instant::now();
+        while let Some(message) = checked_rx.recv().await {
+            t_wait += t0.elapsed();
+            t0 = std::time::Instant::now();
+            if failure.is_some() {
                 continue;
             }
-            let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
-            if *h == norm(FIRM_COLUMN) {
-                if cols.firm.replace(i).is_some() {
-                    push(
-                        &mut issues,
-                        Some(header_row),
-                        Some(&headers[i]),
-                        "COLUMN-TWICE",
-                        true,
-                        format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
-                    );
-                }
-                continue;
-            }
-            match fields.iter().find(|f| norm(&f.label) == *h) {
-                Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
-                    &mut issues,
-                    Some(header_row),
-                    Some(&headers[i]),
-                    "COLUMN-TWICE",
-                    true,
-                    format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
-                ),
-                Some(f) => cols.fields.push((i, f)),
-                None => push(
-                    &mut issues,
-                    Some(header_row),
-                    Some(&headers[i]),
-                    "COLUMN-EXTRA",
-                    false,
-                    format!(
-                        "第{column}列“{}”不是{}的栏目，已忽略",
-                        headers[i], form.attachment
-                    ),
-                ),
-            }
-        }
-        let core: Vec<&str> = CORE
-            .iter()
-            .chain(if kind == ImportKind::Lawyers {
-                CORE_LAWYER.iter()
-            } else {
-                [].iter()
-            })
-            .copied()
-            .collect();
-        let mut later = Vec::new();
-        for f in &fields {
-            if cols.fields.iter().any(|(_, g)| g.code == f.code) {
-                continue;
-            }
-            if core.contains(&f.code.as_str()) {
-                push(
-                    &mut issues,
-                    None,
-                    Some(&f.label),
-                    "COLUMN-MISSING",
-                    true,
-                    format!(
-                        "缺少栏目“{}”（可能被改名或删除）：该栏目必须有，请使用系统模板的表头",
-                        f.label
-                    ),
-                );
-            } else if f.required && !matches!(f.code.as_str(), "sex" | "birth_date") {
-                later.push(f.label.as_str());
-            }
-        }
-        if !later.is_empty() {
-            push(
-                &mut issues,
-                None,
-                None,
-                "COLUMN-LATER",
-                false,
-                format!(
-                    "文件中没有以下必填栏目，导入后需由党员本人在网上补填：{}",
-                    later.join("、")
-                ),
-            );
-        }
-        let firms = {
-            let mut conn = self.db.acquire().await?;
-            imports::firms_under(&mut conn, &Scope::Subtree(org.path.clone())).await?
-        };
-        let own_firm: Option<&FirmRef> = {
-            let mine: Vec<&FirmRef> = firms.iter().filter(|f| f.org_id == Some(org.id)).collect();
-            (mine.len() == 1).then(|| mine[0])
-        };
-        if cols.firm.is_none() && own_firm.is_none() {
-            push(
-                &mut issues,
-                None,
-                Some(FIRM_COLUMN),
-                "COLUMN-MISSING",
-                true,
-                format!(
-                    "缺少栏目“{FIRM_COLUMN}”：导入到{}时，须写明每位党员所在的律师事务所",
-                    org.name
-                ),
-            );
-        }
-        if issues.iter().any(|i| i.error) {
-            report.file_error = true;
-            report.issues = issues;
-            return Ok((report, Vec::new()));
-        }
-
-        // Merged cells in the data area: their rows cannot be read one by one.
-        let mut merged_rows: HashMap<u32, String> = HashMap::new();
-        for m in &sheet.merged {
-            if m.last_row <= header_row {
-                continue;
-            }
-            for r in m.first_row.max(header_row + 1)..=m.last_row {
-                merged_rows.entry(r).or_insert_with(|| m.name());
-            }
-        }
-
-        let firm_by_code: HashMap<String, &FirmRef> = firms
-            .iter()
-            .map(|f| (f.credit_code.to_uppercase(), f))
-            .collect();
-        let today = beijing_today();
-        let cutoff = {
-            let mut conn = self.db.acquire().await?;
-            campaigns::latest(&mut conn)
-                .await?
-                .and_then(|c| crate::forms::rules::parse_date(&c.cutoff_date))
-        };
-        let label_of = |code: &str| -> String {
-            cols.fields
-                .iter()
-                .find(|(_, f)| f.code == code)
-                .map(|(i, _)| cols.headers[*i].clone())
-                .or_else(|| catalogue.field(code).map(|f| f.label.clone()))
-                .unwrap_or_else(|| code.to_owned())
-        };
-        let id_label = label_of("citizen_id");
-        let licence_label = label_of("licence_no");
-
-        /// A row kept for the nationwide duplicate check: its keys, and the record ready to
-        /// store when the row has no error (built at once, so the cell values are freed).
-        struct Candidate {
-            row: u32,
-            index: Option<String>,
-            licence: Option<String>,
-            prepared: Option<Prepared>,
-        }
-        let mut candidates: Vec<Candidate> = Vec::new();
-        let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        let mut seen_ids: HashMap<String, u32> = HashMap::new();
-        let mut seen_licences: HashMap<String, u32> = HashMap::new();
-        // Rows are consumed as they are checked, so their cells are freed on the way.
-        let mut sheet = sheet;
-        let data_rows = sheet.rows.split_off(header_at + 1);
-        for (row, cells) in data_rows {
-            let get = |i: usize| cells.get(i).unwrap_or(&Value::Empty);
-            if cols.fields.iter().all(|(i, _)| get(*i).is_empty())
-                && cols.firm.is_none_or(|i| get(i).is_empty())
-            {
-                continue;
-            }
-            // The 合计 line at the end of our own exports is not a member.
-            if cells
-                .iter()
-                .find(|c| !c.is_empty())
-                .is_some_and(|c| cell_text(c).starts_with("合计"))
-            {
-                continue;
-            }
-            report.rows += 1;
-            if report.rows.is_multiple_of(1000) {
-                progress(Stage::Checking, report.rows as u64);
-                // Let the server's other requests run between chunks of a long check.
-                tokio::task::yield_now().await;
-            }
-            let mut row_issues: Vec<Issue> = Vec::new();
-            if let Some(range) = merged_rows.get(&row) {
-                push(
-                    &mut row_issues,
-                    Some(row),
-                    None,
-                    "MERGED-CELLS",
-                    true,
-                    format!("含合并单元格（{range}）：请取消合并，并在每一行分别填写"),
-                );
-            }
-            let mut values = BTreeMap::new();
-            for (i, f) in &cols.fields {
-                match convert(catalogue, f, get(*i)) {
-                    Ok(Some(v)) => {
-                        values.insert(f.code.clone(), v);
+            let step = async {
+                match message {
+                    Checked::Columns {
+                        kind,
+                        id_label,
+                        licence_label,
+                    } => {
+                        labels = (id_label, licence_label);
+                        if let Some(s) = sink.as_deref_mut() {
+                            s.start(kind).await?;
+                        }
                     }
-                    Ok(None) => {}
-                    Err((rule, message)) => push(
-                        &mut row_issues,
-                        Some(row),
-                        Some(&cols.headers[*i]),
-                        rule,
-                        true,
-                        format!("{}：{message}", cols.headers[*i]),
-                    ),
-                }
-            }
-            let id = values
-                .get("citizen_id")
-                .and_then(|t| CitizenId::parse(t, today).ok());
-            if let Some(id) = &id {
-                values
-                    .entry("sex".to_owned())
-                    .or_insert_with(|| id.sex_code().to_owned());
-                values
-                    .entry("birth_date".to_owned())
-                    .or_insert_with(|| id.birth_date().to_string());
-            }
-            let converted: Vec<&str> = row_issues
-                .iter()
-                .filter_map(|i| i.column.as_deref())
-                .collect::<Vec<_>>();
-            let converted: Vec<String> = converted.into_iter().map(str::to_owned).collect();
-            for finding in validate(catalogue, form, &values, today) {
-                let column = label_of(&finding.field);
-                if converted.contains(&column) {
-                    continue;
-                }
-                let required_later =
-                    finding.rule == "REQUIRED" && !core.contains(&finding.field.as_str());
-                let in_file = cols.fields.iter().any(|(_, f)| f.code == finding.field);
-                if required_later && !in_file {
-                    // Said once for the whole file (COLUMN-LATER).
-                    continue;
-                }
-                let error = finding.severity == Severity::Error && !required_later;
-                let field_label = catalogue
-                    .field(&finding.field)
-                    .map_or(finding.field.as_str(), |f| f.label.as_str());
-                let message = if required_later {
-                    format!("{column}：未填写，导入后需由党员本人补填")
-                } else {
-                    format!(
-                        "{column}：{}",
-                        finding
-                            .message
-                            .trim_start_matches(&format!("{field_label}："))
-                    )
-                };
-                push(
-                    &mut row_issues,
-                    Some(row),
-                    Some(&column),
-                    finding.rule,
-                    error,
-                    message,
-                );
-            }
-            // The firm the member belongs to, within the importer's subtree.
-            let firm_code = cols
-                .firm
-                .map(|i| cell_text(get(i)).to_uppercase())
-                .unwrap_or_default();
-            let firm = if firm_code.is_empty() {
-                match own_firm {
-                    Some(f) => Some(f),
-                    None => {
-                        push(
-                            &mut row_issues,
-                            Some(row),
-                            Some(FIRM_COLUMN),
-                            "REQUIRED",
-                            true,
-                            format!(
-                                "{FIRM_COLUMN}：必填，请写明该党员所在律师事务所的统一社会信用代码"
-                            ),
+                    Checked::Rows(rows) => {
+                        seen += rows.len();
+                        let lookup = registered_elsewhere(
+                            &mut lookups,
+                            rows,
+                            &importer_path,
+                            &labels,
+                            &mut dup_issues,
+                            &mut dup_rows,
                         );
-                        None
+                        let write = async {
+                            match (sink.as_deref_mut(), pending.take()) {
+                                (Some(s), Some((ready, any_error))) => {
+                                    s.write(ready, any_error).await
+                                }
+                                _ => Ok(()),
+                            }
+                        };
+                        let (looked, written) = tokio::join!(lookup, write);
+                        written?;
+                        pending = Some(looked?);
+                        progress(Stage::Checking, seen as u64);
                     }
                 }
-            } else {
-                match firm_by_code.get(&firm_code) {
-                    Some(f) => Some(*f),
-                    None => {
-                        push(
-                            &mut row_issues,
-                            Some(row),
-                            Some(FIRM_COLUMN),
-                            "FIRM-OUT-OF-SCOPE",
-                            true,
-                            format!(
-                                "{FIRM_COLUMN}：“{firm_code}”不是{}范围内已登记的律师事务所；只能导入到本组织范围内的律师事务所",
-                                org.name
-                            ),
-                        );
-                        None
-                    }
-                }
+                ServiceResult::Ok(())
             };
-            if let Some(id) = &id {
-                if let Some(first) = seen_ids.get(id.as_str()) {
-                    push(
-                        &mut row_issues,
-                        Some(row),
-                        Some(&id_label),
-                        "DUP-IN-FILE",
-                        true,
-                        format!("{id_label}：与第{first}行重复（同一人在文件中出现了两次）"),
-                    );
-                } else {
-                    seen_ids.insert(id.as_str().to_owned(), row);
-                }
+            if let Err(e) = step.await {
+                failure = Some(e);
             }
-            if let Some(l) = values
-                .get("licence_no")
-                .filter(|_| kind == ImportKind::Lawyers)
-            {
-                if let Some(first) = seen_licences.get(l) {
-                    push(
-                        &mut row_issues,
-                        Some(row),
-                        Some(&licence_label),
-                        "DUP-IN-FILE",
-                        true,
-                        format!("{licence_label}：与第{first}行重复"),
-                    );
-                } else {
-                    seen_licences.insert(l.clone(), row);
-                }
-            }
-            if let Some(cutoff) = cutoff {
-                let get_v = |k: &str| values.get(k).map(String::as_str);
-                let e = eligibility::decide(
-                    Facts {
-                        category: kind.category(),
-                        practice_type: get_v("practice_type"),
-                        staff_post: get_v("staff_post"),
-                        started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
-                        case: None,
-                    },
-                    cutoff,
-                );
-                if !e.registered {
-                    push(
-                        &mut row_issues,
-                        Some(row),
-                        None,
-                        "NOT-REGISTERED",
-                        false,
-                        format!("按规定不在本次登记范围：{}", e.reason),
-                    );
-                }
-            }
-            let has_error = row_issues.iter().any(|i| i.error);
-            issues.extend(row_issues);
-            if has_error {
-                bad_rows.insert(row);
-            }
-            let index = id.as_ref().map(|id| self.keys.id_index(id));
-            let licence = values
-                .get("licence_no")
-                .filter(|_| kind == ImportKind::Lawyers)
-                .cloned();
-            let prepared = match (has_error, &id, &index, firm) {
-                (false, Some(id), Some(index), Some(f)) => {
-                    let (org_id, path) = match f.org_id {
-                        Some(o) => (o, f.scope_path.clone()),
-                        None => (f.city_org_id, f.scope_path.clone()),
-                    };
-                    Some(self.prepare(kind, row, id, index.clone(), (f.id, org_id, path), values))
-                }
-                _ => None,
-            };
-            candidates.push(Candidate {
-                row,
-                index,
-                licence,
-                prepared,
-            });
+            t_step += t0.elapsed();
+            t0 = std::time::Instant::now();
         }
-
-        progress(Stage::Duplicates, report.rows as u64);
-        // Registered anywhere in the country: named only when inside the importer's subtree.
-        let indexes: Vec<String> = candidates.iter().filter_map(|c| c.index.clone()).collect();
-        let licences: Vec<String> = candidates
-            .iter()
-            .filter_map(|c| c.licence.clone())
-            .collect();
-        let (ids_found, licences_found) = {
-            let mut conn = self.db.acquire().await?;
-            (
-                imports::existing_ids(&mut conn, &indexes).await?,
-                imports::existing_licences(&mut conn, &licences).await?,
-            )
-        };
-        let where_is = |e: &imports::Existing| {
-            if e.org_path.starts_with(org.path.as_str()) {
-                format!("已登记为本组织范围内的党员“{}”", e.name)
-            } else {
-                "已在系统中登记（可能在其他单位）；如需转入，请联系其原所在党组织".to_owned()
-            }
-        };
-        let ids_found: HashMap<&str, &imports::Existing> =
-            ids_found.iter().map(|e| (e.key.as_str(), e)).collect();
-        let licences_found: HashMap<&str, &imports::Existing> =
-            licences_found.iter().map(|e| (e.key.as_str(), e)).collect();
-        let mut prepared = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            let mut dup = false;
-            if let Some(e) = c.index.as_deref().and_then(|i| ids_found.get(i)) {
-                push(
-                    &mut issues,
-                    Some(c.row),
-                    Some(&id_label),
-                    "DUP-REGISTERED",
-                    true,
-                    format!("{id_label}：该号码{}", where_is(e)),
-                );
-                dup = true;
-            }
-            if let Some(e) = c.licence.as_deref().and_then(|l| licences_found.get(l)) {
-                push(
-                    &mut issues,
-                    Some(c.row),
-                    Some(&licence_label),
-                    "DUP-REGISTERED",
-                    true,
-                    format!("{licence_label}：该执业证号{}", where_is(e)),
-                );
-                dup = true;
-            }
-            if dup {
-                bad_rows.insert(c.row);
-            } else if let Some(p) = c.prepared {
-                prepared.push(p);
-            }
+        tracing::debug!(waiting_for_rows = ?t_wait, working = ?t_step, "import: pipeline");
+        if failure.is_none()
+            && let (Some(s), Some((ready, any_error))) = (sink, pending.take())
+            && let Err(e) = s.write(ready, any_error).await
+        {
+            failure = Some(e);
         }
-        prepared.sort_by_key(|p| p.row);
+        drop(lookups);
+        let ended = checker.await;
+        // The reader ends by itself once the checker stops taking rows.
+        let _ = reader.await;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let Ok(ended) = ended else {
+            return Ok(Report::file(
+                "FILE-CORRUPT",
+                sheet::SheetError::Corrupt.to_string(),
+            ));
+        };
+        let ended = ended?;
+        let CheckEnd {
+            mut report,
+            mut bad_rows,
+        } = ended;
+        if report.file_error {
+            return Ok(report);
+        }
+        bad_rows.extend(dup_rows);
+        report.issues.extend(dup_issues);
         report.invalid = bad_rows.len();
         report.valid = report.rows - report.invalid;
-        report.warnings = issues.iter().filter(|i| !i.error).count();
-        issues.sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
-        report.issues = issues;
-        Ok((report, prepared))
-    }
-
-    /// The member record and the draft form's data of a row without errors.
-    fn prepare(
-        &self,
-        kind: ImportKind,
-        row: u32,
-        id: &CitizenId,
-        index: String,
-        (firm, org_id, path): (FirmId, OrgId, TreePath),
-        mut values: BTreeMap<String, String>,
-    ) -> Prepared {
-        values.remove("citizen_id");
-        let get = |k: &str| values.get(k).cloned().unwrap_or_default();
-        let lawyer = kind == ImportKind::Lawyers;
-        let member = NewMember {
-            name: get("name"),
-            sex: id.sex_code().to_owned(),
-            ethnicity: get("ethnicity"),
-            birth_date: id.birth_date().to_string(),
-            citizen_id_enc: self.keys.encrypt_id(id),
-            citizen_id_index: index,
-            citizen_id_masked: id.masked(),
-            category: kind.category().to_owned(),
-            practice_type: lawyer.then(|| get("practice_type")),
-            licence_no: lawyer.then(|| get("licence_no")),
-            education: get("education"),
-            party_status: get("party_status"),
-            joined_on: get("joined_on"),
-            full_member_on: values.get("full_member_on").cloned(),
-            mobile: get("mobile"),
-            firm_id: firm,
-            org_id,
-            org_path: path,
-        };
-        Prepared {
-            row,
-            member,
-            data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
-        }
+        report.warnings = report.issues.iter().filter(|i| !i.error).count();
+        report
+            .issues
+            .sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
+        Ok(report)
     }
 
     /// Keep an uploaded file (encrypted) for the user's decision after the dry run.
@@ -1346,6 +901,810 @@ impl Services {
         .await?;
         tx.commit().await?;
         Ok(gone)
+    }
+}
+
+/// Rows read per message from the reader thread to the checker.
+const READ_CHUNK: usize = 256;
+/// Rows whose firms are looked up together.
+const FIRM_LOOKUP_ROWS: usize = 500;
+/// Rows checked per message from the checker to the duplicate check and the database.
+const CHECK_CHUNK: usize = 2_000;
+
+/// From the reader thread to the checker.
+enum Read {
+    Head(sheet::Head),
+    Rows(Vec<(u32, Vec<Value>)>),
+    /// The whole sheet was read.
+    End,
+    Failed(sheet::SheetError),
+}
+
+/// From the checker to the pipeline.
+enum Checked {
+    /// The header was understood; rows follow.
+    Columns {
+        kind: ImportKind,
+        id_label: String,
+        licence_label: String,
+    },
+    Rows(Vec<Candidate>),
+}
+
+/// A checked row on its way to the nationwide duplicate check: its keys (none for a key the
+/// file already has on an earlier row, reported as such), whether it has an error, and the
+/// record ready to store when it has none (built at once, so the cell values are freed).
+struct Candidate {
+    row: u32,
+    index: Option<String>,
+    licence: Option<String>,
+    error: bool,
+    prepared: Option<Prepared>,
+}
+
+/// What the checker thread owns.
+struct CheckContext {
+    catalogue: &'static Catalogue,
+    org: orgs::Org,
+    /// The firms the importing organisation itself is (a firm's own organisation).
+    own_firms: Vec<FirmRef>,
+    /// For the firms the file names, looked up as the rows come.
+    db: crate::store::Db,
+    runtime: tokio::runtime::Handle,
+    today: time::Date,
+    cutoff: Option<time::Date>,
+    keys: crate::crypto::Keys,
+}
+
+/// The checker's verdict: the report without the duplicate check's findings and counts.
+struct CheckEnd {
+    report: Report,
+    bad_rows: std::collections::HashSet<u32>,
+}
+
+/// The import's end of the pipeline: the batch and its rows in one open transaction.
+struct Sink<'a> {
+    tx: sqlx::Transaction<'a, sqlx::Any>,
+    batch: NewBatch<'a>,
+    mode: Mode,
+    campaign: Option<i64>,
+    form: &'static str,
+    batch_id: Option<i64>,
+    written: usize,
+    tallies: tallies::Deltas,
+    /// All or nothing and an error was found: nothing more is written; all is rolled back.
+    stopped: bool,
+}
+
+impl Sink<'_> {
+    async fn start(&mut self, kind: ImportKind) -> ServiceResult<()> {
+        self.batch.kind = kind.code();
+        self.form = kind.form_code();
+        let id = imports::insert_batch(&mut self.tx, &self.batch).await?;
+        // The tallies are kept with a few grouped statements for the batch, not row by row.
+        tallies::pause_rows(&mut self.tx, id).await?;
+        self.batch_id = Some(id);
+        Ok(())
+    }
+
+    async fn write(&mut self, rows: Vec<Prepared>, any_error: bool) -> ServiceResult<()> {
+        if any_error && self.mode == Mode::AllOrNothing {
+            self.stopped = true;
+        }
+        let Some(batch_id) = self.batch_id else {
+            return Ok(());
+        };
+        if self.stopped || rows.is_empty() {
+            return Ok(());
+        }
+        let mut rows = rows;
+        // In tree order: the path index is then written page by page.
+        rows.sort_by(|a, b| (a.org_path.as_str(), a.firm.0).cmp(&(b.org_path.as_str(), b.firm.0)));
+        self.written += rows.len();
+        let member_rows: Vec<String> = rows
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.row_json))
+            .collect();
+        let ids = imports::insert_members(&mut self.tx, &member_rows, batch_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::Duplicate(_) => ServiceError::Conflict(
+                    "导入期间有其他人登记了文件中的党员（公民身份号码或执业证号重复）：未导入任何数据，请重新预检后再导入".into(),
+                ),
+                other => other.into(),
+            })?;
+        drop(member_rows);
+        for p in &rows {
+            self.tallies
+                .member(p.org.0, p.firm.0, p.category, &p.party_status);
+        }
+        if let Some(campaign) = self.campaign {
+            let mut drafts: HashMap<String, (OrgId, String, String)> = rows
+                .into_iter()
+                .map(|p| (p.index, (p.org, p.org_path, p.data)))
+                .collect();
+            let mut rows = Vec::with_capacity(ids.len());
+            for (id, index) in ids {
+                if let Some((org, path, data)) = drafts.remove(&index) {
+                    self.tallies.draft(org.0, campaign);
+                    rows.push((id, path, data));
+                }
+            }
+            imports::insert_drafts(&mut self.tx, campaign, self.form, self.batch.by, rows).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The reader thread: the sheet's rows in chunks to the checker, then the end (or the error).
+fn read_rows(bytes: &[u8], out: &std::sync::mpsc::SyncSender<Read>) {
+    let open = std::cell::Cell::new(true);
+    let mut chunk = Vec::with_capacity(READ_CHUNK);
+    let result = sheet::stream(
+        bytes,
+        |head| open.set(out.send(Read::Head(head)).is_ok()),
+        |n, cells| {
+            chunk.push((n, cells));
+            if chunk.len() == READ_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                open.set(out.send(Read::Rows(full)).is_ok());
+            }
+            open.get()
+        },
+    );
+    if !open.get() {
+        return;
+    }
+    let last = match result {
+        Ok(()) => {
+            if !chunk.is_empty() && out.send(Read::Rows(chunk)).is_err() {
+                return;
+            }
+            Read::End
+        }
+        Err(e) => Read::Failed(e),
+    };
+    let _ = out.send(last);
+}
+
+/// The rows from the reader thread, one at a time.
+struct RowSource<'a> {
+    rx: &'a std::sync::mpsc::Receiver<Read>,
+    pending: std::collections::VecDeque<(u32, Vec<Value>)>,
+    head: Option<sheet::Head>,
+    ended: bool,
+    failed: Option<sheet::SheetError>,
+}
+
+impl RowSource<'_> {
+    fn next_row(&mut self) -> Option<(u32, Vec<Value>)> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Some(r);
+            }
+            if self.ended || self.failed.is_some() {
+                return None;
+            }
+            match self.rx.recv() {
+                Ok(Read::Head(h)) => self.head = Some(h),
+                Ok(Read::Rows(rows)) => self.pending.extend(rows),
+                Ok(Read::End) => self.ended = true,
+                Ok(Read::Failed(e)) => self.failed = Some(e),
+                // The reader stopped without a word: it failed on the file.
+                Err(_) => self.failed = Some(sheet::SheetError::Corrupt),
+            }
+        }
+    }
+
+    /// Why reading failed, if it did.
+    fn failure(&self) -> Option<Report> {
+        self.failed
+            .as_ref()
+            .map(|e| Report::file(file_rule(e), e.to_string()))
+    }
+}
+
+/// The checker thread: finds the header, maps the columns and checks every row as it comes
+/// from the reader, handing checked rows on in chunks.
+#[allow(clippy::too_many_lines)]
+fn check_rows(
+    cx: CheckContext,
+    kind: Option<ImportKind>,
+    rx: &std::sync::mpsc::Receiver<Read>,
+    out: &tokio::sync::mpsc::Sender<Checked>,
+) -> ServiceResult<CheckEnd> {
+    let verdict = |report: Report| {
+        Ok(CheckEnd {
+            report,
+            bad_rows: std::collections::HashSet::new(),
+        })
+    };
+    let catalogue = cx.catalogue;
+    let org = &cx.org;
+    let mut source = RowSource {
+        rx,
+        pending: std::collections::VecDeque::new(),
+        head: None,
+        ended: false,
+        failed: None,
+    };
+    let mut first: Vec<(u32, Vec<Value>)> = Vec::new();
+    while first.len() < HEADER_SEARCH_ROWS {
+        match source.next_row() {
+            Some(r) => first.push(r),
+            None => break,
+        }
+    }
+    if let Some(failed) = source.failure() {
+        return verdict(failed);
+    }
+    if first.is_empty() {
+        return verdict(Report::file(
+            "FILE-EMPTY",
+            "工作表是空的：第一个工作表中没有任何内容",
+        ));
+    }
+    let merged = source.head.take().map(|h| h.merged).unwrap_or_default();
+    let Some(header_at) = find_header(catalogue, &first) else {
+        return verdict(Report::file(
+            "HEADER-NOT-FOUND",
+            "找不到表头：前10行中没有本系统模板的栏目名称（如“姓名”“公民身份号码”“民族”）；请使用系统下载的模板，表头放在数据的上一行",
+        ));
+    };
+    let (header_row, header_cells) = &first[header_at];
+    let header_row = *header_row;
+    let headers: Vec<String> = header_cells.iter().map(cell_text).collect();
+    let normed: Vec<String> = headers.iter().map(|h| norm(h)).collect();
+    let kind = match kind {
+        Some(k) => k,
+        None => match guess_kind(catalogue, &normed) {
+            Ok(k) => k,
+            Err(m) => return verdict(Report::file("KIND-UNKNOWN", m)),
+        },
+    };
+    let Some(form) = catalogue.form(kind.form_code()) else {
+        return verdict(Report::file("KIND-UNKNOWN", "表单定义缺失"));
+    };
+    let mut report = Report {
+        kind: Some(kind),
+        header_row: Some(header_row),
+        ..Report::default()
+    };
+    let mut issues = Vec::new();
+
+    // Columns: each header to a field; extra columns reported; required ones missing named.
+    let mut cols = Columns {
+        fields: Vec::new(),
+        firm: None,
+        headers: headers.clone(),
+    };
+    let fields: Vec<&Field> = catalogue.fields_of(form).collect();
+    for (i, h) in normed.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
+        if *h == norm(FIRM_COLUMN) {
+            if cols.firm.replace(i).is_some() {
+                push(
+                    &mut issues,
+                    Some(header_row),
+                    Some(&headers[i]),
+                    "COLUMN-TWICE",
+                    true,
+                    format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
+                );
+            }
+            continue;
+        }
+        match fields.iter().find(|f| norm(&f.label) == *h) {
+            Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
+                &mut issues,
+                Some(header_row),
+                Some(&headers[i]),
+                "COLUMN-TWICE",
+                true,
+                format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
+            ),
+            Some(f) => cols.fields.push((i, f)),
+            None => push(
+                &mut issues,
+                Some(header_row),
+                Some(&headers[i]),
+                "COLUMN-EXTRA",
+                false,
+                format!(
+                    "第{column}列“{}”不是{}的栏目，已忽略",
+                    headers[i], form.attachment
+                ),
+            ),
+        }
+    }
+    let core: Vec<&str> = CORE
+        .iter()
+        .chain(if kind == ImportKind::Lawyers {
+            CORE_LAWYER.iter()
+        } else {
+            [].iter()
+        })
+        .copied()
+        .collect();
+    let mut later = Vec::new();
+    for f in &fields {
+        if cols.fields.iter().any(|(_, g)| g.code == f.code) {
+            continue;
+        }
+        if core.contains(&f.code.as_str()) {
+            push(
+                &mut issues,
+                None,
+                Some(&f.label),
+                "COLUMN-MISSING",
+                true,
+                format!(
+                    "缺少栏目“{}”（可能被改名或删除）：该栏目必须有，请使用系统模板的表头",
+                    f.label
+                ),
+            );
+        } else if f.required && !matches!(f.code.as_str(), "sex" | "birth_date") {
+            later.push(f.label.as_str());
+        }
+    }
+    if !later.is_empty() {
+        push(
+            &mut issues,
+            None,
+            None,
+            "COLUMN-LATER",
+            false,
+            format!(
+                "文件中没有以下必填栏目，导入后需由党员本人在网上补填：{}",
+                later.join("、")
+            ),
+        );
+    }
+    let own_firm: Option<&FirmRef> = (cx.own_firms.len() == 1).then(|| &cx.own_firms[0]);
+    if cols.firm.is_none() && own_firm.is_none() {
+        push(
+            &mut issues,
+            None,
+            Some(FIRM_COLUMN),
+            "COLUMN-MISSING",
+            true,
+            format!(
+                "缺少栏目“{FIRM_COLUMN}”：导入到{}时，须写明每位党员所在的律师事务所",
+                org.name
+            ),
+        );
+    }
+    if issues.iter().any(|i| i.error) {
+        report.file_error = true;
+        report.issues = issues;
+        return verdict(report);
+    }
+
+    // Merged cells in the data area: their rows cannot be read one by one.
+    let mut merged_rows: HashMap<u32, String> = HashMap::new();
+    for m in &merged {
+        if m.last_row <= header_row {
+            continue;
+        }
+        for r in m.first_row.max(header_row + 1)..=m.last_row {
+            merged_rows.entry(r).or_insert_with(|| m.name());
+        }
+    }
+
+    // The firms named so far, by credit code: within the importer's subtree or not (None).
+    let mut firm_by_code: HashMap<String, Option<FirmRef>> = HashMap::new();
+    let scope = Scope::Subtree(org.path.clone());
+    let label_of = |code: &str| -> String {
+        cols.fields
+            .iter()
+            .find(|(_, f)| f.code == code)
+            .map(|(i, _)| cols.headers[*i].clone())
+            .or_else(|| catalogue.field(code).map(|f| f.label.clone()))
+            .unwrap_or_else(|| code.to_owned())
+    };
+    let id_label = label_of("citizen_id");
+    let licence_label = label_of("licence_no");
+    if out
+        .blocking_send(Checked::Columns {
+            kind,
+            id_label: id_label.clone(),
+            licence_label: licence_label.clone(),
+        })
+        .is_err()
+    {
+        return verdict(report);
+    }
+
+    let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut seen_ids: HashMap<String, u32> = HashMap::new();
+    let mut seen_licences: HashMap<String, u32> = HashMap::new();
+    let mut chunk: Vec<Candidate> = Vec::with_capacity(CHECK_CHUNK);
+    let mut last_row = header_row;
+    let mut rest = first.into_iter().skip(header_at + 1);
+    'rows: loop {
+        // Rows a few hundred at a time: the firms they name are looked up together.
+        let batch: Vec<(u32, Vec<Value>)> =
+            std::iter::from_fn(|| rest.next().or_else(|| source.next_row()))
+                .take(FIRM_LOOKUP_ROWS)
+                .collect();
+        if batch.is_empty() {
+            break;
+        }
+        if let Some(i) = cols.firm {
+            let mut codes: Vec<String> = batch
+                .iter()
+                .map(|(_, cells)| cell_text(cells.get(i).unwrap_or(&Value::Empty)).to_uppercase())
+                .filter(|c| !c.is_empty() && !firm_by_code.contains_key(c))
+                .collect();
+            codes.sort_unstable();
+            codes.dedup();
+            if !codes.is_empty() {
+                let found = cx.runtime.block_on(async {
+                    let mut conn = cx.db.acquire().await?;
+                    imports::firms_by_codes(&mut conn, &codes, &scope).await
+                });
+                let found = found?;
+                for c in codes {
+                    let firm = found
+                        .iter()
+                        .find(|f| f.credit_code.to_uppercase() == c)
+                        .cloned();
+                    firm_by_code.insert(c, firm);
+                }
+            }
+        }
+        for (row, cells) in batch {
+            if row <= last_row {
+                // Excel writes rows in order; a file that does not cannot be checked row by row.
+                return verdict(Report::file(
+                    "FILE-ROW-ORDER",
+                    format!(
+                        "工作表中第{row}行出现在第{last_row}行之后，行的顺序异常：请在 Excel 中打开该文件并另存为 .xlsx 后再导入"
+                    ),
+                ));
+            }
+            last_row = row;
+            let get = |i: usize| cells.get(i).unwrap_or(&Value::Empty);
+            if cols.fields.iter().all(|(i, _)| get(*i).is_empty())
+                && cols.firm.is_none_or(|i| get(i).is_empty())
+            {
+                continue;
+            }
+            // The 合计 line at the end of our own exports is not a member.
+            if cells
+                .iter()
+                .find(|c| !c.is_empty())
+                .is_some_and(|c| cell_text(c).starts_with("合计"))
+            {
+                continue;
+            }
+            report.rows += 1;
+            let mut row_issues: Vec<Issue> = Vec::new();
+            if let Some(range) = merged_rows.get(&row) {
+                push(
+                    &mut row_issues,
+                    Some(row),
+                    None,
+                    "MERGED-CELLS",
+                    true,
+                    format!("含合并单元格（{range}）：请取消合并，并在每一行分别填写"),
+                );
+            }
+            let mut values = BTreeMap::new();
+            for (i, f) in &cols.fields {
+                match convert(catalogue, f, get(*i)) {
+                    Ok(Some(v)) => {
+                        values.insert(f.code.clone(), v);
+                    }
+                    Ok(None) => {}
+                    Err((rule, message)) => push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&cols.headers[*i]),
+                        rule,
+                        true,
+                        format!("{}：{message}", cols.headers[*i]),
+                    ),
+                }
+            }
+            let id = values
+                .get("citizen_id")
+                .and_then(|t| CitizenId::parse(t, cx.today).ok());
+            if let Some(id) = &id {
+                values
+                    .entry("sex".to_owned())
+                    .or_insert_with(|| id.sex_code().to_owned());
+                values
+                    .entry("birth_date".to_owned())
+                    .or_insert_with(|| id.birth_date().to_string());
+            }
+            let converted: Vec<String> =
+                row_issues.iter().filter_map(|i| i.column.clone()).collect();
+            for finding in validate(catalogue, form, &values, cx.today) {
+                let column = label_of(&finding.field);
+                if converted.contains(&column) {
+                    continue;
+                }
+                let required_later =
+                    finding.rule == "REQUIRED" && !core.contains(&finding.field.as_str());
+                let in_file = cols.fields.iter().any(|(_, f)| f.code == finding.field);
+                if required_later && !in_file {
+                    // Said once for the whole file (COLUMN-LATER).
+                    continue;
+                }
+                let error = finding.severity == Severity::Error && !required_later;
+                let field_label = catalogue
+                    .field(&finding.field)
+                    .map_or(finding.field.as_str(), |f| f.label.as_str());
+                let message = if required_later {
+                    format!("{column}：未填写，导入后需由党员本人补填")
+                } else {
+                    format!(
+                        "{column}：{}",
+                        finding
+                            .message
+                            .trim_start_matches(&format!("{field_label}："))
+                    )
+                };
+                push(
+                    &mut row_issues,
+                    Some(row),
+                    Some(&column),
+                    finding.rule,
+                    error,
+                    message,
+                );
+            }
+            // The firm the member belongs to, within the importer's subtree.
+            let firm_code = cols
+                .firm
+                .map(|i| cell_text(get(i)).to_uppercase())
+                .unwrap_or_default();
+            let firm = if firm_code.is_empty() {
+                match own_firm {
+                    Some(f) => Some(f),
+                    None => {
+                        push(
+                            &mut row_issues,
+                            Some(row),
+                            Some(FIRM_COLUMN),
+                            "REQUIRED",
+                            true,
+                            format!(
+                                "{FIRM_COLUMN}：必填，请写明该党员所在律师事务所的统一社会信用代码"
+                            ),
+                        );
+                        None
+                    }
+                }
+            } else {
+                match firm_by_code.get(&firm_code).and_then(Option::as_ref) {
+                    Some(f) => Some(f),
+                    None => {
+                        push(
+                            &mut row_issues,
+                            Some(row),
+                            Some(FIRM_COLUMN),
+                            "FIRM-OUT-OF-SCOPE",
+                            true,
+                            format!(
+                                "{FIRM_COLUMN}：“{firm_code}”不是{}范围内已登记的律师事务所；只能导入到本组织范围内的律师事务所",
+                                org.name
+                            ),
+                        );
+                        None
+                    }
+                }
+            };
+            // A key the file has on an earlier row is reported as such, not looked up again.
+            let mut index = None;
+            if let Some(id) = &id {
+                if let Some(first) = seen_ids.get(id.as_str()) {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&id_label),
+                        "DUP-IN-FILE",
+                        true,
+                        format!("{id_label}：与第{first}行重复（同一人在文件中出现了两次）"),
+                    );
+                } else {
+                    seen_ids.insert(id.as_str().to_owned(), row);
+                    index = Some(cx.keys.id_index(id));
+                }
+            }
+            let mut licence = None;
+            if let Some(l) = values
+                .get("licence_no")
+                .filter(|_| kind == ImportKind::Lawyers)
+            {
+                if let Some(first) = seen_licences.get(l) {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        Some(&licence_label),
+                        "DUP-IN-FILE",
+                        true,
+                        format!("{licence_label}：与第{first}行重复"),
+                    );
+                } else {
+                    seen_licences.insert(l.clone(), row);
+                    licence = Some(l.clone());
+                }
+            }
+            if let Some(cutoff) = cx.cutoff {
+                let get_v = |k: &str| values.get(k).map(String::as_str);
+                let e = eligibility::decide(
+                    Facts {
+                        category: kind.category(),
+                        practice_type: get_v("practice_type"),
+                        staff_post: get_v("staff_post"),
+                        started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
+                        case: None,
+                    },
+                    cutoff,
+                );
+                if !e.registered {
+                    push(
+                        &mut row_issues,
+                        Some(row),
+                        None,
+                        "NOT-REGISTERED",
+                        false,
+                        format!("按规定不在本次登记范围：{}", e.reason),
+                    );
+                }
+            }
+            let error = row_issues.iter().any(|i| i.error);
+            issues.extend(row_issues);
+            if error {
+                bad_rows.insert(row);
+            }
+            let prepared = match (error, &id, &index, firm) {
+                (false, Some(id), Some(index), Some(f)) => {
+                    let org_id = f.org_id.unwrap_or(f.city_org_id);
+                    Some(prepare(
+                        &cx.keys,
+                        kind,
+                        id,
+                        index.clone(),
+                        (f.id, org_id, f.scope_path.clone()),
+                        values,
+                    ))
+                }
+                _ => None,
+            };
+            chunk.push(Candidate {
+                row,
+                index,
+                licence,
+                error,
+                prepared,
+            });
+            if chunk.len() == CHECK_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHECK_CHUNK));
+                if out.blocking_send(Checked::Rows(full)).is_err() {
+                    break 'rows;
+                }
+            }
+        }
+    }
+    if let Some(failed) = source.failure() {
+        return verdict(failed);
+    }
+    if !chunk.is_empty() {
+        let _ = out.blocking_send(Checked::Rows(chunk));
+    }
+    report.issues = issues;
+    Ok(CheckEnd { report, bad_rows })
+}
+
+/// The nationwide duplicate check of a chunk: a key registered anywhere in the country is an
+/// error, the other member named only when inside the importer's subtree. The rows ready to
+/// store, and whether the chunk has any row with an error.
+async fn registered_elsewhere(
+    conn: &mut sqlx::AnyConnection,
+    rows: Vec<Candidate>,
+    importer: &TreePath,
+    (id_label, licence_label): &(String, String),
+    issues: &mut Vec<Issue>,
+    bad_rows: &mut std::collections::HashSet<u32>,
+) -> ServiceResult<(Vec<Prepared>, bool)> {
+    let indexes: Vec<String> = rows.iter().filter_map(|c| c.index.clone()).collect();
+    let licences: Vec<String> = rows.iter().filter_map(|c| c.licence.clone()).collect();
+    let ids_found = imports::existing_ids(conn, &indexes).await?;
+    let licences_found = imports::existing_licences(conn, &licences).await?;
+    let where_is = |e: &imports::Existing| {
+        if e.org_path.starts_with(importer.as_str()) {
+            format!("已登记为本组织范围内的党员“{}”", e.name)
+        } else {
+            "已在系统中登记（可能在其他单位）；如需转入，请联系其原所在党组织".to_owned()
+        }
+    };
+    let ids_found: HashMap<&str, &imports::Existing> =
+        ids_found.iter().map(|e| (e.key.as_str(), e)).collect();
+    let licences_found: HashMap<&str, &imports::Existing> =
+        licences_found.iter().map(|e| (e.key.as_str(), e)).collect();
+    let mut ready = Vec::with_capacity(rows.len());
+    let mut any_error = false;
+    for c in rows {
+        let mut dup = false;
+        if let Some(e) = c.index.as_deref().and_then(|i| ids_found.get(i)) {
+            push(
+                issues,
+                Some(c.row),
+                Some(id_label),
+                "DUP-REGISTERED",
+                true,
+                format!("{id_label}：该号码{}", where_is(e)),
+            );
+            dup = true;
+        }
+        if let Some(e) = c.licence.as_deref().and_then(|l| licences_found.get(l)) {
+            push(
+                issues,
+                Some(c.row),
+                Some(licence_label),
+                "DUP-REGISTERED",
+                true,
+                format!("{licence_label}：该执业证号{}", where_is(e)),
+            );
+            dup = true;
+        }
+        any_error |= dup || c.error;
+        if dup {
+            bad_rows.insert(c.row);
+        } else if let Some(p) = c.prepared {
+            ready.push(p);
+        }
+    }
+    Ok((ready, any_error))
+}
+
+/// The member record and the draft form's data of a row without errors.
+fn prepare(
+    keys: &crate::crypto::Keys,
+    kind: ImportKind,
+    id: &CitizenId,
+    index: String,
+    (firm, org_id, path): (FirmId, OrgId, TreePath),
+    mut values: BTreeMap<String, String>,
+) -> Prepared {
+    values.remove("citizen_id");
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let lawyer = kind == ImportKind::Lawyers;
+    let member = NewMember {
+        name: get("name"),
+        sex: id.sex_code().to_owned(),
+        ethnicity: get("ethnicity"),
+        birth_date: id.birth_date().to_string(),
+        citizen_id_enc: keys.encrypt_id(id),
+        citizen_id_index: index,
+        citizen_id_masked: id.masked(),
+        category: kind.category().to_owned(),
+        practice_type: lawyer.then(|| get("practice_type")),
+        licence_no: lawyer.then(|| get("licence_no")),
+        education: get("education"),
+        party_status: get("party_status"),
+        joined_on: get("joined_on"),
+        full_member_on: values.get("full_member_on").cloned(),
+        mobile: get("mobile"),
+        firm_id: firm,
+        org_id,
+        org_path: path,
+    };
+    Prepared {
+        row_json: imports::member_row(&member),
+        index: member.citizen_id_index,
+        org: member.org_id,
+        org_path: member.org_path.as_str().to_owned(),
+        firm: member.firm_id,
+        category: kind.category(),
+        party_status: member.party_status,
+        data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
     }
 }
 

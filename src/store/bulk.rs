@@ -103,12 +103,11 @@ pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> Store
     Ok(())
 }
 
-/// Members without explicit ids (the database numbers them), recorded as part of an import
-/// batch when one is given.
+/// Members without explicit ids (the database numbers them). Imports use
+/// `imports::insert_members` instead.
 pub async fn insert_members(
     conn: &mut AnyConnection,
     rows: Vec<super::members::NewMember>,
-    batch: Option<i64>,
 ) -> StoreResult<()> {
     let t = now();
     let args = rows
@@ -136,17 +135,10 @@ pub async fn insert_members(
                 Arg::Int(1),
                 Arg::Int(t),
                 Arg::Int(t),
-                Arg::opt_int(batch),
             ]
         })
         .collect();
-    let columns = format!("{}, import_batch_id", super::members::INSERT_COLUMNS);
-    if batch.is_some() {
-        // An import adds to a populated table: one statement (see `insert_rows_at_once`).
-        super::sql::insert_rows_at_once(conn, "members", &columns, args).await?;
-    } else {
-        insert_rows(conn, "members", &columns, args).await?;
-    }
+    insert_rows(conn, "members", super::members::INSERT_COLUMNS, args).await?;
     Ok(())
 }
 

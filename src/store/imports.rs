@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::sql::Arg;
+use super::members::NewMember;
 use super::{StoreResult, now};
 use crate::authz::Scope;
 use crate::domain::{FirmId, OrgId, TreePath, UserId};
@@ -134,7 +134,19 @@ pub struct FirmRef {
     pub scope_path: TreePath,
 }
 
-/// Every firm whose scope lies in the scope.
+fn firm_ref(r: &sqlx::any::AnyRow) -> StoreResult<FirmRef> {
+    let p: String = r.try_get("scope_path")?;
+    Ok(FirmRef {
+        id: FirmId(r.try_get("id")?),
+        credit_code: r.try_get("credit_code")?,
+        org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        city_org_id: OrgId(r.try_get("city_org_id")?),
+        scope_path: TreePath::parse(&p)
+            .ok_or(super::StoreError::Corrupt("firms.scope_path".into()))?,
+    })
+}
+
+/// Every firm within a subtree.
 pub async fn firms_under(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmRef>> {
     let Scope::Subtree(path) = scope else {
         return Ok(Vec::new());
@@ -147,19 +159,51 @@ pub async fn firms_under(conn: &mut AnyConnection, scope: &Scope) -> StoreResult
     .bind(path.upper_bound())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let p: String = r.try_get("scope_path")?;
-            Ok(FirmRef {
-                id: FirmId(r.try_get("id")?),
-                credit_code: r.try_get("credit_code")?,
-                org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
-                city_org_id: OrgId(r.try_get("city_org_id")?),
-                scope_path: TreePath::parse(&p)
-                    .ok_or(super::StoreError::Corrupt("firms.scope_path".into()))?,
-            })
-        })
-        .collect()
+    rows.iter().map(firm_ref).collect()
+}
+
+/// The firms with these credit codes within a subtree (upper-case codes).
+pub async fn firms_by_codes(
+    conn: &mut AnyConnection,
+    codes: &[String],
+    scope: &Scope,
+) -> StoreResult<Vec<FirmRef>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_CHUNK) {
+        let mut sql = super::Sql::new(
+            "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE scope_path >= ",
+        );
+        sql.anonymous_on(conn);
+        sql.text(path.as_str().to_owned())
+            .push(" AND scope_path < ")
+            .text(path.upper_bound())
+            .push(" AND credit_code IN (");
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(c.clone());
+        }
+        sql.push(")");
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            out.push(firm_ref(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The firms whose own party organisation is `org` (a firm importing into itself).
+pub async fn firms_of_org(conn: &mut AnyConnection, org: OrgId) -> StoreResult<Vec<FirmRef>> {
+    let rows = sqlx::query(
+        "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(firm_ref).collect()
 }
 
 /// A member already on record with one of the looked-up keys.
@@ -212,12 +256,106 @@ pub async fn existing_licences(
     existing_by(conn, "licence_no", keys).await
 }
 
-/// The members a batch created: id and ID blind index.
-pub async fn members_of_batch(
+/// A batch's counts, known once the whole file was checked: rows, imported, skipped, warnings.
+pub async fn set_batch_counts(
     conn: &mut AnyConnection,
     batch: i64,
+    [total, imported, skipped, warnings]: [i64; 4],
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE import_batches SET rows_total = $1, rows_imported = $2, rows_skipped = $3, \
+         warnings = $4 WHERE id = $5",
+    )
+    .bind(total)
+    .bind(imported)
+    .bind(skipped)
+    .bind(warnings)
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::Value::from(s).to_string());
+}
+
+/// One imported member as a JSON array, for [`insert_members`]: the columns of
+/// `members::INSERT_COLUMNS` up to `org_path`, the encrypted ID number in hex. Built by the
+/// import's checker thread, off the path of the one writing connection.
+pub fn member_row(m: &NewMember) -> String {
+    let mut out = String::with_capacity(512);
+    out.push('[');
+    for (i, text) in [
+        Some(m.name.as_str()),
+        Some(m.sex.as_str()),
+        Some(m.ethnicity.as_str()),
+        Some(m.birth_date.as_str()),
+        None,
+        Some(m.citizen_id_index.as_str()),
+        Some(m.citizen_id_masked.as_str()),
+        Some(m.category.as_str()),
+        m.practice_type.as_deref(),
+        m.licence_no.as_deref(),
+        Some(m.education.as_str()),
+        Some(m.party_status.as_str()),
+        Some(m.joined_on.as_str()),
+        m.full_member_on.as_deref(),
+        Some(m.mobile.as_str()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            out.push(',');
+        }
+        match (i, text) {
+            (4, _) => {
+                out.push('"');
+                out.push_str(&hex::encode(&m.citizen_id_enc));
+                out.push('"');
+            }
+            (_, Some(t)) => push_json_str(&mut out, t),
+            (_, None) => out.push_str("null"),
+        }
+    }
+    out.push_str(&format!(",{},{},", m.firm_id.0, m.org_id.0));
+    push_json_str(&mut out, m.org_path.as_str());
+    out.push(']');
+    out
+}
+
+/// Insert imported members given as [`member_row`]s, in one statement: the new ids with
+/// their ID blind indexes.
+pub async fn insert_members(
+    conn: &mut AnyConnection,
+    rows: &[String],
+    batch: i64,
 ) -> StoreResult<Vec<(i64, String)>> {
-    let rows = sqlx::query("SELECT id, citizen_id_index FROM members WHERE import_batch_id = $1")
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = super::sql::backend_of(conn);
+    let sql = format!(
+        "INSERT INTO members ({}, import_batch_id) SELECT {}, 1, $2, $2, $3 FROM {} \
+         RETURNING id, citizen_id_index",
+        super::members::INSERT_COLUMNS,
+        super::sql::json_columns(backend, &"ttttbttttttttttiit".chars().collect::<Vec<_>>()),
+        super::sql::json_rows_source(backend)
+    );
+    let mut json = String::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    json.push('[');
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(r);
+    }
+    json.push(']');
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(json)
+        .bind(now())
         .bind(batch)
         .fetch_all(&mut *conn)
         .await?;
@@ -226,37 +364,47 @@ pub async fn members_of_batch(
         .collect()
 }
 
-/// Registrations (drafts) for imported members: `(member_id, org_path, form_code, data)`.
+/// Draft registrations for imported members, `(member_id, org_path, data)` with `data` a JSON
+/// object's text (never holding the ID number), in one statement.
 pub async fn insert_drafts(
     conn: &mut AnyConnection,
     campaign_id: i64,
+    form: &str,
     by: Option<UserId>,
-    rows: Vec<(i64, String, &'static str, String)>,
+    rows: Vec<(i64, String, String)>,
 ) -> StoreResult<()> {
-    let t = now();
-    let args = rows
-        .into_iter()
-        .map(|(member, path, form, data)| {
-            vec![
-                Arg::Int(campaign_id),
-                Arg::Int(member),
-                Arg::Text(path),
-                Arg::Text(form.to_owned()),
-                Arg::Text(data),
-                Arg::Text("draft".to_owned()),
-                Arg::Int(1),
-                Arg::Int(t),
-                Arg::opt_int(by.map(|u| u.0)),
-            ]
-        })
-        .collect();
-    super::sql::insert_rows_at_once(
-        conn,
-        "registrations",
-        "campaign_id, member_id, org_path, form_code, data, state, version, updated_at, updated_by",
-        args,
-    )
-    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let backend = super::sql::backend_of(conn);
+    let sql = format!(
+        "INSERT INTO registrations (member_id, org_path, data, campaign_id, form_code, state, \
+         version, updated_at, updated_by) SELECT {}, $2, $3, 'draft', 1, $4, $5 FROM {}",
+        super::sql::json_columns(backend, &['i', 't', 'j']),
+        super::sql::json_rows_source(backend)
+    );
+    let mut json = String::with_capacity(rows.iter().map(|r| r.2.len() + 64).sum::<usize>());
+    json.push('[');
+    for (i, (member, path, data)) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!("[{member},"));
+        push_json_str(&mut json, path);
+        json.push(',');
+        // Already JSON: goes in as it is, not as an escaped string.
+        json.push_str(data);
+        json.push(']');
+    }
+    json.push(']');
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(json)
+        .bind(campaign_id)
+        .bind(form.to_owned())
+        .bind(now())
+        .bind(by.map(|u| u.0))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -300,6 +448,9 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
 /// Remove a batch's members and their draft forms and mark the batch undone; returns how many
 /// members went. The caller checks [`dependents`] first, in the same transaction.
 pub async fn undo(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> StoreResult<u64> {
+    // The batch is counted out of the tallies with grouped statements, not row by row.
+    super::tallies::pause_rows(conn, batch).await?;
+    super::tallies::count_batch(conn, batch, -1).await?;
     sqlx::query(
         "DELETE FROM registrations WHERE member_id IN \
          (SELECT id FROM members WHERE import_batch_id = $1)",
@@ -312,6 +463,7 @@ pub async fn undo(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> S
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    super::tallies::resume_rows(conn, batch).await?;
     sqlx::query("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
         .bind(now())
         .bind(by.map(|u| u.0))

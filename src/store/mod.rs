@@ -241,13 +241,51 @@ impl Db {
     pub async fn bulk_load_mode(&self, conn: &mut AnyConnection, on: bool) -> StoreResult<()> {
         if self.backend == Backend::Sqlite {
             // Statement journals (one per multi-row INSERT) go to memory, not to a temp file.
-            let (cache, temp) = if on {
-                ("PRAGMA cache_size = -1000000", "PRAGMA temp_store = MEMORY")
+            // No automatic checkpoint at the commit: see `checkpoint_soon`.
+            let pragmas = if on {
+                [
+                    "PRAGMA cache_size = -1000000",
+                    "PRAGMA temp_store = MEMORY",
+                    "PRAGMA wal_autocheckpoint = 0",
+                ]
             } else {
-                ("PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT")
+                [
+                    "PRAGMA cache_size = -2000",
+                    "PRAGMA temp_store = DEFAULT",
+                    "PRAGMA wal_autocheckpoint = 1000",
+                ]
             };
-            conn.execute(cache).await?;
-            conn.execute(temp).await?;
+            for pragma in pragmas {
+                conn.execute(pragma).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After a bulk load on SQLite: copy the pages it left in the write-ahead log into the
+    /// database in the background (a passive checkpoint never blocks readers or writers). If
+    /// the process ends first, the next connection to the file does it.
+    pub fn checkpoint_soon(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let db = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.checkpoint().await {
+                tracing::warn!(error = %e, "checkpoint after bulk load failed");
+            }
+        });
+    }
+
+    /// Copy what the write-ahead log holds into the SQLite database file now (passive: readers
+    /// and writers go on). Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            let started = std::time::Instant::now();
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_all(&self.pool)
+                .await?;
+            tracing::debug!(elapsed = ?started.elapsed(), "checkpoint");
         }
         Ok(())
     }

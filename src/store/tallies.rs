@@ -2,6 +2,8 @@
 //! row triggers would run a function per inserted row) and rebuilt from the records afterwards
 //! in the same transaction.
 
+use std::collections::HashMap;
+
 use sqlx::{AnyConnection, Executor};
 
 use super::{Backend, StoreResult};
@@ -82,6 +84,172 @@ pub async fn rebuild_and_resume(conn: &mut AnyConnection, backend: Backend) -> S
             )))
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Count a batch of members (and their forms) into the tallies (`sign` 1) or out of them
+/// (`sign` -1, before they are deleted), with grouped statements; used while the row triggers
+/// are paused by [`pause_rows`].
+const BATCH: [&str; 4] = [
+    "UPDATE org_tallies SET lawyers = lawyers + $2 * d.l, staff = staff + $2 * d.s, \
+         full_members = full_members + $2 * d.f, probationary = probationary + $2 * d.p \
+     FROM (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l, \
+             COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
+             COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
+             COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
+         FROM members WHERE import_batch_id = $1 GROUP BY org_id) d \
+     WHERE org_tallies.org_id = d.org_id",
+    // Fires the firms' own triggers once per firm (firms with members).
+    "UPDATE firms SET member_count = member_count + $2 * d.n \
+     FROM (SELECT firm_id, COUNT(*) AS n FROM members WHERE import_batch_id = $1 \
+         GROUP BY firm_id) d \
+     WHERE firms.id = d.firm_id",
+    "INSERT INTO campaign_tallies \
+     SELECT DISTINCT m.org_id, r.campaign_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
+     FROM registrations r JOIN members m ON m.id = r.member_id \
+     WHERE m.import_batch_id = $1 AND $2 = 1 \
+     ON CONFLICT (org_id, campaign_id) DO NOTHING",
+    "UPDATE campaign_tallies SET drafts = drafts + $2 * d.d, submitted = submitted + $2 * d.s, \
+         returned = returned + $2 * d.r, approved = approved + $2 * d.a \
+     FROM (SELECT m.org_id, r.campaign_id, \
+             COUNT(CASE WHEN r.state = 'draft' THEN 1 END) AS d, \
+             COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS s, \
+             COUNT(CASE WHEN r.state = 'returned' THEN 1 END) AS r, \
+             COUNT(CASE WHEN r.state = 'approved' THEN 1 END) AS a \
+         FROM registrations r JOIN members m ON m.id = r.member_id \
+         WHERE m.import_batch_id = $1 GROUP BY m.org_id, r.campaign_id) d \
+     WHERE campaign_tallies.org_id = d.org_id AND campaign_tallies.campaign_id = d.campaign_id",
+];
+
+/// Pause the insert and delete row triggers of members and registrations for the rest of this
+/// transaction (both databases; migration 0009). Must be followed by [`resume_rows`] in the
+/// same transaction, after the batch was counted with [`count_batch`].
+pub async fn pause_rows(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO tally_pause (id) VALUES ($1)")
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Switch the row triggers paused by [`pause_rows`] back on.
+pub async fn resume_rows(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    sqlx::query("DELETE FROM tally_pause WHERE id = $1")
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Count an import batch's members and forms into the tallies (`sign` 1, after they were
+/// inserted) or out of them (`sign` -1, before they are deleted).
+pub async fn count_batch(conn: &mut AnyConnection, batch: i64, sign: i64) -> StoreResult<()> {
+    for sql in BATCH {
+        sqlx::query(sql)
+            .bind(batch)
+            .bind(sign)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a bulk load adds to the tallies, counted while its rows are written and applied with
+/// one statement per table at the end (while [`pause_rows`] holds the row triggers).
+#[derive(Debug, Default)]
+pub struct Deltas {
+    /// Per organisation: lawyers, staff, full members, probationary members.
+    orgs: HashMap<i64, [i64; 4]>,
+    /// Per firm: members.
+    firms: HashMap<i64, i64>,
+    /// Per organisation and campaign: draft forms.
+    drafts: HashMap<(i64, i64), i64>,
+}
+
+impl Deltas {
+    pub fn member(&mut self, org: i64, firm: i64, category: &str, party_status: &str) {
+        let o = self.orgs.entry(org).or_default();
+        o[0] += i64::from(category == "lawyer");
+        o[1] += i64::from(category == "staff");
+        o[2] += i64::from(party_status == "full");
+        o[3] += i64::from(party_status == "probationary");
+        *self.firms.entry(firm).or_default() += 1;
+    }
+
+    pub fn draft(&mut self, org: i64, campaign: i64) {
+        *self.drafts.entry((org, campaign)).or_default() += 1;
+    }
+}
+
+fn json_rows<const N: usize>(rows: impl Iterator<Item = [i64; N]>) -> String {
+    let rows: Vec<String> = rows
+        .map(|r| {
+            let cells: Vec<String> = r.iter().map(i64::to_string).collect();
+            format!("[{}]", cells.join(","))
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+/// Add the deltas of a bulk load to the tallies (both databases).
+pub async fn apply(conn: &mut AnyConnection, d: &Deltas) -> StoreResult<()> {
+    use super::sql::{backend_of, json_column, json_rows_source};
+    let backend = backend_of(conn);
+    let src = json_rows_source(backend);
+    let cols = |names: &[&str]| {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{} AS {n}", json_column(backend, 'i', i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let statements = [
+        (
+            format!(
+                "UPDATE org_tallies SET lawyers = lawyers + d.l, staff = staff + d.s, \
+                 full_members = full_members + d.f, probationary = probationary + d.p \
+                 FROM (SELECT {} FROM {src}) AS d WHERE org_tallies.org_id = d.org_id",
+                cols(&["org_id", "l", "s", "f", "p"])
+            ),
+            json_rows(d.orgs.iter().map(|(o, v)| [*o, v[0], v[1], v[2], v[3]])),
+        ),
+        // Fires the firms' own triggers once per firm.
+        (
+            format!(
+                "UPDATE firms SET member_count = member_count + d.n \
+                 FROM (SELECT {} FROM {src}) AS d WHERE firms.id = d.id",
+                cols(&["id", "n"])
+            ),
+            json_rows(d.firms.iter().map(|(f, n)| [*f, *n])),
+        ),
+        (
+            format!(
+                "INSERT INTO campaign_tallies SELECT {}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
+                 FROM {src} WHERE true ON CONFLICT (org_id, campaign_id) DO NOTHING",
+                cols(&["org_id", "campaign_id"])
+            ),
+            json_rows(d.drafts.keys().map(|(o, c)| [*o, *c])),
+        ),
+        (
+            format!(
+                "UPDATE campaign_tallies SET drafts = drafts + d.n \
+                 FROM (SELECT {} FROM {src}) AS d WHERE campaign_tallies.org_id = d.org_id \
+                 AND campaign_tallies.campaign_id = d.campaign_id",
+                cols(&["org_id", "campaign_id", "n"])
+            ),
+            json_rows(d.drafts.iter().map(|((o, c), n)| [*o, *c, *n])),
+        ),
+    ];
+    for (sql, rows) in statements {
+        if rows == "[]" {
+            continue;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(rows)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -303,6 +303,11 @@ async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
     );
     let err = app.services.import_undo(OP, batch).await.unwrap_err();
     assert!(err.to_string().contains("已经撤销"), "{err}");
+    // The tallies, counted out of by the undo, agree with a recount again.
+    let mut conn = app.services.db.acquire().await.unwrap();
+    for f in dengji::store::check::run(&mut conn).await.unwrap() {
+        assert_eq!(f.violations, 0, "{}", f.name);
+    }
 }
 
 #[tokio::test]
@@ -618,6 +623,57 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     );
     let m = file_error(&check(&app, p.firm_org, &bytes).await, "FILE-BOMB");
     assert!(m.contains("压缩炸弹"), "{m}");
+    // Rows out of order in the sheet's XML (Excel never writes that): named, not guessed at.
+    let (own, _, _) = firms(&app).await;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in HEAD.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in [1u32, 2] {
+        for (c, v) in row(&own, 80 + r).iter().enumerate() {
+            ws.write_string(r, c as u16, v).unwrap();
+        }
+    }
+    let ordered = dir.path().join("ordered.xlsx");
+    let unordered = dir.path().join("unordered.xlsx");
+    std::fs::write(&ordered, wb.save_to_buffer().unwrap()).unwrap();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import re, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+    for item in a.infolist():
+        data = a.read(item.filename)
+        if item.filename == "xl/worksheets/sheet1.xml":
+            text = data.decode()
+            r2 = re.search(r'<row r="2".*?</row>', text).group(0)
+            r3 = re.search(r'<row r="3".*?</row>', text).group(0)
+            text = text.replace(r2, "@@").replace(r3, r2).replace("@@", r3)
+            data = text.encode()
+        b.writestr(item, data)
+"#,
+        )
+        .arg(&ordered)
+        .arg(&unordered)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&unordered).unwrap();
+    // Reading the whole sheet puts the rows in order; the import says what is wrong.
+    let sheet = dengji::sheet::read(&bytes).unwrap();
+    assert_eq!(
+        sheet.rows.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let m = file_error(&check(&app, p.firm_org, &bytes).await, "FILE-ROW-ORDER");
+    assert!(m.contains("第2行出现在第3行之后"), "{m}");
     // Nothing was stored by any of it, and an import of a bad file stores nothing either.
     let done = run(&app, p.firm_org, pdf, Mode::ValidOnly).await;
     assert_eq!(done.batch_id, None);
