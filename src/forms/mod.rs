@@ -136,6 +136,9 @@ pub struct Summary {
     pub title: String,
     /// `lawyer`, `staff` or `organisation`.
     pub rows: String,
+    /// Whether the level statistics block goes with the table (附件6).
+    #[serde(default)]
+    pub stats: bool,
     pub columns: Vec<Column>,
 }
 

@@ -401,7 +401,7 @@ impl Services {
 
         let mut sink = match format {
             ExportFormat::Xlsx => {
-                let stats = if organisations {
+                let stats = if table.stats {
                     Some(summary::stats(&mut conn, campaign.id, &org.path).await?)
                 } else {
                     None

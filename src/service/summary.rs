@@ -257,9 +257,13 @@ impl Services {
                 PAGE_SIZE + 1,
             )
             .await?;
-            let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
+            let stats = if table.stats {
+                Some(summary::stats(&mut conn, campaign.id, &org.path).await?)
+            } else {
+                None
+            };
             let paths: Vec<String> = list.iter().map(|o| o.path.clone()).collect();
-            (total, Rows::Orgs(list), Some(stats), paths)
+            (total, Rows::Orgs(list), stats, paths)
         } else {
             let total = summary::member_count(&mut conn, &org.path, &table.rows).await?;
             let list = summary::member_rows(

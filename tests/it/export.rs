@@ -427,3 +427,86 @@ async fn the_export_command_writes_the_file_or_nothing() {
         "nothing left behind: {left:?}"
     );
 }
+
+#[tokio::test]
+async fn the_a3_roster_gives_every_field_of_each_organisations_form() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let view = app
+        .services
+        .org_registration(Caller::Operator, p.firm_org)
+        .await
+        .unwrap();
+    let mut values = view.values.clone();
+    for (k, v) in [
+        ("formed_on", "2015-03-01"),
+        ("org_region", "110101"),
+        ("secretary_name", "王强"),
+        ("secretary_is_lawyer", "1"),
+        ("secretary_is_head", "1"),
+        ("has_committee", "1"),
+        ("term_start", "2024-03-01"),
+        ("term_end", "2027-03-01"),
+        ("contact_name", "李明"),
+        ("contact_phone", "010-12345678"),
+        ("approval_no", "律党发〔2015〕12号"),
+        ("approved_by", "中共测试市律师行业委员会"),
+        ("venue", "=HYPERLINK(\"x\")"),
+    ] {
+        values.insert(k.to_owned(), v.to_owned());
+    }
+    values
+        .entry("reported_total".into())
+        .or_insert(view.derived.total.to_string());
+    app.services
+        .save_org_registration(Caller::Operator, p.firm_org, values, view.version)
+        .await
+        .unwrap();
+
+    let clerk = app.login_demo("shi").await;
+    let page = clerk.get(&format!("/orgs/{}/summary/a3", p.city.0)).await;
+    assert!(
+        page.body.contains("党组织基本信息登记表（名册）"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("律党发〔2015〕12号"));
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a3/export?format=xlsx", p.city.0))
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a3.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let book = read_xlsx(&file);
+    // A roster, not a summary: no statistics sheet.
+    assert!(book.get("统计").is_none(), "{book}");
+    let cells = rows(&book["附件3"]);
+    let header = cells
+        .iter()
+        .position(|r| r.first().is_some_and(|c| c == "序号"))
+        .expect("header row");
+    let col = |label: &str| {
+        cells[header]
+            .iter()
+            .position(|c| c == label)
+            .unwrap_or_else(|| panic!("column {label}: {:?}", cells[header]))
+    };
+    // Every field of the form is a column.
+    let catalogue = dengji::forms::Catalogue::get();
+    let form = catalogue.form("A3").unwrap();
+    for f in catalogue.fields_of(form) {
+        col(&f.label);
+    }
+    let row = cells[header + 1..]
+        .iter()
+        .find(|r| r[col("批准文号")] == "律党发〔2015〕12号")
+        .expect("the organisation's row");
+    assert_eq!(row[col("党组织全称")], view.org.name);
+    assert_eq!(row[col("书记姓名")], "王强");
+    assert_eq!(row[col("书记是否律师")], "是");
+    assert_eq!(row[col("本届任期届满日期")], "2027-03-01");
+    assert_eq!(row[col("党组织联系人")], "李明");
+    // Formula-like text goes out defused: a leading apostrophe, never a formula.
+    assert_eq!(row[col("活动场所")], "'=HYPERLINK(\"x\")");
+}
