@@ -329,10 +329,13 @@ mod tests {
                 .editable_by(crate::domain::Role::Member)
         );
         let codes: Vec<&str> = c.summaries.iter().map(|s| s.attachment.as_str()).collect();
-        assert_eq!(codes, ["附件4", "附件5", "附件6", "附件1", "附件2"]);
+        assert_eq!(
+            codes,
+            ["附件4", "附件5", "附件6", "附件1", "附件2", "附件3"]
+        );
         // The rosters carry every field of their form under the form's labels (so an export
         // of them imports again).
-        for (roster, form) in [("A1", "A1"), ("A2", "A2")] {
+        for (roster, form) in [("A1", "A1"), ("A2", "A2"), ("A3", "A3")] {
             let t = c.summaries.iter().find(|t| t.code == roster).unwrap();
             for f in c.fields_of(c.form(form).unwrap()) {
                 assert!(
