@@ -10,6 +10,7 @@ pub mod directory;
 pub mod export;
 pub mod import;
 pub mod inbox;
+pub mod member_form;
 pub mod membership;
 pub mod org_registration;
 pub mod package;

@@ -78,7 +78,7 @@ pub struct RegistrationInput {
 }
 
 /// The values a first draft starts from: what the record already knows.
-fn prefill(m: &Member) -> BTreeMap<String, String> {
+pub(super) fn prefill(m: &Member) -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
     let mut put = |k: &str, val: Option<&str>| {
         if let Some(val) = val {
@@ -129,7 +129,7 @@ fn finding(rule: &'static str, field: &str, message: impl Into<String>) -> Findi
 }
 
 impl Services {
-    async fn registration_context(
+    pub(super) async fn registration_context(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
@@ -152,7 +152,7 @@ impl Services {
     }
 
     /// The record's ID number, or a corrected one from the registration, decrypted.
-    async fn current_citizen_id(
+    pub(super) async fn current_citizen_id(
         &self,
         member: &Member,
         reg: Option<&Registration>,

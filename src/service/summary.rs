@@ -38,7 +38,7 @@ pub struct SummaryTable {
 
 pub const PAGE_SIZE: i64 = 50;
 
-fn labelled(catalogue: &Catalogue, field: &str, value: &str) -> String {
+pub(crate) fn labelled(catalogue: &Catalogue, field: &str, value: &str) -> String {
     catalogue
         .field(field)
         .and_then(|f| f.list.as_deref())

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             get(membership::new_member_page).post(membership::add_member),
         )
         .route("/members/{id}", get(directory::member))
+        .route("/members/{id}/form.xlsx", get(package::member_form))
         .route(
             "/members/{id}/registration",
             get(registration::show).post(registration::save),

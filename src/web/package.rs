@@ -398,6 +398,30 @@ pub async fn export(
         .into_response())
 }
 
+/// One member's 附件1/附件2 in the official one-form layout (clerks, reviewers and
+/// administrators of the member's subtree).
+pub async fn member_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .export_member_form(Caller::User(&user.actor), crate::domain::MemberId(id))
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition(&name)),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A blank Excel template of 附件1, 附件2 or 附件3 (no data in it; any working account).
 pub async fn template(user: CurrentUser, Path(code): Path<String>) -> Result<Response, AppError> {
     let (name, bytes) = crate::service::template::template(Caller::User(&user.actor), &code)?;

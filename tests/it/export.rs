@@ -510,3 +510,90 @@ async fn the_a3_roster_gives_every_field_of_each_organisations_form() {
     // Formula-like text goes out defused: a leading apostrophe, never a formula.
     assert_eq!(row[col("活动场所")], "'=HYPERLINK(\"x\")");
 }
+
+#[tokio::test]
+async fn a_members_form_prints_in_the_official_one_form_layout() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let pool = app.services.db.pool();
+    let (id, name, category): (i64, String, String) = sqlx::query_as(
+        "SELECT id, name, category FROM members WHERE org_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(p.firm_org.0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let full_id = {
+        let mut conn = app.services.db.acquire().await.unwrap();
+        let enc = dengji::store::members::encrypted_id(&mut conn, dengji::domain::MemberId(id))
+            .await
+            .unwrap()
+            .unwrap();
+        app.services.keys.decrypt_id(&enc).unwrap()
+    };
+    let clerk = app.login_demo("shi").await;
+    let page = clerk.get(&format!("/members/{id}")).await;
+    assert!(page.body.contains(&format!("/members/{id}/form.xlsx")));
+    let r = clerk.get_bytes(&format!("/members/{id}/form.xlsx")).await;
+    assert_eq!(r.0, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("form.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let book = read_xlsx(&file);
+    let catalogue = dengji::forms::Catalogue::get();
+    let form = catalogue.form_for_category(&category).unwrap();
+    let sheet = &book[form.attachment.as_str()];
+    let cells = rows(sheet);
+    assert_eq!(cells[1][0], form.title);
+    assert_eq!(sheet["landscape"], "portrait");
+    assert_eq!(sheet["paper"], 9);
+    assert!(sheet["footer"].as_str().unwrap().contains("&P"));
+    // Every field of the form: its label, and beside it the value.
+    let value_of = |label: &str| -> (String, String) {
+        for (r, row) in cells.iter().enumerate() {
+            for c in [0usize, 2] {
+                if row.get(c).is_some_and(|l| l == label) {
+                    let t = sheet["types"][r][c + 1].as_str().unwrap_or("").to_owned();
+                    return (row[c + 1].clone(), t);
+                }
+            }
+        }
+        panic!("no label {label}: {cells:?}")
+    };
+    for f in catalogue.fields_of(form) {
+        value_of(&f.label);
+    }
+    assert_eq!(value_of("姓名").0, name);
+    // The full ID number, as text (no 1.1E+17, no lost X), and codes as their labels.
+    assert_eq!(value_of("公民身份号码"), (full_id, "s".to_owned()));
+    let ethnicity: String = sqlx::query_scalar("SELECT ethnicity FROM members WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let label = catalogue
+        .list("ethnicity")
+        .and_then(|l| l.label(&ethnicity))
+        .unwrap()
+        .to_owned();
+    assert_eq!(value_of("民族").0, label);
+    // Audited.
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'export.member_form' AND target_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    // Not for the member's own account, nor for anyone outside the subtree.
+    let member = app.login_demo("dangyuan").await;
+    let own: i64 = sqlx::query_scalar("SELECT member_id FROM users WHERE username = 'dangyuan'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let r = member.get_bytes(&format!("/members/{own}/form.xlsx")).await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN);
+    let r = clerk.get_bytes("/members/999999999/form.xlsx").await;
+    assert_eq!(r.0, StatusCode::NOT_FOUND);
+}
