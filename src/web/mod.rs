@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/members/{id}", get(directory::member))
         .route("/members/{id}/form.xlsx", get(package::member_form))
+        .route("/orgs/{id}/a3.xlsx", get(package::org_form))
         .route(
             "/members/{id}/registration",
             get(registration::show).post(registration::save),

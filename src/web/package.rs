@@ -398,6 +398,21 @@ pub async fn export(
         .into_response())
 }
 
+/// An .xlsx file as a download under its (Chinese) name.
+fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition(name)),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// One member's 附件1/附件2 in the official one-form layout (clerks, reviewers and
 /// administrators of the member's subtree).
 pub async fn member_form(
@@ -409,31 +424,24 @@ pub async fn member_form(
         .services
         .export_member_form(Caller::User(&user.actor), crate::domain::MemberId(id))
         .await?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition(&name)),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(xlsx_download(&name, bytes))
+}
+
+/// One organisation's 附件3 in the official one-form layout (managers of its subtree).
+pub async fn org_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .export_org_form(Caller::User(&user.actor), OrgId(id))
+        .await?;
+    Ok(xlsx_download(&name, bytes))
 }
 
 /// A blank Excel template of 附件1, 附件2 or 附件3 (no data in it; any working account).
 pub async fn template(user: CurrentUser, Path(code): Path<String>) -> Result<Response, AppError> {
     let (name, bytes) = crate::service::template::template(Caller::User(&user.actor), &code)?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition(&name)),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(xlsx_download(&name, bytes))
 }

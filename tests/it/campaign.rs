@@ -16,7 +16,7 @@ use crate::helpers::{Client, TestApp, demo_places};
 
 const OP: Caller<'static> = Caller::Operator;
 
-fn a3_values(name: &str) -> BTreeMap<String, String> {
+pub(crate) fn a3_values(name: &str) -> BTreeMap<String, String> {
     [
         ("org_full_name", name),
         ("formed_on", "2015-03-01"),

@@ -432,36 +432,7 @@ async fn the_export_command_writes_the_file_or_nothing() {
 async fn the_a3_roster_gives_every_field_of_each_organisations_form() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let view = app
-        .services
-        .org_registration(Caller::Operator, p.firm_org)
-        .await
-        .unwrap();
-    let mut values = view.values.clone();
-    for (k, v) in [
-        ("formed_on", "2015-03-01"),
-        ("org_region", "110101"),
-        ("secretary_name", "王强"),
-        ("secretary_is_lawyer", "1"),
-        ("secretary_is_head", "1"),
-        ("has_committee", "1"),
-        ("term_start", "2024-03-01"),
-        ("term_end", "2027-03-01"),
-        ("contact_name", "李明"),
-        ("contact_phone", "010-12345678"),
-        ("approval_no", "律党发〔2015〕12号"),
-        ("approved_by", "中共测试市律师行业委员会"),
-        ("venue", "=HYPERLINK(\"x\")"),
-    ] {
-        values.insert(k.to_owned(), v.to_owned());
-    }
-    values
-        .entry("reported_total".into())
-        .or_insert(view.derived.total.to_string());
-    app.services
-        .save_org_registration(Caller::Operator, p.firm_org, values, view.version)
-        .await
-        .unwrap();
+    let view = file_a3(&app, p.firm_org).await;
 
     let clerk = app.login_demo("shi").await;
     let page = clerk.get(&format!("/orgs/{}/summary/a3", p.city.0)).await;
@@ -596,4 +567,90 @@ async fn a_members_form_prints_in_the_official_one_form_layout() {
     assert_eq!(r.0, StatusCode::FORBIDDEN);
     let r = clerk.get_bytes("/members/999999999/form.xlsx").await;
     assert_eq!(r.0, StatusCode::NOT_FOUND);
+}
+
+/// Save an organisation's 附件3 with every field filled in (one value formula-like); the view
+/// as it was before.
+async fn file_a3(
+    app: &TestApp,
+    org: dengji::domain::OrgId,
+) -> dengji::service::org_registration::OrgRegistrationView {
+    let view = app
+        .services
+        .org_registration(Caller::Operator, org)
+        .await
+        .unwrap();
+    let mut values = view.values.clone();
+    values.extend(crate::campaign::a3_values(&view.org.name));
+    values.insert("venue".into(), "=HYPERLINK(\"x\")".into());
+    values
+        .entry("reported_total".into())
+        .or_insert(view.derived.total.to_string());
+    app.services
+        .save_org_registration(Caller::Operator, org, values, view.version)
+        .await
+        .unwrap();
+    view
+}
+
+#[tokio::test]
+async fn an_organisations_a3_prints_in_the_one_form_layout() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let view = file_a3(&app, p.firm_org).await;
+    let clerk = app.login_demo("shi").await;
+    let page = clerk.get(&format!("/orgs/{}/a3", p.firm_org.0)).await;
+    assert!(
+        page.body
+            .contains(&format!("/orgs/{}/a3.xlsx", p.firm_org.0))
+    );
+    let r = clerk
+        .get_bytes(&format!("/orgs/{}/a3.xlsx", p.firm_org.0))
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a3-form.xlsx");
+    std::fs::write(&file, &r.2).unwrap();
+    let book = read_xlsx(&file);
+    let sheet = &book["附件3"];
+    let cells = rows(sheet);
+    assert_eq!(cells[1][0], view.form.title);
+    assert_eq!(sheet["landscape"], "portrait");
+    let value_of = |label: &str| -> String {
+        cells
+            .iter()
+            .find_map(|row| {
+                [0usize, 2]
+                    .into_iter()
+                    .find(|c| row.get(*c).is_some_and(|l| l == label))
+                    .map(|c| row[c + 1].clone())
+            })
+            .unwrap_or_else(|| panic!("no label {label}"))
+    };
+    let catalogue = dengji::forms::Catalogue::get();
+    for f in catalogue.fields_of(view.form) {
+        value_of(&f.label);
+    }
+    assert_eq!(value_of("党组织全称"), view.org.name);
+    assert_eq!(value_of("批准文号"), "律党发〔2015〕12号");
+    assert_eq!(value_of("书记是否律师"), "是");
+    assert_eq!(value_of("活动场所"), "'=HYPERLINK(\"x\")");
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'export.org_form' AND target_id = $1",
+    )
+    .bind(p.firm_org.0.to_string())
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    // A member's account cannot export it.
+    let member = app.login_demo("dangyuan").await;
+    let r = member
+        .get_bytes(&format!("/orgs/{}/a3.xlsx", p.firm_org.0))
+        .await;
+    assert!(
+        matches!(r.0, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        r.0
+    );
 }
