@@ -55,16 +55,7 @@ impl Services {
             let mut conn = self.db.acquire().await?;
             super::managed_org(&mut conn, caller, member.org_id).await?
         };
-        let catalogue = Catalogue::get();
-        let form = catalogue
-            .form_for_category(&member.category)
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!("人员类别 {} 没有对应的登记表", member.category))
-            })?;
-        let mut values: std::collections::BTreeMap<String, String> = match &reg {
-            Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
-            None => super::registration::prefill(&member),
-        };
+        let (form, mut values) = super::registration::form_and_values(&member, reg.as_ref())?;
         values.insert(
             "citizen_id".into(),
             self.current_citizen_id(&member, reg.as_ref()).await?,

@@ -78,7 +78,7 @@ pub struct RegistrationInput {
 }
 
 /// The values a first draft starts from: what the record already knows.
-pub(super) fn prefill(m: &Member) -> BTreeMap<String, String> {
+fn prefill(m: &Member) -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
     let mut put = |k: &str, val: Option<&str>| {
         if let Some(val) = val {
@@ -126,6 +126,24 @@ fn finding(rule: &'static str, field: &str, message: impl Into<String>) -> Findi
         field: field.to_owned(),
         message: message.into(),
     }
+}
+
+/// A member's form, and its values as saved (or prefilled from the record when nothing is
+/// saved yet); never the ID number.
+pub(super) fn form_and_values(
+    member: &Member,
+    reg: Option<&Registration>,
+) -> ServiceResult<(&'static Form, BTreeMap<String, String>)> {
+    let form = Catalogue::get()
+        .form_for_category(&member.category)
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!("人员类别 {} 没有对应的登记表", member.category))
+        })?;
+    let values = match reg {
+        Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
+        None => prefill(member),
+    };
+    Ok((form, values))
 }
 
 impl Services {
@@ -177,15 +195,7 @@ impl Services {
             .registration_context(caller, member_id, Action::ReadMember(member_id))
             .await?;
         let catalogue = Catalogue::get();
-        let form = catalogue
-            .form_for_category(&member.category)
-            .ok_or_else(|| {
-                ServiceError::Conflict(format!("人员类别 {} 没有对应的登记表", member.category))
-            })?;
-        let values = match &reg {
-            Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
-            None => prefill(&member),
-        };
+        let (form, values) = form_and_values(&member, reg.as_ref())?;
         let id = self.current_citizen_id(&member, reg.as_ref()).await?;
         let mut checked = values.clone();
         checked.insert("citizen_id".into(), id);

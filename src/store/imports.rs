@@ -450,7 +450,7 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
 pub async fn undo(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> StoreResult<u64> {
     // The batch is counted out of the tallies with grouped statements, not row by row.
     super::tallies::pause_rows(conn, batch).await?;
-    super::tallies::count_batch(conn, batch, -1).await?;
+    super::tallies::count_out_batch(conn, batch).await?;
     sqlx::query(
         "DELETE FROM registrations WHERE member_id IN \
          (SELECT id FROM members WHERE import_batch_id = $1)",

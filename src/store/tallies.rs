@@ -88,12 +88,11 @@ pub async fn rebuild_and_resume(conn: &mut AnyConnection, backend: Backend) -> S
     Ok(())
 }
 
-/// Count a batch of members (and their forms) into the tallies (`sign` 1) or out of them
-/// (`sign` -1, before they are deleted), with grouped statements; used while the row triggers
-/// are paused by [`pause_rows`].
-const BATCH: [&str; 4] = [
-    "UPDATE org_tallies SET lawyers = lawyers + $2 * d.l, staff = staff + $2 * d.s, \
-         full_members = full_members + $2 * d.f, probationary = probationary + $2 * d.p \
+/// Take an import batch's members (and their forms) out of the tallies with grouped
+/// statements, before they are deleted while the row triggers are paused by [`pause_rows`].
+const COUNT_OUT: [&str; 3] = [
+    "UPDATE org_tallies SET lawyers = lawyers - d.l, staff = staff - d.s, \
+         full_members = full_members - d.f, probationary = probationary - d.p \
      FROM (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l, \
              COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
              COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
@@ -101,17 +100,12 @@ const BATCH: [&str; 4] = [
          FROM members WHERE import_batch_id = $1 GROUP BY org_id) d \
      WHERE org_tallies.org_id = d.org_id",
     // Fires the firms' own triggers once per firm (firms with members).
-    "UPDATE firms SET member_count = member_count + $2 * d.n \
+    "UPDATE firms SET member_count = member_count - d.n \
      FROM (SELECT firm_id, COUNT(*) AS n FROM members WHERE import_batch_id = $1 \
          GROUP BY firm_id) d \
      WHERE firms.id = d.firm_id",
-    "INSERT INTO campaign_tallies \
-     SELECT DISTINCT m.org_id, r.campaign_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 \
-     FROM registrations r JOIN members m ON m.id = r.member_id \
-     WHERE m.import_batch_id = $1 AND $2 = 1 \
-     ON CONFLICT (org_id, campaign_id) DO NOTHING",
-    "UPDATE campaign_tallies SET drafts = drafts + $2 * d.d, submitted = submitted + $2 * d.s, \
-         returned = returned + $2 * d.r, approved = approved + $2 * d.a \
+    "UPDATE campaign_tallies SET drafts = drafts - d.d, submitted = submitted - d.s, \
+         returned = returned - d.r, approved = approved - d.a \
      FROM (SELECT m.org_id, r.campaign_id, \
              COUNT(CASE WHEN r.state = 'draft' THEN 1 END) AS d, \
              COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS s, \
@@ -124,7 +118,7 @@ const BATCH: [&str; 4] = [
 
 /// Pause the insert and delete row triggers of members and registrations for the rest of this
 /// transaction (both databases; migration 0009). Must be followed by [`resume_rows`] in the
-/// same transaction, after the batch was counted with [`count_batch`].
+/// same transaction, after the batch was counted ([`apply`] or [`count_out_batch`]).
 pub async fn pause_rows(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
     sqlx::query("INSERT INTO tally_pause (id) VALUES ($1)")
         .bind(batch)
@@ -142,15 +136,10 @@ pub async fn resume_rows(conn: &mut AnyConnection, batch: i64) -> StoreResult<()
     Ok(())
 }
 
-/// Count an import batch's members and forms into the tallies (`sign` 1, after they were
-/// inserted) or out of them (`sign` -1, before they are deleted).
-pub async fn count_batch(conn: &mut AnyConnection, batch: i64, sign: i64) -> StoreResult<()> {
-    for sql in BATCH {
-        sqlx::query(sql)
-            .bind(batch)
-            .bind(sign)
-            .execute(&mut *conn)
-            .await?;
+/// Take an import batch out of the tallies (see [`COUNT_OUT`]).
+pub async fn count_out_batch(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    for sql in COUNT_OUT {
+        sqlx::query(sql).bind(batch).execute(&mut *conn).await?;
     }
     Ok(())
 }

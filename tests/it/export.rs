@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use dengji::domain::Role;
 use dengji::service::Caller;
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, demo_places, python};
 
 /// Read an .xlsx with openpyxl: every sheet's cell values (as text, "" for empty), the data
 /// type of every cell, and the merged ranges, as JSON.
@@ -30,18 +30,7 @@ for ws in wb.worksheets:
     }
 print(json.dumps(out, ensure_ascii=False))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .expect("python3 with openpyxl (scripts/test-env.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openpyxl could not read our file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&python(script, &[path.as_os_str()])).unwrap()
 }
 
 /// Read a CSV with Python's csv module after checking and removing the UTF-8 BOM.
@@ -318,18 +307,8 @@ print(json.dumps({
   "ethnic": [c.value for c in wb["代码表"]["A"]],
 }, ensure_ascii=False))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&python(script, &[file.as_os_str()])).unwrap();
     let sheets: Vec<String> = serde_json::from_value(v["sheets"].clone()).unwrap();
     assert!(sheets.contains(&"附件1".to_owned()) && sheets.contains(&"填写说明".to_owned()));
     assert_eq!(v["hidden"], "hidden");

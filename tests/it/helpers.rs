@@ -449,3 +449,20 @@ pub async fn demo_places(app: &TestApp) -> DemoPlaces {
         other_city: OrgId(other_city),
     }
 }
+
+/// Run a Python 3 script (`python3 -c SCRIPT ARGS…`, openpyxl installed by
+/// scripts/test-env.sh) and return what it printed; its error output when it fails.
+pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 with openpyxl (scripts/test-env.sh installs it)");
+    assert!(
+        out.status.success(),
+        "the Python script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -2,8 +2,6 @@
 //! and rule; all-or-nothing and valid-only imports; batches and undo; nationwide duplicates
 //! without saying where; scope; and every kind of bad file refused without a change.
 
-use std::process::Command;
-
 use axum::http::StatusCode;
 use rust_xlsxwriter::{Format, Workbook};
 
@@ -11,7 +9,7 @@ use dengji::domain::{OrgId, Role};
 use dengji::service::Caller;
 use dengji::service::import::{ImportKind, ImportRequest, Mode, Report};
 
-use crate::helpers::{TestApp, backend, demo_places};
+use crate::helpers::{TestApp, backend, demo_places, python};
 use crate::membership::{between, fresh_id};
 
 const OP: Caller<'static> = Caller::Operator;
@@ -593,10 +591,8 @@ async fn bad_files_are_refused_with_a_clear_message_and_change_nothing() {
     // A zip bomb: a sheet that unpacks to 400 MB of nothing.
     let dir = tempfile::tempdir().unwrap();
     let bomb = dir.path().join("bomb.xlsx");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            r#"
+    python(
+        r#"
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("[Content_Types].xml", "<Types/>")
@@ -606,14 +602,7 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
         for _ in range(400):
             f.write(chunk)
 "#,
-        )
-        .arg(&bomb)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &[bomb.as_os_str()],
     );
     let bytes = std::fs::read(&bomb).unwrap();
     assert!(
@@ -638,10 +627,8 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     let ordered = dir.path().join("ordered.xlsx");
     let unordered = dir.path().join("unordered.xlsx");
     std::fs::write(&ordered, wb.save_to_buffer().unwrap()).unwrap();
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            r#"
+    python(
+        r#"
 import re, sys, zipfile
 src, dst = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
@@ -655,15 +642,7 @@ with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) 
             data = text.encode()
         b.writestr(item, data)
 "#,
-        )
-        .arg(&ordered)
-        .arg(&unordered)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &[ordered.as_os_str(), unordered.as_os_str()],
     );
     let bytes = std::fs::read(&unordered).unwrap();
     // Reading the whole sheet puts the rows in order; the import says what is wrong.
@@ -950,18 +929,8 @@ for k, v in values.items():
     ws.cell(row=2, column=head.index(k) + 1, value=v)
 wb.save(sys.argv[1])
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .arg(values.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let values = values.to_string();
+    python(script, &[path.as_os_str(), values.as_ref()]);
     let r = check(&app, p.firm_org, &std::fs::read(&path).unwrap()).await;
     assert_eq!((r.rows, r.valid), (1, 1), "{}", issues(&r));
     assert!(!r.issues.iter().any(|i| i.rule == "COLUMN-MISSING"));
