@@ -193,7 +193,8 @@ pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Resul
         let n = services
             .import_undo(Caller::Operator, batch)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .removed;
         println!(
             "  撤销批次：{:.2} s；删除 {n} 人",
             t.elapsed().as_secs_f64()

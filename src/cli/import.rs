@@ -1,6 +1,6 @@
 //! `dengji import FILE --into NODE [--dry-run] [--valid-only]`: check and import a member
-//! spreadsheet (.xlsx or .csv) through the same service as the web page; `dengji import --undo
-//! BATCH` undoes a batch.
+//! spreadsheet, firm registry or organisation roster (.xlsx or .csv) through the same service
+//! as the web page; `dengji import --undo BATCH` undoes a batch.
 
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ pub struct Args {
     /// 只导入无误的行（默认：有任何错误则全部不导入）
     #[arg(long)]
     valid_only: bool,
-    /// 表格类型：a1（律师党员）或 a2（工作人员党员）；默认按表头识别
+    /// 表格类型：a1（律师党员）、a2（工作人员党员）、firms（律师事务所名册）或 orgs（党组织名册）；默认按表头识别
     #[arg(long)]
     kind: Option<String>,
     /// 撤销一个导入批次（编号）
@@ -62,11 +62,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let config = load_config(&o)?;
     if let Some(batch) = args.undo {
         let services = open(&config).await?;
-        let n = services
+        let undone = services
             .import_undo(Caller::Operator, batch)
             .await
             .map_err(super::describe)?;
-        println!("已撤销批次 {batch}：删除了 {n} 名党员及其登记表草稿。");
+        println!("已撤销批次 {batch}：{}。", undone.message());
         return Ok(());
     }
     let (Some(file), Some(into)) = (args.file, args.into) else {
@@ -75,7 +75,9 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let kind = match args.kind.as_deref() {
         None => None,
         Some(k) => Some(
-            ImportKind::from_code(k).ok_or("--kind 应为 a1（律师党员）或 a2（工作人员党员）")?,
+            ImportKind::from_code(k).ok_or(
+                "--kind 应为 a1（律师党员）、a2（工作人员党员）、firms（律师事务所名册）或 orgs（党组织名册）",
+            )?,
         ),
     };
     let meta = std::fs::metadata(&file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;

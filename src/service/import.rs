@@ -44,6 +44,10 @@ pub enum ImportKind {
     Lawyers,
     /// 附件2 rows: party members on a firm's staff.
     Staff,
+    /// The firm registry (律师事务所名册, `registry_import`).
+    Firms,
+    /// The party organisation roster (党组织名册, `registry_import`).
+    Orgs,
 }
 
 impl ImportKind {
@@ -51,6 +55,8 @@ impl ImportKind {
         match self {
             Self::Lawyers => "lawyers",
             Self::Staff => "staff",
+            Self::Firms => "firms",
+            Self::Orgs => "orgs",
         }
     }
 
@@ -58,6 +64,8 @@ impl ImportKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "lawyers" | "a1" => Some(Self::Lawyers),
             "staff" | "a2" => Some(Self::Staff),
+            "firms" => Some(Self::Firms),
+            "orgs" => Some(Self::Orgs),
             _ => None,
         }
     }
@@ -66,13 +74,22 @@ impl ImportKind {
         match self {
             Self::Lawyers => "附件1 律师党员",
             Self::Staff => "附件2 律师事务所工作人员党员",
+            Self::Firms => "律师事务所名册",
+            Self::Orgs => "党组织名册",
         }
     }
 
+    /// Whether the file holds firms or organisations rather than members.
+    pub fn is_registry(self) -> bool {
+        matches!(self, Self::Firms | Self::Orgs)
+    }
+
+    /// The member form of the rows (none for the registries).
     fn form_code(self) -> &'static str {
         match self {
             Self::Lawyers => "A1",
             Self::Staff => "A2",
+            Self::Firms | Self::Orgs => "",
         }
     }
 
@@ -80,6 +97,7 @@ impl ImportKind {
         match self {
             Self::Lawyers => "lawyer",
             Self::Staff => "staff",
+            Self::Firms | Self::Orgs => "",
         }
     }
 }
@@ -172,7 +190,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn file(rule: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn file(rule: &str, message: impl Into<String>) -> Self {
         Self {
             issues: vec![Issue {
                 row: None,
@@ -230,6 +248,30 @@ struct Prepared {
     data: String,
 }
 
+/// What an undo removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undone {
+    pub kind: ImportKind,
+    /// Members (with their drafts), firms or organisations.
+    pub removed: u64,
+}
+
+impl Undone {
+    /// What was removed, in the user's words.
+    pub fn message(&self) -> String {
+        let n = self.removed;
+        match self.kind {
+            ImportKind::Firms => format!("删除了 {n} 个律师事务所"),
+            ImportKind::Orgs => {
+                format!("删除了 {n} 个党组织，其所在律师事务所恢复为未建立党组织")
+            }
+            ImportKind::Lawyers | ImportKind::Staff => {
+                format!("删除了 {n} 名党员及其登记表草稿")
+            }
+        }
+    }
+}
+
 /// An uploaded file waiting for the decision.
 #[derive(Debug, Clone)]
 pub struct Stashed {
@@ -240,7 +282,7 @@ pub struct Stashed {
 }
 
 /// A header as typed, compared without ＊ marks, spaces and parenthesis width.
-fn norm(s: &str) -> String {
+pub(crate) fn norm(s: &str) -> String {
     s.chars()
         .filter(|c| !matches!(c, '＊' | '*' | ' ' | '\u{3000}' | '\n' | '\r' | '\t'))
         .map(|c| match c {
@@ -252,7 +294,7 @@ fn norm(s: &str) -> String {
         .replace("(必填)", "")
 }
 
-fn cell_text(v: &Value) -> String {
+pub(crate) fn cell_text(v: &Value) -> String {
     match v {
         Value::Empty => String::new(),
         // Our exports defuse formula-like text with a leading `'`; it comes back as typed.
@@ -275,7 +317,7 @@ fn integral(f: f64) -> Option<i64> {
 }
 
 /// An Excel date serial (1900 system) as a date.
-fn serial_date(f: f64) -> Option<time::Date> {
+pub(crate) fn serial_date(f: f64) -> Option<time::Date> {
     let n = integral(f)?;
     if !(1..=2_958_465).contains(&n) {
         return None;
@@ -287,7 +329,7 @@ fn serial_date(f: f64) -> Option<time::Date> {
 /// Numbers of a date typed as text in the usual ways (2018-7-31, 2018/07/31, 2018.7.31,
 /// 2018年7月31日, 20180731), as `YYYY-MM-DD`; anything else as typed, for the validator to
 /// name.
-fn date_text(t: &str) -> String {
+pub(crate) fn date_text(t: &str) -> String {
     let t = t.trim();
     let t = t.split([' ', 'T']).next().unwrap_or(t);
     let parts: Vec<&str> = t
@@ -419,7 +461,7 @@ struct Columns<'a> {
     headers: Vec<String>,
 }
 
-fn push(
+pub(crate) fn push(
     issues: &mut Vec<Issue>,
     row: Option<u32>,
     column: Option<&str>,
@@ -481,7 +523,7 @@ fn guess_kind(catalogue: &Catalogue, headers: &[String]) -> Result<ImportKind, S
 }
 
 /// Numbers of a file's SHA-256, for the batch record.
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -503,8 +545,16 @@ impl Services {
         progress: &Progress<'_>,
     ) -> ServiceResult<Report> {
         let org = self.import_target(caller, into).await?;
+        if let Some(k) = kind.filter(|k| k.is_registry()) {
+            return self.registry_check(&org, bytes, k, progress).await;
+        }
         let context = self.check_context(&org).await?;
-        self.pipeline(context, bytes, kind, progress, None).await
+        let report = self.pipeline(context, bytes, kind, progress, None).await?;
+        // A firm registry or organisation roster, told by its header.
+        match report.kind.filter(|k| k.is_registry() && kind.is_none()) {
+            Some(k) => self.registry_check(&org, bytes, k, progress).await,
+            None => Ok(report),
+        }
     }
 
     /// Check the file again and import it in `mode`, as one recorded batch in one transaction.
@@ -517,6 +567,9 @@ impl Services {
         progress: &Progress<'_>,
     ) -> ServiceResult<Imported> {
         let org = self.import_target(caller, request.into).await?;
+        if let Some(k) = request.kind.filter(|k| k.is_registry()) {
+            return self.registry_run(caller, &org, request, k, progress).await;
+        }
         let context = self.check_context(&org).await?;
         // A big page cache for the one transaction (set outside it, put back afterwards).
         let mut conn = self.db.acquire().await?;
@@ -529,6 +582,13 @@ impl Services {
         // The checkpoint copying the import's pages from the WAL into the database runs after
         // the answer, on another connection, instead of inside the commit.
         self.db.checkpoint_soon();
+        // A firm registry or organisation roster, told by its header: nothing was written.
+        if let Ok(d) = &done
+            && request.kind.is_none()
+            && let Some(k) = d.report.kind.filter(|k| k.is_registry())
+        {
+            return self.registry_run(caller, &org, request, k, progress).await;
+        }
         done
     }
 
@@ -872,7 +932,7 @@ impl Services {
 
     /// Undo a batch: its members and their untouched drafts are removed, while nothing
     /// depends on them (no form saved or submitted since, no login issued, no survey check).
-    pub async fn import_undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<u64> {
+    pub async fn import_undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<Undone> {
         caller.require(Action::ManageMembers, None)?;
         let mut tx = self.db.begin().await?;
         let b = imports::get_batch(&mut tx, batch)
@@ -881,6 +941,27 @@ impl Services {
         caller.require(Action::ManageMembers, Some(&b.org_path))?;
         if b.undone_at.is_some() {
             return Err(ServiceError::Conflict("该批次已经撤销过了".into()));
+        }
+        let kind = ImportKind::from_code(&b.kind).unwrap_or(ImportKind::Lawyers);
+        if kind.is_registry() {
+            let gone = Self::registry_undo(&mut tx, &b, caller.user_id()).await?;
+            audit::append(
+                &mut tx,
+                caller.by(),
+                NewEvent {
+                    action: "import.undo",
+                    target_kind: "import_batch",
+                    target_id: batch.to_string(),
+                    target_path: &b.org_path,
+                    detail: serde_json::json!({"file_name": b.file_name, "kind": b.kind, "removed": gone}),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Undone {
+                kind,
+                removed: gone,
+            });
         }
         let d = imports::dependents(&mut tx, batch).await?;
         if d.any() {
@@ -900,7 +981,10 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        Ok(gone)
+        Ok(Undone {
+            kind,
+            removed: gone,
+        })
     }
 }
 
@@ -1143,6 +1227,16 @@ fn check_rows(
             "FILE-EMPTY",
             "工作表是空的：第一个工作表中没有任何内容",
         ));
+    }
+    if kind.is_none()
+        && let Some((_, k)) = super::registry_import::detect(&first)
+    {
+        // Not members: the caller hands the file to the registry import.
+        return verdict(Report {
+            kind: Some(k),
+            file_error: true,
+            ..Report::default()
+        });
     }
     let merged = source.head.take().map(|h| h.merged).unwrap_or_default();
     let Some(header_at) = find_header(catalogue, &first) else {
@@ -1725,7 +1819,7 @@ fn dependents_message(d: Dependents) -> String {
     )
 }
 
-fn file_rule(e: &sheet::SheetError) -> &'static str {
+pub(crate) fn file_rule(e: &sheet::SheetError) -> &'static str {
     use sheet::SheetError as E;
     match e {
         E::EmptyFile => "FILE-EMPTY",

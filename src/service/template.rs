@@ -1,4 +1,5 @@
-//! Blank Excel templates of 附件1, 附件2 and 附件3, generated from the form definitions: Chinese
+//! Blank Excel templates of 附件1, 附件2 and 附件3 (and of the firm registry and organisation
+//! roster), generated from the form definitions: Chinese
 //! headers (required columns marked ＊), drop-down lists for code-list columns (the lists on a
 //! hidden sheet), text format for ID numbers, licences, phones and dates, and a 填写说明 sheet
 //! explaining every column and its rules.
@@ -8,6 +9,8 @@ use rust_xlsxwriter::{
     XlsxError,
 };
 
+use super::import::ImportKind;
+use super::registry_import;
 use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::forms::{Catalogue, Field, Kind};
@@ -63,6 +66,13 @@ fn xlsx_err(e: XlsxError) -> ServiceError {
 pub fn template(caller: Caller<'_>, code: &str) -> ServiceResult<(String, Vec<u8>)> {
     caller.require(Action::ReadDirectory, None)?;
     let catalogue = Catalogue::get();
+    if let Some(kind) = ImportKind::from_code(code).filter(|k| k.is_registry()) {
+        let fields = registry_import::template_fields(kind);
+        let refs: Vec<&Field> = fields.iter().collect();
+        return build(catalogue, kind.label(), kind.label(), &refs)
+            .map(|bytes| (format!("{}_模板.xlsx", kind.label()), bytes))
+            .map_err(xlsx_err);
+    }
     let form = catalogue
         .forms
         .iter()
@@ -183,7 +193,12 @@ fn build(
     {
         let help = wb.add_worksheet();
         help.set_name("填写说明")?;
-        help.write_string(0, 0, format!("{attachment}《{title}》填写说明"))?;
+        let heading = if attachment == title {
+            format!("{title}填写说明")
+        } else {
+            format!("{attachment}《{title}》填写说明")
+        };
+        help.write_string(0, 0, heading)?;
         help.write_string(
             1,
             0,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
-use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report};
+use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report, Undone};
 use crate::service::{Caller, ServiceError, beijing_time};
 use crate::store::imports::Batch;
 
@@ -64,6 +64,7 @@ pub struct ImportPage {
 pub struct ImportQuery {
     batch: Option<i64>,
     undone: Option<u64>,
+    kind: Option<String>,
 }
 
 async fn import_page(
@@ -101,14 +102,31 @@ pub async fn show(
             .import_batches(Caller::User(&user.actor), OrgId(id))
             .await?;
         if let Some(b) = batches.iter().find(|x| x.id == b) {
+            let next = match ImportKind::from_code(&b.kind) {
+                Some(ImportKind::Firms) => {
+                    "律师事务所已登记在所属地市级党组织之下；有党组织的律所请接着导入党组织名册。"
+                }
+                Some(ImportKind::Orgs) => {
+                    "新建的党组织已进入组织树；请为其开设工作账号，再由其导入或登记党员。"
+                }
+                _ => "导入的党员登记表为草稿，请通知党员本人核对补填后提交。",
+            };
             notice = Some(format!(
-                "导入完成：批次 {}，导入 {} 行，未导入 {} 行。导入的党员登记表为草稿，请通知党员本人核对补填后提交。",
+                "导入完成：批次 {}，导入 {} 行，未导入 {} 行。{next}",
                 b.id, b.rows_imported, b.rows_skipped
             ));
         }
     }
-    if let Some(n) = q.undone {
-        notice = Some(format!("已撤销该批次，删除了 {n} 名党员及其登记表草稿。"));
+    if let Some(removed) = q.undone {
+        let kind = q
+            .kind
+            .as_deref()
+            .and_then(ImportKind::from_code)
+            .unwrap_or(ImportKind::Lawyers);
+        notice = Some(format!(
+            "已撤销该批次，{}。",
+            Undone { kind, removed }.message()
+        ));
     }
     import_page(&state, &user, id, notice, None).await
 }
@@ -393,7 +411,13 @@ pub async fn undo(
         .import_undo(Caller::User(&user.actor), batch)
         .await
     {
-        Ok(n) => Ok(Redirect::to(&format!("/orgs/{}/import?undone={n}", f.org)).into_response()),
+        Ok(u) => Ok(Redirect::to(&format!(
+            "/orgs/{}/import?undone={}&kind={}",
+            f.org,
+            u.removed,
+            u.kind.code()
+        ))
+        .into_response()),
         Err(ServiceError::Conflict(m)) => Ok(import_page(&state, &user, f.org, None, Some(m))
             .await?
             .into_response()),

@@ -31,7 +31,7 @@ const HEAD: [&str; 12] = [
 ];
 
 /// A good lawyer row: ID number `fresh_id(seq)`, licence ending in `seq`.
-fn row(firm: &str, seq: u32) -> Vec<String> {
+pub(crate) fn row(firm: &str, seq: u32) -> Vec<String> {
     [
         firm,
         &format!("林{seq}"),
@@ -59,7 +59,7 @@ enum Cell {
 }
 
 /// An .xlsx with a header row and data rows (all text unless a cell is overridden).
-struct Book {
+pub(crate) struct Book {
     head: Vec<String>,
     rows: Vec<Vec<String>>,
     cells: Vec<(u32, u16, Cell)>,
@@ -67,7 +67,7 @@ struct Book {
 }
 
 impl Book {
-    fn new(rows: Vec<Vec<String>>) -> Self {
+    pub(crate) fn new(rows: Vec<Vec<String>>) -> Self {
         Self {
             head: HEAD.iter().map(|s| (*s).to_owned()).collect(),
             rows,
@@ -82,7 +82,7 @@ impl Book {
         self
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet();
         ws.set_name("附件1").unwrap();
@@ -285,7 +285,7 @@ async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
 
     // Undo removes the members and their drafts; a second undo is refused.
     let gone = app.services.import_undo(OP, batch).await.unwrap();
-    assert_eq!(gone, 3);
+    assert_eq!((gone.kind, gone.removed), (ImportKind::Lawyers, 3));
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM members").await,
         members_before

@@ -16,6 +16,7 @@ mod membership;
 mod org_registration;
 mod pages;
 mod registration;
+mod registry_import;
 mod review;
 mod storage;
 mod survey;

@@ -1,0 +1,379 @@
+//! Storage for the firm registry and organisation imports: lookups by credit code and by name,
+//! inserting imported firms and organisations under a batch, placing firms under a new
+//! organisation, and undoing such a batch.
+
+use sqlx::{AnyConnection, Row};
+
+use super::orgs::{self, Org};
+use super::{Sql, StoreError, StoreResult, now};
+use crate::domain::{FirmId, OrgId, OrgKind, OrgLevel, TreePath, UserId};
+
+/// How many values go into one `IN (…)` list.
+const IN_CHUNK: usize = 500;
+
+/// A firm on record, as the registry import needs it (looked up nationwide by credit code).
+#[derive(Debug, Clone)]
+pub struct KnownFirm {
+    pub id: FirmId,
+    pub credit_code: String,
+    pub name: String,
+    pub city_org_id: OrgId,
+    pub city_name: String,
+    pub org_id: Option<OrgId>,
+    pub org_name: Option<String>,
+    pub scope_path: TreePath,
+    pub member_count: i64,
+}
+
+/// The firms with these (upper-case) credit codes, wherever they are.
+pub async fn firms_by_codes(
+    conn: &mut AnyConnection,
+    codes: &[String],
+) -> StoreResult<Vec<KnownFirm>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_CHUNK) {
+        let mut sql = Sql::new(
+            "SELECT f.id, f.credit_code, f.name, f.city_org_id, c.name AS city_name, f.org_id, \
+             o.name AS org_name, f.scope_path, f.member_count FROM firms f \
+             JOIN orgs c ON c.id = f.city_org_id LEFT JOIN orgs o ON o.id = f.org_id \
+             WHERE f.credit_code IN (",
+        );
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(c.clone());
+        }
+        sql.push(")");
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            let path: String = r.try_get("scope_path")?;
+            out.push(KnownFirm {
+                id: FirmId(r.try_get("id")?),
+                credit_code: r.try_get("credit_code")?,
+                name: r.try_get("name")?,
+                city_org_id: OrgId(r.try_get("city_org_id")?),
+                city_name: r.try_get("city_name")?,
+                org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+                org_name: r.try_get("org_name")?,
+                scope_path: TreePath::parse(&path)
+                    .ok_or_else(|| StoreError::Corrupt(format!("firm scope path {path}")))?,
+                member_count: r.try_get("member_count")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The organisations within the subtree of `path` whose name is one of `names`.
+pub async fn orgs_named(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+    names: &[String],
+) -> StoreResult<Vec<Org>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(IN_CHUNK) {
+        let mut ids = Sql::new("SELECT o.id FROM orgs o WHERE 1 = 1");
+        orgs::push_path_scope(&mut ids, "o.path", path);
+        ids.push(" AND o.name IN (");
+        for (i, n) in chunk.iter().enumerate() {
+            if i > 0 {
+                ids.push(", ");
+            }
+            ids.text(n.clone());
+        }
+        ids.push(")");
+        let found: Vec<OrgId> = ids
+            .query()
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id").map(OrgId))
+            .collect::<Result<_, _>>()?;
+        out.extend(orgs::get_many(conn, &found).await?);
+    }
+    Ok(out)
+}
+
+/// The nodes at `level` within the subtree of `path` (the city-level nodes a province may
+/// import firms into).
+pub async fn orgs_at_level(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+    level: OrgLevel,
+) -> StoreResult<Vec<Org>> {
+    let mut ids = Sql::new("SELECT o.id FROM orgs o WHERE o.level = ");
+    ids.text(level.code());
+    orgs::push_path_scope(&mut ids, "o.path", path);
+    let found: Vec<OrgId> = ids
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id").map(OrgId))
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for chunk in found.chunks(IN_CHUNK) {
+        out.extend(orgs::get_many(conn, chunk).await?);
+    }
+    Ok(out)
+}
+
+/// A firm to insert under a city-level node (not yet covered by any organisation).
+#[derive(Debug, Clone)]
+pub struct NewFirm {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub city_org_id: OrgId,
+    pub city_path: TreePath,
+    pub form: &'static str,
+    pub lawyer_count: i64,
+}
+
+pub async fn insert_firm(conn: &mut AnyConnection, f: &NewFirm, batch: i64) -> StoreResult<FirmId> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO firms (name, credit_code, region_code, city_org_id, org_id, scope_path, \
+         form, lawyer_count, created_at, import_batch_id) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(f.name.clone())
+    .bind(f.credit_code.clone())
+    .bind(f.region_code.clone())
+    .bind(f.city_org_id.0)
+    .bind(f.city_path.as_str().to_owned())
+    .bind(f.form)
+    .bind(f.lawyer_count)
+    .bind(now())
+    .bind(batch)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    Ok(FirmId(id))
+}
+
+/// An organisation to insert under an existing node.
+#[derive(Debug, Clone)]
+pub struct NewImportedOrg {
+    pub parent: (OrgId, TreePath),
+    pub level: OrgLevel,
+    pub kind: OrgKind,
+    pub name: String,
+    pub region_code: Option<String>,
+    pub secretary_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub formed_on: Option<String>,
+}
+
+pub async fn insert_org(
+    conn: &mut AnyConnection,
+    o: &NewImportedOrg,
+    batch: i64,
+) -> StoreResult<(OrgId, TreePath)> {
+    let (id, path) = orgs::insert(
+        conn,
+        &orgs::NewOrg {
+            parent: Some(o.parent.clone()),
+            level: o.level,
+            kind: o.kind,
+            name: o.name.clone(),
+            region_code: o.region_code.clone(),
+        },
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE orgs SET secretary_name = $1, contact_phone = $2, formed_on = $3, \
+         import_batch_id = $4 WHERE id = $5",
+    )
+    .bind(o.secretary_name.clone())
+    .bind(o.contact_phone.clone())
+    .bind(o.formed_on.clone())
+    .bind(batch)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok((id, path))
+}
+
+/// Place a firm under its new organisation (recorded against the batch, to put it back).
+pub async fn place_firm(
+    conn: &mut AnyConnection,
+    firm: FirmId,
+    org: (OrgId, &TreePath),
+    batch: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE firms SET org_id = $1, scope_path = $2, org_batch_id = $3 WHERE id = $4")
+        .bind(org.0.0)
+        .bind(org.1.as_str().to_owned())
+        .bind(batch)
+        .bind(firm.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What hangs under a registry batch, which forbids undoing it: each a count and what it is.
+pub async fn dependents(
+    conn: &mut AnyConnection,
+    batch: i64,
+    orgs_batch: bool,
+) -> StoreResult<Vec<(i64, &'static str)>> {
+    let checks: &[(&str, &'static str)] = if orgs_batch {
+        &[
+            (
+                "SELECT COUNT(*) AS n FROM orgs c JOIN orgs p ON p.id = c.parent_id \
+                 WHERE p.import_batch_id = $1 AND (c.import_batch_id IS NULL OR c.import_batch_id <> $1)",
+                "个下级党组织已在其下建立",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM members m JOIN orgs o ON o.id = m.org_id \
+                 WHERE o.import_batch_id = $1",
+                "名党员已登记在这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM users u JOIN orgs o ON o.id = u.org_id \
+                 WHERE o.import_batch_id = $1",
+                "个工作账号已开设在这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms f JOIN orgs o ON o.id = f.city_org_id \
+                 WHERE o.import_batch_id = $1",
+                "个律师事务所已登记在这些党组织之下",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms f JOIN orgs o ON o.id = f.org_id \
+                 WHERE o.import_batch_id = $1 AND (f.org_batch_id IS NULL OR f.org_batch_id <> $1)",
+                "个律师事务所已另行纳入这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM org_registrations r JOIN orgs o ON o.id = r.org_id \
+                 WHERE o.import_batch_id = $1",
+                "份党组织基本信息登记表（附件3）已填写",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM packages p JOIN orgs o ON o.id = p.org_id \
+                 WHERE o.import_batch_id = $1",
+                "份报送材料已形成",
+            ),
+            (
+                "SELECT (SELECT COUNT(*) FROM deadline_extensions d JOIN orgs o ON o.id = d.org_id \
+                 WHERE o.import_batch_id = $1) + (SELECT COUNT(*) FROM overdue_marks d \
+                 JOIN orgs o ON o.id = d.org_id WHERE o.import_batch_id = $1) AS n",
+                "条延期或逾期记录已产生",
+            ),
+            (
+                "SELECT (SELECT COUNT(*) FROM import_batches b JOIN orgs o ON o.id = b.org_id \
+                 WHERE o.import_batch_id = $1 AND b.undone_at IS NULL) AS n",
+                "批导入已进入这些党组织（请先撤销那些批次）",
+            ),
+        ]
+    } else {
+        &[
+            (
+                "SELECT COUNT(*) AS n FROM members m JOIN firms f ON f.id = m.firm_id \
+                 WHERE f.import_batch_id = $1",
+                "名党员已登记在这些律师事务所",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms WHERE import_batch_id = $1 AND org_id IS NOT NULL",
+                "个律师事务所已纳入党组织",
+            ),
+        ]
+    };
+    let mut out = Vec::new();
+    for (sql, what) in checks {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .bind(batch)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+        if n > 0 {
+            out.push((n, *what));
+        }
+    }
+    Ok(out)
+}
+
+fn mark_undone(by: Option<UserId>) -> (i64, Option<i64>) {
+    (now(), by.map(|u| u.0))
+}
+
+/// Remove a firm batch's firms (the tally triggers count them out) and mark it undone; returns
+/// how many went. The caller checks [`dependents`] first, in the same transaction.
+pub async fn undo_firms(
+    conn: &mut AnyConnection,
+    batch: i64,
+    by: Option<UserId>,
+) -> StoreResult<u64> {
+    let gone = sqlx::query("DELETE FROM firms WHERE import_batch_id = $1")
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    set_undone(conn, batch, by).await?;
+    Ok(gone)
+}
+
+/// Put the firms an organisation batch placed back under their city-level node, remove its
+/// organisations (deepest first) with their tally rows, and mark it undone; returns how many
+/// organisations went. The caller checks [`dependents`] first, in the same transaction.
+pub async fn undo_orgs(
+    conn: &mut AnyConnection,
+    batch: i64,
+    by: Option<UserId>,
+) -> StoreResult<u64> {
+    sqlx::query(
+        "UPDATE firms SET org_id = NULL, org_batch_id = NULL, \
+         scope_path = (SELECT c.path FROM orgs c WHERE c.id = firms.city_org_id) \
+         WHERE org_batch_id = $1",
+    )
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    // Batches into them that were undone (their records are gone; the audit log keeps them)
+    // and uploads waiting there.
+    for table in [
+        "org_tallies",
+        "campaign_tallies",
+        "import_uploads",
+        "import_batches",
+    ] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE org_id IN (SELECT id FROM orgs WHERE import_batch_id = $1)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(batch)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let depths: Vec<i64> = sqlx::query(
+        "SELECT DISTINCT depth FROM orgs WHERE import_batch_id = $1 ORDER BY depth DESC",
+    )
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("depth"))
+    .collect::<Result<_, _>>()?;
+    let mut gone = 0;
+    for depth in depths {
+        gone += sqlx::query("DELETE FROM orgs WHERE import_batch_id = $1 AND depth = $2")
+            .bind(batch)
+            .bind(depth)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    set_undone(conn, batch, by).await?;
+    Ok(gone)
+}
+
+async fn set_undone(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> StoreResult<()> {
+    let (at, by) = mark_undone(by);
+    sqlx::query("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
+        .bind(at)
+        .bind(by)
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
