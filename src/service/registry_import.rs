@@ -910,26 +910,30 @@ async fn check_orgs<'a>(
         .into_iter()
         .collect();
     let existing = registry::orgs_named(conn, &org.path, &names).await?;
-    let by_norm = |name: &str| -> Vec<&Org> {
-        existing
-            .iter()
-            .filter(|o| norm(&o.name) == norm(name))
-            .collect()
-    };
-    // Each row's name, for a parent named by a later row.
-    let row_names: Vec<(u32, String)> = data.iter().map(|r| (r.n, norm(&r.text("name")))).collect();
+    let mut existing_by_name: HashMap<String, Vec<&Org>> = HashMap::new();
+    for o in &existing {
+        existing_by_name.entry(norm(&o.name)).or_default().push(o);
+    }
+    let by_norm =
+        |name: &str| -> &[&Org] { existing_by_name.get(&norm(name)).map_or(&[], Vec::as_slice) };
+    // The last row of each name, for a parent named by a later row.
+    let mut last_row_named: HashMap<String, u32> = HashMap::new();
+    for r in &data {
+        last_row_named.insert(norm(&r.text("name")), r.n);
+    }
     let today = beijing_today();
 
     // What each earlier row became: its plan index, name, level, region; or failed.
     struct Earlier {
         n: u32,
-        name: String,
         level: Option<OrgLevel>,
         region: Option<String>,
-        parent_key: String,
         plan: Option<usize>,
     }
     let mut earlier: Vec<Earlier> = Vec::new();
+    // Earlier rows by name, and by parent and name.
+    let mut earlier_named: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut earlier_under: HashMap<(String, String), usize> = HashMap::new();
     let mut firm_rows: HashMap<FirmId, u32> = HashMap::new();
     let mut plans: Vec<(u32, Plan)> = Vec::new();
     for r in &mut data {
@@ -946,21 +950,18 @@ async fn check_orgs<'a>(
             Some(Found::Node(org))
         } else {
             let nodes = by_norm(&parent_text);
-            let rows: Vec<usize> = earlier
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.name == norm(&parent_text))
-                .map(|(i, _)| i)
-                .collect();
-            match (nodes.as_slice(), rows.as_slice()) {
+            let rows: &[usize] = earlier_named
+                .get(&norm(&parent_text))
+                .map_or(&[], Vec::as_slice);
+            match (nodes, rows) {
                 ([one], []) => Some(Found::Node(one)),
                 ([], [one]) => Some(Found::Row(*one)),
                 ([], []) => {
-                    let later = row_names
-                        .iter()
-                        .find(|(n, name)| *n > r.n && *name == norm(&parent_text));
+                    let later = last_row_named
+                        .get(&norm(&parent_text))
+                        .filter(|n| **n > r.n);
                     match later {
-                        Some((n, _)) => r.error(
+                        Some(n) => r.error(
                             K,
                             "parent",
                             "PARENT-LATER",
@@ -1087,9 +1088,9 @@ async fn check_orgs<'a>(
                     "ORG-EXISTS",
                     format!("“{parent_name}”之下已有名为“{name}”的党组织"),
                 );
-            } else if let Some(e) = earlier
-                .iter()
-                .find(|e| e.parent_key == parent_key && e.name == norm(name))
+            } else if let Some(e) = earlier_under
+                .get(&(parent_key.clone(), norm(name)))
+                .map(|i| &earlier[*i])
             {
                 r.error(
                     K,
@@ -1304,12 +1305,20 @@ async fn check_orgs<'a>(
                 },
             ));
         }
+        let own_name = name.as_deref().map(norm).unwrap_or_default();
+        if !own_name.is_empty() {
+            earlier_named
+                .entry(own_name.clone())
+                .or_default()
+                .push(earlier.len());
+            earlier_under
+                .entry((parent_key, own_name))
+                .or_insert(earlier.len());
+        }
         earlier.push(Earlier {
             n: r.n,
-            name: name.as_deref().map(norm).unwrap_or_default(),
             level,
             region: region.or(parent_region),
-            parent_key,
             plan: plan_index,
         });
     }
@@ -1380,11 +1389,10 @@ impl Services {
         let imported = plans.len();
         let mut placed = 0usize;
         let mut made: Vec<(OrgId, TreePath)> = Vec::with_capacity(plans.len());
+        let mut new_firms: Vec<NewFirm> = Vec::new();
         for (_, plan) in plans {
             match plan {
-                Plan::Firm(f) => {
-                    registry::insert_firm(&mut tx, &f, batch_id).await?;
-                }
+                Plan::Firm(f) => new_firms.push(f),
                 Plan::Org { org: o, firms } => {
                     let parent = match o.parent {
                         Parent::Existing(id, path) => (id, path),
@@ -1407,14 +1415,13 @@ impl Services {
                         batch_id,
                     )
                     .await?;
-                    for f in firms {
-                        registry::place_firm(&mut tx, f, (id, &path), batch_id).await?;
-                        placed += 1;
-                    }
+                    registry::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
+                    placed += firms.len();
                     made.push((id, path));
                 }
             }
         }
+        registry::insert_firms(&mut tx, &new_firms, batch_id).await?;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         imports::set_batch_counts(
             &mut tx,
@@ -1500,7 +1507,15 @@ mod tests {
     fn the_header_tells_firms_from_organisations_and_from_members() {
         let firms = vec![
             (1, texts(&["律师事务所名册"])),
-            (2, texts(&["＊律师事务所名称", "＊统一社会信用代码", "＊组织形式", "律师人数"])),
+            (
+                2,
+                texts(&[
+                    "＊律师事务所名称",
+                    "＊统一社会信用代码",
+                    "＊组织形式",
+                    "律师人数",
+                ]),
+            ),
         ];
         assert_eq!(detect(&firms), Some((1, ImportKind::Firms)));
         let orgs = vec![(1, texts(&["党组织全称", "组织类别", "上级党组织"]))];
@@ -1531,13 +1546,22 @@ mod tests {
         assert_eq!(kind_of("联合党支部"), Some(OrgKind::JointBranch));
         assert_eq!(kind_of(" 党 支 部 "), Some(OrgKind::Branch));
         assert_eq!(kind_of("党小组"), None);
-        assert_eq!(allowed_labels(OrgLevel::City), "律师行业党委、司法行政机关党组织");
+        assert_eq!(
+            allowed_labels(OrgLevel::City),
+            "律师行业党委、司法行政机关党组织"
+        );
     }
 
     #[test]
     fn dates_come_as_excel_serials_dates_or_text() {
-        assert_eq!(date_cell(&Value::Number(43_282.0)).as_deref(), Ok("2018-07-01"));
-        assert_eq!(date_cell(&Value::Text("2018年7月1日".into())).as_deref(), Ok("2018-07-01"));
+        assert_eq!(
+            date_cell(&Value::Number(43_282.0)).as_deref(),
+            Ok("2018-07-01")
+        );
+        assert_eq!(
+            date_cell(&Value::Text("2018年7月1日".into())).as_deref(),
+            Ok("2018-07-01")
+        );
         assert!(date_cell(&Value::Text("去年夏天".into())).is_err());
     }
 }

@@ -5,6 +5,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::orgs::{self, Org};
+use super::sql::{Arg, insert_rows};
 use super::{Sql, StoreError, StoreResult, now};
 use crate::domain::{FirmId, OrgId, OrgKind, OrgLevel, TreePath, UserId};
 
@@ -130,25 +131,39 @@ pub struct NewFirm {
     pub lawyer_count: i64,
 }
 
-pub async fn insert_firm(conn: &mut AnyConnection, f: &NewFirm, batch: i64) -> StoreResult<FirmId> {
-    let id: i64 = sqlx::query(
-        "INSERT INTO firms (name, credit_code, region_code, city_org_id, org_id, scope_path, \
-         form, lawyer_count, created_at, import_batch_id) \
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9) RETURNING id",
+/// Insert firms with multi-row statements (the tally triggers count each in).
+pub async fn insert_firms(
+    conn: &mut AnyConnection,
+    firms: &[NewFirm],
+    batch: i64,
+) -> StoreResult<()> {
+    let at = now();
+    let rows = firms
+        .iter()
+        .map(|f| {
+            vec![
+                Arg::Text(f.name.clone()),
+                Arg::Text(f.credit_code.clone()),
+                Arg::Text(f.region_code.clone()),
+                Arg::Int(f.city_org_id.0),
+                Arg::NullInt,
+                Arg::Text(f.city_path.as_str().to_owned()),
+                Arg::Text(f.form.to_owned()),
+                Arg::Int(f.lawyer_count),
+                Arg::Int(at),
+                Arg::Int(batch),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "firms",
+        "name, credit_code, region_code, city_org_id, org_id, scope_path, form, lawyer_count, \
+         created_at, import_batch_id",
+        rows,
     )
-    .bind(f.name.clone())
-    .bind(f.credit_code.clone())
-    .bind(f.region_code.clone())
-    .bind(f.city_org_id.0)
-    .bind(f.city_path.as_str().to_owned())
-    .bind(f.form)
-    .bind(f.lawyer_count)
-    .bind(now())
-    .bind(batch)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
-    Ok(FirmId(id))
+    .await?;
+    Ok(())
 }
 
 /// An organisation to insert under an existing node.
@@ -169,45 +184,61 @@ pub async fn insert_org(
     o: &NewImportedOrg,
     batch: i64,
 ) -> StoreResult<(OrgId, TreePath)> {
-    let (id, path) = orgs::insert(
-        conn,
-        &orgs::NewOrg {
-            parent: Some(o.parent.clone()),
-            level: o.level,
-            kind: o.kind,
-            name: o.name.clone(),
-            region_code: o.region_code.clone(),
-        },
+    // The path needs the id: insert under a unique placeholder, then set it.
+    let placeholder = format!("#{}", crate::crypto::random_token());
+    let id: i64 = sqlx::query(
+        "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, \
+         secretary_name, contact_phone, formed_on, created_at, import_batch_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
-    .await?;
-    sqlx::query(
-        "UPDATE orgs SET secretary_name = $1, contact_phone = $2, formed_on = $3, \
-         import_batch_id = $4 WHERE id = $5",
-    )
+    .bind(o.parent.0.0)
+    .bind(placeholder)
+    .bind(o.level.depth())
+    .bind(o.level.code())
+    .bind(o.kind.code())
+    .bind(o.name.clone())
+    .bind(o.region_code.clone())
     .bind(o.secretary_name.clone())
     .bind(o.contact_phone.clone())
     .bind(o.formed_on.clone())
+    .bind(now())
     .bind(batch)
-    .bind(id.0)
-    .execute(&mut *conn)
-    .await?;
-    Ok((id, path))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    let path = o.parent.1.child(OrgId(id));
+    sqlx::query("UPDATE orgs SET path = $1 WHERE id = $2")
+        .bind(path.as_str().to_owned())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok((OrgId(id), path))
 }
 
-/// Place a firm under its new organisation (recorded against the batch, to put it back).
-pub async fn place_firm(
+/// Place firms under their new organisation (recorded against the batch, to put them back).
+pub async fn place_firms(
     conn: &mut AnyConnection,
-    firm: FirmId,
+    firms: &[FirmId],
     org: (OrgId, &TreePath),
     batch: i64,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE firms SET org_id = $1, scope_path = $2, org_batch_id = $3 WHERE id = $4")
-        .bind(org.0.0)
-        .bind(org.1.as_str().to_owned())
-        .bind(batch)
-        .bind(firm.0)
-        .execute(&mut *conn)
-        .await?;
+    for chunk in firms.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("UPDATE firms SET org_id = ");
+        sql.int(org.0.0)
+            .push(", scope_path = ")
+            .text(org.1.as_str())
+            .push(", org_batch_id = ")
+            .int(batch)
+            .push(" WHERE id IN (");
+        for (i, f) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.int(f.0);
+        }
+        sql.push(")");
+        sql.query().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
