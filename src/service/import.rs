@@ -661,18 +661,7 @@ impl Services {
         let imported = sink.written;
         let started = std::time::Instant::now();
         let mut tx = sink.tx;
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        imports::set_batch_counts(
-            &mut tx,
-            batch_id,
-            [
-                count(total),
-                count(imported),
-                count(total - imported),
-                count(report.warnings),
-            ],
-        )
-        .await?;
+        record_counts(&mut tx, batch_id, &report, imported).await?;
         tallies::apply(&mut tx, &sink.tallies).await?;
         tallies::resume_rows(&mut tx, batch_id).await?;
         audit::append(
@@ -943,31 +932,15 @@ impl Services {
             return Err(ServiceError::Conflict("该批次已经撤销过了".into()));
         }
         let kind = ImportKind::from_code(&b.kind).unwrap_or(ImportKind::Lawyers);
-        if kind.is_registry() {
-            let gone = Self::registry_undo(&mut tx, &b, caller.user_id()).await?;
-            audit::append(
-                &mut tx,
-                caller.by(),
-                NewEvent {
-                    action: "import.undo",
-                    target_kind: "import_batch",
-                    target_id: batch.to_string(),
-                    target_path: &b.org_path,
-                    detail: serde_json::json!({"file_name": b.file_name, "kind": b.kind, "removed": gone}),
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Undone {
-                kind,
-                removed: gone,
-            });
-        }
-        let d = imports::dependents(&mut tx, batch).await?;
-        if d.any() {
-            return Err(ServiceError::Conflict(dependents_message(d)));
-        }
-        let gone = imports::undo(&mut tx, batch, caller.user_id()).await?;
+        let gone = if kind.is_registry() {
+            Self::registry_undo(&mut tx, &b, caller.user_id()).await?
+        } else {
+            let d = imports::dependents(&mut tx, batch).await?;
+            if d.any() {
+                return Err(ServiceError::Conflict(dependents_message(d)));
+            }
+            imports::undo(&mut tx, batch, caller.user_id()).await?
+        };
         audit::append(
             &mut tx,
             caller.by(),
@@ -976,7 +949,7 @@ impl Services {
                 target_kind: "import_batch",
                 target_id: batch.to_string(),
                 target_path: &b.org_path,
-                detail: serde_json::json!({"file_name": b.file_name, "members_removed": gone}),
+                detail: serde_json::json!({"file_name": b.file_name, "kind": b.kind, "removed": gone}),
             },
         )
         .await?;
@@ -986,6 +959,28 @@ impl Services {
             removed: gone,
         })
     }
+}
+
+/// Set a batch's row counts once its rows are in: read, imported, left out, warnings.
+pub(crate) async fn record_counts(
+    conn: &mut sqlx::AnyConnection,
+    batch: i64,
+    report: &Report,
+    imported: usize,
+) -> ServiceResult<()> {
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    imports::set_batch_counts(
+        conn,
+        batch,
+        [
+            count(report.rows),
+            count(imported),
+            count(report.rows.saturating_sub(imported)),
+            count(report.warnings),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Rows read per message from the reader thread to the checker.

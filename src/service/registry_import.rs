@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::import::{
     ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, date_text,
-    file_rule, norm, push, serial_date, sha256_hex,
+    file_rule, norm, push, record_counts, serial_date, sha256_hex,
 };
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
@@ -20,8 +20,8 @@ use crate::sheet::{self, Value};
 use crate::store::audit::{self, NewEvent};
 use crate::store::divisions;
 use crate::store::imports::{self, NewBatch};
-use crate::store::orgs::Org;
-use crate::store::registry::{self, KnownFirm, NewFirm, NewImportedOrg};
+use crate::store::orgs::{self, Org};
+use crate::store::registry::{self, KnownFirm, NewFirm};
 
 /// Rows searched for the header.
 const HEADER_SEARCH_ROWS: usize = 10;
@@ -1400,10 +1400,10 @@ impl Services {
                             ServiceError::Conflict("上级党组织未能建立，未导入任何数据".into())
                         })?,
                     };
-                    let (id, path) = registry::insert_org(
+                    let (id, path) = orgs::insert(
                         &mut tx,
-                        &NewImportedOrg {
-                            parent,
+                        &orgs::NewOrg {
+                            parent: Some(parent),
                             level: o.level,
                             kind: o.kind,
                             name: o.name,
@@ -1411,8 +1411,8 @@ impl Services {
                             secretary_name: o.secretary_name,
                             contact_phone: o.contact_phone,
                             formed_on: o.formed_on,
+                            import_batch_id: Some(batch_id),
                         },
-                        batch_id,
                     )
                     .await?;
                     registry::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
@@ -1422,18 +1422,7 @@ impl Services {
             }
         }
         registry::insert_firms(&mut tx, &new_firms, batch_id).await?;
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        imports::set_batch_counts(
-            &mut tx,
-            batch_id,
-            [
-                count(total),
-                count(imported),
-                count(total - imported),
-                count(report.warnings),
-            ],
-        )
-        .await?;
+        record_counts(&mut tx, batch_id, &report, imported).await?;
         audit::append(
             &mut tx,
             caller.by(),

@@ -53,25 +53,25 @@ pub async fn ensure_top_of_tree(db: &Db) -> ServiceResult<(OrgId, TreePath)> {
     }
     let (root_id, root_path) = orgs::insert(
         &mut tx,
-        &orgs::NewOrg {
-            parent: None,
-            level: OrgLevel::National,
-            kind: OrgKind::IndustryCommittee,
-            name: NATIONAL_NAME.to_owned(),
-            region_code: None,
-        },
+        &orgs::NewOrg::bare(
+            None,
+            OrgLevel::National,
+            OrgKind::IndustryCommittee,
+            NATIONAL_NAME.to_owned(),
+            None,
+        ),
     )
     .await?;
     for (region, name) in province_committees() {
         orgs::insert(
             &mut tx,
-            &orgs::NewOrg {
-                parent: Some((root_id, root_path.clone())),
-                level: OrgLevel::Province,
-                kind: OrgKind::IndustryCommittee,
+            &orgs::NewOrg::bare(
+                Some((root_id, root_path.clone())),
+                OrgLevel::Province,
+                OrgKind::IndustryCommittee,
                 name,
-                region_code: region,
-            },
+                region,
+            ),
         )
         .await?;
     }

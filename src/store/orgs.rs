@@ -111,14 +111,43 @@ pub struct NewOrg {
     pub kind: OrgKind,
     pub name: String,
     pub region_code: Option<String>,
+    pub secretary_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub formed_on: Option<String>,
+    /// The import batch that brought it in.
+    pub import_batch_id: Option<i64>,
+}
+
+impl NewOrg {
+    /// A node with only its place, kind and name (the particulars come later, on its 附件3).
+    pub fn bare(
+        parent: Option<(OrgId, TreePath)>,
+        level: OrgLevel,
+        kind: OrgKind,
+        name: String,
+        region_code: Option<String>,
+    ) -> Self {
+        Self {
+            parent,
+            level,
+            kind,
+            name,
+            region_code,
+            secretary_name: None,
+            contact_phone: None,
+            formed_on: None,
+            import_batch_id: None,
+        }
+    }
 }
 
 pub async fn insert(conn: &mut AnyConnection, new: &NewOrg) -> StoreResult<(OrgId, TreePath)> {
     // The path needs the id; insert under a unique placeholder, then set it.
     let placeholder = format!("#{}", crate::crypto::random_token());
     let id: i64 = sqlx::query(
-        "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, \
+         secretary_name, contact_phone, formed_on, created_at, import_batch_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(new.parent.as_ref().map(|p| p.0.0))
     .bind(placeholder)
@@ -127,7 +156,11 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewOrg) -> StoreResult<(OrgI
     .bind(new.kind.code())
     .bind(new.name.clone())
     .bind(new.region_code.clone())
+    .bind(new.secretary_name.clone())
+    .bind(new.contact_phone.clone())
+    .bind(new.formed_on.clone())
     .bind(now())
+    .bind(new.import_batch_id)
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;

@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::orgs::{self, Org};
 use super::sql::{Arg, insert_rows};
 use super::{Sql, StoreError, StoreResult, now};
-use crate::domain::{FirmId, OrgId, OrgKind, OrgLevel, TreePath, UserId};
+use crate::domain::{FirmId, OrgId, OrgLevel, TreePath, UserId};
 
 /// How many values go into one `IN (…)` list.
 const IN_CHUNK: usize = 500;
@@ -164,55 +164,6 @@ pub async fn insert_firms(
     )
     .await?;
     Ok(())
-}
-
-/// An organisation to insert under an existing node.
-#[derive(Debug, Clone)]
-pub struct NewImportedOrg {
-    pub parent: (OrgId, TreePath),
-    pub level: OrgLevel,
-    pub kind: OrgKind,
-    pub name: String,
-    pub region_code: Option<String>,
-    pub secretary_name: Option<String>,
-    pub contact_phone: Option<String>,
-    pub formed_on: Option<String>,
-}
-
-pub async fn insert_org(
-    conn: &mut AnyConnection,
-    o: &NewImportedOrg,
-    batch: i64,
-) -> StoreResult<(OrgId, TreePath)> {
-    // The path needs the id: insert under a unique placeholder, then set it.
-    let placeholder = format!("#{}", crate::crypto::random_token());
-    let id: i64 = sqlx::query(
-        "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, \
-         secretary_name, contact_phone, formed_on, created_at, import_batch_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(o.parent.0.0)
-    .bind(placeholder)
-    .bind(o.level.depth())
-    .bind(o.level.code())
-    .bind(o.kind.code())
-    .bind(o.name.clone())
-    .bind(o.region_code.clone())
-    .bind(o.secretary_name.clone())
-    .bind(o.contact_phone.clone())
-    .bind(o.formed_on.clone())
-    .bind(now())
-    .bind(batch)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?;
-    let path = o.parent.1.child(OrgId(id));
-    sqlx::query("UPDATE orgs SET path = $1 WHERE id = $2")
-        .bind(path.as_str().to_owned())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok((OrgId(id), path))
 }
 
 /// Place firms under their new organisation (recorded against the batch, to put them back).

@@ -125,7 +125,7 @@ async fn scalar(app: &TestApp, sql: &str, arg: i64) -> i64 {
         .unwrap()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(app.services.db.pool())
         .await
@@ -159,14 +159,14 @@ async fn firms(app: &TestApp) -> (String, String, String) {
     (own, same_city, far)
 }
 
-async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
+pub(crate) async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
     app.services
         .import_check(OP, into, bytes, None, &|_, _| {})
         .await
         .unwrap()
 }
 
-async fn run(
+pub(crate) async fn run(
     app: &TestApp,
     into: OrgId,
     bytes: &[u8],
@@ -188,13 +188,13 @@ async fn run(
         .unwrap()
 }
 
-fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
+pub(crate) fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
     r.issues
         .iter()
         .any(|i| i.row == row && i.rule == rule && i.message.contains(words))
 }
 
-fn issues(r: &Report) -> String {
+pub(crate) fn issues(r: &Report) -> String {
     r.issues
         .iter()
         .map(|i| format!("{:?} {} {} {}", i.row, i.rule, i.error, i.message))

@@ -8,10 +8,10 @@ use rust_xlsxwriter::Workbook;
 
 use dengji::domain::OrgId;
 use dengji::service::Caller;
-use dengji::service::import::{ImportKind, ImportRequest, Imported, Mode, Report};
+use dengji::service::import::{ImportKind, Mode};
 
 use crate::helpers::{TestApp, demo_places, python};
-use crate::import::{Book, row};
+use crate::import::{Book, check, count, has, issues, row, run};
 
 const OP: Caller<'static> = Caller::Operator;
 
@@ -65,56 +65,6 @@ fn xlsx(head: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
 
 fn firm(name: &str, seq: u32, region: &str, city: &str) -> Vec<String> {
     strings(&[name, &code(seq), region, "合伙所", "8", city])
-}
-
-async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
-    app.services
-        .import_check(OP, into, bytes, None, &|_, _| {})
-        .await
-        .unwrap()
-}
-
-async fn run(app: &TestApp, into: OrgId, bytes: &[u8], mode: Mode) -> Imported {
-    app.services
-        .import_run(
-            OP,
-            ImportRequest {
-                into,
-                file_name: "名册.xlsx",
-                bytes,
-                kind: None,
-                mode,
-            },
-            &|_, _| {},
-        )
-        .await
-        .unwrap()
-}
-
-fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
-    r.issues
-        .iter()
-        .any(|i| i.row == row && i.rule == rule && i.message.contains(words))
-}
-
-fn issues(r: &Report) -> String {
-    r.issues
-        .iter()
-        .map(|i| {
-            format!(
-                "{:?} {:?} {} {} {}",
-                i.row, i.column, i.rule, i.error, i.message
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
 }
 
 async fn text(app: &TestApp, sql: &str, arg: i64) -> String {
