@@ -1,4 +1,5 @@
-//! `dengji export WHAT --node NODE -o FILE`: write a node's 附件4, 附件5, 附件6 or 附件1/2/3 roster as an .xlsx
+//! `dengji export WHAT --node NODE -o FILE`: write a node's 附件4, 附件5, 附件6, 附件1/2/3 roster,
+//! firm registry or organisation roster as an .xlsx
 //! (official layout) or a .csv (UTF-8 with BOM), through the same service as the web page.
 
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ use crate::service::export::ExportFormat;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// 导出哪张表：a4（律师党员汇总表）、a5（工作人员党员汇总表）、a6（党组织信息汇总表），
-    /// a1、a2（附件1/附件2 名册：登记表全部栏目，每人一行，可再导入），a3（附件3 名册：党组织登记表全部栏目，每个党组织一行）
+    /// a1、a2（附件1/附件2 名册：登记表全部栏目，每人一行，可再导入），a3（附件3 名册：党组织登记表全部栏目，每个党组织一行），
+    /// firms（律师事务所名册）、orgs（党组织名册）：与导入模板栏目相同
     what: String,
     /// 组织节点编号（导出该节点及其全部下级）
     #[arg(long)]
@@ -34,9 +36,12 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         .and_then(ExportFormat::from_code)
         .ok_or("输出文件名应以 .xlsx 或 .csv 结尾")?;
     let what = args.what.to_ascii_lowercase();
-    if !matches!(what.as_str(), "a1" | "a2" | "a3" | "a4" | "a5" | "a6") {
+    if !matches!(
+        what.as_str(),
+        "a1" | "a2" | "a3" | "a4" | "a5" | "a6" | "firms" | "orgs"
+    ) {
         return Err(format!(
-            "不认识的表“{}”：应为 a4、a5、a6，或名册 a1、a2、a3",
+            "不认识的表“{}”：应为 a4、a5、a6，名册 a1、a2、a3，或 firms（律师事务所名册）、orgs（党组织名册）",
             args.what
         ));
     }

@@ -2,18 +2,24 @@
 //! header block, two-row headers where the form groups columns, column widths, frozen header,
 //! A4 landscape with page numbers, codes as Chinese labels, ID numbers as text) or a CSV with
 //! a UTF-8 byte-order mark. Rows are read in keyset chunks and written in constant memory.
+//! Also the firm registry and the organisation roster of a subtree, in the import templates'
+//! columns.
 
 use std::collections::HashMap;
 use std::io::Write;
 
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
+use super::import::ImportKind;
+use super::registry_import;
 use super::summary::{member_cells, org_cells};
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::Action;
-use crate::domain::OrgId;
+use crate::domain::{OrgId, OrgKind};
 use crate::forms::{Catalogue, Summary};
 use crate::store::audit::{self, NewEvent};
+use crate::store::firms::form_label;
+use crate::store::registry;
 use crate::store::summary::{self, Cursor, Stats};
 
 /// Rows read per query while exporting.
@@ -384,6 +390,11 @@ impl Services {
         progress: &(dyn Fn(u64) + Sync),
     ) -> ServiceResult<ExportSummary> {
         caller.require(Action::ManageMembers, None)?;
+        if let Some(kind) = ImportKind::from_code(code).filter(|k| k.is_registry()) {
+            return self
+                .export_registry(caller, org_id, kind, format, out, progress)
+                .await;
+        }
         let catalogue = Catalogue::get();
         let table = catalogue
             .summaries
@@ -490,6 +501,174 @@ impl Services {
             file_name: format!(
                 "{}_{}_{}.{}",
                 table.attachment,
+                org.name,
+                today,
+                format.extension()
+            ),
+        })
+    }
+
+    /// Export the firm registry or the organisation roster of a node's subtree, in the columns
+    /// of the import templates (so it imports again) and a few more for reading.
+    async fn export_registry(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+        kind: ImportKind,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> ServiceResult<ExportSummary> {
+        let mut conn = self.db.acquire().await?;
+        let org = super::managed_org(&mut conn, caller, org_id).await?;
+        let today = beijing_today().to_string();
+        let firms = kind == ImportKind::Firms;
+        let mut labels: Vec<&str> = vec!["序号"];
+        labels.extend(registry_import::columns(kind).iter().map(|c| c.label));
+        labels.extend(if firms {
+            ["律所党组织", "覆盖方式", "党员人数"].as_slice()
+        } else {
+            ["层级", "行政区划名称"].as_slice()
+        });
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        if firms {
+            for (i, f) in registry::firm_lines(&mut conn, &org.path)
+                .await?
+                .into_iter()
+                .enumerate()
+            {
+                let coverage = match f.org_kind.as_deref().and_then(OrgKind::from_code) {
+                    None => "未建立党组织",
+                    Some(OrgKind::JointBranch) => "纳入联合党支部",
+                    Some(_) => "单独建立党组织",
+                };
+                rows.push(vec![
+                    (i + 1).to_string(),
+                    f.name,
+                    f.credit_code,
+                    f.region_code,
+                    form_label(&f.form).to_owned(),
+                    f.lawyer_count.to_string(),
+                    f.city_name,
+                    f.org_name.unwrap_or_default(),
+                    coverage.to_owned(),
+                    f.member_count.to_string(),
+                ]);
+            }
+        } else {
+            for (i, l) in registry::org_lines(&mut conn, &org.path)
+                .await?
+                .into_iter()
+                .enumerate()
+            {
+                let o = l.org;
+                rows.push(vec![
+                    (i + 1).to_string(),
+                    o.name,
+                    o.kind.label().to_owned(),
+                    l.parent_name,
+                    o.region_code.unwrap_or_default(),
+                    l.firm_codes.join("、"),
+                    o.secretary_name.unwrap_or_default(),
+                    o.contact_phone.unwrap_or_default(),
+                    o.formed_on.unwrap_or_default(),
+                    o.level.label().to_owned(),
+                    o.region_name.unwrap_or_default(),
+                ]);
+            }
+        }
+        drop(conn);
+        let written = rows.len() as u64;
+        let columns: Vec<OutColumn> = labels
+            .iter()
+            .map(|l| OutColumn {
+                group: None,
+                label: (*l).to_owned(),
+                width: match *l {
+                    "律师事务所名称" | "所属地市级党组织" | "律所党组织" => {
+                        26.0
+                    }
+                    "统一社会信用代码" | "所在律师事务所统一社会信用代码" => {
+                        21.0
+                    }
+                    other => width_of(other),
+                },
+            })
+            .collect();
+        let by_name = match caller {
+            Caller::User(a) => a.display_name.clone(),
+            Caller::Operator => "命令行".to_owned(),
+        };
+        let mut sink = match format {
+            ExportFormat::Xlsx => {
+                let path = std::env::temp_dir().join(format!(
+                    "dengji-export-{}.xlsx",
+                    crate::crypto::random_token()
+                ));
+                let job = XlsxJob {
+                    attachment: kind.label().to_owned(),
+                    title: format!("{}{}", org.name, kind.label()),
+                    meta: [
+                        ("单位", org.name.clone()),
+                        ("范围", "本级及全部下级".to_owned()),
+                        ("导出人", by_name),
+                        ("导出日期", today.clone()),
+                    ],
+                    columns,
+                    unit: if firms {
+                        "个律师事务所"
+                    } else {
+                        "个党组织"
+                    },
+                    stats: None,
+                    path: path.clone(),
+                };
+                let (rows, receiver) = tokio::sync::mpsc::channel(4);
+                let writer = tokio::task::spawn_blocking(move || write_xlsx(job, receiver));
+                Sink::Xlsx {
+                    rows,
+                    writer,
+                    path,
+                    out,
+                }
+            }
+            ExportFormat::Csv => {
+                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(&labels)
+                    .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
+                Sink::Csv(Box::new(w))
+            }
+        };
+        for chunk in rows.chunks(CHUNK as usize) {
+            if let Err(e) = sink.chunk(chunk.to_vec()).await {
+                sink.abort().await;
+                return Err(e);
+            }
+        }
+        sink.finish().await?;
+        progress(written);
+        let mut tx = self.db.begin().await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "export",
+                target_kind: "org",
+                target_id: org.id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({
+                    "table": kind.code(), "format": format.extension(), "rows": written,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ExportSummary {
+            rows: written,
+            file_name: format!(
+                "{}_{}_{}.{}",
+                kind.label(),
                 org.name,
                 today,
                 format.extension()

@@ -651,7 +651,17 @@ async fn check(
     }
     let data: Vec<Row<'_>> = sheet.rows[at + 1..]
         .iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
+        // Rows with nothing in the template's columns, and the 合计 line of our own exports.
+        .filter(|(_, cells)| {
+            header
+                .columns
+                .values()
+                .any(|i| cells.get(*i).is_some_and(|c| !c.is_empty()))
+                && !cells
+                    .iter()
+                    .find(|c| !c.is_empty())
+                    .is_some_and(|c| cell_text(c).starts_with("合计"))
+        })
         .map(|(n, cells)| Row {
             n: *n,
             cells: header

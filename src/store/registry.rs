@@ -359,3 +359,95 @@ async fn set_undone(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) ->
         .await?;
     Ok(())
 }
+
+/// A firm as the exported registry shows it.
+#[derive(Debug, Clone)]
+pub struct FirmLine {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub form: String,
+    pub lawyer_count: i64,
+    pub city_name: String,
+    pub org_name: Option<String>,
+    pub org_kind: Option<String>,
+    pub member_count: i64,
+}
+
+/// Every firm within the subtree of `path`, by city (tree order) then name.
+pub async fn firm_lines(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<FirmLine>> {
+    let mut sql = Sql::new(
+        "SELECT f.name, f.credit_code, f.region_code, f.form, f.lawyer_count, c.name AS city_name, \
+         o.name AS org_name, o.kind AS org_kind, f.member_count FROM firms f \
+         JOIN orgs c ON c.id = f.city_org_id LEFT JOIN orgs o ON o.id = f.org_id WHERE 1 = 1",
+    );
+    orgs::push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(" ORDER BY c.path, f.name, f.id");
+    sql.query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FirmLine {
+                name: r.try_get("name")?,
+                credit_code: r.try_get("credit_code")?,
+                region_code: r.try_get("region_code")?,
+                form: r.try_get("form")?,
+                lawyer_count: r.try_get("lawyer_count")?,
+                city_name: r.try_get("city_name")?,
+                org_name: r.try_get("org_name")?,
+                org_kind: r.try_get("org_kind")?,
+                member_count: r.try_get("member_count")?,
+            })
+        })
+        .collect()
+}
+
+/// An organisation as the exported roster shows it, with the credit codes of its firms.
+#[derive(Debug, Clone)]
+pub struct OrgLine {
+    pub org: Org,
+    pub parent_name: String,
+    pub firm_codes: Vec<String>,
+}
+
+/// Every organisation strictly below the node at `path`, in tree order (a parent before its
+/// children, so the roster imports again).
+pub async fn org_lines(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<OrgLine>> {
+    let mut ids = Sql::new(
+        "SELECT o.id, p.name AS parent_name FROM orgs o JOIN orgs p ON p.id = o.parent_id WHERE o.path <> ",
+    );
+    ids.text(path.as_str());
+    orgs::push_path_scope(&mut ids, "o.path", path);
+    ids.push(" ORDER BY o.path");
+    let found: Vec<(OrgId, String)> = ids
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((OrgId(r.try_get("id")?), r.try_get("parent_name")?)))
+        .collect::<StoreResult<_>>()?;
+    let mut codes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut sql =
+        Sql::new("SELECT f.org_id, f.credit_code FROM firms f WHERE f.org_id IS NOT NULL");
+    orgs::push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(" ORDER BY f.credit_code");
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        codes
+            .entry(r.try_get("org_id")?)
+            .or_default()
+            .push(r.try_get("credit_code")?);
+    }
+    let mut out = Vec::with_capacity(found.len());
+    for chunk in found.chunks(IN_CHUNK) {
+        let ids: Vec<OrgId> = chunk.iter().map(|(id, _)| *id).collect();
+        for (org, (_, parent_name)) in orgs::get_many(conn, &ids).await?.into_iter().zip(chunk) {
+            out.push(OrgLine {
+                firm_codes: codes.remove(&org.id.0).unwrap_or_default(),
+                parent_name: parent_name.clone(),
+                org,
+            });
+        }
+    }
+    Ok(out)
+}

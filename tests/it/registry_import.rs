@@ -798,9 +798,169 @@ async fn the_pages_and_the_command_take_registries_through_to_undo() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("党组织名册"), "{out}");
+    let roster = dir.path().join("名册.csv");
+    let (ok, _, err) = app.cli(&[
+        "export",
+        "orgs",
+        "--node",
+        &node,
+        "-o",
+        &roster.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    let roster = std::fs::read_to_string(&roster).unwrap();
+    assert!(
+        roster.contains("中共命令行律师事务所支部委员会,党支部,") && roster.contains(&code(62)),
+        "{roster}"
+    );
     let batch = count(&app, "SELECT MAX(id) FROM import_batches")
         .await
         .to_string();
     let (ok, out, err) = app.cli(&["import", "--undo", &batch]);
     assert!(ok && out.contains("删除了 1 个党组织"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn the_registries_export_in_the_template_columns_and_import_again() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    firms_into(&app, p.city, &[70, 71]).await;
+    let branch = "中共测试70律师事务所支部委员会";
+    let rows = vec![strings(&[
+        branch,
+        "党支部",
+        "",
+        "",
+        &code(70),
+        "李四",
+        "",
+        "2019-01-02",
+    ])];
+    let done = run(&app, p.city, &xlsx(&ORG_HEAD, &rows), Mode::AllOrNothing).await;
+    assert_eq!(done.imported, 1);
+    let city_name = text(&app, "SELECT name FROM orgs WHERE id = $1", p.city.0).await;
+    let clerk = app.login_demo("shi").await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1]).worksheets[0]
+print(json.dumps([[c if c is None or isinstance(c, str) else repr(c) for c in r] for r in ws.iter_rows(values_only=True)], ensure_ascii=False))
+"#;
+    let read = |bytes: &[u8], name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = python(script, &[path.as_os_str()]);
+        serde_json::from_slice::<Vec<Vec<Option<String>>>>(&out).unwrap()
+    };
+
+    // The firm registry: the template's columns, every value as text, codes as labels.
+    let (status, _, firms) = clerk
+        .get_bytes(&format!(
+            "/orgs/{}/summary/firms/export?format=xlsx",
+            p.city.0
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sheet = read(&firms, "firms.xlsx");
+    let head: Vec<String> = sheet[3]
+        .iter()
+        .map(|c| c.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        &head[1..7],
+        &FIRM_HEAD.map(|h| h.trim_start_matches('＊').to_owned())
+    );
+    let line = sheet
+        .iter()
+        .find(|r| r.get(2).cloned().flatten() == Some(code(70)))
+        .expect("the firm is exported");
+    let line: Vec<String> = line.iter().map(|c| c.clone().unwrap_or_default()).collect();
+    assert_eq!(line[1], "测试70律师事务所");
+    assert_eq!(
+        &line[4..],
+        &["合伙所", "8", &city_name, branch, "单独建立党组织", "0"]
+    );
+    // Imported again, every row is found already registered, nothing else wrong.
+    let r = check(&app, p.city, &firms).await;
+    assert_eq!(r.kind, Some(ImportKind::Firms));
+    assert!(!r.file_error, "{}", issues(&r));
+    assert_eq!(r.valid, 0);
+    assert!(
+        r.issues
+            .iter()
+            .filter(|i| i.error)
+            .all(|i| i.rule == "FIRM-EXISTS"),
+        "{}",
+        issues(&r)
+    );
+
+    // The organisation roster: parents before children, the firms by credit code.
+    let (status, _, orgs) = clerk
+        .get_bytes(&format!(
+            "/orgs/{}/summary/orgs/export?format=xlsx",
+            p.city.0
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sheet = read(&orgs, "orgs.xlsx");
+    let line: Vec<String> = sheet
+        .iter()
+        .find(|r| r.get(1).cloned().flatten().as_deref() == Some(branch))
+        .expect("the branch is exported")
+        .iter()
+        .map(|c| c.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        &line[2..10],
+        &[
+            "党支部",
+            &city_name,
+            "",
+            &code(70),
+            "李四",
+            "",
+            "2019-01-02",
+            "律所党组织"
+        ]
+    );
+    let r = check(&app, p.city, &orgs).await;
+    assert_eq!(r.kind, Some(ImportKind::Orgs));
+    assert!(!r.file_error, "{}", issues(&r));
+    assert!(
+        r.issues
+            .iter()
+            .filter(|i| i.error && i.rule == "ORG-EXISTS")
+            .count()
+            == r.rows,
+        "{}",
+        issues(&r)
+    );
+    // CSV with a byte-order mark; audited; not for a member's own account.
+    let (status, _, csv) = clerk
+        .get_bytes(&format!(
+            "/orgs/{}/summary/firms/export?format=csv",
+            p.city.0
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.starts_with("\u{feff}序号,律师事务所名称,统一社会信用代码".as_bytes()));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'export' AND detail LIKE '%firms%'"
+        )
+        .await,
+        2
+    );
+    let member = app.login_demo("dangyuan").await;
+    let (status, _, _) = member
+        .get_bytes(&format!(
+            "/orgs/{}/summary/firms/export?format=xlsx",
+            p.city.0
+        ))
+        .await;
+    assert!(matches!(
+        status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
 }
