@@ -1425,13 +1425,26 @@ impl Services {
                         },
                     )
                     .await?;
-                    registry::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
+                    let n = registry::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
+                    // Another change since the check (PostgreSQL runs them side by side).
+                    if usize::try_from(n).ok() != Some(firms.len()) {
+                        return Err(ServiceError::Conflict(
+                            "导入期间有律师事务所被纳入其他党组织或登记了党员，未导入任何数据：请重新预检".into(),
+                        ));
+                    }
                     placed += firms.len();
                     made.push((id, path));
                 }
             }
         }
-        registry::insert_firms(&mut tx, &new_firms, batch_id).await?;
+        match registry::insert_firms(&mut tx, &new_firms, batch_id).await {
+            Err(crate::store::StoreError::Duplicate(_)) => {
+                return Err(ServiceError::Conflict(
+                    "导入期间有律师事务所已由他人登记，未导入任何数据：请重新预检".into(),
+                ));
+            }
+            other => other?,
+        }
         record_counts(&mut tx, batch_id, &report, imported).await?;
         audit::append(
             &mut tx,

@@ -166,13 +166,15 @@ pub async fn insert_firms(
     Ok(())
 }
 
-/// Place firms under their new organisation (recorded against the batch, to put them back).
+/// Place firms under their new organisation (recorded against the batch, to put them back),
+/// only while they still have no organisation and no members; returns how many were placed.
 pub async fn place_firms(
     conn: &mut AnyConnection,
     firms: &[FirmId],
     org: (OrgId, &TreePath),
     batch: i64,
-) -> StoreResult<()> {
+) -> StoreResult<u64> {
+    let mut placed = 0;
     for chunk in firms.chunks(IN_CHUNK) {
         let mut sql = Sql::new("UPDATE firms SET org_id = ");
         sql.int(org.0.0)
@@ -180,7 +182,7 @@ pub async fn place_firms(
             .text(org.1.as_str())
             .push(", org_batch_id = ")
             .int(batch)
-            .push(" WHERE id IN (");
+            .push(" WHERE org_id IS NULL AND member_count = 0 AND id IN (");
         for (i, f) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -188,9 +190,9 @@ pub async fn place_firms(
             sql.int(f.0);
         }
         sql.push(")");
-        sql.query().execute(&mut *conn).await?;
+        placed += sql.query().execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(placed)
 }
 
 /// What hangs under a registry batch, which forbids undoing it: each a count and what it is.
