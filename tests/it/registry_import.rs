@@ -964,3 +964,52 @@ print(json.dumps([[c if c is None or isinstance(c, str) else repr(c) for c in r]
         StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
     ));
 }
+
+#[tokio::test]
+async fn files_that_are_no_registry_are_refused_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let checked = |bytes: Vec<u8>, kind| {
+        let app = &app;
+        async move {
+            app.services
+                .import_check(OP, p.city, &bytes, Some(kind), &|_, _| {})
+                .await
+                .unwrap()
+        }
+    };
+    let before = count(&app, "SELECT COUNT(*) FROM firms").await;
+    let r = checked(b"%PDF-1.7 not a sheet".to_vec(), ImportKind::Firms).await;
+    assert!(r.file_error, "{}", issues(&r));
+    let r = checked(Vec::new(), ImportKind::Orgs).await;
+    assert!(
+        r.file_error && has(&r, None, "FILE-EMPTY", "为空"),
+        "{}",
+        issues(&r)
+    );
+    // A member sheet read as an organisation roster: its header is not found.
+    let members = Book::new(vec![row("", 1)]).bytes();
+    let r = checked(members, ImportKind::Orgs).await;
+    assert!(
+        r.file_error && has(&r, None, "HEADER-NOT-FOUND", "党组织全称"),
+        "{}",
+        issues(&r)
+    );
+    // A firm registry without its credit code column: named.
+    let head: Vec<&str> = FIRM_HEAD
+        .iter()
+        .copied()
+        .filter(|h| !h.contains("信用代码"))
+        .collect();
+    let r = checked(
+        xlsx(&head, &[strings(&["缺列律所", "110101", "合伙所", "3"])]),
+        ImportKind::Firms,
+    )
+    .await;
+    assert!(
+        r.file_error && has(&r, None, "COLUMN-MISSING", "统一社会信用代码"),
+        "{}",
+        issues(&r)
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM firms").await, before);
+}
