@@ -319,7 +319,43 @@ enum Sink<'a> {
     Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// Start writing: an .xlsx on its own thread (into a temporary file), or a CSV with its
+    /// header line.
+    fn open(
+        format: ExportFormat,
+        mut job: XlsxJob,
+        out: &'a mut (dyn Write + Send),
+    ) -> ServiceResult<Self> {
+        Ok(match format {
+            ExportFormat::Xlsx => {
+                let path = std::env::temp_dir().join(format!(
+                    "dengji-export-{}.xlsx",
+                    crate::crypto::random_token()
+                ));
+                job.path = path.clone();
+                let (rows, receiver) = tokio::sync::mpsc::channel(4);
+                let writer = tokio::task::spawn_blocking(move || write_xlsx(job, receiver));
+                Sink::Xlsx {
+                    rows,
+                    writer,
+                    path,
+                    out,
+                }
+            }
+            ExportFormat::Csv => {
+                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(job.columns.iter().map(|c| match c.group {
+                    Some(g) => format!("{g}（{}）", c.label),
+                    None => c.label.clone(),
+                }))
+                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
+                Sink::Csv(Box::new(w))
+            }
+        })
+    }
+
     async fn chunk(&mut self, chunk: Vec<Vec<String>>) -> ServiceResult<()> {
         match self {
             Sink::Xlsx { rows, .. } => rows
@@ -410,51 +446,26 @@ impl Services {
         let today = beijing_today().to_string();
         let header = super::summary::header_block(&mut conn, caller, campaign.id, &org, 0).await?;
 
-        let mut sink = match format {
-            ExportFormat::Xlsx => {
-                let stats = if table.stats {
-                    Some(summary::stats(&mut conn, campaign.id, &org.path).await?)
-                } else {
-                    None
-                };
-                let path = std::env::temp_dir().join(format!(
-                    "dengji-export-{}.xlsx",
-                    crate::crypto::random_token()
-                ));
-                let job = XlsxJob {
-                    attachment: table.attachment.clone(),
-                    title: table.title.clone(),
-                    meta: [
-                        ("填报单位（盖章）", header.unit),
-                        ("填报人", header.filler),
-                        ("联系电话", header.phone),
-                        ("填报日期", header.date),
-                    ],
-                    columns,
-                    unit: if organisations { "个党组织" } else { "人" },
-                    stats,
-                    path: path.clone(),
-                };
-                let (rows, receiver) = tokio::sync::mpsc::channel(4);
-                let writer = tokio::task::spawn_blocking(move || write_xlsx(job, receiver));
-                Sink::Xlsx {
-                    rows,
-                    writer,
-                    path,
-                    out,
-                }
-            }
-            ExportFormat::Csv => {
-                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(columns.iter().map(|c| match c.group {
-                    Some(g) => format!("{g}（{}）", c.label),
-                    None => c.label.clone(),
-                }))
-                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
-                Sink::Csv(Box::new(w))
-            }
+        let stats = if table.stats && format == ExportFormat::Xlsx {
+            Some(summary::stats(&mut conn, campaign.id, &org.path).await?)
+        } else {
+            None
         };
+        let job = XlsxJob {
+            attachment: table.attachment.clone(),
+            title: table.title.clone(),
+            meta: [
+                ("填报单位（盖章）", header.unit),
+                ("填报人", header.filler),
+                ("联系电话", header.phone),
+                ("填报日期", header.date),
+            ],
+            columns,
+            unit: if organisations { "个党组织" } else { "人" },
+            stats,
+            path: std::path::PathBuf::new(),
+        };
+        let mut sink = Sink::open(format, job, out)?;
 
         let filled = self
             .fill(
@@ -480,32 +491,16 @@ impl Services {
         };
         drop(conn);
 
-        let mut tx = self.db.begin().await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "export",
-                target_kind: "org",
-                target_id: org.id.to_string(),
-                target_path: &org.path,
-                detail: serde_json::json!({
-                    "table": table.code, "format": format.extension(), "rows": written,
-                }),
-            },
+        self.exported(
+            caller,
+            &org,
+            &table.code,
+            format,
+            written,
+            &table.attachment,
+            &today,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(ExportSummary {
-            rows: written,
-            file_name: format!(
-                "{}_{}_{}.{}",
-                table.attachment,
-                org.name,
-                today,
-                format.extension()
-            ),
-        })
+        .await
     }
 
     /// Export the firm registry or the organisation roster of a node's subtree, in the columns
@@ -595,51 +590,25 @@ impl Services {
                 },
             })
             .collect();
-        let by_name = match caller {
-            Caller::User(a) => a.display_name.clone(),
-            Caller::Operator => "命令行".to_owned(),
+        let job = XlsxJob {
+            attachment: kind.label().to_owned(),
+            title: format!("{}{}", org.name, kind.label()),
+            meta: [
+                ("单位", org.name.clone()),
+                ("范围", "本级及全部下级".to_owned()),
+                ("导出人", caller.display_name()),
+                ("导出日期", today.clone()),
+            ],
+            columns,
+            unit: if firms {
+                "个律师事务所"
+            } else {
+                "个党组织"
+            },
+            stats: None,
+            path: std::path::PathBuf::new(),
         };
-        let mut sink = match format {
-            ExportFormat::Xlsx => {
-                let path = std::env::temp_dir().join(format!(
-                    "dengji-export-{}.xlsx",
-                    crate::crypto::random_token()
-                ));
-                let job = XlsxJob {
-                    attachment: kind.label().to_owned(),
-                    title: format!("{}{}", org.name, kind.label()),
-                    meta: [
-                        ("单位", org.name.clone()),
-                        ("范围", "本级及全部下级".to_owned()),
-                        ("导出人", by_name),
-                        ("导出日期", today.clone()),
-                    ],
-                    columns,
-                    unit: if firms {
-                        "个律师事务所"
-                    } else {
-                        "个党组织"
-                    },
-                    stats: None,
-                    path: path.clone(),
-                };
-                let (rows, receiver) = tokio::sync::mpsc::channel(4);
-                let writer = tokio::task::spawn_blocking(move || write_xlsx(job, receiver));
-                Sink::Xlsx {
-                    rows,
-                    writer,
-                    path,
-                    out,
-                }
-            }
-            ExportFormat::Csv => {
-                out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(&labels)
-                    .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
-                Sink::Csv(Box::new(w))
-            }
-        };
+        let mut sink = Sink::open(format, job, out)?;
         for chunk in rows.chunks(CHUNK as usize) {
             if let Err(e) = sink.chunk(chunk.to_vec()).await {
                 sink.abort().await;
@@ -648,6 +617,31 @@ impl Services {
         }
         sink.finish().await?;
         progress(written);
+        self.exported(
+            caller,
+            &org,
+            kind.code(),
+            format,
+            written,
+            kind.label(),
+            &today,
+        )
+        .await
+    }
+
+    /// Record an export in the audit log (what, in which format, how many rows, never a
+    /// value) and name the download, e.g. `附件4_某某市律师行业党委_2018-09-30.xlsx`.
+    #[allow(clippy::too_many_arguments)]
+    async fn exported(
+        &self,
+        caller: Caller<'_>,
+        org: &crate::store::orgs::Org,
+        table: &str,
+        format: ExportFormat,
+        written: u64,
+        title: &str,
+        today: &str,
+    ) -> ServiceResult<ExportSummary> {
         let mut tx = self.db.begin().await?;
         audit::append(
             &mut tx,
@@ -658,7 +652,7 @@ impl Services {
                 target_id: org.id.to_string(),
                 target_path: &org.path,
                 detail: serde_json::json!({
-                    "table": kind.code(), "format": format.extension(), "rows": written,
+                    "table": table, "format": format.extension(), "rows": written,
                 }),
             },
         )
@@ -666,13 +660,7 @@ impl Services {
         tx.commit().await?;
         Ok(ExportSummary {
             rows: written,
-            file_name: format!(
-                "{}_{}_{}.{}",
-                kind.label(),
-                org.name,
-                today,
-                format.extension()
-            ),
+            file_name: format!("{title}_{}_{today}.{}", org.name, format.extension()),
         })
     }
 

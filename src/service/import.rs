@@ -610,10 +610,7 @@ impl Services {
         let org = context.org.clone();
         let mut tx = sqlx::Connection::begin(conn).await?;
         let campaign = campaigns::latest(&mut tx).await?.map(|c| c.id);
-        let by_name = match caller {
-            Caller::User(a) => a.display_name.clone(),
-            Caller::Operator => "命令行".to_owned(),
-        };
+        let by_name = caller.display_name();
         let sha256 = sha256_hex(bytes);
         let mut sink = Sink {
             tx,

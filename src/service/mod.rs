@@ -53,6 +53,14 @@ impl<'a> Caller<'a> {
         }
     }
 
+    /// Who it is, in records people read (batches, exports): the user's name or 命令行.
+    pub fn display_name(self) -> String {
+        match self {
+            Self::User(a) => a.display_name.clone(),
+            Self::Operator => "命令行".to_owned(),
+        }
+    }
+
     /// The signed-in user's id, for "updated by" columns (none for the operator).
     pub fn user_id(self) -> Option<crate::domain::UserId> {
         match self {

@@ -318,28 +318,24 @@ impl Row<'_> {
         })
     }
 
-    fn error(&mut self, kind: ImportKind, code: &'static str, rule: &str, message: String) {
+    fn note(&mut self, kind: ImportKind, code: &'static str, rule: &str, error: bool, m: String) {
         let column = self.column(code, kind);
         push(
             &mut self.issues,
             Some(self.n),
             Some(&column),
             rule,
-            true,
-            message,
+            error,
+            m,
         );
     }
 
+    fn error(&mut self, kind: ImportKind, code: &'static str, rule: &str, message: String) {
+        self.note(kind, code, rule, true, message);
+    }
+
     fn warn(&mut self, kind: ImportKind, code: &'static str, rule: &str, message: String) {
-        let column = self.column(code, kind);
-        push(
-            &mut self.issues,
-            Some(self.n),
-            Some(&column),
-            rule,
-            false,
-            message,
-        );
+        self.note(kind, code, rule, false, message);
     }
 
     fn failed(&self) -> bool {
@@ -1358,10 +1354,7 @@ impl Services {
         kind: ImportKind,
         progress: &Progress<'_>,
     ) -> ServiceResult<Imported> {
-        let by_name = match caller {
-            Caller::User(a) => a.display_name.clone(),
-            Caller::Operator => "命令行".to_owned(),
-        };
+        let by_name = caller.display_name();
         let sha256 = sha256_hex(request.bytes);
         let mut tx = self.db.begin().await?;
         // The batch first: on SQLite this takes the write lock, so what the check reads stays

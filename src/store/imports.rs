@@ -180,14 +180,8 @@ pub async fn firms_by_codes(
         sql.text(path.as_str().to_owned())
             .push(" AND scope_path < ")
             .text(path.upper_bound())
-            .push(" AND credit_code IN (");
-        for (i, c) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(c.clone());
-        }
-        sql.push(")");
+            .push(" AND credit_code IN ")
+            .texts_in(chunk);
         for r in sql.query().fetch_all(&mut *conn).await? {
             out.push(firm_ref(&r)?);
         }

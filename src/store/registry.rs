@@ -37,15 +37,9 @@ pub async fn firms_by_codes(
             "SELECT f.id, f.credit_code, f.name, f.city_org_id, c.name AS city_name, f.org_id, \
              o.name AS org_name, f.scope_path, f.member_count FROM firms f \
              JOIN orgs c ON c.id = f.city_org_id LEFT JOIN orgs o ON o.id = f.org_id \
-             WHERE f.credit_code IN (",
+             WHERE f.credit_code IN ",
         );
-        for (i, c) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(c.clone());
-        }
-        sql.push(")");
+        sql.texts_in(chunk);
         for r in sql.query().fetch_all(&mut *conn).await? {
             let path: String = r.try_get("scope_path")?;
             out.push(KnownFirm {
@@ -75,14 +69,7 @@ pub async fn orgs_named(
     for chunk in names.chunks(IN_CHUNK) {
         let mut ids = Sql::new("SELECT o.id FROM orgs o WHERE 1 = 1");
         orgs::push_path_scope(&mut ids, "o.path", path);
-        ids.push(" AND o.name IN (");
-        for (i, n) in chunk.iter().enumerate() {
-            if i > 0 {
-                ids.push(", ");
-            }
-            ids.text(n.clone());
-        }
-        ids.push(")");
+        ids.push(" AND o.name IN ").texts_in(chunk);
         let found: Vec<OrgId> = ids
             .query()
             .fetch_all(&mut *conn)

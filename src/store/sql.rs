@@ -75,6 +75,18 @@ impl Sql {
         self.bind(Arg::Int(i))
     }
 
+    /// Append `(p1, p2, …)` bound to the texts (the caller keeps the list short).
+    pub fn texts_in(&mut self, values: &[String]) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(v.clone());
+        }
+        self.push(")")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
