@@ -14,7 +14,7 @@ use super::import::ImportKind;
 use super::registry_import;
 use super::summary::{member_cells, org_cells};
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
-use crate::authz::Action;
+use crate::authz::{Action, Scope};
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::{Catalogue, Summary};
 use crate::store::audit::{self, NewEvent};
@@ -527,7 +527,7 @@ impl Services {
         });
         let mut rows: Vec<Vec<String>> = Vec::new();
         if firms {
-            for (i, f) in registry::firm_lines(&mut conn, &org.path)
+            for (i, f) in registry::firm_lines(&mut conn, &Scope::Subtree(org.path.clone()))
                 .await?
                 .into_iter()
                 .enumerate()
@@ -551,7 +551,7 @@ impl Services {
                 ]);
             }
         } else {
-            for (i, l) in registry::org_lines(&mut conn, &org.path)
+            for (i, l) in registry::org_lines(&mut conn, &Scope::Subtree(org.path.clone()))
                 .await?
                 .into_iter()
                 .enumerate()
@@ -609,8 +609,13 @@ impl Services {
             path: std::path::PathBuf::new(),
         };
         let mut sink = Sink::open(format, job, out)?;
-        for chunk in rows.chunks(CHUNK as usize) {
-            if let Err(e) = sink.chunk(chunk.to_vec()).await {
+        let mut rows = rows.into_iter();
+        loop {
+            let chunk: Vec<Vec<String>> = rows.by_ref().take(CHUNK as usize).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            if let Err(e) = sink.chunk(chunk).await {
                 sink.abort().await;
                 return Err(e);
             }

@@ -85,11 +85,11 @@ impl ImportKind {
     }
 
     /// The member form of the rows (none for the registries).
-    fn form_code(self) -> &'static str {
+    fn form_code(self) -> Option<&'static str> {
         match self {
-            Self::Lawyers => "A1",
-            Self::Staff => "A2",
-            Self::Firms | Self::Orgs => "",
+            Self::Lawyers => Some("A1"),
+            Self::Staff => Some("A2"),
+            Self::Firms | Self::Orgs => None,
         }
     }
 
@@ -1055,7 +1055,7 @@ struct Sink<'a> {
 impl Sink<'_> {
     async fn start(&mut self, kind: ImportKind) -> ServiceResult<()> {
         self.batch.kind = kind.code();
-        self.form = kind.form_code();
+        self.form = kind.form_code().unwrap_or_default();
         let id = imports::insert_batch(&mut self.tx, &self.batch).await?;
         // The tallies are kept with a few grouped statements for the batch, not row by row.
         tallies::pause_rows(&mut self.tx, id).await?;
@@ -1248,7 +1248,7 @@ fn check_rows(
             Err(m) => return verdict(Report::file("KIND-UNKNOWN", m)),
         },
     };
-    let Some(form) = catalogue.form(kind.form_code()) else {
+    let Some(form) = kind.form_code().and_then(|c| catalogue.form(c)) else {
         return verdict(Report::file("KIND-UNKNOWN", "表单定义缺失"));
     };
     let mut report = Report {
@@ -1718,27 +1718,30 @@ async fn registered_elsewhere(
     let mut any_error = false;
     for c in rows {
         let mut dup = false;
-        if let Some(e) = c.index.as_deref().and_then(|i| ids_found.get(i)) {
-            push(
-                issues,
-                Some(c.row),
-                Some(id_label),
-                "DUP-REGISTERED",
-                true,
-                format!("{id_label}：该号码{}", where_is(e)),
-            );
-            dup = true;
-        }
-        if let Some(e) = c.licence.as_deref().and_then(|l| licences_found.get(l)) {
-            push(
-                issues,
-                Some(c.row),
-                Some(licence_label),
-                "DUP-REGISTERED",
-                true,
-                format!("{licence_label}：该执业证号{}", where_is(e)),
-            );
-            dup = true;
+        let found = [
+            (
+                c.index.as_deref().and_then(|i| ids_found.get(i)),
+                id_label,
+                "该号码",
+            ),
+            (
+                c.licence.as_deref().and_then(|l| licences_found.get(l)),
+                licence_label,
+                "该执业证号",
+            ),
+        ];
+        for (e, label, what) in found {
+            if let Some(e) = e {
+                push(
+                    issues,
+                    Some(c.row),
+                    Some(label),
+                    "DUP-REGISTERED",
+                    true,
+                    format!("{label}：{what}{}", where_is(e)),
+                );
+                dup = true;
+            }
         }
         any_error |= dup || c.error;
         if dup {

@@ -14,6 +14,7 @@ use super::import::{
     file_rule, norm, push, record_counts, serial_date, sha256_hex,
 };
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use crate::authz::Scope;
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
 use crate::forms::{Catalogue, Field, Kind};
 use crate::sheet::{self, Value};
@@ -493,28 +494,21 @@ fn split_codes(t: &str) -> Vec<String> {
     out
 }
 
-fn form_code(t: &str) -> Option<&'static str> {
-    let catalogue = Catalogue::get();
-    let list = catalogue.list("firm_form")?;
+/// The code of a 组织形式 as typed: a label or code of the list, or one of the usual words.
+fn form_code(t: &str) -> Option<String> {
     let t = norm(t);
-    let t = t.trim_end_matches("律师事务所");
-    list.codes
+    let t = match t.trim_end_matches("律师事务所") {
+        "合伙" | "普通合伙" | "特殊的普通合伙" | "特殊普通合伙" => "合伙所",
+        "国资" | "国家出资" => "国资所",
+        "个人" => "个人所",
+        other => other,
+    };
+    Catalogue::get()
+        .list("firm_form")?
+        .codes
         .iter()
-        .find(|(code, label)| {
-            *code == t || *label == t || label.trim_end_matches('所') == t.trim_end_matches('所')
-        })
-        .and_then(|(code, _)| match code.as_str() {
-            "partnership" => Some("partnership"),
-            "state" => Some("state"),
-            "sole" => Some("sole"),
-            _ => None,
-        })
-        .or(match t {
-            "普通合伙" | "特殊的普通合伙" | "特殊普通合伙" => Some("partnership"),
-            "国资" | "国家出资" => Some("state"),
-            "个人" => Some("sole"),
-            _ => None,
-        })
+        .find(|(code, label)| code == t || label == t)
+        .map(|(code, _)| code.clone())
 }
 
 fn kind_of(t: &str) -> Option<OrgKind> {
@@ -546,10 +540,6 @@ fn date_cell(v: &Value) -> Result<String, String> {
         Some(d) => Ok(d.to_string()),
         None => Err(text),
     }
-}
-
-fn within(path: &TreePath, scope: &TreePath) -> bool {
-    path.as_str().starts_with(scope.as_str())
 }
 
 /// What the check found: the report and the rows to store.
@@ -734,7 +724,7 @@ async fn check_firms<'a>(
     let cities: Vec<Org> = if org.level == OrgLevel::City {
         vec![org.clone()]
     } else {
-        registry::orgs_at_level(conn, &org.path, OrgLevel::City).await?
+        registry::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
     };
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut plans = Vec::new();
@@ -761,7 +751,7 @@ async fn check_firms<'a>(
                 seen.insert(c.clone(), r.n);
             }
             if let Some(f) = known.get(c) {
-                if within(&f.scope_path, &org.path) {
+                if org.path.contains(&f.scope_path) {
                     r.error(
                         K,
                         "credit_code",
@@ -915,7 +905,7 @@ async fn check_orgs<'a>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let existing = registry::orgs_named(conn, &org.path, &names).await?;
+    let existing = registry::orgs_named(conn, &Scope::Subtree(org.path.clone()), &names).await?;
     let mut existing_by_name: HashMap<String, Vec<&Org>> = HashMap::new();
     for o in &existing {
         existing_by_name.entry(norm(&o.name)).or_default().push(o);
@@ -1137,7 +1127,7 @@ async fn check_orgs<'a>(
                         r.error(K, "firms", "CREDIT-CODE", format!("“{c}”：{e}"));
                         continue;
                     }
-                    let Some(f) = known.get(c).filter(|f| within(&f.scope_path, &org.path)) else {
+                    let Some(f) = known.get(c).filter(|f| org.path.contains(&f.scope_path)) else {
                         if known.contains_key(c) {
                             r.error(
                                 K,
@@ -1543,11 +1533,11 @@ mod tests {
             vec!["A1", "B2", "C3", "D4"]
         );
         assert!(split_codes("  ").is_empty());
-        assert_eq!(form_code("合伙所"), Some("partnership"));
-        assert_eq!(form_code("特殊的普通合伙"), Some("partnership"));
-        assert_eq!(form_code("国资"), Some("state"));
-        assert_eq!(form_code("个人所"), Some("sole"));
-        assert_eq!(form_code("合资所"), None);
+        assert_eq!(form_code("合伙所").as_deref(), Some("partnership"));
+        assert_eq!(form_code("特殊的普通合伙").as_deref(), Some("partnership"));
+        assert_eq!(form_code("国资").as_deref(), Some("state"));
+        assert_eq!(form_code("个人所").as_deref(), Some("sole"));
+        assert_eq!(form_code("合资所").as_deref(), None);
         assert_eq!(kind_of("联合党支部"), Some(OrgKind::JointBranch));
         assert_eq!(kind_of(" 党 支 部 "), Some(OrgKind::Branch));
         assert_eq!(kind_of("党小组"), None);

@@ -229,6 +229,24 @@ pub(crate) fn push_path_scope(sql: &mut Sql, column: &str, path: &TreePath) {
         .text(path.upper_bound());
 }
 
+/// The nodes within a scope that a filter the caller appends selects (after `WHERE` and the
+/// scope; it may end with `ORDER BY`), in that order.
+pub(crate) async fn select_in(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: impl FnOnce(&mut Sql),
+) -> StoreResult<Vec<Org>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let mut sql = Sql::new(SELECT);
+    sql.push(" WHERE 1 = 1");
+    push_path_scope(&mut sql, "o.path", path);
+    filter(&mut sql);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn list(
     conn: &mut AnyConnection,
     scope: &Scope,

@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::orgs::{self, Org};
 use super::sql::{Arg, insert_rows};
 use super::{Sql, StoreError, StoreResult, now};
+use crate::authz::Scope;
 use crate::domain::{FirmId, OrgId, OrgLevel, TreePath, UserId};
 
 /// How many values go into one `IN (…)` list.
@@ -59,51 +60,35 @@ pub async fn firms_by_codes(
     Ok(out)
 }
 
-/// The organisations within the subtree of `path` whose name is one of `names`.
+/// The organisations within the scope whose name is one of `names`.
 pub async fn orgs_named(
     conn: &mut AnyConnection,
-    path: &TreePath,
+    scope: &Scope,
     names: &[String],
 ) -> StoreResult<Vec<Org>> {
     let mut out = Vec::new();
     for chunk in names.chunks(IN_CHUNK) {
-        let mut ids = Sql::new("SELECT o.id FROM orgs o WHERE 1 = 1");
-        orgs::push_path_scope(&mut ids, "o.path", path);
-        ids.push(" AND o.name IN ").texts_in(chunk);
-        let found: Vec<OrgId> = ids
-            .query()
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id").map(OrgId))
-            .collect::<Result<_, _>>()?;
-        out.extend(orgs::get_many(conn, &found).await?);
+        out.extend(
+            orgs::select_in(conn, scope, |sql| {
+                sql.push(" AND o.name IN ").texts_in(chunk);
+            })
+            .await?,
+        );
     }
     Ok(out)
 }
 
-/// The nodes at `level` within the subtree of `path` (the city-level nodes a province may
-/// import firms into).
+/// The nodes at `level` within the scope (the city-level nodes a province may import firms
+/// into).
 pub async fn orgs_at_level(
     conn: &mut AnyConnection,
-    path: &TreePath,
+    scope: &Scope,
     level: OrgLevel,
 ) -> StoreResult<Vec<Org>> {
-    let mut ids = Sql::new("SELECT o.id FROM orgs o WHERE o.level = ");
-    ids.text(level.code());
-    orgs::push_path_scope(&mut ids, "o.path", path);
-    let found: Vec<OrgId> = ids
-        .query()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id").map(OrgId))
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for chunk in found.chunks(IN_CHUNK) {
-        out.extend(orgs::get_many(conn, chunk).await?);
-    }
-    Ok(out)
+    orgs::select_in(conn, scope, |sql| {
+        sql.push(" AND o.level = ").text(level.code());
+    })
+    .await
 }
 
 /// A firm to insert under a city-level node (not yet covered by any organisation).
@@ -114,7 +99,7 @@ pub struct NewFirm {
     pub region_code: String,
     pub city_org_id: OrgId,
     pub city_path: TreePath,
-    pub form: &'static str,
+    pub form: String,
     pub lawyer_count: i64,
 }
 
@@ -135,7 +120,7 @@ pub async fn insert_firms(
                 Arg::Int(f.city_org_id.0),
                 Arg::NullInt,
                 Arg::Text(f.city_path.as_str().to_owned()),
-                Arg::Text(f.form.to_owned()),
+                Arg::Text(f.form.clone()),
                 Arg::Int(f.lawyer_count),
                 Arg::Int(at),
                 Arg::Int(batch),
@@ -363,8 +348,11 @@ pub struct FirmLine {
     pub member_count: i64,
 }
 
-/// Every firm within the subtree of `path`, by city (tree order) then name.
-pub async fn firm_lines(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<FirmLine>> {
+/// Every firm within the scope, by city (tree order) then name.
+pub async fn firm_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmLine>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
     let mut sql = Sql::new(
         "SELECT f.name, f.credit_code, f.region_code, f.form, f.lawyer_count, c.name AS city_name, \
          o.name AS org_name, o.kind AS org_kind, f.member_count FROM firms f \
@@ -400,22 +388,18 @@ pub struct OrgLine {
     pub firm_codes: Vec<String>,
 }
 
-/// Every organisation strictly below the node at `path`, in tree order (a parent before its
+/// Every organisation of the scope below its top node, in tree order (a parent before its
 /// children, so the roster imports again).
-pub async fn org_lines(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<OrgLine>> {
-    let mut ids = Sql::new(
-        "SELECT o.id, p.name AS parent_name FROM orgs o JOIN orgs p ON p.id = o.parent_id WHERE o.path <> ",
-    );
-    ids.text(path.as_str());
-    orgs::push_path_scope(&mut ids, "o.path", path);
-    ids.push(" ORDER BY o.path");
-    let found: Vec<(OrgId, String)> = ids
-        .query()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((OrgId(r.try_get("id")?), r.try_get("parent_name")?)))
-        .collect::<StoreResult<_>>()?;
+pub async fn org_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<OrgLine>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let all = orgs::select_in(conn, scope, |sql| {
+        sql.push(" ORDER BY o.path");
+    })
+    .await?;
+    let names: std::collections::HashMap<OrgId, String> =
+        all.iter().map(|o| (o.id, o.name.clone())).collect();
     let mut codes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
     let mut sql =
         Sql::new("SELECT f.org_id, f.credit_code FROM firms f WHERE f.org_id IS NOT NULL");
@@ -427,16 +411,16 @@ pub async fn org_lines(conn: &mut AnyConnection, path: &TreePath) -> StoreResult
             .or_default()
             .push(r.try_get("credit_code")?);
     }
-    let mut out = Vec::with_capacity(found.len());
-    for chunk in found.chunks(IN_CHUNK) {
-        let ids: Vec<OrgId> = chunk.iter().map(|(id, _)| *id).collect();
-        for (org, (_, parent_name)) in orgs::get_many(conn, &ids).await?.into_iter().zip(chunk) {
-            out.push(OrgLine {
-                firm_codes: codes.remove(&org.id.0).unwrap_or_default(),
-                parent_name: parent_name.clone(),
-                org,
-            });
-        }
-    }
-    Ok(out)
+    Ok(all
+        .into_iter()
+        .filter(|o| o.path != *path)
+        .map(|org| OrgLine {
+            firm_codes: codes.remove(&org.id.0).unwrap_or_default(),
+            parent_name: org
+                .parent_id
+                .and_then(|p| names.get(&p).cloned())
+                .unwrap_or_default(),
+            org,
+        })
+        .collect())
 }

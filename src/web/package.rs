@@ -440,7 +440,8 @@ pub async fn org_form(
     Ok(xlsx_download(&name, bytes))
 }
 
-/// A blank Excel template of 附件1, 附件2 or 附件3 (no data in it; any working account).
+/// A blank Excel template of 附件1, 附件2, 附件3, the firm registry or the organisation roster
+/// (no data in it; any working account).
 pub async fn template(user: CurrentUser, Path(code): Path<String>) -> Result<Response, AppError> {
     let (name, bytes) = crate::service::template::template(Caller::User(&user.actor), &code)?;
     Ok(xlsx_download(&name, bytes))
