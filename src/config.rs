@@ -15,6 +15,14 @@ pub struct FileConfig {
     pub key_file: Option<PathBuf>,
     pub secure_cookies: Option<bool>,
     pub session_hours: Option<i64>,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Failed logins from one address within 15 minutes before it is refused for 15 minutes.
+    pub login_failures_per_address: Option<i64>,
+    /// ID and licence numbers one user may check against the whole country per day.
+    pub lookups_per_day: Option<i64>,
+    /// Imports and dry runs running at once on this server.
+    pub imports_at_once: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +34,10 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
     pub session_hours: i64,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub login_failures_per_address: i64,
+    pub lookups_per_day: i64,
+    pub imports_at_once: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dengji.db";
@@ -41,6 +53,10 @@ pub enum ConfigError {
     Listen(String),
     #[error("会话时长应在1到720小时之间")]
     SessionHours,
+    #[error("trusted_proxies 中的地址无法识别：{0}（应为 IP 地址，如 127.0.0.1）")]
+    Proxy(String),
+    #[error("{0} 应为正整数")]
+    Positive(&'static str),
 }
 
 /// Values given on the command line or in the environment (clap reads both).
@@ -93,12 +109,41 @@ impl Config {
         if !(1..=720).contains(&session_hours) {
             return Err(ConfigError::SessionHours);
         }
+        let trusted_proxies = file
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.trim().parse().map_err(|_| ConfigError::Proxy(p.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let positive = |v: Option<i64>, default: i64, name| match v {
+            None => Ok(default),
+            Some(n) if n > 0 => Ok(n),
+            Some(_) => Err(ConfigError::Positive(name)),
+        };
+        let defaults = crate::service::Limits::default();
         Ok(Self {
             database_url,
             listen,
             key_file,
             secure_cookies: o.secure_cookies.or(file.secure_cookies).unwrap_or(false),
             session_hours,
+            trusted_proxies,
+            login_failures_per_address: positive(
+                file.login_failures_per_address,
+                defaults.address_failures,
+                "login_failures_per_address",
+            )?,
+            lookups_per_day: positive(
+                file.lookups_per_day,
+                defaults.lookups_per_day,
+                "lookups_per_day",
+            )?,
+            imports_at_once: usize::try_from(positive(
+                file.imports_at_once.map(|n| i64::try_from(n).unwrap_or(0)),
+                2,
+                "imports_at_once",
+            )?)
+            .unwrap_or(2),
         })
     }
 }

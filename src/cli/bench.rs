@@ -62,6 +62,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let app = router(AppState {
         services: services.clone(),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
     });
     if args.import_rows > 0 {
         super::bench_import::run(&services, args.import_rows, args.import_file.as_deref()).await?;
@@ -100,7 +101,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let mut cookies = Vec::new();
     for user in ["admin", "sheng"] {
         let s = services
-            .login(user, DEMO_PASSWORD)
+            .login(user, DEMO_PASSWORD, None)
             .await
             .map_err(|e| format!("演示账号 {user} 无法登录：{e}"))?;
         cookies.push(format!("{SESSION_COOKIE}={}", s.token));

@@ -153,11 +153,18 @@ pub async fn open(config: &Config) -> Result<Services, String> {
     crate::service::setup::ensure_top_of_tree(&db)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Services {
+    Ok(Services::new(
         db,
         keys,
-        session_hours: config.session_hours,
-    })
+        config.session_hours,
+        crate::service::Limits {
+            address_failures: config.login_failures_per_address,
+            lookups_per_day: config.lookups_per_day,
+            imports: std::sync::Arc::new(crate::service::import::Slots::new(
+                config.imports_at_once,
+            )),
+        },
+    ))
 }
 
 pub fn load_config(o: &Overrides) -> Result<Config, String> {

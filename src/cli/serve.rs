@@ -62,6 +62,7 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
     let state = AppState {
         services,
         secure_cookies: config.secure_cookies,
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     serve(listener, state).await.map_err(|e| e.to_string())
 }

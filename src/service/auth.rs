@@ -4,11 +4,19 @@ use super::{ServiceError, ServiceResult, Services, beijing_time};
 use crate::authz::Actor;
 use crate::crypto::{random_token, token_hash, verify_password};
 use crate::store::audit::{self, By, NewEvent};
+use crate::store::throttle::{self, Key};
 use crate::store::{now, sessions, users};
 
-/// Consecutive wrong passwords before an account is locked, and for how long.
+/// Wrong passwords (or activation codes) for one username within [`FAILURE_WINDOW`] before it
+/// is locked, and for how long. Unknown usernames are counted and locked the same way, so the
+/// answers never tell which accounts exist.
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCKOUT_SECONDS: i64 = 15 * 60;
+pub const FAILURE_WINDOW: i64 = 15 * 60;
+
+/// Where a login or activation attempt comes from (none from the command line or a test
+/// that does not say).
+pub type Source<'a> = Option<&'a str>;
 
 /// A hash checked for unknown usernames, so they cost the same time as known ones.
 fn dummy_hash() -> &'static str {
@@ -56,63 +64,54 @@ fn actor_of(u: &users::User) -> Actor {
 }
 
 impl Services {
-    /// Check the password, enforce the lock-out, open a session.
-    pub async fn login(&self, username: &str, password: &str) -> ServiceResult<NewSession> {
+    /// Check the password, enforce the lock-outs (of the username and of the source
+    /// address), open a session.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        source: Source<'_>,
+    ) -> ServiceResult<NewSession> {
         let username = username.trim();
+        let t = now();
         let user = {
             let mut conn = self.db.acquire().await?;
+            self.refuse_locked(&mut conn, &Key::Password(username), source, t)
+                .await?;
             users::get_by_username(&mut conn, username).await?
         };
-        let Some(user) = user else {
-            verify_off_thread(password, dummy_hash().to_owned()).await;
-            return Err(ServiceError::LoginFailed);
-        };
-        let t = now();
-        if user.locked_until > t {
-            return Err(ServiceError::LockedOut(beijing_time(user.locked_until)));
-        }
-        let ok = verify_off_thread(password, user.password_hash.clone()).await;
-        let target = NewEvent {
-            action: "login",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            target_path: &user.org_path,
-            detail: serde_json::json!({}),
-        };
+        let hash = user
+            .as_ref()
+            .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+        let ok = verify_off_thread(password, hash).await;
         let mut tx = self.db.begin().await?;
-        if !ok {
-            let failed = users::increment_failed_logins(&mut tx, user.id).await?;
-            let locked_until = if failed >= MAX_FAILED_LOGINS {
-                t + LOCKOUT_SECONDS
-            } else {
-                0
-            };
-            if locked_until > 0 {
-                users::lock_until(&mut tx, user.id, locked_until).await?;
+        let Some(user) = user.as_ref().filter(|_| ok) else {
+            let locked = self
+                .count_failure(&mut tx, &Key::Password(username), source, t)
+                .await?;
+            if let Some(u) = &user {
+                audit::append(
+                    &mut tx,
+                    By::System(&u.username),
+                    NewEvent {
+                        action: "login.failed",
+                        target_kind: "user",
+                        target_id: u.id.to_string(),
+                        target_path: &u.org_path,
+                        detail: serde_json::json!({"locked": locked.is_some(), "from": source}),
+                    },
+                )
+                .await?;
             }
-            audit::append(
-                &mut tx,
-                By::System(&user.username),
-                NewEvent {
-                    action: "login.failed",
-                    detail: serde_json::json!({"failed_logins": failed, "locked": locked_until > 0}),
-                    ..target
-                },
-            )
-            .await?;
             tx.commit().await?;
-            return Err(if locked_until > 0 {
-                ServiceError::LockedOut(beijing_time(locked_until))
-            } else {
-                ServiceError::LoginFailed
-            });
-        }
+            return Err(locked.map_or(ServiceError::LoginFailed, |until| {
+                ServiceError::LockedOut(beijing_time(until))
+            }));
+        };
         if user.disabled {
             return Err(ServiceError::Disabled);
         }
-        if user.failed_logins > 0 || user.locked_until > 0 {
-            users::clear_failed_logins(&mut tx, user.id).await?;
-        }
+        throttle::clear(&mut tx, &Key::Password(username)).await?;
         let token = random_token();
         let csrf_token = random_token();
         let expires_at = t + self.session_hours * 3600;
@@ -124,8 +123,19 @@ impl Services {
             expires_at,
         )
         .await?;
-        let actor = actor_of(&user);
-        audit::append(&mut tx, By::Actor(&actor), target).await?;
+        let actor = actor_of(user);
+        audit::append(
+            &mut tx,
+            By::Actor(&actor),
+            NewEvent {
+                action: "login",
+                target_kind: "user",
+                target_id: user.id.to_string(),
+                target_path: &user.org_path,
+                detail: serde_json::json!({"from": source}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewSession {
             token,
@@ -133,6 +143,60 @@ impl Services {
             expires_at,
             actor,
         })
+    }
+
+    /// Refuse an attempt while its source address or its username's counter is locked.
+    pub(crate) async fn refuse_locked(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        key: &Key<'_>,
+        source: Source<'_>,
+        t: i64,
+    ) -> ServiceResult<()> {
+        if let Some(addr) = source
+            && let Some(until) = throttle::locked_until(conn, &Key::Address(addr), t).await?
+        {
+            return Err(ServiceError::Throttled(beijing_time(until)));
+        }
+        if let Some(until) = throttle::locked_until(conn, key, t).await? {
+            let when = beijing_time(until);
+            return Err(match key {
+                Key::Activation(_) => ServiceError::ActivationLocked(when),
+                _ => ServiceError::LockedOut(when),
+            });
+        }
+        Ok(())
+    }
+
+    /// Count a failed attempt against its username and its source address; the end of the
+    /// username's lock when this failure locked it.
+    pub(crate) async fn count_failure(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        key: &Key<'_>,
+        source: Source<'_>,
+        t: i64,
+    ) -> ServiceResult<Option<i64>> {
+        if let Some(addr) = source {
+            throttle::fail(
+                conn,
+                &Key::Address(addr),
+                t,
+                (
+                    FAILURE_WINDOW,
+                    self.limits.address_failures,
+                    LOCKOUT_SECONDS,
+                ),
+            )
+            .await?;
+        }
+        Ok(throttle::fail(
+            conn,
+            key,
+            t,
+            (FAILURE_WINDOW, MAX_FAILED_LOGINS, LOCKOUT_SECONDS),
+        )
+        .await?)
     }
 
     /// The actor behind a cookie token, if the session is live and the account enabled.
@@ -172,9 +236,11 @@ impl Services {
         Ok(())
     }
 
-    /// Remove sessions that ended more than a day ago; returns how many.
+    /// Remove sessions that ended more than a day ago, and failure counters that ran out;
+    /// returns how many sessions.
     pub async fn purge_expired_sessions(&self) -> ServiceResult<u64> {
         let mut conn = self.db.acquire().await?;
+        throttle::purge(&mut conn, now(), FAILURE_WINDOW).await?;
         Ok(sessions::purge_expired(&mut conn).await?)
     }
 }

@@ -335,7 +335,7 @@ impl Services {
         ensure_top_of_tree(&self.db).await?;
         // Bulk-load settings are set outside the transaction (SQLite ignores some inside one)
         // and put back on the same connection afterwards.
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_writer().await?;
         self.db.bulk_load_mode(&mut conn, true).await?;
         let result = self.generate_demo_in(&mut conn, opts, progress).await;
         self.db.bulk_load_mode(&mut conn, false).await?;
@@ -352,7 +352,7 @@ impl Services {
         opts: &DemoOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> ServiceResult<DemoSummary> {
-        let mut tx = sqlx::Connection::begin(conn).await?;
+        let mut tx = self.db.begin_on(conn).await?;
         let (f0, m0) = bulk::firm_and_member_counts(&mut tx).await?;
         if f0 > 0 || m0 > 0 {
             return Err(ServiceError::Conflict(format!(

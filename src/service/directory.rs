@@ -25,7 +25,7 @@ pub struct OrgView {
 
 impl Services {
     pub(crate) async fn root_path(&self) -> ServiceResult<TreePath> {
-        Ok(super::setup::ensure_top_of_tree(&self.db).await?.1)
+        Ok(super::setup::root_of_tree(&self.db).await?.1)
     }
 
     async fn scope_of(&self, caller: Caller<'_>) -> ServiceResult<Scope> {

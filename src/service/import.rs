@@ -272,6 +272,70 @@ impl Undone {
     }
 }
 
+/// How many imports and dry runs may run at once: on the whole server, and one per user.
+#[derive(Debug)]
+pub struct Slots {
+    server: tokio::sync::Semaphore,
+    users: std::sync::Mutex<std::collections::HashSet<crate::domain::UserId>>,
+}
+
+/// A running import's place; given back when dropped.
+pub struct Slot<'a> {
+    slots: &'a Slots,
+    user: Option<crate::domain::UserId>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Slots {
+    pub fn new(at_once: usize) -> Self {
+        Self {
+            server: tokio::sync::Semaphore::new(at_once.max(1)),
+            users: std::sync::Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// A place for `caller`'s import now, or a "busy" refusal (nobody waits in a queue that
+    /// they cannot see).
+    pub fn take(&self, caller: Caller<'_>) -> ServiceResult<Slot<'_>> {
+        let user = caller.user_id();
+        if let Some(u) = user {
+            let mut users = self.users.lock().map_err(|_| busy_server())?;
+            if !users.insert(u) {
+                return Err(ServiceError::Busy(
+                    "您已有一个导入或预检正在进行：请等它完成后再试".into(),
+                ));
+            }
+        }
+        match self.server.try_acquire() {
+            Ok(permit) => Ok(Slot {
+                slots: self,
+                user,
+                _permit: permit,
+            }),
+            Err(_) => {
+                if let (Some(u), Ok(mut users)) = (user, self.users.lock()) {
+                    users.remove(&u);
+                }
+                Err(busy_server())
+            }
+        }
+    }
+}
+
+fn busy_server() -> ServiceError {
+    ServiceError::Busy(
+        "系统正忙：其他用户的导入正在进行，请过一两分钟再试（已上传的文件未保存）".into(),
+    )
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let (Some(u), Ok(mut users)) = (self.user, self.slots.users.lock()) {
+            users.remove(&u);
+        }
+    }
+}
+
 /// An uploaded file waiting for the decision.
 #[derive(Debug, Clone)]
 pub struct Stashed {
@@ -572,7 +636,7 @@ impl Services {
         }
         let context = self.check_context(&org).await?;
         // A big page cache for the one transaction (set outside it, put back afterwards).
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_writer().await?;
         self.db.bulk_load_mode(&mut conn, true).await?;
         let done = self
             .import_in(&mut conn, caller, context, request, progress)
@@ -608,7 +672,7 @@ impl Services {
             ..
         } = request;
         let org = context.org.clone();
-        let mut tx = sqlx::Connection::begin(conn).await?;
+        let mut tx = self.db.begin_on(conn).await?;
         let campaign = campaigns::latest(&mut tx).await?.map(|c| c.id);
         let by_name = caller.display_name();
         let sha256 = sha256_hex(bytes);

@@ -11,6 +11,7 @@ use crate::domain::{CitizenId, FieldError, FirmId, LicenceNo, MemberId, Mobile, 
 use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
 use crate::store::members::NewMember;
+use crate::store::throttle::{self, Key};
 use crate::store::{StoreError, activation, firms, members, now, users};
 
 /// How long an activation code works.
@@ -386,24 +387,29 @@ impl Services {
 
     /// The member sets their own password with the one-time code. Any wrong, used or expired
     /// code gets the same answer; repeated failures lock the account like wrong passwords.
-    pub async fn activate(&self, username: &str, code: &str, password: &str) -> ServiceResult<()> {
+    pub async fn activate(
+        &self,
+        username: &str,
+        code: &str,
+        password: &str,
+        source: super::auth::Source<'_>,
+    ) -> ServiceResult<()> {
         let invalid = || {
             ServiceError::invalid(
                 "激活码",
                 "激活码无效、已使用或已过期，请向所在党组织经办人重新获取",
             )
         };
+        let username = username.trim();
+        let key = Key::Activation(username);
+        let t = now();
         let user = {
             let mut conn = self.db.acquire().await?;
-            users::get_by_username(&mut conn, username.trim()).await?
+            self.refuse_locked(&mut conn, &key, source, t).await?;
+            users::get_by_username(&mut conn, username).await?
         };
-        let Some(user) = user else {
-            return Err(invalid());
-        };
-        if user.locked_until > now() {
-            return Err(ServiceError::LockedOut(beijing_time(user.locked_until)));
-        }
-        check_password(password, &user.username).map_err(|e| ServiceError::Invalid(vec![e]))?;
+        let name_for_check = user.as_ref().map_or(username, |u| u.username.as_str());
+        check_password(password, name_for_check).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let hash = {
             let pw = password.to_owned();
             tokio::task::spawn_blocking(move || hash_password(&pw))
@@ -411,14 +417,22 @@ impl Services {
                 .map_err(|_| ServiceError::Crypto(crate::crypto::CryptoError::Password))??
         };
         let mut tx = self.db.begin().await?;
-        if !activation::consume(&mut tx, &token_hash(&normalise_code(code)), user.id).await? {
-            let failed = users::increment_failed_logins(&mut tx, user.id).await?;
-            if failed >= super::auth::MAX_FAILED_LOGINS {
-                users::lock_until(&mut tx, user.id, now() + super::auth::LOCKOUT_SECONDS).await?;
+        let consumed = match &user {
+            Some(u) => {
+                activation::consume(&mut tx, &token_hash(&normalise_code(code)), u.id).await?
             }
+            None => false,
+        };
+        let Some(user) = user.as_ref().filter(|_| consumed) else {
+            // Unknown usernames are counted like known ones: the answer is the same.
+            let locked = self.count_failure(&mut tx, &key, source, t).await?;
             tx.commit().await?;
-            return Err(invalid());
-        }
+            return Err(match locked {
+                Some(until) => ServiceError::ActivationLocked(beijing_time(until)),
+                None => invalid(),
+            });
+        };
+        throttle::clear(&mut tx, &key).await?;
         users::set_password(&mut tx, user.id, &hash).await?;
         audit::append(
             &mut tx,

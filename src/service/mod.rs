@@ -35,6 +35,41 @@ pub struct Services {
     pub db: Db,
     pub keys: Keys,
     pub session_hours: i64,
+    pub limits: Limits,
+}
+
+/// Limits that protect the server and the data from one user (settings, see `Config`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Failed logins and activations from one source address within the failure window
+    /// before that address is refused for a while.
+    pub address_failures: i64,
+    /// ID numbers and licence numbers one user may check against the whole country per day
+    /// (every dry run and import does), so a dry run is no free lookup service.
+    pub lookups_per_day: i64,
+    /// Imports and dry runs running at once: on the whole server and per user.
+    pub imports: std::sync::Arc<import::Slots>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            address_failures: 30,
+            lookups_per_day: 1_000_000,
+            imports: std::sync::Arc::new(import::Slots::new(2)),
+        }
+    }
+}
+
+impl Services {
+    pub fn new(db: Db, keys: Keys, session_hours: i64, limits: Limits) -> Self {
+        Self {
+            db,
+            keys,
+            session_hours,
+            limits,
+        }
+    }
 }
 
 /// Who is calling: a signed-in user (always authorised), or the operator at the command line
@@ -99,6 +134,13 @@ pub enum ServiceError {
     LoginFailed,
     #[error("登录失败次数过多，账号已暂时锁定，请于 {0} 后再试")]
     LockedOut(String),
+    #[error("激活码错误次数过多，激活已暂时锁定（不影响已有密码的登录），请于 {0} 后再试")]
+    ActivationLocked(String),
+    #[error("来自您所在网络地址的失败尝试过多，已暂时限制，请于 {0} 后再试")]
+    Throttled(String),
+    /// Too much at once (imports running, a daily limit reached): try again later.
+    #[error("{0}")]
+    Busy(String),
     #[error("账号已停用，请联系管理员")]
     Disabled,
     #[error(transparent)]

@@ -92,14 +92,23 @@ pub async fn ensure_top_of_tree(db: &Db) -> ServiceResult<(OrgId, TreePath)> {
 }
 
 async fn root(conn: &mut AnyConnection) -> ServiceResult<(OrgId, TreePath)> {
-    use sqlx::Row;
-    let r = sqlx::query("SELECT id, path FROM orgs WHERE parent_id IS NULL ORDER BY id LIMIT 1")
-        .fetch_one(&mut *conn)
-        .await?;
-    let path: String = r.try_get("path")?;
-    let path = TreePath::parse(&path)
-        .ok_or_else(|| crate::store::StoreError::Corrupt(format!("root path {path}")))?;
-    Ok((OrgId(r.try_get("id")?), path))
+    orgs::root(conn)
+        .await?
+        .map(|o| (o.id, o.path))
+        .ok_or_else(|| crate::store::StoreError::Corrupt("no root node".into()).into())
+}
+
+/// The national root's id and path, read without writing (the tree is created at the first
+/// start; this creates it only when it is still missing).
+pub async fn root_of_tree(db: &Db) -> ServiceResult<(OrgId, TreePath)> {
+    let found = {
+        let mut conn = db.acquire().await?;
+        orgs::root(&mut conn).await?
+    };
+    match found {
+        Some(root) => Ok((root.id, root.path)),
+        None => ensure_top_of_tree(db).await,
+    }
 }
 
 #[cfg(test)]

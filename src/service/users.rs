@@ -6,6 +6,7 @@ use crate::crypto::{hash_password, verify_password};
 use crate::domain::{FieldError, MemberId, OrgId, Role, UserId};
 use crate::store::audit::{self, NewEvent};
 use crate::store::orgs::Page;
+use crate::store::throttle::{self, Key};
 use crate::store::{StoreError, members, orgs, sessions, users};
 
 /// What an administrator types to create an account.
@@ -207,6 +208,12 @@ impl Services {
         let mut tx = self.db.begin().await?;
         users::set_password(&mut tx, id, &hash).await?;
         sessions::revoke_all_of(&mut tx, id).await?;
+        for key in [
+            Key::Password(&user.username),
+            Key::Activation(&user.username),
+        ] {
+            throttle::clear(&mut tx, &key).await?;
+        }
         audit::append(
             &mut tx,
             caller.by(),

@@ -23,6 +23,7 @@ pub mod sql;
 pub mod summary;
 pub mod survey;
 pub mod tallies;
+pub mod throttle;
 pub mod users;
 
 use std::str::FromStr;
@@ -54,6 +55,9 @@ pub enum StoreError {
     Conflict,
     #[error("数据不一致：{0}")]
     Corrupt(String),
+    /// No connection came free in time (every one waited on a long write).
+    #[error("系统正忙（数据库繁忙），请稍后再试")]
+    Busy,
     #[error("数据库错误：{0}")]
     Database(#[source] sqlx::Error),
 }
@@ -65,6 +69,9 @@ impl From<sqlx::Error> for StoreError {
         {
             return Self::Duplicate(db.constraint().unwrap_or("unique").to_owned());
         }
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            return Self::Busy;
+        }
         Self::Database(e)
     }
 }
@@ -75,6 +82,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where write transactions come from. SQLite has one writer at a time: its own small
+    /// pool queues them, so writers waiting for the lock never hold the readers' connections.
+    /// On PostgreSQL the same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
     url_for_display: String,
 }
@@ -132,15 +143,8 @@ impl Db {
             .disable_statement_logging();
         let pool_options = match backend {
             Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        Ok(())
-                    })
-                }),
+                .max_connections(16)
+                .after_connect(|conn, _| Box::pin(sqlite_setup(conn))),
             // JIT compilation costs hundreds of milliseconds and pays off only for long
             // analytical queries; every page query here is short.
             Backend::Postgres => {
@@ -155,19 +159,31 @@ impl Db {
             }
         };
         let pool = pool_options
-            .acquire_timeout(Duration::from_secs(8))
-            .connect_with(options)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
             .await
             .map_err(unreachable)?;
-        if backend == Backend::Sqlite {
-            // WAL is a property of the file: set once, kept across connections.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .fetch_all(&pool)
-                .await
-                .map_err(unreachable)?;
-        }
+        let writer = match backend {
+            Backend::Sqlite => {
+                // WAL is a property of the file: set once, kept across connections.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .fetch_all(&pool)
+                    .await
+                    .map_err(unreachable)?;
+                AnyPoolOptions::new()
+                    .max_connections(2)
+                    .after_connect(|conn, _| Box::pin(sqlite_setup(conn)))
+                    // A writer waits for the one before it: the longest write is an import.
+                    .acquire_timeout(Duration::from_secs(120))
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?
+            }
+            Backend::Postgres => pool.clone(),
+        };
         Ok(Self {
             pool,
+            writer,
             backend,
             url_for_display,
         })
@@ -200,15 +216,43 @@ impl Db {
         Ok(())
     }
 
+    /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
+    /// at once: a deferred transaction that reads first and writes later fails with
+    /// `SQLITE_BUSY_SNAPSHOT` (517) when another connection committed in between, and no busy
+    /// timeout can wait that out; an immediate one waits (up to `busy_timeout`) for the lock
+    /// instead, and what it reads stays true until its commit. Every service transaction
+    /// writes (at least its audit event), so this is right for all of them. PostgreSQL needs
+    /// nothing: row locks and unique indexes settle its conflicts.
     pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
+        })
+    }
+
+    /// A write transaction on a connection already held (see [`Db::begin`]).
+    pub async fn begin_on<'c>(
+        &self,
+        conn: &'c mut AnyConnection,
+    ) -> StoreResult<sqlx::Transaction<'c, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        })
     }
 
     pub async fn acquire(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
     }
 
+    /// A connection for a long write transaction started with [`Db::begin_on`] (imports, the
+    /// demo), from the writers' pool.
+    pub async fn acquire_writer(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.writer.acquire().await?)
+    }
+
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -317,6 +361,15 @@ impl Db {
         conn.ping().await?;
         Ok(())
     }
+}
+
+/// Every SQLite connection's settings. The busy timeout is long enough to wait out the
+/// longest write transaction (a 200,000-row import).
+async fn sqlite_setup(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA busy_timeout = 60000").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
 }
 
 /// Now, as unix seconds.

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::client::ClientAddr;
 use super::session::{clear_cookie, session_cookie};
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
@@ -29,12 +30,37 @@ pub struct NextQuery {
     activated: Option<String>,
 }
 
-/// Only local paths are followed after login (never another site).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+/// Only a path of this site is followed after login, never another host: it starts with one
+/// `/`, has no `\\` anywhere, and no control character or whitespace — checked on the value as
+/// given and after each further percent-decoding (`/%2F/x`, `/%09/x`). Anything else is `/`.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    let Some(n) = next else {
+        return "/".to_owned();
+    };
+    let local = |s: &str| {
+        let mut chars = s.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && !s
+                .chars()
+                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    };
+    let mut text = std::borrow::Cow::Borrowed(n);
+    for _ in 0..4 {
+        if !local(&text) {
+            return "/".to_owned();
+        }
+        let decoded = match percent_encoding::percent_decode_str(&text).decode_utf8() {
+            Ok(d) => d.into_owned(),
+            Err(_) => return "/".to_owned(),
+        };
+        if decoded == text {
+            return n.to_owned();
+        }
+        text = std::borrow::Cow::Owned(decoded);
     }
+    // Encoded more than a few times over: nobody types that.
+    "/".to_owned()
 }
 
 pub async fn login_page(Query(q): Query<NextQuery>) -> LoginPage {
@@ -57,16 +83,27 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    from: ClientAddr,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
-    match state.services.login(&f.username, &f.password).await {
+    match state
+        .services
+        .login(&f.username, &f.password, from.as_deref())
+        .await
+    {
         Ok(s) => {
             let max_age = s.expires_at - crate::store::now();
             let cookie = session_cookie(&s.token, max_age, state.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
         }
         Err(
-            e @ (ServiceError::LoginFailed | ServiceError::LockedOut(_) | ServiceError::Disabled),
+            e @ (ServiceError::LoginFailed
+            | ServiceError::LockedOut(_)
+            | ServiceError::Throttled(_)
+            | ServiceError::Disabled),
         ) => {
             let page = LoginPage {
                 ctx: None,
@@ -91,4 +128,40 @@ pub async fn logout(
         Redirect::to("/login"),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for good in ["/", "/members?name=%E7%8E%8B", "/orgs/12/import"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "\\/evil.example",
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/%2F/evil.example/x",
+            "/%2f/evil.example/x",
+            "/%5C/evil.example",
+            "/%252F/evil.example",
+            "/\n/x",
+            "/%0a/x",
+            "/%0d%0aSet-Cookie:x=1",
+            "/ /evil",
+            "/a/b%20c",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "/%ff%fe",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -103,7 +103,12 @@ impl IntoResponse for AppError {
                     ServiceError::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "输入有误"),
                     ServiceError::LoginFailed
                     | ServiceError::LockedOut(_)
+                    | ServiceError::ActivationLocked(_)
+                    | ServiceError::Throttled(_)
                     | ServiceError::Disabled => (StatusCode::UNAUTHORIZED, "登录失败"),
+                    ServiceError::Busy(_) | ServiceError::Store(crate::store::StoreError::Busy) => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "系统正忙")
+                    }
                     ServiceError::Store(_) | ServiceError::Crypto(_) => {
                         tracing::error!(error = %e, "request failed");
                         return error_page(

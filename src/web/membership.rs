@@ -208,7 +208,11 @@ pub struct ActivateForm {
     password2: String,
 }
 
-pub async fn activate(State(state): State<AppState>, Form(f): Form<ActivateForm>) -> Response {
+pub async fn activate(
+    State(state): State<AppState>,
+    from: super::client::ClientAddr,
+    Form(f): Form<ActivateForm>,
+) -> Response {
     let refuse = |errors: Vec<String>| {
         let page = ActivatePage {
             ctx: None,
@@ -222,12 +226,14 @@ pub async fn activate(State(state): State<AppState>, Form(f): Form<ActivateForm>
     }
     match state
         .services
-        .activate(&f.username, &f.code, &f.password)
+        .activate(&f.username, &f.code, &f.password, from.as_deref())
         .await
     {
         Ok(()) => Redirect::to("/login?activated=1").into_response(),
         Err(ServiceError::Invalid(list)) => refuse(list.iter().map(ToString::to_string).collect()),
-        Err(e @ ServiceError::LockedOut(_)) => refuse(vec![e.to_string()]),
+        Err(e @ (ServiceError::ActivationLocked(_) | ServiceError::Throttled(_))) => {
+            refuse(vec![e.to_string()])
+        }
         Err(e) => AppError::Service(e).into_response(),
     }
 }

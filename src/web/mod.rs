@@ -4,6 +4,7 @@
 mod account;
 mod assets;
 mod auth;
+mod client;
 mod cockpit;
 mod directory;
 mod error;
@@ -36,8 +37,10 @@ use crate::service::Services;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub services: Services,
-    /// Mark the session cookie `Secure` (behind TLS).
+    /// Mark the session cookie `Secure` (behind TLS), and send HSTS.
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for the per-address throttle).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Largest request body of an ordinary form.

@@ -251,3 +251,131 @@ async fn ended_sessions_are_purged() {
     assert_eq!(c.get("/").await.status, StatusCode::SEE_OTHER);
     assert_eq!(live.get("/").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn after_login_only_a_path_of_this_site_is_followed() {
+    let app = TestApp::spawn().await;
+    for (given, expected) in [
+        ("/members", "/members"),
+        ("/\t/evil.example/x", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("/%2F/evil.example", "/"),
+        ("/\n/x", "/"),
+        ("/\r\nSet-Cookie: a=1", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+    ] {
+        let r = app
+            .anonymous()
+            .post_raw(
+                "/login",
+                &[
+                    ("username", "shi"),
+                    ("password", "Dengji2018"),
+                    ("next", given),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{given:?}: {}", r.body);
+        assert_eq!(r.location().as_deref(), Some(expected), "{given:?}");
+    }
+    // The login page does not carry a foreign target into its form either.
+    let page = app.anonymous().get("/login?next=/%09/evil.example/x").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("evil.example"), "{}", page.body);
+}
+
+/// The error line of a login page (what a user reads), without the form around it.
+fn login_message(body: &str) -> String {
+    let start = body.find("class=\"error\"").unwrap_or(0);
+    body[start..]
+        .split('<')
+        .next()
+        .map(|s| s.rsplit('>').next().unwrap_or(s).trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn unknown_and_known_usernames_are_answered_alike_even_when_locked() {
+    let app = TestApp::spawn().await;
+    let c = app.anonymous();
+    let mut answers = Vec::new();
+    for name in ["shi", "nobody-here"] {
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let r = c
+                .post_raw("/login", &[("username", name), ("password", "wrong-1")])
+                .await;
+            // The lock's end may differ by a minute between the two runs.
+            let words: String = login_message(&r.body)
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            seen.push((r.status, words));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1], "the same answers, one by one");
+    assert!(answers[1][4].1.contains("暂时锁定"), "{:?}", answers[1]);
+    assert!(
+        answers[1][0].1.contains("用户名或密码错误"),
+        "{:?}",
+        answers[1]
+    );
+}
+
+#[tokio::test]
+async fn wrong_activation_codes_never_lock_the_password_login() {
+    let app = TestApp::spawn().await;
+    let c = app.anonymous();
+    for i in 1..=7 {
+        let r = c
+            .post_raw(
+                "/activate",
+                &[
+                    ("username", "admin"),
+                    ("code", "AAAA-AAAA"),
+                    ("password", "Mine12345x"),
+                    ("password2", "Mine12345x"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
+        if i >= 5 {
+            assert!(r.body.contains("激活已暂时锁定"), "{i}: {}", r.body);
+        }
+    }
+    // The administrator still logs in with the password.
+    app.login_demo("admin").await;
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_are_throttled_for_that_address_only() {
+    let app = TestApp::spawn().await;
+    let limit = app.services.limits.address_failures;
+    let mut attacker = app.anonymous();
+    attacker.from = Some("203.0.113.7:50000".parse().unwrap());
+    for i in 0..limit {
+        let r = attacker
+            .post_raw(
+                "/login",
+                &[("username", &format!("guess{i}")), ("password", "x")],
+            )
+            .await;
+        assert!(r.body.contains("用户名或密码错误"), "{i}: {}", r.body);
+    }
+    // Even a right password is refused from there now, with a message saying why.
+    let r = attacker
+        .post_raw("/login", &[("username", "shi"), ("password", "Dengji2018")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("失败尝试过多"), "{}", r.body);
+    // Another address and the account itself are unaffected.
+    let mut other = app.anonymous();
+    other.from = Some("198.51.100.2:40000".parse().unwrap());
+    let r = other
+        .post_raw("/login", &[("username", "shi"), ("password", "Dengji2018")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

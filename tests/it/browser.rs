@@ -82,6 +82,7 @@ async fn start_server(app: &TestApp) -> SocketAddr {
     let state = AppState {
         services: app.services.clone(),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
     };
     tokio::spawn(async move {
         let _ = dengji::web::serve(listener, state).await;

@@ -14,7 +14,7 @@ use dengji::crypto::Keys;
 use dengji::domain::{MemberId, OrgId, Role};
 use dengji::service::demo::{DEMO_PASSWORD, DemoOptions, DemoSummary};
 use dengji::service::users::NewAccount;
-use dengji::service::{Caller, Services};
+use dengji::service::{Caller, Limits, Services};
 use dengji::store::{Backend, Db};
 use dengji::web::{AppState, router};
 
@@ -89,14 +89,11 @@ impl TestApp {
         dengji::service::setup::ensure_top_of_tree(&db)
             .await
             .expect("top of tree");
-        let services = Services {
-            db,
-            keys: test_keys(),
-            session_hours: 12,
-        };
+        let services = Services::new(db, test_keys(), 12, Limits::default());
         let router = router(AppState {
             services: services.clone(),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         });
         Self {
             services,
@@ -154,6 +151,7 @@ impl TestApp {
             router: self.router.clone(),
             cookie: None,
             csrf: None,
+            from: None,
         }
     }
 
@@ -226,6 +224,8 @@ pub struct Client {
     router: Router,
     pub cookie: Option<String>,
     pub csrf: Option<String>,
+    /// The address the requests come from, as the server's listener would tell it.
+    pub from: Option<std::net::SocketAddr>,
 }
 
 pub struct TestResponse {
@@ -272,6 +272,9 @@ impl Client {
             .header(header::HOST, "localhost");
         if let Some(c) = &self.cookie {
             b = b.header(header::COOKIE, c);
+        }
+        if let Some(addr) = self.from {
+            b = b.extension(axum::extract::ConnectInfo(addr));
         }
         b
     }

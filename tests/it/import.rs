@@ -1179,3 +1179,81 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
     app.services.purge_expired_uploads().await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 0);
 }
+
+/// A valid ID number for any `seq` below 28,000 (the birth day moves every thousand).
+fn many_id(seq: u32) -> String {
+    let day = seq / 1000;
+    let body = format!(
+        "1101011931{:02}{:02}{:03}",
+        1 + day / 28,
+        1 + day % 28,
+        seq % 1000
+    );
+    format!(
+        "{body}{}",
+        dengji::domain::citizen_id::check_char(body.as_bytes())
+    )
+}
+
+/// A CSV of `n` good lawyer rows of `firm`, numbered from `from`.
+fn many_rows_csv(firm: &str, from: u32, n: u32) -> Vec<u8> {
+    let mut text = HEAD.join(",");
+    for seq in from..from + n {
+        let mut r = row(firm, 0);
+        r[1] = format!("林{seq}");
+        r[2] = many_id(seq);
+        r[9] = format!("111012005119{seq:05}");
+        text.push('\n');
+        text.push_str(&r.join(","));
+    }
+    text.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_and_logins_writing_at_the_same_time_both_succeed() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let bytes = many_rows_csv(&own, 1, 3_000);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Three clients log in (a session row and an audit event each) and out again, over and
+    // over, while the import's transaction is open.
+    let mut writers = Vec::new();
+    for who in ["shi", "sheng", "suo"] {
+        let (app_router, stop) = (app.anonymous(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n == 0 {
+                let r = app_router
+                    .post_raw("/login", &[("username", who), ("password", "Dengji2018")])
+                    .await;
+                assert_eq!(
+                    r.status,
+                    StatusCode::SEE_OTHER,
+                    "login {n} of {who}: {}",
+                    r.body
+                );
+                n += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            n
+        }));
+    }
+    let done = run(&app, p.firm_org, &bytes, Mode::AllOrNothing).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut logins = 0;
+    for w in writers {
+        logins += w.await.expect("logins all succeeded");
+    }
+    assert_eq!(done.imported, 3_000, "{}", issues(&done.report));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        before + 3_000
+    );
+    let sessions = count(&app, "SELECT COUNT(*) FROM sessions").await;
+    assert!(
+        sessions >= i64::from(logins),
+        "{sessions} sessions for {logins} logins"
+    );
+}
