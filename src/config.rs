@@ -71,14 +71,14 @@ pub struct Overrides {
 
 /// The key file that goes with a database: beside an SQLite file, `dengji.key` otherwise.
 pub fn default_key_file(database_url: &str) -> PathBuf {
-    if let Some(rest) = database_url.strip_prefix("sqlite:") {
-        let path = rest.trim_start_matches("//");
-        let path = path.split('?').next().unwrap_or(path);
-        if !path.is_empty() && path != ":memory:" {
-            return PathBuf::from(format!("{path}.key"));
+    match crate::store::sqlite_file(database_url) {
+        Some(db) => {
+            let mut name = db.into_os_string();
+            name.push(".key");
+            PathBuf::from(name)
         }
+        None => PathBuf::from("dengji.key"),
     }
-    PathBuf::from("dengji.key")
 }
 
 impl Config {

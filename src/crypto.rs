@@ -135,21 +135,9 @@ impl Keys {
     }
 }
 
-#[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
+    crate::private_file::create_new(path)?.write_all(text.as_bytes())
 }
 
 /// Hash a password with Argon2id and a random salt, as a PHC string.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod forms;
+pub mod private_file;
 pub mod service;
 pub mod sheet;
 pub mod store;

@@ -12,6 +12,9 @@ pub const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
 pub const MAX_ROWS: u32 = 200_000;
 /// Most columns read; cells further right are ignored.
 pub const MAX_COLUMNS: u32 = 200;
+/// Largest text of one cell, in bytes (about 5,000 Chinese characters; no field of the forms
+/// comes near it). A longer cell refuses the file, naming the cell.
+pub const MAX_CELL_BYTES: usize = 16 * 1024;
 /// Largest total size of an .xlsx file's parts once unpacked.
 pub const MAX_UNPACKED_BYTES: u64 = 400 * 1024 * 1024;
 /// Largest unpacked/packed ratio of one part bigger than 1 MiB (ordinary sheets stay far below;
@@ -100,6 +103,8 @@ pub enum SheetError {
     Encoding,
     #[error("CSV 文件第{0}行格式有误（引号不成对等），请检查后重新保存")]
     CsvRow(u64),
+    #[error("第{row}行第{column}列的内容过长（超过约5000字），请检查该单元格")]
+    CellTooLong { row: u32, column: String },
 }
 
 /// Excel's column letters for a 0-based column (0 → A, 26 → AA).
@@ -345,6 +350,14 @@ fn stream_xlsx(
         if value.is_empty() {
             continue;
         }
+        if let Value::Text(t) = &value
+            && t.len() > MAX_CELL_BYTES
+        {
+            return Err(SheetError::CellTooLong {
+                row: r + 1,
+                column: column_name(c),
+            });
+        }
         if r >= MAX_ROWS {
             return Err(SheetError::TooManyRows(MAX_ROWS));
         }
@@ -426,6 +439,12 @@ fn stream_csv(
         let record = record.map_err(|e| {
             SheetError::CsvRow(e.position().map_or(u64::from(number), |p| p.line()))
         })?;
+        if let Some(c) = record.iter().position(|s| s.len() > MAX_CELL_BYTES) {
+            return Err(SheetError::CellTooLong {
+                row: number,
+                column: column_name(u32::try_from(c).unwrap_or(0)),
+            });
+        }
         let cells: Vec<Value> = record
             .iter()
             .take(MAX_COLUMNS as usize)
@@ -494,5 +513,32 @@ mod tests {
             read(&vec![b'a'; MAX_FILE_BYTES + 1]),
             Err(SheetError::TooLarge { .. })
         ));
+        let long = format!("姓名,备注\n张三,{}\n", "很".repeat(6000));
+        let e = read(long.as_bytes()).unwrap_err();
+        assert_eq!(
+            e,
+            SheetError::CellTooLong {
+                row: 2,
+                column: "B".into()
+            }
+        );
+        assert!(e.to_string().contains("第2行第B列"), "{e}");
+        // The row limit is met while streaming: the rows before it were handed on, no more.
+        let mut many = String::from("姓名\n");
+        for i in 0..MAX_ROWS {
+            many.push_str(&format!("张{i}\n"));
+        }
+        let mut handed = 0u32;
+        let e = stream(
+            many.as_bytes(),
+            |_| {},
+            |_, _| {
+                handed += 1;
+                true
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e, SheetError::TooManyRows(MAX_ROWS));
+        assert_eq!(handed, MAX_ROWS, "refused at row {}", MAX_ROWS + 1);
     }
 }

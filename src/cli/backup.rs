@@ -27,8 +27,16 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| e.to_string())?;
+    // The copy holds every ID number: readable by its owner only. SQLite writes into the
+    // empty file; pg_dump truncates it and keeps its mode.
+    let private = || {
+        crate::private_file::create_new(&args.output)
+            .map(drop)
+            .map_err(|e| format!("无法创建备份文件 {}：{e}", args.output.display()))
+    };
     match db.backend() {
         Backend::Sqlite => {
+            private()?;
             let dest = args.output.to_string_lossy().to_string();
             db.backup_sqlite(&dest).await.map_err(|e| e.to_string())?;
             db.close().await;
@@ -50,6 +58,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
                 println!("{shown}");
                 return Ok(());
             }
+            private()?;
             let status = std::process::Command::new("pg_dump")
                 .arg("--format=custom")
                 .arg(format!("--file={}", args.output.display()))

@@ -51,7 +51,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let partial = args
         .output
         .with_extension(format!("{}.part", format.extension()));
-    let mut file = std::fs::File::create(&partial)
+    let mut file = crate::private_file::create(&partial)
         .map_err(|e| format!("无法创建 {}：{e}", partial.display()))?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(

@@ -12,7 +12,7 @@ use crate::store::users::UserFilter;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// 添加账号（不给 --password 时生成随机初始密码并打印）
+    /// 添加账号（不给 --password-stdin 时生成随机初始密码并打印）
     Add {
         #[arg(long)]
         username: String,
@@ -28,9 +28,10 @@ pub enum Command {
         /// 关联党员编号（仅 member 角色）
         #[arg(long)]
         member: Option<i64>,
-        /// 初始密码（至少8位，含字母和数字）
-        #[arg(long, env = "DENGJI_NEW_PASSWORD")]
-        password: Option<String>,
+        /// 从标准输入读取初始密码（一行；至少8位，含字母和数字）。密码不放在命令行上，
+        /// 以免被其他用户用 ps 看到；也可用环境变量 DENGJI_NEW_PASSWORD
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// 列出账号
     List {
@@ -38,12 +39,13 @@ pub enum Command {
         #[arg(long)]
         query: Option<String>,
     },
-    /// 重置密码（不给 --password 时生成随机密码并打印）
+    /// 重置密码（不给 --password-stdin 时生成随机密码并打印）
     ResetPassword {
         #[arg(long)]
         username: String,
-        #[arg(long, env = "DENGJI_NEW_PASSWORD")]
-        password: Option<String>,
+        /// 从标准输入读取新密码（一行）；也可用环境变量 DENGJI_NEW_PASSWORD
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// 停用账号（其所有登录立即失效）
     Disable {
@@ -60,6 +62,26 @@ pub enum Command {
 fn generated_password() -> String {
     // 16 URL-safe characters plus a digit, so the password rules are always met.
     format!("{}7", &random_token()[..16])
+}
+
+/// The password to set: one line of standard input, the environment, or a generated one
+/// (printed). Never a command-line argument, which every user of the machine sees.
+fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("无法从标准输入读取密码：{e}"))?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.is_empty() {
+            return Err("标准输入中没有密码（应为一行）".into());
+        }
+        return Ok((password, false));
+    }
+    match std::env::var("DENGJI_NEW_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok((p, false)),
+        _ => Ok((generated_password(), true)),
+    }
 }
 
 async fn user_id(services: &Services, username: &str) -> Result<crate::domain::UserId, String> {
@@ -81,15 +103,12 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             role,
             org,
             member,
-            password,
+            password_stdin,
         } => {
             let role = Role::from_code(&role).ok_or_else(|| {
                 format!("角色 {role} 无效，可选：member、clerk、reviewer、admin、auditor")
             })?;
-            let (password, generated) = match password {
-                Some(p) => (p, false),
-                None => (generated_password(), true),
-            };
+            let (password, generated) = new_password(password_stdin)?;
             let id = services
                 .create_user(
                     Caller::Operator,
@@ -136,12 +155,12 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             }
             Ok(())
         }
-        Command::ResetPassword { username, password } => {
+        Command::ResetPassword {
+            username,
+            password_stdin,
+        } => {
             let id = user_id(&services, &username).await?;
-            let (password, generated) = match password {
-                Some(p) => (p, false),
-                None => (generated_password(), true),
-            };
+            let (password, generated) = new_password(password_stdin)?;
             services
                 .reset_password(Caller::Operator, id, &password)
                 .await

@@ -38,7 +38,7 @@ const CORE: [&str; 7] = [
 const CORE_LAWYER: [&str; 2] = ["licence_no", "practice_type"];
 
 /// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ImportKind {
     /// 附件1 rows: lawyer party members.
     Lawyers,
@@ -160,7 +160,7 @@ impl Mode {
 }
 
 /// One finding about the file, a row or a cell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Issue {
     /// The row as Excel numbers it; none for the file as a whole.
     pub row: Option<u32>,
@@ -173,7 +173,7 @@ pub struct Issue {
 }
 
 /// The dry run's verdict on a file.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     pub kind: Option<ImportKind>,
     pub header_row: Option<u32>,
@@ -183,10 +183,100 @@ pub struct Report {
     pub valid: usize,
     pub invalid: usize,
     pub warnings: usize,
-    /// Errors first by row, then warnings; file-level findings first.
+    /// Errors first by row, then warnings; file-level findings first. At most
+    /// [`MAX_LISTED_ISSUES`], whole rows only: `omitted` says how many more were found.
     pub issues: Vec<Issue>,
+    /// Findings counted but not listed (the rows after the list's last one).
+    #[serde(default)]
+    pub omitted: usize,
+    /// Every finding counted by rule code: (rule, errors, warnings), by rule code.
+    #[serde(default)]
+    pub rules: Vec<(String, usize, usize)>,
+    /// ID and licence numbers looked up across the whole country, and how many of them
+    /// were found registered already.
+    #[serde(default)]
+    pub looked_up: usize,
+    #[serde(default)]
+    pub nationwide_hits: usize,
     /// The file cannot be imported at all (not readable, no header, a column missing …).
     pub file_error: bool,
+}
+
+/// Findings listed in a report at most; the rest are counted by rule. A file with more is
+/// better corrected from the first ones and checked again.
+pub const MAX_LISTED_ISSUES: usize = 100_000;
+
+/// Findings as a check makes them, row by row: every one counted by rule, the first
+/// [`MAX_LISTED_ISSUES`] listed (whole rows only), the rest only counted.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    listed: Vec<Issue>,
+    /// The first row none of whose findings are listed; no later row is listed either.
+    cut: Option<u32>,
+    counts: BTreeMap<String, (usize, usize)>,
+}
+
+impl Found {
+    /// The findings about the file as a whole (always listed).
+    fn file(&mut self, issues: Vec<Issue>) {
+        self.count(&issues);
+        self.listed.extend(issues);
+    }
+
+    /// A row's findings.
+    fn row(&mut self, row: u32, issues: Vec<Issue>) {
+        if issues.is_empty() {
+            return;
+        }
+        self.count(&issues);
+        if self.cut.is_none() && self.listed.len() + issues.len() > MAX_LISTED_ISSUES {
+            self.cut = Some(row);
+        }
+        if self.cut.is_none() {
+            self.listed.extend(issues);
+        }
+    }
+
+    fn count(&mut self, issues: &[Issue]) {
+        for i in issues {
+            let c = self.counts.entry(i.rule.clone()).or_default();
+            if i.error {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+
+    /// Both lists in one report: listed up to the earlier cut, so that every row listed is
+    /// listed whole; sorted; counted by rule.
+    fn into_report(self, other: Found, report: &mut Report) {
+        let cut = match (self.cut, other.cut) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut counts = self.counts;
+        for (rule, (e, w)) in other.counts {
+            let c = counts.entry(rule).or_default();
+            c.0 += e;
+            c.1 += w;
+        }
+        let mut listed: Vec<Issue> = self
+            .listed
+            .into_iter()
+            .chain(other.listed)
+            .filter(|i| match (i.row, cut) {
+                (Some(r), Some(c)) => r < c,
+                _ => true,
+            })
+            .collect();
+        listed.sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
+        let total: usize = counts.values().map(|(e, w)| e + w).sum();
+        report.warnings = counts.values().map(|(_, w)| w).sum();
+        report.omitted = total - listed.len();
+        report.issues = listed;
+        report.rules = counts.into_iter().map(|(r, (e, w))| (r, e, w)).collect();
+    }
 }
 
 impl Report {
@@ -211,6 +301,13 @@ impl Report {
 
     pub fn errors(&self) -> impl Iterator<Item = &Issue> {
         self.issues.iter().filter(|i| i.error)
+    }
+
+    /// Count the listed findings by rule (a report whose list is whole).
+    pub(crate) fn count_rules(&mut self) {
+        let mut found = Found::default();
+        found.file(std::mem::take(&mut self.issues));
+        found.into_report(Found::default(), self);
     }
 }
 
@@ -336,13 +433,65 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// An uploaded file waiting for the decision.
+/// An uploaded file waiting for the decision, with its dry run's report.
 #[derive(Debug, Clone)]
 pub struct Stashed {
     pub id: i64,
     pub org_id: OrgId,
     pub file_name: String,
     pub bytes: Vec<u8>,
+    pub kind: Option<ImportKind>,
+    pub report: Report,
+}
+
+/// What became of an upload: kept for the user's decision, or refused as a whole (nothing
+/// is kept of a file that cannot be imported).
+#[derive(Debug, Clone)]
+pub enum Uploaded {
+    Kept(i64),
+    Refused(Report),
+}
+
+/// Uploads one user may have waiting at once; a further one replaces the oldest.
+pub const MAX_WAITING_UPLOADS: i64 = 3;
+
+/// Where a finding is, in the user's words: 第N行, or 文件 for the file as a whole.
+pub fn issue_place(i: &Issue) -> String {
+    i.row
+        .map_or_else(|| "文件".to_owned(), |r| format!("第{r}行"))
+}
+
+/// The findings of a report as CSV (UTF-8 with a BOM, for Excel): place, column, rule, level
+/// and message, every listed finding; a last line says how many were only counted.
+pub fn issues_csv(r: &Report) -> Vec<u8> {
+    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let _ = w.write_record(["行", "栏目", "规则", "级别", "说明"]);
+        for i in &r.issues {
+            let _ = w.write_record([
+                issue_place(i).as_str(),
+                &super::export::defuse(i.column.as_deref().unwrap_or_default()),
+                &i.rule,
+                if i.error { "错误" } else { "提示" },
+                &super::export::defuse(&i.message),
+            ]);
+        }
+        if r.omitted > 0 {
+            let _ = w.write_record([
+                "",
+                "",
+                "",
+                "",
+                &format!(
+                    "另有 {} 条问题未列出（问题过多）：请先改正以上各行，再重新上传检查",
+                    r.omitted
+                ),
+            ]);
+        }
+        let _ = w.flush();
+    }
+    out
 }
 
 /// A header as typed, compared without ＊ marks, spaces and parenthesis width.
@@ -599,7 +748,8 @@ impl Services {
     }
 
     /// Check a file for import into `into` without storing anything: every error and warning
-    /// by row, column and rule code.
+    /// by row, column and rule code. Audited (who, the file's digest, rows, nationwide hits)
+    /// and counted against the caller's daily nationwide lookups.
     pub async fn import_check(
         &self,
         caller: Caller<'_>,
@@ -609,16 +759,123 @@ impl Services {
         progress: &Progress<'_>,
     ) -> ServiceResult<Report> {
         let org = self.import_target(caller, into).await?;
+        let _slot = self.limits.imports.take(caller)?;
+        let report = self.check_file(caller, &org, bytes, kind, progress).await?;
+        self.record_check(caller, &org, bytes, &report, true)
+            .await?;
+        Ok(report)
+    }
+
+    async fn check_file(
+        &self,
+        caller: Caller<'_>,
+        org: &orgs::Org,
+        bytes: &[u8],
+        kind: Option<ImportKind>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<Report> {
         if let Some(k) = kind.filter(|k| k.is_registry()) {
-            return self.registry_check(&org, bytes, k, progress).await;
+            return self.registry_check(org, bytes, k, progress).await;
         }
-        let context = self.check_context(&org).await?;
-        let report = self.pipeline(context, bytes, kind, progress, None).await?;
+        let budget = self.lookup_budget(caller).await?;
+        let context = self.check_context(org).await?;
+        let report = self
+            .pipeline(context, bytes, kind, progress, None, budget)
+            .await?;
         // A firm registry or organisation roster, told by its header.
         match report.kind.filter(|k| k.is_registry() && kind.is_none()) {
-            Some(k) => self.registry_check(&org, bytes, k, progress).await,
+            Some(k) => self.registry_check(org, bytes, k, progress).await,
             None => Ok(report),
         }
+    }
+
+    /// How many more numbers the caller may look up across the country today (none: the
+    /// operator, who is not limited).
+    async fn lookup_budget(&self, caller: Caller<'_>) -> ServiceResult<Option<usize>> {
+        let Some(user) = caller.user_id() else {
+            return Ok(None);
+        };
+        let mut conn = self.db.acquire().await?;
+        let used = imports::lookups_used(&mut conn, user, &beijing_today().to_string()).await?;
+        let left = (self.limits.lookups_per_day - used).max(0);
+        Ok(Some(usize::try_from(left).unwrap_or(0)))
+    }
+
+    /// After a check (a dry run, or an import that stored nothing when `audit_check`): the
+    /// lookups counted against the caller's day, the check audited, and a limit reached
+    /// audited and told to the administrators over the caller.
+    async fn record_check(
+        &self,
+        caller: Caller<'_>,
+        org: &orgs::Org,
+        bytes: &[u8],
+        report: &Report,
+        audit_check: bool,
+    ) -> ServiceResult<()> {
+        let day = beijing_today().to_string();
+        let limit_hit = report.issues.iter().any(|i| i.rule == "LOOKUP-LIMIT");
+        let mut tx = self.db.begin().await?;
+        if let Some(user) = caller.user_id()
+            && report.looked_up > 0
+        {
+            let n = i64::try_from(report.looked_up).unwrap_or(i64::MAX);
+            imports::add_lookups(&mut tx, user, &day, n).await?;
+        }
+        if audit_check {
+            audit::append(
+                &mut tx,
+                caller.by(),
+                NewEvent {
+                    action: "import.check",
+                    target_kind: "org",
+                    target_id: org.id.to_string(),
+                    target_path: &org.path,
+                    detail: serde_json::json!({
+                        "file_sha256": sha256_hex(bytes),
+                        "bytes": bytes.len(),
+                        "kind": report.kind.map(ImportKind::code),
+                        "rows": report.rows,
+                        "invalid": report.invalid,
+                        "file_error": report.file_error,
+                        "looked_up": report.looked_up,
+                        "nationwide_hits": report.nationwide_hits,
+                    }),
+                },
+            )
+            .await?;
+        }
+        if limit_hit && let Caller::User(actor) = caller {
+            audit::append(
+                &mut tx,
+                caller.by(),
+                NewEvent {
+                    action: "import.lookup_limit",
+                    target_kind: "user",
+                    target_id: actor.user_id.to_string(),
+                    target_path: &actor.org_path,
+                    detail: serde_json::json!({
+                        "day": day,
+                        "limit": self.limits.lookups_per_day,
+                        "file_sha256": sha256_hex(bytes),
+                    }),
+                },
+            )
+            .await?;
+            crate::store::notifications::send(
+                &mut tx,
+                crate::store::notifications::To::AdminsOver(&actor.org_path),
+                "lookup_limit",
+                &format!(
+                    "{}（{}）今日全国查重已达上限（{} 个号码），其导入预检被拒绝",
+                    actor.display_name, actor.org_name, self.limits.lookups_per_day
+                ),
+                "/audit",
+                Some(&format!("lookup-limit:{}:{day}", actor.user_id)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Check the file again and import it in `mode`, as one recorded batch in one transaction.
@@ -631,15 +888,36 @@ impl Services {
         progress: &Progress<'_>,
     ) -> ServiceResult<Imported> {
         let org = self.import_target(caller, request.into).await?;
+        let _slot = self.limits.imports.take(caller)?;
+        let done = self.run_file(caller, &org, request, progress).await?;
+        self.record_check(
+            caller,
+            &org,
+            request.bytes,
+            &done.report,
+            done.batch_id.is_none(),
+        )
+        .await?;
+        Ok(done)
+    }
+
+    async fn run_file(
+        &self,
+        caller: Caller<'_>,
+        org: &orgs::Org,
+        request: ImportRequest<'_>,
+        progress: &Progress<'_>,
+    ) -> ServiceResult<Imported> {
         if let Some(k) = request.kind.filter(|k| k.is_registry()) {
-            return self.registry_run(caller, &org, request, k, progress).await;
+            return self.registry_run(caller, org, request, k, progress).await;
         }
-        let context = self.check_context(&org).await?;
+        let budget = self.lookup_budget(caller).await?;
+        let context = self.check_context(org).await?;
         // A big page cache for the one transaction (set outside it, put back afterwards).
         let mut conn = self.db.acquire_writer().await?;
         self.db.bulk_load_mode(&mut conn, true).await?;
         let done = self
-            .import_in(&mut conn, caller, context, request, progress)
+            .import_in(&mut conn, caller, context, request, progress, budget)
             .await;
         self.db.bulk_load_mode(&mut conn, false).await?;
         drop(conn);
@@ -651,7 +929,7 @@ impl Services {
             && request.kind.is_none()
             && let Some(k) = d.report.kind.filter(|k| k.is_registry())
         {
-            return self.registry_run(caller, &org, request, k, progress).await;
+            return self.registry_run(caller, org, request, k, progress).await;
         }
         done
     }
@@ -663,6 +941,7 @@ impl Services {
         context: CheckContext,
         request: ImportRequest<'_>,
         progress: &Progress<'_>,
+        budget: Option<usize>,
     ) -> ServiceResult<Imported> {
         let ImportRequest {
             file_name,
@@ -701,7 +980,7 @@ impl Services {
             stopped: false,
         };
         let report = self
-            .pipeline(context, bytes, kind, progress, Some(&mut sink))
+            .pipeline(context, bytes, kind, progress, Some(&mut sink), budget)
             .await?;
         let total = report.rows;
         let (Some(batch_id), Some(kind), true, false) = (
@@ -741,6 +1020,9 @@ impl Services {
                     "imported": imported,
                     "skipped": total - imported,
                     "warnings": report.warnings,
+                    "file_sha256": sha256,
+                    "looked_up": report.looked_up,
+                    "nationwide_hits": report.nationwide_hits,
                 }),
             },
         )
@@ -777,6 +1059,8 @@ impl Services {
     /// Read, check and (importing) write a file as a pipeline: a reader thread hands rows to a
     /// checker thread, which hands checked rows here in chunks for the nationwide duplicate
     /// check and, with a sink, the database. Memory stays bounded by a few chunks.
+    /// `budget`: how many more numbers the caller may look up nationwide today (none: no
+    /// limit); a file that needs more is refused where the budget runs out.
     async fn pipeline(
         &self,
         context: CheckContext,
@@ -784,6 +1068,7 @@ impl Services {
         kind: Option<ImportKind>,
         progress: &Progress<'_>,
         mut sink: Option<&mut Sink<'_>>,
+        budget: Option<usize>,
     ) -> ServiceResult<Report> {
         progress(Stage::Reading, 0);
         let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Read>(8);
@@ -797,11 +1082,12 @@ impl Services {
             tokio::task::spawn_blocking(move || check_rows(context, kind, &read_rx, &checked_tx));
         let mut lookups = self.db.acquire().await?;
         let mut labels = (String::new(), String::new());
-        let mut dup_issues: Vec<Issue> = Vec::new();
+        let mut dups = Found::default();
         let mut dup_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        let mut seen = 0usize;
+        let (mut seen, mut looked_up) = (0usize, 0usize);
         // Everything the checker sends is taken, even after a failure, so it never blocks.
         let mut failure: Option<ServiceError> = None;
+        let mut limit_hit = false;
         // The rows of one chunk are written while the next chunk is looked up (two connections).
         let mut pending: Option<(Vec<Prepared>, bool)> = None;
         let (mut t_wait, mut t_step) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -826,12 +1112,20 @@ impl Services {
                     }
                     Checked::Rows(rows) => {
                         seen += rows.len();
+                        let keyed = rows
+                            .iter()
+                            .filter(|c| c.index.is_some() || c.licence.is_some())
+                            .count();
+                        if budget.is_some_and(|b| looked_up + keyed > b) {
+                            return Err(ServiceError::Busy(String::new()));
+                        }
+                        looked_up += keyed;
                         let lookup = registered_elsewhere(
                             &mut lookups,
                             rows,
                             &importer_path,
                             &labels,
-                            &mut dup_issues,
+                            &mut dups,
                             &mut dup_rows,
                         );
                         let write = async {
@@ -850,14 +1144,22 @@ impl Services {
                 }
                 ServiceResult::Ok(())
             };
-            if let Err(e) = step.await {
-                failure = Some(e);
+            match step.await {
+                // The day's lookups ran out: stop reading; the file is refused below.
+                Err(ServiceError::Busy(m)) if m.is_empty() => {
+                    limit_hit = true;
+                    break;
+                }
+                Err(e) => failure = Some(e),
+                Ok(()) => {}
             }
             t_step += t0.elapsed();
             t0 = std::time::Instant::now();
         }
+        drop(checked_rx);
         tracing::debug!(waiting_for_rows = ?t_wait, working = ?t_step, "import: pipeline");
         if failure.is_none()
+            && !limit_hit
             && let (Some(s), Some((ready, any_error))) = (sink, pending.take())
             && let Err(e) = s.write(ready, any_error).await
         {
@@ -870,6 +1172,17 @@ impl Services {
         if let Some(e) = failure {
             return Err(e);
         }
+        if limit_hit {
+            let mut report = Report::file(
+                "LOOKUP-LIMIT",
+                format!(
+                    "今日全国查重的号码已达上限（每人每天 {} 个）：本文件未检查完，未导入任何数据。请明天再试；确有需要，请联系管理员调整上限",
+                    self.limits.lookups_per_day
+                ),
+            );
+            report.looked_up = looked_up;
+            return Ok(report);
+        }
         let Ok(ended) = ended else {
             return Ok(Report::file(
                 "FILE-CORRUPT",
@@ -880,44 +1193,65 @@ impl Services {
         let CheckEnd {
             mut report,
             mut bad_rows,
+            found,
         } = ended;
         if report.file_error {
+            report.count_rules();
             return Ok(report);
         }
+        report.nationwide_hits = dup_rows.len();
+        report.looked_up = looked_up;
         bad_rows.extend(dup_rows);
-        report.issues.extend(dup_issues);
+        found.into_report(dups, &mut report);
         report.invalid = bad_rows.len();
         report.valid = report.rows - report.invalid;
-        report.warnings = report.issues.iter().filter(|i| !i.error).count();
-        report
-            .issues
-            .sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
         Ok(report)
     }
 
-    /// Keep an uploaded file (encrypted) for the user's decision after the dry run.
-    pub async fn import_stash(
+    /// Take an uploaded file: its dry run (audited, see [`Services::import_check`]), then,
+    /// unless the file cannot be imported at all, keep it and the report (encrypted) for the
+    /// user's decision. A user keeps at most [`MAX_WAITING_UPLOADS`]; the oldest goes.
+    pub async fn import_upload(
         &self,
         caller: Caller<'_>,
         into: OrgId,
         file_name: &str,
         bytes: &[u8],
-    ) -> ServiceResult<i64> {
-        let org = self.import_target(caller, into).await?;
+        kind: Option<ImportKind>,
+    ) -> ServiceResult<Uploaded> {
+        let report = self
+            .import_check(caller, into, bytes, kind, &|_, _| {})
+            .await?;
+        if report.file_error {
+            return Ok(Uploaded::Refused(report));
+        }
         let sealed = self.keys.encrypt_bytes(bytes);
-        let mut conn = self.db.acquire().await?;
-        Ok(imports::insert_upload(
-            &mut conn,
-            caller.user_id(),
-            org.id,
-            file_name,
-            sealed,
-            now() + UPLOAD_HOURS * 3600,
+        let report_sealed = self.keys.encrypt_bytes(
+            serde_json::to_string(&report)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        let mut tx = self.db.begin().await?;
+        let id = imports::insert_upload(
+            &mut tx,
+            &imports::NewUpload {
+                user: caller.user_id(),
+                org: into,
+                file_name,
+                kind: report.kind.map_or("", ImportKind::code),
+                file_sha256: &sha256_hex(bytes),
+                content_enc: sealed,
+                report_enc: report_sealed,
+                expires_at: now() + UPLOAD_HOURS * 3600,
+            },
         )
-        .await?)
+        .await?;
+        imports::keep_latest_uploads(&mut tx, caller.user_id(), MAX_WAITING_UPLOADS).await?;
+        tx.commit().await?;
+        Ok(Uploaded::Kept(id))
     }
 
-    /// An upload of the caller's own into `org`, still waiting.
+    /// An upload of the caller's own into `org`, still waiting, with its dry run's report.
     pub async fn import_stashed(
         &self,
         caller: Caller<'_>,
@@ -936,11 +1270,21 @@ impl Services {
         }
         super::managed_org(&mut conn, caller, upload.org_id).await?;
         let bytes = self.keys.decrypt_bytes(&upload.content_enc)?;
+        let report = match &upload.report_enc {
+            Some(sealed) => {
+                let json = self.keys.decrypt_bytes(sealed)?;
+                serde_json::from_slice(&json)
+                    .map_err(|_| StoreError::Corrupt(format!("import upload {id}: report")))?
+            }
+            None => Report::default(),
+        };
         Ok(Stashed {
             id: upload.id,
             org_id: upload.org_id,
             file_name: upload.file_name,
             bytes,
+            kind: ImportKind::from_code(&upload.kind),
+            report,
         })
     }
 
@@ -1096,10 +1440,11 @@ struct CheckContext {
     keys: crate::crypto::Keys,
 }
 
-/// The checker's verdict: the report without the duplicate check's findings and counts.
+/// The checker's verdict: the report without the findings (`found`) and counts.
 struct CheckEnd {
     report: Report,
     bad_rows: std::collections::HashSet<u32>,
+    found: Found,
 }
 
 /// The import's end of the pipeline: the batch and its rows in one open transaction.
@@ -1257,6 +1602,7 @@ fn check_rows(
         Ok(CheckEnd {
             report,
             bad_rows: std::collections::HashSet::new(),
+            found: Found::default(),
         })
     };
     let catalogue = cx.catalogue;
@@ -1432,6 +1778,8 @@ fn check_rows(
         report.issues = issues;
         return verdict(report);
     }
+    let mut found = Found::default();
+    found.file(issues);
 
     // Merged cells in the data area: their rows cannot be read one by one.
     let mut merged_rows: HashMap<u32, String> = HashMap::new();
@@ -1709,7 +2057,7 @@ fn check_rows(
                 }
             }
             let error = row_issues.iter().any(|i| i.error);
-            issues.extend(row_issues);
+            found.row(row, row_issues);
             if error {
                 bad_rows.insert(row);
             }
@@ -1748,8 +2096,11 @@ fn check_rows(
     if !chunk.is_empty() {
         let _ = out.blocking_send(Checked::Rows(chunk));
     }
-    report.issues = issues;
-    Ok(CheckEnd { report, bad_rows })
+    Ok(CheckEnd {
+        report,
+        bad_rows,
+        found,
+    })
 }
 
 /// The nationwide duplicate check of a chunk: a key registered anywhere in the country is an
@@ -1760,7 +2111,7 @@ async fn registered_elsewhere(
     rows: Vec<Candidate>,
     importer: &TreePath,
     (id_label, licence_label): &(String, String),
-    issues: &mut Vec<Issue>,
+    found: &mut Found,
     bad_rows: &mut std::collections::HashSet<u32>,
 ) -> ServiceResult<(Vec<Prepared>, bool)> {
     let indexes: Vec<String> = rows.iter().filter_map(|c| c.index.clone()).collect();
@@ -1781,8 +2132,8 @@ async fn registered_elsewhere(
     let mut ready = Vec::with_capacity(rows.len());
     let mut any_error = false;
     for c in rows {
-        let mut dup = false;
-        let found = [
+        let mut issues = Vec::new();
+        let keys = [
             (
                 c.index.as_deref().and_then(|i| ids_found.get(i)),
                 id_label,
@@ -1794,19 +2145,20 @@ async fn registered_elsewhere(
                 "该执业证号",
             ),
         ];
-        for (e, label, what) in found {
+        for (e, label, what) in keys {
             if let Some(e) = e {
                 push(
-                    issues,
+                    &mut issues,
                     Some(c.row),
                     Some(label),
                     "DUP-REGISTERED",
                     true,
                     format!("{label}：{what}{}", where_is(e)),
                 );
-                dup = true;
             }
         }
+        let dup = !issues.is_empty();
+        found.row(c.row, issues);
         any_error |= dup || c.error;
         if dup {
             bad_rows.insert(c.row);
@@ -1891,6 +2243,7 @@ pub(crate) fn file_rule(e: &sheet::SheetError) -> &'static str {
         E::TooManyRows(_) => "FILE-TOO-MANY-ROWS",
         E::Encoding => "FILE-ENCODING",
         E::CsvRow(_) => "FILE-CSV",
+        E::CellTooLong { .. } => "FILE-CELL-TOO-LONG",
     }
 }
 
@@ -1920,6 +2273,59 @@ mod tests {
             Some("2018-07-31".into())
         );
         assert_eq!(serial_date(0.5), None);
+    }
+
+    fn finding(row: u32, rule: &str, error: bool) -> Issue {
+        Issue {
+            row: Some(row),
+            column: None,
+            rule: rule.into(),
+            error,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn long_lists_keep_whole_rows_and_count_the_rest_by_rule() {
+        let mut checks = Found::default();
+        checks.file(vec![Issue {
+            row: None,
+            column: None,
+            rule: "COLUMN-EXTRA".into(),
+            error: false,
+            message: String::new(),
+        }]);
+        // Two findings a row: the list fills up part-way through row N.
+        let rows = u32::try_from(MAX_LISTED_ISSUES).unwrap();
+        for r in 2..rows {
+            checks.row(
+                r,
+                vec![finding(r, "REQUIRED", true), finding(r, "X", false)],
+            );
+        }
+        let mut dups = Found::default();
+        dups.row(5, vec![finding(5, "DUP-REGISTERED", true)]);
+        dups.row(rows - 1, vec![finding(rows - 1, "DUP-REGISTERED", true)]);
+        let mut report = Report::default();
+        checks.into_report(dups, &mut report);
+        let cut = report.issues.last().and_then(|i| i.row).unwrap();
+        // Every listed row is listed whole; nothing past the cut.
+        assert!(report.issues.len() <= MAX_LISTED_ISSUES);
+        assert!(report.issues.iter().filter(|i| i.row == Some(cut)).count() >= 2);
+        assert!(
+            report
+                .issues
+                .iter()
+                .any(|i| i.row == Some(5) && i.rule == "DUP-REGISTERED")
+        );
+        assert!(!report.issues.iter().any(|i| i.row == Some(rows - 1)));
+        // Everything is counted.
+        let total = 1 + 2 * (rows as usize - 2) + 2;
+        assert_eq!(report.issues.len() + report.omitted, total);
+        assert_eq!(report.warnings, 1 + (rows as usize - 2));
+        let required = report.rules.iter().find(|r| r.0 == "REQUIRED").unwrap();
+        assert_eq!(required.1, rows as usize - 2);
+        assert_eq!(report.issues[0].row, None, "the file's findings first");
     }
 
     #[test]

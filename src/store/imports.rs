@@ -474,37 +474,71 @@ pub struct Upload {
     pub user_id: Option<UserId>,
     pub org_id: OrgId,
     pub file_name: String,
+    /// The kind the dry run found (a code of `ImportKind`), or empty.
+    pub kind: String,
     pub content_enc: Vec<u8>,
+    pub report_enc: Option<Vec<u8>>,
     pub expires_at: i64,
 }
 
-pub async fn insert_upload(
-    conn: &mut AnyConnection,
-    user: Option<UserId>,
-    org: OrgId,
-    file_name: &str,
-    content_enc: Vec<u8>,
-    expires_at: i64,
-) -> StoreResult<i64> {
+/// An upload to keep: the file and its dry run's report, both sealed with the data key.
+#[derive(Debug)]
+pub struct NewUpload<'a> {
+    pub user: Option<UserId>,
+    pub org: OrgId,
+    pub file_name: &'a str,
+    pub kind: &'a str,
+    pub file_sha256: &'a str,
+    pub content_enc: Vec<u8>,
+    pub report_enc: Vec<u8>,
+    pub expires_at: i64,
+}
+
+pub async fn insert_upload(conn: &mut AnyConnection, u: &NewUpload<'_>) -> StoreResult<i64> {
     Ok(sqlx::query(
-        "INSERT INTO import_uploads (user_id, org_id, file_name, content_enc, created_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO import_uploads (user_id, org_id, file_name, kind, file_sha256, content_enc, \
+         report_enc, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
     )
-    .bind(user.map(|u| u.0))
-    .bind(org.0)
-    .bind(file_name.to_owned())
-    .bind(content_enc)
+    .bind(u.user.map(|u| u.0))
+    .bind(u.org.0)
+    .bind(u.file_name.to_owned())
+    .bind(u.kind.to_owned())
+    .bind(u.file_sha256.to_owned())
+    .bind(u.content_enc.clone())
+    .bind(u.report_enc.clone())
     .bind(now())
-    .bind(expires_at)
+    .bind(u.expires_at)
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?)
 }
 
+/// Keep only a user's `keep` latest waiting uploads (the operator's: none are kept long,
+/// every command decides at once).
+pub async fn keep_latest_uploads(
+    conn: &mut AnyConnection,
+    user: Option<UserId>,
+    keep: i64,
+) -> StoreResult<u64> {
+    let Some(user) = user else {
+        return Ok(0);
+    };
+    Ok(sqlx::query(
+        "DELETE FROM import_uploads WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM import_uploads WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(user.0)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 pub async fn get_upload(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Upload>> {
     let row = sqlx::query(
-        "SELECT id, user_id, org_id, file_name, content_enc, expires_at FROM import_uploads \
-         WHERE id = $1",
+        "SELECT id, user_id, org_id, file_name, kind, content_enc, report_enc, expires_at \
+         FROM import_uploads WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -515,11 +549,47 @@ pub async fn get_upload(conn: &mut AnyConnection, id: i64) -> StoreResult<Option
             user_id: r.try_get::<Option<i64>, _>("user_id")?.map(UserId),
             org_id: OrgId(r.try_get("org_id")?),
             file_name: r.try_get("file_name")?,
+            kind: r.try_get("kind")?,
             content_enc: r.try_get("content_enc")?,
+            report_enc: r.try_get("report_enc")?,
             expires_at: r.try_get("expires_at")?,
         })
     })
     .transpose()
+}
+
+/// Numbers a user looked up nationwide on `day` (Beijing date).
+pub async fn lookups_used(conn: &mut AnyConnection, user: UserId, day: &str) -> StoreResult<i64> {
+    let row =
+        sqlx::query("SELECT rows_looked_up FROM lookup_usage WHERE user_id = $1 AND day = $2")
+            .bind(user.0)
+            .bind(day.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match row {
+        Some(r) => r.try_get("rows_looked_up")?,
+        None => 0,
+    })
+}
+
+/// Count `n` more nationwide lookups for a user on `day`.
+pub async fn add_lookups(
+    conn: &mut AnyConnection,
+    user: UserId,
+    day: &str,
+    n: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO lookup_usage (user_id, day, rows_looked_up) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, day) DO UPDATE SET \
+         rows_looked_up = lookup_usage.rows_looked_up + $3",
+    )
+    .bind(user.0)
+    .bind(day.to_owned())
+    .bind(n)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Forget an upload, and every upload past its expiry.

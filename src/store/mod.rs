@@ -104,6 +104,14 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The file of an `sqlite:` URL (none for an in-memory database).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// Decide the backend from the URL's scheme; anything else is refused.
 pub fn backend_of(url: &str) -> StoreResult<Backend> {
     let scheme = url.split(':').next().unwrap_or_default();
@@ -127,6 +135,15 @@ impl Db {
             url: url_for_display.clone(),
             reason: e.to_string(),
         };
+        if backend == Backend::Sqlite
+            && let Some(path) = sqlite_file(url)
+        {
+            // Owner-only before SQLite opens it (it then gives its journals the same mode).
+            crate::private_file::ensure(&path).map_err(|e| StoreError::Unreachable {
+                url: url_for_display.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         let full_url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 let sep = if url.contains('?') { '&' } else { '?' };
@@ -158,8 +175,14 @@ impl Db {
                     })
             }
         };
+        // SQLite readers may wait behind writers' connections for a while; a PostgreSQL
+        // server that does not answer is reported soon.
+        let wait = match backend {
+            Backend::Sqlite => Duration::from_secs(30),
+            Backend::Postgres => Duration::from_secs(8),
+        };
         let pool = pool_options
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(wait)
             .connect_with(options.clone())
             .await
             .map_err(unreachable)?;

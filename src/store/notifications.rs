@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{StoreResult, now};
-use crate::domain::{MemberId, OrgId, UserId};
+use crate::domain::{MemberId, OrgId, TreePath, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -17,29 +17,32 @@ pub struct Notification {
 
 /// Who a notice goes to.
 #[derive(Debug, Clone, Copy)]
-pub enum To {
+pub enum To<'a> {
     /// The working accounts (经办人, 审核人, 管理员) of an organisation.
     Staff(OrgId),
     /// The 党员本人 account(s) of a member.
     Member(MemberId),
+    /// The administrators of every node on the path down to (and including) this one.
+    AdminsOver(&'a TreePath),
 }
 
 /// Send a notice; with `dedupe_key`, a user who already has a notice with that key gets no
 /// second one. Returns how many users were addressed.
 pub async fn send(
     conn: &mut AnyConnection,
-    to: To,
+    to: To<'_>,
     kind: &str,
     title: &str,
     link: &str,
     dedupe_key: Option<&str>,
 ) -> StoreResult<u64> {
-    let (filter, id) = match to {
-        To::Staff(org) => (
-            "u.org_id = $1 AND u.role IN ('clerk', 'reviewer', 'admin')",
-            org.0,
-        ),
-        To::Member(m) => ("u.member_id = $1 AND u.role = 'member'", m.0),
+    let filter = match to {
+        To::Staff(_) => "u.org_id = $1 AND u.role IN ('clerk', 'reviewer', 'admin')",
+        To::Member(_) => "u.member_id = $1 AND u.role = 'member'",
+        To::AdminsOver(_) => {
+            "u.role = 'admin' AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id \
+             AND substr($1, 1, length(o.path)) = o.path)"
+        }
     };
     let sql = format!(
         "INSERT INTO notifications (user_id, kind, title, link, dedupe_key, created_at) \
@@ -47,8 +50,13 @@ pub async fn send(
          AND ($5 IS NULL OR NOT EXISTS (SELECT 1 FROM notifications n \
               WHERE n.user_id = u.id AND n.dedupe_key = $5))"
     );
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let query = match to {
+        To::Staff(org) => query.bind(org.0),
+        To::Member(m) => query.bind(m.0),
+        To::AdminsOver(path) => query.bind(path.as_str().to_owned()),
+    };
+    let done = query
         .bind(kind.to_owned())
         .bind(title.to_owned())
         .bind(link.to_owned())

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
-use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report, Undone};
+use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report, Undone, Uploaded};
 use crate::service::{Caller, ServiceError, beijing_time};
 use crate::store::imports::Batch;
 
@@ -172,12 +172,23 @@ pub async fn upload(
         return Ok(page.into_response());
     };
     let name: String = name.chars().filter(|c| !c.is_control()).take(120).collect();
-    let upload = state
+    let kind = ImportKind::from_code(&kind);
+    let uploaded = state
         .services
-        .import_stash(Caller::User(&user.actor), OrgId(id), &name, &bytes)
-        .await?;
-    let kind = ImportKind::from_code(&kind).map_or("", ImportKind::code);
-    Ok(Redirect::to(&format!("/orgs/{id}/import/{upload}?kind={kind}")).into_response())
+        .import_upload(Caller::User(&user.actor), OrgId(id), &name, &bytes, kind)
+        .await;
+    match uploaded {
+        Ok(Uploaded::Kept(upload)) => {
+            Ok(Redirect::to(&format!("/orgs/{id}/import/{upload}")).into_response())
+        }
+        // Nothing was kept: the verdict is shown at once.
+        Ok(Uploaded::Refused(r)) => Ok(preview(&user, id, None, name, r, None).into_response()),
+        Err(ServiceError::Busy(m)) => {
+            let page = import_page(&state, &user, id, None, Some(m)).await?;
+            Ok((axum::http::StatusCode::SERVICE_UNAVAILABLE, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub struct IssueRow {
@@ -191,9 +202,7 @@ pub struct IssueRow {
 
 fn issue_row(i: &Issue) -> IssueRow {
     IssueRow {
-        row: i
-            .row
-            .map_or_else(|| "文件".to_owned(), |r| format!("第{r}行")),
+        row: crate::service::import::issue_place(i),
         column: i.column.clone().unwrap_or_default(),
         rule: i.rule.clone(),
         level: if i.error { "错误" } else { "提示" },
@@ -208,66 +217,67 @@ pub struct PreviewPage {
     ctx: Option<Ctx>,
     csrf: String,
     org_id: i64,
-    upload: i64,
+    /// The waiting upload (none when the file was refused and not kept).
+    upload: Option<i64>,
     file_name: String,
     kind_code: String,
     kind_label: &'static str,
     r: Report,
     issues: Vec<IssueRow>,
+    /// Findings not shown in the table: in the downloadable list, or only counted.
     more: usize,
+    rules: Vec<(String, usize, usize)>,
     can_all: bool,
     can_valid: bool,
     error: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct KindQuery {
-    kind: Option<String>,
-}
-
-async fn preview_page(
-    state: &AppState,
+/// The preview of a report: the waiting upload's, or a refused file's.
+fn preview(
     user: &CurrentUser,
-    id: i64,
-    upload: i64,
-    kind: Option<ImportKind>,
+    org_id: i64,
+    upload: Option<i64>,
+    file_name: String,
+    r: Report,
     error: Option<String>,
-) -> Result<PreviewPage, AppError> {
-    let caller = Caller::User(&user.actor);
-    let stashed = state
-        .services
-        .import_stashed(caller, OrgId(id), upload)
-        .await?;
-    let r = state
-        .services
-        .import_check(caller, OrgId(id), &stashed.bytes, kind, &|_, _| {})
-        .await?;
+) -> PreviewPage {
     let issues: Vec<IssueRow> = r.issues.iter().take(ISSUES_SHOWN).map(issue_row).collect();
-    Ok(PreviewPage {
+    PreviewPage {
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),
-        org_id: id,
+        org_id,
         upload,
-        file_name: stashed.file_name,
+        file_name,
         kind_code: r.kind.map_or("", ImportKind::code).to_owned(),
         kind_label: r.kind.map_or("未识别", ImportKind::label),
-        more: r.issues.len().saturating_sub(ISSUES_SHOWN),
-        can_all: r.importable(Mode::AllOrNothing),
-        can_valid: r.importable(Mode::ValidOnly),
+        more: (r.issues.len() + r.omitted).saturating_sub(ISSUES_SHOWN),
+        rules: r.rules.clone(),
+        can_all: upload.is_some() && r.importable(Mode::AllOrNothing),
+        can_valid: upload.is_some() && r.importable(Mode::ValidOnly),
         issues,
         r,
         error,
-    })
+    }
 }
 
-pub async fn preview(
+/// The waiting upload's dry run, as it was checked on upload (nothing is checked again).
+pub async fn show_upload(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, upload)): Path<(i64, i64)>,
-    Query(q): Query<KindQuery>,
 ) -> Result<PreviewPage, AppError> {
-    let kind = q.kind.as_deref().and_then(ImportKind::from_code);
-    preview_page(&state, &user, id, upload, kind, None).await
+    let stashed = state
+        .services
+        .import_stashed(Caller::User(&user.actor), OrgId(id), upload)
+        .await?;
+    Ok(preview(
+        &user,
+        id,
+        Some(upload),
+        stashed.file_name,
+        stashed.report,
+        None,
+    ))
 }
 
 /// The whole list of findings as CSV (UTF-8 with BOM), to work through in Excel.
@@ -275,34 +285,13 @@ pub async fn issues_csv(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, upload)): Path<(i64, i64)>,
-    Query(q): Query<KindQuery>,
 ) -> Result<Response, AppError> {
-    let caller = Caller::User(&user.actor);
-    let stashed = state
-        .services
-        .import_stashed(caller, OrgId(id), upload)
-        .await?;
-    let kind = q.kind.as_deref().and_then(ImportKind::from_code);
     let r = state
         .services
-        .import_check(caller, OrgId(id), &stashed.bytes, kind, &|_, _| {})
-        .await?;
-    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let _ = w.write_record(["行", "栏目", "规则", "级别", "说明"]);
-        for i in &r.issues {
-            let row = issue_row(i);
-            let _ = w.write_record([
-                row.row.as_str(),
-                &crate::service::export::defuse(&row.column),
-                &row.rule,
-                row.level,
-                &crate::service::export::defuse(&row.message),
-            ]);
-        }
-        let _ = w.flush();
-    }
+        .import_stashed(Caller::User(&user.actor), OrgId(id), upload)
+        .await?
+        .report;
+    let out = crate::service::import::issues_csv(&r);
     Ok((
         [
             (
@@ -343,11 +332,11 @@ pub async fn decide(
     }
     let mode =
         Mode::from_code(&f.mode).ok_or_else(|| AppError::BadRequest("请选择导入方式".into()))?;
-    let kind = ImportKind::from_code(&f.kind);
     let stashed = state
         .services
         .import_stashed(caller, OrgId(id), upload)
         .await?;
+    let kind = stashed.kind.or_else(|| ImportKind::from_code(&f.kind));
     let outcome = state
         .services
         .import_run(
@@ -362,34 +351,34 @@ pub async fn decide(
             &|_, _| {},
         )
         .await;
+    let again = |r: Report, message: String| {
+        preview(
+            &user,
+            id,
+            Some(upload),
+            stashed.file_name.clone(),
+            r,
+            Some(message),
+        )
+        .into_response()
+    };
     match outcome {
-        Ok(done) => {
-            match done.batch_id {
-                Some(batch) => {
-                    state
-                        .services
-                        .import_discard(caller, OrgId(id), upload)
-                        .await?;
-                    Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
-                }
-                None => {
-                    let page = preview_page(
-                    &state,
-                    &user,
-                    id,
-                    upload,
-                    kind,
-                    Some("文件中有错误，未导入任何数据：请改正后重新上传，或选择“仅导入无误的行”".into()),
-                )
-                .await?;
-                    Ok(page.into_response())
-                }
+        Ok(done) => match done.batch_id {
+            Some(batch) => {
+                state
+                    .services
+                    .import_discard(caller, OrgId(id), upload)
+                    .await?;
+                Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
             }
-        }
-        Err(ServiceError::Conflict(m)) => {
-            Ok(preview_page(&state, &user, id, upload, kind, Some(m))
-                .await?
-                .into_response())
+            // Checked again at the import, the file (or the database) had changed.
+            None => Ok(again(
+                done.report,
+                "文件中有错误，未导入任何数据：请改正后重新上传，或选择“仅导入无误的行”".into(),
+            )),
+        },
+        Err(ServiceError::Conflict(m) | ServiceError::Busy(m)) => {
+            Ok(again(stashed.report.clone(), m))
         }
         Err(e) => Err(e.into()),
     }

@@ -115,7 +115,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/orgs/{id}/import/{upload}",
-            get(import::preview).post(import::decide),
+            get(import::show_upload).post(import::decide),
         )
         .route(
             "/orgs/{id}/import/{upload}/issues.csv",

@@ -10,6 +10,34 @@ fn dengji(args: &[&str], url: &str) -> (bool, String, String) {
     dengji_in(dir.path(), args, url)
 }
 
+/// Run the binary with `input` on its standard input.
+fn dengji_with_input(args: &[&str], url: &str, input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dengji"))
+        .args(args)
+        .current_dir(dir.path())
+        .env("DENGJI_DATABASE_URL", url)
+        .env("DENGJI_KEY_FILE", dir.path().join("k.key"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run dengji");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Run the binary with `dir` as its working directory.
 fn dengji_in(dir: &std::path::Path, args: &[&str], url: &str) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
@@ -103,7 +131,7 @@ async fn user_commands_check_and_backup() {
     );
     assert!(!ok);
     assert!(err.contains("角色 boss 无效"), "{err}");
-    let (ok, _, err) = dengji(
+    let (ok, _, err) = dengji_with_input(
         &[
             "user",
             "add",
@@ -115,10 +143,10 @@ async fn user_commands_check_and_backup() {
             "clerk",
             "--org",
             "1",
-            "--password",
-            "Good1234pass",
+            "--password-stdin",
         ],
         &url,
+        "Good1234pass\n",
     );
     assert!(!ok);
     assert!(err.contains("该用户名已被使用"), "{err}");
@@ -126,18 +154,35 @@ async fn user_commands_check_and_backup() {
     assert!(ok && out.contains("cli_admin"), "{out}");
     let (ok, out, _) = dengji(&["user", "disable", "--username", "cli_admin"], &url);
     assert!(ok && out.contains("已停用"), "{out}");
-    let (ok, out, _) = dengji(
+    let (ok, out, _) = dengji_with_input(
+        &[
+            "user",
+            "reset-password",
+            "--username",
+            "cli_admin",
+            "--password-stdin",
+        ],
+        &url,
+        "Reset1234pw\n",
+    );
+    assert!(ok && out.contains("已重置"), "{out}");
+    assert!(
+        !out.contains("Reset1234pw"),
+        "a given password is not printed: {out}"
+    );
+    // The password is no command-line argument any more.
+    let (ok, _, err) = dengji(
         &[
             "user",
             "reset-password",
             "--username",
             "cli_admin",
             "--password",
-            "Reset1234pw",
+            "x",
         ],
         &url,
     );
-    assert!(ok && out.contains("已重置"), "{out}");
+    assert!(!ok && err.contains("--password"), "{err}");
     let (ok, out, err) = dengji(&["check"], &url);
     assert!(ok, "{out}{err}");
     assert!(out.contains("项检查通过"), "{out}");
@@ -149,6 +194,16 @@ async fn user_commands_check_and_backup() {
         let (ok, out, err) = dengji(&["backup", "--output", &dest_s], &url);
         assert!(ok, "{err}");
         assert!(out.contains("已备份到"));
+        // The copy, like the database and its journal, is readable by its owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest), 0o600, "backup");
+        let db_file = dengji::store::sqlite_file(&url).unwrap();
+        assert_eq!(mode(&db_file), 0o600, "database");
+        let wal = std::path::PathBuf::from(format!("{}-wal", db_file.display()));
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600, "write-ahead log");
+        }
         // The copy is a working database with the same members.
         let copy = dengji::store::Db::connect(&format!("sqlite://{dest_s}"))
             .await

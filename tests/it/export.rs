@@ -357,6 +357,12 @@ async fn the_export_command_writes_the_file_or_nothing() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("已导出"), "{out}");
+    {
+        // Exports may hold full ID numbers: readable by their owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     let book = read_xlsx(&target);
     assert_eq!(rows(&book["附件6"])[1][0], "党组织信息汇总表");
 

@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Format, Workbook};
 
 use dengji::domain::{OrgId, Role};
 use dengji::service::Caller;
-use dengji::service::import::{ImportKind, ImportRequest, Mode, Report};
+use dengji::service::import::{ImportKind, ImportRequest, Mode, Report, Uploaded};
 
 use crate::helpers::{TestApp, backend, demo_places, python};
 use crate::membership::{between, fresh_id};
@@ -1150,16 +1150,20 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let (own, _, _) = firms(&app).await;
-    let id = app
+    let Uploaded::Kept(id) = app
         .services
-        .import_stash(
+        .import_upload(
             OP,
             p.firm_org,
             "名册.xlsx",
             &Book::new(vec![row(&own, 151)]).bytes(),
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+    else {
+        panic!("a good file is kept");
+    };
     assert!(
         app.services
             .import_stashed(OP, p.firm_org, id)
@@ -1256,4 +1260,170 @@ async fn an_import_and_logins_writing_at_the_same_time_both_succeed() {
         sessions >= i64::from(logins),
         "{sessions} sessions for {logins} logins"
     );
+}
+
+#[tokio::test]
+async fn uploads_are_checked_and_audited_and_only_importable_ones_are_kept() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let url = format!("/orgs/{}/import", p.firm_org.0);
+    // A file that is not a spreadsheet: the verdict at once, nothing kept.
+    let resp = clerk
+        .post_file(&url, &[("kind", "")], "照片.csv", b"%PDF-1.4\0\0\x01\x02")
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    assert!(resp.body.contains("该文件不能导入"), "{}", resp.body);
+    assert!(resp.body.contains("不是电子表格"), "{}", resp.body);
+    assert!(resp.body.contains("id=\"not-kept\""));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 0);
+    // Four good uploads: the oldest is replaced, three wait.
+    let mut kept = Vec::new();
+    for seq in 201..=204 {
+        let resp = clerk
+            .post_file(
+                &url,
+                &[("kind", "")],
+                "名册.xlsx",
+                &Book::new(vec![row(&own, seq)]).bytes(),
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
+        kept.push(resp.location().unwrap());
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 3);
+    assert_eq!(clerk.get(&kept[0]).await.status, StatusCode::NOT_FOUND);
+    let newest = clerk.get(&kept[3]).await;
+    assert!(newest.body.contains("id=\"n-valid\">1<"), "{}", newest.body);
+    assert!(
+        newest.body.contains("id=\"rule-counts\""),
+        "{}",
+        newest.body
+    );
+    // Every upload was checked once and audited: who, the file's digest, rows, nationwide hits.
+    let events: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.detail, u.username FROM audit_events a JOIN users u ON u.id = a.actor_user_id \
+         WHERE a.action = 'import.check' ORDER BY a.id",
+    )
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 5, "{events:?}");
+    let last: serde_json::Value = serde_json::from_str(&events[4].0).unwrap();
+    assert_eq!(events[4].1, "suo");
+    assert_eq!(last["rows"], 1);
+    assert_eq!(last["looked_up"], 1);
+    assert_eq!(last["nationwide_hits"], 0);
+    assert_eq!(last["file_sha256"].as_str().unwrap().len(), 64);
+    // Viewing the preview again checks nothing again.
+    clerk.get(&kept[3]).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'import.check'"
+        )
+        .await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn nationwide_lookups_stop_at_the_daily_limit_audited_and_told_to_the_administrator() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let mut services = app.services.clone();
+    services.limits.lookups_per_day = 5;
+    let clerk = services
+        .login("suo", dengji::service::demo::DEMO_PASSWORD, None)
+        .await
+        .unwrap();
+    let caller = Caller::User(&clerk.actor);
+    let three = Book::new((301..=303).map(|s| row(&own, s)).collect()).bytes();
+    let r = services
+        .import_check(caller, p.firm_org, &three, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(!r.file_error, "{}", issues(&r));
+    // Three more would pass the day's five.
+    let r = services
+        .import_check(caller, p.firm_org, &three, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(r.file_error);
+    assert!(has(&r, None, "LOOKUP-LIMIT", "已达上限"), "{}", issues(&r));
+    // The import is refused the same way, and stores nothing.
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let done = services
+        .import_run(
+            caller,
+            ImportRequest {
+                into: p.firm_org,
+                file_name: "名册.xlsx",
+                bytes: &three,
+                kind: None,
+                mode: Mode::AllOrNothing,
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.batch_id, None);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+    assert!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'import.lookup_limit'"
+        )
+        .await
+            >= 1
+    );
+    // The national administrator (over the clerk's firm) is told once a day.
+    let notices = count(
+        &app,
+        "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id \
+         WHERE u.username = 'admin' AND n.kind = 'lookup_limit'",
+    )
+    .await;
+    assert_eq!(notices, 1);
+    // The operator at the command line is never limited.
+    let r = services
+        .import_check(OP, p.firm_org, &three, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(!r.file_error, "{}", issues(&r));
+}
+
+#[tokio::test]
+async fn one_user_runs_one_import_at_a_time_and_the_server_a_few() {
+    use dengji::service::import::Slots;
+    let app = TestApp::spawn().await;
+    let a = app
+        .services
+        .login("suo", dengji::service::demo::DEMO_PASSWORD, None)
+        .await
+        .unwrap();
+    let b = app
+        .services
+        .login("shi", dengji::service::demo::DEMO_PASSWORD, None)
+        .await
+        .unwrap();
+    let c = app
+        .services
+        .login("sheng", dengji::service::demo::DEMO_PASSWORD, None)
+        .await
+        .unwrap();
+    let slots = Slots::new(2);
+    let first = slots.take(Caller::User(&a.actor)).unwrap();
+    let again = slots.take(Caller::User(&a.actor)).err().unwrap();
+    assert!(again.to_string().contains("正在进行"), "{again}");
+    let second = slots.take(Caller::User(&b.actor)).unwrap();
+    let full = slots.take(Caller::User(&c.actor)).err().unwrap();
+    assert!(full.to_string().contains("系统正忙"), "{full}");
+    drop(first);
+    // A place given back is free again, for the same user too.
+    let _third = slots.take(Caller::User(&a.actor)).unwrap();
+    drop(second);
+    let _fourth = slots.take(Caller::User(&c.actor)).unwrap();
 }
