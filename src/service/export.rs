@@ -59,10 +59,21 @@ pub struct ExportSummary {
 /// Neutralise a cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, and the
 /// tab and carriage return that some programs also honour) by a leading apostrophe.
 pub fn defuse(value: &str) -> std::borrow::Cow<'_, str> {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
-        _ => value.into(),
+    if formula_like(value) {
+        format!("'{value}").into()
+    } else {
+        value.into()
     }
+}
+
+/// Whether a spreadsheet program would take `value`, typed into a cell, for a formula.
+/// In a CSV it is [`defuse`]d; in an .xlsx it stays as it is, in a text cell marked with
+/// Excel's quote prefix, so that reading or importing it again gives the same value.
+pub fn formula_like(value: &str) -> bool {
+    matches!(
+        value.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    )
 }
 
 /// One column as exported: its label, and the group label of a two-row header.
@@ -137,6 +148,8 @@ struct Formats {
     meta: Format,
     head: Format,
     cell: Format,
+    /// A text cell of formula-like text (Excel's quote prefix: shown and kept as text).
+    quoted: Format,
 }
 
 impl Formats {
@@ -157,6 +170,7 @@ impl Formats {
             ),
             // Text format: nothing typed later into these cells becomes a number either.
             cell: border(Format::new().set_num_format("@")),
+            quoted: border(Format::new().set_num_format("@").set_quote_prefix()),
         }
     }
 }
@@ -294,7 +308,8 @@ fn write_xlsx(
         for cells in chunk {
             for (i, v) in cells.iter().enumerate() {
                 let col = u16::try_from(i).unwrap_or(0);
-                ws.write_string_with_format(next, col, defuse(v), &f.cell)?;
+                let format = if formula_like(v) { &f.quoted } else { &f.cell };
+                ws.write_string_with_format(next, col, v, format)?;
             }
             next += 1;
             written += 1;

@@ -152,6 +152,7 @@ fn form_sheet(
             .set_num_format("@")
             .set_align(FormatAlign::VerticalCenter),
     );
+    let quoted = value.clone().set_quote_prefix();
     for (col, width) in [(0u16, 22.0), (1, 30.0), (2, 22.0), (3, 30.0)] {
         ws.set_column_width(col, width).map_err(xlsx_err)?;
     }
@@ -169,7 +170,12 @@ fn form_sheet(
             .unwrap_or_default();
         ws.write_string_with_format(row, col, &f.label, &label)
             .map_err(xlsx_err)?;
-        ws.write_string_with_format(row, col + 1, super::export::defuse(&shown).as_ref(), &value)
+        let format = if super::export::formula_like(&shown) {
+            &quoted
+        } else {
+            &value
+        };
+        ws.write_string_with_format(row, col + 1, &shown, format)
             .map_err(xlsx_err)?;
     }
     if fields.len() % 2 == 1 {

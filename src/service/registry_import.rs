@@ -299,6 +299,9 @@ struct Row<'a> {
     cells: HashMap<&'static str, &'a Value>,
     headers: &'a HashMap<&'static str, String>,
     issues: Vec<Issue>,
+    /// The row names an organisation already on record (same name, parent and kind): it is
+    /// not imported again, and rows below it may name it as their parent.
+    matched: bool,
 }
 
 impl Row<'_> {
@@ -657,9 +660,9 @@ async fn check(
                 .collect(),
             headers: &header.headers,
             issues: Vec::new(),
+            matched: false,
         })
         .collect();
-    report.rows = data.len();
     progress(Stage::Checking, 0);
 
     // Every credit code the file names, looked up nationwide at once.
@@ -697,15 +700,16 @@ async fn check(
         }
     }
     let bad: HashSet<u32> = rows.iter().filter(|r| r.failed()).map(|r| r.n).collect();
+    // Rows already on record are neither imported nor wrong: not counted as rows to import.
+    report.rows = rows.iter().filter(|r| !r.matched || r.failed()).count();
     let mut issues = header.issues;
     for r in rows {
         issues.extend(r.issues);
     }
     report.invalid = bad.len();
     report.valid = report.rows - report.invalid;
-    report.warnings = issues.iter().filter(|i| !i.error).count();
-    issues.sort_by_key(|i| (i.row.is_some(), i.row, !i.error));
     report.issues = issues;
+    report.count_rules();
     let plans = plans
         .into_iter()
         .filter(|(n, _)| !bad.contains(n))
@@ -925,6 +929,8 @@ async fn check_orgs<'a>(
         level: Option<OrgLevel>,
         region: Option<String>,
         plan: Option<usize>,
+        /// The organisation on record the row names (a matched row).
+        existing: Option<(OrgId, TreePath)>,
     }
     let mut earlier: Vec<Earlier> = Vec::new();
     // Earlier rows by name, and by parent and name.
@@ -946,10 +952,20 @@ async fn check_orgs<'a>(
             Some(Found::Node(org))
         } else {
             let nodes = by_norm(&parent_text);
-            let rows: &[usize] = earlier_named
+            // Earlier rows that name one of these very nodes are the node, not a second one.
+            let rows: Vec<usize> = earlier_named
                 .get(&norm(&parent_text))
-                .map_or(&[], Vec::as_slice);
-            match (nodes, rows) {
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .copied()
+                .filter(|i| {
+                    earlier[*i]
+                        .existing
+                        .as_ref()
+                        .is_none_or(|(id, _)| !nodes.iter().any(|o| o.id == *id))
+                })
+                .collect();
+            match (nodes, rows.as_slice()) {
                 ([one], []) => Some(Found::Node(one)),
                 ([], [one]) => Some(Found::Row(*one)),
                 ([], []) => {
@@ -994,15 +1010,22 @@ async fn check_orgs<'a>(
             ),
             Some(Found::Row(i)) => {
                 let e = &earlier[i];
-                match e.plan {
-                    Some(plan) => (
+                match (e.plan, &e.existing) {
+                    (_, Some((id, path))) => (
+                        Some(Parent::Existing(*id, path.clone())),
+                        e.level,
+                        parent_text.clone(),
+                        e.region.clone(),
+                        format!("#{id}"),
+                    ),
+                    (Some(plan), None) => (
                         Some(Parent::Planned(plan)),
                         e.level,
                         parent_text.clone(),
                         e.region.clone(),
                         format!("@{}", e.n),
                     ),
-                    None => {
+                    (None, None) => {
                         r.error(
                             K,
                             "parent",
@@ -1071,13 +1094,42 @@ async fn check_orgs<'a>(
                 },
             }
         };
-        // No second organisation of the same name under the same parent.
+        // No second organisation of the same name under the same parent; the one on record
+        // itself (same kind too) is matched and left as it is.
         if let (Some(name), Some(p)) = (&name, &parent_ref) {
             let taken = match p {
-                Parent::Existing(id, _) => by_norm(name).iter().any(|o| o.parent_id == Some(*id)),
-                Parent::Planned(_) => false,
+                Parent::Existing(id, _) => by_norm(name)
+                    .iter()
+                    .find(|o| o.parent_id == Some(*id))
+                    .copied(),
+                Parent::Planned(_) => None,
             };
-            if taken {
+            if let Some(o) = taken.filter(|o| Some(o.kind) == kind && !r.failed()) {
+                r.matched = true;
+                r.warn(
+                    K,
+                    "name",
+                    "ORG-EXISTS",
+                    format!("“{name}”已在系统中（“{parent_name}”之下），本行不再导入"),
+                );
+                let own_name = norm(name);
+                earlier_named
+                    .entry(own_name.clone())
+                    .or_default()
+                    .push(earlier.len());
+                earlier_under
+                    .entry((parent_key, own_name))
+                    .or_insert(earlier.len());
+                earlier.push(Earlier {
+                    n: r.n,
+                    level: Some(o.level),
+                    region: o.region_code.clone(),
+                    plan: None,
+                    existing: Some((o.id, o.path.clone())),
+                });
+                continue;
+            }
+            if taken.is_some() {
                 r.error(
                     K,
                     "name",
@@ -1316,6 +1368,7 @@ async fn check_orgs<'a>(
             level,
             region: region.or(parent_region),
             plan: plan_index,
+            existing: None,
         });
     }
     Ok((data, plans))

@@ -81,6 +81,8 @@ pub(crate) fn member_cells(
             "joined_on" => Some(m.joined_on.clone()),
             "full_member_on" => m.full_member_on.clone(),
             "licence_no" => m.licence_no.clone(),
+            "practice_type" => m.practice_type.clone(),
+            "mobile" => Some(m.mobile.clone()).filter(|v| !v.is_empty()),
             _ => None,
         }
     };

@@ -167,6 +167,8 @@ pub struct MemberRow {
     pub joined_on: String,
     pub full_member_on: Option<String>,
     pub licence_no: Option<String>,
+    pub practice_type: Option<String>,
+    pub mobile: String,
     /// The registration's field values (JSON), when one exists.
     pub data: Option<String>,
     pub state: Option<String>,
@@ -238,7 +240,7 @@ pub async fn member_rows(
         "SELECT m.id, m.org_path, o.name AS org_name, f.name AS firm_name, \
          f.credit_code AS firm_credit_code, m.name, m.sex, \
          m.ethnicity, m.birth_date, m.citizen_id_masked, m.education, m.party_status, m.joined_on, \
-         m.full_member_on, m.licence_no, r.data, r.state, s.case_code, m.citizen_id_enc, \
+         m.full_member_on, m.licence_no, m.practice_type, m.mobile, r.data, r.state, s.case_code, m.citizen_id_enc, \
          r.citizen_id_enc AS form_citizen_id_enc \
          FROM members m JOIN orgs o ON o.id = m.org_id JOIN firms f ON f.id = m.firm_id \
          LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
@@ -276,6 +278,8 @@ pub async fn member_rows(
                 joined_on: r.try_get("joined_on")?,
                 full_member_on: r.try_get("full_member_on")?,
                 licence_no: r.try_get("licence_no")?,
+                practice_type: r.try_get("practice_type")?,
+                mobile: r.try_get("mobile")?,
                 data: r.try_get("data")?,
                 state: r.try_get("state")?,
                 case_code: r.try_get("case_code")?,

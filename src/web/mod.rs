@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::resolve_and_guard,
         ))
+        .layer(middleware::from_fn(session::log_request))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(static_header(
             header::CONTENT_SECURITY_POLICY,

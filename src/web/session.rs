@@ -83,6 +83,32 @@ fn origin_host(origin: &str) -> Option<&str> {
         .map(|(_, rest)| rest.trim_end_matches('/'))
 }
 
+/// One log line per request: method, route pattern (never the path's ids or the query, which
+/// may hold personal data), status, time and the user's id.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let user = response.extensions().get::<LoggedUser>().map(|u| u.0);
+    tracing::info!(
+        target: "dengji::request",
+        %method,
+        %route,
+        status = response.status().as_u16(),
+        ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+        user,
+    );
+    response
+}
+
+/// The signed-in user's id, left on the response for the request log.
+#[derive(Clone, Copy)]
+struct LoggedUser(i64);
+
 pub async fn resolve_and_guard(
     State(state): State<AppState>,
     request: Request,
@@ -162,8 +188,9 @@ pub async fn resolve_and_guard(
     };
     parts.extensions.insert(SessionSlot(session.clone()));
     let response = next.run(Request::from_parts(parts, body)).await;
+    let user_id = session.as_ref().map(|s| s.actor.user_id.0);
     // Error pages of a signed-in user keep the header and menu.
-    match (response.extensions().get::<ErrorInfo>(), session) {
+    let mut response = match (response.extensions().get::<ErrorInfo>(), session) {
         (Some(info), Some(live)) => {
             let user = CurrentUser {
                 actor: live.actor,
@@ -174,7 +201,18 @@ pub async fn resolve_and_guard(
             render_error(response.status(), info, Some(Ctx::new(&user, "")))
         }
         _ => response,
+    };
+    if let Some(id) = user_id {
+        response.extensions_mut().insert(LoggedUser(id));
     }
+    if state.secure_cookies {
+        // Served behind TLS: browsers are to use HTTPS only from now on.
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// A small text field of a buffered multipart body (the CSRF token comes before the file).

@@ -379,3 +379,83 @@ async fn many_failures_from_one_address_are_throttled_for_that_address_only() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+/// A writer the log lines of one test go to.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_request_is_logged_by_route_without_its_ids_or_query() {
+    let app = TestApp::spawn().await;
+    let c = app.login_demo("shi").await;
+    let out = Captured::default();
+    let writer = out.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish(),
+    );
+    let r = c
+        .get("/members?name=%E7%8E%8B%E5%BC%BA&q=110101199003070011")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    c.get("/members/987654321").await;
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("route=/members ") || l.ends_with("route=/members"))
+        .unwrap_or_else(|| panic!("no line for /members: {text}"));
+    assert!(
+        line.contains("method=GET") && line.contains("status=200"),
+        "{line}"
+    );
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'shi'")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert!(line.contains(&format!("user={user}")), "{line}");
+    assert!(text.contains("route=/members/{id}"), "{text}");
+    for secret in ["110101199003070011", "王强", "%E7", "987654321", "name="] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_served_behind_tls() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.anonymous()
+            .get("/login")
+            .await
+            .header("strict-transport-security"),
+        None
+    );
+    let secure = dengji::web::router(dengji::web::AppState {
+        services: app.services.clone(),
+        secure_cookies: true,
+        trusted_proxies: Vec::new(),
+    });
+    let resp = tower::ServiceExt::oneshot(
+        secure,
+        axum::http::Request::get("/login")
+            .header("host", "localhost")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let hsts = resp.headers().get("strict-transport-security").unwrap();
+    assert!(hsts.to_str().unwrap().starts_with("max-age="), "{hsts:?}");
+}

@@ -18,12 +18,13 @@ import json, sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1])
 out = {}
 for ws in wb.worksheets:
-    rows, types = [], []
+    rows, types, quoted = [], [], []
     for row in ws.iter_rows():
         rows.append(["" if c.value is None else str(c.value) for c in row])
         types.append([c.data_type for c in row])
+        quoted += [str(c.value) for c in row if c.quotePrefix and c.data_type == "s"]
     out[ws.title] = {
-        "rows": rows, "types": types,
+        "rows": rows, "types": types, "quoted": quoted,
         "merged": sorted(str(r) for r in ws.merged_cells.ranges),
         "freeze": ws.freeze_panes, "landscape": ws.page_setup.orientation,
         "paper": ws.page_setup.paperSize, "footer": ws.oddFooter.center.text,
@@ -53,6 +54,11 @@ print(json.dumps(list(csv.reader(text.splitlines())), ensure_ascii=False))
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The values of the text cells marked with Excel's quote prefix.
+fn quoted(sheet: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(sheet["quoted"].clone()).unwrap()
 }
 
 fn rows(sheet: &serde_json::Value) -> Vec<Vec<String>> {
@@ -139,11 +145,13 @@ async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
             .iter()
             .any(|r| r[0] == format!("合计：{} 人", lawyers.len()))
     );
-    // The planted formula is inert text.
+    // The planted formula is inert text, its value unchanged: a text cell with Excel's
+    // quote prefix.
     assert!(
-        data.iter().any(|r| r[22] == "'=HYPERLINK(1)"),
-        "formula neutralised"
+        data.iter().any(|r| r[22] == "=HYPERLINK(1)"),
+        "the value as typed"
     );
+    assert!(quoted(sheet).contains(&"=HYPERLINK(1)".to_owned()));
     // The export is audited, without any ID number.
     let detail: String = sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE action = 'export' ORDER BY id DESC LIMIT 1",
@@ -463,8 +471,9 @@ async fn the_a3_roster_gives_every_field_of_each_organisations_form() {
     assert_eq!(row[col("书记是否律师")], "是");
     assert_eq!(row[col("本届任期届满日期")], "2027-03-01");
     assert_eq!(row[col("党组织联系人")], "李明");
-    // Formula-like text goes out defused: a leading apostrophe, never a formula.
-    assert_eq!(row[col("活动场所")], "'=HYPERLINK(\"x\")");
+    // Formula-like text goes out as text, unchanged, never a formula.
+    assert_eq!(row[col("活动场所")], "=HYPERLINK(\"x\")");
+    assert!(quoted(&book["附件3"]).contains(&"=HYPERLINK(\"x\")".to_owned()));
 }
 
 #[tokio::test]
@@ -619,7 +628,8 @@ async fn an_organisations_a3_prints_in_the_one_form_layout() {
     assert_eq!(value_of("党组织全称"), view.org.name);
     assert_eq!(value_of("批准文号"), "律党发〔2015〕12号");
     assert_eq!(value_of("书记是否律师"), "是");
-    assert_eq!(value_of("活动场所"), "'=HYPERLINK(\"x\")");
+    assert_eq!(value_of("活动场所"), "=HYPERLINK(\"x\")");
+    assert!(quoted(sheet).contains(&"=HYPERLINK(\"x\")".to_owned()));
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events WHERE action = 'export.org_form' AND target_id = $1",
     )

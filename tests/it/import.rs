@@ -1427,3 +1427,77 @@ async fn one_user_runs_one_import_at_a_time_and_the_server_a_few() {
     drop(second);
     let _fourth = slots.take(Caller::User(&c.actor)).unwrap();
 }
+
+#[tokio::test]
+async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
+    use dengji::service::export::ExportFormat;
+    let demo = TestApp::spawn().await;
+    let fresh = TestApp::empty().await;
+    let root = |app: &TestApp| {
+        let pool = app.services.db.pool().clone();
+        async move {
+            OrgId(
+                sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    let (from, into) = (root(&demo).await, root(&fresh).await);
+    // A fresh deployment has only the national and provincial committees: the cities come
+    // first (the firm organisations of the same roster wait for their firms and are left
+    // out), then the firms under their cities, then the rest of the roster, then members.
+    for (what, kind, mode, table) in [
+        (
+            "orgs",
+            ImportKind::Orgs,
+            Mode::ValidOnly,
+            "orgs WHERE level <= 3",
+        ),
+        ("firms", ImportKind::Firms, Mode::AllOrNothing, "firms"),
+        ("orgs", ImportKind::Orgs, Mode::ValidOnly, "orgs"),
+        (
+            "a1",
+            ImportKind::Lawyers,
+            Mode::AllOrNothing,
+            "members WHERE category = 'lawyer'",
+        ),
+        (
+            "a2",
+            ImportKind::Staff,
+            Mode::AllOrNothing,
+            "members WHERE category = 'staff'",
+        ),
+    ] {
+        let mut bytes = Vec::new();
+        demo.services
+            .export_table(OP, from, what, ExportFormat::Xlsx, &mut bytes, &|_| {})
+            .await
+            .unwrap();
+        let done = fresh
+            .services
+            .import_run(
+                OP,
+                ImportRequest {
+                    into,
+                    file_name: "导出.xlsx",
+                    bytes: &bytes,
+                    kind: Some(kind),
+                    mode,
+                },
+                &|_, _| {},
+            )
+            .await
+            .unwrap();
+        assert!(done.batch_id.is_some(), "{what}: {}", issues(&done.report));
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(
+            count(&fresh, &sql).await,
+            count(&demo, &sql).await,
+            "{what}: every record arrived"
+        );
+    }
+    let (ok, out, err) = fresh.cli(&["check"]);
+    assert!(ok, "{out}{err}");
+}
