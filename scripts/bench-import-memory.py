@@ -37,9 +37,8 @@ def peak_of(*cmd):
 
 assert run("demo", "--members", "3000").returncode == 0
 con = sqlite3.connect(db)
-node = con.execute(
-    "SELECT o.id FROM orgs o JOIN firms f ON f.org_id = o.id GROUP BY o.id HAVING COUNT(*) = 1 LIMIT 1"
-).fetchone()[0]
+# The demo firm clerk's own organisation: every demo account used below may import there.
+node = con.execute("SELECT org_id FROM users WHERE username = 'suo'").fetchone()[0]
 
 # Every row: a name only, so each one misses the ID number, ethnicity, education, … (the
 # most findings a row can have).
@@ -54,16 +53,30 @@ files["csv"] = os.path.join(work, "sparse.csv")
 sparse_csv(files["csv"], args.rows)
 files["csv-limit"] = os.path.join(work, "sparse-limit.csv")
 sparse_csv(files["csv-limit"], 200_000)
-files["xlsx"] = os.path.join(work, "sparse.xlsx")
+# Every cell wrong in its own way, with values that differ row by row (every message is
+# unique): the most memory a report can take.
+HEAD = ["姓名", "公民身份号码", "民族", "学历", "手机号码", "人员类别", "入党日期", "执业证号", "执业类别"]
+
+def bad_row(i):
+    return [f"张{i}", f"1101011990{i % 10000:04d}123X", f"火星{i}族", f"博士后{i}", f"1{i:07d}",
+            f"党员{i}", f"去年{i}", f"12345{i}", f"兼职{i}"]
+
+files["csv-bad"] = os.path.join(work, "bad.csv")
+with open(files["csv-bad"], "w", encoding="utf-8") as f:
+    f.write(",".join(HEAD) + "\n")
+    for i in range(args.rows):
+        f.write(",".join(bad_row(i)) + "\n")
+files["xlsx-bad"] = os.path.join(work, "bad.xlsx")
 wb = openpyxl.Workbook(write_only=True)
 ws = wb.create_sheet("附件1")
-ws.append(["姓名", "公民身份号码", "民族", "学历", "手机号码", "人员类别", "入党日期", "执业证号", "执业类别"])
+ws.append(HEAD)
 for i in range(args.rows):
-    ws.append([f"张{i}", None, None, None, None, None, None, None, None])
-wb.save(files["xlsx"])
+    ws.append(bad_row(i))
+wb.save(files["xlsx-bad"])
+files["xlsx"] = files["xlsx-bad"]
 
 print(f"node {node}; files:", {k: f"{os.path.getsize(v) / 1e6:.1f} MB" for k, v in files.items()})
-for name, path in files.items():
+for name, path in list(files.items())[:4]:
     mb, rc, tail = peak_of("import", path, "--into", str(node), "--dry-run")
     print(f"dry run {name:10} peak {mb:6.0f} MB  exit {rc}  {tail}")
 

@@ -383,20 +383,20 @@ fn stream_xlsx(
 
 /// The text of a CSV file: UTF-8 (a BOM is dropped), UTF-16 with a BOM (Excel's "Unicode
 /// text"), else GB18030 (which covers GBK and GB2312, what Chinese Excel writes by default).
-fn decode(bytes: &[u8]) -> Result<String, SheetError> {
+/// UTF-8 text is read where it lies (no copy of the file).
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, SheetError> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
         if had_errors {
             return Err(SheetError::Encoding);
         }
-        return Ok(text.into_owned());
+        return Ok(text);
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(text.to_owned());
+        return Ok(text.into());
     }
     encoding_rs::GB18030
         .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(std::borrow::Cow::into_owned)
         .ok_or(SheetError::Encoding)
 }
 

@@ -1,17 +1,39 @@
-//! `dengji campaign`: show the current campaign, set its deadlines per level, and record
-//! overdue nodes and send deadline reminders now (the server also does this hourly).
+//! `dengji campaign`: start a campaign, show it, set its deadlines per level, close it, and
+//! record overdue nodes and send deadline reminders now (the server also does this hourly).
 
 use clap::Subcommand;
 
 use super::{CliResult, load_config, open};
 use crate::config::Overrides;
 use crate::service::Caller;
-use crate::service::campaign::Deadlines;
+use crate::service::campaign::{CampaignForm, Deadlines};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// 开展一项新的登记核查工作（同一时间只能有一项在进行）
+    New {
+        /// 名称，如“2018年律师行业党组织和党员基本信息登记核查”
+        #[arg(long)]
+        name: String,
+        /// 登记截止基准日（年-月-日）：按此日期确定哪些人员应当登记
+        #[arg(long)]
+        cutoff: String,
+        /// 时间规则判断日（年-月-日），默认即登记截止基准日
+        #[arg(long, default_value = "")]
+        reference: String,
+        #[arg(long)]
+        firm: String,
+        #[arg(long)]
+        city: String,
+        #[arg(long)]
+        province: String,
+        #[arg(long)]
+        national: String,
+    },
     /// 显示当前登记核查工作及各级截止日期
     Show,
+    /// 结束当前登记核查工作（不再填报、审核、报送；数据仍可查阅）
+    Close,
     /// 设置各级报送截止日期（年-月-日）
     Deadlines {
         #[arg(long)]
@@ -31,6 +53,41 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
     let config = load_config(&o)?;
     let services = open(&config).await?;
     match cmd {
+        Command::New {
+            name,
+            cutoff,
+            reference,
+            firm,
+            city,
+            province,
+            national,
+        } => {
+            services
+                .new_campaign(
+                    Caller::Operator,
+                    &CampaignForm {
+                        name,
+                        cutoff,
+                        reference,
+                        deadlines: Deadlines {
+                            firm,
+                            city,
+                            province,
+                            national,
+                        },
+                    },
+                )
+                .await
+                .map_err(super::describe)?;
+            println!("已开展新的登记核查工作。");
+        }
+        Command::Close => {
+            services
+                .close_campaign(Caller::Operator)
+                .await
+                .map_err(super::describe)?;
+            println!("已结束当前登记核查工作。");
+        }
         Command::Show => {}
         Command::Deadlines {
             firm,
@@ -62,7 +119,17 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("尚未建立登记核查工作")?;
-    println!("{}（登记截止基准日 {}）", c.name, c.cutoff_date);
+    println!(
+        "{}（登记截止基准日 {}，时间规则按 {} 判断{}）",
+        c.name,
+        c.cutoff_date,
+        c.judged_at(),
+        if c.closed_at.is_some() {
+            "，已结束"
+        } else {
+            "，进行中"
+        }
+    );
     println!(
         "  律所党组织 {}；地市 {}；省级 {}；全国 {}",
         c.deadline_firm, c.deadline_city, c.deadline_province, c.deadline_national

@@ -10,6 +10,7 @@ mod export;
 mod import;
 mod migrate;
 mod serve;
+mod setup;
 mod user;
 
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Serve(serve::Args),
     /// 执行数据库迁移（建表、载入行政区划、建立全国和省级节点）
     Migrate,
+    /// 首次部署：建立全国管理员账号和第一项登记核查工作
+    Setup(setup::Args),
     /// 生成演示数据（一个完整的虚拟全国组织体系）
     Demo(demo::Args),
     /// 账号管理：添加、列出、重置密码、停用、启用
@@ -65,7 +68,7 @@ enum Command {
     Export(export::Args),
     /// 批量导入党员（附件1/附件2 的 .xlsx 或 .csv）：预检、导入、撤销
     Import(import::Args),
-    /// 登记核查工作：查看、设置各级截止日期、记录逾期
+    /// 登记核查工作：开展、查看、设置各级截止日期、结束、记录逾期
     #[command(subcommand)]
     Campaign(campaign::Command),
 }
@@ -126,6 +129,7 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve(args) => serve::run(overrides, args).await,
         Command::Migrate => migrate::run(overrides).await,
+        Command::Setup(args) => setup::run(overrides, args).await,
         Command::Demo(args) => demo::run(overrides, args).await,
         Command::User(cmd) => user::run(overrides, cmd).await,
         Command::Backup(args) => backup::run(overrides, args).await,

@@ -66,7 +66,7 @@ fn generated_password() -> String {
 
 /// The password to set: one line of standard input, the environment, or a generated one
 /// (printed). Never a command-line argument, which every user of the machine sees.
-fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+pub(super) fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()

@@ -34,7 +34,11 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("TEXT-CONTROL", Severity::Error, "文字含有不可见的控制字符"),
     ("DIGITS", Severity::Error, "应为固定位数的数字"),
     ("DATE-FORMAT", Severity::Error, "日期格式或日期本身无效"),
-    ("DATE-FUTURE", Severity::Error, "日期晚于今天"),
+    (
+        "DATE-FUTURE",
+        Severity::Error,
+        "日期晚于本次登记核查的判断日",
+    ),
     ("YM-FORMAT", Severity::Error, "年月格式无效"),
     ("CODE-UNKNOWN", Severity::Error, "取值不在代码表中"),
     ("INT-FORMAT", Severity::Error, "应为整数或低于下限"),
@@ -233,7 +237,7 @@ pub fn validate(
             Kind::Date => match parse_date(v) {
                 None => out.add("DATE-FORMAT", code, "应为有效日期，格式如 2018-07-31"),
                 Some(d) if d > today && !field.future => {
-                    out.add("DATE-FUTURE", code, "不能晚于今天")
+                    out.add("DATE-FUTURE", code, format!("不能晚于判断日 {today}"))
                 }
                 Some(_) => {}
             },
@@ -565,7 +569,7 @@ mod tests {
             (
                 vec![("last_life_on", "2019-01-01")],
                 "DATE-FUTURE",
-                "最近一次参加组织生活日期：不能晚于今天",
+                "最近一次参加组织生活日期：不能晚于判断日",
             ),
             (
                 vec![("dues_paid_until", "2018/07")],

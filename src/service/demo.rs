@@ -11,7 +11,7 @@ use crate::domain::{
     CitizenId, FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role, TreePath, citizen_id, credit_code,
 };
 use crate::store::audit::{self, NewEvent};
-use crate::store::bulk::{self, CampaignRow, FirmRow, OrgRow};
+use crate::store::bulk::{self, FirmRow, OrgRow};
 use crate::store::members::NewMember;
 use crate::store::{divisions, users};
 
@@ -767,11 +767,13 @@ impl Services {
         // administrators can set real dates (`dengji campaign deadlines`).
         let today = super::beijing_today();
         let day = |n: i64| (today + time::Duration::days(n)).to_string();
-        bulk::insert_campaign(
+        crate::store::campaigns::insert(
             &mut tx,
-            CampaignRow {
+            &crate::store::campaigns::NewCampaign {
                 name: "2018年律师行业党组织和党员基本信息登记核查".into(),
                 cutoff_date: "2018-07-31".into(),
+                // The demo's records are dated around today: its rules are judged today.
+                reference_date: Some(today.to_string()),
                 deadline_firm: day(30),
                 deadline_city: day(60),
                 deadline_province: day(90),

@@ -198,6 +198,9 @@ pub struct Report {
     pub looked_up: usize,
     #[serde(default)]
     pub nationwide_hits: usize,
+    /// The date the rules about time were judged at (the campaign's).
+    #[serde(default)]
+    pub judged_at: Option<String>,
     /// The file cannot be imported at all (not readable, no header, a column missing …).
     pub file_error: bool,
 }
@@ -760,7 +763,8 @@ impl Services {
     ) -> ServiceResult<Report> {
         let org = self.import_target(caller, into).await?;
         let _slot = self.limits.imports.take(caller)?;
-        let report = self.check_file(caller, &org, bytes, kind, progress).await?;
+        let mut report = self.check_file(caller, &org, bytes, kind, progress).await?;
+        report.judged_at = Some(self.judged_at().await?.to_string());
         self.record_check(caller, &org, bytes, &report, true)
             .await?;
         Ok(report)
@@ -787,6 +791,14 @@ impl Services {
             Some(k) => self.registry_check(org, bytes, k, progress).await,
             None => Ok(report),
         }
+    }
+
+    /// The date the rules about time are judged at now (the latest campaign's).
+    pub(crate) async fn judged_at(&self) -> ServiceResult<time::Date> {
+        let mut conn = self.db.acquire().await?;
+        Ok(super::rules_date(
+            campaigns::latest(&mut conn).await?.as_ref(),
+        ))
     }
 
     /// How many more numbers the caller may look up across the country today (none: the
@@ -889,7 +901,8 @@ impl Services {
     ) -> ServiceResult<Imported> {
         let org = self.import_target(caller, request.into).await?;
         let _slot = self.limits.imports.take(caller)?;
-        let done = self.run_file(caller, &org, request, progress).await?;
+        let mut done = self.run_file(caller, &org, request, progress).await?;
+        done.report.judged_at = Some(self.judged_at().await?.to_string());
         self.record_check(
             caller,
             &org,
@@ -1041,8 +1054,9 @@ impl Services {
     async fn check_context(&self, org: &orgs::Org) -> ServiceResult<CheckContext> {
         let mut conn = self.db.acquire().await?;
         let own_firms = imports::firms_of_org(&mut conn, org.id).await?;
-        let cutoff = campaigns::latest(&mut conn)
-            .await?
+        let campaign = campaigns::latest(&mut conn).await?;
+        let cutoff = campaign
+            .as_ref()
             .and_then(|c| crate::forms::rules::parse_date(&c.cutoff_date));
         Ok(CheckContext {
             catalogue: Catalogue::get(),
@@ -1050,7 +1064,7 @@ impl Services {
             own_firms,
             db: self.db.clone(),
             runtime: tokio::runtime::Handle::current(),
-            today: beijing_today(),
+            today: super::rules_date(campaign.as_ref()),
             cutoff,
             keys: self.keys.clone(),
         })

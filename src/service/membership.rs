@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::users::check_password;
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_time, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, Services, beijing_time};
 use crate::authz::Action;
 use crate::crypto::{hash_password, random_token, token_hash};
 use crate::domain::{CitizenId, FieldError, FirmId, LicenceNo, MemberId, Mobile, OrgId, Role};
@@ -129,7 +129,10 @@ impl Services {
         input: NewMemberInput,
     ) -> ServiceResult<Activation> {
         caller.require(Action::ManageMembers, None)?;
-        let today = beijing_today();
+        let today = {
+            let mut conn = self.db.acquire().await?;
+            super::rules_date(crate::store::campaigns::latest(&mut conn).await?.as_ref())
+        };
         let mut errors = Vec::new();
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 30 {
@@ -172,7 +175,10 @@ impl Services {
                 "入党日期",
                 "应为有效日期，格式如 2010-07-01",
             )),
-            Some(d) if d > today => errors.push(FieldError::new("入党日期", "不能晚于今天")),
+            Some(d) if d > today => errors.push(FieldError::new(
+                "入党日期",
+                format!("不能晚于 {today}（本次登记核查的判断日）"),
+            )),
             Some(_) => {}
         }
         let full = input.full_member_on.trim();

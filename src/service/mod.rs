@@ -216,6 +216,29 @@ pub async fn current_campaign_of(
         .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作，暂不能填报或核查".into()))
 }
 
+/// The campaign under way, for a change: refused once the campaign is closed.
+pub async fn open_campaign_of(
+    conn: &mut sqlx::AnyConnection,
+) -> ServiceResult<crate::store::campaigns::Campaign> {
+    let c = current_campaign_of(conn).await?;
+    if c.closed_at.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "“{}”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委",
+            c.name
+        )));
+    }
+    Ok(c)
+}
+
+/// The date every rule about time is judged at: the campaign's reference date (by default its
+/// cut-off date), never the clock — a 2018 record checked in 2026 is judged as in 2018. Today
+/// only when no campaign exists yet.
+pub fn rules_date(campaign: Option<&crate::store::campaigns::Campaign>) -> time::Date {
+    campaign
+        .and_then(|c| crate::forms::rules::parse_date(c.judged_at()))
+        .unwrap_or_else(beijing_today)
+}
+
 /// Format unix seconds as Beijing time, `2018-08-31 17:05`.
 pub fn beijing_time(unix: i64) -> String {
     let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::rules::parse_date;
@@ -19,6 +19,8 @@ pub struct OrgRegistrationView {
     pub org: Org,
     pub form: &'static Form,
     pub campaign_name: String,
+    /// The date the time rules are judged at (the campaign's).
+    pub judged_at: time::Date,
     pub values: BTreeMap<String, String>,
     pub version: i64,
     pub findings: Vec<Finding>,
@@ -170,7 +172,7 @@ impl Services {
         let covered = org_registrations::covered_firms(&mut conn, org.id).await?;
         let catalogue = Catalogue::get();
         let form = catalogue.form("A3").ok_or(ServiceError::NotFound)?;
-        let today = beijing_today();
+        let today = super::rules_date(Some(&campaign));
         let mut findings = validate(catalogue, form, &values, today);
         findings.extend(org_rules(&org, &values, &derived, &covered, today));
         findings.sort_by_key(|f| f.severity);
@@ -180,6 +182,7 @@ impl Services {
                 .is_ok(),
             form,
             campaign_name: campaign.name,
+            judged_at: today,
             values,
             version: reg.map_or(0, |r| r.version),
             findings,
@@ -207,7 +210,7 @@ impl Services {
             .map(|(k, v)| (k, v.trim().to_owned()))
             .filter(|(_, v)| !v.is_empty())
             .collect();
-        let today = beijing_today();
+        let today = view.judged_at;
         let mut findings = validate(catalogue, view.form, &values, today);
         findings.extend(org_rules(
             &view.org,
@@ -224,7 +227,7 @@ impl Services {
             return Err(super::stale_form());
         }
         let mut tx = self.db.begin().await?;
-        let campaign = super::current_campaign_of(&mut tx).await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
         super::package::ensure_unlocked(&mut tx, campaign.id, org_id).await?;
         let existing = org_registrations::get(&mut tx, campaign.id, org_id).await?;
         let by = caller.user_id();

@@ -321,7 +321,7 @@ impl Services {
                 "全国律师行业党委是最高一级，无需向上报送".into(),
             ));
         };
-        let campaign = super::current_campaign_of(&mut tx).await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
         let existing = packages::get(&mut tx, campaign.id, org.id).await?;
         if let Some(p) = &existing
             && p.state != "returned"
@@ -434,7 +434,7 @@ impl Services {
                 "只能由直接上级党组织的审核人接收、退回或批准延期".into(),
             ));
         }
-        let campaign = super::current_campaign_of(conn).await?;
+        let campaign = super::open_campaign_of(conn).await?;
         Ok((child, campaign))
     }
 

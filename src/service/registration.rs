@@ -42,6 +42,8 @@ pub struct RegistrationView {
     pub member: Member,
     pub form: &'static Form,
     pub campaign_name: String,
+    /// The date the time rules are judged at (the campaign's, never the clock).
+    pub judged_at: time::Date,
     pub values: BTreeMap<String, String>,
     /// The ID number as shown (masked): a corrected one typed into the form, else the record's.
     pub citizen_id_masked: String,
@@ -199,7 +201,12 @@ impl Services {
         let id = self.current_citizen_id(&member, reg.as_ref()).await?;
         let mut checked = values.clone();
         checked.insert("citizen_id".into(), id);
-        let findings = validate(catalogue, form, &checked, beijing_today());
+        let findings = validate(
+            catalogue,
+            form,
+            &checked,
+            super::rules_date(Some(&campaign)),
+        );
         let cutoff =
             crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or_else(beijing_today);
         let state = reg.as_ref().map_or("draft".to_owned(), |r| r.state.clone());
@@ -214,6 +221,7 @@ impl Services {
                 .unwrap_or_else(|| member.citizen_id_masked.clone()),
             eligibility: eligibility_of(form, &values, case.as_deref(), cutoff),
             form,
+            judged_at: super::rules_date(Some(&campaign)),
             campaign_name: campaign.name,
             values,
             state,
@@ -284,7 +292,7 @@ impl Services {
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let typed_id = input.citizen_id.trim().to_uppercase();
-        let today = beijing_today();
+        let today = super::rules_date(Some(&campaign));
         let id_for_check = if typed_id.is_empty() {
             self.current_citizen_id(&member, reg.as_ref()).await?
         } else {
@@ -388,6 +396,12 @@ impl Services {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        if campaign.closed_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "“{}”已经结束，登记表不能再修改",
+                campaign.name
+            )));
+        }
         let mut tx = self.db.begin().await?;
         let version = match &reg {
             None => registrations::insert(&mut tx, &write).await.map(|_| 1),

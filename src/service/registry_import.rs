@@ -13,7 +13,7 @@ use super::import::{
     ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, date_text,
     file_rule, norm, push, record_counts, serial_date, sha256_hex,
 };
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Scope;
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
 use crate::forms::{Catalogue, Field, Kind};
@@ -921,7 +921,7 @@ async fn check_orgs<'a>(
     for r in &data {
         last_row_named.insert(norm(&r.text("name")), r.n);
     }
-    let today = beijing_today();
+    let today = super::rules_date(crate::store::campaigns::latest(conn).await?.as_ref());
 
     // What each earlier row became: its plan index, name, level, region; or failed.
     struct Earlier {
@@ -1313,7 +1313,7 @@ async fn check_orgs<'a>(
                         K,
                         "formed_on",
                         "DATE-FUTURE",
-                        format!("成立日期 {d} 在今天之后"),
+                        format!("成立日期 {d} 晚于判断日 {today}（本次登记核查按此日期判断）"),
                     );
                     None
                 }

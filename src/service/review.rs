@@ -125,7 +125,7 @@ impl Services {
         }
         let (reviewer_id, name, role) = Self::reviewer(caller);
         let mut tx = self.db.begin().await?;
-        let campaign = super::current_campaign_of(&mut tx).await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
         // Per node: whether it is unlocked (checked once) and how many forms were approved.
         let mut nodes: BTreeMap<i64, (crate::domain::TreePath, i64)> = BTreeMap::new();
         for id in ids {
@@ -214,7 +214,7 @@ impl Services {
         }
         let (reviewer_id, name, role) = Self::reviewer(caller);
         let mut tx = self.db.begin().await?;
-        let campaign = super::current_campaign_of(&mut tx).await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
         let (member, reg) = self
             .reviewable(
                 &mut tx,

@@ -140,7 +140,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageMembers, Some(&member.org_path))?;
-        let campaign = super::current_campaign_of(&mut tx).await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
         super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
         let by = caller.user_id();
         survey::upsert(

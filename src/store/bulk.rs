@@ -142,35 +142,6 @@ pub async fn insert_members(
     Ok(())
 }
 
-pub struct CampaignRow {
-    pub name: String,
-    pub cutoff_date: String,
-    pub deadline_firm: String,
-    pub deadline_city: String,
-    pub deadline_province: String,
-    pub deadline_national: String,
-    pub closes_on: String,
-}
-
-pub async fn insert_campaign(conn: &mut AnyConnection, c: CampaignRow) -> StoreResult<i64> {
-    Ok(sqlx::query(
-        "INSERT INTO campaigns (name, cutoff_date, deadline_firm, deadline_city, \
-         deadline_province, deadline_national, closes_on, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(c.name)
-    .bind(c.cutoff_date)
-    .bind(c.deadline_firm)
-    .bind(c.deadline_city)
-    .bind(c.deadline_province)
-    .bind(c.deadline_national)
-    .bind(c.closes_on)
-    .bind(now())
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("id")?)
-}
-
 /// Rows of firms and members already present (the demo refuses to mix with real data).
 pub async fn firm_and_member_counts(conn: &mut AnyConnection) -> StoreResult<(i64, i64)> {
     let r = sqlx::query(

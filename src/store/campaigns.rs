@@ -1,14 +1,39 @@
-//! Campaigns: a name, the cut-off date of eligibility and a deadline per level.
+//! Campaigns: a name, the cut-off date of eligibility, the date the time rules are judged at,
+//! a deadline per level, and whether the campaign is closed.
 
 use sqlx::{AnyConnection, Row};
 
-use super::StoreResult;
+use super::{StoreResult, now};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
     pub id: i64,
     pub name: String,
     pub cutoff_date: String,
+    /// The date every rule about time is judged at; none: the cut-off date.
+    pub reference_date: Option<String>,
+    pub deadline_firm: String,
+    pub deadline_city: String,
+    pub deadline_province: String,
+    pub deadline_national: String,
+    pub closes_on: String,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+impl Campaign {
+    /// The date the time rules are judged at (ISO text).
+    pub fn judged_at(&self) -> &str {
+        self.reference_date.as_deref().unwrap_or(&self.cutoff_date)
+    }
+}
+
+/// A campaign to create.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub cutoff_date: String,
+    pub reference_date: Option<String>,
     pub deadline_firm: String,
     pub deadline_city: String,
     pub deadline_province: String,
@@ -16,25 +41,75 @@ pub struct Campaign {
     pub closes_on: String,
 }
 
-/// The most recently created campaign.
-pub async fn latest(conn: &mut AnyConnection) -> StoreResult<Option<Campaign>> {
-    let row = sqlx::query(
-        "SELECT id, name, cutoff_date, deadline_firm, deadline_city, deadline_province, \
-         deadline_national, closes_on FROM campaigns ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Campaign {
+const SELECT: &str = "SELECT id, name, cutoff_date, reference_date, deadline_firm, \
+     deadline_city, deadline_province, deadline_national, closes_on, created_at, closed_at \
+     FROM campaigns";
+
+fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Campaign> {
+    Ok(Campaign {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         cutoff_date: r.try_get("cutoff_date")?,
+        reference_date: r.try_get("reference_date")?,
         deadline_firm: r.try_get("deadline_firm")?,
         deadline_city: r.try_get("deadline_city")?,
         deadline_province: r.try_get("deadline_province")?,
         deadline_national: r.try_get("deadline_national")?,
         closes_on: r.try_get("closes_on")?,
-    }))
+        created_at: r.try_get("created_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+/// The most recently created campaign.
+pub async fn latest(conn: &mut AnyConnection) -> StoreResult<Option<Campaign>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY id DESC LIMIT 1"
+    )))
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every campaign, the newest first.
+pub async fn all(conn: &mut AnyConnection) -> StoreResult<Vec<Campaign>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY id DESC")))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn insert(conn: &mut AnyConnection, c: &NewCampaign) -> StoreResult<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO campaigns (name, cutoff_date, reference_date, deadline_firm, deadline_city, \
+         deadline_province, deadline_national, closes_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(c.name.clone())
+    .bind(c.cutoff_date.clone())
+    .bind(c.reference_date.clone())
+    .bind(c.deadline_firm.clone())
+    .bind(c.deadline_city.clone())
+    .bind(c.deadline_province.clone())
+    .bind(c.deadline_national.clone())
+    .bind(c.closes_on.clone())
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?)
+}
+
+/// Close a campaign (filing and review end); false when it was closed already.
+pub async fn close(conn: &mut AnyConnection, id: i64) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("UPDATE campaigns SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Set the per-level deadlines of a campaign.

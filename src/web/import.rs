@@ -138,7 +138,7 @@ pub async fn upload(
     Path(id): Path<i64>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut file: Option<(String, bytes::Bytes)> = None;
     let mut kind = String::new();
     loop {
         let field = match multipart.next_field().await {
@@ -161,7 +161,7 @@ pub async fn upload(
                     .bytes()
                     .await
                     .map_err(|_| AppError::BadRequest("上传没有完成，请重新上传".into()))?;
-                file = Some((name, bytes.to_vec()));
+                file = Some((name, bytes));
             }
             Some("kind") => kind = field.text().await.unwrap_or_default(),
             _ => {}

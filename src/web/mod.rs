@@ -4,6 +4,7 @@
 mod account;
 mod assets;
 mod auth;
+mod campaign;
 mod client;
 mod cockpit;
 mod directory;
@@ -134,6 +135,9 @@ pub fn router(state: AppState) -> Router {
             get(users::password_page).post(users::reset_password),
         )
         .route("/audit", get(directory::audit))
+        .route("/campaign", get(campaign::show).post(campaign::create))
+        .route("/campaign/deadlines", post(campaign::deadlines))
+        .route("/campaign/close", post(campaign::close))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)

@@ -54,7 +54,10 @@ fn page(
         org_name: view.org.name,
         attachment: view.form.attachment.clone(),
         title: view.form.title.clone(),
-        campaign: view.campaign_name,
+        campaign: format!(
+            "{} · 时间规则按 {} 判断",
+            view.campaign_name, view.judged_at
+        ),
         version: view.version,
         d: view.derived,
         covered: view.covered_firms,

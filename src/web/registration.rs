@@ -78,7 +78,10 @@ fn page(
         member_name: view.member.name.clone(),
         attachment: view.form.attachment.clone(),
         title: view.form.title.clone(),
-        campaign: view.campaign_name.clone(),
+        campaign: format!(
+            "{} · 时间规则按 {} 判断",
+            view.campaign_name, view.judged_at
+        ),
         state_label: state_label(&view.state),
         version: view.version,
         notice: None,

@@ -18,6 +18,8 @@ pub struct Ctx {
     pub is_member: bool,
     pub can_manage_users: bool,
     pub can_read_audit: bool,
+    /// National administrators run the campaigns.
+    pub can_run_campaigns: bool,
     pub unread: i64,
     pub nav: &'static str,
 }
@@ -34,6 +36,7 @@ impl Ctx {
             is_member: a.role == Role::Member,
             can_manage_users: authorize(a, Action::ManageUsers, None) == Decision::Allow,
             can_read_audit: authorize(a, Action::ReadAudit, None) == Decision::Allow,
+            can_run_campaigns: a.role == Role::Admin && a.org_path.depth() == 0,
             unread: user.unread,
             nav,
         }

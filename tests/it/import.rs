@@ -1501,3 +1501,80 @@ async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
     let (ok, out, err) = fresh.cli(&["check"]);
     assert!(ok, "{out}{err}");
 }
+
+#[tokio::test]
+async fn a_2018_file_is_judged_at_the_2018_campaigns_date_not_today() {
+    use dengji::service::campaign::{CampaignForm, Deadlines};
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    app.services.close_campaign(OP).await.unwrap();
+    app.services
+        .new_campaign(
+            OP,
+            &CampaignForm {
+                name: "2018年登记核查".into(),
+                cutoff: "2018-07-31".into(),
+                reference: String::new(),
+                deadlines: Deadlines {
+                    firm: "2018-08-31".into(),
+                    city: "2018-09-30".into(),
+                    province: "2018-10-31".into(),
+                    national: "2018-11-30".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let mut head: Vec<String> = HEAD.iter().map(|s| (*s).to_owned()).collect();
+    head.extend([
+        "党费交至年月".to_owned(),
+        "最近一次参加组织生活日期".to_owned(),
+    ]);
+    let mut current = row(&own, 401);
+    current.extend(["2018-06".to_owned(), "2018-05-10".to_owned()]);
+    let mut joined_later = row(&own, 402);
+    joined_later[7] = "2020-03-01".into();
+    joined_later[8] = String::new();
+    joined_later.extend(["2018-06".to_owned(), "2018-05-10".to_owned()]);
+    let bytes = Book {
+        head,
+        rows: vec![current, joined_later],
+        cells: Vec::new(),
+        merges: Vec::new(),
+    }
+    .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert_eq!(r.judged_at.as_deref(), Some("2018-07-31"));
+    // Dues paid to 2018-06 and organisation life in May 2018 were current in July 2018,
+    // however long ago that is now.
+    assert!(
+        !r.issues
+            .iter()
+            .any(|i| i.row == Some(2) && matches!(i.rule.as_str(), "DUES-ARREARS" | "LIFE-GAP")),
+        "{}",
+        issues(&r)
+    );
+    // Joining in 2020 lies after the campaign's date, though not after today.
+    assert!(
+        has(&r, Some(3), "DATE-FUTURE", "2018-07-31"),
+        "{}",
+        issues(&r)
+    );
+    // The preview says which date it judges at.
+    let clerk = app.login_demo("suo").await;
+    let resp = clerk
+        .post_file(
+            &format!("/orgs/{}/import", p.firm_org.0),
+            &[("kind", "")],
+            "名册.xlsx",
+            &bytes,
+        )
+        .await;
+    let preview = clerk.get(&resp.location().unwrap()).await;
+    assert!(
+        preview.body.contains("id=\"judged-at\">2018-07-31<"),
+        "{}",
+        preview.body
+    );
+}

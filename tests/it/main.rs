@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod campaign;
 mod cli;
+mod deploy;
 mod export;
 mod helpers;
 mod import;

@@ -90,7 +90,7 @@ async fn a_firm_organisation_files_its_form_with_derived_counts_and_rule_warning
         "{}",
         r.body
     );
-    assert!(r.body.contains("成立（批准建立）日期：不能晚于今天"));
+    assert!(r.body.contains("成立（批准建立）日期：不能晚于判断日"));
     assert!(
         r.body
             .contains("党组织所在行政区划：“12”不是有效的6位行政区划代码")

@@ -1,0 +1,136 @@
+//! `dengji setup`: the first start of a real deployment — the database migrated, the top of
+//! the tree, the first national administrator and (optionally) the first campaign.
+
+use super::{CliResult, describe, load_config, open};
+use crate::config::Overrides;
+use crate::domain::Role;
+use crate::service::Caller;
+use crate::service::campaign::{CampaignForm, Deadlines};
+use crate::service::users::NewAccount;
+use crate::store::users::UserFilter;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// 全国管理员的用户名
+    #[arg(long)]
+    admin_username: String,
+    /// 全国管理员的姓名
+    #[arg(long)]
+    admin_name: String,
+    /// 从标准输入读取其初始密码（一行）；不给时生成随机密码并打印
+    #[arg(long)]
+    password_stdin: bool,
+    /// 第一项登记核查工作的名称（给出时须同时给出下列日期）
+    #[arg(long)]
+    campaign_name: Option<String>,
+    /// 登记截止基准日（年-月-日）
+    #[arg(long)]
+    cutoff: Option<String>,
+    /// 时间规则判断日（年-月-日），默认即登记截止基准日
+    #[arg(long, default_value = "")]
+    reference: String,
+    /// 各级报送截止日期（年-月-日）
+    #[arg(long)]
+    firm: Option<String>,
+    #[arg(long)]
+    city: Option<String>,
+    #[arg(long)]
+    province: Option<String>,
+    #[arg(long)]
+    national: Option<String>,
+}
+
+pub async fn run(o: Overrides, args: Args) -> CliResult {
+    let config = load_config(&o)?;
+    let services = open(&config).await?;
+    let result = setup(&services, args).await;
+    services.db.close().await;
+    result
+}
+
+async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
+    let admins = services
+        .list_users(
+            Caller::Operator,
+            &UserFilter {
+                q: None,
+                role: Some(Role::Admin),
+                page: 1,
+                per_page: 1000,
+            },
+        )
+        .await
+        .map_err(describe)?;
+    let (root, _) = crate::service::setup::root_of_tree(&services.db)
+        .await
+        .map_err(describe)?;
+    if let Some(a) = admins.items.iter().find(|u| u.org_id == root) {
+        return Err(format!(
+            "已有全国管理员账号 {}：系统已初始化过。新增账号请用 dengji user add",
+            a.username
+        ));
+    }
+    let campaign = match (
+        args.campaign_name,
+        args.cutoff,
+        args.firm,
+        args.city,
+        args.province,
+        args.national,
+    ) {
+        (None, None, None, None, None, None) => None,
+        (Some(name), Some(cutoff), Some(firm), Some(city), Some(province), Some(national)) => {
+            Some(CampaignForm {
+                name,
+                cutoff,
+                reference: args.reference,
+                deadlines: Deadlines {
+                    firm,
+                    city,
+                    province,
+                    national,
+                },
+            })
+        }
+        _ => {
+            return Err(
+                "开展登记核查工作须同时给出 --campaign-name、--cutoff、--firm、--city、--province、--national"
+                    .into(),
+            );
+        }
+    };
+    let (password, generated) = super::user::new_password(args.password_stdin)?;
+    services
+        .create_user(
+            Caller::Operator,
+            NewAccount {
+                username: args.admin_username.clone(),
+                display_name: args.admin_name,
+                password: password.clone(),
+                role: Role::Admin,
+                org_id: root,
+                member_id: None,
+            },
+        )
+        .await
+        .map_err(describe)?;
+    println!("已建立全国管理员账号 {}。", args.admin_username);
+    if generated {
+        println!("初始密码：{password}  （请登录后立即修改）");
+    }
+    if let Some(c) = campaign {
+        services
+            .new_campaign(Caller::Operator, &c)
+            .await
+            .map_err(describe)?;
+        println!("已开展登记核查工作“{}”。", c.name.trim());
+    } else {
+        println!(
+            "尚未开展登记核查工作：请登录后在“登记核查工作”页面开展，或用 dengji campaign new。"
+        );
+    }
+    println!(
+        "下一步：dengji serve 启动服务，用该账号登录，按省份导入律师事务所名册、党组织名册和党员名单。"
+    );
+    Ok(())
+}
