@@ -18,6 +18,13 @@ const FIELD_FILES: [&str; 2] = [
     include_str!("../../forms/org_fields.toml"),
 ];
 const SUMMARIES: &str = include_str!("../../forms/summaries.toml");
+const HEADERS: &str = include_str!("../../forms/headers.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderFile {
+    aliases: BTreeMap<String, Vec<String>>,
+}
 const FORMS: [&str; 3] = [
     include_str!("../../forms/a1.toml"),
     include_str!("../../forms/a2.toml"),
@@ -31,6 +38,31 @@ pub struct CodeList {
     pub source: String,
     pub revision: String,
     pub codes: Vec<(String, String)>,
+    /// Other ways people write a value (code, what they write): short forms, old names.
+    #[serde(default)]
+    pub aliases: Vec<(String, String)>,
+}
+
+/// A value as written by hand, made comparable: full-width letters, digits and brackets to
+/// half-width, spaces of every kind and ＊ marks dropped.
+pub fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '＊' | '*' | '\u{3000}'))
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '【' | '［' => '[',
+            '】' | '］' => ']',
+            '，' => ',',
+            '：' => ':',
+            '／' => '/',
+            // Full-width ASCII (！ to ～) to its half-width form.
+            c if ('\u{FF01}'..='\u{FF5E}').contains(&c) => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            c => c,
+        })
+        .collect()
 }
 
 impl CodeList {
@@ -39,6 +71,52 @@ impl CodeList {
             .iter()
             .find(|(c, _)| c == code)
             .map(|(_, l)| l.as_str())
+    }
+
+    /// The code a value written by hand stands for: a code, a label or an alias (compared
+    /// after [`normalise`]), or the start of exactly one label (专职 for 专职律师). Otherwise
+    /// the labels closest to it, for the message.
+    pub fn resolve(&self, typed: &str) -> Result<&str, Vec<&str>> {
+        let t = normalise(typed);
+        if let Some((c, _)) = self.codes.iter().find(|(c, _)| *c == t) {
+            return Ok(c);
+        }
+        let same = |l: &str| normalise(l) == t;
+        if let Some((c, _)) = self
+            .codes
+            .iter()
+            .find(|(_, l)| same(l))
+            .or_else(|| self.aliases.iter().find(|(_, a)| same(a)))
+        {
+            return Ok(c);
+        }
+        if !t.is_empty() {
+            let starting: Vec<&(String, String)> = self
+                .codes
+                .iter()
+                .filter(|(_, l)| normalise(l).starts_with(&t))
+                .collect();
+            if let [(c, _)] = starting.as_slice() {
+                return Ok(c);
+            }
+            if starting.len() > 1 {
+                return Err(starting.iter().map(|(_, l)| l.as_str()).take(6).collect());
+            }
+        }
+        // The labels sharing most characters with what was typed.
+        let mut scored: Vec<(usize, &str)> = self
+            .codes
+            .iter()
+            .map(|(_, l)| (l.chars().filter(|c| t.contains(*c)).count(), l.as_str()))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        let closest: Vec<&str> = scored.iter().map(|(_, l)| *l).take(5).collect();
+        Err(if closest.is_empty() {
+            self.codes.iter().map(|(_, l)| l.as_str()).take(8).collect()
+        } else {
+            closest
+        })
     }
 }
 
@@ -155,6 +233,9 @@ pub struct Catalogue {
     pub fields: BTreeMap<String, Field>,
     pub forms: Vec<Form>,
     pub summaries: Vec<Summary>,
+    /// Column headers as people write them (alias → the template's header), from
+    /// `forms/headers.toml`.
+    pub header_aliases: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +251,14 @@ impl Catalogue {
     pub fn parse() -> Result<Self, CatalogueError> {
         let parse = |e: toml::de::Error| CatalogueError::Parse(e.to_string());
         let lists: BTreeMap<String, CodeList> = toml::from_str(CODES).map_err(parse)?;
+        for (name, list) in &lists {
+            if let Some((code, alias)) = list.aliases.iter().find(|(c, _)| list.label(c).is_none())
+            {
+                return Err(CatalogueError::Inconsistent(format!(
+                    "list {name}: alias {alias} names unknown code {code}"
+                )));
+            }
+        }
         let mut all_fields = Vec::new();
         for text in FIELD_FILES {
             let file: FieldFile = toml::from_str(text).map_err(parse)?;
@@ -255,11 +344,20 @@ impl Catalogue {
                 }
             }
         }
+        let headers: HeaderFile = toml::from_str(HEADERS).map_err(parse)?;
+        let header_aliases = headers
+            .aliases
+            .into_iter()
+            .flat_map(|(canonical, aliases)| {
+                aliases.into_iter().map(move |a| (a, canonical.clone()))
+            })
+            .collect();
         Ok(Self {
             lists,
             fields: by_code,
             forms,
             summaries: summaries.table,
+            header_aliases,
         })
     }
 
@@ -302,6 +400,41 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_read_the_way_people_write_them() {
+        let c = Catalogue::get();
+        let code =
+            |list: &str, typed: &str| c.list(list).unwrap().resolve(typed).map(str::to_owned);
+        assert_eq!(code("practice_type", "专职"), Ok("1".into()));
+        assert_eq!(code("practice_type", "专职律师　"), Ok("1".into()));
+        assert_eq!(code("practice_type", "法援"), Ok("8".into()));
+        assert_eq!(code("transfer_status", "转接中"), Ok("in_transit".into()));
+        assert_eq!(code("staff_post", "实习人员"), Ok("trainee".into()));
+        assert_eq!(
+            code("staff_post", "实习人员(持实习证)"),
+            Ok("trainee".into())
+        );
+        assert_eq!(
+            code("holder_type", "联合党支部(含本所)"),
+            Ok("joint_branch".into())
+        );
+        assert_eq!(
+            code("holder_type", "联合党支部 （含本所）"),
+            Ok("joint_branch".into())
+        );
+        assert_eq!(code("education", "本科"), Ok("21".into()));
+        assert_eq!(code("party_status", "正式"), Ok("full".into()));
+        assert_eq!(code("ethnicity", "汉"), Ok("01".into()));
+        assert_eq!(code("ethnicity", "01"), Ok("01".into()));
+        assert_eq!(code("sex", "女性"), Ok("2".into()));
+        // Ambiguous or unknown: the closest values, for the message.
+        let e = code("education", "大学").unwrap_err();
+        assert!(e.iter().any(|l| l.starts_with("大学本科")), "{e:?}");
+        let e = code("ethnicity", "火星族").unwrap_err();
+        assert!(!e.is_empty(), "{e:?}");
+        assert_eq!(normalise("ＡＢ１（２）"), "AB1(2)");
+    }
 
     #[test]
     fn shipped_definitions_are_consistent() {

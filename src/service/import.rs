@@ -644,23 +644,23 @@ fn convert(
             let typed = cell_text(v);
             let list = field.list.as_deref().and_then(|l| catalogue.list(l));
             match list {
-                Some(list) if list.label(&typed).is_none() => {
-                    // A label (what the drop-down offers), or a code typed as a number that lost
-                    // its leading zeros.
-                    let by_label = list.codes.iter().find(|(_, l)| *l == typed);
-                    let by_number = list
-                        .codes
-                        .iter()
-                        .find(|(c, _)| c.trim_start_matches('0') == typed.trim_start_matches('0'));
-                    by_label
-                        .or(if matches!(v, Value::Number(_)) {
-                            by_number
-                        } else {
-                            None
-                        })
-                        .map_or(typed, |(c, _)| c.clone())
-                }
-                _ => typed,
+                // A code typed as a number that lost its leading zeros (民族 1 for 01).
+                Some(list) if matches!(v, Value::Number(_)) && list.label(&typed).is_none() => list
+                    .codes
+                    .iter()
+                    .find(|(c, _)| c.trim_start_matches('0') == typed.trim_start_matches('0'))
+                    .map_or(typed, |(c, _)| c.clone()),
+                // A code, a label, a short form or an alias, as people write them.
+                Some(list) => match list.resolve(&typed) {
+                    Ok(code) => code.to_owned(),
+                    Err(closest) => {
+                        return Err((
+                            "CODE-UNKNOWN",
+                            format!("“{typed}”不是可选的值，请选择：{}", closest.join("、")),
+                        ));
+                    }
+                },
+                None => typed,
             }
         }
         _ => cell_text(v),
@@ -694,6 +694,21 @@ pub(crate) fn push(
     });
 }
 
+/// A column header as compared: [`norm`]ed, and an alias people write (身份证号) turned into
+/// the template's header (公民身份号码), from `forms/headers.toml`.
+pub(crate) fn header_key(catalogue: &Catalogue, h: &str) -> String {
+    static ALIASES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    let aliases = ALIASES.get_or_init(|| {
+        catalogue
+            .header_aliases
+            .iter()
+            .map(|(a, c)| (norm(a), norm(c)))
+            .collect()
+    });
+    let n = norm(h);
+    aliases.get(&n).cloned().unwrap_or(n)
+}
+
 /// Find the header among the first rows: the row naming most of the forms' columns.
 fn find_header(catalogue: &Catalogue, rows: &[(u32, Vec<Value>)]) -> Option<usize> {
     let mut known: Vec<String> = vec![norm(FIRM_COLUMN)];
@@ -708,7 +723,7 @@ fn find_header(catalogue: &Catalogue, rows: &[(u32, Vec<Value>)]) -> Option<usiz
         .map(|(i, (_, cells))| {
             let hits = cells
                 .iter()
-                .filter(|c| known.contains(&norm(&cell_text(c))))
+                .filter(|c| known.contains(&header_key(catalogue, &cell_text(c))))
                 .count();
             (i, hits)
         })
@@ -1664,7 +1679,7 @@ fn check_rows(
     let (header_row, header_cells) = &first[header_at];
     let header_row = *header_row;
     let headers: Vec<String> = header_cells.iter().map(cell_text).collect();
-    let normed: Vec<String> = headers.iter().map(|h| norm(h)).collect();
+    let normed: Vec<String> = headers.iter().map(|h| header_key(catalogue, h)).collect();
     let kind = match kind {
         Some(k) => k,
         None => match guess_kind(catalogue, &normed) {
@@ -1940,10 +1955,13 @@ fn check_rows(
                 if converted.contains(&column) {
                     continue;
                 }
-                let required_later =
-                    finding.rule == "REQUIRED" && !core.contains(&finding.field.as_str());
                 let in_file = cols.fields.iter().any(|(_, f)| f.code == finding.field);
-                if required_later && !in_file {
+                // A required field the file has no column for is left to the member (also
+                // one required by another value, e.g. the letter's date for 转接中).
+                let required_later = (finding.rule == "REQUIRED"
+                    || (finding.rule == "REQUIRED-IF" && !in_file))
+                    && !core.contains(&finding.field.as_str());
+                if finding.rule == "REQUIRED" && required_later && !in_file {
                     // Said once for the whole file (COLUMN-LATER).
                     continue;
                 }

@@ -403,9 +403,10 @@ async fn headers_missing_renamed_or_extra_are_named() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let (own, _, _) = firms(&app).await;
-    // 公民身份号码 renamed, 学历 deleted, one column of the user's own.
+    // 公民身份号码 renamed to something no alias knows (身份证号 is known, see
+    // forms/headers.toml), 学历 deleted, one column of the user's own.
     let mut book = Book::new(vec![row(&own, 31)]);
-    book.head[2] = "身份证号".into();
+    book.head[2] = "身份信息".into();
     book.head[4] = String::new();
     book.head.push("联系人".into());
     let r = check(&app, p.firm_org, &book.bytes()).await;
@@ -419,7 +420,7 @@ async fn headers_missing_renamed_or_extra_are_named() {
     assert!(
         r.issues
             .iter()
-            .any(|i| i.rule == "COLUMN-EXTRA" && i.message.contains("身份证号"))
+            .any(|i| i.rule == "COLUMN-EXTRA" && i.message.contains("身份信息"))
     );
 
     // Extra columns alone are ignored and reported; the header may sit below a title row.
@@ -1577,4 +1578,94 @@ async fn a_2018_file_is_judged_at_the_2018_campaigns_date_not_today() {
         "{}",
         preview.body
     );
+}
+
+#[tokio::test]
+async fn a_sheet_written_by_hand_with_short_forms_and_other_headers_imports() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let head = [
+        "律所统一社会信用代码",
+        "姓名",
+        "身份证号",
+        "民族",
+        "学历",
+        "手机",
+        "人员类别",
+        "入党时间",
+        "转正时间",
+        "执业证号",
+        "执业类别",
+        "组织关系转接状态",
+        "组织关系所在党组织类型",
+    ];
+    let line = |seq: u32, tweak: &dyn Fn(&mut Vec<String>)| {
+        let mut r: Vec<String> = [
+            own.as_str(),
+            &format!("林{seq}"),
+            &fresh_id(seq),
+            "汉",
+            "本科",
+            "13800138000",
+            "正式",
+            "1960-07-01",
+            "1961-07-01",
+            &format!("11101200511999{seq:03}"),
+            "专职",
+            "转接中",
+            "联合党支部(含本所)",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        tweak(&mut r);
+        r
+    };
+    let rows = vec![
+        line(501, &|_| {}),
+        line(502, &|r| {
+            r[4] = "硕士".into();
+            r[6] = "预备".into();
+            r[8] = String::new();
+            r[7] = "2017-12-01".into();
+            r[10] = "专职律师　".into();
+            r[12] = "联合党支部 （含本所）".into();
+        }),
+        line(503, &|r| r[3] = "火星族".into()),
+    ];
+    let bytes = Book {
+        head: head.iter().map(|s| (*s).to_owned()).collect(),
+        rows,
+        cells: Vec::new(),
+        merges: Vec::new(),
+    }
+    .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert_eq!(r.kind, Some(ImportKind::Lawyers), "{}", issues(&r));
+    assert!(
+        !r.issues.iter().any(|i| i.rule == "COLUMN-EXTRA"),
+        "{}",
+        issues(&r)
+    );
+    assert_eq!((r.rows, r.valid, r.invalid), (3, 2, 1), "{}", issues(&r));
+    assert!(has(&r, Some(4), "CODE-UNKNOWN", "请选择"), "{}", issues(&r));
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    assert_eq!(done.imported, 2);
+    let stored: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.education, m.practice_type, r.data FROM members m \
+         JOIN registrations r ON r.member_id = m.id WHERE m.import_batch_id = $1 ORDER BY m.name",
+    )
+    .bind(done.batch_id.unwrap())
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored[0].0, "21");
+    assert_eq!(stored[1].0, "14");
+    for (_, practice, data) in &stored {
+        assert_eq!(practice, "1");
+        let v: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(v["transfer_status"], "in_transit");
+        assert_eq!(v["holder_type"], "joint_branch");
+    }
 }
