@@ -110,7 +110,7 @@ impl CodeList {
             .map(|(_, l)| (l.chars().filter(|c| t.contains(*c)).count(), l.as_str()))
             .filter(|(n, _)| *n > 0)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         let closest: Vec<&str> = scored.iter().map(|(_, l)| *l).take(5).collect();
         Err(if closest.is_empty() {
             self.codes.iter().map(|(_, l)| l.as_str()).take(8).collect()
