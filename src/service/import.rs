@@ -338,6 +338,8 @@ pub struct Imported {
 /// A row ready to be stored: the member as a JSON row (`imports::member_row`), where it
 /// goes, and its draft form's data.
 struct Prepared {
+    /// The row of the file.
+    row: u32,
     row_json: String,
     index: String,
     org: OrgId,
@@ -1004,6 +1006,7 @@ impl Services {
             form: "",
             batch_id: None,
             written: 0,
+            rows_written: HashMap::new(),
             tallies: tallies::Deltas::default(),
             stopped: false,
         };
@@ -1189,7 +1192,7 @@ impl Services {
         tracing::debug!(waiting_for_rows = ?t_wait, working = ?t_step, "import: pipeline");
         if failure.is_none()
             && !limit_hit
-            && let (Some(s), Some((ready, any_error))) = (sink, pending.take())
+            && let (Some(s), Some((ready, any_error))) = (sink.as_deref_mut(), pending.take())
             && let Err(e) = s.write(ready, any_error).await
         {
             failure = Some(e);
@@ -1223,10 +1226,33 @@ impl Services {
             mut report,
             mut bad_rows,
             found,
+            earlier_dups,
         } = ended;
         if report.file_error {
             report.count_rules();
             return Ok(report);
+        }
+        // The earlier of two rows with the same key is wrong too, naming the later one; if it
+        // was written already, it goes again.
+        let mut retract = Vec::new();
+        for (first, later, label) in earlier_dups {
+            dups.row(
+                first,
+                vec![Issue {
+                    row: Some(first),
+                    column: Some(label.clone()),
+                    rule: "DUP-IN-FILE".into(),
+                    error: true,
+                    message: format!(
+                        "{label}：与第{later}行重复（同一人在文件中出现了两次，两行都不导入）"
+                    ),
+                }],
+            );
+            bad_rows.insert(first);
+            retract.push(first);
+        }
+        if let Some(s) = sink {
+            s.retract(&retract).await?;
         }
         report.nationwide_hits = dup_rows.len();
         report.looked_up = looked_up;
@@ -1474,6 +1500,9 @@ struct CheckEnd {
     report: Report,
     bad_rows: std::collections::HashSet<u32>,
     found: Found,
+    /// (earlier row, later row, column): the earlier of two rows with the same key, found
+    /// wrong only when the later one came.
+    earlier_dups: Vec<(u32, u32, String)>,
 }
 
 /// The import's end of the pipeline: the batch and its rows in one open transaction.
@@ -1485,12 +1514,48 @@ struct Sink<'a> {
     form: &'static str,
     batch_id: Option<i64>,
     written: usize,
+    /// What each written row counted, by its row in the file, in case it has to go again.
+    rows_written: HashMap<u32, Written>,
     tallies: tallies::Deltas,
     /// All or nothing and an error was found: nothing more is written; all is rolled back.
     stopped: bool,
 }
 
+/// What one written row counted.
+struct Written {
+    index: String,
+    org: i64,
+    firm: i64,
+    category: &'static str,
+    party_status: String,
+}
+
 impl Sink<'_> {
+    /// Take back rows already written that turned out wrong later in the file.
+    async fn retract(&mut self, rows: &[u32]) -> ServiceResult<()> {
+        let Some(batch) = self.batch_id else {
+            return Ok(());
+        };
+        let gone: Vec<Written> = rows
+            .iter()
+            .filter_map(|r| self.rows_written.remove(r))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let indexes: Vec<String> = gone.iter().map(|w| w.index.clone()).collect();
+        imports::retract(&mut self.tx, batch, &indexes).await?;
+        for w in &gone {
+            self.tallies
+                .remove_member(w.org, w.firm, w.category, &w.party_status);
+            if let Some(c) = self.campaign {
+                self.tallies.remove_draft(w.org, c);
+            }
+        }
+        self.written -= gone.len();
+        Ok(())
+    }
+
     async fn start(&mut self, kind: ImportKind) -> ServiceResult<()> {
         self.batch.kind = kind.code();
         self.form = kind.form_code().unwrap_or_default();
@@ -1531,6 +1596,16 @@ impl Sink<'_> {
         for p in &rows {
             self.tallies
                 .member(p.org.0, p.firm.0, p.category, &p.party_status);
+            self.rows_written.insert(
+                p.row,
+                Written {
+                    index: p.index.clone(),
+                    org: p.org.0,
+                    firm: p.firm.0,
+                    category: p.category,
+                    party_status: p.party_status.clone(),
+                },
+            );
         }
         if let Some(campaign) = self.campaign {
             let mut drafts: HashMap<String, (OrgId, String, String)> = rows
@@ -1632,6 +1707,7 @@ fn check_rows(
             report,
             bad_rows: std::collections::HashSet::new(),
             found: Found::default(),
+            earlier_dups: Vec::new(),
         })
     };
     let catalogue = cx.catalogue;
@@ -1848,6 +1924,8 @@ fn check_rows(
     let mut bad_rows: std::collections::HashSet<u32> = std::collections::HashSet::new();
     let mut seen_ids: HashMap<String, u32> = HashMap::new();
     let mut seen_licences: HashMap<String, u32> = HashMap::new();
+    // (earlier row, later row, column) of each key a later row repeats.
+    let mut earlier_dups: Vec<(u32, u32, String)> = Vec::new();
     let mut chunk: Vec<Candidate> = Vec::with_capacity(CHECK_CHUNK);
     let mut last_row = header_row;
     let mut rest = first.into_iter().skip(header_at + 1);
@@ -2039,8 +2117,11 @@ fn check_rows(
                         Some(&id_label),
                         "DUP-IN-FILE",
                         true,
-                        format!("{id_label}：与第{first}行重复（同一人在文件中出现了两次）"),
+                        format!(
+                            "{id_label}：与第{first}行重复（同一人在文件中出现了两次，两行都不导入）"
+                        ),
                     );
+                    earlier_dups.push((*first, row, id_label.clone()));
                 } else {
                     seen_ids.insert(id.as_str().to_owned(), row);
                     index = Some(cx.keys.id_index(id));
@@ -2058,8 +2139,9 @@ fn check_rows(
                         Some(&licence_label),
                         "DUP-IN-FILE",
                         true,
-                        format!("{licence_label}：与第{first}行重复"),
+                        format!("{licence_label}：与第{first}行重复（两行都不导入）"),
                     );
+                    earlier_dups.push((*first, row, licence_label.clone()));
                 } else {
                     seen_licences.insert(l.clone(), row);
                     licence = Some(l.clone());
@@ -2097,6 +2179,7 @@ fn check_rows(
                 (false, Some(id), Some(index), Some(f)) => {
                     let org_id = f.org_id.unwrap_or(f.city_org_id);
                     Some(prepare(
+                        row,
                         &cx.keys,
                         kind,
                         id,
@@ -2132,6 +2215,7 @@ fn check_rows(
         report,
         bad_rows,
         found,
+        earlier_dups,
     })
 }
 
@@ -2152,7 +2236,10 @@ async fn registered_elsewhere(
     let licences_found = imports::existing_licences(conn, &licences).await?;
     let where_is = |e: &imports::Existing| {
         if e.org_path.starts_with(importer.as_str()) {
-            format!("已登记为本组织范围内的党员“{}”", e.name)
+            format!(
+                "已登记为本组织范围内的党员“{}”（所在党组织：{}）",
+                e.name, e.org_name
+            )
         } else {
             "已在系统中登记（可能在其他单位）；如需转入，请联系其原所在党组织".to_owned()
         }
@@ -2203,6 +2290,7 @@ async fn registered_elsewhere(
 
 /// The member record and the draft form's data of a row without errors.
 fn prepare(
+    row: u32,
     keys: &crate::crypto::Keys,
     kind: ImportKind,
     id: &CitizenId,
@@ -2234,6 +2322,7 @@ fn prepare(
         org_path: path,
     };
     Prepared {
+        row,
         row_json: imports::member_row(&member),
         index: member.citizen_id_index,
         org: member.org_id,

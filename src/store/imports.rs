@@ -206,6 +206,8 @@ pub struct Existing {
     pub key: String,
     pub name: String,
     pub org_path: String,
+    /// The organisation the member is registered in.
+    pub org_name: String,
 }
 
 async fn existing_by(
@@ -216,7 +218,8 @@ async fn existing_by(
     let mut out = Vec::new();
     for chunk in keys.chunks(IN_CHUNK) {
         let mut sql = super::Sql::new(&format!(
-            "SELECT {column} AS k, name, org_path FROM members WHERE {column} IN ("
+            "SELECT m.{column} AS k, m.name, m.org_path, o.name AS org_name FROM members m \
+             JOIN orgs o ON o.id = m.org_id WHERE m.{column} IN ("
         ));
         sql.anonymous_on(conn);
         for (i, k) in chunk.iter().enumerate() {
@@ -231,6 +234,7 @@ async fn existing_by(
                 key: r.try_get("k")?,
                 name: r.try_get("name")?,
                 org_path: r.try_get("org_path")?,
+                org_name: r.try_get("org_name")?,
             });
         }
     }
@@ -437,6 +441,30 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
         accounts: r.try_get("accounts")?,
         surveyed: r.try_get("surveyed")?,
     })
+}
+
+/// Remove members of a batch again, with their drafts, inside the import's own transaction
+/// (rows found wrong only later in the file); returns how many went.
+pub async fn retract(conn: &mut AnyConnection, batch: i64, indexes: &[String]) -> StoreResult<u64> {
+    let mut gone = 0;
+    for index in indexes {
+        sqlx::query(
+            "DELETE FROM registrations WHERE member_id IN \
+             (SELECT id FROM members WHERE import_batch_id = $1 AND citizen_id_index = $2)",
+        )
+        .bind(batch)
+        .bind(index.clone())
+        .execute(&mut *conn)
+        .await?;
+        gone +=
+            sqlx::query("DELETE FROM members WHERE import_batch_id = $1 AND citizen_id_index = $2")
+                .bind(batch)
+                .bind(index.clone())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+    }
+    Ok(gone)
 }
 
 /// Remove a batch's members and their draft forms and mark the batch undone; returns how many

@@ -169,6 +169,20 @@ impl Deltas {
     pub fn draft(&mut self, org: i64, campaign: i64) {
         *self.drafts.entry((org, campaign)).or_default() += 1;
     }
+
+    /// Take back a member counted by [`Deltas::member`] (removed again in the same load).
+    pub fn remove_member(&mut self, org: i64, firm: i64, category: &str, party_status: &str) {
+        let o = self.orgs.entry(org).or_default();
+        o[0] -= i64::from(category == "lawyer");
+        o[1] -= i64::from(category == "staff");
+        o[2] -= i64::from(party_status == "full");
+        o[3] -= i64::from(party_status == "probationary");
+        *self.firms.entry(firm).or_default() -= 1;
+    }
+
+    pub fn remove_draft(&mut self, org: i64, campaign: i64) {
+        *self.drafts.entry((org, campaign)).or_default() -= 1;
+    }
 }
 
 fn json_rows<const N: usize>(rows: impl Iterator<Item = [i64; N]>) -> String {

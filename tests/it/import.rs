@@ -498,7 +498,9 @@ async fn duplicates_in_the_file_and_in_the_country_are_found_without_saying_wher
         .await
         .unwrap();
     assert!(!text.contains(&far_org), "{text}");
-    assert_eq!((r.valid, r.invalid), (1, 3));
+    // Both twins are wrong, each naming the other.
+    assert!(has(&r, Some(2), "DUP-IN-FILE", "与第5行重复"), "{text}");
+    assert_eq!((r.valid, r.invalid), (0, 4));
 }
 
 #[tokio::test]
@@ -1668,4 +1670,65 @@ async fn a_sheet_written_by_hand_with_short_forms_and_other_headers_imports() {
         assert_eq!(v["transfer_status"], "in_transit");
         assert_eq!(v["holder_type"], "joint_branch");
     }
+}
+
+#[tokio::test]
+async fn a_person_twice_in_a_file_flags_both_rows_even_far_apart() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    // 2,500 rows, then the first row's person again: the first row was checked (and, in
+    // valid-only mode, written) long before its twin comes.
+    let mut text = String::from_utf8(many_rows_csv(&own, 1, 2_500)).unwrap();
+    let mut twin = row(&own, 0);
+    twin[1] = "林重".into();
+    twin[2] = many_id(1);
+    twin[9] = "11101200511988888".into();
+    text.push('\n');
+    text.push_str(&twin.join(","));
+    let bytes = text.into_bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert_eq!((r.rows, r.invalid), (2_501, 2), "{}", issues(&r));
+    assert!(
+        has(&r, Some(2), "DUP-IN-FILE", "与第2502行重复"),
+        "{}",
+        issues(&r)
+    );
+    assert!(
+        has(&r, Some(2502), "DUP-IN-FILE", "与第2行重复"),
+        "{}",
+        issues(&r)
+    );
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    assert_eq!(
+        (done.imported, done.skipped),
+        (2_499, 2),
+        "{}",
+        issues(&done.report)
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM members").await,
+        before + 2_499
+    );
+    let batch_rows = count(
+        &app,
+        &format!(
+            "SELECT rows_imported FROM import_batches WHERE id = {}",
+            done.batch_id.unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(batch_rows, 2_499);
+    // Neither twin is in; the tallies still add up.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM members WHERE name IN ('林1', '林重')"
+        )
+        .await,
+        0
+    );
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(ok, "{out}{err}");
 }
