@@ -31,14 +31,20 @@ pub struct Args {
     /// 表格类型：a1（律师党员）、a2（工作人员党员）、firms（律师事务所名册）或 orgs（党组织名册）；默认按表头识别
     #[arg(long)]
     kind: Option<String>,
+    /// 把全部问题写入 CSV 文件（与网页上下载的问题清单相同）
+    #[arg(long)]
+    issues: Option<PathBuf>,
     /// 撤销一个导入批次（编号）
-    #[arg(long, conflicts_with_all = ["file", "into", "dry_run", "valid_only", "kind"])]
+    #[arg(long, conflicts_with_all = ["file", "into", "dry_run", "valid_only", "kind", "issues"])]
     undo: Option<i64>,
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report, issues_file: Option<&std::path::Path>) -> CliResult {
     if let Some(k) = r.kind {
         println!("表格类型：{}", k.label());
+    }
+    if let Some(d) = &r.judged_at {
+        println!("时间规则按 {d} 判断。");
     }
     if !r.file_error {
         println!(
@@ -53,9 +59,36 @@ fn print_report(r: &Report) {
         let level = if i.error { "错误" } else { "提示" };
         println!("  {place} {level} [{}] {}", i.rule, i.message);
     }
-    if r.issues.len() > PRINTED {
-        println!("  …… 另有 {} 条未列出", r.issues.len() - PRINTED);
+    let total = r.issues.len() + r.omitted;
+    if total > PRINTED {
+        println!(
+            "  …… 另有 {} 条未列出{}",
+            total - PRINTED,
+            if issues_file.is_some() {
+                "（见问题清单）"
+            } else {
+                "（加 --issues 文件.csv 可得全部问题）"
+            }
+        );
     }
+    if !r.rules.is_empty() {
+        println!("按规则统计：");
+        for (rule, errors, warnings) in &r.rules {
+            println!("  {rule:<24} 错误 {errors:>7}  提示 {warnings:>7}");
+        }
+    }
+    if let Some(path) = issues_file {
+        let mut f = crate::private_file::create(path)
+            .map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
+        std::io::Write::write_all(&mut f, &crate::service::import::issues_csv(r))
+            .map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
+        println!(
+            "问题清单已写入 {}（{} 条）。",
+            path.display(),
+            r.issues.len()
+        );
+    }
+    Ok(())
 }
 
 pub async fn run(o: Overrides, args: Args) -> CliResult {
@@ -116,7 +149,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             .await;
         bar.finish_and_clear();
         let report = report.map_err(super::describe)?;
-        print_report(&report);
+        print_report(&report, args.issues.as_deref())?;
         println!(
             "预检完成（未导入），用时 {:.1} 秒。",
             started.elapsed().as_secs_f64()
@@ -142,7 +175,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         .await;
     bar.finish_and_clear();
     let done = done.map_err(super::describe)?;
-    print_report(&done.report);
+    print_report(&done.report, args.issues.as_deref())?;
     match done.batch_id {
         Some(batch) => {
             println!(

@@ -960,6 +960,19 @@ async fn the_import_command_checks_imports_and_undoes() {
         "{out}"
     );
     assert!(err.contains("不能导入"), "{err}");
+    assert!(
+        out.contains("按规则统计") && out.contains("MOBILE"),
+        "{out}"
+    );
+    // Every finding into a CSV, the same list the web page gives.
+    let list = dir.path().join("问题.csv");
+    let l = list.display().to_string();
+    let (_, out, _) = dengji(&["import", &f, "--into", &node, "--dry-run", "--issues", &l]);
+    assert!(out.contains("问题清单已写入"), "{out}");
+    let csv = std::fs::read(&list).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"));
+    let csv = String::from_utf8_lossy(&csv);
+    assert!(csv.contains("第3行") && csv.contains("MOBILE"), "{csv}");
     let (ok, out, _) = dengji(&["import", &f, "--into", &node, "--dry-run", "--valid-only"]);
     assert!(ok, "{out}");
     let (ok, _, err) = dengji(&["import", &f, "--into", &node]);
