@@ -28,7 +28,7 @@ pub struct Args {
     /// 只导入无误的行（默认：有任何错误则全部不导入）
     #[arg(long)]
     valid_only: bool,
-    /// 表格类型：a1（律师党员）、a2（工作人员党员）、firms（律师事务所名册）或 orgs（党组织名册）；默认按表头识别
+    /// 表格类型：a1（律师党员）、a2（工作人员党员）、members（律师和工作人员混合名单）、firms（律师事务所名册）或 orgs（党组织名册）；默认按表头识别
     #[arg(long)]
     kind: Option<String>,
     /// 把全部问题写入 CSV 文件（与网页上下载的问题清单相同）
@@ -109,7 +109,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         None => None,
         Some(k) => Some(
             ImportKind::from_code(k).ok_or(
-                "--kind 应为 a1（律师党员）、a2（工作人员党员）、firms（律师事务所名册）或 orgs（党组织名册）",
+                "--kind 应为 a1（律师党员）、a2（工作人员党员）、members（混合名单）、firms（律师事务所名册）或 orgs（党组织名册）",
             )?,
         ),
     };

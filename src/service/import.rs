@@ -19,6 +19,8 @@ use crate::store::{StoreError, campaigns, now, orgs, tallies};
 
 /// The column naming each member's firm (not a form field: it places the record).
 pub const FIRM_COLUMN: &str = "律师事务所统一社会信用代码";
+/// The column saying whether a row of a mixed list is a lawyer or staff (not a form field).
+pub const IDENTITY_COLUMN: &str = "人员身份";
 /// How long an uploaded file waits for the user's decision after the dry run.
 pub const UPLOAD_HOURS: i64 = 24;
 /// Rows searched for the header.
@@ -44,6 +46,9 @@ pub enum ImportKind {
     Lawyers,
     /// 附件2 rows: party members on a firm's staff.
     Staff,
+    /// Lawyers and staff in one list: each row is a 附件1 or 附件2 row, told by a
+    /// 人员身份 column or by whether it has a licence number.
+    Members,
     /// The firm registry (律师事务所名册, `registry_import`).
     Firms,
     /// The party organisation roster (党组织名册, `registry_import`).
@@ -55,6 +60,7 @@ impl ImportKind {
         match self {
             Self::Lawyers => "lawyers",
             Self::Staff => "staff",
+            Self::Members => "members",
             Self::Firms => "firms",
             Self::Orgs => "orgs",
         }
@@ -64,6 +70,7 @@ impl ImportKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "lawyers" | "a1" => Some(Self::Lawyers),
             "staff" | "a2" => Some(Self::Staff),
+            "members" | "mixed" => Some(Self::Members),
             "firms" => Some(Self::Firms),
             "orgs" => Some(Self::Orgs),
             _ => None,
@@ -74,6 +81,7 @@ impl ImportKind {
         match self {
             Self::Lawyers => "附件1 律师党员",
             Self::Staff => "附件2 律师事务所工作人员党员",
+            Self::Members => "附件1和附件2 律师和工作人员党员（混合名单）",
             Self::Firms => "律师事务所名册",
             Self::Orgs => "党组织名册",
         }
@@ -89,7 +97,7 @@ impl ImportKind {
         match self {
             Self::Lawyers => Some("A1"),
             Self::Staff => Some("A2"),
-            Self::Firms | Self::Orgs => None,
+            Self::Members | Self::Firms | Self::Orgs => None,
         }
     }
 
@@ -97,7 +105,7 @@ impl ImportKind {
         match self {
             Self::Lawyers => "lawyer",
             Self::Staff => "staff",
-            Self::Firms | Self::Orgs => "",
+            Self::Members | Self::Firms | Self::Orgs => "",
         }
     }
 }
@@ -340,6 +348,8 @@ pub struct Imported {
 struct Prepared {
     /// The row of the file.
     row: u32,
+    /// The form its draft fills (A1 or A2).
+    form: &'static str,
     row_json: String,
     index: String,
     org: OrgId,
@@ -367,7 +377,7 @@ impl Undone {
             ImportKind::Orgs => {
                 format!("删除了 {n} 个党组织，其所在律师事务所恢复为未建立党组织")
             }
-            ImportKind::Lawyers | ImportKind::Staff => {
+            ImportKind::Lawyers | ImportKind::Staff | ImportKind::Members => {
                 format!("删除了 {n} 名党员及其登记表草稿")
             }
         }
@@ -747,11 +757,15 @@ fn guess_kind(catalogue: &Catalogue, headers: &[String]) -> Result<ImportKind, S
             .filter(|h| mine.contains(h) && !other.contains(h))
             .count()
     };
+    if headers.iter().any(|h| *h == norm(IDENTITY_COLUMN)) {
+        return Ok(ImportKind::Members);
+    }
     match (only(&l1, &l2), only(&l2, &l1)) {
         (0, 0) => Err("无法判断文件是附件1（律师党员）还是附件2（工作人员党员）：表头中既没有“执业证号”等执业栏目，也没有“岗位类别”等工作人员栏目；请使用系统下载的模板，或在导入时选择表格类型".into()),
         (_, 0) => Ok(ImportKind::Lawyers),
         (0, _) => Ok(ImportKind::Staff),
-        _ => Err("表头同时含有附件1（律师党员）和附件2（工作人员党员）的栏目：请把律师和工作人员分成两个文件分别导入".into()),
+        // Lawyers and staff in one list: each row is told apart by itself.
+        _ => Ok(ImportKind::Members),
     }
 }
 
@@ -1608,18 +1622,21 @@ impl Sink<'_> {
             );
         }
         if let Some(campaign) = self.campaign {
-            let mut drafts: HashMap<String, (OrgId, String, String)> = rows
+            let mut drafts: HashMap<String, (OrgId, String, String, &'static str)> = rows
                 .into_iter()
-                .map(|p| (p.index, (p.org, p.org_path, p.data)))
+                .map(|p| (p.index, (p.org, p.org_path, p.data, p.form)))
                 .collect();
-            let mut rows = Vec::with_capacity(ids.len());
+            // One statement per form (a mixed list has both).
+            let mut by_form: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
             for (id, index) in ids {
-                if let Some((org, path, data)) = drafts.remove(&index) {
+                if let Some((org, path, data, form)) = drafts.remove(&index) {
                     self.tallies.draft(org.0, campaign);
-                    rows.push((id, path, data));
+                    by_form.entry(form).or_default().push((id, path, data));
                 }
             }
-            imports::insert_drafts(&mut self.tx, campaign, self.form, self.batch.by, rows).await?;
+            for (form, rows) in by_form {
+                imports::insert_drafts(&mut self.tx, campaign, form, self.batch.by, rows).await?;
+            }
         }
         Ok(())
     }
@@ -1763,9 +1780,32 @@ fn check_rows(
             Err(m) => return verdict(Report::file("KIND-UNKNOWN", m)),
         },
     };
-    let Some(form) = kind.form_code().and_then(|c| catalogue.form(c)) else {
-        return verdict(Report::file("KIND-UNKNOWN", "表单定义缺失"));
+    // The forms the rows fill: one, or both for a mixed list (each row picks its own).
+    let forms: Vec<(ImportKind, &Form)> = match kind {
+        ImportKind::Members => [ImportKind::Lawyers, ImportKind::Staff]
+            .into_iter()
+            .filter_map(|k| {
+                k.form_code()
+                    .and_then(|c| catalogue.form(c))
+                    .map(|f| (k, f))
+            })
+            .collect(),
+        k => k
+            .form_code()
+            .and_then(|c| catalogue.form(c))
+            .map(|f| (k, f))
+            .into_iter()
+            .collect(),
     };
+    if forms.is_empty() || (kind == ImportKind::Members && forms.len() != 2) {
+        return verdict(Report::file("KIND-UNKNOWN", "表单定义缺失"));
+    }
+    let attachment = forms
+        .iter()
+        .map(|(_, f)| f.attachment.as_str())
+        .collect::<Vec<_>>()
+        .join("或");
+    let form_of = |k: ImportKind| forms.iter().find(|(fk, _)| *fk == k).map(|(_, f)| *f);
     let mut report = Report {
         kind: Some(kind),
         header_row: Some(header_row),
@@ -1779,7 +1819,15 @@ fn check_rows(
         firm: None,
         headers: headers.clone(),
     };
-    let fields: Vec<&Field> = catalogue.fields_of(form).collect();
+    let mut identity: Option<usize> = None;
+    let mut fields: Vec<&Field> = Vec::new();
+    for (_, f) in &forms {
+        for field in catalogue.fields_of(f) {
+            if !fields.iter().any(|g| g.code == field.code) {
+                fields.push(field);
+            }
+        }
+    }
     for (i, h) in normed.iter().enumerate() {
         if h.is_empty() {
             continue;
@@ -1798,6 +1846,10 @@ fn check_rows(
             }
             continue;
         }
+        if *h == norm(IDENTITY_COLUMN) && kind == ImportKind::Members {
+            identity = Some(i);
+            continue;
+        }
         match fields.iter().find(|f| norm(&f.label) == *h) {
             Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
                 &mut issues,
@@ -1814,10 +1866,7 @@ fn check_rows(
                 Some(&headers[i]),
                 "COLUMN-EXTRA",
                 false,
-                format!(
-                    "第{column}列“{}”不是{}的栏目，已忽略",
-                    headers[i], form.attachment
-                ),
+                format!("第{column}列“{}”不是{attachment}的栏目，已忽略", headers[i]),
             ),
         }
     }
@@ -2015,6 +2064,51 @@ fn check_rows(
                     ),
                 }
             }
+            // The form this row fills: the list's own or, in a mixed list, told by its 人员身份
+            // or by whether it has a licence number.
+            let row_kind = if kind == ImportKind::Members {
+                let licensed = values.contains_key("licence_no");
+                let told = identity
+                    .map(|i| cell_text(get(i)))
+                    .filter(|t| !t.is_empty());
+                match told {
+                    None if licensed => ImportKind::Lawyers,
+                    None => ImportKind::Staff,
+                    Some(t) => match catalogue.list("category").map(|l| l.resolve(&t)) {
+                        Some(Ok("lawyer")) => ImportKind::Lawyers,
+                        Some(Ok(_)) => ImportKind::Staff,
+                        _ => {
+                            push(
+                                &mut row_issues,
+                                Some(row),
+                                Some(IDENTITY_COLUMN),
+                                "CODE-UNKNOWN",
+                                true,
+                                format!("{IDENTITY_COLUMN}：“{t}”应为“律师”或“工作人员”"),
+                            );
+                            if licensed {
+                                ImportKind::Lawyers
+                            } else {
+                                ImportKind::Staff
+                            }
+                        }
+                    },
+                }
+            } else {
+                kind
+            };
+            let form = form_of(row_kind).unwrap_or(forms[0].1);
+            // The other form's own columns are not this row's.
+            values.retain(|code, _| catalogue.fields_of(form).any(|f| &f.code == code));
+            let row_core: Vec<&str> = CORE
+                .iter()
+                .chain(if row_kind == ImportKind::Lawyers {
+                    CORE_LAWYER.iter()
+                } else {
+                    [].iter()
+                })
+                .copied()
+                .collect();
             let id = values
                 .get("citizen_id")
                 .and_then(|t| CitizenId::parse(t, cx.today).ok());
@@ -2038,7 +2132,7 @@ fn check_rows(
                 // one required by another value, e.g. the letter's date for 转接中).
                 let required_later = (finding.rule == "REQUIRED"
                     || (finding.rule == "REQUIRED-IF" && !in_file))
-                    && !core.contains(&finding.field.as_str());
+                    && !row_core.contains(&finding.field.as_str());
                 if finding.rule == "REQUIRED" && required_later && !in_file {
                     // Said once for the whole file (COLUMN-LATER).
                     continue;
@@ -2130,7 +2224,7 @@ fn check_rows(
             let mut licence = None;
             if let Some(l) = values
                 .get("licence_no")
-                .filter(|_| kind == ImportKind::Lawyers)
+                .filter(|_| row_kind == ImportKind::Lawyers)
             {
                 if let Some(first) = seen_licences.get(l) {
                     push(
@@ -2151,7 +2245,7 @@ fn check_rows(
                 let get_v = |k: &str| values.get(k).map(String::as_str);
                 let e = eligibility::decide(
                     Facts {
-                        category: kind.category(),
+                        category: row_kind.category(),
                         practice_type: get_v("practice_type"),
                         staff_post: get_v("staff_post"),
                         started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
@@ -2181,7 +2275,7 @@ fn check_rows(
                     Some(prepare(
                         row,
                         &cx.keys,
-                        kind,
+                        row_kind,
                         id,
                         index.clone(),
                         (f.id, org_id, f.scope_path.clone()),
@@ -2323,6 +2417,7 @@ fn prepare(
     };
     Prepared {
         row,
+        form: kind.form_code().unwrap_or_default(),
         row_json: imports::member_row(&member),
         index: member.citizen_id_index,
         org: member.org_id,

@@ -1745,3 +1745,91 @@ async fn a_person_twice_in_a_file_flags_both_rows_even_far_apart() {
     let (ok, out, err) = app.cli(&["check"]);
     assert!(ok, "{out}{err}");
 }
+
+#[tokio::test]
+async fn lawyers_and_staff_in_one_list_import_each_to_their_own_form() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let head: Vec<String> = [
+        "律所统一社会信用代码",
+        "姓名",
+        "公民身份号码",
+        "民族",
+        "学历",
+        "手机号码",
+        "人员类别",
+        "入党日期",
+        "转正日期",
+        "执业证号",
+        "执业类别",
+        "岗位类别",
+        "人员身份",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let person = |seq: u32, licence: &str, practice: &str, post: &str, identity: &str| {
+        [
+            own.as_str(),
+            &format!("林{seq}"),
+            &fresh_id(seq),
+            "汉族",
+            "大学本科毕业",
+            "13800138000",
+            "正式党员",
+            "1960-07-01",
+            "1961-07-01",
+            licence,
+            practice,
+            post,
+            identity,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<String>>()
+    };
+    let rows = vec![
+        person(601, "11101200511999601", "专职", "", "律师"),
+        person(602, "", "", "行政人员", "工作人员"),
+        // No 人员身份: no licence number, so staff.
+        person(603, "", "", "财务", ""),
+        person(604, "", "", "行政", "实习"),
+    ];
+    let bytes = Book {
+        head,
+        rows,
+        cells: Vec::new(),
+        merges: Vec::new(),
+    }
+    .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert_eq!(r.kind, Some(ImportKind::Members), "{}", issues(&r));
+    assert_eq!((r.rows, r.valid, r.invalid), (4, 3, 1), "{}", issues(&r));
+    assert!(
+        has(&r, Some(5), "CODE-UNKNOWN", "人员身份"),
+        "{}",
+        issues(&r)
+    );
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    assert_eq!(done.imported, 3, "{}", issues(&done.report));
+    let stored: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.name, m.category, r.form_code FROM members m \
+         JOIN registrations r ON r.member_id = m.id WHERE m.import_batch_id = $1 ORDER BY m.name",
+    )
+    .bind(done.batch_id.unwrap())
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap();
+    let expect = [
+        ("林601", "lawyer", "A1"),
+        ("林602", "staff", "A2"),
+        ("林603", "staff", "A2"),
+    ];
+    assert_eq!(stored.len(), 3);
+    for ((n, c, f), (en, ec, ef)) in stored.iter().zip(expect) {
+        assert_eq!((n.as_str(), c.as_str(), f.as_str()), (en, ec, ef));
+    }
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(ok, "{out}{err}");
+}
