@@ -514,6 +514,23 @@ fn form_code(t: &str) -> Option<String> {
         .map(|(code, _)| code.clone())
 }
 
+/// The city-level nodes whose region covers a county-level `code`: the district itself (a
+/// municipality's districts are city-level here), else its prefecture (`xxxx00`).
+fn covering<'o>(cities: &'o [Org], code: &str) -> Vec<&'o Org> {
+    let exact: Vec<&Org> = cities
+        .iter()
+        .filter(|c| c.region_code.as_deref() == Some(code))
+        .collect();
+    if !exact.is_empty() || code.len() != 6 {
+        return exact;
+    }
+    let prefecture = format!("{}00", &code[..4]);
+    cities
+        .iter()
+        .filter(|c| c.region_code.as_deref() == Some(prefecture.as_str()))
+        .collect()
+}
+
 fn kind_of(t: &str) -> Option<OrgKind> {
     let t = norm(t);
     OrgKind::ALL
@@ -606,21 +623,8 @@ async fn check(
             ),
         )));
     };
-    let mut header = map_header(kind, &sheet.rows, at);
-    let into_city = org.level == OrgLevel::City;
-    if kind == ImportKind::Firms && !into_city && !header.columns.contains_key("city") {
-        push(
-            &mut header.issues,
-            None,
-            Some(FIRM_COLUMNS[5].label),
-            "COLUMN-MISSING",
-            true,
-            format!(
-                "缺少栏目“{}”：导入到{}时，须写明每个律师事务所归哪个地市级党组织管理",
-                FIRM_COLUMNS[5].label, org.name
-            ),
-        );
-    }
+    // Above a city, a firm's city is the one its 行政区划 lies in, unless a column names it.
+    let header = map_header(kind, &sheet.rows, at);
     let header_row = sheet.rows[at].0;
     let mut report = Report {
         kind: Some(kind),
@@ -772,7 +776,10 @@ async fn check_firms<'a>(
                 }
             }
         }
-        // The city-level node it goes under.
+        // The city-level node it goes under: the one imported into, the one the row names, or
+        // the one whose region covers the firm's (GB/T 2260: the prefecture, or the district
+        // of a municipality).
+        let region = r.region(K, true, "");
         let city_text = r.text("city");
         let city: Option<&Org> = if org.level == OrgLevel::City {
             if !city_text.is_empty() && norm(&city_text) != norm(&org.name) {
@@ -790,13 +797,40 @@ async fn check_firms<'a>(
                 Some(org)
             }
         } else if city_text.is_empty() {
-            r.error(
-                K,
-                "city",
-                "REQUIRED",
-                format!("导入到“{}”时须写明所属地市级党组织", org.name),
-            );
-            None
+            match region.as_deref().map(|code| covering(&cities, code)) {
+                // The region is missing or wrong: said once, by the region's own check.
+                None => None,
+                Some(found) => match found.as_slice() {
+                    [one] => Some(*one),
+                    [] => {
+                        r.error(
+                            K,
+                            "city",
+                            "CITY-NOT-FOUND",
+                            format!(
+                                "“{}”之下没有覆盖行政区划 {} 的地市级党组织：请先建立该地市级党组织（党组织名册或“建立地市级党组织”），或在“所属地市级党组织”栏写明",
+                                org.name,
+                                region.as_deref().unwrap_or_default()
+                            ),
+                        );
+                        None
+                    }
+                    many => {
+                        r.error(
+                            K,
+                            "city",
+                            "CITY-AMBIGUOUS",
+                            format!(
+                                "行政区划 {} 有{}个地市级党组织（{}）：请在“所属地市级党组织”栏写明是哪一个",
+                                region.as_deref().unwrap_or_default(),
+                                many.len(),
+                                many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("、")
+                            ),
+                        );
+                        None
+                    }
+                },
+            }
         } else {
             let found: Vec<&Org> = cities
                 .iter()
@@ -828,7 +862,6 @@ async fn check_firms<'a>(
                 }
             }
         };
-        let region = r.region(K, true, "");
         if let (Some(region), Some(city)) = (&region, city) {
             r.region_within(
                 K,
@@ -1546,6 +1579,40 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_firms_region_finds_the_city_level_node_covering_it() {
+        let city = |id: i64, code: &str| Org {
+            id: OrgId(id),
+            parent_id: Some(OrgId(2)),
+            path: TreePath::root(OrgId(1)),
+            level: OrgLevel::City,
+            kind: OrgKind::IndustryCommittee,
+            name: format!("c{id}"),
+            region_code: Some(code.to_owned()),
+            region_name: None,
+            secretary_name: None,
+            contact_phone: None,
+            formed_on: None,
+            child_count: 0,
+        };
+        let cities = vec![city(10, "320100"), city(11, "320200"), city(12, "310101")];
+        let ids = |code: &str| {
+            covering(&cities, code)
+                .iter()
+                .map(|c| c.id.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("320102"), vec![10], "a district of 南京 goes to 南京");
+        assert_eq!(ids("320100"), vec![10]);
+        assert_eq!(
+            ids("310101"),
+            vec![12],
+            "a municipality's district is its own node"
+        );
+        assert!(ids("310104").is_empty(), "no node covers it");
+        assert!(ids("330102").is_empty());
+    }
 
     fn texts(cells: &[&str]) -> Vec<Value> {
         cells.iter().map(|c| Value::Text((*c).to_owned())).collect()

@@ -305,16 +305,30 @@ async fn firms_imported_above_a_city_name_their_city_and_scope_is_kept() {
     let city_name = text(&app, "SELECT name FROM orgs WHERE id = $1", p.city.0).await;
     let far_city = text(&app, "SELECT name FROM orgs WHERE id = $1", p.other_city.0).await;
 
-    // Into a province the column naming the city is needed.
+    // Into a province without a city column: each firm goes to the city-level node whose
+    // region covers its 行政区划; a region no city-level node covers is named.
     let without: Vec<&str> = FIRM_HEAD[..5].to_vec();
-    let rows = vec![firm("省里导入", 30, &region, "")[..5].to_vec()];
+    let far_region = region_of(&app, p.other_city).await;
+    let rows = vec![
+        firm("省里导入", 34, &region, "")[..5].to_vec(),
+        firm("外省区划", 35, &far_region, "")[..5].to_vec(),
+    ];
     let r = check(&app, p.province, &xlsx(&without, &rows)).await;
-    assert!(r.file_error);
+    assert!(!r.file_error, "{}", issues(&r));
+    assert_eq!((r.valid, r.invalid), (1, 1), "{}", issues(&r));
     assert!(
-        has(&r, None, "COLUMN-MISSING", "所属地市级党组织"),
+        has(&r, Some(3), "CITY-NOT-FOUND", "覆盖行政区划"),
         "{}",
         issues(&r)
     );
+    let done = run(&app, p.province, &xlsx(&without, &rows), Mode::ValidOnly).await;
+    assert_eq!(done.imported, 1);
+    let city_of: i64 = sqlx::query_scalar("SELECT city_org_id FROM firms WHERE credit_code = $1")
+        .bind(code(34))
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(city_of, p.city.0, "placed by its region");
 
     let rows = vec![
         firm("省里导入", 30, &region, &city_name),
@@ -334,13 +348,10 @@ async fn firms_imported_above_a_city_name_their_city_and_scope_is_kept() {
         "{}",
         issues(&r)
     );
-    assert!(
-        has(&r, Some(5), "REQUIRED", "所属地市级党组织"),
-        "{}",
-        issues(&r)
-    );
+    // An empty city cell: placed by the region too.
+    assert!(!r.issues.iter().any(|i| i.row == Some(5)), "{}", issues(&r));
     let done = run(&app, p.province, &bytes, Mode::ValidOnly).await;
-    assert_eq!(done.imported, 1);
+    assert_eq!(done.imported, 2);
     let city_of: i64 = sqlx::query_scalar("SELECT city_org_id FROM firms WHERE credit_code = $1")
         .bind(code(30))
         .fetch_one(app.services.db.pool())
