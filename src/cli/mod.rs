@@ -5,6 +5,7 @@ mod bench;
 mod bench_import;
 mod campaign;
 mod check;
+mod cities;
 mod demo;
 mod export;
 mod import;
@@ -53,6 +54,8 @@ enum Command {
     Migrate,
     /// 首次部署：建立全国管理员账号和第一项登记核查工作
     Setup(setup::Args),
+    /// 按行政区划为一个省建立地市级党组织（先列出，加 --create 建立）
+    Cities(cities::Args),
     /// 生成演示数据（一个完整的虚拟全国组织体系）
     Demo(demo::Args),
     /// 账号管理：添加、列出、重置密码、停用、启用
@@ -130,6 +133,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve::run(overrides, args).await,
         Command::Migrate => migrate::run(overrides).await,
         Command::Setup(args) => setup::run(overrides, args).await,
+        Command::Cities(args) => cities::run(overrides, args).await,
         Command::Demo(args) => demo::run(overrides, args).await,
         Command::User(cmd) => user::run(overrides, cmd).await,
         Command::Backup(args) => backup::run(overrides, args).await,

@@ -385,11 +385,8 @@ impl Services {
                 Some(pcode) => {
                     let prefix = &pcode[..2];
                     let municipality = matches!(prefix, "11" | "12" | "31" | "50");
-                    let level = if municipality { 3 } else { 2 };
-                    divisions
-                        .iter()
-                        .filter(|d| d.level == level && d.code.starts_with(prefix))
-                        .filter(|d| !d.code.ends_with("9000") && !d.name.contains("直辖"))
+                    divisions::city_seats(&divisions, prefix)
+                        .into_iter()
                         .map(|d| {
                             let counties: Vec<String> = if municipality {
                                 vec![d.code.clone()]

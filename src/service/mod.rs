@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod cities;
 pub mod cockpit;
 pub mod demo;
 pub mod directory;

@@ -497,21 +497,15 @@ fn split_codes(t: &str) -> Vec<String> {
     out
 }
 
-/// The code of a 组织形式 as typed: a label or code of the list, or one of the usual words.
+/// The code of a 组织形式 as typed: a code, label, short form or alias of the list
+/// (`forms/codes.toml`), with or without 律师事务所 after it.
 fn form_code(t: &str) -> Option<String> {
     let t = norm(t);
-    let t = match t.trim_end_matches("律师事务所") {
-        "合伙" | "普通合伙" | "特殊的普通合伙" | "特殊普通合伙" => "合伙所",
-        "国资" | "国家出资" => "国资所",
-        "个人" => "个人所",
-        other => other,
-    };
-    Catalogue::get()
-        .list("firm_form")?
-        .codes
-        .iter()
-        .find(|(code, label)| code == t || label == t)
-        .map(|(code, _)| code.clone())
+    let list = Catalogue::get().list("firm_form")?;
+    list.resolve(&t)
+        .or_else(|_| list.resolve(t.trim_end_matches("律师事务所")))
+        .ok()
+        .map(str::to_owned)
 }
 
 /// The city-level nodes whose region covers a county-level `code`: the district itself (a
@@ -531,11 +525,10 @@ fn covering<'o>(cities: &'o [Org], code: &str) -> Vec<&'o Org> {
         .collect()
 }
 
+/// The kind an organisation's 组织类别 names, as people write it (党支部, 支部, 联合支部 …).
 fn kind_of(t: &str) -> Option<OrgKind> {
-    let t = norm(t);
-    OrgKind::ALL
-        .into_iter()
-        .find(|k| k.label() == t || k.code() == t)
+    let code = Catalogue::get().list("org_kind")?.resolve(&norm(t)).ok()?;
+    OrgKind::ALL.into_iter().find(|k| k.code() == code)
 }
 
 fn allowed_labels(level: OrgLevel) -> String {

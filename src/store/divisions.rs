@@ -16,6 +16,19 @@ pub struct Division {
     pub parent_code: Option<String>,
 }
 
+/// The city-level seats of a province (by its two-digit prefix): its prefecture-level
+/// divisions, or — for the municipalities 北京、天津、上海、重庆 — their districts and counties;
+/// the placeholders 市辖区 / 省直辖县级行政区划 are left out.
+pub fn city_seats<'d>(divisions: &'d [Division], prefix: &str) -> Vec<&'d Division> {
+    let municipality = matches!(prefix, "11" | "12" | "31" | "50");
+    let level = if municipality { 3 } else { 2 };
+    divisions
+        .iter()
+        .filter(|d| d.level == level && d.code.starts_with(prefix))
+        .filter(|d| !d.code.ends_with("9000") && !d.name.contains("直辖"))
+        .collect()
+}
+
 /// Parse the shipped CSV (no quoting is used in it).
 pub fn shipped() -> Vec<Division> {
     CSV.lines()

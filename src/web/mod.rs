@@ -5,6 +5,7 @@ mod account;
 mod assets;
 mod auth;
 mod campaign;
+mod cities;
 mod client;
 mod cockpit;
 mod directory;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             get(reviews::queue).post(reviews::approve_many),
         )
         .route("/orgs/{id}/cockpit", get(cockpit::show))
+        .route("/orgs/{id}/cities", get(cities::show).post(cities::create))
         .route(
             "/orgs/{id}/package",
             get(package::show).post(package::submit),

@@ -185,3 +185,207 @@ async fn the_national_administrator_starts_changes_and_closes_campaigns_on_their
         StatusCode::FORBIDDEN
     );
 }
+
+/// A law firm credit code (GB 32100 check character) no demo firm has.
+fn credit_code(seq: u32) -> String {
+    let body = format!("31888888XY{seq:07}");
+    let check = dengji::domain::credit_code::check_char(body.as_bytes()).unwrap();
+    format!("{body}{check}")
+}
+
+fn citizen_id(seq: u32) -> String {
+    let body = format!("32010219800101{seq:03}");
+    format!(
+        "{body}{}",
+        dengji::domain::citizen_id::check_char(body.as_bytes())
+    )
+}
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
+    use dengji::service::campaign::{CampaignForm, Deadlines};
+    use dengji::service::import::{ImportRequest, Mode};
+    let app = TestApp::empty().await;
+    let op = dengji::service::Caller::Operator;
+    app.services
+        .new_campaign(
+            op,
+            &CampaignForm {
+                name: "2018年登记核查".into(),
+                cutoff: "2018-07-31".into(),
+                reference: String::new(),
+                deadlines: Deadlines {
+                    firm: "2018-08-31".into(),
+                    city: "2018-09-30".into(),
+                    province: "2018-10-31".into(),
+                    national: "2018-11-30".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let root =
+        dengji::domain::OrgId(scalar(&app, "SELECT id FROM orgs WHERE parent_id IS NULL").await);
+    let js = scalar(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await;
+    let admin = app.login_as(Role::Admin, root, None).await;
+
+    // The cities assistant proposes Jiangsu's prefectures; two are created, 苏州 as the
+    // judicial administration's organisation.
+    let page = admin.get(&format!("/orgs/{js}/cities")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("value=\"南京市律师行业党委\""),
+        "{}",
+        page.body
+    );
+    let r = admin
+        .post(
+            &format!("/orgs/{js}/cities"),
+            &[
+                ("create", "320100"),
+                ("name_320100", "南京市律师行业党委"),
+                ("create", "320500"),
+                ("name_320500", "苏州市司法局党组"),
+                ("judicial", "320500"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM orgs WHERE level = 'city' AND kind = 'judicial_org'"
+        )
+        .await,
+        1
+    );
+    // Again: refused, naming the city already there.
+    let r = admin
+        .post(
+            &format!("/orgs/{js}/cities"),
+            &[("create", "320100"), ("name_320100", "南京")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("已有地市级党组织"), "{}", r.body);
+
+    let import = |bytes: Vec<u8>| {
+        let services = app.services.clone();
+        async move {
+            services
+                .import_run(
+                    op,
+                    ImportRequest {
+                        into: dengji::domain::OrgId(js),
+                        file_name: "省里的表.csv",
+                        bytes: &bytes,
+                        kind: None,
+                        mode: Mode::AllOrNothing,
+                    },
+                    &|_, _| {},
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let issues = |r: &dengji::service::import::Report| {
+        r.issues
+            .iter()
+            .map(|i| format!("{:?} {} {}", i.row, i.rule, i.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The province's firm list, as its office keeps it: no city column, 组织形式 in its own
+    // words, saved by Chinese Excel as GB18030 CSV.
+    let firms = format!(
+        "律师事务所名称,统一社会信用代码,所在行政区划,组织形式,律师人数\n\
+         南京甲律师事务所,{},320102,特殊的普通合伙,40\n\
+         南京乙律师事务所,{},320104,合伙,12\n\
+         苏州丙律师事务所,{},320505,个人,1\n",
+        credit_code(1),
+        credit_code(2),
+        credit_code(3)
+    );
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&firms);
+    let done = import(gbk.into_owned()).await;
+    assert_eq!(done.imported, 3, "{}", issues(&done.report));
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM firms f JOIN orgs o ON o.id = f.city_org_id WHERE o.name = '苏州市司法局党组'"
+        )
+        .await,
+        1,
+        "placed by region"
+    );
+    // Its organisation list: short kinds, parents by name.
+    let orgs = format!(
+        "党组织全称,组织类别,上级党组织,所在律师事务所统一社会信用代码\n\
+         南京甲律师事务所党支部,支部,南京市律师行业党委,{}\n\
+         南京联合党支部,联合支部,南京市律师行业党委,{};{}\n",
+        credit_code(1),
+        credit_code(2),
+        credit_code(3)
+    );
+    let done = import(orgs.into_bytes()).await;
+    // The joint branch names a firm of another city: that row alone is wrong, and this
+    // all-or-nothing import stores nothing; the list without it goes in.
+    assert_eq!(done.batch_id, None);
+    assert_eq!(
+        (done.report.valid, done.report.invalid),
+        (1, 1),
+        "{}",
+        issues(&done.report)
+    );
+    assert!(
+        done.report
+            .issues
+            .iter()
+            .any(|i| i.row == Some(3) && i.rule == "FIRM-OTHER-CITY"),
+        "{}",
+        issues(&done.report)
+    );
+    let orgs = format!(
+        "党组织全称,组织类别,上级党组织,所在律师事务所统一社会信用代码\n\
+         南京甲律师事务所党支部,支部,南京市律师行业党委,{}\n",
+        credit_code(1)
+    );
+    let done = import(orgs.into_bytes()).await;
+    assert_eq!(done.imported, 1, "{}", issues(&done.report));
+    // One member list for the whole province: lawyers and staff together, short forms.
+    let members = format!(
+        "律所统一社会信用代码,姓名,身份证号,民族,学历,手机,人员类别,入党时间,转正时间,执业证号,执业类别,岗位类别,人员身份\n\
+         {f1},张一,{i1},汉,本科,13900000001,正式,2010-07-01,2011-07-01,13201201011234567,专职,,律师\n\
+         {f1},李二,{i2},回族,硕士,13900000002,正式,2012-07-01,2013-07-01,,,行政,工作人员\n\
+         {f2},王三,{i3},汉族,大专,13900000003,预备,2018-03-01,,13201201511234568,专职律师,,律师\n",
+        f1 = credit_code(1),
+        f2 = credit_code(2),
+        i1 = citizen_id(1),
+        i2 = citizen_id(2),
+        i3 = citizen_id(3),
+    );
+    let done = import(members.into_bytes()).await;
+    assert_eq!(
+        (done.imported, done.report.invalid),
+        (3, 0),
+        "{}",
+        issues(&done.report)
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM members WHERE category = 'staff'"
+        )
+        .await,
+        1
+    );
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(ok, "{out}{err}");
+}
