@@ -5,7 +5,7 @@
 
 pub mod rules;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -41,6 +41,10 @@ pub struct CodeList {
     /// Other ways people write a value (code, what they write): short forms, old names.
     #[serde(default)]
     pub aliases: Vec<(String, String)>,
+    /// Labels and aliases [`normalise`]d, built on first use: (normalised text, code), labels
+    /// first, and the same as a map for the exact match.
+    #[serde(skip)]
+    normalised: std::sync::OnceLock<(Vec<(String, String)>, HashMap<String, String>)>,
 }
 
 /// A value as written by hand, made comparable: full-width letters, digits and brackets to
@@ -77,30 +81,49 @@ impl CodeList {
     /// after [`normalise`]), or the start of exactly one label (专职 for 专职律师). Otherwise
     /// the labels closest to it, for the message.
     pub fn resolve(&self, typed: &str) -> Result<&str, Vec<&str>> {
-        let t = normalise(typed);
-        if let Some((c, _)) = self.codes.iter().find(|(c, _)| *c == t) {
+        if let Some((c, _)) = self.codes.iter().find(|(c, _)| c == typed) {
             return Ok(c);
         }
-        let same = |l: &str| normalise(l) == t;
-        if let Some((c, _)) = self
-            .codes
-            .iter()
-            .find(|(_, l)| same(l))
-            .or_else(|| self.aliases.iter().find(|(_, a)| same(a)))
-        {
+        let (labels, exact) = self.normalised.get_or_init(|| {
+            let labels: Vec<(String, String)> = self
+                .codes
+                .iter()
+                .map(|(c, l)| (normalise(l), c.clone()))
+                .collect();
+            let mut exact: HashMap<String, String> = HashMap::new();
+            for (c, text) in self.codes.iter().chain(&self.aliases) {
+                exact.entry(normalise(text)).or_insert_with(|| c.clone());
+            }
+            for (c, _) in &self.codes {
+                exact.entry(c.clone()).or_insert_with(|| c.clone());
+            }
+            (labels, exact)
+        });
+        let t = normalise(typed);
+        let code_of = |c: &str| {
+            self.codes
+                .iter()
+                .find(|(code, _)| code == c)
+                .map(|(code, _)| code.as_str())
+        };
+        if let Some(c) = exact.get(&t).and_then(|c| code_of(c)) {
             return Ok(c);
         }
         if !t.is_empty() {
-            let starting: Vec<&(String, String)> = self
-                .codes
+            let starting: Vec<&str> = labels
                 .iter()
-                .filter(|(_, l)| normalise(l).starts_with(&t))
+                .filter(|(l, _)| l.starts_with(&t))
+                .filter_map(|(_, c)| code_of(c))
                 .collect();
-            if let [(c, _)] = starting.as_slice() {
+            if let [c] = starting.as_slice() {
                 return Ok(c);
             }
             if starting.len() > 1 {
-                return Err(starting.iter().map(|(_, l)| l.as_str()).take(6).collect());
+                return Err(starting
+                    .iter()
+                    .filter_map(|c| self.label(c))
+                    .take(6)
+                    .collect());
             }
         }
         // The labels sharing most characters with what was typed.
