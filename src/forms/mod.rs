@@ -44,8 +44,12 @@ pub struct CodeList {
     /// Labels and aliases [`normalise`]d, built on first use: (normalised text, code), labels
     /// first, and the same as a map for the exact match.
     #[serde(skip)]
-    normalised: std::sync::OnceLock<(Vec<(String, String)>, HashMap<String, String>)>,
+    normalised: std::sync::OnceLock<Normalised>,
 }
+
+/// A code list's texts made comparable: (normalised label, code) in list order, and every
+/// normalised label, alias and code to its code.
+type Normalised = (Vec<(String, String)>, HashMap<String, String>);
 
 /// A value as written by hand, made comparable: full-width letters, digits and brackets to
 /// half-width, spaces of every kind and ＊ marks dropped.
