@@ -62,14 +62,20 @@ pub fn org_rules(
             ),
         ));
     }
-    if branch_like && derived.full >= 7 && get("has_committee") == Some("0") {
+    // The party's rules count members whose 组织关系 is here; both numbers when they differ.
+    if branch_like && derived.full_here >= 7 && get("has_committee") == Some("0") {
+        let counted = if derived.full_here == derived.full {
+            format!("正式党员 {} 人", derived.full)
+        } else {
+            format!(
+                "组织关系在本组织的正式党员 {} 人（登记在本组织的正式党员 {} 人）",
+                derived.full_here, derived.full
+            )
+        };
         out.push(warn(
             "ORG-NEEDS-COMMITTEE",
             "has_committee",
-            format!(
-                "是否设支部委员会：正式党员 {} 人（7人以上），应设立支部委员会",
-                derived.full
-            ),
+            format!("是否设支部委员会：{counted}（7人以上），应设立支部委员会"),
         ));
     }
     if branch_like && derived.total > 50 {
@@ -100,7 +106,9 @@ pub fn org_rules(
             out.push(warn(
                 "ORG-NEEDS-OWN",
                 "org_kind",
-                format!("{firm}：有正式党员 {full} 人（3人以上），应单独建立党组织"),
+                format!(
+                    "{firm}：有正式党员 {full} 人（组织关系在本所，3人以上），应单独建立党组织"
+                ),
             ));
         }
     }
@@ -168,8 +176,8 @@ impl Services {
             Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
             None => prefill(&org),
         };
-        let derived = org_registrations::member_counts(&mut conn, &org.path).await?;
-        let covered = org_registrations::covered_firms(&mut conn, org.id).await?;
+        let derived = org_registrations::member_counts(&mut conn, campaign.id, &org.path).await?;
+        let covered = org_registrations::covered_firms(&mut conn, campaign.id, org.id).await?;
         let catalogue = Catalogue::get();
         let form = catalogue.form("A3").ok_or(ServiceError::NotFound)?;
         let today = super::rules_date(Some(&campaign));

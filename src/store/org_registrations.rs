@@ -87,25 +87,36 @@ pub async fn save(
 pub struct MemberCounts {
     pub total: i64,
     pub full: i64,
+    /// 正式党员 whose 组织关系 is in the organisation: all but those the campaign's 摸底核查
+    /// marked 未转入 (what the party's organisation rules count).
+    pub full_here: i64,
     pub probationary: i64,
     pub lawyers: i64,
     pub staff: i64,
 }
 
-pub async fn member_counts(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<MemberCounts> {
+pub async fn member_counts(
+    conn: &mut AnyConnection,
+    campaign: i64,
+    path: &TreePath,
+) -> StoreResult<MemberCounts> {
     let mut sql = Sql::new(
         "SELECT COUNT(*) AS total, \
          COUNT(CASE WHEN m.party_status = 'full' THEN 1 END) AS full_members, \
+         COUNT(CASE WHEN m.party_status = 'full' AND (s.transferred IS NULL \
+               OR s.transferred <> 'not_in') THEN 1 END) AS full_here, \
          COUNT(CASE WHEN m.party_status = 'probationary' THEN 1 END) AS probationary, \
          COUNT(CASE WHEN m.category = 'lawyer' THEN 1 END) AS lawyers, \
          COUNT(CASE WHEN m.category = 'staff' THEN 1 END) AS staff \
-         FROM members m WHERE 1 = 1",
+         FROM members m LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = ",
     );
+    sql.int(campaign).push(" WHERE 1 = 1");
     push_path_scope(&mut sql, "m.org_path", path);
     let r = sql.query().fetch_one(&mut *conn).await?;
     Ok(MemberCounts {
         total: r.try_get("total")?,
         full: r.try_get("full_members")?,
+        full_here: r.try_get("full_here")?,
         probationary: r.try_get("probationary")?,
         lawyers: r.try_get("lawyers")?,
         staff: r.try_get("staff")?,
@@ -116,17 +127,22 @@ pub async fn member_counts(conn: &mut AnyConnection, path: &TreePath) -> StoreRe
 /// with their full members whose membership sits with this node.
 pub async fn covered_firms(
     conn: &mut AnyConnection,
+    campaign: i64,
     org: OrgId,
 ) -> StoreResult<Vec<(String, i64)>> {
+    // 正式党员 whose 组织关系 is in the firm: all but those marked 未转入.
     let rows = sqlx::query(
-        "SELECT f.name, COUNT(CASE WHEN m.party_status = 'full' AND m.org_id = $1 THEN 1 END) AS full_members \
+        "SELECT f.name, COUNT(CASE WHEN m.party_status = 'full' AND m.org_id = $1 \
+         AND (s.transferred IS NULL OR s.transferred <> 'not_in') THEN 1 END) AS full_members \
          FROM firms f LEFT JOIN members m ON m.firm_id = f.id \
+         LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = $4 \
          WHERE f.org_id = $2 OR (f.org_id IS NULL AND f.city_org_id = $3) \
          GROUP BY f.id, f.name ORDER BY f.name",
     )
     .bind(org.0)
     .bind(org.0)
     .bind(org.0)
+    .bind(campaign)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());

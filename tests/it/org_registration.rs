@@ -253,3 +253,90 @@ async fn the_registration_form_prints_on_a4_with_its_title_and_signature_lines()
     assert!(text.contains("党组织审核意见"), "stamp block printed");
     assert!(!text.contains("退出登录"), "no navigation on paper");
 }
+
+#[tokio::test]
+async fn the_committee_rule_counts_members_whose_membership_is_here() {
+    use dengji::service::Caller;
+    use dengji::service::import::{ImportRequest, Mode};
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let pool = app.services.db.pool().clone();
+    let own: String = sqlx::query_scalar("SELECT credit_code FROM firms WHERE org_id = $1")
+        .bind(p.firm_org.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // Eight more 正式党员 in the firm organisation.
+    let rows = (701..=708).map(|s| crate::import::row(&own, s)).collect();
+    app.services
+        .import_run(
+            Caller::Operator,
+            ImportRequest {
+                into: p.firm_org,
+                file_name: "名册.xlsx",
+                bytes: &crate::import::Book::new(rows).bytes(),
+                kind: None,
+                mode: Mode::AllOrNothing,
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    let full: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, org_path FROM members WHERE org_id = $1 AND party_status = 'full' ORDER BY id",
+    )
+    .bind(p.firm_org.0)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let campaign: i64 = sqlx::query_scalar("SELECT MAX(id) FROM campaigns")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // The survey found all but six of them with their 组织关系 elsewhere (未转入).
+    let mark = |ids: Vec<(i64, String)>| {
+        let pool = pool.clone();
+        async move {
+            for (id, path) in ids {
+                sqlx::query(
+                    "INSERT INTO survey_checks (campaign_id, member_id, org_path, basic_ok, transfer_ok, \
+                     dues_ok, life_ok, transferred, case_code, updated_at) \
+                     VALUES ($1, $2, $3, 1, 1, 1, 1, 'not_in', '1', 0)",
+                )
+                .bind(campaign)
+                .bind(id)
+                .bind(path)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        }
+    };
+    mark(full[6..].to_vec()).await;
+    let clerk = app.login_demo("suo").await;
+    let path = format!("/orgs/{}/a3", p.firm_org.0);
+    let form = super::org_registration::with(&good(0), &[("f_has_committee", "0")]);
+    let r = clerk.post(&path, &pairs(&form)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = clerk.get(&path).await;
+    assert!(
+        !page.body.contains("（7人以上），应设立支部委员会"),
+        "six are here: {}",
+        page.body
+    );
+    // One more found here: seven, and both numbers are shown.
+    sqlx::query("DELETE FROM survey_checks WHERE member_id = $1")
+        .bind(full[6].0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let page = clerk.get(&path).await;
+    assert!(
+        page.body.contains(&format!(
+            "组织关系在本组织的正式党员 7 人（登记在本组织的正式党员 {} 人）",
+            full.len()
+        )),
+        "{}",
+        page.body
+    );
+}
