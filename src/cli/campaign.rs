@@ -8,6 +8,34 @@ use crate::config::Overrides;
 use crate::service::Caller;
 use crate::service::campaign::{CampaignForm, Deadlines};
 
+/// The four deadlines, as every campaign command takes them.
+#[derive(Debug, clap::Args)]
+pub struct DeadlineArgs {
+    /// 律所党组织报送截止日期（年-月-日）
+    #[arg(long)]
+    firm: String,
+    /// 地市报送截止日期
+    #[arg(long)]
+    city: String,
+    /// 省级报送截止日期
+    #[arg(long)]
+    province: String,
+    /// 全国汇总截止日期
+    #[arg(long)]
+    national: String,
+}
+
+impl From<DeadlineArgs> for Deadlines {
+    fn from(a: DeadlineArgs) -> Self {
+        Self {
+            firm: a.firm,
+            city: a.city,
+            province: a.province,
+            national: a.national,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// 开展一项新的登记核查工作（同一时间只能有一项在进行）
@@ -21,30 +49,15 @@ pub enum Command {
         /// 时间规则判断日（年-月-日），默认即登记截止基准日
         #[arg(long, default_value = "")]
         reference: String,
-        #[arg(long)]
-        firm: String,
-        #[arg(long)]
-        city: String,
-        #[arg(long)]
-        province: String,
-        #[arg(long)]
-        national: String,
+        #[command(flatten)]
+        deadlines: DeadlineArgs,
     },
     /// 显示当前登记核查工作及各级截止日期
     Show,
     /// 结束当前登记核查工作（不再填报、审核、报送；数据仍可查阅）
     Close,
     /// 设置各级报送截止日期（年-月-日）
-    Deadlines {
-        #[arg(long)]
-        firm: String,
-        #[arg(long)]
-        city: String,
-        #[arg(long)]
-        province: String,
-        #[arg(long)]
-        national: String,
-    },
+    Deadlines(DeadlineArgs),
     /// 立即记录逾期并发送截止提醒
     Sweep,
 }
@@ -57,10 +70,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             name,
             cutoff,
             reference,
-            firm,
-            city,
-            province,
-            national,
+            deadlines,
         } => {
             services
                 .new_campaign(
@@ -69,12 +79,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                         name,
                         cutoff,
                         reference,
-                        deadlines: Deadlines {
-                            firm,
-                            city,
-                            province,
-                            national,
-                        },
+                        deadlines: deadlines.into(),
                     },
                 )
                 .await
@@ -89,22 +94,9 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             println!("已结束当前登记核查工作。");
         }
         Command::Show => {}
-        Command::Deadlines {
-            firm,
-            city,
-            province,
-            national,
-        } => {
+        Command::Deadlines(deadlines) => {
             services
-                .set_deadlines(
-                    Caller::Operator,
-                    &Deadlines {
-                        firm,
-                        city,
-                        province,
-                        national,
-                    },
-                )
+                .set_deadlines(Caller::Operator, &deadlines.into())
                 .await
                 .map_err(super::describe)?;
             println!("已更新各级截止日期。");

@@ -10,34 +10,6 @@ fn dengji(args: &[&str], url: &str) -> (bool, String, String) {
     dengji_in(dir.path(), args, url)
 }
 
-/// Run the binary with `input` on its standard input.
-fn dengji_with_input(args: &[&str], url: &str, input: &str) -> (bool, String, String) {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dengji"))
-        .args(args)
-        .current_dir(dir.path())
-        .env("DENGJI_DATABASE_URL", url)
-        .env("DENGJI_KEY_FILE", dir.path().join("k.key"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run dengji");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Run the binary with `dir` as its working directory.
 fn dengji_in(dir: &std::path::Path, args: &[&str], url: &str) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
@@ -131,7 +103,7 @@ async fn user_commands_check_and_backup() {
     );
     assert!(!ok);
     assert!(err.contains("角色 boss 无效"), "{err}");
-    let (ok, _, err) = dengji_with_input(
+    let (ok, _, err) = app.cli_with_input(
         &[
             "user",
             "add",
@@ -145,7 +117,6 @@ async fn user_commands_check_and_backup() {
             "1",
             "--password-stdin",
         ],
-        &url,
         "Good1234pass\n",
     );
     assert!(!ok);
@@ -154,7 +125,7 @@ async fn user_commands_check_and_backup() {
     assert!(ok && out.contains("cli_admin"), "{out}");
     let (ok, out, _) = dengji(&["user", "disable", "--username", "cli_admin"], &url);
     assert!(ok && out.contains("已停用"), "{out}");
-    let (ok, out, _) = dengji_with_input(
+    let (ok, out, _) = app.cli_with_input(
         &[
             "user",
             "reset-password",
@@ -162,7 +133,6 @@ async fn user_commands_check_and_backup() {
             "cli_admin",
             "--password-stdin",
         ],
-        &url,
         "Reset1234pw\n",
     );
     assert!(ok && out.contains("已重置"), "{out}");

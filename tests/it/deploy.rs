@@ -6,34 +6,6 @@ use axum::http::StatusCode;
 use crate::helpers::{TestApp, demo_places};
 use dengji::domain::Role;
 
-fn run_with_input(app: &TestApp, args: &[&str], input: &str) -> (bool, String, String) {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("test.key");
-    std::fs::write(&key, "2a".repeat(32)).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
-        .args(args)
-        .env("DENGJI_DATABASE_URL", &app.url)
-        .env("DENGJI_KEY_FILE", &key)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 const SETUP: [&str; 18] = [
     "setup",
     "--admin-username",
@@ -58,12 +30,12 @@ const SETUP: [&str; 18] = [
 #[tokio::test]
 async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campaign() {
     let app = TestApp::empty().await;
-    let (ok, out, err) = run_with_input(&app, &SETUP, "Guanli2018x\n");
+    let (ok, out, err) = app.cli_with_input(&SETUP, "Guanli2018x\n");
     assert!(ok, "{out}{err}");
     assert!(out.contains("已建立全国管理员账号 guanli"), "{out}");
     assert!(out.contains("已开展登记核查工作"), "{out}");
     // Run again, it refuses and changes nothing.
-    let (ok, _, err) = run_with_input(&app, &SETUP, "Guanli2018x\n");
+    let (ok, _, err) = app.cli_with_input(&SETUP, "Guanli2018x\n");
     assert!(!ok && err.contains("已初始化过"), "{err}");
     let (ok, out, _) = app.cli(&["campaign", "show"]);
     assert!(
@@ -83,7 +55,7 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
     );
     // Half the campaign's dates is refused by the command, naming what is missing.
     let app2 = TestApp::empty().await;
-    let (ok, _, err) = run_with_input(&app2, &SETUP[..10], "Guanli2018x\n");
+    let (ok, _, err) = app2.cli_with_input(&SETUP[..10], "Guanli2018x\n");
     assert!(!ok && err.contains("--firm"), "{err}");
 }
 

@@ -130,15 +130,28 @@ impl TestApp {
     /// Run the `dengji` binary on this app's database with the test keys: success, stdout,
     /// stderr.
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        self.cli_with_input(args, "")
+    }
+
+    /// [`TestApp::cli`] with `input` on the command's standard input.
+    pub fn cli_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
+        use std::io::Write;
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("test.key");
         std::fs::write(&key, "2a".repeat(32)).expect("key file");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
             .args(args)
             .env("DENGJI_DATABASE_URL", &self.url)
             .env("DENGJI_KEY_FILE", &key)
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .expect("run dengji");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes()).expect("standard input");
+        }
+        let out = child.wait_with_output().expect("dengji ends");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
