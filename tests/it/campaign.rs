@@ -152,7 +152,7 @@ async fn package_version(app: &TestApp, org: OrgId) -> i64 {
 
 /// Complete a whole subtree bottom-up as the operator: every child finished and accepted,
 /// then the node's own work, then its submission (not accepted: that is the parent's act).
-fn finish_subtree(app: &TestApp, org: OrgId) -> futures_like::BoxFuture<'_, ()> {
+pub(crate) fn finish_subtree(app: &TestApp, org: OrgId) -> futures_like::BoxFuture<'_, ()> {
     Box::pin(async move {
         for child in children_of(app, org).await {
             finish_subtree(app, child).await;

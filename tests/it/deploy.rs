@@ -192,12 +192,15 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
             &CampaignForm {
                 name: "2018年登记核查".into(),
                 cutoff: "2018-07-31".into(),
-                reference: String::new(),
+                // Run now: its records are filed as of today.
+                reference: dengji::service::beijing_today().to_string(),
+                // Deadlines are real days (submitting after one needs an extension): far off,
+                // so that the test runs the campaign to its end on any day.
                 deadlines: Deadlines {
-                    firm: "2018-08-31".into(),
-                    city: "2018-09-30".into(),
-                    province: "2018-10-31".into(),
-                    national: "2018-11-30".into(),
+                    firm: "2099-08-31".into(),
+                    city: "2099-09-30".into(),
+                    province: "2099-10-31".into(),
+                    national: "2099-11-30".into(),
                 },
             },
         )
@@ -357,6 +360,23 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         )
         .await,
         1
+    );
+    // The campaign runs to submission on that data: every form filed and approved, every
+    // 附件3 filed, each level's package submitted and accepted up to the province's.
+    crate::campaign::finish_subtree(&app, dengji::domain::OrgId(js)).await;
+    assert_eq!(
+        crate::campaign::package_state(&app, dengji::domain::OrgId(js))
+            .await
+            .as_deref(),
+        Some("submitted")
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM registrations WHERE state = 'approved'"
+        )
+        .await,
+        3
     );
     let (ok, out, err) = app.cli(&["check"]);
     assert!(ok, "{out}{err}");
