@@ -414,3 +414,50 @@ async fn schema_postgres(db: &Db) -> Vec<String> {
     out.sort();
     out
 }
+
+#[tokio::test]
+async fn a_write_transaction_that_read_first_survives_another_writer_committing_meanwhile() {
+    let app = TestApp::spawn().await;
+    let db = app.services.db.clone();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 2")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    // Another writer tries to commit while this transaction is open (on SQLite it waits for
+    // the write lock this transaction took at its start).
+    let other = {
+        let (db, id) = (db.clone(), ids[1]);
+        tokio::spawn(async move {
+            let mut t = db.begin().await.unwrap();
+            sqlx::query("UPDATE users SET display_name = '另一位' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *t)
+                .await
+                .unwrap();
+            t.commit().await.unwrap();
+        })
+    };
+    // Give the other writer the chance to go first (a deferred SQLite transaction would then
+    // fail below with SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("UPDATE users SET display_name = '这一位' WHERE id = $1")
+        .bind(ids[0])
+        .execute(&mut *tx)
+        .await
+        .expect("the write after the read goes through");
+    tx.commit().await.unwrap();
+    other.await.expect("the other writer succeeds too");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT display_name FROM users WHERE id IN ($1, $2) ORDER BY id")
+            .bind(ids[0])
+            .bind(ids[1])
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(names, ["这一位", "另一位"]);
+}
