@@ -1017,7 +1017,6 @@ impl Services {
             },
             mode,
             campaign,
-            form: "",
             batch_id: None,
             written: 0,
             rows_written: HashMap::new(),
@@ -1163,7 +1162,7 @@ impl Services {
                             .filter(|c| c.index.is_some() || c.licence.is_some())
                             .count();
                         if budget.is_some_and(|b| looked_up + keyed > b) {
-                            return Err(ServiceError::Busy(String::new()));
+                            return Ok(Flow::LimitReached);
                         }
                         looked_up += keyed;
                         let lookup = registered_elsewhere(
@@ -1188,16 +1187,16 @@ impl Services {
                         progress(Stage::Checking, seen as u64);
                     }
                 }
-                ServiceResult::Ok(())
+                ServiceResult::Ok(Flow::Go)
             };
             match step.await {
                 // The day's lookups ran out: stop reading; the file is refused below.
-                Err(ServiceError::Busy(m)) if m.is_empty() => {
+                Ok(Flow::LimitReached) => {
                     limit_hit = true;
                     break;
                 }
                 Err(e) => failure = Some(e),
-                Ok(()) => {}
+                Ok(Flow::Go) => {}
             }
             t_step += t0.elapsed();
             t0 = std::time::Instant::now();
@@ -1464,6 +1463,13 @@ const FIRM_LOOKUP_ROWS: usize = 500;
 /// Rows checked per message from the checker to the duplicate check and the database.
 const CHECK_CHUNK: usize = 2_000;
 
+/// Whether the pipeline goes on after a step.
+enum Flow {
+    Go,
+    /// The caller's nationwide lookups for the day would run out with this chunk.
+    LimitReached,
+}
+
 /// From the reader thread to the checker.
 enum Read {
     Head(sheet::Head),
@@ -1525,7 +1531,6 @@ struct Sink<'a> {
     batch: NewBatch<'a>,
     mode: Mode,
     campaign: Option<i64>,
-    form: &'static str,
     batch_id: Option<i64>,
     written: usize,
     /// What each written row counted, by its row in the file, in case it has to go again.
@@ -1572,7 +1577,6 @@ impl Sink<'_> {
 
     async fn start(&mut self, kind: ImportKind) -> ServiceResult<()> {
         self.batch.kind = kind.code();
-        self.form = kind.form_code().unwrap_or_default();
         let id = imports::insert_batch(&mut self.tx, &self.batch).await?;
         // The tallies are kept with a few grouped statements for the batch, not row by row.
         tallies::pause_rows(&mut self.tx, id).await?;

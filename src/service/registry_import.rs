@@ -958,6 +958,23 @@ async fn check_orgs<'a>(
         /// The organisation on record the row names (a matched row).
         existing: Option<(OrgId, TreePath)>,
     }
+    /// What a row became, found again by its name and by its parent and name.
+    fn remember(
+        earlier: &mut Vec<Earlier>,
+        named: &mut HashMap<String, Vec<usize>>,
+        under: &mut HashMap<(String, String), usize>,
+        (own_name, parent_key): (String, String),
+        row: Earlier,
+    ) {
+        if !own_name.is_empty() {
+            named
+                .entry(own_name.clone())
+                .or_default()
+                .push(earlier.len());
+            under.entry((parent_key, own_name)).or_insert(earlier.len());
+        }
+        earlier.push(row);
+    }
     let mut earlier: Vec<Earlier> = Vec::new();
     // Earlier rows by name, and by parent and name.
     let mut earlier_named: HashMap<String, Vec<usize>> = HashMap::new();
@@ -1138,21 +1155,19 @@ async fn check_orgs<'a>(
                     "ORG-EXISTS",
                     format!("“{name}”已在系统中（“{parent_name}”之下），本行不再导入"),
                 );
-                let own_name = norm(name);
-                earlier_named
-                    .entry(own_name.clone())
-                    .or_default()
-                    .push(earlier.len());
-                earlier_under
-                    .entry((parent_key, own_name))
-                    .or_insert(earlier.len());
-                earlier.push(Earlier {
-                    n: r.n,
-                    level: Some(o.level),
-                    region: o.region_code.clone(),
-                    plan: None,
-                    existing: Some((o.id, o.path.clone())),
-                });
+                remember(
+                    &mut earlier,
+                    &mut earlier_named,
+                    &mut earlier_under,
+                    (norm(name), parent_key),
+                    Earlier {
+                        n: r.n,
+                        level: Some(o.level),
+                        region: o.region_code.clone(),
+                        plan: None,
+                        existing: Some((o.id, o.path.clone())),
+                    },
+                );
                 continue;
             }
             if taken.is_some() {
@@ -1379,23 +1394,19 @@ async fn check_orgs<'a>(
                 },
             ));
         }
-        let own_name = name.as_deref().map(norm).unwrap_or_default();
-        if !own_name.is_empty() {
-            earlier_named
-                .entry(own_name.clone())
-                .or_default()
-                .push(earlier.len());
-            earlier_under
-                .entry((parent_key, own_name))
-                .or_insert(earlier.len());
-        }
-        earlier.push(Earlier {
-            n: r.n,
-            level,
-            region: region.or(parent_region),
-            plan: plan_index,
-            existing: None,
-        });
+        remember(
+            &mut earlier,
+            &mut earlier_named,
+            &mut earlier_under,
+            (name.as_deref().map(norm).unwrap_or_default(), parent_key),
+            Earlier {
+                n: r.n,
+                level,
+                region: region.or(parent_region),
+                plan: plan_index,
+                existing: None,
+            },
+        );
     }
     Ok((data, plans))
 }

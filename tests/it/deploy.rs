@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use crate::helpers::{TestApp, demo_places};
+use crate::import::count;
 use dengji::domain::Role;
 
 const SETUP: [&str; 18] = [
@@ -173,13 +174,6 @@ fn citizen_id(seq: u32) -> String {
     )
 }
 
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
     use dengji::service::campaign::{CampaignForm, Deadlines};
@@ -207,8 +201,8 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         .await
         .unwrap();
     let root =
-        dengji::domain::OrgId(scalar(&app, "SELECT id FROM orgs WHERE parent_id IS NULL").await);
-    let js = scalar(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await;
+        dengji::domain::OrgId(count(&app, "SELECT id FROM orgs WHERE parent_id IS NULL").await);
+    let js = count(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await;
     let admin = app.login_as(Role::Admin, root, None).await;
 
     // The cities assistant proposes Jiangsu's prefectures; two are created, 苏州 as the
@@ -234,7 +228,7 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(
-        scalar(
+        count(
             &app,
             "SELECT COUNT(*) FROM orgs WHERE level = 'city' AND kind = 'judicial_org'"
         )
@@ -292,7 +286,7 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
     let done = import(gbk.into_owned()).await;
     assert_eq!(done.imported, 3, "{}", issues(&done.report));
     assert_eq!(
-        scalar(
+        count(
             &app,
             "SELECT COUNT(*) FROM firms f JOIN orgs o ON o.id = f.city_org_id WHERE o.name = '苏州市司法局党组'"
         )
@@ -354,7 +348,7 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         issues(&done.report)
     );
     assert_eq!(
-        scalar(
+        count(
             &app,
             "SELECT COUNT(*) FROM members WHERE category = 'staff'"
         )
@@ -371,7 +365,7 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         Some("submitted")
     );
     assert_eq!(
-        scalar(
+        count(
             &app,
             "SELECT COUNT(*) FROM registrations WHERE state = 'approved'"
         )
