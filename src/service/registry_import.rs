@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::import::{
     ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, date_text,
-    file_rule, norm, push, record_counts, serial_date, sha256_hex,
+    file_rule, header_key, norm, push, record_counts, serial_date, sha256_hex,
 };
 use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Scope;
@@ -35,8 +35,6 @@ const JOINT_MAX: usize = 5;
 pub struct Col {
     pub code: &'static str,
     pub label: &'static str,
-    /// Other headers accepted for it.
-    pub aliases: &'static [&'static str],
     pub required: bool,
     pub kind: Kind,
     pub list: Option<&'static str>,
@@ -55,7 +53,6 @@ const fn col(
     Col {
         code,
         label,
-        aliases: &[],
         required,
         kind,
         list,
@@ -67,7 +64,6 @@ const fn col(
 /// The columns of the firm registry (forms.md §3.3: firms with or without an organisation).
 pub const FIRM_COLUMNS: [Col; 6] = [
     Col {
-        aliases: &["律所名称", "律师事务所全称", "执业机构"],
         max_len: Some(MAX_NAME),
         ..col(
             "name",
@@ -79,11 +75,6 @@ pub const FIRM_COLUMNS: [Col; 6] = [
         )
     },
     Col {
-        aliases: &[
-            "律所统一社会信用代码",
-            "律师事务所统一社会信用代码",
-            "执业许可证号",
-        ],
         max_len: Some(18),
         ..col(
             "credit_code",
@@ -112,7 +103,6 @@ pub const FIRM_COLUMNS: [Col; 6] = [
         "本所执业律师人数，0或正整数",
     ),
     Col {
-        aliases: &["所属地市", "所属地市级律师行业党委"],
         max_len: Some(MAX_NAME),
         ..col(
             "city",
@@ -128,7 +118,6 @@ pub const FIRM_COLUMNS: [Col; 6] = [
 /// The columns of the organisation roster.
 pub const ORG_COLUMNS: [Col; 8] = [
     Col {
-        aliases: &["党组织名称"],
         max_len: Some(MAX_NAME),
         ..col(
             "name",
@@ -167,7 +156,6 @@ pub const ORG_COLUMNS: [Col; 8] = [
         "省级、地市级党组织必填；律所党组织可不填",
     ),
     Col {
-        aliases: &["所在律所统一社会信用代码", "覆盖律所统一社会信用代码"],
         ..col(
             "firms",
             "所在律师事务所统一社会信用代码",
@@ -193,7 +181,6 @@ pub const ORG_COLUMNS: [Col; 8] = [
         )
     },
     Col {
-        aliases: &["成立（批准建立）日期", "成立时间"],
         ..col("formed_on", "成立日期", false, Kind::Date, None, "")
     },
 ];
@@ -226,13 +213,18 @@ pub fn template_fields(kind: ImportKind) -> Vec<Field> {
         .collect()
 }
 
+/// Whether a header (already through [`header_key`]) names the column: its label, or a header
+/// people write for it (`forms/headers.toml`, the one alias table of every importer).
 fn matches(c: &Col, header: &str) -> bool {
-    norm(c.label) == header || c.aliases.iter().any(|a| norm(a) == header)
+    header_key(Catalogue::get(), c.label) == header
 }
 
 /// How many of a kind's columns a row names, and whether it names the key (first) column.
 fn hits(kind: ImportKind, cells: &[Value]) -> (usize, bool) {
-    let headers: Vec<String> = cells.iter().map(|c| norm(&cell_text(c))).collect();
+    let headers: Vec<String> = cells
+        .iter()
+        .map(|c| header_key(Catalogue::get(), &cell_text(c)))
+        .collect();
     let cols = columns(kind);
     let n = cols
         .iter()
@@ -439,7 +431,7 @@ fn map_header(kind: ImportKind, rows: &[(u32, Vec<Value>)], at: usize) -> Header
     };
     for (i, cell) in cells.iter().enumerate() {
         let text = cell_text(cell);
-        let h = norm(&text);
+        let h = header_key(Catalogue::get(), &text);
         if h.is_empty() {
             continue;
         }
