@@ -606,7 +606,7 @@ fn ym_text(t: &str) -> String {
 }
 
 /// A cell as the form's text value; `Err((rule, message))` when the cell cannot hold it.
-fn convert(
+pub(crate) fn convert(
     catalogue: &Catalogue,
     field: &Field,
     v: &Value,

@@ -39,9 +39,10 @@ fn warn(rule: &'static str, field: &str, message: String) -> Finding {
     }
 }
 
-/// The party's organisation rules, checked against the derived counts.
+/// The party's organisation rules, checked against the derived counts (and, while no member
+/// of the organisation is on record yet, against the numbers the form reports).
 pub fn org_rules(
-    org: &Org,
+    kind: OrgKind,
     values: &BTreeMap<String, String>,
     derived: &MemberCounts,
     covered: &[(String, i64)],
@@ -49,8 +50,11 @@ pub fn org_rules(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let get = |k: &str| values.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let branch_like = matches!(org.kind, OrgKind::Branch | OrgKind::JointBranch);
-    if let Some(reported) = get("reported_total").and_then(|v| v.parse::<i64>().ok())
+    let number = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    let branch_like = matches!(kind, OrgKind::Branch | OrgKind::JointBranch);
+    let on_record = derived.total > 0;
+    if let Some(reported) = number("reported_total")
+        && on_record
         && reported != derived.total
     {
         out.push(warn(
@@ -62,16 +66,47 @@ pub fn org_rules(
             ),
         ));
     }
+    if let Some(full) = number("reported_full") {
+        if number("reported_total").is_some_and(|total| full > total) {
+            out.push(Finding {
+                rule: "ORG-FULL-OVER-TOTAL",
+                severity: Severity::Error,
+                field: "reported_full".into(),
+                message: format!("正式党员数（填报）：{full} 人，多于党员总数（填报）"),
+            });
+        } else if on_record && full != derived.full {
+            out.push(warn(
+                "ORG-COUNT-MISMATCH",
+                "reported_full",
+                format!(
+                    "正式党员数（填报）：填报 {full} 人，党员登记记录为 {} 人，请核对",
+                    derived.full
+                ),
+            ));
+        }
+    }
     // The party's rules count members whose 组织关系 is here; both numbers when they differ.
-    if branch_like && derived.full_here >= 7 && get("has_committee") == Some("0") {
-        let counted = if derived.full_here == derived.full {
-            format!("正式党员 {} 人", derived.full)
-        } else {
-            format!(
-                "组织关系在本组织的正式党员 {} 人（登记在本组织的正式党员 {} 人）",
-                derived.full_here, derived.full
-            )
-        };
+    // Before any member is on record (a roster just imported), the reported number counts.
+    let counted = if on_record {
+        (derived.full_here >= 7).then(|| {
+            if derived.full_here == derived.full {
+                format!("正式党员 {} 人", derived.full)
+            } else {
+                format!(
+                    "组织关系在本组织的正式党员 {} 人（登记在本组织的正式党员 {} 人）",
+                    derived.full_here, derived.full
+                )
+            }
+        })
+    } else {
+        number("reported_full")
+            .filter(|n| *n >= 7)
+            .map(|n| format!("填报正式党员 {n} 人"))
+    };
+    if branch_like
+        && get("has_committee") == Some("0")
+        && let Some(counted) = counted
+    {
         out.push(warn(
             "ORG-NEEDS-COMMITTEE",
             "has_committee",
@@ -88,7 +123,7 @@ pub fn org_rules(
             ),
         ));
     }
-    if org.kind == OrgKind::JointBranch && covered.len() > 5 {
+    if kind == OrgKind::JointBranch && covered.len() > 5 {
         out.push(warn(
             "ORG-JOINT-TOO-MANY",
             "formation",
@@ -99,7 +134,7 @@ pub fn org_rules(
         ));
     }
     if matches!(
-        org.kind,
+        kind,
         OrgKind::JointBranch | OrgKind::IndustryCommittee | OrgKind::JudicialOrg
     ) {
         for (firm, full) in covered.iter().filter(|(_, n)| *n >= 3) {
@@ -134,7 +169,7 @@ pub fn org_rules(
     out
 }
 
-fn prefill(org: &Org) -> BTreeMap<String, String> {
+pub(crate) fn prefill(org: &Org) -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
     v.insert("org_full_name".into(), org.name.clone());
     v.insert("org_kind".into(), org.kind.code().to_owned());
@@ -182,7 +217,7 @@ impl Services {
         let form = catalogue.form("A3").ok_or(ServiceError::NotFound)?;
         let today = super::rules_date(Some(&campaign));
         let mut findings = validate(catalogue, form, &values, today);
-        findings.extend(org_rules(&org, &values, &derived, &covered, today));
+        findings.extend(org_rules(org.kind, &values, &derived, &covered, today));
         findings.sort_by_key(|f| f.severity);
         Ok(OrgRegistrationView {
             editable: caller
@@ -221,7 +256,7 @@ impl Services {
         let today = view.judged_at;
         let mut findings = validate(catalogue, view.form, &values, today);
         findings.extend(org_rules(
-            &view.org,
+            view.org.kind,
             &values,
             &view.derived,
             &view.covered_firms,

@@ -7,20 +7,22 @@
 //! the subtree or a row above it in the file), one level below it, and a firm-level
 //! organisation takes over the firms it names by credit code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::import::{
-    ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, date_text,
-    file_rule, header_key, norm, push, record_counts, serial_date, sha256_hex,
+    ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, convert,
+    date_text, file_rule, header_key, norm, push, record_counts, serial_date, sha256_hex,
 };
+use super::org_registration::{org_rules, prefill};
 use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Scope;
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
-use crate::forms::{Catalogue, Field, Kind};
+use crate::forms::{Catalogue, Field, Kind, Severity, validate};
 use crate::sheet::{self, Value};
 use crate::store::audit::{self, NewEvent};
 use crate::store::divisions;
 use crate::store::imports::{self, NewBatch};
+use crate::store::org_registrations::{self, MemberCounts};
 use crate::store::orgs::{self, Org};
 use crate::store::registry::{self, KnownFirm, NewFirm};
 
@@ -192,8 +194,21 @@ pub fn columns(kind: ImportKind) -> &'static [Col] {
     }
 }
 
-/// The columns as form fields, for the template writer.
+/// The columns as form fields, for the template writer: an organisation roster's template
+/// also has 附件3's other fields (optional; a row that fills them starts the 附件3 draft).
 pub fn template_fields(kind: ImportKind) -> Vec<Field> {
+    let catalogue = Catalogue::get();
+    let a3 = catalogue
+        .form("A3")
+        .filter(|_| kind == ImportKind::Orgs)
+        .into_iter()
+        .flat_map(|form| catalogue.fields_of(form))
+        .filter(|f| !A3_FROM_ROSTER.contains(&f.code.as_str()))
+        .map(|f| Field {
+            required: false,
+            required_if: None,
+            ..f.clone()
+        });
     columns(kind)
         .iter()
         .map(|c| Field {
@@ -210,6 +225,7 @@ pub fn template_fields(kind: ImportKind) -> Vec<Field> {
             help: (!c.help.is_empty()).then(|| c.help.into()),
             edit: None,
         })
+        .chain(a3)
         .collect()
 }
 
@@ -283,12 +299,16 @@ struct NewOrgPlan {
     secretary_name: Option<String>,
     contact_phone: Option<String>,
     formed_on: Option<String>,
+    /// The 附件3 values the row gives beyond the roster's own columns (empty: no draft).
+    a3: BTreeMap<String, String>,
 }
 
 /// One data row, its cells by column code.
 struct Row<'a> {
     n: u32,
     cells: HashMap<&'static str, &'a Value>,
+    /// The 附件3 cells of an organisation roster's row.
+    a3: Vec<(&'static Field, &'a Value)>,
     headers: &'a HashMap<&'static str, String>,
     issues: Vec<Issue>,
     /// The row names an organisation already on record (same name, parent and kind): it is
@@ -418,14 +438,42 @@ impl Row<'_> {
 /// The header's columns mapped, or the file-level findings that stop the import.
 struct Header {
     columns: HashMap<&'static str, usize>,
+    /// Columns of 附件3 beyond the roster's own (organisation rosters only), by field.
+    a3: Vec<(usize, &'static Field)>,
     headers: HashMap<&'static str, String>,
     issues: Vec<Issue>,
+}
+
+/// 附件3 fields the roster's own columns already carry (name, kind, region, secretary, phone,
+/// date formed): the draft takes them from the organisation itself.
+const A3_FROM_ROSTER: [&str; 6] = [
+    "org_full_name",
+    "org_kind",
+    "org_region",
+    "secretary_name",
+    "contact_phone",
+    "formed_on",
+];
+
+/// A column people keep in organisation rosters that 附件3 does not store (the secretary's ID
+/// number belongs in the secretary's own member form).
+const SECRETARY_ID: &str = "书记公民身份号码";
+
+/// The 附件3 field a roster header names, beyond the roster's own columns.
+fn a3_field(h: &str) -> Option<&'static Field> {
+    let catalogue = Catalogue::get();
+    let form = catalogue.form("A3")?;
+    catalogue
+        .fields_of(form)
+        .filter(|f| !A3_FROM_ROSTER.contains(&f.code.as_str()))
+        .find(|f| header_key(catalogue, &f.label) == h)
 }
 
 fn map_header(kind: ImportKind, rows: &[(u32, Vec<Value>)], at: usize) -> Header {
     let (header_row, cells) = &rows[at];
     let mut out = Header {
         columns: HashMap::new(),
+        a3: Vec::new(),
         headers: HashMap::new(),
         issues: Vec::new(),
     };
@@ -448,6 +496,34 @@ fn map_header(kind: ImportKind, rows: &[(u32, Vec<Value>)], at: usize) -> Header
             Some(c) => {
                 out.columns.insert(c.code, i);
                 out.headers.insert(c.code, text);
+            }
+            None if kind == ImportKind::Orgs && a3_field(&h).is_some() => {
+                let Some(f) = a3_field(&h) else { continue };
+                if out.a3.iter().any(|(_, g)| g.code == f.code) {
+                    push(
+                        &mut out.issues,
+                        Some(*header_row),
+                        Some(&text),
+                        "COLUMN-TWICE",
+                        true,
+                        format!("栏目“{text}”出现了两次（第{letter}列）"),
+                    );
+                } else {
+                    out.a3.push((i, f));
+                    out.headers.insert(f.code.as_str(), text);
+                }
+            }
+            None if kind == ImportKind::Orgs && h == header_key(Catalogue::get(), SECRETARY_ID) => {
+                push(
+                    &mut out.issues,
+                    Some(*header_row),
+                    Some(&text),
+                    "A3-NOT-KEPT",
+                    false,
+                    format!(
+                        "第{letter}列“{text}”未导入：附件3不保存书记的公民身份号码，书记本人的公民身份号码在其党员登记表中填写"
+                    ),
+                );
             }
             None => push(
                 &mut out.issues,
@@ -609,8 +685,24 @@ async fn check(
         )));
     };
     // Above a city, a firm's city is the one its 行政区划 lies in, unless a column names it.
-    let header = map_header(kind, &sheet.rows, at);
+    let mut header = map_header(kind, &sheet.rows, at);
     let header_row = sheet.rows[at].0;
+    // 附件3 drafts belong to the open campaign; without one the columns are read but not kept.
+    if !header.a3.is_empty()
+        && crate::store::campaigns::latest(conn)
+            .await?
+            .is_none_or(|c| c.closed_at.is_some())
+    {
+        push(
+            &mut header.issues,
+            Some(header_row),
+            None,
+            "A3-NO-CAMPAIGN",
+            false,
+            "尚未建立登记核查工作（或已结束）：附件3各栏（如“是否设支部委员会”）不导入，党组织本身照常导入",
+        );
+        header.a3.clear();
+    }
     let mut report = Report {
         kind: Some(kind),
         header_row: Some(header_row),
@@ -634,6 +726,7 @@ async fn check(
             header
                 .columns
                 .values()
+                .chain(header.a3.iter().map(|(i, _)| i))
                 .any(|i| cells.get(*i).is_some_and(|c| !c.is_empty()))
                 && !cells
                     .iter()
@@ -646,6 +739,11 @@ async fn check(
                 .columns
                 .iter()
                 .filter_map(|(code, i)| cells.get(*i).map(|v| (*code, v)))
+                .collect(),
+            a3: header
+                .a3
+                .iter()
+                .filter_map(|(i, f)| cells.get(*i).filter(|v| !v.is_empty()).map(|v| (*f, v)))
                 .collect(),
             headers: &header.headers,
             issues: Vec::new(),
@@ -1141,11 +1239,16 @@ async fn check_orgs<'a>(
             };
             if let Some(o) = taken.filter(|o| Some(o.kind) == kind && !r.failed()) {
                 r.matched = true;
+                let a3_note = if r.a3.is_empty() {
+                    ""
+                } else {
+                    "；本行的附件3各栏也不导入，请在该党组织的附件3中填写"
+                };
                 r.warn(
                     K,
                     "name",
                     "ORG-EXISTS",
-                    format!("“{name}”已在系统中（“{parent_name}”之下），本行不再导入"),
+                    format!("“{name}”已在系统中（“{parent_name}”之下），本行不再导入{a3_note}"),
                 );
                 remember(
                     &mut earlier,
@@ -1362,6 +1465,7 @@ async fn check_orgs<'a>(
                 }
             },
         };
+        let a3 = a3_values(r, kind, today);
         let ok = !r.failed();
         let mut plan_index = None;
         if ok
@@ -1381,6 +1485,7 @@ async fn check_orgs<'a>(
                         secretary_name: (!secretary.is_empty()).then_some(secretary),
                         contact_phone: (!phone.is_empty()).then_some(phone),
                         formed_on,
+                        a3,
                     },
                     firms,
                 },
@@ -1401,6 +1506,61 @@ async fn check_orgs<'a>(
         );
     }
     Ok((data, plans))
+}
+
+/// A row's 附件3 cells as the draft's values: converted as the member import converts cells
+/// (dates, 是/否, short forms of codes), then judged by the form's rules on the fields the row
+/// gives and by the party's organisation rules, at the campaign's date. Before the members are
+/// on record the rules count the numbers the row reports (正式党员数), so a branch of 7 and no
+/// committee is flagged in the dry run.
+fn a3_values(
+    r: &mut Row<'_>,
+    kind: Option<OrgKind>,
+    today: time::Date,
+) -> BTreeMap<String, String> {
+    const K: ImportKind = ImportKind::Orgs;
+    let catalogue = Catalogue::get();
+    let mut values = BTreeMap::new();
+    let cells = std::mem::take(&mut r.a3);
+    for (f, v) in &cells {
+        match convert(catalogue, f, v) {
+            Ok(Some(t)) => {
+                values.insert(f.code.clone(), t);
+            }
+            Ok(None) => {}
+            Err((rule, message)) => {
+                let column = r.column(f.code.as_str(), K);
+                r.error(K, f.code.as_str(), rule, format!("{column}：{message}"));
+            }
+        }
+    }
+    let (Some(kind), Some(form)) = (kind, catalogue.form("A3")) else {
+        return values;
+    };
+    if values.is_empty() {
+        return values;
+    }
+    let mut judged = values.clone();
+    judged.insert("org_kind".into(), kind.code().to_owned());
+    let findings = validate(catalogue, form, &judged, today)
+        .into_iter()
+        .filter(|f| values.contains_key(&f.field))
+        .chain(org_rules(
+            kind,
+            &values,
+            &MemberCounts::default(),
+            &[],
+            today,
+        ));
+    for f in findings {
+        let code = cells
+            .iter()
+            .map(|(field, _)| field.code.as_str())
+            .find(|c| *c == f.field)
+            .unwrap_or("name");
+        r.note(K, code, f.rule, f.severity == Severity::Error, f.message);
+    }
+    values
 }
 
 impl Services {
@@ -1463,6 +1623,10 @@ impl Services {
         progress(Stage::Writing, 0);
         let imported = plans.len();
         let mut placed = 0usize;
+        let mut drafts = 0usize;
+        let campaign = crate::store::campaigns::latest(&mut tx)
+            .await?
+            .filter(|c| c.closed_at.is_none());
         let mut made: Vec<(OrgId, TreePath)> = Vec::with_capacity(plans.len());
         let mut new_firms: Vec<NewFirm> = Vec::new();
         for (_, plan) in plans {
@@ -1498,6 +1662,25 @@ impl Services {
                         ));
                     }
                     placed += firms.len();
+                    // The 附件3 draft: what the organisation is, then what the row gives.
+                    if let Some(c) = campaign.as_ref().filter(|_| !o.a3.is_empty()) {
+                        let made_org = orgs::get(&mut tx, id)
+                            .await?
+                            .ok_or(ServiceError::NotFound)?;
+                        let mut values = prefill(&made_org);
+                        values.extend(o.a3);
+                        let data = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
+                        org_registrations::insert_imported(
+                            &mut tx,
+                            c.id,
+                            id,
+                            &data,
+                            caller.user_id(),
+                            batch_id,
+                        )
+                        .await?;
+                        drafts += 1;
+                    }
                     made.push((id, path));
                 }
             }
@@ -1532,6 +1715,7 @@ impl Services {
                     "skipped": total - imported,
                     "warnings": report.warnings,
                     "firms_placed": placed,
+                    "a3_drafts": drafts,
                 }),
             },
         )

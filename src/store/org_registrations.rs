@@ -33,6 +33,31 @@ pub async fn get(
     }))
 }
 
+/// A 附件3 draft filled from an organisation roster (version 1, marked with the batch so the
+/// batch's undo takes it away while nobody has saved it since).
+pub async fn insert_imported(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    org: OrgId,
+    data: &str,
+    by: Option<UserId>,
+    batch: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO org_registrations (campaign_id, org_id, data, version, updated_at, updated_by, \
+         import_batch_id) VALUES ($1, $2, $3, 1, $4, $5, $6)",
+    )
+    .bind(campaign_id)
+    .bind(org.0)
+    .bind(data.to_owned())
+    .bind(now())
+    .bind(by.map(|u| u.0))
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Create (when `existing` is `None`) or overwrite at the expected version; returns the new
 /// version, or `Conflict` when somebody saved in between.
 pub async fn save(

@@ -202,7 +202,8 @@ pub async fn dependents(
             ),
             (
                 "SELECT COUNT(*) AS n FROM org_registrations r JOIN orgs o ON o.id = r.org_id \
-                 WHERE o.import_batch_id = $1",
+                 WHERE o.import_batch_id = $1 \
+                 AND NOT (COALESCE(r.import_batch_id, 0) = $1 AND r.version = 1)",
                 "份党组织基本信息登记表（附件3）已填写",
             ),
             (
@@ -285,9 +286,10 @@ pub async fn undo_orgs(
     .bind(batch)
     .execute(&mut *conn)
     .await?;
-    // Batches into them that were undone (their records are gone; the audit log keeps them)
-    // and uploads waiting there.
+    // The 附件3 drafts the batch filled (the check leaves no other), batches into them that
+    // were undone (their records are gone; the audit log keeps them) and uploads waiting there.
     for table in [
+        "org_registrations",
         "org_tallies",
         "campaign_tallies",
         "import_uploads",

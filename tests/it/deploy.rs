@@ -321,13 +321,32 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         "{}",
         issues(&done.report)
     );
+    // With its 附件3 columns as the province keeps them: they fill the branch's 附件3 draft and
+    // its rules run in the dry run.
     let orgs = format!(
-        "党组织全称,组织类别,上级党组织,所在律师事务所统一社会信用代码\n\
-         南京甲律师事务所党支部,支部,南京市律师行业党委,{}\n",
-        credit_code(1)
+        "党组织全称,组织类别,上级党组织,所在律师事务所统一社会信用代码,是否设支委会,党员总数,正式党员数,任期届满日期,组建方式,书记公民身份号码\n\
+         南京甲律师事务所党支部,支部,南京市律师行业党委,{},否,9,8,2027年6月30日,单独,{}\n",
+        credit_code(1),
+        citizen_id(9)
     );
     let done = import(orgs.into_bytes()).await;
     assert_eq!(done.imported, 1, "{}", issues(&done.report));
+    let rules: Vec<&str> = done.report.issues.iter().map(|i| i.rule.as_str()).collect();
+    assert!(rules.contains(&"ORG-NEEDS-COMMITTEE"), "{rules:?}");
+    assert!(rules.contains(&"A3-NOT-KEPT"), "{rules:?}");
+    let draft: String = sqlx::query_scalar(
+        "SELECT r.data FROM org_registrations r JOIN orgs o ON o.id = r.org_id \
+         WHERE o.name = '南京甲律师事务所党支部'",
+    )
+    .fetch_one(app.services.db.pool())
+    .await
+    .unwrap();
+    let draft: std::collections::BTreeMap<String, String> = serde_json::from_str(&draft).unwrap();
+    assert_eq!(draft["has_committee"], "0");
+    assert_eq!(draft["reported_full"], "8");
+    assert_eq!(draft["term_end"], "2027-06-30");
+    assert_eq!(draft["formation"], "single");
+    assert!(!draft.values().any(|v| v == &citizen_id(9)));
     // One member list for the whole province: lawyers and staff together, short forms.
     let members = format!(
         "律所统一社会信用代码,姓名,身份证号,民族,学历,手机,人员类别,入党时间,转正时间,执业证号,执业类别,岗位类别,人员身份\n\

@@ -1033,3 +1033,164 @@ async fn files_that_are_no_registry_are_refused_with_a_clear_message() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM firms").await, before);
 }
+
+#[tokio::test]
+async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    firms_into(&app, p.city, &[61, 62, 63, 64]).await;
+    // The roster as a city keeps it: the template's columns first, then 附件3's as written by
+    // hand (short headers, 否, a number of 正式党员, dates typed with dots).
+    let mut head: Vec<&str> = ORG_HEAD.to_vec();
+    head.extend([
+        "是否设支委会",
+        "党员总数",
+        "正式党员数",
+        "任期届满日期",
+        "联系人",
+    ]);
+    let row = |name: &str, seq: u32, extra: [&str; 5]| {
+        let mut r = strings(&[name, "党支部", "", "", &code(seq), "", "", ""]);
+        r.extend(strings(&extra));
+        r
+    };
+    let bytes = xlsx(
+        &head,
+        &[
+            row(
+                "中共测试61律师事务所支部委员会",
+                61,
+                ["否", "9", "8", "2027.6.30", "刘一"],
+            ),
+            row(
+                "中共测试62律师事务所支部委员会",
+                62,
+                ["可能", "3", "3", "", ""],
+            ),
+            row(
+                "中共测试63律师事务所支部委员会",
+                63,
+                ["是", "5", "10", "", ""],
+            ),
+            row("中共测试64律师事务所支部委员会", 64, ["", "", "", "", ""]),
+        ],
+    );
+    let r = check(&app, p.city, &bytes).await;
+    assert_eq!((r.rows, r.valid, r.invalid), (4, 2, 2), "{}", issues(&r));
+    // A branch reporting 8 正式党员 and no committee is flagged before any member is on record.
+    assert!(
+        has(&r, Some(2), "ORG-NEEDS-COMMITTEE", "填报正式党员 8 人"),
+        "{}",
+        issues(&r)
+    );
+    let bad_code = r
+        .issues
+        .iter()
+        .find(|i| i.row == Some(3) && i.error)
+        .expect("row 3 is wrong");
+    assert_eq!(bad_code.rule, "CODE-UNKNOWN");
+    assert_eq!(bad_code.column.as_deref(), Some("是否设支委会"));
+    assert!(bad_code.message.contains("可能"), "{}", bad_code.message);
+    assert!(
+        has(&r, Some(4), "ORG-FULL-OVER-TOTAL", "正式党员数"),
+        "{}",
+        issues(&r)
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM org_registrations WHERE import_batch_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+
+    let done = run(&app, p.city, &bytes, Mode::ValidOnly).await;
+    let batch = done.batch_id.expect("imported");
+    assert_eq!(done.imported, 2, "{}", issues(&done.report));
+    // Row 2 has its draft, with what the organisation is and what the row gave; row 5 gave no
+    // 附件3 value and has none.
+    let (org61,): (i64,) =
+        sqlx::query_as("SELECT id FROM orgs WHERE name = '中共测试61律师事务所支部委员会'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    let view = app
+        .services
+        .org_registration(OP, OrgId(org61))
+        .await
+        .unwrap();
+    assert_eq!(view.version, 1);
+    for (k, v) in [
+        ("org_full_name", "中共测试61律师事务所支部委员会"),
+        ("org_kind", "branch"),
+        ("has_committee", "0"),
+        ("reported_total", "9"),
+        ("reported_full", "8"),
+        ("term_end", "2027-06-30"),
+        ("contact_name", "刘一"),
+    ] {
+        assert_eq!(view.values.get(k).map(String::as_str), Some(v), "{k}");
+    }
+    assert!(
+        view.findings
+            .iter()
+            .any(|f| f.rule == "ORG-NEEDS-COMMITTEE")
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM org_registrations r JOIN orgs o ON o.id = r.org_id \
+             WHERE o.name = '中共测试64律师事务所支部委员会'"
+        )
+        .await,
+        0
+    );
+
+    // Undo takes the drafts with the organisations.
+    app.services.import_undo(OP, batch).await.unwrap();
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM org_registrations WHERE import_batch_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    tallies_agree(&app).await;
+
+    // Once somebody saves the imported draft, the batch can no longer be undone.
+    let done = run(&app, p.city, &bytes, Mode::ValidOnly).await;
+    let batch = done.batch_id.expect("imported again");
+    let (org61,): (i64,) =
+        sqlx::query_as("SELECT id FROM orgs WHERE name = '中共测试61律师事务所支部委员会'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    let mut values = app
+        .services
+        .org_registration(OP, OrgId(org61))
+        .await
+        .unwrap()
+        .values;
+    for (k, v) in [
+        ("has_committee", "1"),
+        ("formed_on", "2018-01-01"),
+        ("approval_no", "京律党〔2018〕1号"),
+        ("approved_by", "测试党委"),
+        ("org_region", "110105"),
+        ("secretary_name", "刘一"),
+        ("secretary_is_lawyer", "1"),
+        ("secretary_is_head", "1"),
+        ("term_start", "2024-07-01"),
+        ("contact_phone", "13800138000"),
+    ] {
+        values.insert(k.into(), v.into());
+    }
+    app.services
+        .save_org_registration(OP, OrgId(org61), values, 1)
+        .await
+        .unwrap();
+    let refused = app.services.import_undo(OP, batch).await.unwrap_err();
+    assert!(refused.to_string().contains("附件3"), "{refused}");
+}
