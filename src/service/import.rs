@@ -15,12 +15,16 @@ use crate::sheet::{self, Value};
 use crate::store::audit::{self, NewEvent};
 use crate::store::imports::{self, Dependents, FirmRef, NewBatch};
 use crate::store::members::NewMember;
-use crate::store::{StoreError, campaigns, now, orgs, tallies};
+use crate::store::{StoreError, campaigns, now, orgs, survey, tallies};
 
 /// The column naming each member's firm (not a form field: it places the record).
 pub const FIRM_COLUMN: &str = "律师事务所统一社会信用代码";
 /// The column saying whether a row of a mixed list is a lawyer or staff (not a form field).
 pub const IDENTITY_COLUMN: &str = "人员身份";
+/// The member list's column of the 分类处理 case of a member whose 组织关系 is not here.
+pub const CASE_COLUMN: &str = "问题类别";
+/// The member list's column of why the 组织关系 is not here.
+pub const REASON_COLUMN: &str = "未转入原因";
 /// How long an uploaded file waits for the user's decision after the dry run.
 pub const UPLOAD_HOURS: i64 = 24;
 /// Rows searched for the header.
@@ -358,6 +362,89 @@ struct Prepared {
     category: &'static str,
     party_status: String,
     data: String,
+    /// The 摸底核查 mark the row gives, to be confirmed by the organisation.
+    survey: Option<Mark>,
+}
+
+/// A 摸底核查 mark a member list gives: 已转入 (`in`) or 未转入 (`not_in`), with the case and
+/// the reason when the list has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mark {
+    transferred: &'static str,
+    case: Option<String>,
+    reason: Option<String>,
+}
+
+/// The mark a row's 组织关系是否在本所 (or, without it, its 转接状态) and its 问题类别 give;
+/// findings about the case go to `issues`.
+fn survey_mark(
+    catalogue: &Catalogue,
+    values: &BTreeMap<String, String>,
+    (case, reason): (Option<String>, Option<String>),
+    row: u32,
+    issues: &mut Vec<Issue>,
+) -> Option<Mark> {
+    let transferred = match (
+        values.get("in_firm").map(String::as_str),
+        values.get("transfer_status").map(String::as_str),
+    ) {
+        (Some("1"), _) | (None, Some("transferred" | "not_needed")) => "in",
+        (Some("0"), _) | (None, Some("pending" | "in_transit" | "blocked")) => "not_in",
+        _ => return None,
+    };
+    let case = case.filter(|t| !t.is_empty()).and_then(|t| {
+        // 第3类, 3, 三, or the case's own words (as the list writes them, or their start).
+        let short = t.trim_start_matches('第').trim_end_matches('类').trim();
+        let short = match short {
+            "一" => "1",
+            "二" => "2",
+            "三" => "3",
+            "四" => "4",
+            "五" => "5",
+            other => other,
+        };
+        let list = catalogue.list("case")?;
+        let code = list
+            .label(short)
+            .map(|_| short.to_owned())
+            .or_else(|| list.resolve(&t).ok().map(str::to_owned));
+        if code.is_none() {
+            push(
+                issues,
+                Some(row),
+                Some(CASE_COLUMN),
+                "CODE-UNKNOWN",
+                true,
+                format!(
+                    "{CASE_COLUMN}：“{t}”不是分类处理的类别，请填写第1类至第5类（或其中的数字）"
+                ),
+            );
+        }
+        code
+    });
+    if transferred == "in" && case.is_some() {
+        push(
+            issues,
+            Some(row),
+            Some(CASE_COLUMN),
+            "CASE-BUT-IN",
+            false,
+            format!("{CASE_COLUMN}：组织关系已在本所的党员不分类处理，本行的问题类别未导入"),
+        );
+        return Some(Mark {
+            transferred,
+            case: None,
+            reason: None,
+        });
+    }
+    let reason = reason
+        .filter(|r| !r.is_empty() && transferred == "not_in")
+        .map(|r| r.chars().take(200).collect());
+    Some(Mark {
+        transferred,
+        case,
+        reason,
+    })
 }
 
 /// What an undo removed.
@@ -685,6 +772,9 @@ struct Columns<'a> {
     fields: Vec<(usize, &'a Field)>,
     /// Column index of the firm's credit code.
     firm: Option<usize>,
+    /// Column indexes of the 摸底核查 case and reason.
+    case: Option<usize>,
+    reason: Option<usize>,
     /// Header texts by column index.
     headers: Vec<String>,
 }
@@ -1626,21 +1716,28 @@ impl Sink<'_> {
             );
         }
         if let Some(campaign) = self.campaign {
-            let mut drafts: HashMap<String, (OrgId, String, String, &'static str)> = rows
+            type Draft = (OrgId, String, String, &'static str, Option<Mark>);
+            let mut drafts: HashMap<String, Draft> = rows
                 .into_iter()
-                .map(|p| (p.index, (p.org, p.org_path, p.data, p.form)))
+                .map(|p| (p.index, (p.org, p.org_path, p.data, p.form, p.survey)))
                 .collect();
             // One statement per form (a mixed list has both).
             let mut by_form: BTreeMap<&'static str, Vec<_>> = BTreeMap::new();
+            let mut marks: Vec<survey::ImportedMark> = Vec::new();
             for (id, index) in ids {
-                if let Some((org, path, data, form)) = drafts.remove(&index) {
+                if let Some((org, path, data, form, mark)) = drafts.remove(&index) {
                     self.tallies.draft(org.0, campaign);
+                    if let Some(m) = mark {
+                        marks.push((id, path.clone(), m.transferred, m.case, m.reason));
+                    }
                     by_form.entry(form).or_default().push((id, path, data));
                 }
             }
             for (form, rows) in by_form {
                 imports::insert_drafts(&mut self.tx, campaign, form, self.batch.by, rows).await?;
             }
+            survey::insert_imported(&mut self.tx, campaign, self.batch.by, batch_id, &marks)
+                .await?;
         }
         Ok(())
     }
@@ -1821,6 +1918,8 @@ fn check_rows(
     let mut cols = Columns {
         fields: Vec::new(),
         firm: None,
+        case: None,
+        reason: None,
         headers: headers.clone(),
     };
     let mut identity: Option<usize> = None;
@@ -1852,6 +1951,14 @@ fn check_rows(
         }
         if *h == norm(IDENTITY_COLUMN) && kind == ImportKind::Members {
             identity = Some(i);
+            continue;
+        }
+        if *h == header_key(catalogue, CASE_COLUMN) {
+            cols.case = Some(i);
+            continue;
+        }
+        if *h == header_key(catalogue, REASON_COLUMN) {
+            cols.reason = Some(i);
             continue;
         }
         match fields.iter().find(|f| norm(&f.label) == *h) {
@@ -2245,6 +2352,17 @@ fn check_rows(
                     licence = Some(l.clone());
                 }
             }
+            // The 摸底核查 mark the list gives, to be confirmed by the organisation.
+            let mark = survey_mark(
+                catalogue,
+                &values,
+                (
+                    cols.case.map(|i| cell_text(get(i))),
+                    cols.reason.map(|i| cell_text(get(i))),
+                ),
+                row,
+                &mut row_issues,
+            );
             if let Some(cutoff) = cx.cutoff {
                 let get_v = |k: &str| values.get(k).map(String::as_str);
                 let e = eligibility::decide(
@@ -2253,7 +2371,7 @@ fn check_rows(
                         practice_type: get_v("practice_type"),
                         staff_post: get_v("staff_post"),
                         started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
-                        case: None,
+                        case: mark.as_ref().and_then(|m| m.case.as_deref()),
                     },
                     cutoff,
                 );
@@ -2285,6 +2403,7 @@ fn check_rows(
                         (f.id, org_id, f.scope_path.clone()),
                         values,
                     ))
+                    .map(|p| Prepared { survey: mark, ..p })
                 }
                 _ => None,
             };
@@ -2430,6 +2549,7 @@ fn prepare(
         category: kind.category(),
         party_status: member.party_status,
         data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
+        survey: None,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct SurveyCounts {
     pub not_in: usize,
     /// 未转入 members per case 1–5.
     pub by_case: [usize; 5],
+    /// Marks prefilled from a member list that the organisation has not confirmed yet.
+    pub to_confirm: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +45,7 @@ pub fn counts(rows: &[RosterRow]) -> SurveyCounts {
             c.unchecked += 1;
             continue;
         };
+        c.to_confirm += usize::from(check.imported);
         if check.basic_ok && check.transfer_ok && check.dues_ok && check.life_ok {
             c.complete += 1;
         }

@@ -413,7 +413,7 @@ pub struct Dependents {
     pub forms_changed: i64,
     /// Members given a login (activation code).
     pub accounts: i64,
-    /// Members checked in the 摸底核查.
+    /// Members checked in the 摸底核查 (a mark the batch prefilled counts once confirmed).
     pub surveyed: i64,
 }
 
@@ -431,7 +431,7 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
          (SELECT COUNT(*) FROM users u JOIN members m ON m.id = u.member_id \
           WHERE m.import_batch_id = $1) AS accounts, \
          (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id \
-          WHERE m.import_batch_id = $1) AS surveyed",
+          WHERE m.import_batch_id = $1 AND COALESCE(s.import_batch_id, 0) <> $1) AS surveyed",
     )
     .bind(batch)
     .fetch_one(&mut *conn)
@@ -448,14 +448,17 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
 pub async fn retract(conn: &mut AnyConnection, batch: i64, indexes: &[String]) -> StoreResult<u64> {
     let mut gone = 0;
     for index in indexes {
-        sqlx::query(
-            "DELETE FROM registrations WHERE member_id IN \
-             (SELECT id FROM members WHERE import_batch_id = $1 AND citizen_id_index = $2)",
-        )
-        .bind(batch)
-        .bind(index.clone())
-        .execute(&mut *conn)
-        .await?;
+        for table in ["registrations", "survey_checks"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE member_id IN \
+                 (SELECT id FROM members WHERE import_batch_id = $1 AND citizen_id_index = $2)"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(batch)
+                .bind(index.clone())
+                .execute(&mut *conn)
+                .await?;
+        }
         gone +=
             sqlx::query("DELETE FROM members WHERE import_batch_id = $1 AND citizen_id_index = $2")
                 .bind(batch)
@@ -473,6 +476,12 @@ pub async fn undo(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> S
     // The batch is counted out of the tallies with grouped statements, not row by row.
     super::tallies::pause_rows(conn, batch).await?;
     super::tallies::count_out_batch(conn, batch).await?;
+    // The marks the batch prefilled (its survey tally triggers count them out; the check
+    // leaves no other mark on the batch's members).
+    sqlx::query("DELETE FROM survey_checks WHERE import_batch_id = $1")
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "DELETE FROM registrations WHERE member_id IN \
          (SELECT id FROM members WHERE import_batch_id = $1)",

@@ -15,6 +15,8 @@ pub struct Check {
     pub transferred: String,
     pub case_code: Option<String>,
     pub reason: Option<String>,
+    /// Prefilled from a member list and not yet confirmed by the organisation.
+    pub imported: bool,
 }
 
 /// A member directly under an organisation, with their check if recorded.
@@ -36,7 +38,8 @@ pub async fn roster(
 ) -> StoreResult<Vec<RosterRow>> {
     let rows = sqlx::query(
         "SELECT m.id, m.name, m.category, m.party_status, f.name AS firm_name, s.id AS check_id, \
-         s.basic_ok, s.transfer_ok, s.dues_ok, s.life_ok, s.transferred, s.case_code, s.reason \
+         s.basic_ok, s.transfer_ok, s.dues_ok, s.life_ok, s.transferred, s.case_code, s.reason, \
+         s.import_batch_id \
          FROM members m JOIN firms f ON f.id = m.firm_id \
          LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = $1 \
          WHERE m.org_id = $2 ORDER BY m.name, m.id",
@@ -59,6 +62,7 @@ pub async fn roster(
                     .unwrap_or_default(),
                 case_code: r.try_get("case_code")?,
                 reason: r.try_get("reason")?,
+                imported: r.try_get::<Option<i64>, _>("import_batch_id")?.is_some(),
             }),
         };
         out.push(RosterRow {
@@ -73,7 +77,47 @@ pub async fn roster(
     Ok(out)
 }
 
-/// Insert or replace the member's check for the campaign.
+/// A survey mark a member list gives: `(member, org path, transferred, case, reason)`.
+pub type ImportedMark = (i64, String, &'static str, Option<String>, Option<String>);
+
+/// Marks prefilled from a member list for its new members, in one statement: the check points
+/// unticked, marked with the batch until the organisation confirms them ([`upsert`]).
+pub async fn insert_imported(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    by: Option<UserId>,
+    batch: i64,
+    rows: &[ImportedMark],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let backend = super::sql::backend_of(conn);
+    let sql = format!(
+        "INSERT INTO survey_checks (member_id, org_path, transferred, case_code, reason, \
+         campaign_id, basic_ok, transfer_ok, dues_ok, life_ok, updated_at, updated_by, \
+         import_batch_id) SELECT {}, $2, 0, 0, 0, 0, $3, $4, $5 FROM {}",
+        super::sql::json_columns(backend, &['i', 't', 't', 't', 't']),
+        super::sql::json_rows_source(backend)
+    );
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(m, path, transferred, case, reason)| {
+            serde_json::json!([m, path, transferred, case, reason])
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(campaign_id)
+        .bind(now())
+        .bind(by.map(|u| u.0))
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Insert or replace the member's check for the campaign (a prefilled mark is confirmed).
 pub async fn upsert(
     conn: &mut AnyConnection,
     campaign_id: i64,
@@ -91,7 +135,8 @@ pub async fn upsert(
          basic_ok = excluded.basic_ok, transfer_ok = excluded.transfer_ok, \
          dues_ok = excluded.dues_ok, life_ok = excluded.life_ok, \
          transferred = excluded.transferred, case_code = excluded.case_code, \
-         reason = excluded.reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+         reason = excluded.reason, updated_at = excluded.updated_at, updated_by = excluded.updated_by, \
+         import_batch_id = NULL",
     )
     .bind(campaign_id)
     .bind(member.0)

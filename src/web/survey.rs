@@ -29,6 +29,8 @@ pub struct Row {
     transferred_label: &'static str,
     case_code: String,
     reason: String,
+    /// Prefilled from a member list, not yet confirmed.
+    imported: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -80,6 +82,7 @@ fn page(user: &CurrentUser, v: SurveyView) -> SurveyPage {
                 transferred: c.transferred,
                 case_code: c.case_code.unwrap_or_default(),
                 reason: c.reason.unwrap_or_default(),
+                imported: c.imported,
             }
         })
         .collect();
@@ -152,6 +155,7 @@ pub async fn record(
         transferred: f.transferred,
         case_code: f.case,
         reason: f.reason,
+        imported: false,
     };
     let caller = Caller::User(&user.actor);
     match state.services.record_survey(caller, member, entry).await {

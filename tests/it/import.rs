@@ -1833,3 +1833,176 @@ async fn lawyers_and_staff_in_one_list_import_each_to_their_own_form() {
     let (ok, out, err) = app.cli(&["check"]);
     assert!(ok, "{out}{err}");
 }
+
+/// A survey mark as read back: name, transferred, case, reason, imported.
+type Mark = (String, String, Option<String>, Option<String>, bool);
+
+#[tokio::test]
+async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (own, _, _) = firms(&app).await;
+    let head = [
+        "律所统一社会信用代码",
+        "姓名",
+        "身份证号",
+        "民族",
+        "学历",
+        "手机",
+        "人员类别",
+        "入党时间",
+        "转正时间",
+        "执业证号",
+        "执业类别",
+        "组织关系是否在本所",
+        "组织关系转接状态",
+        "问题类别",
+        "未转入原因",
+    ];
+    let line = |seq: u32, in_firm: &str, status: &str, case: &str, reason: &str| {
+        [
+            own.as_str(),
+            &format!("沈{seq}"),
+            &fresh_id(seq),
+            "汉",
+            "本科",
+            "13800138000",
+            "正式",
+            "1990-07-01",
+            "1991-07-01",
+            &format!("11101200511998{seq:03}"),
+            "专职",
+            in_firm,
+            status,
+            case,
+            reason,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<String>>()
+    };
+    let bytes = Book {
+        head: head.iter().map(|s| (*s).to_owned()).collect(),
+        rows: vec![
+            line(601, "是", "已转入", "", ""),
+            line(602, "否", "转接中", "第3类", "介绍信已过期"),
+            line(603, "", "待转入", "1", ""),
+            line(604, "否", "转接中", "第9类", ""),
+            line(605, "否", "", "四", "离开本所一年"),
+        ],
+        cells: Vec::new(),
+        merges: Vec::new(),
+    }
+    .bytes();
+    let r = check(&app, p.firm_org, &bytes).await;
+    assert!(
+        !r.issues.iter().any(|i| i.rule == "COLUMN-EXTRA"),
+        "{}",
+        issues(&r)
+    );
+    assert_eq!((r.rows, r.valid, r.invalid), (5, 4, 1), "{}", issues(&r));
+    assert!(has(&r, Some(5), "CODE-UNKNOWN", "第9类"), "{}", issues(&r));
+    // Case 4 (left the firm) is not registered: said in the dry run.
+    assert!(has(&r, Some(6), "NOT-REGISTERED", ""), "{}", issues(&r));
+
+    let marks = |app: &TestApp| {
+        let services = app.services.clone();
+        async move {
+            let view = services.survey(OP, p.firm_org).await.unwrap();
+            let mut out: Vec<Mark> = view
+                .rows
+                .into_iter()
+                .filter(|r| r.name.starts_with('沈'))
+                .filter_map(|r| {
+                    r.check
+                        .map(|c| (r.name, c.transferred, c.case_code, c.reason, c.imported))
+                })
+                .collect();
+            out.sort();
+            (out, view.counts.to_confirm)
+        }
+    };
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    let batch = done.batch_id.expect("imported");
+    assert_eq!(done.imported, 4);
+    let (got, to_confirm) = marks(&app).await;
+    assert_eq!(
+        got,
+        vec![
+            ("沈601".into(), "in".into(), None, None, true),
+            (
+                "沈602".into(),
+                "not_in".into(),
+                Some("3".into()),
+                Some("介绍信已过期".into()),
+                true
+            ),
+            (
+                "沈603".into(),
+                "not_in".into(),
+                Some("1".into()),
+                None,
+                true
+            ),
+            (
+                "沈605".into(),
+                "not_in".into(),
+                Some("4".into()),
+                Some("离开本所一年".into()),
+                true
+            ),
+        ]
+    );
+    assert_eq!(to_confirm, 4);
+    let mut conn = app.services.db.acquire().await.unwrap();
+    for f in dengji::store::check::run(&mut conn).await.unwrap() {
+        assert_eq!(f.violations, 0, "{}", f.name);
+    }
+    drop(conn);
+    // The page says which marks came from the list.
+    let clerk = app.login_as(Role::Clerk, p.firm_org, None).await;
+    let page = clerk.get(&format!("/orgs/{}/survey", p.firm_org.0)).await;
+    assert!(
+        page.body.contains("id=\"c-to-confirm\">4<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("导入待确认"));
+
+    // Unconfirmed marks go with the batch's undo.
+    app.services.import_undo(OP, batch).await.unwrap();
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM survey_checks WHERE import_batch_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+
+    // Confirmed, a mark is the organisation's own, and the batch can no longer be undone.
+    let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
+    let batch = done.batch_id.expect("imported again");
+    let (member,): (i64,) = sqlx::query_as("SELECT id FROM members WHERE name = '沈601'")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+    app.services
+        .record_survey(
+            OP,
+            dengji::domain::MemberId(member),
+            dengji::store::survey::Check {
+                basic_ok: true,
+                transfer_ok: true,
+                dues_ok: true,
+                life_ok: true,
+                transferred: "in".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(marks(&app).await.1, 3);
+    let refused = app.services.import_undo(OP, batch).await.unwrap_err();
+    assert!(refused.to_string().contains("摸底核查"), "{refused}");
+}
