@@ -213,6 +213,10 @@ pub struct Report {
     /// The date the rules about time were judged at (the campaign's).
     #[serde(default)]
     pub judged_at: Option<String>,
+    /// Organisations a roster's rows name as their parent that are not on record and will be
+    /// built (a missing city-level committee), whether or not those rows themselves go in.
+    #[serde(default)]
+    pub built_parents: usize,
     /// The file cannot be imported at all (not readable, no header, a column missing …).
     pub file_error: bool,
 }
@@ -311,7 +315,9 @@ impl Report {
 
     /// Whether an import in `mode` would store anything.
     pub fn importable(&self, mode: Mode) -> bool {
-        !self.file_error && self.valid > 0 && (mode == Mode::ValidOnly || self.invalid == 0)
+        !self.file_error
+            && (self.valid > 0 || self.built_parents > 0)
+            && (mode == Mode::ValidOnly || self.invalid == 0)
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Issue> {

@@ -627,6 +627,8 @@ fn date_cell(v: &Value) -> Result<String, String> {
 struct Checked {
     report: Report,
     plans: Vec<(u32, Plan)>,
+    /// Rows found wrong after their plan was made (their plans are not stored).
+    skip: HashSet<u32>,
 }
 
 impl Checked {
@@ -634,6 +636,7 @@ impl Checked {
         Self {
             report,
             plans: Vec::new(),
+            skip: HashSet::new(),
         }
     }
 }
@@ -797,12 +800,15 @@ async fn check(
     report.valid = report.rows - report.invalid;
     report.issues = issues;
     report.count_rules();
-    let plans = plans
-        .into_iter()
-        .filter(|(n, _)| !bad.contains(n))
-        .collect();
+    report.built_parents = plans.iter().filter(|(n, _)| *n == 0).count();
     progress(Stage::Checking, report.rows as u64);
-    Ok(Checked { report, plans })
+    // The plans keep their places (a row's parent is found by its index); wrong rows' plans
+    // are skipped when storing.
+    Ok(Checked {
+        report,
+        plans,
+        skip: bad,
+    })
 }
 
 async fn check_firms<'a>(
@@ -1038,6 +1044,13 @@ async fn check_orgs<'a>(
         last_row_named.insert(norm(&r.text("name")), r.n);
     }
     let today = super::rules_date(crate::store::campaigns::latest(conn).await?.as_ref());
+    // Into a province: its city-level nodes, so a missing one named by a row is built only
+    // where no city-level node sits yet.
+    let cities_here: Vec<Org> = if org.level.child() == Some(OrgLevel::City) {
+        registry::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
+    } else {
+        Vec::new()
+    };
 
     // What each earlier row became: its plan index, name, level, region; or failed.
     struct Earlier {
@@ -1102,6 +1115,7 @@ async fn check_orgs<'a>(
                 ([one], []) => Some(Found::Node(one)),
                 ([], [one]) => Some(Found::Row(*one)),
                 ([], []) => {
+                    let mut return_row = None;
                     let later = last_row_named
                         .get(&norm(&parent_text))
                         .filter(|n| **n > r.n);
@@ -1112,14 +1126,84 @@ async fn check_orgs<'a>(
                             "PARENT-LATER",
                             format!("上级党组织“{parent_text}”在本文件第{n}行，在本行之后：请把上级党组织放在其下级的前面"),
                         ),
-                        None => r.error(
-                            K,
-                            "parent",
-                            "PARENT-NOT-FOUND",
-                            format!("找不到上级党组织“{parent_text}”：应为“{}”之下已有党组织的全称，或本文件前面各行中的党组织", org.name),
-                        ),
+                        None => {
+                            // Into a province, a firm organisation may name a city-level
+                            // committee not yet built: made from its name and the row's region.
+                            let seat = missing_city(org, r, &parent_text);
+                            let covered = seat.as_deref().map(|s| {
+                                cities_here
+                                    .iter()
+                                    .filter(|c| c.region_code.as_deref() == Some(s))
+                                    .map(|c| c.name.as_str())
+                                    .collect::<Vec<_>>()
+                            });
+                            if let Some(names) = covered.as_ref().filter(|n| !n.is_empty()) {
+                                r.error(
+                                    K,
+                                    "parent",
+                                    "PARENT-NOT-FOUND",
+                                    format!(
+                                        "找不到上级党组织“{parent_text}”：本行行政区划所在地已有地市级党组织“{}”，请核对上级党组织的名称",
+                                        names.join("”“")
+                                    ),
+                                );
+                            } else if let Some(seat) = seat {
+                                r.warn(
+                                    K,
+                                    "parent",
+                                    "PARENT-CREATED",
+                                    format!("上级党组织“{parent_text}”尚未建立：将在“{}”之下新建为地市级律师行业党委（行政区划 {seat}），本文件中以它为上级的各行都归入其下；如实为司法行政机关党组织或名称有误，请先在“建立地市级党组织”中建立后再导入", org.name),
+                                );
+                                let index = plans.len();
+                                // Row 0: kept even when the row naming it is wrong.
+                                plans.push((
+                                    0,
+                                    Plan::Org {
+                                        org: NewOrgPlan {
+                                            parent: Parent::Existing(org.id, org.path.clone()),
+                                            level: OrgLevel::City,
+                                            kind: OrgKind::IndustryCommittee,
+                                            name: parent_text.clone(),
+                                            region_code: Some(seat.clone()),
+                                            secretary_name: None,
+                                            contact_phone: None,
+                                            formed_on: None,
+                                            a3: BTreeMap::new(),
+                                        },
+                                        firms: Vec::new(),
+                                    },
+                                ));
+                                let at = earlier.len();
+                                remember(
+                                    &mut earlier,
+                                    &mut earlier_named,
+                                    &mut earlier_under,
+                                    (norm(&parent_text), format!("#{}", org.id)),
+                                    Earlier {
+                                        n: r.n,
+                                        level: Some(OrgLevel::City),
+                                        region: Some(seat),
+                                        plan: Some(index),
+                                        existing: None,
+                                    },
+                                );
+                                return_row = Some(at);
+                            } else {
+                                let hint = if org.level.child() == Some(OrgLevel::City) {
+                                    "；如上级是尚未建立的地市级党组织，写明本行的“所在行政区划”即可一并建立"
+                                } else {
+                                    ""
+                                };
+                                r.error(
+                                    K,
+                                    "parent",
+                                    "PARENT-NOT-FOUND",
+                                    format!("找不到上级党组织“{parent_text}”：应为“{}”之下已有党组织的全称，或本文件前面各行中的党组织{hint}", org.name),
+                                );
+                            }
+                        }
                     }
-                    None
+                    return_row.map(Found::Row)
                 }
                 _ => {
                     r.error(
@@ -1508,6 +1592,33 @@ async fn check_orgs<'a>(
     Ok((data, plans))
 }
 
+/// The seat (region code) of a city-level committee a firm organisation's row names as its
+/// parent when it is not on record: imported into a province, the row a firm organisation's,
+/// its region valid; the prefecture of that region (a municipality's district itself).
+fn missing_city(into: &Org, r: &Row<'_>, name: &str) -> Option<String> {
+    if into.level.child() != Some(OrgLevel::City) || name.chars().count() > MAX_NAME {
+        return None;
+    }
+    if !kind_of(&r.text("kind")).is_some_and(|k| k.allowed_at(OrgLevel::Firm)) {
+        return None;
+    }
+    let region: String = r
+        .text("region")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let codes = divisions::codes();
+    if region.len() != 6 || !codes.contains(&region) {
+        return None;
+    }
+    let seat = if matches!(&region[..2], "11" | "12" | "31" | "50") {
+        region
+    } else {
+        format!("{}00", &region[..4])
+    };
+    codes.contains(&seat).then_some(seat)
+}
+
 /// A row's 附件3 cells as the draft's values: converted as the member import converts cells
 /// (dates, 是/否, short forms of codes), then judged by the form's rules on the fields the row
 /// gives and by the party's organisation rules, at the campaign's date. Before the members are
@@ -1609,7 +1720,11 @@ impl Services {
             },
         )
         .await?;
-        let Checked { report, plans } = check(&mut tx, org, request.bytes, kind, progress).await?;
+        let Checked {
+            report,
+            plans,
+            skip,
+        } = check(&mut tx, org, request.bytes, kind, progress).await?;
         let total = report.rows;
         if !report.importable(request.mode) {
             // Rolled back: nothing of the batch is kept.
@@ -1621,21 +1736,24 @@ impl Services {
             });
         }
         progress(Stage::Writing, 0);
-        let imported = plans.len();
+        let imported = plans.iter().filter(|(n, _)| !skip.contains(n)).count();
         let mut placed = 0usize;
         let mut drafts = 0usize;
         let campaign = crate::store::campaigns::latest(&mut tx)
             .await?
             .filter(|c| c.closed_at.is_none());
-        let mut made: Vec<(OrgId, TreePath)> = Vec::with_capacity(plans.len());
+        let mut made: HashMap<usize, (OrgId, TreePath)> = HashMap::new();
         let mut new_firms: Vec<NewFirm> = Vec::new();
-        for (_, plan) in plans {
+        for (index, (n, plan)) in plans.into_iter().enumerate() {
+            if skip.contains(&n) {
+                continue;
+            }
             match plan {
                 Plan::Firm(f) => new_firms.push(f),
                 Plan::Org { org: o, firms } => {
                     let parent = match o.parent {
                         Parent::Existing(id, path) => (id, path),
-                        Parent::Planned(i) => made.get(i).cloned().ok_or_else(|| {
+                        Parent::Planned(i) => made.get(&i).cloned().ok_or_else(|| {
                             ServiceError::Conflict("上级党组织未能建立，未导入任何数据".into())
                         })?,
                     };
@@ -1681,7 +1799,7 @@ impl Services {
                         .await?;
                         drafts += 1;
                     }
-                    made.push((id, path));
+                    made.insert(index, (id, path));
                 }
             }
         }

@@ -1194,3 +1194,107 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
     let refused = app.services.import_undo(OP, batch).await.unwrap_err();
     assert!(refused.to_string().contains("附件3"), "{refused}");
 }
+
+#[tokio::test]
+async fn into_a_province_a_firm_organisation_builds_the_missing_city_it_names() {
+    use dengji::service::campaign::{CampaignForm, Deadlines};
+    let app = TestApp::empty().await;
+    app.services
+        .new_campaign(
+            OP,
+            &CampaignForm {
+                name: "登记核查".into(),
+                cutoff: "2018-07-31".into(),
+                reference: "2018-07-31".into(),
+                deadlines: Deadlines {
+                    firm: "2099-08-31".into(),
+                    city: "2099-09-30".into(),
+                    province: "2099-10-31".into(),
+                    national: "2099-11-30".into(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let js = OrgId(count(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await);
+    let city = "无锡市律师行业党委";
+    let rows = vec![
+        // 锡山区 lies in 无锡市 (320200): the city is built there.
+        strings(&[
+            "新设甲所支部",
+            "党支部",
+            city,
+            "320205",
+            &code(71),
+            "",
+            "",
+            "",
+        ]),
+        strings(&["新设乙所支部", "支部", city, "", &code(72), "", "", ""]),
+        strings(&[
+            "无处可归支部",
+            "党支部",
+            "不存在的党委",
+            "",
+            &code(73),
+            "",
+            "",
+            "",
+        ]),
+    ];
+    let bytes = xlsx(&ORG_HEAD, &rows);
+    let r = check(&app, js, &bytes).await;
+    let all = issues(&r);
+    assert!(has(&r, Some(2), "PARENT-CREATED", "320200"), "{all}");
+    // The second row names the same city and goes under it; its firm is not on record yet.
+    assert!(!has(&r, Some(3), "PARENT-NOT-FOUND", ""), "{all}");
+    assert!(has(&r, Some(3), "FIRM-NOT-FOUND", &code(72)), "{all}");
+    // Without a region nothing can be built: the row says how.
+    assert!(
+        has(&r, Some(4), "PARENT-NOT-FOUND", "所在行政区划"),
+        "{all}"
+    );
+
+    // Rows with wrong firms are left out; the city they name is built.
+    let done = run(&app, js, &bytes, Mode::ValidOnly).await;
+    let batch = done.batch_id.expect("the city is built");
+    let (id, level, kind, region): (i64, String, String, String) =
+        sqlx::query_as("SELECT id, level, kind, region_code FROM orgs WHERE import_batch_id = $1")
+            .bind(batch)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (level.as_str(), kind.as_str(), region.as_str()),
+        ("city", "industry_committee", "320200")
+    );
+    // Once it is there, a city named wrongly for its region is not built a second time.
+    let wrong = xlsx(
+        &ORG_HEAD,
+        &[strings(&[
+            "丙所支部",
+            "党支部",
+            "无锡律师党委",
+            "320206",
+            &code(74),
+            "",
+            "",
+            "",
+        ])],
+    );
+    let r = check(&app, js, &wrong).await;
+    assert!(has(&r, Some(2), "PARENT-NOT-FOUND", city), "{}", issues(&r));
+    // Its firms follow, then the same roster puts the organisations under it.
+    firms_into(&app, OrgId(id), &[71, 72]).await;
+    let again = run(&app, js, &bytes, Mode::ValidOnly).await;
+    assert_eq!(again.imported, 2, "{}", issues(&again.report));
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM orgs WHERE parent_id = {id} AND level = 'firm'")
+        )
+        .await,
+        2
+    );
+    tallies_agree(&app).await;
+}
