@@ -10,8 +10,8 @@ use std::io::Write;
 
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
+use super::import as registry_import;
 use super::import::ImportKind;
-use super::registry_import;
 use super::summary::{member_cells, org_cells};
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::{Action, Scope};

@@ -16,7 +16,6 @@ pub mod membership;
 pub mod org_registration;
 pub mod package;
 pub mod registration;
-pub mod registry_import;
 pub mod review;
 pub mod setup;
 pub mod summary;

@@ -9,8 +9,8 @@ use rust_xlsxwriter::{
     XlsxError,
 };
 
+use super::import as registry_import;
 use super::import::ImportKind;
-use super::registry_import;
 use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::forms::{Catalogue, Field, Kind};
