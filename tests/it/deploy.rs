@@ -349,10 +349,10 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
     assert!(!draft.values().any(|v| v == &citizen_id(9)));
     // One member list for the whole province: lawyers and staff together, short forms.
     let members = format!(
-        "律所统一社会信用代码,姓名,身份证号,民族,学历,手机,人员类别,入党时间,转正时间,执业证号,执业类别,岗位类别,人员身份\n\
-         {f1},张一,{i1},汉,本科,13900000001,正式,2010-07-01,2011-07-01,13201201011234567,专职,,律师\n\
-         {f1},李二,{i2},回族,硕士,13900000002,正式,2012-07-01,2013-07-01,,,行政,工作人员\n\
-         {f2},王三,{i3},汉族,大专,13900000003,预备,2018-03-01,,13201201511234568,专职律师,,律师\n",
+        "律所统一社会信用代码,姓名,身份证号,民族,学历,手机,人员类别,入党时间,转正时间,执业证号,执业类别,岗位类别,人员身份,组织关系是否在本所\n\
+         {f1},张一,{i1},汉,本科,13900000001,正式,2010-07-01,2011-07-01,13201201011234567,专职,,律师,是\n\
+         {f1},李二,{i2},回族,硕士,13900000002,正式,2012-07-01,2013-07-01,,,行政,工作人员,是\n\
+         {f2},王三,{i3},汉族,大专,13900000003,预备,2018-03-01,,13201201511234568,专职律师,,律师,是\n",
         f1 = credit_code(1),
         f2 = credit_code(2),
         i1 = citizen_id(1),
@@ -373,6 +373,15 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         )
         .await,
         1
+    );
+    // Their 组织关系 column prefilled the 摸底核查, to be confirmed by their organisations.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM survey_checks WHERE transferred = 'in' AND import_batch_id IS NOT NULL"
+        )
+        .await,
+        3
     );
     // The campaign runs to submission on that data: every form filed and approved, every
     // 附件3 filed, each level's package submitted and accepted up to the province's.
