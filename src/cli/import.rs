@@ -51,6 +51,12 @@ fn print_report(r: &Report, issues_file: Option<&std::path::Path>) -> CliResult 
             "数据 {} 行：无误 {} 行，有错误 {} 行；提示 {} 条。",
             r.rows, r.valid, r.invalid, r.warnings
         );
+        if r.built_parents > 0 {
+            println!(
+                "另将新建 {} 个上级党组织（各行所写、尚未建立的地市级党组织）。",
+                r.built_parents
+            );
+        }
     }
     for i in r.issues.iter().take(PRINTED) {
         let place = i

@@ -1255,6 +1255,20 @@ async fn into_a_province_a_firm_organisation_builds_the_missing_city_it_names() 
         "{all}"
     );
 
+    // The command line's dry run says so too.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("党组织.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    // (Not importable all-or-nothing, so it ends with an error status.)
+    let (_, out, err) = app.cli(&[
+        "import",
+        &file.display().to_string(),
+        "--into",
+        &js.0.to_string(),
+        "--dry-run",
+    ]);
+    assert!(out.contains("另将新建 1 个上级党组织"), "{out}{err}");
+
     // Rows with wrong firms are left out; the city they name is built.
     let done = run(&app, js, &bytes, Mode::ValidOnly).await;
     let batch = done.batch_id.expect("the city is built");
