@@ -1,5 +1,6 @@
 //! `dengji setup`: the first start of a real deployment — the database migrated, the top of
-//! the tree, the first national administrator and (optionally) the first campaign.
+//! the tree, the first national administrator and (optionally) the first campaign; and
+//! `dengji setup cities --province ID`, the cities assistant (the same as `dengji cities`).
 
 use super::{CliResult, describe, load_config, open};
 use crate::config::Overrides;
@@ -10,13 +11,16 @@ use crate::service::users::NewAccount;
 use crate::store::users::UserFilter;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    then: Option<Then>,
     /// 全国管理员的用户名
     #[arg(long)]
-    admin_username: String,
+    admin_username: Option<String>,
     /// 全国管理员的姓名
     #[arg(long)]
-    admin_name: String,
+    admin_name: Option<String>,
     /// 从标准输入读取其初始密码（一行）；不给时生成随机密码并打印
     #[arg(long)]
     password_stdin: bool,
@@ -40,7 +44,24 @@ pub struct Args {
     national: Option<String>,
 }
 
+const ADMIN_NEEDED: &str =
+    "初始化须给出 --admin-username 和 --admin-name（全国管理员的用户名和姓名）";
+
+/// The next steps of setting up, after the first start.
+#[derive(Debug, clap::Subcommand)]
+enum Then {
+    /// 建立地市级党组织：列出某省按行政区划应有的地市级党组织，或建立尚未建立的
+    Cities(super::cities::Args),
+}
+
 pub async fn run(o: Overrides, args: Args) -> CliResult {
+    if let Some(Then::Cities(cities)) = args.then {
+        return super::cities::run(o, cities).await;
+    }
+    // Said before anything is opened or migrated.
+    if args.admin_username.is_none() || args.admin_name.is_none() {
+        return Err(ADMIN_NEEDED.into());
+    }
     let config = load_config(&o)?;
     let services = open(&config).await?;
     let result = setup(&services, args).await;
@@ -49,6 +70,9 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
 }
 
 async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
+    let (Some(username), Some(display_name)) = (args.admin_username, args.admin_name) else {
+        return Err(ADMIN_NEEDED.into());
+    };
     let admins = services
         .list_users(
             Caller::Operator,
@@ -104,8 +128,8 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
         .create_user(
             Caller::Operator,
             NewAccount {
-                username: args.admin_username.clone(),
-                display_name: args.admin_name,
+                username: username.clone(),
+                display_name,
                 password: password.clone(),
                 role: Role::Admin,
                 org_id: root,
@@ -114,7 +138,7 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
         )
         .await
         .map_err(describe)?;
-    println!("已建立全国管理员账号 {}。", args.admin_username);
+    println!("已建立全国管理员账号 {username}。");
     if generated {
         println!("初始密码：{password}  （请登录后立即修改）");
     }

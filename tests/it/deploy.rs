@@ -54,10 +54,59 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
         "{}",
         page.body
     );
+    // Then the cities assistant: a province's prefectures listed, then built.
+    let js = count(&app, "SELECT id FROM orgs WHERE region_code = '320000'")
+        .await
+        .to_string();
+    let (ok, out, err) = app.cli(&["setup", "cities", "--province", &js]);
+    assert!(
+        ok && out.contains("南京市") && out.contains("320100"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM orgs WHERE level = 'city'").await,
+        0,
+        "listing builds nothing"
+    );
+    let (ok, out, err) = app.cli(&[
+        "setup",
+        "cities",
+        "--province",
+        &js,
+        "--create",
+        "--judicial",
+        "320500",
+    ]);
+    assert!(ok, "{out}{err}");
+    let prefectures = count(
+        &app,
+        "SELECT COUNT(*) FROM divisions WHERE parent_code = '320000' AND level = 2",
+    )
+    .await;
+    assert!(prefectures >= 13, "{prefectures}");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM orgs WHERE level = 'city' AND parent_id = {js}")
+        )
+        .await,
+        prefectures
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM orgs WHERE kind = 'judicial_org' AND region_code = '320500'"
+        )
+        .await,
+        1
+    );
     // Half the campaign's dates is refused by the command, naming what is missing.
     let app2 = TestApp::empty().await;
     let (ok, _, err) = app2.cli_with_input(&SETUP[..10], "Guanli2018x\n");
     assert!(!ok && err.contains("--firm"), "{err}");
+    // Without the administrator's names nothing is opened.
+    let (ok, _, err) = app2.cli(&["setup", "--password-stdin"]);
+    assert!(!ok && err.contains("--admin-username"), "{err}");
 }
 
 #[tokio::test]
