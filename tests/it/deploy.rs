@@ -225,30 +225,16 @@ fn citizen_id(seq: u32) -> String {
 
 #[tokio::test]
 async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
-    use dengji::service::campaign::{CampaignForm, Deadlines};
     use dengji::service::import::{ImportRequest, Mode};
     let app = TestApp::empty().await;
     let op = dengji::service::Caller::Operator;
-    app.services
-        .new_campaign(
-            op,
-            &CampaignForm {
-                name: "2018年登记核查".into(),
-                cutoff: "2018-07-31".into(),
-                // Run now: its records are filed as of today.
-                reference: dengji::service::beijing_today().to_string(),
-                // Deadlines are real days (submitting after one needs an extension): far off,
-                // so that the test runs the campaign to its end on any day.
-                deadlines: Deadlines {
-                    firm: "2099-08-31".into(),
-                    city: "2099-09-30".into(),
-                    province: "2099-10-31".into(),
-                    national: "2099-11-30".into(),
-                },
-            },
-        )
-        .await
-        .unwrap();
+    // Run now: its records are filed as of today.
+    app.start_campaign(
+        "2018年登记核查",
+        "2018-07-31",
+        &dengji::service::beijing_today().to_string(),
+    )
+    .await;
     let root =
         dengji::domain::OrgId(count(&app, "SELECT id FROM orgs WHERE parent_id IS NULL").await);
     let js = count(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await;

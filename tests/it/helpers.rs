@@ -81,6 +81,30 @@ pub fn test_keys() -> Keys {
 }
 
 impl TestApp {
+    /// Start a campaign as the national operator: cut off at `cutoff`, its time rules judged at
+    /// `reference` (empty: the cut-off date), every deadline far off so that a test can run
+    /// the campaign to its end on any day.
+    pub async fn start_campaign(&self, name: &str, cutoff: &str, reference: &str) {
+        use dengji::service::campaign::{CampaignForm, Deadlines};
+        self.services
+            .new_campaign(
+                dengji::service::Caller::Operator,
+                &CampaignForm {
+                    name: name.into(),
+                    cutoff: cutoff.into(),
+                    reference: reference.into(),
+                    deadlines: Deadlines {
+                        firm: "2099-08-31".into(),
+                        city: "2099-09-30".into(),
+                        province: "2099-10-31".into(),
+                        national: "2099-11-30".into(),
+                    },
+                },
+            )
+            .await
+            .expect("campaign started");
+    }
+
     /// Migrated database with the top of the tree, no demo data.
     pub async fn empty() -> Self {
         let (url, dir) = fresh_database().await;

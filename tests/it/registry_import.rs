@@ -1197,25 +1197,9 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
 
 #[tokio::test]
 async fn into_a_province_a_firm_organisation_builds_the_missing_city_it_names() {
-    use dengji::service::campaign::{CampaignForm, Deadlines};
     let app = TestApp::empty().await;
-    app.services
-        .new_campaign(
-            OP,
-            &CampaignForm {
-                name: "登记核查".into(),
-                cutoff: "2018-07-31".into(),
-                reference: "2018-07-31".into(),
-                deadlines: Deadlines {
-                    firm: "2099-08-31".into(),
-                    city: "2099-09-30".into(),
-                    province: "2099-10-31".into(),
-                    national: "2099-11-30".into(),
-                },
-            },
-        )
-        .await
-        .unwrap();
+    app.start_campaign("登记核查", "2018-07-31", "2018-07-31")
+        .await;
     let js = OrgId(count(&app, "SELECT id FROM orgs WHERE region_code = '320000'").await);
     let city = "无锡市律师行业党委";
     let rows = vec![

@@ -860,14 +860,7 @@ pub(super) fn check_rows(
         let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
         if *h == norm(FIRM_COLUMN) {
             if cols.firm.replace(i).is_some() {
-                push(
-                    &mut issues,
-                    Some(header_row),
-                    Some(&headers[i]),
-                    "COLUMN-TWICE",
-                    true,
-                    format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
-                );
+                column_twice(&mut issues, header_row, &headers[i], &column);
             }
             continue;
         }
@@ -884,14 +877,9 @@ pub(super) fn check_rows(
             continue;
         }
         match fields.iter().find(|f| norm(&f.label) == *h) {
-            Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => push(
-                &mut issues,
-                Some(header_row),
-                Some(&headers[i]),
-                "COLUMN-TWICE",
-                true,
-                format!("栏目“{}”出现了两次（第{column}列）", headers[i]),
-            ),
+            Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => {
+                column_twice(&mut issues, header_row, &headers[i], &column);
+            }
             Some(f) => cols.fields.push((i, f)),
             None => push(
                 &mut issues,

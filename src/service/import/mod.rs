@@ -875,6 +875,18 @@ impl Services {
 }
 
 /// Set a batch's row counts once its rows are in: read, imported, left out, warnings.
+/// A header found a second time (the header row, its text, its column letter): refuses the file.
+pub(crate) fn column_twice(issues: &mut Vec<Issue>, row: u32, text: &str, letter: &str) {
+    push(
+        issues,
+        Some(row),
+        Some(text),
+        "COLUMN-TWICE",
+        true,
+        format!("栏目“{text}”出现了两次（第{letter}列）"),
+    );
+}
+
 /// The batch record of an import of any kind (the member import sets the kind when the header
 /// has told it).
 pub(crate) fn new_batch<'a>(

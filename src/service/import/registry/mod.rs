@@ -16,9 +16,9 @@ use firms::{FIRM_COLUMNS, check_firms};
 use orgs::{A3_FROM_ROSTER, ORG_COLUMNS, SECRETARY_ID, a3_field, check_orgs};
 
 use super::{
-    ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, convert,
-    date_text, file_rule, finish_batch, header_key, header_row, new_batch, norm, push, serial_date,
-    sha256_hex,
+    ImportKind, ImportRequest, Imported, Issue, Progress, Report, Stage, cell_text, column_twice,
+    convert, date_text, file_rule, finish_batch, header_key, header_row, new_batch, norm, push,
+    serial_date, sha256_hex,
 };
 use crate::authz::Scope;
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
@@ -337,14 +337,9 @@ fn map_header(kind: ImportKind, rows: &[(u32, Vec<Value>)], at: usize) -> Header
         }
         let letter = sheet::column_name(u32::try_from(i).unwrap_or(0));
         match columns(kind).iter().find(|c| matches(c, &h)) {
-            Some(c) if out.columns.contains_key(c.code) => push(
-                &mut out.issues,
-                Some(*header_row),
-                Some(&text),
-                "COLUMN-TWICE",
-                true,
-                format!("栏目“{text}”出现了两次（第{letter}列）"),
-            ),
+            Some(c) if out.columns.contains_key(c.code) => {
+                column_twice(&mut out.issues, *header_row, &text, &letter);
+            }
             Some(c) => {
                 out.columns.insert(c.code, i);
                 out.headers.insert(c.code, text);
@@ -352,14 +347,7 @@ fn map_header(kind: ImportKind, rows: &[(u32, Vec<Value>)], at: usize) -> Header
             None if kind == ImportKind::Orgs && a3_field(&h).is_some() => {
                 let Some(f) = a3_field(&h) else { continue };
                 if out.a3.iter().any(|(_, g)| g.code == f.code) {
-                    push(
-                        &mut out.issues,
-                        Some(*header_row),
-                        Some(&text),
-                        "COLUMN-TWICE",
-                        true,
-                        format!("栏目“{text}”出现了两次（第{letter}列）"),
-                    );
+                    column_twice(&mut out.issues, *header_row, &text, &letter);
                 } else {
                     out.a3.push((i, f));
                     out.headers.insert(f.code.as_str(), text);
