@@ -294,7 +294,7 @@ async fn bulk_approve(
                     data,
                     citizen_id_enc: None,
                     citizen_id_masked: None,
-                    state: "submitted",
+                    state: crate::domain::RegistrationState::Submitted,
                     confirmed_at: None,
                     proxy_method: Some("phone".into()),
                     warnings_note: None,

@@ -8,6 +8,7 @@ pub mod licence;
 pub mod org;
 pub mod phone;
 pub mod role;
+pub mod workflow;
 
 pub use citizen_id::CitizenId;
 pub use credit_code::CreditCode;
@@ -16,6 +17,7 @@ pub use licence::LicenceNo;
 pub use org::{OrgKind, OrgLevel, TreePath};
 pub use phone::Mobile;
 pub use role::Role;
+pub use workflow::{NoticeKind, PackageMove, PackageState, RegistrationMove, RegistrationState};
 
 /// A validation failure on one field: which field, and why, in Chinese for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

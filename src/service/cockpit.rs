@@ -37,11 +37,8 @@ pub struct Cockpit {
 }
 
 fn status_of(p: &ChildProgress, not_started: i64, package: Option<&Package>) -> &'static str {
-    match package.map(|p| p.state.as_str()) {
-        Some("submitted") => return "已报送",
-        Some("accepted") => return "已接收",
-        Some("returned") => return "被退回",
-        _ => {}
+    if let Some(p) = package {
+        return p.state.short_label();
     }
     if p.members > 0 && p.approved == p.members {
         "待报送"
@@ -87,9 +84,7 @@ impl Services {
                     extensions.iter().find(|e| e.org_id == p.org_id).cloned(),
                 );
                 let status = status_of(&p, not_started, package.as_ref());
-                let handed_in = package
-                    .as_ref()
-                    .is_some_and(|k| matches!(k.state.as_str(), "submitted" | "accepted"));
+                let handed_in = package.as_ref().is_some_and(|k| k.state.is_with_parent());
                 let percent = if p.members == 0 {
                     100
                 } else {

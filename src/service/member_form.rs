@@ -60,9 +60,7 @@ impl Services {
             "citizen_id".into(),
             self.current_citizen_id(&member, reg.as_ref()).await?,
         );
-        let state = reg
-            .as_ref()
-            .map_or("未填写", |r| super::registration::state_label(&r.state));
+        let state = reg.as_ref().map_or("未填写", |r| r.state.label());
 
         let bytes = form_sheet(
             form,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::Action;
-use crate::domain::{OrgId, OrgLevel};
+use crate::domain::{NoticeKind, OrgId, OrgLevel, PackageMove, PackageState};
 use crate::store::audit::{self, NewEvent};
 use crate::store::campaigns::Campaign;
 use crate::store::notifications::{self, To};
@@ -15,14 +15,9 @@ use crate::store::orgs::{self, Org};
 use crate::store::packages::{self, Extension, NewPackage, OwnProgress, Package};
 use crate::store::summary;
 
-/// Package states as users read them.
-pub fn state_label(code: &str) -> &'static str {
-    match code {
-        "submitted" => "已报送，待上级接收",
-        "accepted" => "上级已接收",
-        "returned" => "被上级退回",
-        _ => "未报送",
-    }
+/// A package's state as users read it (`None`: not submitted yet).
+pub fn state_label(state: Option<PackageState>) -> &'static str {
+    state.map_or("未报送", PackageState::label)
 }
 
 /// The campaign deadline of a node's level (the national level has its own final date).
@@ -128,11 +123,11 @@ pub async fn ensure_unlocked(
     org_id: OrgId,
 ) -> ServiceResult<()> {
     if let Some(p) = packages::get(conn, campaign_id, org_id).await?
-        && matches!(p.state.as_str(), "submitted" | "accepted")
+        && p.state.is_with_parent()
     {
         return Err(ServiceError::Conflict(format!(
             "本组织的材料已报送上级（{}），数据已锁定；如需修改，须由上级退回",
-            state_label(&p.state)
+            p.state.label()
         )));
     }
     Ok(())
@@ -144,7 +139,7 @@ async fn tell_and_audit(
     conn: &mut sqlx::AnyConnection,
     caller: Caller<'_>,
     child: &Org,
-    notice: (&str, &str),
+    notice: (NoticeKind, &str),
     action: &'static str,
     detail: serde_json::Value,
 ) -> ServiceResult<()> {
@@ -204,8 +199,8 @@ impl Services {
             });
         }
         for (c, p) in &children {
-            let state = p.as_ref().map_or("", |p| p.state.as_str());
-            if state != "accepted" {
+            let state = p.as_ref().map(|p| p.state);
+            if state != Some(PackageState::Accepted) {
                 missing.push(Missing {
                     what: format!("下级组织“{}”：{}", c.name, state_label(state)),
                 });
@@ -247,7 +242,8 @@ impl Services {
             && caller
                 .require(Action::SubmitPackage, Some(&org.path))
                 .is_ok()
-            && package.as_ref().is_none_or(|p| p.state == "returned");
+            && PackageState::after(package.as_ref().map(|p| p.state), PackageMove::Submit)
+                .is_some();
         let can_decide = match (caller, &parent) {
             (Caller::User(a), Some(p)) => {
                 a.org_id == p.id && caller.require(Action::Review, Some(&org.path)).is_ok()
@@ -324,11 +320,11 @@ impl Services {
         let campaign = super::open_campaign_of(&mut tx).await?;
         let existing = packages::get(&mut tx, campaign.id, org.id).await?;
         if let Some(p) = &existing
-            && p.state != "returned"
+            && PackageState::after(Some(p.state), PackageMove::Submit).is_none()
         {
             return Err(ServiceError::Conflict(format!(
                 "本组织的材料已经报送（{}），不能重复报送",
-                state_label(&p.state)
+                p.state.label()
             )));
         }
         let extension = packages::extension_of(&mut tx, campaign.id, org.id).await?;
@@ -387,7 +383,7 @@ impl Services {
         notifications::send(
             &mut tx,
             To::Staff(parent_id),
-            "submitted",
+            NoticeKind::Submitted,
             &format!("{} 已报送登记核查材料，请审核接收", org.name),
             &format!("/orgs/{}/package", org.id),
             None,
@@ -451,8 +447,8 @@ impl Services {
         packages::decide(
             &mut tx,
             &pkg,
-            &["submitted"],
-            "accepted",
+            &PackageState::before(PackageMove::Accept),
+            PackageState::Accepted,
             caller.user_id(),
             &by_name(caller),
             None,
@@ -471,7 +467,7 @@ impl Services {
             &mut tx,
             caller,
             &child,
-            ("accepted", "本组织报送的登记核查材料已被上级接收"),
+            (NoticeKind::Accepted, "本组织报送的登记核查材料已被上级接收"),
             "package.accept",
             serde_json::json!({"version": pkg.version}),
         )
@@ -516,7 +512,7 @@ impl Services {
         let mut tx = self.db.begin().await?;
         let (child, campaign) = self.decidable(&mut tx, caller, child_id).await?;
         let pkg = self.package_in(&mut tx, &campaign, &child, version).await?;
-        if pkg.state == "returned" {
+        if pkg.state.is_returned() {
             return Err(ServiceError::Conflict(
                 "该材料已被退回，正在等待重新报送".into(),
             ));
@@ -524,8 +520,8 @@ impl Services {
         packages::decide(
             &mut tx,
             &pkg,
-            &["submitted", "accepted"],
-            "returned",
+            &PackageState::before(PackageMove::Return),
+            PackageState::Returned,
             caller.user_id(),
             &by_name(caller),
             Some(reason.to_owned()),
@@ -536,9 +532,12 @@ impl Services {
             &mut tx,
             caller,
             &child,
-            ("returned", &format!("本组织报送的材料被上级退回：{reason}")),
+            (
+                NoticeKind::Returned,
+                &format!("本组织报送的材料被上级退回：{reason}"),
+            ),
             "package.return",
-            serde_json::json!({"version": pkg.version, "from": pkg.state}),
+            serde_json::json!({"version": pkg.version, "from": pkg.state.code()}),
         )
         .await?;
         tx.commit().await?;
@@ -597,7 +596,10 @@ impl Services {
             &mut tx,
             caller,
             &child,
-            ("extension", &format!("上级已批准延期报送至 {until}")),
+            (
+                NoticeKind::Extension,
+                &format!("上级已批准延期报送至 {until}"),
+            ),
             "package.extend",
             serde_json::json!({"until": until, "was": current.effective}),
         )
@@ -633,7 +635,7 @@ impl Services {
                 &base,
                 &today.to_string(),
                 &in3.to_string(),
-                "deadline",
+                NoticeKind::Deadline,
                 "本组织登记核查材料的报送截止日期临近（3天内），请及时审核并报送",
             )
             .await?;
@@ -644,7 +646,7 @@ impl Services {
                 &base,
                 "0000-01-01",
                 &(today - time::Duration::days(1)).to_string(),
-                "overdue",
+                NoticeKind::Overdue,
                 "本组织登记核查材料已逾期未报送，逾期情况已记录；请尽快报送或向上级申请延期",
             )
             .await?;

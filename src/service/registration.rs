@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::Action;
 use crate::domain::eligibility::{self, Eligibility, Facts};
-use crate::domain::{CitizenId, MemberId, Role};
+use crate::domain::{CitizenId, MemberId, NoticeKind, RegistrationMove, RegistrationState, Role};
 use crate::forms::{Catalogue, Finding, Form, Severity, validate};
 use crate::store::audit::{self, NewEvent};
 use crate::store::members::Member;
@@ -21,21 +21,6 @@ pub const PROXY_METHODS: [(&str, &str); 4] = [
     ("paper", "纸质签字"),
 ];
 
-/// Registration states.
-pub const STATES: [(&str, &str); 4] = [
-    ("draft", "草稿（未提交）"),
-    ("submitted", "已提交，待审核"),
-    ("returned", "已退回，待修改"),
-    ("approved", "已审核通过"),
-];
-
-pub fn state_label(code: &str) -> &'static str {
-    STATES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or("未知", |s| s.1)
-}
-
 /// What the form page shows.
 #[derive(Debug, Clone)]
 pub struct RegistrationView {
@@ -47,7 +32,7 @@ pub struct RegistrationView {
     pub values: BTreeMap<String, String>,
     /// The ID number as shown (masked): a corrected one typed into the form, else the record's.
     pub citizen_id_masked: String,
-    pub state: String,
+    pub state: RegistrationState,
     /// 0 when nothing has been saved yet.
     pub version: i64,
     pub return_reason: Option<String>,
@@ -209,8 +194,8 @@ impl Services {
         );
         let cutoff =
             crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or_else(beijing_today);
-        let state = reg.as_ref().map_or("draft".to_owned(), |r| r.state.clone());
-        let editable = matches!(state.as_str(), "draft" | "returned")
+        let state = reg.as_ref().map_or(RegistrationState::Draft, |r| r.state);
+        let editable = state.editable()
             && caller
                 .require(Action::FileRegistration(member_id), Some(&member.org_path))
                 .is_ok();
@@ -228,7 +213,7 @@ impl Services {
             version: reg.as_ref().map_or(0, |r| r.version),
             return_reason: reg
                 .as_ref()
-                .filter(|r| r.state == "returned")
+                .filter(|r| r.state == RegistrationState::Returned)
                 .and_then(|r| r.return_reason.clone()),
             proxy_method: reg.as_ref().and_then(|r| r.proxy_method.clone()),
             warnings_note: reg
@@ -257,11 +242,11 @@ impl Services {
             .form_for_category(&member.category)
             .ok_or(ServiceError::NotFound)?;
         if let Some(r) = &reg
-            && !matches!(r.state.as_str(), "draft" | "returned")
+            && !r.state.editable()
         {
             return Err(ServiceError::Conflict(format!(
                 "登记表{}，不能修改；如需更正，请联系所在党组织退回",
-                state_label(&r.state)
+                r.state.label()
             )));
         }
         let current_version = reg.as_ref().map_or(0, |r| r.version);
@@ -374,10 +359,14 @@ impl Services {
             data: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
             citizen_id_enc: id_enc,
             citizen_id_masked: id_masked,
-            state: if submit {
-                "submitted"
-            } else {
-                reg.as_ref().map_or("draft", |r| r.state.as_str())
+            state: {
+                let from = reg.as_ref().map_or(RegistrationState::Draft, |r| r.state);
+                let m = if submit {
+                    RegistrationMove::Submit
+                } else {
+                    RegistrationMove::Save
+                };
+                from.after(m).unwrap_or(from)
             },
             confirmed_at: (submit && !by_clerk).then_some(now),
             proxy_method: if by_clerk { proxy_method } else { None },
@@ -415,7 +404,7 @@ impl Services {
             crate::store::notifications::send(
                 &mut tx,
                 crate::store::notifications::To::Staff(member.org_id),
-                "submitted",
+                NoticeKind::Submitted,
                 &format!("{} 提交了登记表，待审核", member.name),
                 &format!("/members/{}/registration", member.id),
                 None,

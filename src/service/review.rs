@@ -8,7 +8,9 @@ use super::package::ensure_unlocked;
 use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Action;
 use crate::crypto::token_hash;
-use crate::domain::{MemberId, OrgId};
+use crate::domain::{
+    MemberId, NoticeKind, OrgId, PackageMove, PackageState, RegistrationMove, RegistrationState,
+};
 use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
 use crate::store::notifications::{self, To};
@@ -69,7 +71,7 @@ impl Services {
         caller: Caller<'_>,
         campaign_id: i64,
         member_id: MemberId,
-        states: &[&str],
+        m: RegistrationMove,
     ) -> ServiceResult<(crate::store::members::Member, Registration)> {
         let member = members::get(conn, member_id)
             .await?
@@ -87,12 +89,12 @@ impl Services {
             .ok_or_else(|| {
                 ServiceError::Conflict(format!("{}：尚未提交登记表，不能审核", member.name))
             })?;
-        if !states.contains(&reg.state.as_str()) {
+        if reg.state.after(m).is_none() {
             return Err(ServiceError::Conflict(format!(
                 "{}：登记表当前状态为“{}”，{}",
                 member.name,
-                super::registration::state_label(&reg.state),
-                if states.contains(&"approved") {
+                reg.state.label(),
+                if m == RegistrationMove::Return {
                     "只有已提交或已通过的登记表才能退回"
                 } else {
                     "只有已提交的登记表才能审核"
@@ -130,7 +132,7 @@ impl Services {
         let mut nodes: BTreeMap<i64, (crate::domain::TreePath, i64)> = BTreeMap::new();
         for id in ids {
             let (member, reg) = self
-                .reviewable(&mut tx, caller, campaign.id, *id, &["submitted"])
+                .reviewable(&mut tx, caller, campaign.id, *id, RegistrationMove::Approve)
                 .await?;
             let node = match nodes.entry(member.org_id.0) {
                 std::collections::btree_map::Entry::Vacant(v) => {
@@ -157,14 +159,21 @@ impl Services {
                 },
             )
             .await?;
-            reviews::transition(&mut tx, reg.id, reg.version, "submitted", "approved", None)
-                .await
-                .map_err(|e| {
-                    super::on_race(
-                        e,
-                        &format!("{}：登记表刚刚被修改，请刷新后重试", member.name),
-                    )
-                })?;
+            reviews::transition(
+                &mut tx,
+                reg.id,
+                reg.version,
+                reg.state,
+                RegistrationState::Approved,
+                None,
+            )
+            .await
+            .map_err(|e| {
+                super::on_race(
+                    e,
+                    &format!("{}：登记表刚刚被修改，请刷新后重试", member.name),
+                )
+            })?;
             audit::append(
                 &mut tx,
                 caller.by(),
@@ -221,7 +230,7 @@ impl Services {
                 caller,
                 campaign.id,
                 member_id,
-                &["submitted", "approved"],
+                RegistrationMove::Return,
             )
             .await?;
         // Packages on the way up that hold this record.
@@ -233,7 +242,7 @@ impl Services {
             packages::on_path(&mut tx, campaign.id, &member.org_path)
                 .await?
                 .into_iter()
-                .filter(|p| matches!(p.state.as_str(), "submitted" | "accepted"))
+                .filter(|p| p.state.is_with_parent())
                 .collect();
         let mut reopen = Vec::new();
         for p in held {
@@ -273,8 +282,8 @@ impl Services {
             &mut tx,
             reg.id,
             reg.version,
-            &reg.state,
-            "returned",
+            reg.state,
+            RegistrationState::Returned,
             Some(reason.clone()),
         )
         .await
@@ -283,8 +292,8 @@ impl Services {
             packages::decide(
                 &mut tx,
                 p,
-                &["submitted", "accepted"],
-                "returned",
+                &PackageState::before(PackageMove::Return),
+                PackageState::Returned,
                 reviewer_id,
                 &name,
                 Some(format!("退回党员 {} 的登记表（{reason}）", member.name)),
@@ -294,7 +303,7 @@ impl Services {
             notifications::send(
                 &mut tx,
                 To::Staff(p.org_id),
-                "returned",
+                NoticeKind::Returned,
                 &format!("上级退回了党员 {} 的登记表：{reason}", member.name),
                 &format!("/members/{}", member.id),
                 None,
@@ -304,7 +313,7 @@ impl Services {
         notifications::send(
             &mut tx,
             To::Member(member.id),
-            "returned",
+            NoticeKind::Returned,
             &format!("您的登记表被退回：{reason}"),
             &format!("/members/{}/registration", member.id),
             None,
@@ -320,7 +329,7 @@ impl Services {
                 target_path: &member.org_path,
                 detail: serde_json::json!({
                     "reason": reason_code,
-                    "from": reg.state,
+                    "from": reg.state.code(),
                     "reopened": reopen.iter().map(|p| p.org_id.0).collect::<Vec<_>>(),
                     "from_above": from_above,
                 }),
@@ -354,7 +363,7 @@ impl Services {
         };
         let last = reviews::latest(&mut conn, reg.id).await?;
         let changes = match &last {
-            Some(r) if r.decision == "return" && reg.state == "submitted" => {
+            Some(r) if r.decision == "return" && reg.state == RegistrationState::Submitted => {
                 changes(&r.snapshot, &reg.data)
             }
             _ => Vec::new(),
@@ -362,8 +371,8 @@ impl Services {
         Ok(ReviewState {
             last,
             changes,
-            can_approve: may_review && reg.state == "submitted",
-            can_return: may_review && matches!(reg.state.as_str(), "submitted" | "approved"),
+            can_approve: may_review && reg.state.after(RegistrationMove::Approve).is_some(),
+            can_return: may_review && reg.state.after(RegistrationMove::Return).is_some(),
         })
     }
 

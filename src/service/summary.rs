@@ -114,8 +114,7 @@ pub(crate) fn member_cells(
                 .unwrap_or_default(),
             (None, Some("review_state")) => m
                 .state
-                .as_deref()
-                .map_or("未填报", super::registration::state_label)
+                .map_or("未填报", crate::domain::RegistrationState::label)
                 .to_owned(),
             _ => String::new(),
         })

@@ -62,6 +62,11 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
 }
 
+/// A workflow state read from a row (`parse` of the state's type), or `Corrupt` naming it.
+pub(crate) fn state_of<T>(code: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(code).ok_or_else(|| StoreError::Corrupt(format!("未知状态 {code}")))
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e

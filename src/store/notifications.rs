@@ -3,12 +3,12 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{StoreResult, now};
-use crate::domain::{MemberId, OrgId, TreePath, UserId};
+use crate::domain::{MemberId, NoticeKind, OrgId, TreePath, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub id: i64,
-    pub kind: String,
+    pub kind: NoticeKind,
     pub title: String,
     pub link: String,
     pub created_at: i64,
@@ -31,7 +31,7 @@ pub enum To<'a> {
 pub async fn send(
     conn: &mut AnyConnection,
     to: To<'_>,
-    kind: &str,
+    kind: NoticeKind,
     title: &str,
     link: &str,
     dedupe_key: Option<&str>,
@@ -57,7 +57,7 @@ pub async fn send(
         To::AdminsOver(path) => query.bind(path.as_str().to_owned()),
     };
     let done = query
-        .bind(kind.to_owned())
+        .bind(kind.code())
         .bind(title.to_owned())
         .bind(link.to_owned())
         .bind(dedupe_key.map(str::to_owned))
@@ -96,7 +96,7 @@ pub async fn list(
             let read_at: Option<i64> = r.try_get("read_at")?;
             Ok(Notification {
                 id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
+                kind: NoticeKind::parse(&r.try_get::<String, _>("kind")?),
                 title: r.try_get("title")?,
                 link: r.try_get("link")?,
                 created_at: r.try_get("created_at")?,

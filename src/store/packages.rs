@@ -2,15 +2,15 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::{StoreError, StoreResult, now};
-use crate::domain::{OrgId, TreePath, UserId};
+use super::{StoreError, StoreResult, now, state_of};
+use crate::domain::{OrgId, PackageState, TreePath, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     pub id: i64,
     pub org_id: OrgId,
     pub org_path: String,
-    pub state: String,
+    pub state: PackageState,
     pub version: i64,
     pub submitted_at: i64,
     pub submitter_name: String,
@@ -38,7 +38,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Package> {
         id: r.try_get("id")?,
         org_id: OrgId(r.try_get("org_id")?),
         org_path: r.try_get("org_path")?,
-        state: r.try_get("state")?,
+        state: state_of(&r.try_get::<String, _>("state")?, PackageState::parse)?,
         version: r.try_get("version")?,
         submitted_at: r.try_get("submitted_at")?,
         submitter_name: r.try_get("submitter_name")?,
@@ -189,13 +189,13 @@ pub async fn submit(
 pub async fn decide(
     conn: &mut AnyConnection,
     pkg: &Package,
-    from: &[&str],
-    to: &str,
+    from: &[PackageState],
+    to: PackageState,
     by: Option<UserId>,
     by_name: &str,
     reason: Option<String>,
 ) -> StoreResult<()> {
-    let states: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
+    let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.code())).collect();
     let sql = format!(
         "UPDATE packages SET state = $1, version = version + 1, decided_at = $2, decided_by = $3, \
          decider_name = $4, return_reason = $5, \
@@ -205,7 +205,7 @@ pub async fn decide(
         states.join(", ")
     );
     let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(to.to_owned())
+        .bind(to.code())
         .bind(now())
         .bind(by.map(|u| u.0))
         .bind(by_name.to_owned())
@@ -460,7 +460,7 @@ pub async fn remind_level(
     deadline: &str,
     from: &str,
     to: &str,
-    kind: &str,
+    kind: crate::domain::NoticeKind,
     title: &str,
 ) -> StoreResult<u64> {
     let effective = "COALESCE((SELECT e.until FROM deadline_extensions e \
@@ -483,7 +483,7 @@ pub async fn remind_level(
         .bind(deadline.to_owned())
         .bind(from.to_owned())
         .bind(to.to_owned())
-        .bind(kind.to_owned())
+        .bind(kind.code())
         .bind(title.to_owned())
         .bind(now())
         .execute(&mut *conn)

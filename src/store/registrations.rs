@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{StoreError, StoreResult, now};
-use crate::domain::{MemberId, TreePath, UserId};
+use super::{StoreError, StoreResult, now, state_of};
+use crate::domain::{MemberId, RegistrationState, TreePath, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
@@ -15,7 +15,7 @@ pub struct Registration {
     pub data: String,
     pub citizen_id_enc: Option<Vec<u8>>,
     pub citizen_id_masked: Option<String>,
-    pub state: String,
+    pub state: RegistrationState,
     pub version: i64,
     pub confirmed_at: Option<i64>,
     pub proxy_method: Option<String>,
@@ -34,7 +34,7 @@ fn from_row(r: &AnyRow) -> StoreResult<Registration> {
         data: r.try_get("data")?,
         citizen_id_enc: r.try_get("citizen_id_enc")?,
         citizen_id_masked: r.try_get("citizen_id_masked")?,
-        state: r.try_get("state")?,
+        state: state_of(&r.try_get::<String, _>("state")?, RegistrationState::parse)?,
         version: r.try_get("version")?,
         confirmed_at: r.try_get("confirmed_at")?,
         proxy_method: r.try_get("proxy_method")?,
@@ -73,7 +73,7 @@ pub struct Write<'a> {
     pub data: String,
     pub citizen_id_enc: Option<Vec<u8>>,
     pub citizen_id_masked: Option<String>,
-    pub state: &'a str,
+    pub state: RegistrationState,
     pub confirmed_at: Option<i64>,
     pub proxy_method: Option<String>,
     pub warnings_note: Option<String>,
@@ -97,7 +97,7 @@ pub async fn insert(conn: &mut AnyConnection, w: &Write<'_>) -> StoreResult<i64>
     .bind(w.data.clone())
     .bind(w.citizen_id_enc.clone())
     .bind(w.citizen_id_masked.clone())
-    .bind(w.state.to_owned())
+    .bind(w.state.code())
     .bind(w.confirmed_at)
     .bind(w.proxy_method.clone())
     .bind(w.warnings_note.clone())
@@ -126,7 +126,7 @@ pub async fn update(
     .bind(w.data.clone())
     .bind(w.citizen_id_enc.clone())
     .bind(w.citizen_id_masked.clone())
-    .bind(w.state.to_owned())
+    .bind(w.state.code())
     .bind(w.confirmed_at)
     .bind(w.proxy_method.clone())
     .bind(w.warnings_note.clone())

@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{StoreError, StoreResult, now};
-use crate::domain::{TreePath, UserId};
+use crate::domain::{RegistrationState, TreePath, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Review {
@@ -80,20 +80,20 @@ pub async fn transition(
     conn: &mut AnyConnection,
     registration_id: i64,
     version: i64,
-    from: &str,
-    to: &str,
+    from: RegistrationState,
+    to: RegistrationState,
     return_reason: Option<String>,
 ) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE registrations SET state = $1, return_reason = $2, version = version + 1, \
          updated_at = $3 WHERE id = $4 AND version = $5 AND state = $6",
     )
-    .bind(to.to_owned())
+    .bind(to.code())
     .bind(return_reason)
     .bind(now())
     .bind(registration_id)
     .bind(version)
-    .bind(from.to_owned())
+    .bind(from.code())
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {

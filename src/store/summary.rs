@@ -171,7 +171,7 @@ pub struct MemberRow {
     pub mobile: String,
     /// The registration's field values (JSON), when one exists.
     pub data: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<crate::domain::RegistrationState>,
     pub case_code: Option<String>,
     /// The ID number on record and a corrected one typed into the form (both encrypted).
     pub citizen_id_enc: Vec<u8>,
@@ -281,7 +281,10 @@ pub async fn member_rows(
                 practice_type: r.try_get("practice_type")?,
                 mobile: r.try_get("mobile")?,
                 data: r.try_get("data")?,
-                state: r.try_get("state")?,
+                state: r
+                    .try_get::<Option<String>, _>("state")?
+                    .map(|c| super::state_of(&c, crate::domain::RegistrationState::parse))
+                    .transpose()?,
                 case_code: r.try_get("case_code")?,
                 citizen_id_enc: r.try_get("citizen_id_enc")?,
                 form_citizen_id_enc: r.try_get("form_citizen_id_enc")?,

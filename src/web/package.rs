@@ -99,14 +99,14 @@ async fn page(
         .readiness
         .children
         .iter()
-        .filter(|(_, p)| p.as_ref().is_none_or(|p| p.state != "accepted"))
+        .filter(|(_, p)| p.as_ref().is_none_or(|p| !p.state.is_accepted()))
         .count();
     Ok(PackagePage {
         ctx: Some(Ctx::new(user, "tree")),
         time_left,
         children_pending,
         csrf: user.csrf.clone(),
-        state_label: state_label(v.package.as_ref().map_or("", |p| p.state.as_str())),
+        state_label: state_label(v.package.as_ref().map(|p| p.state)),
         submitted_at: v
             .package
             .as_ref()
@@ -128,10 +128,10 @@ pub async fn show(
 ) -> Result<PackagePage, AppError> {
     let mut p = page(&state, &user, id, None, None).await?;
     p.notice = match q.done.as_deref() {
-        Some("submitted") => Some("已报送上级，等待上级审核接收。".into()),
-        Some("accepted") => Some("已接收该组织报送的材料。".into()),
-        Some("returned") => Some("已退回，该组织将收到退回原因。".into()),
-        Some("extended") => Some("已批准延期。".into()),
+        Some("submit") => Some("已报送上级，等待上级审核接收。".into()),
+        Some("accept") => Some("已接收该组织报送的材料。".into()),
+        Some("return") => Some("已退回，该组织将收到退回原因。".into()),
+        Some("extend") => Some("已批准延期。".into()),
         _ => None,
     };
     Ok(p)
@@ -163,7 +163,7 @@ pub async fn submit(
         .submit_package(Caller::User(&user.actor), OrgId(id), &input)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=submitted")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=submit")).into_response()),
         Err(e) => {
             let msg = message_of(e)?;
             Ok(page(&state, &user, id, Some(msg), Some(input))
@@ -207,7 +207,7 @@ pub async fn accept(
         .services
         .accept_package(Caller::User(&user.actor), OrgId(id), f.version)
         .await;
-    decided(&state, &user, id, result, "accepted").await
+    decided(&state, &user, id, result, "accept").await
 }
 
 pub async fn return_package(
@@ -220,7 +220,7 @@ pub async fn return_package(
         .services
         .return_package(Caller::User(&user.actor), OrgId(id), f.version, &f.reason)
         .await;
-    decided(&state, &user, id, result, "returned").await
+    decided(&state, &user, id, result, "return").await
 }
 
 #[derive(Deserialize)]
@@ -239,7 +239,7 @@ pub async fn extend(
         .services
         .grant_extension(Caller::User(&user.actor), OrgId(id), &f.until, &f.reason)
         .await;
-    decided(&state, &user, id, result, "extended").await
+    decided(&state, &user, id, result, "extend").await
 }
 
 #[derive(Template, WebTemplate)]

@@ -13,11 +13,9 @@ use serde::Deserialize;
 use super::formview::{SectionView, form_sections};
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
-use crate::domain::{MemberId, Role};
+use crate::domain::{MemberId, RegistrationState, Role};
 use crate::forms::{Finding, Severity};
-use crate::service::registration::{
-    PROXY_METHODS, RegistrationInput, RegistrationView, Step, state_label,
-};
+use crate::service::registration::{PROXY_METHODS, RegistrationInput, RegistrationView, Step};
 use crate::service::{Caller, ServiceError};
 
 #[derive(Template, WebTemplate)]
@@ -82,7 +80,7 @@ fn page(
             "{} · 时间规则按 {} 判断",
             view.campaign_name, view.judged_at
         ),
-        state_label: state_label(&view.state),
+        state_label: view.state.label(),
         version: view.version,
         notice: None,
         top_error: None,
@@ -129,10 +127,10 @@ pub async fn show(
         .await?;
     let mut p = page(&user, &view, &view.values, "", &view.findings);
     p.notice = match q.done.as_deref() {
-        Some("saved") => Some("草稿已保存，可随时回来继续填写。".into()),
-        Some("submitted") => Some("登记表已提交，等待所在党组织审核。".into()),
-        Some("approved") => Some("已审核通过。".into()),
-        Some("returned") => Some("已退回，党员可看到退回原因并修改后重新提交。".into()),
+        Some("save") => Some("草稿已保存，可随时回来继续填写。".into()),
+        Some("submit") => Some("登记表已提交，等待所在党组织审核。".into()),
+        Some("approve") => Some("已审核通过。".into()),
+        Some("return") => Some("已退回，党员可看到退回原因并修改后重新提交。".into()),
         _ => None,
     };
     let review = state
@@ -141,7 +139,7 @@ pub async fn show(
         .await?;
     if let Some(r) = review
         .last
-        .filter(|r| r.decision == "approve" && view.state == "approved")
+        .filter(|r| r.decision == "approve" && view.state == RegistrationState::Approved)
     {
         p.approval = Some(format!(
             "审核盖章：{}（{}）于 {} 审核通过；内容摘要 {}",
@@ -209,9 +207,9 @@ pub async fn save(
         )
         .await;
     let done = if step == Step::Submit {
-        "submitted"
+        "submit"
     } else {
-        "saved"
+        "save"
     };
     let (status, findings, top) = match result {
         Ok(_) => {
@@ -242,7 +240,7 @@ pub async fn approve(
         .approve_registrations(Caller::User(&user.actor), &[MemberId(id)])
         .await?;
     Ok(Redirect::to(&format!(
-        "/members/{id}/registration?done=approved"
+        "/members/{id}/registration?done=approve"
     )))
 }
 
@@ -265,6 +263,6 @@ pub async fn return_form(
         .return_registration(Caller::User(&user.actor), MemberId(id), &f.reason, &f.note)
         .await?;
     Ok(Redirect::to(&format!(
-        "/members/{id}/registration?done=returned"
+        "/members/{id}/registration?done=return"
     )))
 }

@@ -452,7 +452,7 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         view.readiness
             .children
             .iter()
-            .all(|(_, p)| p.as_ref().is_some_and(|p| p.state == "accepted"))
+            .all(|(_, p)| p.as_ref().is_some_and(|p| p.state.is_accepted()))
     );
 
     // The national 附件6 statistics count every registrable member as approved.

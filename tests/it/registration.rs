@@ -187,7 +187,7 @@ async fn member_fills_with_mistakes_sees_each_beside_its_field_then_submits() {
     let r = post_form(&c, member, &draft).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let again = c
-        .get(&format!("/members/{}/registration?done=saved", member.0))
+        .get(&format!("/members/{}/registration?done=save", member.0))
         .await;
     assert!(again.body.contains("草稿已保存"));
     assert!(again.body.contains("value=\"1380013800\""), "draft resumes");
@@ -209,10 +209,7 @@ async fn member_fills_with_mistakes_sees_each_beside_its_field_then_submits() {
     let r = post_form(&c, member, &with(&fixed, &[("confirm", "1")])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let done = c
-        .get(&format!(
-            "/members/{}/registration?done=submitted",
-            member.0
-        ))
+        .get(&format!("/members/{}/registration?done=submit", member.0))
         .await;
     assert!(done.body.contains("已提交，待审核"));
     assert!(

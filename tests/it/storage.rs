@@ -274,6 +274,72 @@ async fn audit_log_is_append_only() {
 }
 
 #[tokio::test]
+async fn the_database_refuses_a_state_outside_the_workflow() {
+    let app = TestApp::spawn().await;
+    let pool = app.services.db.pool();
+    // An insert: refused in an unknown state, taken in a state of the workflow.
+    let insert = |state: &'static str| {
+        sqlx::query(
+            "INSERT INTO registrations (campaign_id, member_id, org_path, form_code, data, state, \
+             version, updated_at) SELECT c.id, m.id, m.org_path, 'A1', '{}', $1, 1, 0 \
+             FROM campaigns c, members m WHERE NOT EXISTS \
+             (SELECT 1 FROM registrations r WHERE r.member_id = m.id AND r.campaign_id = c.id) \
+             ORDER BY m.id LIMIT 1",
+        )
+        .bind(state)
+        .execute(pool)
+    };
+    assert!(
+        insert("finished").await.is_err(),
+        "an insert with an unknown state"
+    );
+    assert_eq!(insert("draft").await.unwrap().rows_affected(), 1);
+    // A form's state, as any writer might spell it wrongly.
+    for bad in ["Approved", "done", ""] {
+        let r = sqlx::query("UPDATE registrations SET state = $1")
+            .bind(bad)
+            .execute(pool)
+            .await;
+        assert!(r.is_err(), "{bad:?} accepted");
+    }
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM registrations ORDER BY id LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    // Every state of the workflow itself is taken.
+    for s in dengji::domain::RegistrationState::ALL {
+        sqlx::query("UPDATE registrations SET state = $1 WHERE id = $2")
+            .bind(s.code())
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let package = |state: &'static str| {
+        sqlx::query(
+            "INSERT INTO packages (campaign_id, org_id, org_path, state, version, submitted_at, \
+             submitter_name, secretary_name, organiser_name, contact_phone, missing, summary, \
+             late_days, changes_after_accept) \
+             SELECT c.id, o.id, o.path, $1, 1, 0, '', '', '', '', '[]', '{}', 0, 0 \
+             FROM campaigns c, orgs o WHERE NOT EXISTS \
+             (SELECT 1 FROM packages p WHERE p.org_id = o.id AND p.campaign_id = c.id) \
+             ORDER BY o.id DESC LIMIT 1",
+        )
+        .bind(state)
+        .execute(pool)
+    };
+    assert!(
+        package("approved").await.is_err(),
+        "a package in a form's state"
+    );
+    assert_eq!(package("submitted").await.unwrap().rows_affected(), 1);
+    let r = sqlx::query("UPDATE packages SET state = 'draft'")
+        .execute(pool)
+        .await;
+    assert!(r.is_err(), "a package moved to a form's state");
+}
+
+#[tokio::test]
 async fn unknown_scheme_and_unreachable_database_are_clear_errors() {
     for url in ["mysql://x/y", "dengji.db", "", "postgres:nothing"] {
         let e = Db::connect(url).await.expect_err(url);

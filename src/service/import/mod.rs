@@ -643,7 +643,7 @@ impl Services {
             crate::store::notifications::send(
                 &mut tx,
                 crate::store::notifications::To::AdminsOver(&actor.org_path),
-                "lookup_limit",
+                crate::domain::NoticeKind::LookupLimit,
                 &format!(
                     "{}（{}）今日全国查重已达上限（{} 个号码），其导入预检被拒绝",
                     actor.display_name, actor.org_name, self.limits.lookups_per_day
