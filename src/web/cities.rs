@@ -18,7 +18,7 @@ use crate::service::{Caller, ServiceError};
 pub struct CitiesPage {
     ctx: Option<Ctx>,
     csrf: String,
-    org_id: i64,
+    org_id: OrgId,
     org_name: String,
     cities: Vec<ProposedCity>,
     errors: Vec<String>,
@@ -27,12 +27,12 @@ pub struct CitiesPage {
 async fn page(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: OrgId,
     errors: Vec<String>,
 ) -> Result<CitiesPage, AppError> {
     let (org, cities) = state
         .services
-        .propose_cities(Caller::User(&user.actor), OrgId(id))
+        .propose_cities(Caller::User(&user.actor), id)
         .await?;
     Ok(CitiesPage {
         ctx: Some(Ctx::new(user, "tree")),
@@ -47,7 +47,7 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
 ) -> Result<CitiesPage, AppError> {
     page(&state, &user, id, Vec::new()).await
 }
@@ -56,7 +56,7 @@ pub async fn show(
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let value = |key: &str| {
@@ -84,7 +84,7 @@ pub async fn create(
         .collect();
     match state
         .services
-        .create_cities(Caller::User(&user.actor), OrgId(id), &cities)
+        .create_cities(Caller::User(&user.actor), id, &cities)
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/children")).into_response()),

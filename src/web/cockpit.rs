@@ -22,11 +22,11 @@ pub struct CockpitPage {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
 ) -> Result<CockpitPage, AppError> {
     let c = state
         .services
-        .cockpit(Caller::User(&user.actor), OrgId(id))
+        .cockpit(Caller::User(&user.actor), id)
         .await?;
     let time_left = match c.days_left {
         Some(d) if d > 0 => format!("还有 {d} 天"),

@@ -81,11 +81,11 @@ pub struct OrgPage {
 pub async fn org(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
 ) -> Result<OrgPage, AppError> {
     let view = state
         .services
-        .org_view(Caller::User(&user.actor), OrgId(id))
+        .org_view(Caller::User(&user.actor), id)
         .await?;
     Ok(OrgPage {
         can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
@@ -106,11 +106,11 @@ pub struct ChildrenFragment {
 pub async fn org_children(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
 ) -> Result<ChildrenFragment, AppError> {
     let (_, children) = state
         .services
-        .org_children(Caller::User(&user.actor), OrgId(id))
+        .org_children(Caller::User(&user.actor), id)
         .await?;
     Ok(ChildrenFragment { children })
 }
@@ -286,12 +286,9 @@ pub struct FirmPage {
 pub async fn firm(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<FirmId>,
 ) -> Result<FirmPage, AppError> {
-    let firm = state
-        .services
-        .firm(Caller::User(&user.actor), FirmId(id))
-        .await?;
+    let firm = state.services.firm(Caller::User(&user.actor), id).await?;
     Ok(FirmPage {
         ctx: Some(Ctx::new(&user, "firms")),
         form_label: form_label(&firm.form),
@@ -421,12 +418,9 @@ pub struct MemberPage {
 pub async fn member(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
 ) -> Result<MemberPage, AppError> {
-    let m = state
-        .services
-        .member(Caller::User(&user.actor), MemberId(id))
-        .await?;
+    let m = state.services.member(Caller::User(&user.actor), id).await?;
     Ok(MemberPage {
         can_browse: user.actor.role != Role::Member,
         can_issue_login: crate::authz::authorize(

@@ -52,7 +52,7 @@ fn batch_row(b: Batch) -> BatchRow {
 pub struct ImportPage {
     ctx: Option<Ctx>,
     csrf: String,
-    org_id: i64,
+    org_id: OrgId,
     org_name: String,
     batches: Vec<BatchRow>,
     notice: Option<String>,
@@ -70,13 +70,13 @@ pub struct ImportQuery {
 async fn import_page(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: OrgId,
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<ImportPage, AppError> {
     let caller = Caller::User(&user.actor);
-    let batches = state.services.import_batches(caller, OrgId(id)).await?;
-    let org = state.services.import_target(caller, OrgId(id)).await?.name;
+    let batches = state.services.import_batches(caller, id).await?;
+    let org = state.services.import_target(caller, id).await?.name;
     Ok(ImportPage {
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),
@@ -92,14 +92,14 @@ async fn import_page(
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Query(q): Query<ImportQuery>,
 ) -> Result<ImportPage, AppError> {
     let mut notice = None;
     if let Some(b) = q.batch {
         let batches = state
             .services
-            .import_batches(Caller::User(&user.actor), OrgId(id))
+            .import_batches(Caller::User(&user.actor), id)
             .await?;
         if let Some(b) = batches.iter().find(|x| x.id == b) {
             let next = match ImportKind::from_code(&b.kind) {
@@ -135,7 +135,7 @@ pub async fn show(
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let mut file: Option<(String, bytes::Bytes)> = None;
@@ -175,7 +175,7 @@ pub async fn upload(
     let kind = ImportKind::from_code(&kind);
     let uploaded = state
         .services
-        .import_upload(Caller::User(&user.actor), OrgId(id), &name, &bytes, kind)
+        .import_upload(Caller::User(&user.actor), id, &name, &bytes, kind)
         .await;
     match uploaded {
         Ok(Uploaded::Kept(upload)) => {
@@ -216,7 +216,7 @@ fn issue_row(i: &Issue) -> IssueRow {
 pub struct PreviewPage {
     ctx: Option<Ctx>,
     csrf: String,
-    org_id: i64,
+    org_id: OrgId,
     /// The waiting upload (none when the file was refused and not kept).
     upload: Option<i64>,
     file_name: String,
@@ -235,7 +235,7 @@ pub struct PreviewPage {
 /// The preview of a report: the waiting upload's, or a refused file's.
 fn preview(
     user: &CurrentUser,
-    org_id: i64,
+    org_id: OrgId,
     upload: Option<i64>,
     file_name: String,
     r: Report,
@@ -264,11 +264,11 @@ fn preview(
 pub async fn show_upload(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((id, upload)): Path<(i64, i64)>,
+    Path((id, upload)): Path<(OrgId, i64)>,
 ) -> Result<PreviewPage, AppError> {
     let stashed = state
         .services
-        .import_stashed(Caller::User(&user.actor), OrgId(id), upload)
+        .import_stashed(Caller::User(&user.actor), id, upload)
         .await?;
     Ok(preview(
         &user,
@@ -284,11 +284,11 @@ pub async fn show_upload(
 pub async fn issues_csv(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((id, upload)): Path<(i64, i64)>,
+    Path((id, upload)): Path<(OrgId, i64)>,
 ) -> Result<Response, AppError> {
     let r = state
         .services
-        .import_stashed(Caller::User(&user.actor), OrgId(id), upload)
+        .import_stashed(Caller::User(&user.actor), id, upload)
         .await?
         .report;
     let out = crate::service::import::issues_csv(&r);
@@ -300,7 +300,7 @@ pub async fn issues_csv(
             ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                super::package::disposition("导入问题清单.csv"),
+                super::export::disposition("导入问题清单.csv"),
             ),
         ],
         out,
@@ -319,30 +319,24 @@ pub struct DecideForm {
 pub async fn decide(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((id, upload)): Path<(i64, i64)>,
+    Path((id, upload)): Path<(OrgId, i64)>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
     if f.mode == "discard" {
-        state
-            .services
-            .import_discard(caller, OrgId(id), upload)
-            .await?;
+        state.services.import_discard(caller, id, upload).await?;
         return Ok(Redirect::to(&format!("/orgs/{id}/import")).into_response());
     }
     let mode =
         Mode::from_code(&f.mode).ok_or_else(|| AppError::BadRequest("请选择导入方式".into()))?;
-    let stashed = state
-        .services
-        .import_stashed(caller, OrgId(id), upload)
-        .await?;
+    let stashed = state.services.import_stashed(caller, id, upload).await?;
     let kind = stashed.kind.or_else(|| ImportKind::from_code(&f.kind));
     let outcome = state
         .services
         .import_run(
             caller,
             ImportRequest {
-                into: OrgId(id),
+                into: id,
                 file_name: &stashed.file_name,
                 bytes: &stashed.bytes,
                 kind,
@@ -365,10 +359,7 @@ pub async fn decide(
     match outcome {
         Ok(done) => match done.batch_id {
             Some(batch) => {
-                state
-                    .services
-                    .import_discard(caller, OrgId(id), upload)
-                    .await?;
+                state.services.import_discard(caller, id, upload).await?;
                 Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
             }
             // Checked again at the import, the file (or the database) had changed.
@@ -407,9 +398,11 @@ pub async fn undo(
             u.kind.code()
         ))
         .into_response()),
-        Err(ServiceError::Conflict(m)) => Ok(import_page(&state, &user, f.org, None, Some(m))
-            .await?
-            .into_response()),
+        Err(ServiceError::Conflict(m)) => {
+            Ok(import_page(&state, &user, OrgId(f.org), None, Some(m))
+                .await?
+                .into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -242,23 +242,20 @@ pub async fn activate(
 pub async fn issue_activation(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
 ) -> Result<Response, AppError> {
     let a = state
         .services
-        .issue_activation(Caller::User(&user.actor), MemberId(id))
+        .issue_activation(Caller::User(&user.actor), id)
         .await?;
-    let m = state
-        .services
-        .member(Caller::User(&user.actor), MemberId(id))
-        .await?;
+    let m = state.services.member(Caller::User(&user.actor), id).await?;
     Ok(MemberAddedPage {
         ctx: Some(Ctx::new(&user, "members")),
         name: m.name,
         username: a.username,
         code: a.code,
         expires: a.expires,
-        member_id: id,
+        member_id: id.0,
         org_id: m.org_id.0,
         reissued: true,
     }

@@ -10,15 +10,19 @@ mod client;
 mod cockpit;
 mod directory;
 mod error;
+mod export;
 mod formview;
 mod import;
+mod inbox;
 mod membership;
 mod org_registration;
 mod package;
 mod registration;
 mod reviews;
 mod session;
+mod summary;
 mod survey;
+mod template;
 mod users;
 mod view;
 
@@ -82,8 +86,8 @@ pub fn router(state: AppState) -> Router {
             get(membership::new_member_page).post(membership::add_member),
         )
         .route("/members/{id}", get(directory::member))
-        .route("/members/{id}/form.xlsx", get(package::member_form))
-        .route("/orgs/{id}/a3.xlsx", get(package::org_form))
+        .route("/members/{id}/form.xlsx", get(export::member_form))
+        .route("/orgs/{id}/a3.xlsx", get(export::org_form))
         .route(
             "/members/{id}/registration",
             get(registration::show).post(registration::save),
@@ -107,9 +111,9 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/package/accept", post(package::accept))
         .route("/orgs/{id}/package/return", post(package::return_package))
         .route("/orgs/{id}/extension", post(package::extend))
-        .route("/orgs/{id}/summary/{code}", get(package::summary))
-        .route("/orgs/{id}/summary/{code}/export", get(package::export))
-        .route("/templates/{code}", get(package::template))
+        .route("/orgs/{id}/summary/{code}", get(summary::summary))
+        .route("/orgs/{id}/summary/{code}/export", get(export::export))
+        .route("/templates/{code}", get(template::template))
         .route(
             "/orgs/{id}/import",
             get(import::show)
@@ -125,9 +129,9 @@ pub fn router(state: AppState) -> Router {
             get(import::issues_csv),
         )
         .route("/imports/{batch}/undo", post(import::undo))
-        .route("/inbox", get(package::inbox))
-        .route("/inbox/read", post(package::read_all))
-        .route("/inbox/{id}", get(package::open))
+        .route("/inbox", get(inbox::inbox))
+        .route("/inbox/read", post(inbox::read_all))
+        .route("/inbox/{id}", get(inbox::open))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/disable", post(users::disable))

@@ -78,12 +78,12 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<OrgRegistrationPage, AppError> {
     let view = state
         .services
-        .org_registration(Caller::User(&user.actor), OrgId(id))
+        .org_registration(Caller::User(&user.actor), id)
         .await?;
     let values = view.values.clone();
     let findings = view.findings.clone();
@@ -95,7 +95,7 @@ pub async fn show(
 pub async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut values = BTreeMap::new();
@@ -110,7 +110,7 @@ pub async fn save(
     let caller = Caller::User(&user.actor);
     let result = state
         .services
-        .save_org_registration(caller, OrgId(id), values.clone(), version)
+        .save_org_registration(caller, id, values.clone(), version)
         .await;
     let (status, findings, top) = match result {
         Ok(_) => return Ok(Redirect::to(&format!("/orgs/{id}/a3?saved=1")).into_response()),
@@ -118,7 +118,7 @@ pub async fn save(
         Err(ServiceError::Conflict(m)) => (StatusCode::CONFLICT, Vec::new(), Some(m)),
         Err(e) => return Err(e.into()),
     };
-    let view = state.services.org_registration(caller, OrgId(id)).await?;
+    let view = state.services.org_registration(caller, id).await?;
     let mut p = page(&user, view, &values, &findings);
     p.top_error = top;
     Ok((status, p).into_response())

@@ -1,6 +1,5 @@
 //! A node's package page: what it contains and lacks, the deadline, submitting it upward; for
-//! the parent's reviewer, accepting or returning it and granting more time. Also the
-//! summary tables and the inbox.
+//! the parent's reviewer, accepting or returning it and granting more time.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,9 +12,7 @@ use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
 use crate::service::package::{PackageView, SubmitInput, state_label};
-use crate::service::summary::SummaryTable;
 use crate::service::{Caller, ServiceError, beijing_time};
-use crate::store::notifications::Notification;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "package.html")]
@@ -53,13 +50,13 @@ fn message_of(e: ServiceError) -> Result<String, AppError> {
 async fn page(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: OrgId,
     error: Option<String>,
     input: Option<SubmitInput>,
 ) -> Result<PackagePage, AppError> {
     let v = state
         .services
-        .package_view(Caller::User(&user.actor), OrgId(id))
+        .package_view(Caller::User(&user.actor), id)
         .await?;
     let input = input.unwrap_or_else(|| SubmitInput {
         secretary_name: v
@@ -123,7 +120,7 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Query(q): Query<DoneQuery>,
 ) -> Result<PackagePage, AppError> {
     let mut p = page(&state, &user, id, None, None).await?;
@@ -149,7 +146,7 @@ pub struct SubmitForm {
 pub async fn submit(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(f): Form<SubmitForm>,
 ) -> Result<Response, AppError> {
     let input = SubmitInput {
@@ -160,7 +157,7 @@ pub async fn submit(
     };
     match state
         .services
-        .submit_package(Caller::User(&user.actor), OrgId(id), &input)
+        .submit_package(Caller::User(&user.actor), id, &input)
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=submit")).into_response()),
@@ -178,7 +175,7 @@ pub async fn submit(
 async fn decided(
     state: &AppState,
     user: &CurrentUser,
-    id: i64,
+    id: OrgId,
     result: Result<(), ServiceError>,
     done: &str,
 ) -> Result<Response, AppError> {
@@ -200,12 +197,12 @@ pub struct DecideForm {
 pub async fn accept(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .accept_package(Caller::User(&user.actor), OrgId(id), f.version)
+        .accept_package(Caller::User(&user.actor), id, f.version)
         .await;
     decided(&state, &user, id, result, "accept").await
 }
@@ -213,12 +210,12 @@ pub async fn accept(
 pub async fn return_package(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .return_package(Caller::User(&user.actor), OrgId(id), f.version, &f.reason)
+        .return_package(Caller::User(&user.actor), id, f.version, &f.reason)
         .await;
     decided(&state, &user, id, result, "return").await
 }
@@ -232,217 +229,12 @@ pub struct ExtendForm {
 pub async fn extend(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(f): Form<ExtendForm>,
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .grant_extension(Caller::User(&user.actor), OrgId(id), &f.until, &f.reason)
+        .grant_extension(Caller::User(&user.actor), id, &f.until, &f.reason)
         .await;
     decided(&state, &user, id, result, "extend").await
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "summary.html")]
-pub struct SummaryPage {
-    ctx: Option<Ctx>,
-    t: SummaryTable,
-    coverage: String,
-    prev: Option<String>,
-    next: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct PageQuery {
-    page: Option<i64>,
-}
-
-pub async fn summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((id, code)): Path<(i64, String)>,
-    Query(q): Query<PageQuery>,
-) -> Result<SummaryPage, AppError> {
-    let t = state
-        .services
-        .summary_table(
-            Caller::User(&user.actor),
-            OrgId(id),
-            &code,
-            q.page.unwrap_or(1),
-        )
-        .await?;
-    let link = |p: i64| format!("/orgs/{id}/summary/{}?page={p}", code.to_lowercase());
-    let coverage = t.stats.as_ref().map_or_else(String::new, |s| {
-        let pm = s.coverage_permille();
-        format!("{}.{}%", pm / 10, pm % 10)
-    });
-    Ok(SummaryPage {
-        ctx: Some(Ctx::new(&user, "tree")),
-        prev: (t.page > 1).then(|| link(t.page - 1)),
-        next: t.has_next.then(|| link(t.page + 1)),
-        coverage,
-        t,
-    })
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "inbox.html")]
-pub struct InboxPage {
-    ctx: Option<Ctx>,
-    csrf: String,
-    items: Vec<(Notification, String)>,
-}
-
-pub async fn inbox(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> Result<InboxPage, AppError> {
-    let items = state
-        .services
-        .inbox(Caller::User(&user.actor))
-        .await?
-        .into_iter()
-        .map(|n| {
-            let at = beijing_time(n.created_at);
-            (n, at)
-        })
-        .collect();
-    Ok(InboxPage {
-        ctx: Some(Ctx::new(&user, "inbox")),
-        csrf: user.csrf.clone(),
-        items,
-    })
-}
-
-/// Open a notice: mark it read and go where it points.
-pub async fn open(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Redirect, AppError> {
-    let link = state
-        .services
-        .mark_read(Caller::User(&user.actor), Some(id))
-        .await?
-        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
-        .unwrap_or_else(|| "/inbox".to_owned());
-    Ok(Redirect::to(&link))
-}
-
-pub async fn read_all(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> Result<Redirect, AppError> {
-    state
-        .services
-        .mark_read(Caller::User(&user.actor), None)
-        .await?;
-    Ok(Redirect::to("/inbox"))
-}
-
-#[derive(Deserialize, Default)]
-pub struct ExportQuery {
-    format: Option<String>,
-}
-
-/// `filename*` of a Content-Disposition header (RFC 5987): UTF-8, percent-encoded.
-pub(super) fn disposition(name: &str) -> String {
-    let mut encoded = String::with_capacity(name.len() * 3);
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"export\"; filename*=UTF-8''{encoded}")
-}
-
-/// Download a node's 附件4/5/6 as .xlsx (official layout) or .csv.
-pub async fn export(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((id, code)): Path<(i64, String)>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response, AppError> {
-    use crate::service::export::ExportFormat;
-    let format = ExportFormat::from_code(q.format.as_deref().unwrap_or("xlsx"))
-        .ok_or_else(|| AppError::BadRequest("导出格式应为 xlsx 或 csv".into()))?;
-    let mut buf: Vec<u8> = Vec::new();
-    let summary = state
-        .services
-        .export_table(
-            Caller::User(&user.actor),
-            OrgId(id),
-            &code,
-            format,
-            &mut buf,
-            &|_| {},
-        )
-        .await?;
-    let content_type = match format {
-        ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ExportFormat::Csv => "text/csv; charset=utf-8",
-    };
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                disposition(&summary.file_name),
-            ),
-        ],
-        buf,
-    )
-        .into_response())
-}
-
-/// An .xlsx file as a download under its (Chinese) name.
-fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition(name)),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-/// One member's 附件1/附件2 in the official one-form layout (clerks, reviewers and
-/// administrators of the member's subtree).
-pub async fn member_form(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
-    let (name, bytes) = state
-        .services
-        .export_member_form(Caller::User(&user.actor), crate::domain::MemberId(id))
-        .await?;
-    Ok(xlsx_download(&name, bytes))
-}
-
-/// One organisation's 附件3 in the official one-form layout (managers of its subtree).
-pub async fn org_form(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
-    let (name, bytes) = state
-        .services
-        .export_org_form(Caller::User(&user.actor), OrgId(id))
-        .await?;
-    Ok(xlsx_download(&name, bytes))
-}
-
-/// A blank Excel template of 附件1, 附件2, 附件3, the firm registry or the organisation roster
-/// (no data in it; any working account).
-pub async fn template(user: CurrentUser, Path(code): Path<String>) -> Result<Response, AppError> {
-    let (name, bytes) = crate::service::template::template(Caller::User(&user.actor), &code)?;
-    Ok(xlsx_download(&name, bytes))
 }

@@ -118,12 +118,12 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<RegistrationPage, AppError> {
     let view = state
         .services
-        .registration(Caller::User(&user.actor), MemberId(id))
+        .registration(Caller::User(&user.actor), id)
         .await?;
     let mut p = page(&user, &view, &view.values, "", &view.findings);
     p.notice = match q.done.as_deref() {
@@ -135,7 +135,7 @@ pub async fn show(
     };
     let review = state
         .services
-        .review_state(Caller::User(&user.actor), MemberId(id))
+        .review_state(Caller::User(&user.actor), id)
         .await?;
     if let Some(r) = review
         .last
@@ -158,7 +158,7 @@ pub async fn show(
 pub async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
     PostForm(pairs): PostForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut values = BTreeMap::new();
@@ -194,7 +194,7 @@ pub async fn save(
         .services
         .save_registration(
             caller,
-            MemberId(id),
+            id,
             RegistrationInput {
                 values: values.clone(),
                 citizen_id: citizen_id.clone(),
@@ -222,7 +222,7 @@ pub async fn save(
         Err(e) => return Err(e.into()),
     };
     // Show the form again with exactly what was typed, and the reasons.
-    let view = state.services.registration(caller, MemberId(id)).await?;
+    let view = state.services.registration(caller, id).await?;
     let mut p = page(&user, &view, &values, &citizen_id, &findings);
     p.top_error = top;
     p.warnings_note = warnings_note;
@@ -233,11 +233,11 @@ pub async fn save(
 pub async fn approve(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .approve_registrations(Caller::User(&user.actor), &[MemberId(id)])
+        .approve_registrations(Caller::User(&user.actor), &[id])
         .await?;
     Ok(Redirect::to(&format!(
         "/members/{id}/registration?done=approve"
@@ -255,12 +255,12 @@ pub struct ReturnForm {
 pub async fn return_form(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<MemberId>,
     PostForm(f): PostForm<ReturnForm>,
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .return_registration(Caller::User(&user.actor), MemberId(id), &f.reason, &f.note)
+        .return_registration(Caller::User(&user.actor), id, &f.reason, &f.note)
         .await?;
     Ok(Redirect::to(&format!(
         "/members/{id}/registration?done=return"

@@ -33,12 +33,12 @@ pub struct QueueQuery {
 pub async fn queue(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Query(q): Query<QueueQuery>,
 ) -> Result<ReviewsPage, AppError> {
     let (org, list) = state
         .services
-        .pending_reviews(Caller::User(&user.actor), OrgId(id))
+        .pending_reviews(Caller::User(&user.actor), id)
         .await?;
     Ok(ReviewsPage {
         ctx: Some(Ctx::new(&user, "tree")),
@@ -70,7 +70,7 @@ pub async fn queue(
 pub async fn approve_many(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, AppError> {
     let ids: Vec<MemberId> = pairs

@@ -110,13 +110,10 @@ pub struct ShowQuery {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<SurveyPage, AppError> {
-    let v = state
-        .services
-        .survey(Caller::User(&user.actor), OrgId(id))
-        .await?;
+    let v = state.services.survey(Caller::User(&user.actor), id).await?;
     let mut p = page(&user, v);
     p.notice = q.saved.map(|_| "已保存。".to_owned());
     Ok(p)
@@ -138,7 +135,7 @@ pub struct RecordForm {
 pub async fn record(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<OrgId>,
     Form(f): Form<RecordForm>,
 ) -> Result<Response, AppError> {
     let member = MemberId(
@@ -163,7 +160,7 @@ pub async fn record(
             Redirect::to(&format!("/orgs/{id}/survey?saved=1#survey-{}", member.0)).into_response(),
         ),
         Err(ServiceError::Invalid(list)) => {
-            let v = state.services.survey(caller, OrgId(id)).await?;
+            let v = state.services.survey(caller, id).await?;
             let mut p = page(&user, v);
             p.errors = list.iter().map(ToString::to_string).collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())

@@ -213,11 +213,11 @@ pub async fn create(
 pub async fn disable(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .set_user_disabled(Caller::User(&user.actor), UserId(id), true)
+        .set_user_disabled(Caller::User(&user.actor), id, true)
         .await?;
     Ok(Redirect::to("/users?done=disabled"))
 }
@@ -225,11 +225,11 @@ pub async fn disable(
 pub async fn enable(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .set_user_disabled(Caller::User(&user.actor), UserId(id), false)
+        .set_user_disabled(Caller::User(&user.actor), id, false)
         .await?;
     Ok(Redirect::to("/users?done=enabled"))
 }
@@ -249,11 +249,11 @@ fn reset_page(user: &CurrentUser, target: &User) -> PasswordPage {
 pub async fn password_page(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> Result<PasswordPage, AppError> {
     let target = state
         .services
-        .get_user(Caller::User(&user.actor), UserId(id))
+        .get_user(Caller::User(&user.actor), id)
         .await?;
     Ok(reset_page(&user, &target))
 }
@@ -266,18 +266,14 @@ pub struct ResetForm {
 pub async fn reset_password(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
-    match state
-        .services
-        .reset_password(caller, UserId(id), &f.new)
-        .await
-    {
+    match state.services.reset_password(caller, id, &f.new).await {
         Ok(()) => Ok(Redirect::to("/users?done=password").into_response()),
         Err(ServiceError::Invalid(list)) => {
-            let target = state.services.get_user(caller, UserId(id)).await?;
+            let target = state.services.get_user(caller, id).await?;
             let mut page = reset_page(&user, &target);
             page.errors = list.iter().map(ToString::to_string).collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

@@ -1,0 +1,51 @@
+//! The summary tables of a node (附件4, 附件5, 附件6 and the rosters), page by page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use super::view::Ctx;
+use super::{AppError, AppState, CurrentUser};
+use crate::domain::OrgId;
+use crate::service::Caller;
+use crate::service::summary::SummaryTable;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "summary.html")]
+pub struct SummaryPage {
+    ctx: Option<Ctx>,
+    t: SummaryTable,
+    coverage: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+pub async fn summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, code)): Path<(OrgId, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<SummaryPage, AppError> {
+    let t = state
+        .services
+        .summary_table(Caller::User(&user.actor), id, &code, q.page.unwrap_or(1))
+        .await?;
+    let link = |p: i64| format!("/orgs/{id}/summary/{}?page={p}", code.to_lowercase());
+    let coverage = t.stats.as_ref().map_or_else(String::new, |s| {
+        let pm = s.coverage_permille();
+        format!("{}.{}%", pm / 10, pm % 10)
+    });
+    Ok(SummaryPage {
+        ctx: Some(Ctx::new(&user, "tree")),
+        prev: (t.page > 1).then(|| link(t.page - 1)),
+        next: t.has_next.then(|| link(t.page + 1)),
+        coverage,
+        t,
+    })
+}
