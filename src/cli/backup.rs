@@ -19,14 +19,12 @@ pub struct Args {
 pub async fn run(o: Overrides, args: Args) -> CliResult {
     let config = load_config(&o)?;
     if args.output.exists() {
-        return Err(format!(
+        return Err(super::refused!(
             "备份文件 {} 已存在，请换一个文件名",
             args.output.display()
         ));
     }
-    let db = Db::connect(&config.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = Db::connect(&config.database_url).await?;
     // The copy holds every ID number: readable by its owner only. SQLite writes into the
     // empty file; pg_dump truncates it and keeps its mode.
     let private = || {
@@ -38,7 +36,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         Backend::Sqlite => {
             private()?;
             let dest = args.output.to_string_lossy().to_string();
-            db.backup_sqlite(&dest).await.map_err(|e| e.to_string())?;
+            db.backup_sqlite(&dest).await?;
             db.close().await;
             println!(
                 "已备份到 {}（请同时妥善保管密钥文件 {}）",
@@ -66,7 +64,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
                 .status()
                 .map_err(|e| format!("无法运行 pg_dump（{e}）；请手动执行：{shown}"))?;
             if !status.success() {
-                return Err(format!("pg_dump 失败（{status}）；命令：{shown}"));
+                return Err(super::refused!("pg_dump 失败（{status}）；命令：{shown}"));
             }
             println!(
                 "已备份到 {}（请同时妥善保管密钥文件 {}）",

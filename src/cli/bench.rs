@@ -72,16 +72,10 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let iterations = args.iterations.max(1);
     let (province, province_path, city) = {
         use crate::store::users::get_by_username;
-        let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+        let mut conn = services.db.acquire().await?;
         let need = "基准测试需要演示数据（dengji demo）";
-        let sheng = get_by_username(&mut conn, "sheng")
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or(need)?;
-        let shi = get_by_username(&mut conn, "shi")
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or(need)?;
+        let sheng = get_by_username(&mut conn, "sheng").await?.ok_or(need)?;
+        let shi = get_by_username(&mut conn, "shi").await?.ok_or(need)?;
         (sheng.org_id, sheng.org_path, shi.org_id)
     };
     let counts = |path: crate::domain::TreePath| {
@@ -195,7 +189,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
             let took = started.elapsed();
             if status != StatusCode::OK {
-                return Err(format!("{path} 返回 {status}"));
+                return Err(super::refused!("{path} 返回 {status}"));
             }
             if i >= 3 {
                 times.push(took);
@@ -234,13 +228,12 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
 
 async fn province_path_of(
     services: &crate::service::Services,
-) -> Result<crate::domain::TreePath, String> {
-    let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+) -> Result<crate::domain::TreePath, super::CliError> {
+    let mut conn = services.db.acquire().await?;
     crate::store::users::get_by_username(&mut conn, "sheng")
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .map(|u| u.org_path)
-        .ok_or_else(|| "基准测试需要演示数据（dengji demo）".to_owned())
+        .ok_or_else(|| "基准测试需要演示数据（dengji demo）".into())
 }
 
 /// Time `approve_registrations` on `batch` forms at once, `rounds` times. Each round first
@@ -256,10 +249,9 @@ async fn bulk_approve(
     use crate::store::registrations::{self, Write};
     println!("批量审核（审核盖章），每轮 {batch} 份，全部成功或全部不变：");
     for round in 1..=rounds {
-        let mut tx = services.db.begin().await.map_err(|e| e.to_string())?;
+        let mut tx = services.db.begin().await?;
         let campaign = crate::store::campaigns::latest(&mut tx)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .ok_or("尚未建立登记核查工作")?;
         let waiting = crate::store::registrations::members_without_form(
             &mut tx,
@@ -267,10 +259,9 @@ async fn bulk_approve(
             province,
             batch as i64,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         if waiting.len() < batch {
-            return Err(format!("该省尚未登记的党员不足 {batch} 名"));
+            return Err(super::refused!("该省尚未登记的党员不足 {batch} 名"));
         }
         let mut ids = Vec::with_capacity(batch);
         for (member, path, name) in &waiting {
@@ -302,16 +293,14 @@ async fn bulk_approve(
                     by: None,
                 },
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             ids.push(*member);
         }
-        tx.commit().await.map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
         let started = Instant::now();
         let n = services
             .approve_registrations(Caller::Operator, &ids)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         println!("  第 {round} 轮：{n} 份，{} 毫秒", ms(started.elapsed()));
     }
     Ok(())

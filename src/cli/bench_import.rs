@@ -68,7 +68,7 @@ fn value_for(code: &str, i: usize, firm: &str) -> String {
 }
 
 /// Write the benchmark workbook: the template's header, `rows` rows, all text.
-fn write_book(path: &Path, rows: usize, firms: &[String]) -> Result<(), String> {
+fn write_book(path: &Path, rows: usize, firms: &[String]) -> Result<(), super::CliError> {
     let catalogue = Catalogue::get();
     let form = catalogue.form("A1").ok_or("表单定义缺失")?;
     let mut codes = vec!["firm".to_owned()];
@@ -82,7 +82,7 @@ fn write_book(path: &Path, rows: usize, firms: &[String]) -> Result<(), String> 
         });
     }
     let mut wb = Workbook::new();
-    let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let err = |e: rust_xlsxwriter::XlsxError| super::CliError::Unavailable(e.to_string());
     // Shared strings, as Excel itself saves a workbook.
     let ws = wb.add_worksheet();
     for (c, h) in head.iter().enumerate() {
@@ -100,19 +100,21 @@ fn write_book(path: &Path, rows: usize, firms: &[String]) -> Result<(), String> 
     wb.save(path).map_err(err)
 }
 
-pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Result<(), String> {
+pub async fn run(
+    services: &Services,
+    rows: usize,
+    keep: Option<&Path>,
+) -> Result<(), super::CliError> {
     let (root, firms) = {
-        let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+        let mut conn = services.db.acquire().await?;
         let national = crate::store::users::get_by_username(&mut conn, "quanguo")
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .ok_or("基准测试需要演示数据（dengji demo）")?;
         let mut firms = crate::store::imports::firms_under(
             &mut conn,
             &crate::authz::Scope::Subtree(national.org_path),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         firms.sort_by_key(|f| f.id.0);
         let codes: Vec<String> = firms
             .into_iter()
@@ -130,7 +132,7 @@ pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Resul
     );
     let t = Instant::now();
     write_book(&path, rows, &firms)?;
-    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&path)?;
     println!(
         "导入基准：{rows} 行附件1（全部栏目），文件 {:.1} MB，生成用时 {:.1} s（{}）",
         bytes.len() as f64 / 1048576.0,
@@ -140,8 +142,7 @@ pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Resul
     let t = Instant::now();
     let report = services
         .import_check(Caller::Operator, root, &bytes, None, &|_, _| {})
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     println!(
         "  预检（读取+逐行校验+全国查重）：{:.2} s；无误 {} 行，有错误 {} 行，提示 {} 条",
         t.elapsed().as_secs_f64(),
@@ -174,8 +175,7 @@ pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Resul
             },
             &mark,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let end = Instant::now();
     println!(
         "  导入（再次预检+写入，一个事务）：{:.2} s；导入 {} 行",
@@ -190,11 +190,7 @@ pub async fn run(services: &Services, rows: usize, keep: Option<&Path>) -> Resul
     }
     if let Some(batch) = done.batch_id {
         let t = Instant::now();
-        let n = services
-            .import_undo(Caller::Operator, batch)
-            .await
-            .map_err(|e| e.to_string())?
-            .removed;
+        let n = services.import_undo(Caller::Operator, batch).await?.removed;
         println!(
             "  撤销批次：{:.2} s；删除 {n} 人",
             t.elapsed().as_secs_f64()

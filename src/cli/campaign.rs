@@ -106,10 +106,9 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             println!("新记录逾期 {n} 个组织；截止提醒已发送。");
         }
     }
-    let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+    let mut conn = services.db.acquire().await?;
     let c = crate::store::campaigns::latest(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .ok_or("尚未建立登记核查工作")?;
     println!(
         "{}（登记截止基准日 {}，时间规则按 {} 判断{}）",

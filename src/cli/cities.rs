@@ -1,7 +1,7 @@
 //! `dengji cities --province ID [--create] [--judicial CODE,…]`: the cities assistant — list
 //! the city-level nodes a province would have from GB/T 2260, or create the missing ones.
 
-use super::{CliResult, describe, load_config, open};
+use super::{CliResult, load_config, open};
 use crate::config::Overrides;
 use crate::domain::OrgId;
 use crate::service::Caller;
@@ -25,8 +25,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let services = open(&config).await?;
     let (org, proposed) = services
         .propose_cities(Caller::Operator, OrgId(args.province))
-        .await
-        .map_err(describe)?;
+        .await?;
     let missing: Vec<_> = proposed.iter().filter(|p| p.existing.is_none()).collect();
     println!(
         "{}：{} 个地市级行政区划，已建立 {} 个，待建立 {} 个。",
@@ -64,8 +63,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             .collect();
         let n = services
             .create_cities(Caller::Operator, OrgId(args.province), &cities)
-            .await
-            .map_err(describe)?;
+            .await?;
         println!("已建立 {n} 个地市级党组织。");
     } else if !args.create {
         println!("加 --create 建立上面待建立的地市级党组织。");

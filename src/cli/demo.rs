@@ -29,7 +29,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     Ok(())
 }
 
-pub async fn generate(services: &Services, args: &Args) -> Result<DemoSummary, String> {
+pub async fn generate(services: &Services, args: &Args) -> Result<DemoSummary, super::CliError> {
     let bar = ProgressBar::new(args.members);
     bar.set_style(
         ProgressStyle::with_template("生成党员 {bar:40} {pos}/{len} ({elapsed})")
@@ -45,8 +45,7 @@ pub async fn generate(services: &Services, args: &Args) -> Result<DemoSummary, S
             },
             &|n| bar.set_position(n),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     bar.finish_and_clear();
     println!(
         "演示数据已生成：{} 个党组织、{} 家律师事务所、{} 名党员，用时 {:.1} 秒。",

@@ -40,10 +40,10 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         what.as_str(),
         "a1" | "a2" | "a3" | "a4" | "a5" | "a6" | "firms" | "orgs"
     ) {
-        return Err(format!(
+        return Err(super::CliError::Usage(format!(
             "不认识的表“{}”：应为 a4、a5、a6，名册 a1、a2、a3，或 firms（律师事务所名册）、orgs（党组织名册）",
             args.what
-        ));
+        )));
     }
     let config = load_config(&o)?;
     let services = open(&config).await?;
@@ -76,7 +76,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             return Err(match e {
-                crate::service::ServiceError::NotFound => "没有这个组织节点或这张表".to_owned(),
+                crate::service::ServiceError::NotFound => "没有这个组织节点或这张表".into(),
                 other => super::describe(other),
             });
         }

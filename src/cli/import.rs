@@ -114,9 +114,9 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let kind = match args.kind.as_deref() {
         None => None,
         Some(k) => Some(
-            ImportKind::from_code(k).ok_or(
-                "--kind 应为 a1（律师党员）、a2（工作人员党员）、members（混合名单）、firms（律师事务所名册）或 orgs（党组织名册）",
-            )?,
+            ImportKind::from_code(k).ok_or(super::CliError::Usage(
+                "--kind 应为 a1（律师党员）、a2（工作人员党员）、members（混合名单）、firms（律师事务所名册）或 orgs（党组织名册）".into(),
+            ))?,
         ),
     };
     let meta = std::fs::metadata(&file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
@@ -125,7 +125,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             size_mb: usize::try_from(meta.len().div_ceil(1024 * 1024)).unwrap_or(usize::MAX),
             limit_mb: crate::sheet::MAX_FILE_BYTES / (1024 * 1024),
         }
-        .to_string());
+        .to_string()
+        .into());
     }
     let bytes = std::fs::read(&file).map_err(|e| format!("无法读取 {}：{e}", file.display()))?;
     let name = file
@@ -191,7 +192,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
                 started.elapsed().as_secs_f64()
             );
             // Before the process ends: fold the write-ahead log into the database file.
-            services.db.checkpoint().await.map_err(|e| e.to_string())?;
+            services.db.checkpoint().await?;
             Ok(())
         }
         None => Err("文件有错误，未导入任何数据（可加 --valid-only 只导入无误的行）".into()),

@@ -76,18 +76,87 @@ enum Command {
     Campaign(campaign::Command),
 }
 
-/// A command's failure, printed in Chinese on standard error.
-pub type CliResult = Result<(), String>;
+/// A refusal (`CliError::Refused`) worded as by `format!`.
+macro_rules! refused {
+    ($($t:tt)*) => {
+        $crate::cli::CliError::Refused(format!($($t)*))
+    };
+}
+pub(crate) use refused;
 
-/// A service refusal as one line: every field and its reason.
-pub(crate) fn describe(e: crate::service::ServiceError) -> String {
+/// A command's failure, printed in Chinese on standard error, with its exit status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    /// The work was refused (wrong input, a rule, the state of the records): exit status 1.
+    #[error("{0}")]
+    Refused(String),
+    /// The command was given wrongly (missing or contradictory options, a bad config): 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The database or a file could not be reached, or the system is busy: 3.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Refused(_) => 1,
+            Self::Usage(_) => 2,
+            Self::Unavailable(_) => 3,
+        }
+    }
+}
+
+impl From<String> for CliError {
+    fn from(m: String) -> Self {
+        Self::Refused(m)
+    }
+}
+
+impl From<&str> for CliError {
+    fn from(m: &str) -> Self {
+        Self::Refused(m.to_owned())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        describe(e.into())
+    }
+}
+
+impl From<crate::service::ServiceError> for CliError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        describe(e)
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+/// A service refusal as one line: every field and its reason; the database out of reach or
+/// busy as unavailable.
+pub(crate) fn describe(e: crate::service::ServiceError) -> CliError {
+    use crate::service::ServiceError as E;
+    use crate::store::StoreError as S;
     match e {
-        crate::service::ServiceError::Invalid(list) => list
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("；"),
-        other => other.to_string(),
+        E::Invalid(list) => CliError::Refused(
+            list.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("；"),
+        ),
+        E::Store(s @ (S::Unreachable { .. } | S::Busy | S::Migrate(_) | S::UnknownScheme(_))) => {
+            CliError::Unavailable(s.to_string())
+        }
+        E::Busy(m) => CliError::Unavailable(m),
+        other => CliError::Refused(other.to_string()),
     }
 }
 
@@ -106,9 +175,9 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("错误：{message}");
-            ExitCode::FAILURE
+        Err(e) => {
+            eprintln!("错误：{e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -146,21 +215,20 @@ async fn run(cli: Cli) -> CliResult {
 }
 
 /// Connect, migrate, load the keys and make sure the top of the tree exists.
-pub async fn open(config: &Config) -> Result<Services, String> {
+pub async fn open(config: &Config) -> Result<Services, CliError> {
+    let unavailable = |e: &dyn std::fmt::Display| CliError::Unavailable(e.to_string());
     let db = Db::connect(&config.database_url)
         .await
-        .map_err(|e| e.to_string())?;
-    db.migrate().await.map_err(|e| e.to_string())?;
-    let (keys, created) = Keys::load_or_create(&config.key_file).map_err(|e| e.to_string())?;
+        .map_err(|e| unavailable(&e))?;
+    db.migrate().await.map_err(|e| unavailable(&e))?;
+    let (keys, created) = Keys::load_or_create(&config.key_file).map_err(|e| unavailable(&e))?;
     if created {
         tracing::warn!(
             key_file = %config.key_file.display(),
             "created a new master key for ID-number encryption; back it up with the database"
         );
     }
-    crate::service::setup::ensure_top_of_tree(&db)
-        .await
-        .map_err(|e| e.to_string())?;
+    crate::service::setup::ensure_top_of_tree(&db).await?;
     Ok(Services::new(
         db,
         keys,
@@ -175,6 +243,6 @@ pub async fn open(config: &Config) -> Result<Services, String> {
     ))
 }
 
-pub fn load_config(o: &Overrides) -> Result<Config, String> {
-    Config::load(o).map_err(|e| e.to_string())
+pub fn load_config(o: &Overrides) -> Result<Config, CliError> {
+    Config::load(o).map_err(|e| CliError::Usage(e.to_string()))
 }

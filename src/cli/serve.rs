@@ -26,14 +26,14 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
         o.secure_cookies = Some(true);
     }
     let config = load_config(&o)?;
-    let listener = bind(config.listen).await.map_err(|e| e.to_string())?;
+    let listener = bind(config.listen)
+        .await
+        .map_err(|e| super::CliError::Unavailable(e.to_string()))?;
     let services = open(&config).await?;
     if args.demo {
         let (firms, members) = {
-            let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
-            crate::store::bulk::firm_and_member_counts(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?
+            let mut conn = services.db.acquire().await?;
+            crate::store::bulk::firm_and_member_counts(&mut conn).await?
         };
         if firms == 0 && members == 0 {
             let summary = super::demo::generate(
@@ -54,7 +54,7 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
             );
         }
     }
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr()?;
     println!(
         "dengji 已启动：http://{addr}/   （数据库：{}，按 Ctrl-C 停止）",
         services.db.url_for_display()
@@ -64,5 +64,7 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
         secure_cookies: config.secure_cookies,
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    serve(listener, state).await.map_err(|e| e.to_string())
+    serve(listener, state)
+        .await
+        .map_err(|e| super::CliError::Unavailable(e.to_string()))
 }

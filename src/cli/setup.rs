@@ -2,7 +2,7 @@
 //! the tree, the first national administrator and (optionally) the first campaign; and
 //! `dengji setup cities --province ID`, the cities assistant (the same as `dengji cities`).
 
-use super::{CliResult, describe, load_config, open};
+use super::{CliResult, load_config, open};
 use crate::config::Overrides;
 use crate::domain::Role;
 use crate::service::Caller;
@@ -60,7 +60,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     }
     // Said before anything is opened or migrated.
     if args.admin_username.is_none() || args.admin_name.is_none() {
-        return Err(ADMIN_NEEDED.into());
+        return Err(super::CliError::Usage(ADMIN_NEEDED.into()));
     }
     let config = load_config(&o)?;
     let services = open(&config).await?;
@@ -71,7 +71,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
 
 async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
     let (Some(username), Some(display_name)) = (args.admin_username, args.admin_name) else {
-        return Err(ADMIN_NEEDED.into());
+        return Err(super::CliError::Usage(ADMIN_NEEDED.into()));
     };
     let admins = services
         .list_users(
@@ -83,13 +83,10 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
                 per_page: 1000,
             },
         )
-        .await
-        .map_err(describe)?;
-    let (root, _) = crate::service::setup::root_of_tree(&services.db)
-        .await
-        .map_err(describe)?;
+        .await?;
+    let (root, _) = crate::service::setup::root_of_tree(&services.db).await?;
     if let Some(a) = admins.items.iter().find(|u| u.org_id == root) {
-        return Err(format!(
+        return Err(super::refused!(
             "已有全国管理员账号 {}：系统已初始化过。新增账号请用 dengji user add",
             a.username
         ));
@@ -117,10 +114,10 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
             })
         }
         _ => {
-            return Err(
+            return Err(super::CliError::Usage(
                 "开展登记核查工作须同时给出 --campaign-name、--cutoff、--firm、--city、--province、--national"
                     .into(),
-            );
+            ));
         }
     };
     let (password, generated) = super::user::new_password(args.password_stdin)?;
@@ -136,17 +133,13 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
                 member_id: None,
             },
         )
-        .await
-        .map_err(describe)?;
+        .await?;
     println!("已建立全国管理员账号 {username}。");
     if generated {
         println!("初始密码：{password}  （请登录后立即修改）");
     }
     if let Some(c) = campaign {
-        services
-            .new_campaign(Caller::Operator, &c)
-            .await
-            .map_err(describe)?;
+        services.new_campaign(Caller::Operator, &c).await?;
         println!("已开展登记核查工作“{}”。", c.name.trim());
     } else {
         println!(

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{CliResult, describe, load_config, open};
+use super::{CliResult, load_config, open};
 use crate::config::Overrides;
 use crate::crypto::random_token;
 use crate::domain::{MemberId, OrgId, Role};
@@ -66,7 +66,7 @@ fn generated_password() -> String {
 
 /// The password to set: one line of standard input, the environment, or a generated one
 /// (printed). Never a command-line argument, which every user of the machine sees.
-pub(super) fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+pub(super) fn new_password(from_stdin: bool) -> Result<(String, bool), super::CliError> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -84,13 +84,15 @@ pub(super) fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
     }
 }
 
-async fn user_id(services: &Services, username: &str) -> Result<crate::domain::UserId, String> {
-    let mut conn = services.db.acquire().await.map_err(|e| e.to_string())?;
+async fn user_id(
+    services: &Services,
+    username: &str,
+) -> Result<crate::domain::UserId, super::CliError> {
+    let mut conn = services.db.acquire().await?;
     crate::store::users::get_by_username(&mut conn, username)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .map(|u| u.id)
-        .ok_or_else(|| format!("没有用户名为 {username} 的账号"))
+        .ok_or_else(|| super::refused!("没有用户名为 {username} 的账号"))
 }
 
 pub async fn run(o: Overrides, cmd: Command) -> CliResult {
@@ -121,8 +123,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                         member_id: member.map(MemberId),
                     },
                 )
-                .await
-                .map_err(describe)?;
+                .await?;
             println!("已添加账号 {username}（编号 {id}，{}）", role.label());
             if generated {
                 println!("初始密码：{password}  （请登录后立即修改）");
@@ -140,8 +141,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                         per_page: 10_000,
                     },
                 )
-                .await
-                .map_err(describe)?;
+                .await?;
             for u in page.items {
                 println!(
                     "{:<6} {:<16} {:<10} {:<6} {}{}",
@@ -163,8 +163,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             let (password, generated) = new_password(password_stdin)?;
             services
                 .reset_password(Caller::Operator, id, &password)
-                .await
-                .map_err(describe)?;
+                .await?;
             println!("已重置 {username} 的密码，其原有登录已失效。");
             if generated {
                 println!("新密码：{password}");
@@ -175,8 +174,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             let id = user_id(&services, &username).await?;
             services
                 .set_user_disabled(Caller::Operator, id, true)
-                .await
-                .map_err(describe)?;
+                .await?;
             println!("已停用 {username}。");
             Ok(())
         }
@@ -184,8 +182,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             let id = user_id(&services, &username).await?;
             services
                 .set_user_disabled(Caller::Operator, id, false)
-                .await
-                .map_err(describe)?;
+                .await?;
             println!("已启用 {username}。");
             Ok(())
         }

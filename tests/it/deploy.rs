@@ -104,9 +104,17 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
     let app2 = TestApp::empty().await;
     let (ok, _, err) = app2.cli_with_input(&SETUP[..10], "Guanli2018x\n");
     assert!(!ok && err.contains("--firm"), "{err}");
-    // Without the administrator's names nothing is opened.
-    let (ok, _, err) = app2.cli(&["setup", "--password-stdin"]);
-    assert!(!ok && err.contains("--admin-username"), "{err}");
+    // Without the administrator's names nothing is opened: the command was given wrongly.
+    let (code, _, err) = app2.cli_status(&["setup", "--password-stdin"], "");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--admin-username"), "{err}");
+    // Refused by the records (already set up): 1; the database out of reach: 3.
+    let (code, _, err) = app.cli_status(&SETUP, "Guanli2018x\n");
+    assert_eq!(code, Some(1), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
+    let (code, _, err) = app.cli_status(&["--database-url", &nowhere, "check"], "");
+    assert_eq!(code, Some(3), "{err}");
 }
 
 #[tokio::test]

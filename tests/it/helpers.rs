@@ -159,6 +159,13 @@ impl TestApp {
 
     /// [`TestApp::cli`] with `input` on the command's standard input.
     pub fn cli_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
+        let (code, out, err) = self.cli_status(args, input);
+        (code == Some(0), out, err)
+    }
+
+    /// [`TestApp::cli_with_input`] with the exit status: 0 done, 1 refused, 2 given wrongly,
+    /// 3 unavailable.
+    pub fn cli_status(&self, args: &[&str], input: &str) -> (Option<i32>, String, String) {
         use std::io::Write;
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("test.key");
@@ -177,7 +184,7 @@ impl TestApp {
         }
         let out = child.wait_with_output().expect("dengji ends");
         (
-            out.status.success(),
+            out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
