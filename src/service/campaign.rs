@@ -94,7 +94,7 @@ impl Services {
             .await?
             .filter(|c| c.closed_at.is_none())
         {
-            return Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(crate::service::refused!(
                 "“{}”尚未结束：一次只能进行一项登记核查工作，请先结束它",
                 open.name
             )));

@@ -355,7 +355,7 @@ impl Services {
         let mut tx = self.db.begin_on(conn).await?;
         let (f0, m0) = bulk::firm_and_member_counts(&mut tx).await?;
         if f0 > 0 || m0 > 0 {
-            return Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(crate::service::refused!(
                 "数据库中已有 {f0} 家律所、{m0} 名党员；演示数据只能生成到空数据库中"
             )));
         }

@@ -136,11 +136,11 @@ fn expand(table: &Summary, cells: Vec<String>) -> Vec<String> {
 }
 
 fn xlsx_err(e: XlsxError) -> ServiceError {
-    ServiceError::Conflict(format!("生成 Excel 文件失败：{e}"))
+    ServiceError::Conflict(crate::service::refused!("生成 Excel 文件失败：{e}"))
 }
 
 fn io_err(e: std::io::Error) -> ServiceError {
-    ServiceError::Conflict(format!("写出文件失败：{e}"))
+    ServiceError::Conflict(crate::service::refused!("写出文件失败：{e}"))
 }
 
 struct Formats {
@@ -365,7 +365,9 @@ impl<'a> Sink<'a> {
                     Some(g) => format!("{g}（{}）", c.label),
                     None => c.label.clone(),
                 }))
-                .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
+                .map_err(|e| {
+                    ServiceError::Conflict(crate::service::refused!("写出 CSV 失败：{e}"))
+                })?;
                 Sink::Csv(Box::new(w))
             }
         })
@@ -380,7 +382,9 @@ impl<'a> Sink<'a> {
             Sink::Csv(w) => {
                 for cells in chunk {
                     w.write_record(cells.iter().map(|v| defuse(v).into_owned()))
-                        .map_err(|e| ServiceError::Conflict(format!("写出 CSV 失败：{e}")))?;
+                        .map_err(|e| {
+                            ServiceError::Conflict(crate::service::refused!("写出 CSV 失败：{e}"))
+                        })?;
                 }
                 Ok(())
             }

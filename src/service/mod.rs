@@ -15,6 +15,7 @@ pub mod member_form;
 pub mod membership;
 pub mod org_registration;
 pub mod package;
+pub mod refusal;
 pub mod registration;
 pub mod review;
 pub mod setup;
@@ -22,6 +23,16 @@ pub mod summary;
 pub mod survey;
 pub mod template;
 pub mod users;
+
+pub use refusal::Refusal;
+
+/// A refusal not named yet ([`Refusal::Other`]), worded as by `format!`.
+macro_rules! refused {
+    ($($t:tt)*) => {
+        $crate::service::Refusal::Other(format!($($t)*))
+    };
+}
+pub(crate) use refused;
 
 use crate::authz::{Action, Actor, Decision, authorize};
 use crate::crypto::{CryptoError, Keys};
@@ -125,8 +136,9 @@ pub enum ServiceError {
     Forbidden,
     #[error("输入有误")]
     Invalid(Vec<FieldError>),
+    /// Refused by a rule or the state of the records ([`Refusal`] says which).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Refusal),
     /// A form refused as a whole; each finding belongs beside its field.
     #[error("登记表有需要更正的内容，未能提交")]
     Rejected(Vec<crate::forms::Finding>),
@@ -167,17 +179,14 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// errors pass through.
 pub fn on_race(e: StoreError, message: &str) -> ServiceError {
     match e {
-        StoreError::Conflict => ServiceError::Conflict(message.to_owned()),
+        StoreError::Conflict => ServiceError::Conflict(Refusal::Raced(message.to_owned())),
         other => other.into(),
     }
 }
 
 /// Refusal of a save made over an older version of a form.
 pub fn stale_form() -> ServiceError {
-    ServiceError::Conflict(
-        "该登记表在您打开之后已被他人修改并保存，您的修改尚未保存。请记下您的修改，刷新页面查看最新内容后再填写。"
-            .into(),
-    )
+    ServiceError::Conflict(Refusal::StaleForm)
 }
 
 /// An organisation the caller may read (role first, then the subtree), or `NotFound`.
@@ -213,7 +222,7 @@ pub async fn current_campaign_of(
 ) -> ServiceResult<crate::store::campaigns::Campaign> {
     crate::store::campaigns::latest(conn)
         .await?
-        .ok_or_else(|| ServiceError::Conflict("尚未建立登记核查工作，暂不能填报或核查".into()))
+        .ok_or(ServiceError::Conflict(Refusal::NoCampaign))
 }
 
 /// The campaign under way, for a change: refused once the campaign is closed.
@@ -222,10 +231,7 @@ pub async fn open_campaign_of(
 ) -> ServiceResult<crate::store::campaigns::Campaign> {
     let c = current_campaign_of(conn).await?;
     if c.closed_at.is_some() {
-        return Err(ServiceError::Conflict(format!(
-            "“{}”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委",
-            c.name
-        )));
+        return Err(ServiceError::Conflict(Refusal::CampaignClosed(c.name)));
     }
     Ok(c)
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::Action;
 use crate::domain::{NoticeKind, OrgId, OrgLevel, PackageMove, PackageState};
 use crate::store::audit::{self, NewEvent};
@@ -125,10 +125,7 @@ pub async fn ensure_unlocked(
     if let Some(p) = packages::get(conn, campaign_id, org_id).await?
         && p.state.is_with_parent()
     {
-        return Err(ServiceError::Conflict(format!(
-            "本组织的材料已报送上级（{}），数据已锁定；如需修改，须由上级退回",
-            p.state.label()
-        )));
+        return Err(ServiceError::Conflict(Refusal::Locked(p.state)));
     }
     Ok(())
 }
@@ -322,10 +319,7 @@ impl Services {
         if let Some(p) = &existing
             && PackageState::after(Some(p.state), PackageMove::Submit).is_none()
         {
-            return Err(ServiceError::Conflict(format!(
-                "本组织的材料已经报送（{}），不能重复报送",
-                p.state.label()
-            )));
+            return Err(ServiceError::Conflict(Refusal::AlreadySubmitted(p.state)));
         }
         let extension = packages::extension_of(&mut tx, campaign.id, org.id).await?;
         let deadline = NodeDeadline::new(&campaign, org.level, extension);
@@ -333,14 +327,13 @@ impl Services {
             drop(tx);
             // The refusal itself changes nothing; the lateness is recorded against the node.
             self.sweep_deadlines().await?;
-            return Err(ServiceError::Conflict(format!(
-                "已超过报送截止日期（{}），不能报送；请向上级党组织申请延期",
-                deadline.effective
+            return Err(ServiceError::Conflict(Refusal::DeadlinePassed(
+                deadline.effective,
             )));
         }
         let readiness = self.readiness(&mut tx, &campaign, &org).await?;
         if readiness.own.waiting > 0 {
-            return Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(crate::service::refused!(
                 "本组织还有 {} 份登记表待审核，请审核后再报送",
                 readiness.own.waiting
             )));
@@ -485,7 +478,9 @@ impl Services {
     ) -> ServiceResult<Package> {
         let pkg = packages::get(conn, campaign.id, child.id)
             .await?
-            .ok_or_else(|| ServiceError::Conflict(format!("{} 尚未报送材料", child.name)))?;
+            .ok_or_else(|| {
+                ServiceError::Conflict(crate::service::refused!("{} 尚未报送材料", child.name))
+            })?;
         if pkg.version != version {
             return Err(ServiceError::Conflict(
                 "该材料在您打开页面之后已发生变化（重新报送或已被处理），请刷新页面后再操作".into(),

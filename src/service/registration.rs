@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::Action;
 use crate::domain::eligibility::{self, Eligibility, Facts};
 use crate::domain::{CitizenId, MemberId, NoticeKind, RegistrationMove, RegistrationState, Role};
@@ -124,7 +124,10 @@ pub(super) fn form_and_values(
     let form = Catalogue::get()
         .form_for_category(&member.category)
         .ok_or_else(|| {
-            ServiceError::Conflict(format!("人员类别 {} 没有对应的登记表", member.category))
+            ServiceError::Conflict(crate::service::refused!(
+                "人员类别 {} 没有对应的登记表",
+                member.category
+            ))
         })?;
     let values = match reg {
         Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
@@ -244,10 +247,7 @@ impl Services {
         if let Some(r) = &reg
             && !r.state.editable()
         {
-            return Err(ServiceError::Conflict(format!(
-                "登记表{}，不能修改；如需更正，请联系所在党组织退回",
-                r.state.label()
-            )));
+            return Err(ServiceError::Conflict(Refusal::NotEditable(r.state)));
         }
         let current_version = reg.as_ref().map_or(0, |r| r.version);
         if input.version != current_version {
@@ -386,7 +386,7 @@ impl Services {
             .into_iter()
             .collect();
         if campaign.closed_at.is_some() {
-            return Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(crate::service::refused!(
                 "“{}”已经结束，登记表不能再修改",
                 campaign.name
             )));

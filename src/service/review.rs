@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::package::ensure_unlocked;
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, Refusal, ServiceError, ServiceResult, Services};
 use crate::authz::Action;
 use crate::crypto::token_hash;
 use crate::domain::{
@@ -80,26 +80,26 @@ impl Services {
         if let Caller::User(a) = caller
             && a.member_id == Some(member_id)
         {
-            return Err(ServiceError::Conflict(
-                "不能审核本人的登记表，请由本组织其他审核人或上级党组织审核".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::OwnForm));
         }
         let reg = registrations::get(conn, campaign_id, member_id)
             .await?
             .ok_or_else(|| {
-                ServiceError::Conflict(format!("{}：尚未提交登记表，不能审核", member.name))
+                ServiceError::Conflict(crate::service::refused!(
+                    "{}：尚未提交登记表，不能审核",
+                    member.name
+                ))
             })?;
         if reg.state.after(m).is_none() {
-            return Err(ServiceError::Conflict(format!(
-                "{}：登记表当前状态为“{}”，{}",
-                member.name,
-                reg.state.label(),
-                if m == RegistrationMove::Return {
+            return Err(ServiceError::Conflict(Refusal::WrongState {
+                member: member.name,
+                state: reg.state,
+                why: if m == RegistrationMove::Return {
                     "只有已提交或已通过的登记表才能退回"
                 } else {
                     "只有已提交的登记表才能审核"
-                }
-            )));
+                },
+            }));
         }
         Ok((member, reg))
     }
@@ -252,9 +252,7 @@ impl Services {
             if at_or_above_caller {
                 // The caller's own package, or one above it: the caller's level cannot reopen.
                 if p.org_id == member.org_id {
-                    return Err(ServiceError::Conflict(
-                        "本组织的材料已报送上级，数据已锁定；如需修改，须由上级退回".into(),
-                    ));
+                    return Err(ServiceError::Conflict(Refusal::Locked(p.state)));
                 }
                 continue;
             }

@@ -129,7 +129,7 @@ async fn refused(
 ) -> Result<Response, AppError> {
     let errors = match e {
         ServiceError::Invalid(list) => list.iter().map(ToString::to_string).collect(),
-        ServiceError::Conflict(m) => vec![m],
+        ServiceError::Conflict(m) => vec![m.to_string()],
         other => return Err(other.into()),
     };
     let p = page(state, user, form, errors, None).await?;

@@ -368,9 +368,8 @@ pub async fn decide(
                 "文件中有错误，未导入任何数据：请改正后重新上传，或选择“仅导入无误的行”".into(),
             )),
         },
-        Err(ServiceError::Conflict(m) | ServiceError::Busy(m)) => {
-            Ok(again(stashed.report.clone(), m))
-        }
+        Err(ServiceError::Conflict(r)) => Ok(again(stashed.report.clone(), r.to_string())),
+        Err(ServiceError::Busy(m)) => Ok(again(stashed.report.clone(), m)),
         Err(e) => Err(e.into()),
     }
 }
@@ -399,9 +398,11 @@ pub async fn undo(
         ))
         .into_response()),
         Err(ServiceError::Conflict(m)) => {
-            Ok(import_page(&state, &user, OrgId(f.org), None, Some(m))
-                .await?
-                .into_response())
+            Ok(
+                import_page(&state, &user, OrgId(f.org), None, Some(m.to_string()))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(e) => Err(e.into()),
     }

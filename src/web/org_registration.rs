@@ -115,7 +115,7 @@ pub async fn save(
     let (status, findings, top) = match result {
         Ok(_) => return Ok(Redirect::to(&format!("/orgs/{id}/a3?saved=1")).into_response()),
         Err(ServiceError::Rejected(f)) => (StatusCode::UNPROCESSABLE_ENTITY, f, None),
-        Err(ServiceError::Conflict(m)) => (StatusCode::CONFLICT, Vec::new(), Some(m)),
+        Err(ServiceError::Conflict(m)) => (StatusCode::CONFLICT, Vec::new(), Some(m.to_string())),
         Err(e) => return Err(e.into()),
     };
     let view = state.services.org_registration(caller, id).await?;

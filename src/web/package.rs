@@ -42,7 +42,7 @@ fn message_of(e: ServiceError) -> Result<String, AppError> {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("；")),
-        ServiceError::Conflict(m) => Ok(m),
+        ServiceError::Conflict(m) => Ok(m.to_string()),
         other => Err(AppError::Service(other)),
     }
 }

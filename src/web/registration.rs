@@ -218,7 +218,9 @@ pub async fn save(
             );
         }
         Err(ServiceError::Rejected(findings)) => (StatusCode::UNPROCESSABLE_ENTITY, findings, None),
-        Err(ServiceError::Conflict(msg)) => (StatusCode::CONFLICT, Vec::new(), Some(msg)),
+        Err(ServiceError::Conflict(msg)) => {
+            (StatusCode::CONFLICT, Vec::new(), Some(msg.to_string()))
+        }
         Err(e) => return Err(e.into()),
     };
     // Show the form again with exactly what was typed, and the reasons.

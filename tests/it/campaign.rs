@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 
-use dengji::domain::{MemberId, OrgId, Role};
+use dengji::domain::{MemberId, OrgId, PackageState, RegistrationState, Role};
 use dengji::service::campaign::Deadlines;
 use dengji::service::package::SubmitInput;
 use dengji::service::registration::{RegistrationInput, Step};
-use dengji::service::{Caller, ServiceError};
+use dengji::service::{Caller, Refusal, ServiceError};
 
 use crate::helpers::{Client, TestApp, demo_places};
 
@@ -355,7 +355,12 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         .save_org_registration(OP, p.firm_org, view.values.clone(), view.version)
         .await;
     assert!(
-        matches!(&locked, Err(ServiceError::Conflict(m)) if m.contains("已锁定")),
+        matches!(
+            &locked,
+            Err(ServiceError::Conflict(Refusal::Locked(
+                PackageState::Accepted
+            )))
+        ),
         "{locked:?}"
     );
 
@@ -543,7 +548,13 @@ async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothin
     // A second reviewer's page was open before the return; their approval now fails.
     let r = app.services.approve_registrations(OP, &[m]).await;
     assert!(
-        matches!(&r, Err(ServiceError::Conflict(msg)) if msg.contains("已退回")),
+        matches!(
+            &r,
+            Err(ServiceError::Conflict(Refusal::WrongState {
+                state: RegistrationState::Returned,
+                ..
+            }))
+        ),
         "{r:?}"
     );
     assert_eq!(state_of(&app, m).await, "returned");
@@ -736,7 +747,7 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
         .save_org_registration(OP, firm, edited.clone(), open.version)
         .await;
     assert!(
-        matches!(&r, Err(ServiceError::Conflict(m)) if m.contains("须由上级退回")),
+        matches!(&r, Err(ServiceError::Conflict(Refusal::Locked(_)))),
         "{r:?}"
     );
     // The parent returns the package meanwhile (with a reason).

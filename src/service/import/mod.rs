@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
 use crate::authz::{Action, Scope};
 use crate::domain::OrgId;
 use crate::forms::Severity;
@@ -850,7 +850,9 @@ impl Services {
         } else {
             let d = imports::dependents(&mut tx, batch).await?;
             if d.any() {
-                return Err(ServiceError::Conflict(dependents_message(d)));
+                return Err(ServiceError::Conflict(Refusal::UndoBlocked(
+                    dependents_message(d),
+                )));
             }
             imports::undo(&mut tx, batch, caller.user_id()).await?
         };

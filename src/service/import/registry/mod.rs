@@ -451,7 +451,7 @@ async fn check(
     let owned = bytes.to_vec();
     let read = tokio::task::spawn_blocking(move || sheet::read(&owned))
         .await
-        .map_err(|_| ServiceError::Conflict(sheet::SheetError::Corrupt.to_string()))?;
+        .map_err(|_| ServiceError::Conflict(sheet::SheetError::Corrupt.to_string().into()))?;
     let sheet = match read {
         Ok(s) => s,
         Err(e) => return Ok(Checked::file(Report::file(file_rule(&e), e.to_string()))),
@@ -769,7 +769,7 @@ impl Services {
                 .iter()
                 .map(|(n, what)| format!("{n} {what}"))
                 .collect();
-            return Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(crate::service::refused!(
                 "该批次不能撤销：{}。撤销只适用于导入后尚未开展后续工作的批次。",
                 what.join("；")
             )));
