@@ -3,6 +3,7 @@
 //! `forms/a2.toml`), embedded in the binary and checked for consistency when first loaded.
 //! One definition drives the web form, the validation messages and (later) Excel columns.
 
+pub mod divisions;
 pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};

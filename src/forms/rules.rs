@@ -188,7 +188,7 @@ pub fn validate(
         fields: &catalogue.fields,
     };
     let value = |code: &str| values.get(code).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let region_codes = crate::store::divisions::codes();
+    let region_codes = super::divisions::codes();
     for field in catalogue.fields_of(form) {
         let code = field.code.as_str();
         let Some(v) = value(code) else {

@@ -5,8 +5,9 @@
 use super::{Caller, ServiceError, ServiceResult, Services};
 use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind, OrgLevel};
+use crate::forms::divisions;
 use crate::store::audit::{self, NewEvent};
-use crate::store::{divisions, orgs};
+use crate::store::orgs;
 
 /// One proposed city-level node.
 #[derive(Debug, Clone, PartialEq, Eq)]

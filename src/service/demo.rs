@@ -10,10 +10,11 @@ use crate::crypto::hash_password;
 use crate::domain::{
     CitizenId, FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role, TreePath, citizen_id, credit_code,
 };
+use crate::forms::divisions;
 use crate::store::audit::{self, NewEvent};
 use crate::store::bulk::{self, FirmRow, OrgRow};
 use crate::store::members::NewMember;
-use crate::store::{divisions, users};
+use crate::store::users;
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "Dengji2018";

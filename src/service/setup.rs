@@ -12,7 +12,7 @@ pub const NATIONAL_NAME: &str = "全国律师行业党委";
 /// The provincial-level committees: 31 provinces by GB/T 2260 code, and 新疆生产建设兵团,
 /// which has its own committee but no province code.
 pub fn province_committees() -> Vec<(Option<String>, String)> {
-    let mut out: Vec<(Option<String>, String)> = crate::store::divisions::shipped()
+    let mut out: Vec<(Option<String>, String)> = crate::forms::divisions::shipped()
         .into_iter()
         .filter(|d| d.level == 1)
         .map(|d| {

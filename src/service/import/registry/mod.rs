@@ -22,11 +22,11 @@ use super::{
 };
 use crate::authz::Scope;
 use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
+use crate::forms::divisions;
 use crate::forms::{Catalogue, Field, Kind, Severity, validate};
 use crate::service::org_registration::{org_rules, prefill};
 use crate::service::{Caller, ServiceError, ServiceResult, Services};
 use crate::sheet::{self, Value};
-use crate::store::divisions;
 use crate::store::imports;
 use crate::store::org_registrations::{self, MemberCounts};
 use crate::store::orgs::{self as org_store, Org};
