@@ -1253,6 +1253,28 @@ async fn into_a_province_a_firm_organisation_builds_the_missing_city_it_names() 
     ]);
     assert!(out.contains("另将新建 1 个上级党组织"), "{out}{err}");
 
+    // So does the preview page: its button names the city to be built.
+    let clerk = app.login_as(dengji::domain::Role::Clerk, js, None).await;
+    let resp = clerk
+        .post_file(
+            &format!("/orgs/{}/import", js.0),
+            &[("kind", "")],
+            "党组织.xlsx",
+            &bytes,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.body);
+    let preview = clerk.get(&resp.location().unwrap()).await;
+    assert!(
+        preview.body.contains("id=\"import-valid\"")
+            && preview
+                .body
+                .contains("仅导入无误的 0 行并新建 1 个上级党组织"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("PARENT-CREATED"), "{}", preview.body);
+
     // Rows with wrong firms are left out; the city they name is built.
     let done = run(&app, js, &bytes, Mode::ValidOnly).await;
     let batch = done.batch_id.expect("the city is built");
