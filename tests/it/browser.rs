@@ -313,7 +313,7 @@ async fn logout(c: &Client) {
 async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
     let app = TestApp::spawn().await;
     let places = demo_places(&app).await;
-    let firm = crate::membership::firm_of_org(&app, places.firm_org.0).await;
+    let firm = crate::helpers::firm_of_org(&app, places.firm_org.0).await;
     let addr = start_server(&app).await;
     let base = format!("http://{addr}");
     let driver = start_driver().await;
@@ -327,7 +327,7 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
         .unwrap();
     click(&c, "#add-member-link").await;
     fill(&c, "#new-name", "林新").await;
-    fill(&c, "#new-citizen-id", &crate::membership::fresh_id(41)).await;
+    fill(&c, "#new-citizen-id", &crate::helpers::fresh_id(41)).await;
     choose(&c, "#new-firm", &firm.to_string()).await;
     fill(&c, "#new-mobile", "13912345678").await;
     fill(&c, "#new-joined", "2000-07-01").await;

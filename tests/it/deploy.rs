@@ -3,8 +3,8 @@
 
 use axum::http::StatusCode;
 
+use crate::helpers::count;
 use crate::helpers::{TestApp, demo_places};
-use crate::import::count;
 use dengji::domain::Role;
 
 const SETUP: [&str; 18] = [

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use dengji::crypto::Keys;
 use dengji::domain::{MemberId, OrgId, Role};
 use dengji::service::demo::{DEMO_PASSWORD, DemoOptions, DemoSummary};
+use dengji::service::import::{ImportRequest, Imported, Mode, Report};
 use dengji::service::users::NewAccount;
 use dengji::service::{Caller, Limits, Services};
 use dengji::store::{Backend, Db};
@@ -512,4 +513,75 @@ pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
+}
+
+// Shared by several test files: counting rows, ID numbers, page text, imports.
+
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+pub async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
+    app.services
+        .import_check(Caller::Operator, into, bytes, None, &|_, _| {})
+        .await
+        .unwrap()
+}
+
+pub async fn run(app: &TestApp, into: OrgId, bytes: &[u8], mode: Mode) -> Imported {
+    app.services
+        .import_run(
+            Caller::Operator,
+            ImportRequest {
+                into,
+                file_name: "名册.xlsx",
+                bytes,
+                kind: None,
+                mode,
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap()
+}
+
+pub fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
+    r.issues
+        .iter()
+        .any(|i| i.row == row && i.rule == rule && i.message.contains(words))
+}
+
+pub fn issues(r: &Report) -> String {
+    r.issues
+        .iter()
+        .map(|i| format!("{:?} {} {} {}", i.row, i.rule, i.error, i.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A valid ID number that the demo (seeded) never produces: born 1931 in 110101.
+pub fn fresh_id(seq: u32) -> String {
+    let body = format!("11010119310101{seq:03}");
+    format!(
+        "{body}{}",
+        dengji::domain::citizen_id::check_char(body.as_bytes())
+    )
+}
+
+pub async fn firm_of_org(app: &TestApp, org: i64) -> i64 {
+    sqlx::query_scalar("SELECT MIN(id) FROM firms WHERE org_id = $1")
+        .bind(org)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+}
+
+/// The text of a page right after `start`, up to the next tag.
+pub fn between<'a>(html: &'a str, start: &str) -> &'a str {
+    let s = html.find(start).map(|i| i + start.len()).unwrap_or(0);
+    let e = html[s..].find('<').map(|i| s + i).unwrap_or(s);
+    &html[s..e]
 }

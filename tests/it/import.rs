@@ -10,7 +10,7 @@ use dengji::service::Caller;
 use dengji::service::import::{ImportKind, ImportRequest, Mode, Report, Uploaded};
 
 use crate::helpers::{TestApp, backend, demo_places, python};
-use crate::membership::{between, fresh_id};
+use crate::helpers::{between, check, count, fresh_id, has, issues, run};
 
 const OP: Caller<'static> = Caller::Operator;
 
@@ -125,13 +125,6 @@ async fn scalar(app: &TestApp, sql: &str, arg: i64) -> i64 {
         .unwrap()
 }
 
-pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-}
-
 /// Credit codes: the demo firm organisation's own firm, another firm of the same city, and a
 /// firm of another province.
 async fn firms(app: &TestApp) -> (String, String, String) {
@@ -157,49 +150,6 @@ async fn firms(app: &TestApp) -> (String, String, String) {
             .await
             .unwrap();
     (own, same_city, far)
-}
-
-pub(crate) async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
-    app.services
-        .import_check(OP, into, bytes, None, &|_, _| {})
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn run(
-    app: &TestApp,
-    into: OrgId,
-    bytes: &[u8],
-    mode: Mode,
-) -> dengji::service::import::Imported {
-    app.services
-        .import_run(
-            OP,
-            ImportRequest {
-                into,
-                file_name: "名册.xlsx",
-                bytes,
-                kind: None,
-                mode,
-            },
-            &|_, _| {},
-        )
-        .await
-        .unwrap()
-}
-
-pub(crate) fn has(r: &Report, row: Option<u32>, rule: &str, words: &str) -> bool {
-    r.issues
-        .iter()
-        .any(|i| i.row == row && i.rule == rule && i.message.contains(words))
-}
-
-pub(crate) fn issues(r: &Report) -> String {
-    r.issues
-        .iter()
-        .map(|i| format!("{:?} {} {} {}", i.row, i.rule, i.error, i.message))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[tokio::test]

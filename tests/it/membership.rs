@@ -2,24 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, demo_places};
-
-/// A valid ID number that the demo (seeded) never produces: born 1931 in 110101.
-pub fn fresh_id(seq: u32) -> String {
-    let body = format!("11010119310101{seq:03}");
-    format!(
-        "{body}{}",
-        dengji::domain::citizen_id::check_char(body.as_bytes())
-    )
-}
-
-pub async fn firm_of_org(app: &TestApp, org: i64) -> i64 {
-    sqlx::query_scalar("SELECT MIN(id) FROM firms WHERE org_id = $1")
-        .bind(org)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-}
+use crate::helpers::{TestApp, between, demo_places, firm_of_org, fresh_id};
 
 pub fn member_form(org: i64, firm: i64, id: &str) -> Vec<(String, String)> {
     [
@@ -44,13 +27,6 @@ pub fn member_form(org: i64, firm: i64, id: &str) -> Vec<(String, String)> {
 
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
-}
-
-/// The text of a page right after `start`, up to the next tag.
-pub fn between<'a>(html: &'a str, start: &str) -> &'a str {
-    let s = html.find(start).map(|i| i + start.len()).unwrap_or(0);
-    let e = html[s..].find('<').map(|i| s + i).unwrap_or(s);
-    &html[s..e]
 }
 
 #[tokio::test]

@@ -155,7 +155,7 @@ async fn city_form_lists_firms_that_should_have_their_own_organisation() {
                         dengji::service::Caller::Operator,
                         dengji::service::membership::NewMemberInput {
                             name: format!("测试{seq}"),
-                            citizen_id: crate::membership::fresh_id(60 + seq),
+                            citizen_id: crate::helpers::fresh_id(60 + seq),
                             category: "staff".into(),
                             firm_id: Some(dengji::domain::FirmId(firm_id)),
                             mobile: "13912345678".into(),

@@ -11,7 +11,8 @@ use dengji::service::Caller;
 use dengji::service::import::{ImportKind, Mode};
 
 use crate::helpers::{TestApp, demo_places, python};
-use crate::import::{Book, check, count, has, issues, row, run};
+use crate::helpers::{check, count, has, issues, run};
+use crate::import::{Book, row};
 
 const OP: Caller<'static> = Caller::Operator;
 
