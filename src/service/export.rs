@@ -19,7 +19,6 @@ use crate::domain::{OrgId, OrgKind};
 use crate::forms::{Catalogue, Summary};
 use crate::store::audit::{self, NewEvent};
 use crate::store::firms::form_label;
-use crate::store::registry;
 use crate::store::summary::{self, Cursor, Stats};
 
 /// Rows read per query while exporting.
@@ -546,10 +545,11 @@ impl Services {
         });
         let mut rows: Vec<Vec<String>> = Vec::new();
         if firms {
-            for (i, f) in registry::firm_lines(&mut conn, &Scope::Subtree(org.path.clone()))
-                .await?
-                .into_iter()
-                .enumerate()
+            for (i, f) in
+                crate::store::firms::firm_lines(&mut conn, &Scope::Subtree(org.path.clone()))
+                    .await?
+                    .into_iter()
+                    .enumerate()
             {
                 let coverage = match f.org_kind.as_deref().and_then(OrgKind::from_code) {
                     None => "未建立党组织",
@@ -570,10 +570,11 @@ impl Services {
                 ]);
             }
         } else {
-            for (i, l) in registry::org_lines(&mut conn, &Scope::Subtree(org.path.clone()))
-                .await?
-                .into_iter()
-                .enumerate()
+            for (i, l) in
+                crate::store::orgs::org_lines(&mut conn, &Scope::Subtree(org.path.clone()))
+                    .await?
+                    .into_iter()
+                    .enumerate()
             {
                 let o = l.org;
                 rows.push(vec![

@@ -1,14 +1,19 @@
 //! Law firms: the firm registry, each firm under a city-level node and covered by its own
-//! organisation, a joint branch, or nothing.
+//! organisation, a joint branch, or nothing; firms looked up by credit code, inserted and placed
+//! by the imports, a firm batch's undo, and the registry's export lines.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::imports::set_undone;
 use super::orgs::{Page, push_path_scope};
-use super::sql::like_escape;
-use super::{Sql, StoreError, StoreResult};
+use super::sql::{Arg, insert_rows, like_escape};
+use super::{Sql, StoreError, StoreResult, now};
 use crate::authz::Scope;
-use crate::domain::{FirmId, OrgId, OrgKind, TreePath};
+use crate::domain::{FirmId, OrgId, OrgKind, TreePath, UserId};
+
+/// How many values go into one `IN (…)` list.
+const IN_CHUNK: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firm {
@@ -178,4 +183,189 @@ pub async fn list(
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, f.page, f.per_page))
+}
+
+/// A firm on record, as the registry import needs it (looked up nationwide by credit code).
+#[derive(Debug, Clone)]
+pub struct KnownFirm {
+    pub id: FirmId,
+    pub credit_code: String,
+    pub name: String,
+    pub city_org_id: OrgId,
+    pub city_name: String,
+    pub org_id: Option<OrgId>,
+    pub org_name: Option<String>,
+    pub scope_path: TreePath,
+    pub member_count: i64,
+}
+
+/// The firms with these (upper-case) credit codes, wherever they are.
+pub async fn firms_by_codes(
+    conn: &mut AnyConnection,
+    codes: &[String],
+) -> StoreResult<Vec<KnownFirm>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_CHUNK) {
+        let mut sql = Sql::new(
+            "SELECT f.id, f.credit_code, f.name, f.city_org_id, c.name AS city_name, f.org_id, \
+             o.name AS org_name, f.scope_path, f.member_count FROM firms f \
+             JOIN orgs c ON c.id = f.city_org_id LEFT JOIN orgs o ON o.id = f.org_id \
+             WHERE f.credit_code IN ",
+        );
+        sql.texts_in(chunk);
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            let path: String = r.try_get("scope_path")?;
+            out.push(KnownFirm {
+                id: FirmId(r.try_get("id")?),
+                credit_code: r.try_get("credit_code")?,
+                name: r.try_get("name")?,
+                city_org_id: OrgId(r.try_get("city_org_id")?),
+                city_name: r.try_get("city_name")?,
+                org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+                org_name: r.try_get("org_name")?,
+                scope_path: TreePath::parse(&path)
+                    .ok_or_else(|| StoreError::Corrupt(format!("firm scope path {path}")))?,
+                member_count: r.try_get("member_count")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A firm to insert under a city-level node (not yet covered by any organisation).
+#[derive(Debug, Clone)]
+pub struct NewFirm {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub city_org_id: OrgId,
+    pub city_path: TreePath,
+    pub form: String,
+    pub lawyer_count: i64,
+}
+
+/// Insert firms with multi-row statements (the tally triggers count each in).
+pub async fn insert_firms(
+    conn: &mut AnyConnection,
+    firms: &[NewFirm],
+    batch: i64,
+) -> StoreResult<()> {
+    let at = now();
+    let rows = firms
+        .iter()
+        .map(|f| {
+            vec![
+                Arg::Text(f.name.clone()),
+                Arg::Text(f.credit_code.clone()),
+                Arg::Text(f.region_code.clone()),
+                Arg::Int(f.city_org_id.0),
+                Arg::NullInt,
+                Arg::Text(f.city_path.as_str().to_owned()),
+                Arg::Text(f.form.clone()),
+                Arg::Int(f.lawyer_count),
+                Arg::Int(at),
+                Arg::Int(batch),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "firms",
+        "name, credit_code, region_code, city_org_id, org_id, scope_path, form, lawyer_count, \
+         created_at, import_batch_id",
+        rows,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Place firms under their new organisation (recorded against the batch, to put them back),
+/// only while they still have no organisation and no members; returns how many were placed.
+pub async fn place_firms(
+    conn: &mut AnyConnection,
+    firms: &[FirmId],
+    org: (OrgId, &TreePath),
+    batch: i64,
+) -> StoreResult<u64> {
+    let mut placed = 0;
+    for chunk in firms.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("UPDATE firms SET org_id = ");
+        sql.int(org.0.0)
+            .push(", scope_path = ")
+            .text(org.1.as_str())
+            .push(", org_batch_id = ")
+            .int(batch)
+            .push(" WHERE org_id IS NULL AND member_count = 0 AND id IN (");
+        for (i, f) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.int(f.0);
+        }
+        sql.push(")");
+        placed += sql.query().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(placed)
+}
+
+/// Remove a firm batch's firms (the tally triggers count them out) and mark it undone; returns
+/// how many went. The caller checks [`super::imports::registry_dependents`] first, in the same transaction.
+pub async fn undo_firms(
+    conn: &mut AnyConnection,
+    batch: i64,
+    by: Option<UserId>,
+) -> StoreResult<u64> {
+    let gone = sqlx::query("DELETE FROM firms WHERE import_batch_id = $1")
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    set_undone(conn, batch, by).await?;
+    Ok(gone)
+}
+
+/// A firm as the exported registry shows it.
+#[derive(Debug, Clone)]
+pub struct FirmLine {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub form: String,
+    pub lawyer_count: i64,
+    pub city_name: String,
+    pub org_name: Option<String>,
+    pub org_kind: Option<String>,
+    pub member_count: i64,
+}
+
+/// Every firm within the scope, by city (tree order) then name.
+pub async fn firm_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmLine>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let mut sql = Sql::new(
+        "SELECT f.name, f.credit_code, f.region_code, f.form, f.lawyer_count, c.name AS city_name, \
+         o.name AS org_name, o.kind AS org_kind, f.member_count FROM firms f \
+         JOIN orgs c ON c.id = f.city_org_id LEFT JOIN orgs o ON o.id = f.org_id WHERE 1 = 1",
+    );
+    push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(" ORDER BY c.path, f.name, f.id");
+    sql.query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FirmLine {
+                name: r.try_get("name")?,
+                credit_code: r.try_get("credit_code")?,
+                region_code: r.try_get("region_code")?,
+                form: r.try_get("form")?,
+                lawyer_count: r.try_get("lawyer_count")?,
+                city_name: r.try_get("city_name")?,
+                org_name: r.try_get("org_name")?,
+                org_kind: r.try_get("org_kind")?,
+                member_count: r.try_get("member_count")?,
+            })
+        })
+        .collect()
 }

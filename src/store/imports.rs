@@ -638,3 +638,105 @@ pub async fn delete_upload(conn: &mut AnyConnection, id: i64) -> StoreResult<()>
         .await?;
     Ok(())
 }
+
+/// What hangs under a registry batch, which forbids undoing it: each a count and what it is.
+pub async fn registry_dependents(
+    conn: &mut AnyConnection,
+    batch: i64,
+    orgs_batch: bool,
+) -> StoreResult<Vec<(i64, &'static str)>> {
+    let checks: &[(&str, &'static str)] = if orgs_batch {
+        &[
+            (
+                "SELECT COUNT(*) AS n FROM orgs c JOIN orgs p ON p.id = c.parent_id \
+                 WHERE p.import_batch_id = $1 AND (c.import_batch_id IS NULL OR c.import_batch_id <> $1)",
+                "个下级党组织已在其下建立",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM members m JOIN orgs o ON o.id = m.org_id \
+                 WHERE o.import_batch_id = $1",
+                "名党员已登记在这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM users u JOIN orgs o ON o.id = u.org_id \
+                 WHERE o.import_batch_id = $1",
+                "个工作账号已开设在这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms f JOIN orgs o ON o.id = f.city_org_id \
+                 WHERE o.import_batch_id = $1",
+                "个律师事务所已登记在这些党组织之下",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms f JOIN orgs o ON o.id = f.org_id \
+                 WHERE o.import_batch_id = $1 AND (f.org_batch_id IS NULL OR f.org_batch_id <> $1)",
+                "个律师事务所已另行纳入这些党组织",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM org_registrations r JOIN orgs o ON o.id = r.org_id \
+                 WHERE o.import_batch_id = $1 \
+                 AND NOT (COALESCE(r.import_batch_id, 0) = $1 AND r.version = 1)",
+                "份党组织基本信息登记表（附件3）已填写",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM packages p JOIN orgs o ON o.id = p.org_id \
+                 WHERE o.import_batch_id = $1",
+                "份报送材料已形成",
+            ),
+            (
+                "SELECT (SELECT COUNT(*) FROM deadline_extensions d JOIN orgs o ON o.id = d.org_id \
+                 WHERE o.import_batch_id = $1) + (SELECT COUNT(*) FROM overdue_marks d \
+                 JOIN orgs o ON o.id = d.org_id WHERE o.import_batch_id = $1) AS n",
+                "条延期或逾期记录已产生",
+            ),
+            (
+                "SELECT (SELECT COUNT(*) FROM import_batches b JOIN orgs o ON o.id = b.org_id \
+                 WHERE o.import_batch_id = $1 AND b.undone_at IS NULL) AS n",
+                "批导入已进入这些党组织（请先撤销那些批次）",
+            ),
+        ]
+    } else {
+        &[
+            (
+                "SELECT COUNT(*) AS n FROM members m JOIN firms f ON f.id = m.firm_id \
+                 WHERE f.import_batch_id = $1",
+                "名党员已登记在这些律师事务所",
+            ),
+            (
+                "SELECT COUNT(*) AS n FROM firms WHERE import_batch_id = $1 AND org_id IS NOT NULL",
+                "个律师事务所已纳入党组织",
+            ),
+        ]
+    };
+    let mut out = Vec::new();
+    for (sql, what) in checks {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .bind(batch)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+        if n > 0 {
+            out.push((n, *what));
+        }
+    }
+    Ok(out)
+}
+
+fn mark_undone(by: Option<UserId>) -> (i64, Option<i64>) {
+    (now(), by.map(|u| u.0))
+}
+
+pub(super) async fn set_undone(
+    conn: &mut AnyConnection,
+    batch: i64,
+    by: Option<UserId>,
+) -> StoreResult<()> {
+    let (at, by) = mark_undone(by);
+    sqlx::query("UPDATE import_batches SET undone_at = $1, undone_by = $2 WHERE id = $3")
+        .bind(at)
+        .bind(by)
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

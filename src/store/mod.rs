@@ -16,7 +16,6 @@ pub mod org_registrations;
 pub mod orgs;
 pub mod packages;
 pub mod registrations;
-pub mod registry;
 pub mod reviews;
 pub mod sessions;
 pub mod sql;

@@ -1,12 +1,17 @@
-//! The organisation tree: nodes, children, subtree lists and counts.
+//! The organisation tree: nodes, children, subtree lists and counts; organisations looked up by
+//! name or level for the roster import, its batch's undo, and the roster's export lines.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::imports::set_undone;
 use super::sql::like_escape;
 use super::{Sql, StoreError, StoreResult, now};
 use crate::authz::Scope;
-use crate::domain::{OrgId, OrgKind, OrgLevel, TreePath};
+use crate::domain::{OrgId, OrgKind, OrgLevel, TreePath, UserId};
+
+/// How many values go into one `IN (…)` list.
+const IN_CHUNK: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Org {
@@ -317,4 +322,135 @@ pub async fn root(conn: &mut AnyConnection) -> StoreResult<Option<Org>> {
     sql.push(" WHERE o.parent_id IS NULL ORDER BY o.id LIMIT 1");
     let row = sql.query().fetch_optional(&mut *conn).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The organisations within the scope whose name is one of `names`.
+pub async fn orgs_named(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    names: &[String],
+) -> StoreResult<Vec<Org>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(IN_CHUNK) {
+        out.extend(
+            select_in(conn, scope, |sql| {
+                sql.push(" AND o.name IN ").texts_in(chunk);
+            })
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The nodes at `level` within the scope (the city-level nodes a province may import firms
+/// into).
+pub async fn orgs_at_level(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    level: OrgLevel,
+) -> StoreResult<Vec<Org>> {
+    select_in(conn, scope, |sql| {
+        sql.push(" AND o.level = ").text(level.code());
+    })
+    .await
+}
+
+/// Put the firms an organisation batch placed back under their city-level node, remove its
+/// organisations (deepest first) with their tally rows, and mark it undone; returns how many
+/// organisations went. The caller checks [`super::imports::registry_dependents`] first, in the same transaction.
+pub async fn undo_orgs(
+    conn: &mut AnyConnection,
+    batch: i64,
+    by: Option<UserId>,
+) -> StoreResult<u64> {
+    sqlx::query(
+        "UPDATE firms SET org_id = NULL, org_batch_id = NULL, \
+         scope_path = (SELECT c.path FROM orgs c WHERE c.id = firms.city_org_id) \
+         WHERE org_batch_id = $1",
+    )
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    // The 附件3 drafts the batch filled (the check leaves no other), batches into them that
+    // were undone (their records are gone; the audit log keeps them) and uploads waiting there.
+    for table in [
+        "org_registrations",
+        "org_tallies",
+        "campaign_tallies",
+        "import_uploads",
+        "import_batches",
+    ] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE org_id IN (SELECT id FROM orgs WHERE import_batch_id = $1)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(batch)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let depths: Vec<i64> = sqlx::query(
+        "SELECT DISTINCT depth FROM orgs WHERE import_batch_id = $1 ORDER BY depth DESC",
+    )
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("depth"))
+    .collect::<Result<_, _>>()?;
+    let mut gone = 0;
+    for depth in depths {
+        gone += sqlx::query("DELETE FROM orgs WHERE import_batch_id = $1 AND depth = $2")
+            .bind(batch)
+            .bind(depth)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    set_undone(conn, batch, by).await?;
+    Ok(gone)
+}
+
+/// An organisation as the exported roster shows it, with the credit codes of its firms.
+#[derive(Debug, Clone)]
+pub struct OrgLine {
+    pub org: Org,
+    pub parent_name: String,
+    pub firm_codes: Vec<String>,
+}
+
+/// Every organisation of the scope below its top node, in tree order (a parent before its
+/// children, so the roster imports again).
+pub async fn org_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<OrgLine>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let all = select_in(conn, scope, |sql| {
+        sql.push(" ORDER BY o.path");
+    })
+    .await?;
+    let names: std::collections::HashMap<OrgId, String> =
+        all.iter().map(|o| (o.id, o.name.clone())).collect();
+    let mut codes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut sql =
+        Sql::new("SELECT f.org_id, f.credit_code FROM firms f WHERE f.org_id IS NOT NULL");
+    push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(" ORDER BY f.credit_code");
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        codes
+            .entry(r.try_get("org_id")?)
+            .or_default()
+            .push(r.try_get("credit_code")?);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|o| o.path != *path)
+        .map(|org| OrgLine {
+            firm_codes: codes.remove(&org.id.0).unwrap_or_default(),
+            parent_name: org
+                .parent_id
+                .and_then(|p| names.get(&p).cloned())
+                .unwrap_or_default(),
+            org,
+        })
+        .collect())
 }

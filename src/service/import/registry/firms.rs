@@ -98,7 +98,7 @@ pub(super) async fn check_firms<'a>(
     let cities: Vec<Org> = if org.level == OrgLevel::City {
         vec![org.clone()]
     } else {
-        registry::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
+        org_store::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
     };
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut plans = Vec::new();

@@ -27,10 +27,10 @@ use crate::forms::{Catalogue, Field, Kind, Severity, validate};
 use crate::service::org_registration::{org_rules, prefill};
 use crate::service::{Caller, ServiceError, ServiceResult, Services};
 use crate::sheet::{self, Value};
+use crate::store::firms::{self as firm_store, KnownFirm, NewFirm};
 use crate::store::imports;
 use crate::store::org_registrations::{self, MemberCounts};
 use crate::store::orgs::{self as org_store, Org};
-use crate::store::registry::{self, KnownFirm, NewFirm};
 
 /// Longest name of a firm or an organisation.
 const MAX_NAME: usize = 60;
@@ -563,7 +563,7 @@ async fn check(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let known: HashMap<String, KnownFirm> = registry::firms_by_codes(conn, &code_cells)
+    let known: HashMap<String, KnownFirm> = firm_store::firms_by_codes(conn, &code_cells)
         .await?
         .into_iter()
         .map(|f| (f.credit_code.clone(), f))
@@ -697,7 +697,7 @@ impl Services {
                         },
                     )
                     .await?;
-                    let n = registry::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
+                    let n = firm_store::place_firms(&mut tx, &firms, (id, &path), batch_id).await?;
                     // Another change since the check (PostgreSQL runs them side by side).
                     if usize::try_from(n).ok() != Some(firms.len()) {
                         return Err(ServiceError::Conflict(
@@ -728,7 +728,7 @@ impl Services {
                 }
             }
         }
-        match registry::insert_firms(&mut tx, &new_firms, batch_id).await {
+        match firm_store::insert_firms(&mut tx, &new_firms, batch_id).await {
             Err(crate::store::StoreError::Duplicate(_)) => {
                 return Err(ServiceError::Conflict(
                     "导入期间有律师事务所已由他人登记，未导入任何数据：请重新预检".into(),
@@ -763,7 +763,7 @@ impl Services {
         by: Option<crate::domain::UserId>,
     ) -> ServiceResult<u64> {
         let orgs = batch.kind == ImportKind::Orgs.code();
-        let blocking = registry::dependents(tx, batch.id, orgs).await?;
+        let blocking = imports::registry_dependents(tx, batch.id, orgs).await?;
         if !blocking.is_empty() {
             let what: Vec<String> = blocking
                 .iter()
@@ -775,9 +775,9 @@ impl Services {
             )));
         }
         Ok(if orgs {
-            registry::undo_orgs(tx, batch.id, by).await?
+            org_store::undo_orgs(tx, batch.id, by).await?
         } else {
-            registry::undo_firms(tx, batch.id, by).await?
+            firm_store::undo_firms(tx, batch.id, by).await?
         })
     }
 }

@@ -133,7 +133,7 @@ pub(super) async fn check_orgs<'a>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let existing = registry::orgs_named(conn, &Scope::Subtree(org.path.clone()), &names).await?;
+    let existing = org_store::orgs_named(conn, &Scope::Subtree(org.path.clone()), &names).await?;
     let mut existing_by_name: HashMap<String, Vec<&Org>> = HashMap::new();
     for o in &existing {
         existing_by_name.entry(norm(&o.name)).or_default().push(o);
@@ -149,7 +149,7 @@ pub(super) async fn check_orgs<'a>(
     // Into a province: its city-level nodes, so a missing one named by a row is built only
     // where no city-level node sits yet.
     let cities_here: Vec<Org> = if org.level.child() == Some(OrgLevel::City) {
-        registry::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
+        org_store::orgs_at_level(conn, &Scope::Subtree(org.path.clone()), OrgLevel::City).await?
     } else {
         Vec::new()
     };
