@@ -376,43 +376,7 @@ pub(super) async fn check_orgs<'a>(
             None => None,
         };
         // The kind, allowed at that level.
-        let kind_text = r.text("kind");
-        let kind = if kind_text.is_empty() {
-            r.error(K, "kind", "REQUIRED", "“组织类别”不能为空".into());
-            None
-        } else {
-            match kind_of(&kind_text) {
-                None => {
-                    r.error(
-                        K,
-                        "kind",
-                        "CODE",
-                        format!(
-                            "“{kind_text}”不是可选的组织类别：{}",
-                            OrgKind::ALL.map(OrgKind::label).join("、")
-                        ),
-                    );
-                    None
-                }
-                Some(k) => match level {
-                    Some(l) if !k.allowed_at(l) => {
-                        r.error(
-                            K,
-                            "kind",
-                            "ORG-KIND-LEVEL",
-                            format!(
-                                "“{parent_name}”之下是{}，不能设{}（可选：{}）",
-                                l.label(),
-                                k.label(),
-                                allowed_labels(l)
-                            ),
-                        );
-                        None
-                    }
-                    _ => Some(k),
-                },
-            }
-        };
+        let kind = org_kind(r, level, &parent_name);
         // No second organisation of the same name under the same parent; the one on record
         // itself (same kind too) is matched and left as it is.
         if let (Some(name), Some(p)) = (&name, &parent_ref) {
@@ -484,173 +448,16 @@ pub(super) async fn check_orgs<'a>(
             );
         }
         // The firms a firm-level organisation covers.
-        let codes = split_codes(&r.text("firms"));
-        let mut firms: Vec<FirmId> = Vec::new();
-        match level {
-            Some(OrgLevel::Firm) => {
-                if codes.is_empty() {
-                    r.error(
-                        K,
-                        "firms",
-                        "REQUIRED",
-                        "律所党组织须写明所在律师事务所的统一社会信用代码".into(),
-                    );
-                }
-                for c in &codes {
-                    if let Err(e) = CreditCode::parse_law_firm(c) {
-                        r.error(K, "firms", "CREDIT-CODE", format!("“{c}”：{e}"));
-                        continue;
-                    }
-                    let Some(f) = known.get(c).filter(|f| org.path.contains(&f.scope_path)) else {
-                        if known.contains_key(c) {
-                            r.error(
-                                K,
-                                "firms",
-                                "FIRM-OUTSIDE",
-                                format!("统一社会信用代码为“{c}”的律师事务所不在您的管辖范围内"),
-                            );
-                        } else {
-                            r.error(
-                                K,
-                                "firms",
-                                "FIRM-NOT-FOUND",
-                                format!("系统中没有统一社会信用代码为“{c}”的律师事务所：请先导入律师事务所名册"),
-                            );
-                        }
-                        continue;
-                    };
-                    if let Some(Parent::Existing(city, _)) = &parent_ref
-                        && f.city_org_id != *city
-                    {
-                        r.error(
-                            K,
-                            "firms",
-                            "FIRM-OTHER-CITY",
-                            format!(
-                                "“{}”登记在“{}”之下，不属于“{parent_name}”",
-                                f.name, f.city_name
-                            ),
-                        );
-                    } else if let Some(Parent::Planned(_)) = &parent_ref {
-                        r.error(
-                            K,
-                            "firms",
-                            "FIRM-OTHER-CITY",
-                            format!(
-                                "“{}”登记在“{}”之下，不属于本文件新建的“{parent_name}”",
-                                f.name, f.city_name
-                            ),
-                        );
-                    }
-                    if let Some(o) = &f.org_name {
-                        r.error(
-                            K,
-                            "firms",
-                            "FIRM-HAS-ORG",
-                            format!(
-                                "“{}”已纳入党组织“{o}”：一个律所只属于一个律所党组织",
-                                f.name
-                            ),
-                        );
-                    } else if f.member_count > 0 {
-                        r.error(
-                            K,
-                            "firms",
-                            "FIRM-HAS-MEMBERS",
-                            format!(
-                                "“{}”已有{}名党员登记在“{}”之下：导入不转移已登记的党员，请在系统中调整后再建立该律所党组织",
-                                f.name, f.member_count, f.city_name
-                            ),
-                        );
-                    }
-                    if let Some(first) = firm_rows.get(&f.id) {
-                        r.error(
-                            K,
-                            "firms",
-                            "FIRM-TWICE",
-                            format!("“{}”已在第{first}行纳入另一个党组织", f.name),
-                        );
-                    } else {
-                        firm_rows.insert(f.id, r.n);
-                    }
-                    firms.push(f.id);
-                }
-                match kind {
-                    Some(OrgKind::JointBranch) if codes.len() < 2 => r.error(
-                        K,
-                        "firms",
-                        "JOINT-FIRMS",
-                        "联合党支部应由两个及以上律师事务所联合组建：请写明各律所的统一社会信用代码"
-                            .into(),
-                    ),
-                    Some(OrgKind::JointBranch) if codes.len() > JOINT_MAX => r.warn(
-                        K,
-                        "firms",
-                        "JOINT-MANY",
-                        format!("联合党支部覆盖{}个律所，超过一般不宜超过的{JOINT_MAX}个", codes.len()),
-                    ),
-                    Some(k) if k != OrgKind::JointBranch && codes.len() > 1 => r.error(
-                        K,
-                        "firms",
-                        "ORG-FIRMS",
-                        format!("{}只能建在一个律师事务所：覆盖多个律所的请选“联合党支部”", k.label()),
-                    ),
-                    _ => {}
-                }
-            }
-            Some(_) if !codes.is_empty() => r.error(
-                K,
-                "firms",
-                "ORG-FIRMS-LEVEL",
-                "只有律所党组织填写所在律师事务所：本行是地市级及以上的党组织".into(),
-            ),
-            _ => {}
-        }
+        let firms = covered_firms(
+            r,
+            (level, kind),
+            known,
+            org,
+            (parent_ref.as_ref(), &parent_name),
+            &mut firm_rows,
+        );
         // Optional particulars.
-        let secretary = r.text("secretary");
-        if secretary.chars().count() > 20 {
-            r.error(K, "secretary", "TOO-LONG", "书记姓名不能超过20字".into());
-        }
-        let phone = r.text("phone");
-        if phone.chars().count() > 20
-            || !phone.chars().all(|c| {
-                c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '（' | '）')
-            })
-        {
-            r.error(
-                K,
-                "phone",
-                "PHONE",
-                format!(
-                    "联系电话“{phone}”应为手机号或带区号的固定电话（只含数字和“-”，不超过20位）"
-                ),
-            );
-        }
-        let formed_on = match r.cells.get("formed_on").copied() {
-            None => None,
-            Some(v) if v.is_empty() => None,
-            Some(v) => match date_cell(v) {
-                Ok(d) if crate::forms::rules::parse_date(&d).is_some_and(|d| d > today) => {
-                    r.error(
-                        K,
-                        "formed_on",
-                        "DATE-FUTURE",
-                        format!("成立日期 {d} 晚于判断日 {today}（本次登记核查按此日期判断）"),
-                    );
-                    None
-                }
-                Ok(d) => Some(d),
-                Err(t) => {
-                    r.error(
-                        K,
-                        "formed_on",
-                        "DATE",
-                        format!("成立日期“{t}”不是日期：请写成 2018-07-31"),
-                    );
-                    None
-                }
-            },
-        };
+        let (secretary, phone, formed_on) = particulars(r, today);
         let a3 = a3_values(r, kind, today);
         let ok = !r.failed();
         let mut plan_index = None;
@@ -692,6 +499,242 @@ pub(super) async fn check_orgs<'a>(
         );
     }
     Ok((data, plans))
+}
+
+/// A row's 组织类别 as a kind allowed one level below its parent (`None`, with the finding,
+/// when missing, unknown or not allowed there).
+fn org_kind(r: &mut Row<'_>, level: Option<OrgLevel>, parent_name: &str) -> Option<OrgKind> {
+    const K: ImportKind = ImportKind::Orgs;
+    let kind_text = r.text("kind");
+    if kind_text.is_empty() {
+        r.error(K, "kind", "REQUIRED", "“组织类别”不能为空".into());
+        None
+    } else {
+        match kind_of(&kind_text) {
+            None => {
+                r.error(
+                    K,
+                    "kind",
+                    "CODE",
+                    format!(
+                        "“{kind_text}”不是可选的组织类别：{}",
+                        OrgKind::ALL.map(OrgKind::label).join("、")
+                    ),
+                );
+                None
+            }
+            Some(k) => match level {
+                Some(l) if !k.allowed_at(l) => {
+                    r.error(
+                        K,
+                        "kind",
+                        "ORG-KIND-LEVEL",
+                        format!(
+                            "“{parent_name}”之下是{}，不能设{}（可选：{}）",
+                            l.label(),
+                            k.label(),
+                            allowed_labels(l)
+                        ),
+                    );
+                    None
+                }
+                _ => Some(k),
+            },
+        }
+    }
+}
+
+/// The firms a firm-level organisation's row names by credit code, each checked: valid, on
+/// record in the subtree, under the same city as the parent, not yet covered by an organisation
+/// nor holding members, not taken by an earlier row (`firm_rows`); and the number of firms the
+/// kind allows. Other levels name none.
+fn covered_firms(
+    r: &mut Row<'_>,
+    (level, kind): (Option<OrgLevel>, Option<OrgKind>),
+    known: &HashMap<String, KnownFirm>,
+    org: &Org,
+    (parent_ref, parent_name): (Option<&Parent>, &str),
+    firm_rows: &mut HashMap<FirmId, u32>,
+) -> Vec<FirmId> {
+    const K: ImportKind = ImportKind::Orgs;
+    let codes = split_codes(&r.text("firms"));
+    let mut firms: Vec<FirmId> = Vec::new();
+    match level {
+        Some(OrgLevel::Firm) => {
+            if codes.is_empty() {
+                r.error(
+                    K,
+                    "firms",
+                    "REQUIRED",
+                    "律所党组织须写明所在律师事务所的统一社会信用代码".into(),
+                );
+            }
+            for c in &codes {
+                if let Err(e) = CreditCode::parse_law_firm(c) {
+                    r.error(K, "firms", "CREDIT-CODE", format!("“{c}”：{e}"));
+                    continue;
+                }
+                let Some(f) = known.get(c).filter(|f| org.path.contains(&f.scope_path)) else {
+                    if known.contains_key(c) {
+                        r.error(
+                            K,
+                            "firms",
+                            "FIRM-OUTSIDE",
+                            format!("统一社会信用代码为“{c}”的律师事务所不在您的管辖范围内"),
+                        );
+                    } else {
+                        r.error(
+                            K,
+                            "firms",
+                            "FIRM-NOT-FOUND",
+                            format!("系统中没有统一社会信用代码为“{c}”的律师事务所：请先导入律师事务所名册"),
+                        );
+                    }
+                    continue;
+                };
+                if let Some(Parent::Existing(city, _)) = &parent_ref
+                    && f.city_org_id != *city
+                {
+                    r.error(
+                        K,
+                        "firms",
+                        "FIRM-OTHER-CITY",
+                        format!(
+                            "“{}”登记在“{}”之下，不属于“{parent_name}”",
+                            f.name, f.city_name
+                        ),
+                    );
+                } else if let Some(Parent::Planned(_)) = &parent_ref {
+                    r.error(
+                        K,
+                        "firms",
+                        "FIRM-OTHER-CITY",
+                        format!(
+                            "“{}”登记在“{}”之下，不属于本文件新建的“{parent_name}”",
+                            f.name, f.city_name
+                        ),
+                    );
+                }
+                if let Some(o) = &f.org_name {
+                    r.error(
+                        K,
+                        "firms",
+                        "FIRM-HAS-ORG",
+                        format!(
+                            "“{}”已纳入党组织“{o}”：一个律所只属于一个律所党组织",
+                            f.name
+                        ),
+                    );
+                } else if f.member_count > 0 {
+                    r.error(
+                        K,
+                        "firms",
+                        "FIRM-HAS-MEMBERS",
+                        format!(
+                            "“{}”已有{}名党员登记在“{}”之下：导入不转移已登记的党员，请在系统中调整后再建立该律所党组织",
+                            f.name, f.member_count, f.city_name
+                        ),
+                    );
+                }
+                if let Some(first) = firm_rows.get(&f.id) {
+                    r.error(
+                        K,
+                        "firms",
+                        "FIRM-TWICE",
+                        format!("“{}”已在第{first}行纳入另一个党组织", f.name),
+                    );
+                } else {
+                    firm_rows.insert(f.id, r.n);
+                }
+                firms.push(f.id);
+            }
+            match kind {
+                Some(OrgKind::JointBranch) if codes.len() < 2 => r.error(
+                    K,
+                    "firms",
+                    "JOINT-FIRMS",
+                    "联合党支部应由两个及以上律师事务所联合组建：请写明各律所的统一社会信用代码"
+                        .into(),
+                ),
+                Some(OrgKind::JointBranch) if codes.len() > JOINT_MAX => r.warn(
+                    K,
+                    "firms",
+                    "JOINT-MANY",
+                    format!(
+                        "联合党支部覆盖{}个律所，超过一般不宜超过的{JOINT_MAX}个",
+                        codes.len()
+                    ),
+                ),
+                Some(k) if k != OrgKind::JointBranch && codes.len() > 1 => r.error(
+                    K,
+                    "firms",
+                    "ORG-FIRMS",
+                    format!(
+                        "{}只能建在一个律师事务所：覆盖多个律所的请选“联合党支部”",
+                        k.label()
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        Some(_) if !codes.is_empty() => r.error(
+            K,
+            "firms",
+            "ORG-FIRMS-LEVEL",
+            "只有律所党组织填写所在律师事务所：本行是地市级及以上的党组织".into(),
+        ),
+        _ => {}
+    }
+    firms
+}
+
+/// The row's optional particulars: the secretary's name, the phone, the date formed (not after
+/// the campaign's date).
+fn particulars(r: &mut Row<'_>, today: time::Date) -> (String, String, Option<String>) {
+    const K: ImportKind = ImportKind::Orgs;
+    let secretary = r.text("secretary");
+    if secretary.chars().count() > 20 {
+        r.error(K, "secretary", "TOO-LONG", "书记姓名不能超过20字".into());
+    }
+    let phone = r.text("phone");
+    if phone.chars().count() > 20
+        || !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')' | '（' | '）'))
+    {
+        r.error(
+            K,
+            "phone",
+            "PHONE",
+            format!("联系电话“{phone}”应为手机号或带区号的固定电话（只含数字和“-”，不超过20位）"),
+        );
+    }
+    let formed_on = match r.cells.get("formed_on").copied() {
+        None => None,
+        Some(v) if v.is_empty() => None,
+        Some(v) => match date_cell(v) {
+            Ok(d) if crate::forms::rules::parse_date(&d).is_some_and(|d| d > today) => {
+                r.error(
+                    K,
+                    "formed_on",
+                    "DATE-FUTURE",
+                    format!("成立日期 {d} 晚于判断日 {today}（本次登记核查按此日期判断）"),
+                );
+                None
+            }
+            Ok(d) => Some(d),
+            Err(t) => {
+                r.error(
+                    K,
+                    "formed_on",
+                    "DATE",
+                    format!("成立日期“{t}”不是日期：请写成 2018-07-31"),
+                );
+                None
+            }
+        },
+    };
+    (secretary, phone, formed_on)
 }
 
 /// The seat (region code) of a city-level committee a firm organisation's row names as its
