@@ -733,6 +733,152 @@ impl RowSource<'_> {
     }
 }
 
+/// Whether a row of a mixed list is a lawyer's (附件1) or a staff member's (附件2): told by its
+/// 人员身份 (as people write it), else by whether it has a licence number; an unknown 人员身份 is
+/// an error in `issues`.
+fn mixed_row_kind(
+    catalogue: &Catalogue,
+    licensed: bool,
+    told: Option<String>,
+    row: u32,
+    issues: &mut Vec<Issue>,
+) -> ImportKind {
+    let by_licence = if licensed {
+        ImportKind::Lawyers
+    } else {
+        ImportKind::Staff
+    };
+    let Some(t) = told.filter(|t| !t.is_empty()) else {
+        return by_licence;
+    };
+    match catalogue.list("category").map(|l| l.resolve(&t)) {
+        Some(Ok("lawyer")) => ImportKind::Lawyers,
+        Some(Ok(_)) => ImportKind::Staff,
+        _ => {
+            push(
+                issues,
+                Some(row),
+                Some(IDENTITY_COLUMN),
+                "CODE-UNKNOWN",
+                true,
+                format!("{IDENTITY_COLUMN}：“{t}”应为“律师”或“工作人员”"),
+            );
+            by_licence
+        }
+    }
+}
+
+/// The member list's header mapped: each header to a field of the list's forms, and the firm,
+/// 人员身份, 问题类别 and 未转入原因 columns (with the column of 人员身份, for a mixed list);
+/// extra columns, columns given twice and missing ones reported in `issues`.
+fn map_columns<'f>(
+    catalogue: &'f Catalogue,
+    forms: &[(ImportKind, &'f Form)],
+    kind: ImportKind,
+    (headers, normed): (&[String], &[String]),
+    (header_row, attachment): (u32, &str),
+    issues: &mut Vec<Issue>,
+) -> (Columns<'f>, Option<usize>) {
+    let mut cols = Columns {
+        fields: Vec::new(),
+        firm: None,
+        case: None,
+        reason: None,
+        headers: headers.to_vec(),
+    };
+    let mut identity: Option<usize> = None;
+    let mut fields: Vec<&Field> = Vec::new();
+    for (_, f) in forms {
+        for field in catalogue.fields_of(f) {
+            if !fields.iter().any(|g| g.code == field.code) {
+                fields.push(field);
+            }
+        }
+    }
+    for (i, h) in normed.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
+        if *h == norm(FIRM_COLUMN) {
+            if cols.firm.replace(i).is_some() {
+                column_twice(issues, header_row, &headers[i], &column);
+            }
+            continue;
+        }
+        if *h == norm(IDENTITY_COLUMN) && kind == ImportKind::Members {
+            identity = Some(i);
+            continue;
+        }
+        if *h == header_key(catalogue, CASE_COLUMN) {
+            cols.case = Some(i);
+            continue;
+        }
+        if *h == header_key(catalogue, REASON_COLUMN) {
+            cols.reason = Some(i);
+            continue;
+        }
+        match fields.iter().find(|f| norm(&f.label) == *h) {
+            Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => {
+                column_twice(issues, header_row, &headers[i], &column);
+            }
+            Some(f) => cols.fields.push((i, f)),
+            None => push(
+                issues,
+                Some(header_row),
+                Some(&headers[i]),
+                "COLUMN-EXTRA",
+                false,
+                format!("第{column}列“{}”不是{attachment}的栏目，已忽略", headers[i]),
+            ),
+        }
+    }
+    let core: Vec<&str> = CORE
+        .iter()
+        .chain(if kind == ImportKind::Lawyers {
+            CORE_LAWYER.iter()
+        } else {
+            [].iter()
+        })
+        .copied()
+        .collect();
+    let mut later = Vec::new();
+    for f in &fields {
+        if cols.fields.iter().any(|(_, g)| g.code == f.code) {
+            continue;
+        }
+        if core.contains(&f.code.as_str()) {
+            push(
+                issues,
+                None,
+                Some(&f.label),
+                "COLUMN-MISSING",
+                true,
+                format!(
+                    "缺少栏目“{}”（可能被改名或删除）：该栏目必须有，请使用系统模板的表头",
+                    f.label
+                ),
+            );
+        } else if f.required && !matches!(f.code.as_str(), "sex" | "birth_date") {
+            later.push(f.label.as_str());
+        }
+    }
+    if !later.is_empty() {
+        push(
+            issues,
+            None,
+            None,
+            "COLUMN-LATER",
+            false,
+            format!(
+                "文件中没有以下必填栏目，导入后需由党员本人在网上补填：{}",
+                later.join("、")
+            ),
+        );
+    }
+    (cols, identity)
+}
+
 /// The checker thread: finds the header, maps the columns and checks every row as it comes
 /// from the reader, handing checked rows on in chunks.
 #[allow(clippy::too_many_lines)]
@@ -837,103 +983,14 @@ pub(super) fn check_rows(
     let mut issues = Vec::new();
 
     // Columns: each header to a field; extra columns reported; required ones missing named.
-    let mut cols = Columns {
-        fields: Vec::new(),
-        firm: None,
-        case: None,
-        reason: None,
-        headers: headers.clone(),
-    };
-    let mut identity: Option<usize> = None;
-    let mut fields: Vec<&Field> = Vec::new();
-    for (_, f) in &forms {
-        for field in catalogue.fields_of(f) {
-            if !fields.iter().any(|g| g.code == field.code) {
-                fields.push(field);
-            }
-        }
-    }
-    for (i, h) in normed.iter().enumerate() {
-        if h.is_empty() {
-            continue;
-        }
-        let column = sheet::column_name(u32::try_from(i).unwrap_or(0));
-        if *h == norm(FIRM_COLUMN) {
-            if cols.firm.replace(i).is_some() {
-                column_twice(&mut issues, header_row, &headers[i], &column);
-            }
-            continue;
-        }
-        if *h == norm(IDENTITY_COLUMN) && kind == ImportKind::Members {
-            identity = Some(i);
-            continue;
-        }
-        if *h == header_key(catalogue, CASE_COLUMN) {
-            cols.case = Some(i);
-            continue;
-        }
-        if *h == header_key(catalogue, REASON_COLUMN) {
-            cols.reason = Some(i);
-            continue;
-        }
-        match fields.iter().find(|f| norm(&f.label) == *h) {
-            Some(f) if cols.fields.iter().any(|(_, g)| g.code == f.code) => {
-                column_twice(&mut issues, header_row, &headers[i], &column);
-            }
-            Some(f) => cols.fields.push((i, f)),
-            None => push(
-                &mut issues,
-                Some(header_row),
-                Some(&headers[i]),
-                "COLUMN-EXTRA",
-                false,
-                format!("第{column}列“{}”不是{attachment}的栏目，已忽略", headers[i]),
-            ),
-        }
-    }
-    let core: Vec<&str> = CORE
-        .iter()
-        .chain(if kind == ImportKind::Lawyers {
-            CORE_LAWYER.iter()
-        } else {
-            [].iter()
-        })
-        .copied()
-        .collect();
-    let mut later = Vec::new();
-    for f in &fields {
-        if cols.fields.iter().any(|(_, g)| g.code == f.code) {
-            continue;
-        }
-        if core.contains(&f.code.as_str()) {
-            push(
-                &mut issues,
-                None,
-                Some(&f.label),
-                "COLUMN-MISSING",
-                true,
-                format!(
-                    "缺少栏目“{}”（可能被改名或删除）：该栏目必须有，请使用系统模板的表头",
-                    f.label
-                ),
-            );
-        } else if f.required && !matches!(f.code.as_str(), "sex" | "birth_date") {
-            later.push(f.label.as_str());
-        }
-    }
-    if !later.is_empty() {
-        push(
-            &mut issues,
-            None,
-            None,
-            "COLUMN-LATER",
-            false,
-            format!(
-                "文件中没有以下必填栏目，导入后需由党员本人在网上补填：{}",
-                later.join("、")
-            ),
-        );
-    }
+    let (cols, identity) = map_columns(
+        catalogue,
+        &forms,
+        kind,
+        (&headers, &normed),
+        (header_row, &attachment),
+        &mut issues,
+    );
     let own_firm: Option<&FirmRef> = (cx.own_firms.len() == 1).then(|| &cx.own_firms[0]);
     if cols.firm.is_none() && own_firm.is_none() {
         push(
@@ -1088,33 +1145,13 @@ pub(super) fn check_rows(
             // The form this row fills: the list's own or, in a mixed list, told by its 人员身份
             // or by whether it has a licence number.
             let row_kind = if kind == ImportKind::Members {
-                let licensed = values.contains_key("licence_no");
-                let told = identity
-                    .map(|i| cell_text(get(i)))
-                    .filter(|t| !t.is_empty());
-                match told {
-                    None if licensed => ImportKind::Lawyers,
-                    None => ImportKind::Staff,
-                    Some(t) => match catalogue.list("category").map(|l| l.resolve(&t)) {
-                        Some(Ok("lawyer")) => ImportKind::Lawyers,
-                        Some(Ok(_)) => ImportKind::Staff,
-                        _ => {
-                            push(
-                                &mut row_issues,
-                                Some(row),
-                                Some(IDENTITY_COLUMN),
-                                "CODE-UNKNOWN",
-                                true,
-                                format!("{IDENTITY_COLUMN}：“{t}”应为“律师”或“工作人员”"),
-                            );
-                            if licensed {
-                                ImportKind::Lawyers
-                            } else {
-                                ImportKind::Staff
-                            }
-                        }
-                    },
-                }
+                mixed_row_kind(
+                    catalogue,
+                    values.contains_key("licence_no"),
+                    identity.map(|i| cell_text(get(i))),
+                    row,
+                    &mut row_issues,
+                )
             } else {
                 kind
             };
