@@ -61,3 +61,28 @@ impl From<&str> for Refusal {
         Self::Other(m.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words users read for each named refusal (a change here is a change of wording).
+    #[test]
+    fn each_refusal_reads_as_users_are_told() {
+        insta::assert_snapshot!(Refusal::Locked(PackageState::Accepted), @"本组织的材料已报送上级（上级已接收），数据已锁定；如需修改，须由上级退回");
+        insta::assert_snapshot!(Refusal::AlreadySubmitted(PackageState::Submitted), @"本组织的材料已经报送（已报送，待上级接收），不能重复报送");
+        insta::assert_snapshot!(Refusal::NotEditable(RegistrationState::Approved), @"登记表已审核通过，不能修改；如需更正，请联系所在党组织退回");
+        insta::assert_snapshot!(
+            Refusal::WrongState {
+                member: "张一".into(),
+                state: RegistrationState::Returned,
+                why: "只有已提交的登记表才能审核",
+            },
+            @"张一：登记表当前状态为“已退回，待修改”，只有已提交的登记表才能审核"
+        );
+        insta::assert_snapshot!(Refusal::CampaignClosed("2018年登记核查".into()), @"“2018年登记核查”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委");
+        insta::assert_snapshot!(Refusal::DeadlinePassed("2018-08-31".into()), @"已超过报送截止日期（2018-08-31），不能报送；请向上级党组织申请延期");
+        insta::assert_snapshot!(Refusal::NoCampaign, @"尚未建立登记核查工作，暂不能填报或核查");
+        insta::assert_snapshot!(Refusal::OwnForm, @"不能审核本人的登记表，请由本组织其他审核人或上级党组织审核");
+    }
+}

@@ -244,8 +244,8 @@ async fn csv_exports_carry_a_bom_and_defuse_formulas() {
         .await;
     assert_eq!(r.0, StatusCode::OK);
     let table = read_csv(&r.2);
-    assert_eq!(table[0][0], "序号");
-    assert_eq!(table[0][14], "岗位类别");
+    // The header row as users see it (附件5's columns, in order).
+    insta::assert_snapshot!(table[0].join(","), @"序号,省,地市,律所名称,所在党组织,姓名,性别,民族,出生日期,公民身份号码,学历,人员类别,入党日期,转正日期,岗位类别,组织关系所在党组织,组织关系是否在本所,转接状态,党费交至年月,参加组织生活党组织,问题类别,审核状态,备注");
     let staff: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND category = 'staff'")
             .bind(p.firm_org.0)
