@@ -24,8 +24,9 @@ pub const CASE_COLUMN: &str = "问题类别";
 pub const REASON_COLUMN: &str = "未转入原因";
 
 /// Fields a member record cannot do without: a row missing one is not imported. The form's
-/// other required fields may follow later (the member completes the draft).
-pub(super) const CORE: [&str; 7] = [
+/// other required fields may follow later (the member completes the draft). A lawyer's record
+/// also needs the last two.
+const CORE_LAWYER: [&str; 9] = [
     "name",
     "citizen_id",
     "ethnicity",
@@ -33,8 +34,9 @@ pub(super) const CORE: [&str; 7] = [
     "party_status",
     "joined_on",
     "mobile",
+    "licence_no",
+    "practice_type",
 ];
-pub(super) const CORE_LAWYER: [&str; 2] = ["licence_no", "practice_type"];
 
 /// A row ready to be stored: the member as a JSON row (`imports::member_row`), where it
 /// goes, and its draft form's data.
@@ -733,6 +735,16 @@ impl RowSource<'_> {
     }
 }
 
+/// The fields a member record of this kind cannot do without (a staff member's: all but the
+/// licence's two).
+fn core_fields(kind: ImportKind) -> &'static [&'static str] {
+    if kind == ImportKind::Lawyers {
+        &CORE_LAWYER
+    } else {
+        &CORE_LAWYER[..7]
+    }
+}
+
 /// Whether a row of a mixed list is a lawyer's (附件1) or a staff member's (附件2): told by its
 /// 人员身份 (as people write it), else by whether it has a licence number; an unknown 人员身份 is
 /// an error in `issues`.
@@ -833,15 +845,7 @@ fn map_columns<'f>(
             ),
         }
     }
-    let core: Vec<&str> = CORE
-        .iter()
-        .chain(if kind == ImportKind::Lawyers {
-            CORE_LAWYER.iter()
-        } else {
-            [].iter()
-        })
-        .copied()
-        .collect();
+    let core = core_fields(kind);
     let mut later = Vec::new();
     for f in &fields {
         if cols.fields.iter().any(|(_, g)| g.code == f.code) {
@@ -1158,15 +1162,7 @@ pub(super) fn check_rows(
             let form = form_of(row_kind).unwrap_or(forms[0].1);
             // The other form's own columns are not this row's.
             values.retain(|code, _| catalogue.fields_of(form).any(|f| &f.code == code));
-            let row_core: Vec<&str> = CORE
-                .iter()
-                .chain(if row_kind == ImportKind::Lawyers {
-                    CORE_LAWYER.iter()
-                } else {
-                    [].iter()
-                })
-                .copied()
-                .collect();
+            let row_core = core_fields(row_kind);
             let id = values
                 .get("citizen_id")
                 .and_then(|t| CitizenId::parse(t, cx.today).ok());
