@@ -82,6 +82,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         let services = services.clone();
         async move {
             services
+                .directory()
                 .subtree_counts(crate::service::Caller::Operator, &path)
                 .await
                 .map_err(|e| e.to_string())
@@ -95,6 +96,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let mut cookies = Vec::new();
     for user in ["admin", "sheng"] {
         let s = services
+            .auth()
             .login(user, DEMO_PASSWORD, None)
             .await
             .map_err(|e| format!("演示账号 {user} 无法登录：{e}"))?;
@@ -236,7 +238,7 @@ async fn province_path_of(
         .ok_or_else(|| "基准测试需要演示数据（dengji demo）".into())
 }
 
-/// Time `approve_registrations` on `batch` forms at once, `rounds` times. Each round first
+/// Time `review().approve` on `batch` forms at once, `rounds` times. Each round first
 /// files `batch` members of the province who have no form yet (state 已提交, a realistic
 /// form body), which is not timed.
 async fn bulk_approve(
@@ -298,9 +300,7 @@ async fn bulk_approve(
         }
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         let started = Instant::now();
-        let n = services
-            .approve_registrations(Caller::Operator, &ids)
-            .await?;
+        let n = services.review().approve(Caller::Operator, &ids).await?;
         println!("  第 {round} 轮：{n} 份，{} 毫秒", ms(started.elapsed()));
     }
     Ok(())

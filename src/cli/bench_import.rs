@@ -141,7 +141,8 @@ pub async fn run(
     );
     let t = Instant::now();
     let report = services
-        .import_check(Caller::Operator, root, &bytes, None, &|_, _| {})
+        .import()
+        .check(Caller::Operator, root, &bytes, None, &|_, _| {})
         .await?;
     println!(
         "  预检（读取+逐行校验+全国查重）：{:.2} s；无误 {} 行，有错误 {} 行，提示 {} 条",
@@ -164,7 +165,8 @@ pub async fn run(
         }
     };
     let done = services
-        .import_run(
+        .import()
+        .run(
             Caller::Operator,
             ImportRequest {
                 into: root,
@@ -190,7 +192,11 @@ pub async fn run(
     }
     if let Some(batch) = done.batch_id {
         let t = Instant::now();
-        let n = services.import_undo(Caller::Operator, batch).await?.removed;
+        let n = services
+            .import()
+            .undo(Caller::Operator, batch)
+            .await?
+            .removed;
         println!(
             "  撤销批次：{:.2} s；删除 {n} 人",
             t.elapsed().as_secs_f64()

@@ -73,7 +73,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             deadlines,
         } => {
             services
-                .new_campaign(
+                .campaign()
+                .start(
                     Caller::Operator,
                     &CampaignForm {
                         name,
@@ -88,7 +89,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         }
         Command::Close => {
             services
-                .close_campaign(Caller::Operator)
+                .campaign()
+                .close(Caller::Operator)
                 .await
                 .map_err(super::describe)?;
             println!("已结束当前登记核查工作。");
@@ -96,13 +98,18 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         Command::Show => {}
         Command::Deadlines(deadlines) => {
             services
+                .campaign()
                 .set_deadlines(Caller::Operator, &deadlines.into())
                 .await
                 .map_err(super::describe)?;
             println!("已更新各级截止日期。");
         }
         Command::Sweep => {
-            let n = services.sweep_deadlines().await.map_err(super::describe)?;
+            let n = services
+                .package()
+                .sweep_deadlines()
+                .await
+                .map_err(super::describe)?;
             println!("新记录逾期 {n} 个组织；截止提醒已发送。");
         }
     }

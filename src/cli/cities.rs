@@ -24,7 +24,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     let config = load_config(&o)?;
     let services = open(&config).await?;
     let (org, proposed) = services
-        .propose_cities(Caller::Operator, OrgId(args.province))
+        .cities()
+        .propose(Caller::Operator, OrgId(args.province))
         .await?;
     let missing: Vec<_> = proposed.iter().filter(|p| p.existing.is_none()).collect();
     println!(
@@ -62,7 +63,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             })
             .collect();
         let n = services
-            .create_cities(Caller::Operator, OrgId(args.province), &cities)
+            .cities()
+            .create(Caller::Operator, OrgId(args.province), &cities)
             .await?;
         println!("已建立 {n} 个地市级党组织。");
     } else if !args.create {

@@ -37,7 +37,8 @@ pub async fn generate(services: &Services, args: &Args) -> Result<DemoSummary, s
     );
     let started = std::time::Instant::now();
     let summary = services
-        .generate_demo(
+        .demo()
+        .generate(
             &DemoOptions {
                 members: args.members,
                 firms: args.firms,

@@ -60,7 +60,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     );
     let started = std::time::Instant::now();
     let result = services
-        .export_table(
+        .export()
+        .table(
             Caller::Operator,
             OrgId(args.node),
             &what,

@@ -102,7 +102,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     if let Some(batch) = args.undo {
         let services = open(&config).await?;
         let undone = services
-            .import_undo(Caller::Operator, batch)
+            .import()
+            .undo(Caller::Operator, batch)
             .await
             .map_err(super::describe)?;
         println!("已撤销批次 {batch}：{}。", undone.message());
@@ -152,7 +153,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     };
     if args.dry_run {
         let report = services
-            .import_check(Caller::Operator, OrgId(into), &bytes, kind, &progress)
+            .import()
+            .check(Caller::Operator, OrgId(into), &bytes, kind, &progress)
             .await;
         bar.finish_and_clear();
         let report = report.map_err(super::describe)?;
@@ -168,7 +170,8 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         };
     }
     let done = services
-        .import_run(
+        .import()
+        .run(
             Caller::Operator,
             ImportRequest {
                 into: OrgId(into),

@@ -74,7 +74,8 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
         return Err(super::CliError::Usage(ADMIN_NEEDED.into()));
     };
     let admins = services
-        .list_users(
+        .users()
+        .list(
             Caller::Operator,
             &UserFilter {
                 q: None,
@@ -122,7 +123,8 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
     };
     let (password, generated) = super::user::new_password(args.password_stdin)?;
     services
-        .create_user(
+        .users()
+        .create(
             Caller::Operator,
             NewAccount {
                 username: username.clone(),
@@ -139,7 +141,7 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
         println!("初始密码：{password}  （请登录后立即修改）");
     }
     if let Some(c) = campaign {
-        services.new_campaign(Caller::Operator, &c).await?;
+        services.campaign().start(Caller::Operator, &c).await?;
         println!("已开展登记核查工作“{}”。", c.name.trim());
     } else {
         println!(

@@ -112,7 +112,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             })?;
             let (password, generated) = new_password(password_stdin)?;
             let id = services
-                .create_user(
+                .users()
+                .create(
                     Caller::Operator,
                     NewAccount {
                         username: username.clone(),
@@ -132,7 +133,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         }
         Command::List { query } => {
             let page = services
-                .list_users(
+                .users()
+                .list(
                     Caller::Operator,
                     &UserFilter {
                         q: query,
@@ -162,6 +164,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
             let id = user_id(&services, &username).await?;
             let (password, generated) = new_password(password_stdin)?;
             services
+                .users()
                 .reset_password(Caller::Operator, id, &password)
                 .await?;
             println!("已重置 {username} 的密码，其原有登录已失效。");
@@ -173,7 +176,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         Command::Disable { username } => {
             let id = user_id(&services, &username).await?;
             services
-                .set_user_disabled(Caller::Operator, id, true)
+                .users()
+                .set_disabled(Caller::Operator, id, true)
                 .await?;
             println!("已停用 {username}。");
             Ok(())
@@ -181,7 +185,8 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
         Command::Enable { username } => {
             let id = user_id(&services, &username).await?;
             services
-                .set_user_disabled(Caller::Operator, id, false)
+                .users()
+                .set_disabled(Caller::Operator, id, false)
                 .await?;
             println!("已启用 {username}。");
             Ok(())

@@ -1,6 +1,6 @@
 //! Logging in and out, and turning a session cookie back into an actor.
 
-use super::{ServiceError, ServiceResult, Services, beijing_time};
+use super::{ServiceError, ServiceResult, beijing_time};
 use crate::authz::Actor;
 use crate::crypto::{random_token, token_hash, verify_password};
 use crate::store::audit::{self, By, NewEvent};
@@ -63,7 +63,9 @@ fn actor_of(u: &users::User) -> Actor {
     }
 }
 
-impl Services {
+super::area!(AuthService);
+
+impl AuthService<'_> {
     /// Check the password, enforce the lock-outs (of the username and of the source
     /// address), open a session.
     pub async fn login(
@@ -238,7 +240,7 @@ impl Services {
 
     /// Remove sessions that ended more than a day ago, and failure counters that ran out;
     /// returns how many sessions.
-    pub async fn purge_expired_sessions(&self) -> ServiceResult<u64> {
+    pub async fn purge_expired(&self) -> ServiceResult<u64> {
         let mut conn = self.db.acquire().await?;
         throttle::purge(&mut conn, now(), FAILURE_WINDOW).await?;
         Ok(sessions::purge_expired(&mut conn).await?)

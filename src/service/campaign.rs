@@ -1,7 +1,7 @@
 //! Campaigns, run by national administrators: a new campaign (name, cut-off date, the date
 //! the time rules are judged at, a deadline per level), its deadlines changed, closing it.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::OrgLevel;
 use crate::store::audit::{self, NewEvent};
@@ -57,9 +57,11 @@ fn require_national_admin(caller: Caller<'_>) -> ServiceResult<()> {
     }
 }
 
-impl Services {
+super::area!(CampaignService);
+
+impl CampaignService<'_> {
     /// Every campaign, the newest first (national administrators).
-    pub async fn campaigns(
+    pub async fn list(
         &self,
         caller: Caller<'_>,
     ) -> ServiceResult<Vec<crate::store::campaigns::Campaign>> {
@@ -70,7 +72,7 @@ impl Services {
 
     /// Start a campaign. Refused while another one is open; the dates must be real, the
     /// deadlines in level order and after the cut-off date.
-    pub async fn new_campaign(&self, caller: Caller<'_>, f: &CampaignForm) -> ServiceResult<i64> {
+    pub async fn start(&self, caller: Caller<'_>, f: &CampaignForm) -> ServiceResult<i64> {
         require_national_admin(caller)?;
         let name = f.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -140,7 +142,7 @@ impl Services {
 
     /// Close the current campaign: filing, review and submission end; everything stays
     /// readable.
-    pub async fn close_campaign(&self, caller: Caller<'_>) -> ServiceResult<()> {
+    pub async fn close(&self, caller: Caller<'_>) -> ServiceResult<()> {
         require_national_admin(caller)?;
         let mut tx = self.db.begin().await?;
         let campaign = super::current_campaign_of(&mut tx).await?;

@@ -2,7 +2,7 @@
 //! (per district or county of a municipality), proposed with a default name, created in one
 //! go — as 律师行业党委 or, where the judicial administration stands in, 司法行政机关党组织.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind, OrgLevel};
 use crate::forms::divisions;
@@ -29,9 +29,11 @@ pub struct NewCity {
     pub judicial: bool,
 }
 
-impl Services {
+super::area!(CitiesService);
+
+impl CitiesService<'_> {
     /// The city-level nodes a province would have, from the shipped GB/T 2260 divisions.
-    pub async fn propose_cities(
+    pub async fn propose(
         &self,
         caller: Caller<'_>,
         province: OrgId,
@@ -66,14 +68,14 @@ impl Services {
 
     /// Create the confirmed city-level nodes under a province in one transaction; each must
     /// be one of the province's proposals, not yet on record, with a name. Returns how many.
-    pub async fn create_cities(
+    pub async fn create(
         &self,
         caller: Caller<'_>,
         province: OrgId,
         cities: &[NewCity],
     ) -> ServiceResult<usize> {
         caller.require(Action::ManageMembers, None)?;
-        let (org, proposed) = self.propose_cities(caller, province).await?;
+        let (org, proposed) = self.propose(caller, province).await?;
         if cities.is_empty() {
             return Err(ServiceError::invalid("地市级党组织", "请至少选择一个"));
         }

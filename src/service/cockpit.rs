@@ -2,7 +2,7 @@
 //! deadline of the children's level and the time left; overdue children stand out.
 
 use super::package::NodeDeadline;
-use super::{Caller, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceResult, beijing_today};
 use crate::domain::{OrgId, OrgLevel};
 use crate::store::orgs::Org;
 use crate::store::packages::{self, Package};
@@ -53,8 +53,10 @@ fn status_of(p: &ChildProgress, not_started: i64, package: Option<&Package>) -> 
     }
 }
 
-impl Services {
-    pub async fn cockpit(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<Cockpit> {
+super::area!(CockpitService);
+
+impl CockpitService<'_> {
+    pub async fn view(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<Cockpit> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;

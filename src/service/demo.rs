@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::setup::ensure_top_of_tree;
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::crypto::hash_password;
 use crate::domain::{
     CitizenId, FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role, TreePath, citizen_id, credit_code,
@@ -322,10 +322,12 @@ fn generate_members(
     }
 }
 
-impl Services {
+super::area!(DemoService);
+
+impl DemoService<'_> {
     /// Build the demo nation. Refuses when the database already holds firms or members.
     /// `progress` is called with the number of members written so far.
-    pub async fn generate_demo(
+    pub async fn generate(
         &self,
         opts: &DemoOptions,
         progress: &(dyn Fn(u64) + Sync),
@@ -364,7 +366,8 @@ impl Services {
         let mut rng = DemoRng::new(opts.seed);
         let divisions = divisions::shipped();
         let top = self
-            .list_orgs(
+            .directory()
+            .orgs(
                 Caller::Operator,
                 &crate::store::orgs::OrgFilter {
                     level: Some(OrgLevel::Province),

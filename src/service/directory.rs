@@ -1,7 +1,7 @@
 //! Reading the directory: the tree, organisations, firms, members and the audit log, always
 //! through the caller's scope.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::{Action, Scope};
 use crate::domain::{FirmId, MemberId, OrgId, TreePath};
 use crate::store::audit::Event;
@@ -23,7 +23,9 @@ pub struct OrgView {
     pub counts: SubtreeCounts,
 }
 
-impl Services {
+super::area!(DirectoryService);
+
+impl DirectoryService<'_> {
     pub(crate) async fn root_path(&self) -> ServiceResult<TreePath> {
         Ok(super::setup::root_of_tree(&self.db).await?.1)
     }
@@ -57,7 +59,7 @@ impl Services {
     }
 
     /// Where the caller starts in the tree: their own node.
-    pub async fn org_view(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<OrgView> {
+    pub async fn org(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<OrgView> {
         caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
         let org = orgs::get(&mut conn, id)
@@ -86,11 +88,7 @@ impl Services {
     }
 
     /// The children of a node, for lazily opening the tree one level at a time.
-    pub async fn org_children(
-        &self,
-        caller: Caller<'_>,
-        id: OrgId,
-    ) -> ServiceResult<(Org, Vec<Org>)> {
+    pub async fn children(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<(Org, Vec<Org>)> {
         caller.require(Action::ReadDirectory, None)?;
         let mut conn = self.db.acquire().await?;
         let org = orgs::get(&mut conn, id)
@@ -101,11 +99,11 @@ impl Services {
         Ok((org, children))
     }
 
-    pub async fn list_orgs(&self, caller: Caller<'_>, f: &OrgFilter) -> ServiceResult<Page<Org>> {
-        self.list_orgs_under(caller, None, f).await.map(|(p, _)| p)
+    pub async fn orgs(&self, caller: Caller<'_>, f: &OrgFilter) -> ServiceResult<Page<Org>> {
+        self.orgs_under(caller, None, f).await.map(|(p, _)| p)
     }
 
-    pub async fn list_orgs_under(
+    pub async fn orgs_under(
         &self,
         caller: Caller<'_>,
         under: Option<OrgId>,
@@ -126,7 +124,7 @@ impl Services {
         Ok(firm)
     }
 
-    pub async fn list_firms(
+    pub async fn firms(
         &self,
         caller: Caller<'_>,
         under: Option<OrgId>,
@@ -149,7 +147,7 @@ impl Services {
     /// Members in the caller's scope; a 党员本人 gets only their own record.
     /// Members in the caller's scope (narrowed to `under`); a 党员本人 gets only their own
     /// record and may not narrow.
-    pub async fn list_members(
+    pub async fn members(
         &self,
         caller: Caller<'_>,
         under: Option<OrgId>,
@@ -168,7 +166,7 @@ impl Services {
         Ok((members::list(&mut conn, &scope, f).await?, node))
     }
 
-    pub async fn list_audit(
+    pub async fn audit(
         &self,
         caller: Caller<'_>,
         action: Option<&str>,
@@ -192,7 +190,7 @@ impl Services {
     }
 }
 
-impl Services {
+impl DirectoryService<'_> {
     /// A one-line description of the current campaign for the home page.
     pub async fn current_campaign(&self) -> ServiceResult<Option<String>> {
         let mut conn = self.db.acquire().await?;

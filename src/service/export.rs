@@ -13,7 +13,7 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 use super::import as registry_import;
 use super::import::ImportKind;
 use super::summary::{member_cells, org_cells};
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, beijing_today};
 use crate::authz::{Action, Scope};
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::{Catalogue, Summary};
@@ -430,11 +430,13 @@ impl<'a> Sink<'a> {
     }
 }
 
-impl Services {
+super::area!(ExportService);
+
+impl ExportService<'_> {
     /// Export the whole summary table `code` (A4, A5, A6) of a node to `out`. Full ID numbers
     /// are written (the official sheet needs them): only clerks, reviewers and administrators
     /// of the subtree may export, and each export is audited (without any number).
-    pub async fn export_table(
+    pub async fn table(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,

@@ -1,11 +1,13 @@
 //! The in-app inbox of the signed-in user.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::store::notifications::{self, Notification};
 
-impl Services {
+super::area!(InboxService);
+
+impl InboxService<'_> {
     /// The caller's newest notices (the operator has none).
-    pub async fn inbox(&self, caller: Caller<'_>) -> ServiceResult<Vec<Notification>> {
+    pub async fn list(&self, caller: Caller<'_>) -> ServiceResult<Vec<Notification>> {
         let Some(user) = caller.user_id() else {
             return Ok(Vec::new());
         };

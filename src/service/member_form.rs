@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::{MemberId, OrgId};
 use crate::forms::{Catalogue, Form};
@@ -13,7 +13,9 @@ fn xlsx_err(e: XlsxError) -> ServiceError {
     ServiceError::Conflict(crate::service::refused!("无法生成 Excel 文件：{e}"))
 }
 
-impl Services {
+super::area!(MemberFormService);
+
+impl MemberFormService<'_> {
     /// The audit event of a form export: `(action, target kind, target id)`.
     async fn audit_form_export(
         &self,
@@ -43,12 +45,13 @@ impl Services {
     /// unit and date, every field of the form as label and value two to a row (codes as their
     /// labels, the full ID number as text, formula-like text defused), A4 portrait one page
     /// wide. For clerks, reviewers and administrators of the member's subtree; audited.
-    pub async fn export_member_form(
+    pub async fn of_member(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let (member, campaign, reg, _) = self
+            .registration()
             .registration_context(caller, member_id, Action::ReadMember(member_id))
             .await?;
         let org = {
@@ -58,7 +61,9 @@ impl Services {
         let (form, mut values) = super::registration::form_and_values(&member, reg.as_ref())?;
         values.insert(
             "citizen_id".into(),
-            self.current_citizen_id(&member, reg.as_ref()).await?,
+            self.registration()
+                .current_citizen_id(&member, reg.as_ref())
+                .await?,
         );
         let state = reg.as_ref().map_or("未填写", |r| r.state.label());
 
@@ -86,12 +91,12 @@ impl Services {
     /// An organisation's 附件3 as it stands, in the same one-form layout: the fields of its
     /// 党组织基本信息登记表 (prefilled from the records when nothing is saved yet). For clerks,
     /// reviewers and administrators of its subtree; audited.
-    pub async fn export_org_form(
+    pub async fn of_org(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
     ) -> ServiceResult<(String, Vec<u8>)> {
-        let view = self.org_registration(caller, org_id).await?;
+        let view = self.org_registration().view(caller, org_id).await?;
         let mut conn = self.db.acquire().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         drop(conn);

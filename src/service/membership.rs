@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::users::check_password;
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_time};
+use super::{Caller, ServiceError, ServiceResult, beijing_time};
 use crate::authz::Action;
 use crate::crypto::{hash_password, random_token, token_hash};
 use crate::domain::{CitizenId, FieldError, FirmId, LicenceNo, MemberId, Mobile, OrgId, Role};
@@ -99,14 +99,12 @@ fn in_list(list: &str, code: &str) -> bool {
         .is_some_and(|l| l.label(code).is_some())
 }
 
-impl Services {
+super::area!(MembershipService);
+
+impl MembershipService<'_> {
     /// Firms a caller may add members to (those in their subtree), by name.
-    pub async fn firms_for_members(
-        &self,
-        caller: Caller<'_>,
-        org: OrgId,
-    ) -> ServiceResult<Vec<firms::Firm>> {
-        let (scope, _) = self.narrowed_scope(caller, Some(org)).await?;
+    pub async fn firms(&self, caller: Caller<'_>, org: OrgId) -> ServiceResult<Vec<firms::Firm>> {
+        let (scope, _) = self.directory().narrowed_scope(caller, Some(org)).await?;
         caller.require(Action::ManageMembers, None)?;
         let mut conn = self.db.acquire().await?;
         let page = firms::list(
@@ -123,7 +121,7 @@ impl Services {
     }
 
     /// Add a member and their (not yet usable) account; returns the one-time activation code.
-    pub async fn add_member(
+    pub async fn add(
         &self,
         caller: Caller<'_>,
         input: NewMemberInput,
@@ -411,7 +409,9 @@ impl Services {
         let t = now();
         let user = {
             let mut conn = self.db.acquire().await?;
-            self.refuse_locked(&mut conn, &key, source, t).await?;
+            self.auth()
+                .refuse_locked(&mut conn, &key, source, t)
+                .await?;
             users::get_by_username(&mut conn, username).await?
         };
         let name_for_check = user.as_ref().map_or(username, |u| u.username.as_str());
@@ -431,7 +431,7 @@ impl Services {
         };
         let Some(user) = user.as_ref().filter(|_| consumed) else {
             // Unknown usernames are counted like known ones: the answer is the same.
-            let locked = self.count_failure(&mut tx, &key, source, t).await?;
+            let locked = self.auth().count_failure(&mut tx, &key, source, t).await?;
             tx.commit().await?;
             return Err(match locked {
                 Some(until) => ServiceError::ActivationLocked(beijing_time(until)),

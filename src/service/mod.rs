@@ -34,6 +34,31 @@ macro_rules! refused {
 }
 pub(crate) use refused;
 
+/// Declares a module's service area: a view of [`Services`] whose methods are that module's
+/// user actions, reached through the accessor of the same name on [`Services`].
+macro_rules! area {
+    ($name:ident) => {
+        /// This module's user actions, reached by the accessor of the same name on
+        /// [`Services`](crate::service::Services).
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name<'a>(&'a $crate::service::Services);
+
+        impl<'a> $name<'a> {
+            pub(crate) fn of(services: &'a $crate::service::Services) -> Self {
+                Self(services)
+            }
+        }
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = $crate::service::Services;
+            fn deref(&self) -> &$crate::service::Services {
+                self.0
+            }
+        }
+    };
+}
+pub(crate) use area;
+
 use crate::authz::{Action, Actor, Decision, authorize};
 use crate::crypto::{CryptoError, Keys};
 use crate::domain::{FieldError, TreePath};
@@ -80,6 +105,98 @@ impl Services {
             session_hours,
             limits,
         }
+    }
+
+    // Service areas, one per module: `services.import().run(..)` is in `service::import`.
+
+    /// Sign in and out, sessions ([`auth`]).
+    pub fn auth(&self) -> auth::AuthService<'_> {
+        auth::AuthService::of(self)
+    }
+
+    /// The campaign: start, deadlines, close ([`campaign`]).
+    pub fn campaign(&self) -> campaign::CampaignService<'_> {
+        campaign::CampaignService::of(self)
+    }
+
+    /// The cities assistant ([`cities`]).
+    pub fn cities(&self) -> cities::CitiesService<'_> {
+        cities::CitiesService::of(self)
+    }
+
+    /// The reviewer's overview of a subtree ([`cockpit`]).
+    pub fn cockpit(&self) -> cockpit::CockpitService<'_> {
+        cockpit::CockpitService::of(self)
+    }
+
+    /// The demo nation ([`demo`]).
+    pub fn demo(&self) -> demo::DemoService<'_> {
+        demo::DemoService::of(self)
+    }
+
+    /// Reading the tree: organisations, firms, members, audit ([`directory`]).
+    pub fn directory(&self) -> directory::DirectoryService<'_> {
+        directory::DirectoryService::of(self)
+    }
+
+    /// Exported tables (附件1, 附件2, 附件5 …) ([`export`]).
+    pub fn export(&self) -> export::ExportService<'_> {
+        export::ExportService::of(self)
+    }
+
+    /// Imports: upload, dry run, run, undo ([`import`]).
+    pub fn import(&self) -> import::ImportService<'_> {
+        import::ImportService::of(self)
+    }
+
+    /// The inbox ([`inbox`]).
+    pub fn inbox(&self) -> inbox::InboxService<'_> {
+        inbox::InboxService::of(self)
+    }
+
+    /// One member's or organisation's form as a document ([`member_form`]).
+    pub fn member_form(&self) -> member_form::MemberFormService<'_> {
+        member_form::MemberFormService::of(self)
+    }
+
+    /// Members: add, activation ([`membership`]).
+    pub fn membership(&self) -> membership::MembershipService<'_> {
+        membership::MembershipService::of(self)
+    }
+
+    /// 附件3, the organisation's form ([`org_registration`]).
+    pub fn org_registration(&self) -> org_registration::OrgRegistrationService<'_> {
+        org_registration::OrgRegistrationService::of(self)
+    }
+
+    /// Packages submitted upward: submit, accept, return, extend ([`package`]).
+    pub fn package(&self) -> package::PackageService<'_> {
+        package::PackageService::of(self)
+    }
+
+    /// 附件1/附件2, the member's own form ([`registration`]).
+    pub fn registration(&self) -> registration::RegistrationService<'_> {
+        registration::RegistrationService::of(self)
+    }
+
+    /// Reviewing members' forms: approve, return ([`review`]).
+    pub fn review(&self) -> review::ReviewService<'_> {
+        review::ReviewService::of(self)
+    }
+
+    /// Summary tables (附件4, 附件6) ([`summary`]).
+    pub fn summary(&self) -> summary::SummaryService<'_> {
+        summary::SummaryService::of(self)
+    }
+
+    /// 摸底核查, the survey of members not registered ([`survey`]).
+    pub fn survey(&self) -> survey::SurveyService<'_> {
+        survey::SurveyService::of(self)
+    }
+
+    /// User accounts ([`users`]).
+    pub fn users(&self) -> users::UsersService<'_> {
+        users::UsersService::of(self)
     }
 }
 

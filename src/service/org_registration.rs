@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::rules::parse_date;
@@ -197,8 +197,10 @@ pub(crate) fn prefill(org: &Org) -> BTreeMap<String, String> {
     v
 }
 
-impl Services {
-    pub async fn org_registration(
+super::area!(OrgRegistrationService);
+
+impl OrgRegistrationService<'_> {
+    pub async fn view(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
@@ -236,7 +238,7 @@ impl Services {
     }
 
     /// Save 附件3. Stored even with warnings; refused (nothing stored) while it has errors.
-    pub async fn save_org_registration(
+    pub async fn save(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
@@ -244,7 +246,7 @@ impl Services {
         version: i64,
     ) -> ServiceResult<i64> {
         caller.require(Action::ManageMembers, None)?;
-        let view = self.org_registration(caller, org_id).await?;
+        let view = self.view(caller, org_id).await?;
         caller.require(Action::ManageMembers, Some(&view.org.path))?;
         let catalogue = Catalogue::get();
         let values: BTreeMap<String, String> = values

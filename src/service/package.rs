@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::{NoticeKind, OrgId, OrgLevel, PackageMove, PackageState};
 use crate::store::audit::{self, NewEvent};
@@ -164,7 +164,9 @@ async fn tell_and_audit(
     Ok(())
 }
 
-impl Services {
+super::area!(PackageService);
+
+impl PackageService<'_> {
     async fn readiness(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -213,11 +215,7 @@ impl Services {
 
     /// The package page of a node: its state, deadline, what is missing, and what the caller
     /// may do.
-    pub async fn package_view(
-        &self,
-        caller: Caller<'_>,
-        org_id: OrgId,
-    ) -> ServiceResult<PackageView> {
+    pub async fn view(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<PackageView> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
@@ -262,7 +260,7 @@ impl Services {
     }
 
     /// Submit a node's package to its parent.
-    pub async fn submit_package(
+    pub async fn submit(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
@@ -428,7 +426,7 @@ impl Services {
     }
 
     /// Accept a child's submitted package (`version` is the one the reviewer looked at).
-    pub async fn accept_package(
+    pub async fn accept(
         &self,
         caller: Caller<'_>,
         child_id: OrgId,
@@ -490,7 +488,7 @@ impl Services {
     }
 
     /// Return a child's package (submitted, or accepted earlier) with a reason.
-    pub async fn return_package(
+    pub async fn send_back(
         &self,
         caller: Caller<'_>,
         child_id: OrgId,
@@ -540,7 +538,7 @@ impl Services {
     }
 
     /// Grant a child a later deadline, with the reason recorded.
-    pub async fn grant_extension(
+    pub async fn extend(
         &self,
         caller: Caller<'_>,
         child_id: OrgId,

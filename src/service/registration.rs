@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::eligibility::{self, Eligibility, Facts};
 use crate::domain::{CitizenId, MemberId, NoticeKind, RegistrationMove, RegistrationState, Role};
@@ -136,7 +136,9 @@ pub(super) fn form_and_values(
     Ok((form, values))
 }
 
-impl Services {
+super::area!(RegistrationService);
+
+impl RegistrationService<'_> {
     pub(super) async fn registration_context(
         &self,
         caller: Caller<'_>,
@@ -176,7 +178,7 @@ impl Services {
     }
 
     /// The form of a member, as it stands, with its findings.
-    pub async fn registration(
+    pub async fn view(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
@@ -231,7 +233,7 @@ impl Services {
 
     /// Save a draft, or confirm and submit. On refusal nothing is stored and the findings say
     /// why (`ServiceError::Rejected`); a save over somebody else's newer save is a conflict.
-    pub async fn save_registration(
+    pub async fn save(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::package::ensure_unlocked;
-use super::{Caller, Refusal, ServiceError, ServiceResult, Services};
+use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::crypto::token_hash;
 use crate::domain::{
@@ -62,7 +62,9 @@ pub fn changes(before: &str, after: &str) -> Vec<Change> {
         .collect()
 }
 
-impl Services {
+super::area!(ReviewService);
+
+impl ReviewService<'_> {
     /// The member and their form, checked to be in one of `states` and reviewable by the
     /// caller.
     async fn reviewable(
@@ -116,11 +118,7 @@ impl Services {
     }
 
     /// Approve these submitted forms, all or none.
-    pub async fn approve_registrations(
-        &self,
-        caller: Caller<'_>,
-        ids: &[MemberId],
-    ) -> ServiceResult<usize> {
+    pub async fn approve(&self, caller: Caller<'_>, ids: &[MemberId]) -> ServiceResult<usize> {
         caller.require(Action::Review, None)?;
         if ids.is_empty() {
             return Err(ServiceError::invalid("党员", "请至少选择一份登记表"));
@@ -199,7 +197,7 @@ impl Services {
     /// node's own review), or an approved one. An approved form in a package already with
     /// the parent or accepted can only be returned from above; that reopens the packages
     /// between the member's node and the returning reviewer's node.
-    pub async fn return_registration(
+    pub async fn send_back(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
@@ -340,7 +338,7 @@ impl Services {
 
     /// The last decision on a member's form, what changed since a return, and what the
     /// caller may do with it.
-    pub async fn review_state(
+    pub async fn state(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
@@ -375,7 +373,7 @@ impl Services {
     }
 
     /// Forms waiting for review below a node.
-    pub async fn pending_reviews(
+    pub async fn pending(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,

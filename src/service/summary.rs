@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Caller, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, ServiceError, ServiceResult, beijing_today};
 use crate::domain::{OrgId, TreePath};
 use crate::forms::{Catalogue, Summary};
 use crate::store::orgs::{self, Org};
@@ -227,9 +227,11 @@ pub(crate) async fn header_block(
     })
 }
 
-impl Services {
+super::area!(SummaryService);
+
+impl SummaryService<'_> {
     /// One page of summary table `code` (`A4`, `A5` or `A6`) of the node `org_id`.
-    pub async fn summary_table(
+    pub async fn table(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,

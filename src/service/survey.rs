@@ -2,7 +2,7 @@
 //! records who has transferred their membership in, and for the others why and which of the
 //! five 分类处理 cases applies.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::{FieldError, MemberId, OrgId};
 use crate::forms::Catalogue;
@@ -108,8 +108,10 @@ pub fn check_entry(c: &Check) -> Result<(), Vec<FieldError>> {
     }
 }
 
-impl Services {
-    pub async fn survey(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SurveyView> {
+super::area!(SurveyService);
+
+impl SurveyService<'_> {
+    pub async fn view(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SurveyView> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
@@ -125,7 +127,7 @@ impl Services {
         })
     }
 
-    pub async fn record_survey(
+    pub async fn record(
         &self,
         caller: Caller<'_>,
         member_id: MemberId,

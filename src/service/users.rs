@@ -1,6 +1,6 @@
 //! Account management: create, disable, enable, reset and change passwords.
 
-use super::{Caller, ServiceError, ServiceResult, Services};
+use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::{Action, Actor, Scope};
 use crate::crypto::{hash_password, verify_password};
 use crate::domain::{FieldError, MemberId, OrgId, Role, UserId};
@@ -58,8 +58,10 @@ async fn hash_off_thread(password: &str) -> ServiceResult<String> {
         .map_err(ServiceError::from)
 }
 
-impl Services {
-    pub async fn create_user(&self, caller: Caller<'_>, new: NewAccount) -> ServiceResult<UserId> {
+super::area!(UsersService);
+
+impl UsersService<'_> {
+    pub async fn create(&self, caller: Caller<'_>, new: NewAccount) -> ServiceResult<UserId> {
         let mut errors = Vec::new();
         let username = new.username.trim().to_owned();
         let display_name = new.display_name.trim().to_owned();
@@ -146,7 +148,7 @@ impl Services {
     }
 
     /// Disable (revoking every session at once) or re-enable an account.
-    pub async fn set_user_disabled(
+    pub async fn set_disabled(
         &self,
         caller: Caller<'_>,
         id: UserId,
@@ -273,7 +275,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn list_users(
+    pub async fn list(
         &self,
         caller: Caller<'_>,
         filter: &users::UserFilter,
@@ -281,13 +283,13 @@ impl Services {
         caller.require(Action::ManageUsers, None)?;
         let scope = match caller {
             Caller::User(a) => Scope::of(a),
-            Caller::Operator => Scope::Subtree(self.root_path().await?),
+            Caller::Operator => Scope::Subtree(self.directory().root_path().await?),
         };
         let mut conn = self.db.acquire().await?;
         Ok(users::list(&mut conn, &scope, filter).await?)
     }
 
-    pub async fn get_user(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<users::User> {
+    pub async fn get(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<users::User> {
         caller.require(Action::ManageUsers, None)?;
         let mut conn = self.db.acquire().await?;
         let user = users::get(&mut conn, id)
@@ -298,7 +300,7 @@ impl Services {
     }
 }
 
-impl Services {
+impl UsersService<'_> {
     /// The node an administrator is about to add an account to (must be in their subtree).
     pub async fn org_for_accounts(
         &self,

@@ -49,6 +49,7 @@ pub async fn change_password(
 ) -> Result<Response, AppError> {
     let result = state
         .services
+        .users()
         .change_own_password(&user.actor, &f.old, &f.new, &user.token_hash)
         .await;
     let mut page = password_page(user).await;

@@ -91,6 +91,7 @@ pub async fn login(
     let next = safe_next(f.next.as_deref());
     match state
         .services
+        .auth()
         .login(&f.username, &f.password, from.as_deref())
         .await
     {
@@ -122,7 +123,11 @@ pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    state.services.logout(&user.actor, &user.token_hash).await?;
+    state
+        .services
+        .auth()
+        .logout(&user.actor, &user.token_hash)
+        .await?;
     Ok((
         [(header::SET_COOKIE, clear_cookie(state.secure_cookies))],
         Redirect::to("/login"),

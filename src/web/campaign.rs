@@ -90,7 +90,11 @@ async fn page(
     errors: Vec<String>,
     notice: Option<String>,
 ) -> Result<CampaignPage, AppError> {
-    let all = state.services.campaigns(Caller::User(&user.actor)).await?;
+    let all = state
+        .services
+        .campaign()
+        .list(Caller::User(&user.actor))
+        .await?;
     Ok(CampaignPage {
         ctx: Some(Ctx::new(user, "campaign")),
         csrf: user.csrf.clone(),
@@ -149,7 +153,8 @@ pub async fn create(
     };
     match state
         .services
-        .new_campaign(Caller::User(&user.actor), &form)
+        .campaign()
+        .start(Caller::User(&user.actor), &form)
         .await
     {
         Ok(_) => Ok(Redirect::to("/campaign?done=new").into_response()),
@@ -164,6 +169,7 @@ pub async fn deadlines(
 ) -> Result<Response, AppError> {
     match state
         .services
+        .campaign()
         .set_deadlines(Caller::User(&user.actor), &f.deadlines())
         .await
     {
@@ -175,7 +181,8 @@ pub async fn deadlines(
 pub async fn close(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     match state
         .services
-        .close_campaign(Caller::User(&user.actor))
+        .campaign()
+        .close(Caller::User(&user.actor))
         .await
     {
         Ok(()) => Ok(Redirect::to("/campaign?done=close").into_response()),

@@ -32,7 +32,8 @@ async fn page(
 ) -> Result<CitiesPage, AppError> {
     let (org, cities) = state
         .services
-        .propose_cities(Caller::User(&user.actor), id)
+        .cities()
+        .propose(Caller::User(&user.actor), id)
         .await?;
     Ok(CitiesPage {
         ctx: Some(Ctx::new(user, "tree")),
@@ -84,7 +85,8 @@ pub async fn create(
         .collect();
     match state
         .services
-        .create_cities(Caller::User(&user.actor), id, &cities)
+        .cities()
+        .create(Caller::User(&user.actor), id, &cities)
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/orgs/{id}/children")).into_response()),

@@ -26,7 +26,8 @@ pub async fn show(
 ) -> Result<CockpitPage, AppError> {
     let c = state
         .services
-        .cockpit(Caller::User(&user.actor), id)
+        .cockpit()
+        .view(Caller::User(&user.actor), id)
         .await?;
     let time_left = match c.days_left {
         Some(d) if d > 0 => format!("还有 {d} 天"),

@@ -49,7 +49,10 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let caller = Caller::User(&user.actor);
     if user.actor.role == Role::Member {
         let member = match user.actor.member_id {
-            Some(id) => Some(MemberView::new(&s.member(caller, id).await?, true)),
+            Some(id) => Some(MemberView::new(
+                &s.directory().member(caller, id).await?,
+                true,
+            )),
             None => None,
         };
         return Ok(MemberHomePage {
@@ -58,13 +61,13 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         }
         .into_response());
     }
-    let view = s.org_view(caller, user.actor.org_id).await?;
+    let view = s.directory().org(caller, user.actor.org_id).await?;
     Ok(HomePage {
         ctx: Some(Ctx::new(&user, "home")),
         org: view.org,
         counts: view.counts,
         children: view.children,
-        campaign: s.current_campaign().await?,
+        campaign: s.directory().current_campaign().await?,
     }
     .into_response())
 }
@@ -85,7 +88,8 @@ pub async fn org(
 ) -> Result<OrgPage, AppError> {
     let view = state
         .services
-        .org_view(Caller::User(&user.actor), id)
+        .directory()
+        .org(Caller::User(&user.actor), id)
         .await?;
     Ok(OrgPage {
         can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
@@ -110,7 +114,8 @@ pub async fn org_children(
 ) -> Result<ChildrenFragment, AppError> {
     let (_, children) = state
         .services
-        .org_children(Caller::User(&user.actor), id)
+        .directory()
+        .children(Caller::User(&user.actor), id)
         .await?;
     Ok(ChildrenFragment { children })
 }
@@ -176,7 +181,8 @@ pub async fn orgs(
     let under = id_param(&q.under);
     let (page, node) = state
         .services
-        .list_orgs_under(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .directory()
+        .orgs_under(Caller::User(&user.actor), under.map(OrgId), &filter)
         .await?;
     let params = [
         ("name", form.name.clone()),
@@ -256,7 +262,8 @@ pub async fn firms(
     let under = id_param(&q.under);
     let (page, node) = state
         .services
-        .list_firms(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .directory()
+        .firms(Caller::User(&user.actor), under.map(OrgId), &filter)
         .await?;
     let params = [
         ("name", form.name.clone()),
@@ -288,7 +295,11 @@ pub async fn firm(
     user: CurrentUser,
     Path(id): Path<FirmId>,
 ) -> Result<FirmPage, AppError> {
-    let firm = state.services.firm(Caller::User(&user.actor), id).await?;
+    let firm = state
+        .services
+        .directory()
+        .firm(Caller::User(&user.actor), id)
+        .await?;
     Ok(FirmPage {
         ctx: Some(Ctx::new(&user, "firms")),
         form_label: form_label(&firm.form),
@@ -378,7 +389,8 @@ pub async fn members(
     let under = id_param(&q.under);
     let (page, node) = state
         .services
-        .list_members(Caller::User(&user.actor), under.map(OrgId), &filter)
+        .directory()
+        .members(Caller::User(&user.actor), under.map(OrgId), &filter)
         .await?;
     let params = [
         ("name", form.name.clone()),
@@ -420,7 +432,11 @@ pub async fn member(
     user: CurrentUser,
     Path(id): Path<MemberId>,
 ) -> Result<MemberPage, AppError> {
-    let m = state.services.member(Caller::User(&user.actor), id).await?;
+    let m = state
+        .services
+        .directory()
+        .member(Caller::User(&user.actor), id)
+        .await?;
     Ok(MemberPage {
         can_browse: user.actor.role != Role::Member,
         can_issue_login: crate::authz::authorize(
@@ -474,7 +490,8 @@ pub async fn audit(
     let action = text_param(&q.action);
     let page = state
         .services
-        .list_audit(
+        .directory()
+        .audit(
             Caller::User(&user.actor),
             Some(&action),
             page_no,

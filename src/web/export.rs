@@ -40,7 +40,8 @@ pub async fn export(
     let mut buf: Vec<u8> = Vec::new();
     let summary = state
         .services
-        .export_table(
+        .export()
+        .table(
             Caller::User(&user.actor),
             id,
             &code,
@@ -90,7 +91,8 @@ pub async fn member_form(
 ) -> Result<Response, AppError> {
     let (name, bytes) = state
         .services
-        .export_member_form(Caller::User(&user.actor), id)
+        .member_form()
+        .of_member(Caller::User(&user.actor), id)
         .await?;
     Ok(xlsx_download(&name, bytes))
 }
@@ -103,7 +105,8 @@ pub async fn org_form(
 ) -> Result<Response, AppError> {
     let (name, bytes) = state
         .services
-        .export_org_form(Caller::User(&user.actor), id)
+        .member_form()
+        .of_org(Caller::User(&user.actor), id)
         .await?;
     Ok(xlsx_download(&name, bytes))
 }

@@ -75,8 +75,8 @@ async fn import_page(
     error: Option<String>,
 ) -> Result<ImportPage, AppError> {
     let caller = Caller::User(&user.actor);
-    let batches = state.services.import_batches(caller, id).await?;
-    let org = state.services.import_target(caller, id).await?.name;
+    let batches = state.services.import().batches(caller, id).await?;
+    let org = state.services.import().target(caller, id).await?.name;
     Ok(ImportPage {
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),
@@ -99,7 +99,8 @@ pub async fn show(
     if let Some(b) = q.batch {
         let batches = state
             .services
-            .import_batches(Caller::User(&user.actor), id)
+            .import()
+            .batches(Caller::User(&user.actor), id)
             .await?;
         if let Some(b) = batches.iter().find(|x| x.id == b) {
             let next = match ImportKind::from_code(&b.kind) {
@@ -175,7 +176,8 @@ pub async fn upload(
     let kind = ImportKind::from_code(&kind);
     let uploaded = state
         .services
-        .import_upload(Caller::User(&user.actor), id, &name, &bytes, kind)
+        .import()
+        .upload(Caller::User(&user.actor), id, &name, &bytes, kind)
         .await;
     match uploaded {
         Ok(Uploaded::Kept(upload)) => {
@@ -268,7 +270,8 @@ pub async fn show_upload(
 ) -> Result<PreviewPage, AppError> {
     let stashed = state
         .services
-        .import_stashed(Caller::User(&user.actor), id, upload)
+        .import()
+        .stashed(Caller::User(&user.actor), id, upload)
         .await?;
     Ok(preview(
         &user,
@@ -288,7 +291,8 @@ pub async fn issues_csv(
 ) -> Result<Response, AppError> {
     let r = state
         .services
-        .import_stashed(Caller::User(&user.actor), id, upload)
+        .import()
+        .stashed(Caller::User(&user.actor), id, upload)
         .await?
         .report;
     let out = crate::service::import::issues_csv(&r);
@@ -324,16 +328,17 @@ pub async fn decide(
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
     if f.mode == "discard" {
-        state.services.import_discard(caller, id, upload).await?;
+        state.services.import().discard(caller, id, upload).await?;
         return Ok(Redirect::to(&format!("/orgs/{id}/import")).into_response());
     }
     let mode =
         Mode::from_code(&f.mode).ok_or_else(|| AppError::BadRequest("请选择导入方式".into()))?;
-    let stashed = state.services.import_stashed(caller, id, upload).await?;
+    let stashed = state.services.import().stashed(caller, id, upload).await?;
     let kind = stashed.kind.or_else(|| ImportKind::from_code(&f.kind));
     let outcome = state
         .services
-        .import_run(
+        .import()
+        .run(
             caller,
             ImportRequest {
                 into: id,
@@ -359,7 +364,7 @@ pub async fn decide(
     match outcome {
         Ok(done) => match done.batch_id {
             Some(batch) => {
-                state.services.import_discard(caller, id, upload).await?;
+                state.services.import().discard(caller, id, upload).await?;
                 Ok(Redirect::to(&format!("/orgs/{id}/import?batch={batch}")).into_response())
             }
             // Checked again at the import, the file (or the database) had changed.
@@ -387,7 +392,8 @@ pub async fn undo(
 ) -> Result<Response, AppError> {
     match state
         .services
-        .import_undo(Caller::User(&user.actor), batch)
+        .import()
+        .undo(Caller::User(&user.actor), batch)
         .await
     {
         Ok(u) => Ok(Redirect::to(&format!(

@@ -24,7 +24,8 @@ pub async fn inbox(
 ) -> Result<InboxPage, AppError> {
     let items = state
         .services
-        .inbox(Caller::User(&user.actor))
+        .inbox()
+        .list(Caller::User(&user.actor))
         .await?
         .into_iter()
         .map(|n| {
@@ -47,6 +48,7 @@ pub async fn open(
 ) -> Result<Redirect, AppError> {
     let link = state
         .services
+        .inbox()
         .mark_read(Caller::User(&user.actor), Some(id))
         .await?
         .filter(|l| l.starts_with('/') && !l.starts_with("//"))
@@ -60,6 +62,7 @@ pub async fn read_all(
 ) -> Result<Redirect, AppError> {
     state
         .services
+        .inbox()
         .mark_read(Caller::User(&user.actor), None)
         .await?;
     Ok(Redirect::to("/inbox"))

@@ -83,8 +83,8 @@ async fn new_page(
     errors: Vec<String>,
 ) -> Result<NewMemberPage, AppError> {
     let caller = Caller::User(&user.actor);
-    let view = state.services.org_view(caller, org).await?;
-    let firms = state.services.firms_for_members(caller, org).await?;
+    let view = state.services.directory().org(caller, org).await?;
+    let firms = state.services.membership().firms(caller, org).await?;
     Ok(NewMemberPage {
         ctx: Some(Ctx::new(user, "members")),
         csrf: user.csrf.clone(),
@@ -161,7 +161,8 @@ pub async fn add_member(
     };
     match state
         .services
-        .add_member(Caller::User(&user.actor), input)
+        .membership()
+        .add(Caller::User(&user.actor), input)
         .await
     {
         Ok(a) => Ok(MemberAddedPage {
@@ -226,6 +227,7 @@ pub async fn activate(
     }
     match state
         .services
+        .membership()
         .activate(&f.username, &f.code, &f.password, from.as_deref())
         .await
     {
@@ -246,9 +248,14 @@ pub async fn issue_activation(
 ) -> Result<Response, AppError> {
     let a = state
         .services
+        .membership()
         .issue_activation(Caller::User(&user.actor), id)
         .await?;
-    let m = state.services.member(Caller::User(&user.actor), id).await?;
+    let m = state
+        .services
+        .directory()
+        .member(Caller::User(&user.actor), id)
+        .await?;
     Ok(MemberAddedPage {
         ctx: Some(Ctx::new(&user, "members")),
         name: m.name,

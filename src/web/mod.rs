@@ -196,13 +196,13 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = services.purge_expired_sessions().await {
+            if let Err(e) = services.auth().purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
             }
-            if let Err(e) = services.sweep_deadlines().await {
+            if let Err(e) = services.package().sweep_deadlines().await {
                 tracing::warn!(error = %e, "could not sweep deadlines");
             }
-            if let Err(e) = services.purge_expired_uploads().await {
+            if let Err(e) = services.import().purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired uploads");
             }
         }

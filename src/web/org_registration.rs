@@ -83,7 +83,8 @@ pub async fn show(
 ) -> Result<OrgRegistrationPage, AppError> {
     let view = state
         .services
-        .org_registration(Caller::User(&user.actor), id)
+        .org_registration()
+        .view(Caller::User(&user.actor), id)
         .await?;
     let values = view.values.clone();
     let findings = view.findings.clone();
@@ -110,7 +111,8 @@ pub async fn save(
     let caller = Caller::User(&user.actor);
     let result = state
         .services
-        .save_org_registration(caller, id, values.clone(), version)
+        .org_registration()
+        .save(caller, id, values.clone(), version)
         .await;
     let (status, findings, top) = match result {
         Ok(_) => return Ok(Redirect::to(&format!("/orgs/{id}/a3?saved=1")).into_response()),
@@ -118,7 +120,7 @@ pub async fn save(
         Err(ServiceError::Conflict(m)) => (StatusCode::CONFLICT, Vec::new(), Some(m.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let view = state.services.org_registration(caller, id).await?;
+    let view = state.services.org_registration().view(caller, id).await?;
     let mut p = page(&user, view, &values, &findings);
     p.top_error = top;
     Ok((status, p).into_response())

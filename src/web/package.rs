@@ -56,7 +56,8 @@ async fn page(
 ) -> Result<PackagePage, AppError> {
     let v = state
         .services
-        .package_view(Caller::User(&user.actor), id)
+        .package()
+        .view(Caller::User(&user.actor), id)
         .await?;
     let input = input.unwrap_or_else(|| SubmitInput {
         secretary_name: v
@@ -157,7 +158,8 @@ pub async fn submit(
     };
     match state
         .services
-        .submit_package(Caller::User(&user.actor), id, &input)
+        .package()
+        .submit(Caller::User(&user.actor), id, &input)
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/orgs/{id}/package?done=submit")).into_response()),
@@ -202,7 +204,8 @@ pub async fn accept(
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .accept_package(Caller::User(&user.actor), id, f.version)
+        .package()
+        .accept(Caller::User(&user.actor), id, f.version)
         .await;
     decided(&state, &user, id, result, "accept").await
 }
@@ -215,7 +218,8 @@ pub async fn return_package(
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .return_package(Caller::User(&user.actor), id, f.version, &f.reason)
+        .package()
+        .send_back(Caller::User(&user.actor), id, f.version, &f.reason)
         .await;
     decided(&state, &user, id, result, "return").await
 }
@@ -234,7 +238,8 @@ pub async fn extend(
 ) -> Result<Response, AppError> {
     let result = state
         .services
-        .grant_extension(Caller::User(&user.actor), id, &f.until, &f.reason)
+        .package()
+        .extend(Caller::User(&user.actor), id, &f.until, &f.reason)
         .await;
     decided(&state, &user, id, result, "extend").await
 }

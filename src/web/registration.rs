@@ -123,7 +123,8 @@ pub async fn show(
 ) -> Result<RegistrationPage, AppError> {
     let view = state
         .services
-        .registration(Caller::User(&user.actor), id)
+        .registration()
+        .view(Caller::User(&user.actor), id)
         .await?;
     let mut p = page(&user, &view, &view.values, "", &view.findings);
     p.notice = match q.done.as_deref() {
@@ -135,7 +136,8 @@ pub async fn show(
     };
     let review = state
         .services
-        .review_state(Caller::User(&user.actor), id)
+        .review()
+        .state(Caller::User(&user.actor), id)
         .await?;
     if let Some(r) = review
         .last
@@ -192,7 +194,8 @@ pub async fn save(
     let caller = Caller::User(&user.actor);
     let result = state
         .services
-        .save_registration(
+        .registration()
+        .save(
             caller,
             id,
             RegistrationInput {
@@ -224,7 +227,7 @@ pub async fn save(
         Err(e) => return Err(e.into()),
     };
     // Show the form again with exactly what was typed, and the reasons.
-    let view = state.services.registration(caller, id).await?;
+    let view = state.services.registration().view(caller, id).await?;
     let mut p = page(&user, &view, &values, &citizen_id, &findings);
     p.top_error = top;
     p.warnings_note = warnings_note;
@@ -239,7 +242,8 @@ pub async fn approve(
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .approve_registrations(Caller::User(&user.actor), &[id])
+        .review()
+        .approve(Caller::User(&user.actor), &[id])
         .await?;
     Ok(Redirect::to(&format!(
         "/members/{id}/registration?done=approve"
@@ -262,7 +266,8 @@ pub async fn return_form(
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .return_registration(Caller::User(&user.actor), id, &f.reason, &f.note)
+        .review()
+        .send_back(Caller::User(&user.actor), id, &f.reason, &f.note)
         .await?;
     Ok(Redirect::to(&format!(
         "/members/{id}/registration?done=return"

@@ -38,7 +38,8 @@ pub async fn queue(
 ) -> Result<ReviewsPage, AppError> {
     let (org, list) = state
         .services
-        .pending_reviews(Caller::User(&user.actor), id)
+        .review()
+        .pending(Caller::User(&user.actor), id)
         .await?;
     Ok(ReviewsPage {
         ctx: Some(Ctx::new(&user, "tree")),
@@ -80,7 +81,8 @@ pub async fn approve_many(
         .collect();
     let n = state
         .services
-        .approve_registrations(Caller::User(&user.actor), &ids)
+        .review()
+        .approve(Caller::User(&user.actor), &ids)
         .await?;
     Ok(Redirect::to(&format!("/orgs/{id}/reviews?approved={n}")))
 }

@@ -115,7 +115,7 @@ pub async fn resolve_and_guard(
     next: Next,
 ) -> Response {
     let session = match session_token(request.headers()) {
-        Some(token) => match state.services.session(&token).await {
+        Some(token) => match state.services.auth().session(&token).await {
             Ok(s) => s,
             Err(e) => return AppError::Service(e).into_response(),
         },

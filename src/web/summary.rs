@@ -34,7 +34,8 @@ pub async fn summary(
 ) -> Result<SummaryPage, AppError> {
     let t = state
         .services
-        .summary_table(Caller::User(&user.actor), id, &code, q.page.unwrap_or(1))
+        .summary()
+        .table(Caller::User(&user.actor), id, &code, q.page.unwrap_or(1))
         .await?;
     let link = |p: i64| format!("/orgs/{id}/summary/{}?page={p}", code.to_lowercase());
     let coverage = t.stats.as_ref().map_or_else(String::new, |s| {

@@ -113,7 +113,11 @@ pub async fn show(
     Path(id): Path<OrgId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<SurveyPage, AppError> {
-    let v = state.services.survey(Caller::User(&user.actor), id).await?;
+    let v = state
+        .services
+        .survey()
+        .view(Caller::User(&user.actor), id)
+        .await?;
     let mut p = page(&user, v);
     p.notice = q.saved.map(|_| "已保存。".to_owned());
     Ok(p)
@@ -155,12 +159,12 @@ pub async fn record(
         imported: false,
     };
     let caller = Caller::User(&user.actor);
-    match state.services.record_survey(caller, member, entry).await {
+    match state.services.survey().record(caller, member, entry).await {
         Ok(()) => Ok(
             Redirect::to(&format!("/orgs/{id}/survey?saved=1#survey-{}", member.0)).into_response(),
         ),
         Err(ServiceError::Invalid(list)) => {
-            let v = state.services.survey(caller, id).await?;
+            let v = state.services.survey().view(caller, id).await?;
             let mut p = page(&user, v);
             p.errors = list.iter().map(ToString::to_string).collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())

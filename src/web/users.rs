@@ -59,7 +59,8 @@ pub async fn list(
     let role = q.role.as_deref().and_then(Role::from_code);
     let page = state
         .services
-        .list_users(
+        .users()
+        .list(
             Caller::User(&user.actor),
             &UserFilter {
                 q: Some(text.clone()),
@@ -126,6 +127,7 @@ pub async fn new_page(
         .map_or(user.actor.org_id, OrgId);
     let org = state
         .services
+        .users()
         .org_for_accounts(Caller::User(&user.actor), org_id)
         .await?;
     Ok(NewUserPage {
@@ -173,7 +175,8 @@ pub async fn create(
     };
     let result = state
         .services
-        .create_user(
+        .users()
+        .create(
             Caller::User(&user.actor),
             NewAccount {
                 username: f.username.clone(),
@@ -190,6 +193,7 @@ pub async fn create(
         Err(ServiceError::Invalid(list)) => {
             let org = state
                 .services
+                .users()
                 .org_for_accounts(Caller::User(&user.actor), org_id)
                 .await?;
             let page = NewUserPage {
@@ -217,7 +221,8 @@ pub async fn disable(
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .set_user_disabled(Caller::User(&user.actor), id, true)
+        .users()
+        .set_disabled(Caller::User(&user.actor), id, true)
         .await?;
     Ok(Redirect::to("/users?done=disabled"))
 }
@@ -229,7 +234,8 @@ pub async fn enable(
 ) -> Result<Redirect, AppError> {
     state
         .services
-        .set_user_disabled(Caller::User(&user.actor), id, false)
+        .users()
+        .set_disabled(Caller::User(&user.actor), id, false)
         .await?;
     Ok(Redirect::to("/users?done=enabled"))
 }
@@ -253,7 +259,8 @@ pub async fn password_page(
 ) -> Result<PasswordPage, AppError> {
     let target = state
         .services
-        .get_user(Caller::User(&user.actor), id)
+        .users()
+        .get(Caller::User(&user.actor), id)
         .await?;
     Ok(reset_page(&user, &target))
 }
@@ -270,10 +277,15 @@ pub async fn reset_password(
     Form(f): Form<ResetForm>,
 ) -> Result<Response, AppError> {
     let caller = Caller::User(&user.actor);
-    match state.services.reset_password(caller, id, &f.new).await {
+    match state
+        .services
+        .users()
+        .reset_password(caller, id, &f.new)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/users?done=password").into_response()),
         Err(ServiceError::Invalid(list)) => {
-            let target = state.services.get_user(caller, id).await?;
+            let target = state.services.users().get(caller, id).await?;
             let mut page = reset_page(&user, &target);
             page.errors = list.iter().map(ToString::to_string).collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

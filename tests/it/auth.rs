@@ -165,7 +165,8 @@ async fn disabled_users_old_session_stops_working_at_once() {
             .unwrap(),
     );
     app.services
-        .set_user_disabled(Caller::Operator, id, true)
+        .users()
+        .set_disabled(Caller::Operator, id, true)
         .await
         .unwrap();
     let r = c.get("/").await;
@@ -246,7 +247,7 @@ async fn ended_sessions_are_purged() {
         .execute(app.services.db.pool())
         .await
         .unwrap();
-    let purged = app.services.purge_expired_sessions().await.unwrap();
+    let purged = app.services.auth().purge_expired().await.unwrap();
     assert_eq!(purged, 1);
     assert_eq!(c.get("/").await.status, StatusCode::SEE_OTHER);
     assert_eq!(live.get("/").await.status, StatusCode::OK);

@@ -417,7 +417,8 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
     let (firm, _) = crate::campaign::ready_firm(&app).await;
     let op = dengji::service::Caller::Operator;
     app.services
-        .submit_package(op, firm, &crate::campaign::input())
+        .package()
+        .submit(op, firm, &crate::campaign::input())
         .await
         .unwrap();
     let addr = start_server(&app).await;

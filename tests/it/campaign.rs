@@ -39,7 +39,7 @@ pub(crate) fn a3_values(name: &str) -> BTreeMap<String, String> {
 
 /// File the node's 附件3 (prefilled values completed).
 async fn file_a3(app: &TestApp, org: OrgId) {
-    let view = app.services.org_registration(OP, org).await.unwrap();
+    let view = app.services.org_registration().view(OP, org).await.unwrap();
     let mut values = view.values.clone();
     for (k, v) in a3_values(&view.org.name) {
         values.entry(k).or_insert(v);
@@ -48,7 +48,8 @@ async fn file_a3(app: &TestApp, org: OrgId) {
         .entry("reported_total".into())
         .or_insert(view.derived.total.to_string());
     app.services
-        .save_org_registration(OP, org, values, view.version)
+        .org_registration()
+        .save(OP, org, values, view.version)
         .await
         .unwrap_or_else(|e| panic!("a3 of {}: {e:?}", view.org.name));
 }
@@ -56,7 +57,7 @@ async fn file_a3(app: &TestApp, org: OrgId) {
 /// File (and submit) a member's form as the operator; false when the member is not to be
 /// registered (the form refuses submission).
 async fn file_member(app: &TestApp, member: MemberId, mobile: Option<&str>) -> bool {
-    let view = app.services.registration(OP, member).await.unwrap();
+    let view = app.services.registration().view(OP, member).await.unwrap();
     if !view.eligibility.registered {
         return false;
     }
@@ -74,7 +75,8 @@ async fn file_member(app: &TestApp, member: MemberId, mobile: Option<&str>) -> b
         values.insert("mobile".into(), m.into());
     }
     app.services
-        .save_registration(
+        .registration()
+        .save(
             OP,
             member,
             RegistrationInput {
@@ -132,17 +134,15 @@ async fn finish_own(app: &TestApp, org: OrgId) {
         }
     }
     if !filed.is_empty() {
-        app.services
-            .approve_registrations(OP, &filed)
-            .await
-            .unwrap();
+        app.services.review().approve(OP, &filed).await.unwrap();
     }
     file_a3(app, org).await;
 }
 
 async fn package_version(app: &TestApp, org: OrgId) -> i64 {
     app.services
-        .package_view(OP, org)
+        .package()
+        .view(OP, org)
         .await
         .unwrap()
         .package
@@ -157,11 +157,12 @@ pub(crate) fn finish_subtree(app: &TestApp, org: OrgId) -> futures_like::BoxFutu
         for child in children_of(app, org).await {
             finish_subtree(app, child).await;
             let v = package_version(app, child).await;
-            app.services.accept_package(OP, child, v).await.unwrap();
+            app.services.package().accept(OP, child, v).await.unwrap();
         }
         finish_own(app, org).await;
         app.services
-            .submit_package(OP, org, &input())
+            .package()
+            .submit(OP, org, &input())
             .await
             .unwrap_or_else(|e| panic!("submit {org:?}: {e:?}"));
     })
@@ -288,7 +289,8 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     // The second firm completes and submits too; so do the city's other children.
     finish_own(&app, firm2).await;
     app.services
-        .submit_package(OP, firm2, &input())
+        .package()
+        .submit(OP, firm2, &input())
         .await
         .unwrap();
     let city_reviewer = app.login_demo("shi_shenhe").await;
@@ -307,7 +309,7 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     for c in &others {
         finish_subtree(&app, *c).await;
         let v = package_version(&app, *c).await;
-        app.services.accept_package(OP, *c, v).await.unwrap();
+        app.services.package().accept(OP, *c, v).await.unwrap();
     }
 
     // The city accepts the demo firm and returns one record of the second firm.
@@ -349,10 +351,16 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     let package_page = firm2_clerk.get(&format!("/orgs/{}/package", firm2.0)).await;
     assert!(package_page.body.contains("被上级退回"));
     // Accepted data is locked: the demo firm cannot change its 附件3 now.
-    let view = app.services.org_registration(OP, p.firm_org).await.unwrap();
+    let view = app
+        .services
+        .org_registration()
+        .view(OP, p.firm_org)
+        .await
+        .unwrap();
     let locked = app
         .services
-        .save_org_registration(OP, p.firm_org, view.values.clone(), view.version)
+        .org_registration()
+        .save(OP, p.firm_org, view.values.clone(), view.version)
         .await;
     assert!(
         matches!(
@@ -381,12 +389,10 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
 
     // The firm fixes the record and resubmits; the city accepts.
     assert!(file_member(&app, wrong, Some("13912345678")).await);
+    app.services.review().approve(OP, &[wrong]).await.unwrap();
     app.services
-        .approve_registrations(OP, &[wrong])
-        .await
-        .unwrap();
-    app.services
-        .submit_package(OP, firm2, &input())
+        .package()
+        .submit(OP, firm2, &input())
         .await
         .unwrap();
     let v = package_version(&app, firm2).await.to_string();
@@ -416,12 +422,13 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         if c != p.city {
             finish_subtree(&app, c).await;
             let v = package_version(&app, c).await;
-            app.services.accept_package(OP, c, v).await.unwrap();
+            app.services.package().accept(OP, c, v).await.unwrap();
         }
     }
     finish_own(&app, p.province).await;
     app.services
-        .submit_package(OP, p.province, &input())
+        .package()
+        .submit(OP, p.province, &input())
         .await
         .unwrap();
 
@@ -443,11 +450,11 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         if c != p.province {
             finish_subtree(&app, c).await;
             let v = package_version(&app, c).await;
-            app.services.accept_package(OP, c, v).await.unwrap();
+            app.services.package().accept(OP, c, v).await.unwrap();
         }
     }
     finish_own(&app, root).await;
-    let view = app.services.package_view(OP, root).await.unwrap();
+    let view = app.services.package().view(OP, root).await.unwrap();
     assert!(
         view.readiness.missing.is_empty(),
         "the national package is complete: {:?}",
@@ -470,7 +477,12 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         .fetch_one(pool)
         .await
         .unwrap();
-    let table = app.services.summary_table(OP, root, "A6", 1).await.unwrap();
+    let table = app
+        .services
+        .summary()
+        .table(OP, root, "A6", 1)
+        .await
+        .unwrap();
     let stats = table.stats.expect("statistics block");
     assert_eq!(stats.approved, registrable);
     assert_eq!(stats.members(), members);
@@ -524,10 +536,7 @@ pub async fn ready_firm(app: &TestApp) -> (OrgId, Vec<MemberId>) {
             filed.push(m);
         }
     }
-    app.services
-        .approve_registrations(OP, &filed)
-        .await
-        .unwrap();
+    app.services.review().approve(OP, &filed).await.unwrap();
     file_a3(app, p.firm_org).await;
     (p.firm_org, filed)
 }
@@ -546,7 +555,7 @@ async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothin
     )
     .await;
     // A second reviewer's page was open before the return; their approval now fails.
-    let r = app.services.approve_registrations(OP, &[m]).await;
+    let r = app.services.review().approve(OP, &[m]).await;
     assert!(
         matches!(
             &r,
@@ -616,6 +625,7 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
     let day = |n: i64| (today + time::Duration::days(n)).to_string();
     // Two days before the deadline, the firm's staff get one reminder.
     app.services
+        .campaign()
         .set_deadlines(
             OP,
             &Deadlines {
@@ -627,8 +637,8 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
         )
         .await
         .unwrap();
-    app.services.sweep_deadlines().await.unwrap();
-    app.services.sweep_deadlines().await.unwrap();
+    app.services.package().sweep_deadlines().await.unwrap();
+    app.services.package().sweep_deadlines().await.unwrap();
     let clerk = app.login_demo("suo").await;
     let inbox = clerk.get("/inbox").await;
     assert_eq!(
@@ -638,6 +648,7 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
         inbox.body
     );
     app.services
+        .campaign()
         .set_deadlines(
             OP,
             &Deadlines {
@@ -679,8 +690,8 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
         .to_owned();
     assert!(row.contains("逾期"), "{row}");
     // The sweep tells the firm's staff, once.
-    app.services.sweep_deadlines().await.unwrap();
-    app.services.sweep_deadlines().await.unwrap();
+    app.services.package().sweep_deadlines().await.unwrap();
+    app.services.package().sweep_deadlines().await.unwrap();
     let notices: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id \
          WHERE n.kind = 'overdue' AND u.username = 'suo'",
@@ -734,9 +745,15 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
     let app = TestApp::spawn().await;
     let (firm, _) = ready_firm(&app).await;
     // The clerk opens the 附件3 form, then the package goes up.
-    let open = app.services.org_registration(OP, firm).await.unwrap();
+    let open = app
+        .services
+        .org_registration()
+        .view(OP, firm)
+        .await
+        .unwrap();
     app.services
-        .submit_package(OP, firm, &input())
+        .package()
+        .submit(OP, firm, &input())
         .await
         .unwrap();
     // Saving while the package is with the parent is refused, nothing stored.
@@ -744,7 +761,8 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
     edited.insert("contact_name".into(), "张华".into());
     let r = app
         .services
-        .save_org_registration(OP, firm, edited.clone(), open.version)
+        .org_registration()
+        .save(OP, firm, edited.clone(), open.version)
         .await;
     assert!(
         matches!(&r, Err(ServiceError::Conflict(Refusal::Locked(_)))),
@@ -777,16 +795,23 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
     assert_eq!(package_state(&app, firm).await.as_deref(), Some("returned"));
     // The child's edit, made over the version it opened, now goes through: nothing lost.
     app.services
-        .save_org_registration(OP, firm, edited, open.version)
+        .org_registration()
+        .save(OP, firm, edited, open.version)
         .await
         .unwrap();
-    let saved = app.services.org_registration(OP, firm).await.unwrap();
+    let saved = app
+        .services
+        .org_registration()
+        .view(OP, firm)
+        .await
+        .unwrap();
     assert_eq!(
         saved.values.get("contact_name").map(String::as_str),
         Some("张华")
     );
     app.services
-        .submit_package(OP, firm, &input())
+        .package()
+        .submit(OP, firm, &input())
         .await
         .unwrap();
     assert_eq!(
@@ -870,11 +895,12 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
     let p = demo_places(&app).await;
     let (firm, filed) = ready_firm(&app).await;
     app.services
-        .submit_package(OP, firm, &input())
+        .package()
+        .submit(OP, firm, &input())
         .await
         .unwrap();
     let v = package_version(&app, firm).await;
-    app.services.accept_package(OP, firm, v).await.unwrap();
+    app.services.package().accept(OP, firm, v).await.unwrap();
     // The firm's own reviewer can no longer return an accepted record.
     let reviewer = app.login_demo("suo_shenhe").await;
     let r = reviewer
@@ -893,7 +919,7 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
     if let Some(late) = late
         && file_member(&app, late, None).await
     {
-        let r = app.services.approve_registrations(OP, &[late]).await;
+        let r = app.services.review().approve(OP, &[late]).await;
         assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
     }
     // The city returns one record; the member fixes it; the firm approves and resubmits.
@@ -906,11 +932,13 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
     .await;
     assert!(file_member(&app, filed[0], Some("13912345678")).await);
     app.services
-        .approve_registrations(OP, &[filed[0]])
+        .review()
+        .approve(OP, &[filed[0]])
         .await
         .unwrap();
     app.services
-        .submit_package(OP, firm, &input())
+        .package()
+        .submit(OP, firm, &input())
         .await
         .unwrap();
     // Whoever accepted sees the change counted.

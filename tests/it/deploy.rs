@@ -292,7 +292,8 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         let services = app.services.clone();
         async move {
             services
-                .import_run(
+                .import()
+                .run(
                     op,
                     ImportRequest {
                         into: dengji::domain::OrgId(js),

@@ -213,7 +213,8 @@ async fn the_a6_has_a_two_row_header_and_its_statistics_sheet() {
     // The statistics sheet matches the page's block.
     let stats = app
         .services
-        .summary_table(Caller::Operator, p.city, "A6", 1)
+        .summary()
+        .table(Caller::Operator, p.city, "A6", 1)
         .await
         .unwrap()
         .stats
@@ -571,7 +572,8 @@ async fn file_a3(
 ) -> dengji::service::org_registration::OrgRegistrationView {
     let view = app
         .services
-        .org_registration(Caller::Operator, org)
+        .org_registration()
+        .view(Caller::Operator, org)
         .await
         .unwrap();
     let mut values = view.values.clone();
@@ -581,7 +583,8 @@ async fn file_a3(
         .entry("reported_total".into())
         .or_insert(view.derived.total.to_string());
     app.services
-        .save_org_registration(Caller::Operator, org, values, view.version)
+        .org_registration()
+        .save(Caller::Operator, org, values, view.version)
         .await
         .unwrap();
     view

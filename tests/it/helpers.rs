@@ -88,7 +88,8 @@ impl TestApp {
     pub async fn start_campaign(&self, name: &str, cutoff: &str, reference: &str) {
         use dengji::service::campaign::{CampaignForm, Deadlines};
         self.services
-            .new_campaign(
+            .campaign()
+            .start(
                 dengji::service::Caller::Operator,
                 &CampaignForm {
                     name: name.into(),
@@ -138,7 +139,8 @@ impl TestApp {
         let mut app = Self::empty().await;
         let summary = app
             .services
-            .generate_demo(
+            .demo()
+            .generate(
                 &DemoOptions {
                     members,
                     firms: None,
@@ -240,7 +242,8 @@ impl TestApp {
                 .replace('-', "_")
         );
         self.services
-            .create_user(
+            .users()
+            .create(
                 Caller::Operator,
                 NewAccount {
                     username: username.clone(),
@@ -526,14 +529,16 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
 
 pub async fn check(app: &TestApp, into: OrgId, bytes: &[u8]) -> Report {
     app.services
-        .import_check(Caller::Operator, into, bytes, None, &|_, _| {})
+        .import()
+        .check(Caller::Operator, into, bytes, None, &|_, _| {})
         .await
         .unwrap()
 }
 
 pub async fn run(app: &TestApp, into: OrgId, bytes: &[u8], mode: Mode) -> Imported {
     app.services
-        .import_run(
+        .import()
+        .run(
             Caller::Operator,
             ImportRequest {
                 into,

@@ -234,7 +234,7 @@ async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
     );
 
     // Undo removes the members and their drafts; a second undo is refused.
-    let gone = app.services.import_undo(OP, batch).await.unwrap();
+    let gone = app.services.import().undo(OP, batch).await.unwrap();
     assert_eq!((gone.kind, gone.removed), (ImportKind::Lawyers, 3));
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM members").await,
@@ -249,7 +249,7 @@ async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
         .await,
         1
     );
-    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(err.to_string().contains("已经撤销"), "{err}");
     // The tallies, counted out of by the undo, agree with a recount again.
     let mut conn = app.services.db.acquire().await.unwrap();
@@ -669,7 +669,8 @@ async fn an_import_that_fails_halfway_leaves_nothing_behind() {
     let rows: Vec<Vec<String>> = (71..=90).map(|s| row(&own, s)).collect();
     let err = app
         .services
-        .import_run(
+        .import()
+        .run(
             OP,
             ImportRequest {
                 into: p.firm_org,
@@ -716,7 +717,7 @@ async fn undo_is_refused_once_work_depends_on_the_batch() {
     .execute(app.services.db.pool())
     .await
     .unwrap();
-    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(
         err.to_string().contains("1 人的登记表已被修改或提交"),
         "{err}"
@@ -1008,7 +1009,7 @@ async fn imported_members_get_their_login_from_the_member_page() {
         .post(&format!("/members/{member}/activation"), &[])
         .await;
     assert!(again.body.contains("已激活账号"), "{}", again.body);
-    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(err.to_string().contains("1 人已发放登录账号"), "{err}");
     // An auditor sees no button and cannot issue codes.
     let auditor = app.login_demo("auditor").await;
@@ -1076,7 +1077,8 @@ async fn an_exported_roster_imports_again_with_the_same_values() {
 
     let mut xlsx: Vec<u8> = Vec::new();
     app.services
-        .export_table(
+        .export()
+        .table(
             OP,
             p.firm_org,
             "a1",
@@ -1086,7 +1088,7 @@ async fn an_exported_roster_imports_again_with_the_same_values() {
         )
         .await
         .unwrap();
-    app.services.import_undo(OP, batch).await.unwrap();
+    app.services.import().undo(OP, batch).await.unwrap();
 
     // The firm's other lawyers are still on record (registered); the three come back as they were.
     let again = run(&app, p.firm_org, &xlsx, Mode::ValidOnly).await;
@@ -1118,7 +1120,8 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
     let (own, _, _) = firms(&app).await;
     let Uploaded::Kept(id) = app
         .services
-        .import_upload(
+        .import()
+        .upload(
             OP,
             p.firm_org,
             "名册.xlsx",
@@ -1132,7 +1135,8 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
     };
     assert!(
         app.services
-            .import_stashed(OP, p.firm_org, id)
+            .import()
+            .stashed(OP, p.firm_org, id)
             .await
             .is_ok()
     );
@@ -1142,11 +1146,12 @@ async fn an_upload_nobody_decides_on_expires_and_is_purged() {
         .unwrap();
     let err = app
         .services
-        .import_stashed(OP, p.firm_org, id)
+        .import()
+        .stashed(OP, p.firm_org, id)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("已过期"), "{err}");
-    app.services.purge_expired_uploads().await.unwrap();
+    app.services.import().purge_expired().await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM import_uploads").await, 0);
 }
 
@@ -1302,19 +1307,22 @@ async fn nationwide_lookups_stop_at_the_daily_limit_audited_and_told_to_the_admi
     let mut services = app.services.clone();
     services.limits.lookups_per_day = 5;
     let clerk = services
+        .auth()
         .login("suo", dengji::service::demo::DEMO_PASSWORD, None)
         .await
         .unwrap();
     let caller = Caller::User(&clerk.actor);
     let three = Book::new((301..=303).map(|s| row(&own, s)).collect()).bytes();
     let r = services
-        .import_check(caller, p.firm_org, &three, None, &|_, _| {})
+        .import()
+        .check(caller, p.firm_org, &three, None, &|_, _| {})
         .await
         .unwrap();
     assert!(!r.file_error, "{}", issues(&r));
     // Three more would pass the day's five.
     let r = services
-        .import_check(caller, p.firm_org, &three, None, &|_, _| {})
+        .import()
+        .check(caller, p.firm_org, &three, None, &|_, _| {})
         .await
         .unwrap();
     assert!(r.file_error);
@@ -1322,7 +1330,8 @@ async fn nationwide_lookups_stop_at_the_daily_limit_audited_and_told_to_the_admi
     // The import is refused the same way, and stores nothing.
     let before = count(&app, "SELECT COUNT(*) FROM members").await;
     let done = services
-        .import_run(
+        .import()
+        .run(
             caller,
             ImportRequest {
                 into: p.firm_org,
@@ -1355,7 +1364,8 @@ async fn nationwide_lookups_stop_at_the_daily_limit_audited_and_told_to_the_admi
     assert_eq!(notices, 1);
     // The operator at the command line is never limited.
     let r = services
-        .import_check(OP, p.firm_org, &three, None, &|_, _| {})
+        .import()
+        .check(OP, p.firm_org, &three, None, &|_, _| {})
         .await
         .unwrap();
     assert!(!r.file_error, "{}", issues(&r));
@@ -1367,16 +1377,19 @@ async fn one_user_runs_one_import_at_a_time_and_the_server_a_few() {
     let app = TestApp::spawn().await;
     let a = app
         .services
+        .auth()
         .login("suo", dengji::service::demo::DEMO_PASSWORD, None)
         .await
         .unwrap();
     let b = app
         .services
+        .auth()
         .login("shi", dengji::service::demo::DEMO_PASSWORD, None)
         .await
         .unwrap();
     let c = app
         .services
+        .auth()
         .login("sheng", dengji::service::demo::DEMO_PASSWORD, None)
         .await
         .unwrap();
@@ -1438,12 +1451,14 @@ async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
     ] {
         let mut bytes = Vec::new();
         demo.services
-            .export_table(OP, from, what, ExportFormat::Xlsx, &mut bytes, &|_| {})
+            .export()
+            .table(OP, from, what, ExportFormat::Xlsx, &mut bytes, &|_| {})
             .await
             .unwrap();
         let done = fresh
             .services
-            .import_run(
+            .import()
+            .run(
                 OP,
                 ImportRequest {
                     into,
@@ -1474,9 +1489,10 @@ async fn a_2018_file_is_judged_at_the_2018_campaigns_date_not_today() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let (own, _, _) = firms(&app).await;
-    app.services.close_campaign(OP).await.unwrap();
+    app.services.campaign().close(OP).await.unwrap();
     app.services
-        .new_campaign(
+        .campaign()
+        .start(
             OP,
             &CampaignForm {
                 name: "2018年登记核查".into(),
@@ -1858,7 +1874,7 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
     let marks = |app: &TestApp| {
         let services = app.services.clone();
         async move {
-            let view = services.survey(OP, p.firm_org).await.unwrap();
+            let view = services.survey().view(OP, p.firm_org).await.unwrap();
             let mut out: Vec<Mark> = view
                 .rows
                 .into_iter()
@@ -1920,7 +1936,7 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
     assert!(page.body.contains("导入待确认"));
 
     // Unconfirmed marks go with the batch's undo.
-    app.services.import_undo(OP, batch).await.unwrap();
+    app.services.import().undo(OP, batch).await.unwrap();
     assert_eq!(
         count(
             &app,
@@ -1938,7 +1954,8 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
         .await
         .unwrap();
     app.services
-        .record_survey(
+        .survey()
+        .record(
             OP,
             dengji::domain::MemberId(member),
             dengji::store::survey::Check {
@@ -1953,6 +1970,6 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
         .await
         .unwrap();
     assert_eq!(marks(&app).await.1, 3);
-    let refused = app.services.import_undo(OP, batch).await.unwrap_err();
+    let refused = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(refused.to_string().contains("摸底核查"), "{refused}");
 }

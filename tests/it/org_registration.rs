@@ -151,7 +151,8 @@ async fn city_form_lists_firms_that_should_have_their_own_organisation() {
             .unwrap();
             for seq in 0..3u32 {
                 app.services
-                    .add_member(
+                    .membership()
+                    .add(
                         dengji::service::Caller::Operator,
                         dengji::service::membership::NewMemberInput {
                             name: format!("测试{seq}"),
@@ -269,7 +270,8 @@ async fn the_committee_rule_counts_members_whose_membership_is_here() {
     // Eight more 正式党员 in the firm organisation.
     let rows = (701..=708).map(|s| crate::import::row(&own, s)).collect();
     app.services
-        .import_run(
+        .import()
+        .run(
             Caller::Operator,
             ImportRequest {
                 into: p.firm_org,

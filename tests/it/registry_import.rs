@@ -179,7 +179,7 @@ async fn firms_are_checked_imported_under_their_city_and_undone() {
         .await,
         1
     );
-    let batches = app.services.import_batches(OP, p.city).await.unwrap();
+    let batches = app.services.import().batches(OP, p.city).await.unwrap();
     assert_eq!(batches[0].kind, "firms");
 
     // The same file again: each firm is already registered, named (it is in the subtree).
@@ -193,7 +193,7 @@ async fn firms_are_checked_imported_under_their_city_and_undone() {
 
     // Undo removes them and counts them out.
     assert_eq!(
-        app.services.import_undo(OP, batch).await.unwrap().removed,
+        app.services.import().undo(OP, batch).await.unwrap().removed,
         3
     );
     assert_eq!(
@@ -202,7 +202,7 @@ async fn firms_are_checked_imported_under_their_city_and_undone() {
     );
     assert_eq!(count(&app, &tally_sql).await, tally_before);
     tallies_agree(&app).await;
-    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(err.to_string().contains("已经撤销"), "{err}");
 }
 
@@ -529,13 +529,18 @@ async fn organisations_are_built_under_a_city_and_take_over_their_firms() {
     let member_batch = into_branch.batch_id.expect("members imported");
 
     // Undo waits until nothing hangs under the organisations; then the firms go back.
-    let err = app.services.import_undo(OP, batch).await.unwrap_err();
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(err.to_string().contains("1 名党员"), "{err}");
-    let err = app.services.import_undo(OP, firms_batch).await.unwrap_err();
+    let err = app
+        .services
+        .import()
+        .undo(OP, firms_batch)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("纳入党组织"), "{err}");
-    app.services.import_undo(OP, member_batch).await.unwrap();
+    app.services.import().undo(OP, member_batch).await.unwrap();
     assert_eq!(
-        app.services.import_undo(OP, batch).await.unwrap().removed,
+        app.services.import().undo(OP, batch).await.unwrap().removed,
         2
     );
     assert_eq!(
@@ -653,7 +658,8 @@ async fn a_province_builds_a_city_whose_firms_and_organisation_follow() {
     // The city's batch is not undone while its firms and organisations hang under it.
     let err = app
         .services
-        .import_undo(OP, cities_batch)
+        .import()
+        .undo(OP, cities_batch)
         .await
         .unwrap_err();
     let m = err.to_string();
@@ -994,7 +1000,8 @@ async fn files_that_are_no_registry_are_refused_with_a_clear_message() {
         let app = &app;
         async move {
             app.services
-                .import_check(OP, p.city, &bytes, Some(kind), &|_, _| {})
+                .import()
+                .check(OP, p.city, &bytes, Some(kind), &|_, _| {})
                 .await
                 .unwrap()
         }
@@ -1118,7 +1125,8 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
             .unwrap();
     let view = app
         .services
-        .org_registration(OP, OrgId(org61))
+        .org_registration()
+        .view(OP, OrgId(org61))
         .await
         .unwrap();
     assert_eq!(view.version, 1);
@@ -1149,7 +1157,7 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
     );
 
     // Undo takes the drafts with the organisations.
-    app.services.import_undo(OP, batch).await.unwrap();
+    app.services.import().undo(OP, batch).await.unwrap();
     assert_eq!(
         count(
             &app,
@@ -1170,7 +1178,8 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
             .unwrap();
     let mut values = app
         .services
-        .org_registration(OP, OrgId(org61))
+        .org_registration()
+        .view(OP, OrgId(org61))
         .await
         .unwrap()
         .values;
@@ -1189,10 +1198,11 @@ async fn a_rosters_a3_columns_fill_the_draft_run_its_rules_and_go_with_the_undo(
         values.insert(k.into(), v.into());
     }
     app.services
-        .save_org_registration(OP, OrgId(org61), values, 1)
+        .org_registration()
+        .save(OP, OrgId(org61), values, 1)
         .await
         .unwrap();
-    let refused = app.services.import_undo(OP, batch).await.unwrap_err();
+    let refused = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(refused.to_string().contains("附件3"), "{refused}");
 }
 

@@ -223,6 +223,7 @@ async fn the_city_cockpit_shows_each_firm_organisations_progress_and_overdue() {
         .unwrap();
     // The notice's own 2018 deadlines: long past.
     app.services
+        .campaign()
         .set_deadlines(
             Caller::Operator,
             &Deadlines {

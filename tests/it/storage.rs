@@ -66,7 +66,8 @@ async fn demo_is_reproducible_and_refuses_a_filled_database() {
     assert_eq!(names(&a).await, names(&b).await, "same seed, same nation");
     let again = a
         .services
-        .generate_demo(&Default::default(), &|_| {})
+        .demo()
+        .generate(&Default::default(), &|_| {})
         .await
         .expect_err("second demo refused");
     assert!(again.to_string().contains("已有"), "{again}");
@@ -129,7 +130,8 @@ async fn name_search_treats_wildcards_literally() {
     let caller = Caller::Operator;
     let (page, _) = app
         .services
-        .list_members(
+        .directory()
+        .members(
             caller,
             None,
             &MemberFilter {
@@ -144,7 +146,8 @@ async fn name_search_treats_wildcards_literally() {
     assert!(page.items.is_empty(), "'%' is a literal, not a wildcard");
     let (page, _) = app
         .services
-        .list_members(
+        .directory()
+        .members(
             caller,
             None,
             &MemberFilter {
@@ -167,7 +170,8 @@ async fn paging_walks_every_member_once() {
     loop {
         let (page, _) = app
             .services
-            .list_members(
+            .directory()
+            .members(
                 Caller::Operator,
                 None,
                 &MemberFilter {

@@ -193,7 +193,7 @@ pub(super) fn guess_kind(catalogue: &Catalogue, headers: &[String]) -> Result<Im
     }
 }
 
-impl Services {
+impl crate::service::import::ImportService<'_> {
     pub(super) async fn import_in(
         &self,
         conn: &mut sqlx::AnyConnection,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{Caller, Refusal, ServiceError, ServiceResult, Services, beijing_today};
+use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::{Action, Scope};
 use crate::domain::OrgId;
 use crate::forms::Severity;
@@ -510,9 +510,11 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-impl Services {
+super::area!(ImportService);
+
+impl ImportService<'_> {
     /// The node a caller may import into (clerks, reviewers and administrators of its subtree).
-    pub async fn import_target(&self, caller: Caller<'_>, into: OrgId) -> ServiceResult<orgs::Org> {
+    pub async fn target(&self, caller: Caller<'_>, into: OrgId) -> ServiceResult<orgs::Org> {
         let mut conn = self.db.acquire().await?;
         super::managed_org(&mut conn, caller, into).await
     }
@@ -520,7 +522,7 @@ impl Services {
     /// Check a file for import into `into` without storing anything: every error and warning
     /// by row, column and rule code. Audited (who, the file's digest, rows, nationwide hits)
     /// and counted against the caller's daily nationwide lookups.
-    pub async fn import_check(
+    pub async fn check(
         &self,
         caller: Caller<'_>,
         into: OrgId,
@@ -528,7 +530,7 @@ impl Services {
         kind: Option<ImportKind>,
         progress: &Progress<'_>,
     ) -> ServiceResult<Report> {
-        let org = self.import_target(caller, into).await?;
+        let org = self.target(caller, into).await?;
         let _slot = self.limits.imports.take(caller)?;
         let mut report = self.check_file(caller, &org, bytes, kind, progress).await?;
         report.judged_at = Some(self.judged_at().await?.to_string());
@@ -660,13 +662,13 @@ impl Services {
     /// Check the file again and import it in `mode`, as one recorded batch in one transaction.
     /// Rows are written as they pass the check (reading, checking and writing run side by
     /// side); when the file turns out not importable in `mode`, nothing is kept.
-    pub async fn import_run(
+    pub async fn run(
         &self,
         caller: Caller<'_>,
         request: ImportRequest<'_>,
         progress: &Progress<'_>,
     ) -> ServiceResult<Imported> {
-        let org = self.import_target(caller, request.into).await?;
+        let org = self.target(caller, request.into).await?;
         let _slot = self.limits.imports.take(caller)?;
         let mut done = self.run_file(caller, &org, request, progress).await?;
         done.report.judged_at = Some(self.judged_at().await?.to_string());
@@ -715,11 +717,11 @@ impl Services {
     }
 }
 
-impl Services {
-    /// Take an uploaded file: its dry run (audited, see [`Services::import_check`]), then,
+impl ImportService<'_> {
+    /// Take an uploaded file: its dry run (audited, see [`ImportService::check`]), then,
     /// unless the file cannot be imported at all, keep it and the report (encrypted) for the
     /// user's decision. A user keeps at most [`MAX_WAITING_UPLOADS`]; the oldest goes.
-    pub async fn import_upload(
+    pub async fn upload(
         &self,
         caller: Caller<'_>,
         into: OrgId,
@@ -728,7 +730,8 @@ impl Services {
         kind: Option<ImportKind>,
     ) -> ServiceResult<Uploaded> {
         let report = self
-            .import_check(caller, into, bytes, kind, &|_, _| {})
+            .import()
+            .check(caller, into, bytes, kind, &|_, _| {})
             .await?;
         if report.file_error {
             return Ok(Uploaded::Refused(report));
@@ -760,12 +763,7 @@ impl Services {
     }
 
     /// An upload of the caller's own into `org`, still waiting, with its dry run's report.
-    pub async fn import_stashed(
-        &self,
-        caller: Caller<'_>,
-        org: OrgId,
-        id: i64,
-    ) -> ServiceResult<Stashed> {
+    pub async fn stashed(&self, caller: Caller<'_>, org: OrgId, id: i64) -> ServiceResult<Stashed> {
         let mut conn = self.db.acquire().await?;
         let upload = imports::get_upload(&mut conn, id)
             .await?
@@ -797,13 +795,8 @@ impl Services {
     }
 
     /// Forget a waiting upload (imported or given up), and every expired one.
-    pub async fn import_discard(
-        &self,
-        caller: Caller<'_>,
-        org: OrgId,
-        id: i64,
-    ) -> ServiceResult<()> {
-        let stashed = self.import_stashed(caller, org, id).await;
+    pub async fn discard(&self, caller: Caller<'_>, org: OrgId, id: i64) -> ServiceResult<()> {
+        let stashed = self.stashed(caller, org, id).await;
         if let Err(e) = stashed
             && !matches!(e, ServiceError::Conflict(_))
         {
@@ -815,26 +808,26 @@ impl Services {
     }
 
     /// Forget uploads nobody decided on within [`UPLOAD_HOURS`] (run hourly by the server).
-    pub async fn purge_expired_uploads(&self) -> ServiceResult<()> {
+    pub async fn purge_expired(&self) -> ServiceResult<()> {
         let mut conn = self.db.acquire().await?;
         imports::delete_upload(&mut conn, 0).await?;
         Ok(())
     }
 
     /// The latest batches imported into the subtree of `org`.
-    pub async fn import_batches(
+    pub async fn batches(
         &self,
         caller: Caller<'_>,
         org: OrgId,
     ) -> ServiceResult<Vec<imports::Batch>> {
-        let org = self.import_target(caller, org).await?;
+        let org = self.target(caller, org).await?;
         let mut conn = self.db.acquire().await?;
         Ok(imports::batches_under(&mut conn, &Scope::Subtree(org.path.clone()), 50).await?)
     }
 
     /// Undo a batch: its members and their untouched drafts are removed, while nothing
     /// depends on them (no form saved or submitted since, no login issued, no survey check).
-    pub async fn import_undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<Undone> {
+    pub async fn undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<Undone> {
         caller.require(Action::ManageMembers, None)?;
         let mut tx = self.db.begin().await?;
         let b = imports::get_batch(&mut tx, batch)

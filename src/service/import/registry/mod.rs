@@ -25,7 +25,7 @@ use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
 use crate::forms::divisions;
 use crate::forms::{Catalogue, Field, Kind, Severity, validate};
 use crate::service::org_registration::{org_rules, prefill};
-use crate::service::{Caller, ServiceError, ServiceResult, Services};
+use crate::service::{Caller, ServiceError, ServiceResult};
 use crate::sheet::{self, Value};
 use crate::store::firms::{self as firm_store, KnownFirm, NewFirm};
 use crate::store::imports;
@@ -608,7 +608,7 @@ async fn check(
     })
 }
 
-impl Services {
+impl crate::service::import::ImportService<'_> {
     /// The dry run of a firm registry or organisation roster.
     pub(crate) async fn registry_check(
         &self,
