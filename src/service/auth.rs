@@ -37,6 +37,8 @@ pub struct NewSession {
     pub token: String,
     pub csrf_token: String,
     pub expires_at: i64,
+    /// Seconds from now until it expires (the cookie's Max-Age).
+    pub max_age: i64,
     pub actor: Actor,
 }
 
@@ -143,6 +145,7 @@ impl AuthService<'_> {
             token,
             csrf_token,
             expires_at,
+            max_age: expires_at - t,
             actor,
         })
     }

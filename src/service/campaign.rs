@@ -6,6 +6,10 @@ use crate::authz::Action;
 use crate::domain::OrgLevel;
 use crate::store::audit::{self, NewEvent};
 
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::campaigns::Campaign;
+
 /// New deadlines of the campaign, per level.
 #[derive(Debug, Clone)]
 pub struct Deadlines {

@@ -5,10 +5,13 @@ use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::{Action, Scope};
 use crate::domain::{FirmId, MemberId, OrgId, TreePath};
 use crate::store::audit::Event;
-use crate::store::firms::{Firm, FirmFilter};
-use crate::store::members::{Member, MemberFilter};
-use crate::store::orgs::{Org, OrgFilter, Page, SubtreeCounts};
 use crate::store::{audit, firms, members, orgs};
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
+pub use crate::store::members::{Member, MemberFilter, MemberSort};
+pub use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
 
 /// Most children shown under one node at once.
 pub const MAX_CHILDREN: i64 = 500;

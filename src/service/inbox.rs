@@ -1,7 +1,11 @@
 //! The in-app inbox of the signed-in user.
 
 use super::{Caller, ServiceError, ServiceResult};
-use crate::store::notifications::{self, Notification};
+use crate::store::notifications;
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::notifications::Notification;
 
 super::area!(InboxService);
 

@@ -279,6 +279,11 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Too much at once, from the service's limits or the database's: try again later.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_) | Self::Store(StoreError::Busy))
+    }
+
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, reason)])
     }

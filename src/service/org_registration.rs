@@ -11,8 +11,12 @@ use crate::forms::rules::parse_date;
 use crate::forms::{Catalogue, Finding, Form, Severity, validate};
 use crate::store::StoreError;
 use crate::store::audit::{self, NewEvent};
-use crate::store::org_registrations::{self, MemberCounts};
+use crate::store::org_registrations;
 use crate::store::orgs::Org;
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::org_registrations::MemberCounts;
 
 #[derive(Debug, Clone)]
 pub struct OrgRegistrationView {

@@ -9,7 +9,11 @@ use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
 use crate::store::members;
 use crate::store::orgs::Org;
-use crate::store::survey::{self, Check, RosterRow};
+use crate::store::survey::{self, RosterRow};
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::survey::Check;
 
 /// The progress counts shown above the roster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,10 @@ use crate::store::orgs::Page;
 use crate::store::throttle::{self, Key};
 use crate::store::{StoreError, members, orgs, sessions, users};
 
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::users::{User, UserFilter};
+
 /// What an administrator types to create an account.
 #[derive(Debug, Clone)]
 pub struct NewAccount {

@@ -96,7 +96,7 @@ pub async fn login(
         .await
     {
         Ok(s) => {
-            let max_age = s.expires_at - crate::store::now();
+            let max_age = s.max_age;
             let cookie = session_cookie(&s.token, max_age, state.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
         }

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
+use crate::service::campaign::Campaign;
 use crate::service::campaign::{CampaignForm, Deadlines};
 use crate::service::{Caller, ServiceError, beijing_time};
-use crate::store::campaigns::Campaign;
 
 pub struct CampaignRow {
     pub name: String,

@@ -11,10 +11,10 @@ use super::{AppError, AppState, CurrentUser};
 use crate::authz::{Action, Decision, authorize};
 use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role};
 use crate::service::directory::OrgView;
+use crate::service::directory::{Coverage, Firm, FirmFilter, FirmSort, form_label};
+use crate::service::directory::{MemberFilter, MemberSort};
+use crate::service::directory::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
 use crate::service::{Caller, beijing_time};
-use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
-use crate::store::members::{MemberFilter, MemberSort};
-use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
 
 /// An optional id from a query string; anything that is not a positive number is ignored.
 fn id_param(v: &Option<String>) -> Option<i64> {

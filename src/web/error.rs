@@ -106,9 +106,9 @@ impl IntoResponse for AppError {
                     | ServiceError::ActivationLocked(_)
                     | ServiceError::Throttled(_)
                     | ServiceError::Disabled => (StatusCode::UNAUTHORIZED, "登录失败"),
-                    ServiceError::Busy(_) | ServiceError::Store(crate::store::StoreError::Busy) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, "系统正忙")
-                    }
+                    // Busy itself, or the database's busy (a store error).
+                    e if e.is_busy() => (StatusCode::SERVICE_UNAVAILABLE, "系统正忙"),
+                    ServiceError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "系统正忙"),
                     ServiceError::Store(_) | ServiceError::Crypto(_) => {
                         tracing::error!(error = %e, "request failed");
                         return error_page(

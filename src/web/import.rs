@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
+use crate::service::import::Batch;
 use crate::service::import::{ImportKind, ImportRequest, Issue, Mode, Report, Undone, Uploaded};
 use crate::service::{Caller, ServiceError, beijing_time};
-use crate::store::imports::Batch;
 
 /// Issues shown on the page; the rest are in the downloadable list.
 const ISSUES_SHOWN: usize = 500;

@@ -7,8 +7,8 @@ use axum::response::Redirect;
 
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
+use crate::service::inbox::Notification;
 use crate::service::{Caller, beijing_time};
-use crate::store::notifications::Notification;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "inbox.html")]

@@ -15,9 +15,9 @@ use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
 use crate::forms::Finding;
+use crate::service::org_registration::MemberCounts;
 use crate::service::org_registration::OrgRegistrationView;
 use crate::service::{Caller, ServiceError};
-use crate::store::org_registrations::MemberCounts;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "org_registration.html")]

@@ -12,9 +12,9 @@ use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{MemberId, OrgId};
 use crate::forms::Catalogue;
+use crate::service::survey::Check;
 use crate::service::survey::{SurveyCounts, SurveyView};
 use crate::service::{Caller, ServiceError};
-use crate::store::survey::Check;
 
 pub struct Row {
     member_id: i64,

@@ -12,10 +12,10 @@ use super::account::PasswordPage;
 use super::view::{Ctx, Pager, paging};
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{MemberId, OrgId, Role, UserId};
+use crate::service::directory::Page;
 use crate::service::users::NewAccount;
+use crate::service::users::{User, UserFilter};
 use crate::service::{Caller, ServiceError};
-use crate::store::orgs::Page;
-use crate::store::users::{User, UserFilter};
 
 fn roles() -> Vec<(&'static str, &'static str)> {
     Role::ALL.iter().map(|r| (r.code(), r.label())).collect()

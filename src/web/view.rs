@@ -4,8 +4,8 @@ use super::CurrentUser;
 use crate::authz::{Action, Decision, authorize};
 use crate::domain::Role;
 use crate::forms::Catalogue;
-use crate::store::members::Member;
-use crate::store::orgs::Page;
+use crate::service::directory::Member;
+use crate::service::directory::Page;
 
 /// The frame of a signed-in page: who, where, the form token and which menu entries to show.
 #[derive(Debug, Clone)]

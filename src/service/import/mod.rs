@@ -27,6 +27,10 @@ use crate::store::audit::{self, NewEvent};
 use crate::store::imports::{self, Dependents, NewBatch};
 use crate::store::{StoreError, campaigns, now, orgs};
 
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::imports::Batch;
+
 /// How long an uploaded file waits for the user's decision after the dry run.
 pub const UPLOAD_HOURS: i64 = 24;
 /// What a file holds.
