@@ -4,11 +4,12 @@
 use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::{Action, Scope};
 use crate::domain::{FirmId, MemberId, OrgId, TreePath};
-use crate::store::audit::Event;
+
 use crate::store::{audit, firms, members, orgs};
 
 // The read types this area returns, re-exported: callers (web, cli) name them here, not in
 // the store.
+pub use crate::store::audit::Event;
 pub use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
 pub use crate::store::members::{Member, MemberFilter, MemberSort};
 pub use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};

@@ -69,11 +69,7 @@ async fn wrong_password_then_lockout_after_five() {
     // Other accounts are unaffected.
     app.login_demo("sheng").await;
     // Each failure was recorded in the audit log.
-    let failures: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'login.failed'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let failures: i64 = app.audit("login.failed").await.len() as i64;
     assert_eq!(failures, 5);
 }
 
@@ -115,10 +111,7 @@ async fn post_without_or_with_wrong_csrf_token_changes_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.login_demo("admin").await;
     let target = app.login_demo("shi").await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'shi'")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let id: i64 = app.user("shi").await.id.0;
     let path = format!("/users/{id}/disable");
     let r = admin.post_raw(&path, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -158,12 +151,7 @@ async fn disabled_users_old_session_stops_working_at_once() {
     let app = TestApp::spawn().await;
     let c = app.login_demo("suo").await;
     assert_eq!(c.get("/").await.status, StatusCode::OK);
-    let id = dengji::domain::UserId(
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'suo'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap(),
-    );
+    let id = dengji::domain::UserId(app.user("suo").await.id.0);
     app.services
         .users()
         .set_disabled(Caller::Operator, id, true)
@@ -422,10 +410,7 @@ async fn each_request_is_logged_by_route_without_its_ids_or_query() {
         line.contains("method=GET") && line.contains("status=200"),
         "{line}"
     );
-    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'shi'")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let user: i64 = app.user("shi").await.id.0;
     assert!(line.contains(&format!("user={user}")), "{line}");
     assert!(text.contains("route=/members/{id}"), "{text}");
     for secret in ["110101199003070011", "王强", "%E7", "987654321", "name="] {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::helpers::{TestApp, demo_places};
+use dengji::domain::PackageState;
 use dengji::web::AppState;
 
 /// chromedriver on a free port, killed when dropped.
@@ -414,11 +415,11 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
 async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let (firm, _) = crate::campaign::ready_firm(&app).await;
+    let (firm, _) = app.ready_firm().await;
     let op = dengji::service::Caller::Operator;
     app.services
         .package()
-        .submit(op, firm, &crate::campaign::input())
+        .submit(op, firm, &crate::helpers::input())
         .await
         .unwrap();
     let addr = start_server(&app).await;
@@ -496,8 +497,5 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         .map(|png| std::fs::write(screenshot_dir().join("package-accepted.png"), png))
         .ok();
     c.close().await.unwrap();
-    assert_eq!(
-        crate::campaign::package_state(&app, firm).await.as_deref(),
-        Some("accepted")
-    );
+    assert_eq!(app.package_state(firm).await, Some(PackageState::Accepted));
 }

@@ -2,191 +2,15 @@
 //! accepted or returned (whole or one record), deadlines, extensions, overdue, the inbox, the
 //! summary tables, and each conflict the issue names.
 
-use std::collections::BTreeMap;
-
 use axum::http::StatusCode;
 
 use dengji::domain::{MemberId, OrgId, PackageState, RegistrationState, Role};
 use dengji::service::campaign::Deadlines;
-use dengji::service::package::SubmitInput;
-use dengji::service::registration::{RegistrationInput, Step};
 use dengji::service::{Caller, Refusal, ServiceError};
 
-use crate::helpers::{Client, TestApp, demo_places};
+use crate::helpers::{Client, TestApp, count, demo_places, input};
 
 const OP: Caller<'static> = Caller::Operator;
-
-pub(crate) fn a3_values(name: &str) -> BTreeMap<String, String> {
-    [
-        ("org_full_name", name),
-        ("formed_on", "2015-03-01"),
-        ("org_region", "110101"),
-        ("secretary_name", "王强"),
-        ("secretary_is_lawyer", "1"),
-        ("secretary_is_head", "1"),
-        ("has_committee", "1"),
-        ("term_start", "2024-03-01"),
-        ("term_end", "2027-03-01"),
-        ("contact_name", "李明"),
-        ("contact_phone", "010-12345678"),
-        ("approval_no", "律党发〔2015〕12号"),
-        ("approved_by", "中共测试市律师行业委员会"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// File the node's 附件3 (prefilled values completed).
-async fn file_a3(app: &TestApp, org: OrgId) {
-    let view = app.services.org_registration().view(OP, org).await.unwrap();
-    let mut values = view.values.clone();
-    for (k, v) in a3_values(&view.org.name) {
-        values.entry(k).or_insert(v);
-    }
-    values
-        .entry("reported_total".into())
-        .or_insert(view.derived.total.to_string());
-    app.services
-        .org_registration()
-        .save(OP, org, values, view.version)
-        .await
-        .unwrap_or_else(|e| panic!("a3 of {}: {e:?}", view.org.name));
-}
-
-/// File (and submit) a member's form as the operator; false when the member is not to be
-/// registered (the form refuses submission).
-async fn file_member(app: &TestApp, member: MemberId, mobile: Option<&str>) -> bool {
-    let view = app.services.registration().view(OP, member).await.unwrap();
-    if !view.eligibility.registered {
-        return false;
-    }
-    let mut values = view.values.clone();
-    for (k, v) in crate::registration::completion() {
-        values.insert(k.trim_start_matches("f_").to_owned(), v);
-    }
-    if view.member.category == "staff" {
-        values.entry("staff_post".into()).or_insert("admin".into());
-        values
-            .entry("hired_on".into())
-            .or_insert("2015-01-01".into());
-    }
-    if let Some(m) = mobile {
-        values.insert("mobile".into(), m.into());
-    }
-    app.services
-        .registration()
-        .save(
-            OP,
-            member,
-            RegistrationInput {
-                values,
-                citizen_id: String::new(),
-                version: view.version,
-                step: Step::Submit,
-                confirmed: false,
-                proxy_method: Some("phone".into()),
-                warnings_note: "已电话核实".into(),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("member {member:?}: {e:?}"));
-    true
-}
-
-async fn members_of(app: &TestApp, org: OrgId) -> Vec<MemberId> {
-    sqlx::query_scalar::<_, i64>("SELECT id FROM members WHERE org_id = $1 ORDER BY id")
-        .bind(org.0)
-        .fetch_all(app.services.db.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(MemberId)
-        .collect()
-}
-
-async fn children_of(app: &TestApp, org: OrgId) -> Vec<OrgId> {
-    sqlx::query_scalar::<_, i64>("SELECT id FROM orgs WHERE parent_id = $1 ORDER BY id")
-        .bind(org.0)
-        .fetch_all(app.services.db.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(OrgId)
-        .collect()
-}
-
-pub fn input() -> SubmitInput {
-    SubmitInput {
-        secretary_name: "王强".into(),
-        organiser_name: "李明".into(),
-        contact_phone: "010-12345678".into(),
-        missing_note: String::new(),
-    }
-}
-
-/// File, approve and submit everything of a node's own (members and 附件3), as the operator.
-async fn finish_own(app: &TestApp, org: OrgId) {
-    let mut filed = Vec::new();
-    for m in members_of(app, org).await {
-        if file_member(app, m, None).await {
-            filed.push(m);
-        }
-    }
-    if !filed.is_empty() {
-        app.services.review().approve(OP, &filed).await.unwrap();
-    }
-    file_a3(app, org).await;
-}
-
-async fn package_version(app: &TestApp, org: OrgId) -> i64 {
-    app.services
-        .package()
-        .view(OP, org)
-        .await
-        .unwrap()
-        .package
-        .expect("package")
-        .version
-}
-
-/// Complete a whole subtree bottom-up as the operator: every child finished and accepted,
-/// then the node's own work, then its submission (not accepted: that is the parent's act).
-pub(crate) fn finish_subtree(app: &TestApp, org: OrgId) -> futures_like::BoxFuture<'_, ()> {
-    Box::pin(async move {
-        for child in children_of(app, org).await {
-            finish_subtree(app, child).await;
-            let v = package_version(app, child).await;
-            app.services.package().accept(OP, child, v).await.unwrap();
-        }
-        finish_own(app, org).await;
-        app.services
-            .package()
-            .submit(OP, org, &input())
-            .await
-            .unwrap_or_else(|e| panic!("submit {org:?}: {e:?}"));
-    })
-}
-
-mod futures_like {
-    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
-}
-
-pub async fn state_of(app: &TestApp, member: MemberId) -> String {
-    sqlx::query_scalar("SELECT state FROM registrations WHERE member_id = $1")
-        .bind(member.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-}
-
-pub async fn package_state(app: &TestApp, org: OrgId) -> Option<String> {
-    sqlx::query_scalar("SELECT state FROM packages WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_optional(app.services.db.pool())
-        .await
-        .unwrap()
-}
 
 async fn post_ok(c: &Client, path: &str, form: &[(&str, &str)]) {
     let r = c.post(path, form).await;
@@ -202,19 +26,11 @@ fn submit_form() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// A second firm organisation in the demo city with at least one registrable lawyer.
-async fn second_firm(app: &TestApp, city: OrgId, not: OrgId) -> (OrgId, MemberId) {
-    let row: (i64, i64) = sqlx::query_as(
-        "SELECT o.id, MIN(m.id) FROM orgs o JOIN members m ON m.org_id = o.id \
-         WHERE o.parent_id = $1 AND o.id <> $2 AND m.category = 'lawyer' AND m.practice_type = '1' \
-         GROUP BY o.id ORDER BY o.id LIMIT 1",
-    )
-    .bind(city.0)
-    .bind(not.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
-    (OrgId(row.0), MemberId(row.1))
+/// A second firm organisation in the demo city with one registrable lawyer.
+async fn second_firm(app: &TestApp, city: OrgId) -> (OrgId, MemberId) {
+    let built = app.firm_org(city).with_members(1).build().await;
+    assert_eq!(app.member(built.members[0]).await.firm_id, built.firm);
+    (built.org, built.members[0])
 }
 
 #[tokio::test]
@@ -222,7 +38,7 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let pool = app.services.db.pool();
-    let (firm2, wrong) = second_firm(&app, p.city, p.firm_org).await;
+    let (firm2, wrong) = second_firm(&app, p.city).await;
     let firm2_clerk = app.login_as(Role::Clerk, firm2, None).await;
 
     // Members file. The demo member files their own form in the browser-less client; the
@@ -231,8 +47,8 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     let page = member
         .get(&format!("/members/{}/registration", p.member.0))
         .await;
-    let mut form = crate::registration::inputs_of(&page.body);
-    form.extend(crate::registration::completion());
+    let mut form = crate::helpers::inputs_of(&page.body);
+    form.extend(crate::helpers::completion());
     form.push(("version".into(), "0".into()));
     form.push(("step".into(), "submit".into()));
     form.push(("confirm".into(), "1".into()));
@@ -245,8 +61,8 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     )
     .await;
     let mut firm1_filed = vec![p.member];
-    for m in members_of(&app, p.firm_org).await {
-        if m != p.member && file_member(&app, m, None).await {
+    for m in app.members_of(p.firm_org).await {
+        if m != p.member && app.file_member(m, None).await {
             firm1_filed.push(m);
         }
     }
@@ -263,11 +79,11 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     let form: Vec<(&str, &str)> = ids.iter().map(|i| ("member", i.as_str())).collect();
     post_ok(&reviewer, &format!("/orgs/{}/reviews", p.firm_org.0), &form).await;
     for m in &firm1_filed {
-        assert_eq!(state_of(&app, *m).await, "approved");
+        assert_eq!(app.form_state(*m).await, RegistrationState::Approved);
     }
 
     // The firm's clerk files 附件3 and submits the package, naming the responsible people.
-    file_a3(&app, p.firm_org).await;
+    app.file_a3(p.firm_org).await;
     let clerk = app.login_demo("suo").await;
     post_ok(
         &clerk,
@@ -276,18 +92,18 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     )
     .await;
     assert_eq!(
-        package_state(&app, p.firm_org).await.as_deref(),
-        Some("submitted")
+        app.package_state(p.firm_org).await,
+        Some(PackageState::Submitted)
     );
     // Submitting twice is refused and changes nothing.
     let again = clerk
         .post(&format!("/orgs/{}/package", p.firm_org.0), &submit_form())
         .await;
     assert!(again.body.contains("不能重复报送"), "{}", again.body);
-    assert_eq!(package_version(&app, p.firm_org).await, 1);
+    assert_eq!(app.package_version(p.firm_org).await, 1);
 
     // The second firm completes and submits too; so do the city's other children.
-    finish_own(&app, firm2).await;
+    app.finish_own(firm2).await;
     app.services
         .package()
         .submit(OP, firm2, &input())
@@ -301,19 +117,20 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
             .body
             .contains("已报送登记核查材料，请审核接收")
     );
-    let others: Vec<OrgId> = children_of(&app, p.city)
+    let others: Vec<OrgId> = app
+        .children_of(p.city)
         .await
         .into_iter()
         .filter(|c| *c != p.firm_org && *c != firm2)
         .collect();
     for c in &others {
-        finish_subtree(&app, *c).await;
-        let v = package_version(&app, *c).await;
+        app.finish_subtree(*c).await;
+        let v = app.package_version(*c).await;
         app.services.package().accept(OP, *c, v).await.unwrap();
     }
 
     // The city accepts the demo firm and returns one record of the second firm.
-    let v = package_version(&app, p.firm_org).await.to_string();
+    let v = app.package_version(p.firm_org).await.to_string();
     post_ok(
         &city_reviewer,
         &format!("/orgs/{}/package/accept", p.firm_org.0),
@@ -321,8 +138,8 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     )
     .await;
     assert_eq!(
-        package_state(&app, p.firm_org).await.as_deref(),
-        Some("accepted")
+        app.package_state(p.firm_org).await,
+        Some(PackageState::Accepted)
     );
     post_ok(
         &city_reviewer,
@@ -330,13 +147,10 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         &[("reason", "incorrect"), ("note", "手机号码有误，请核对")],
     )
     .await;
-    assert_eq!(state_of(&app, wrong).await, "returned");
+    assert_eq!(app.form_state(wrong).await, RegistrationState::Returned);
     // The return reached the node that can fix it: the firm's package is open again and its
     // staff and the member were told.
-    assert_eq!(
-        package_state(&app, firm2).await.as_deref(),
-        Some("returned")
-    );
+    assert_eq!(app.package_state(firm2).await, Some(PackageState::Returned));
     let home = firm2_clerk.get("/").await;
     assert!(
         home.body.contains("id=\"unread-count\""),
@@ -374,28 +188,24 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
 
     // The city cannot submit while the second firm is out, unless it says why.
     let city_clerk = app.login_demo("shi").await;
-    finish_own(&app, p.city).await;
+    app.finish_own(p.city).await;
     let r = city_clerk
         .post(&format!("/orgs/{}/package", p.city.0), &submit_form())
         .await;
     assert!(r.body.contains("材料尚不完整"), "{}", r.body);
-    let firm2_name: String = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
-        .bind(firm2.0)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let firm2_name = app.org(firm2).await.name;
     assert!(r.body.contains(&firm2_name), "names the missing child");
-    assert_eq!(package_state(&app, p.city).await, None);
+    assert_eq!(app.package_state(p.city).await, None);
 
     // The firm fixes the record and resubmits; the city accepts.
-    assert!(file_member(&app, wrong, Some("13912345678")).await);
+    assert!(app.file_member(wrong, Some("13912345678")).await);
     app.services.review().approve(OP, &[wrong]).await.unwrap();
     app.services
         .package()
         .submit(OP, firm2, &input())
         .await
         .unwrap();
-    let v = package_version(&app, firm2).await.to_string();
+    let v = app.package_version(firm2).await.to_string();
     post_ok(
         &city_reviewer,
         &format!("/orgs/{}/package/accept", firm2.0),
@@ -411,21 +221,21 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
     )
     .await;
     let province_reviewer = app.login_as(Role::Reviewer, p.province, None).await;
-    let v = package_version(&app, p.city).await.to_string();
+    let v = app.package_version(p.city).await.to_string();
     post_ok(
         &province_reviewer,
         &format!("/orgs/{}/package/accept", p.city.0),
         &[("version", &v)],
     )
     .await;
-    for c in children_of(&app, p.province).await {
+    for c in app.children_of(p.province).await {
         if c != p.city {
-            finish_subtree(&app, c).await;
-            let v = package_version(&app, c).await;
+            app.finish_subtree(c).await;
+            let v = app.package_version(c).await;
             app.services.package().accept(OP, c, v).await.unwrap();
         }
     }
-    finish_own(&app, p.province).await;
+    app.finish_own(p.province).await;
     app.services
         .package()
         .submit(OP, p.province, &input())
@@ -433,27 +243,23 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
         .unwrap();
 
     // The national committee receives every province and accepts them.
-    let root: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let root = OrgId(root);
+    let root = app.root().await;
     let national = app.login_demo("quanguo").await;
-    let v = package_version(&app, p.province).await.to_string();
+    let v = app.package_version(p.province).await.to_string();
     post_ok(
         &national,
         &format!("/orgs/{}/package/accept", p.province.0),
         &[("version", &v)],
     )
     .await;
-    for c in children_of(&app, root).await {
+    for c in app.children_of(root).await {
         if c != p.province {
-            finish_subtree(&app, c).await;
-            let v = package_version(&app, c).await;
+            app.finish_subtree(c).await;
+            let v = app.package_version(c).await;
             app.services.package().accept(OP, c, v).await.unwrap();
         }
     }
-    finish_own(&app, root).await;
+    app.finish_own(root).await;
     let view = app.services.package().view(OP, root).await.unwrap();
     assert!(
         view.readiness.missing.is_empty(),
@@ -518,27 +324,9 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
 
     // Every step is in the audit log.
     for action in ["package.submit", "package.accept", "registration.return"] {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = $1")
-            .bind(action)
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let n: i64 = app.audit(action).await.len() as i64;
         assert!(n > 0, "{action} audited");
     }
-}
-
-/// The demo firm with every form approved and its 附件3 filed, ready to submit.
-pub async fn ready_firm(app: &TestApp) -> (OrgId, Vec<MemberId>) {
-    let p = demo_places(app).await;
-    let mut filed = Vec::new();
-    for m in members_of(app, p.firm_org).await {
-        if file_member(app, m, None).await {
-            filed.push(m);
-        }
-    }
-    app.services.review().approve(OP, &filed).await.unwrap();
-    file_a3(app, p.firm_org).await;
-    (p.firm_org, filed)
 }
 
 #[tokio::test]
@@ -546,7 +334,7 @@ async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothin
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let m = p.member;
-    assert!(file_member(&app, m, None).await);
+    assert!(app.file_member(m, None).await);
     let reviewer = app.login_demo("suo_shenhe").await;
     post_ok(
         &reviewer,
@@ -566,12 +354,12 @@ async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothin
         ),
         "{r:?}"
     );
-    assert_eq!(state_of(&app, m).await, "returned");
-    let approvals: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM registration_reviews WHERE decision = 'approve'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    assert_eq!(app.form_state(m).await, RegistrationState::Returned);
+    let approvals = count(
+        &app,
+        "SELECT COUNT(*) FROM registration_reviews WHERE decision = 'approve'",
+    )
+    .await;
     assert_eq!(approvals, 0);
     // The member was told, with the reason.
     let member = app.login_demo("dangyuan").await;
@@ -583,12 +371,13 @@ async fn approving_a_record_that_was_just_returned_is_refused_and_changes_nothin
 async fn a_reviewer_cannot_approve_their_own_form() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let own = members_of(&app, p.firm_org)
+    let own = app
+        .members_of(p.firm_org)
         .await
         .into_iter()
         .find(|m| *m != p.member)
         .unwrap();
-    assert!(file_member(&app, own, None).await);
+    assert!(app.file_member(own, None).await);
     let secretary = app.login_as(Role::Reviewer, p.firm_org, Some(own)).await;
     let page = secretary
         .get(&format!("/members/{}/registration", own.0))
@@ -601,9 +390,9 @@ async fn a_reviewer_cannot_approve_their_own_form() {
         .post(&format!("/members/{}/approve", own.0), &[])
         .await;
     assert!(r.body.contains("不能审核本人的登记表"), "{}", r.body);
-    assert_eq!(state_of(&app, own).await, "submitted");
+    assert_eq!(app.form_state(own).await, RegistrationState::Submitted);
     // Bulk approval containing it is refused as a whole.
-    assert!(file_member(&app, p.member, None).await);
+    assert!(app.file_member(p.member, None).await);
     let a = own.0.to_string();
     let b = p.member.0.to_string();
     let r = secretary
@@ -613,14 +402,14 @@ async fn a_reviewer_cannot_approve_their_own_form() {
         )
         .await;
     assert!(r.body.contains("不能审核本人的登记表"), "{}", r.body);
-    assert_eq!(state_of(&app, p.member).await, "submitted");
+    assert_eq!(app.form_state(p.member).await, RegistrationState::Submitted);
 }
 
 #[tokio::test]
 async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_recorded() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let (firm, _) = ready_firm(&app).await;
+    let (firm, _) = app.ready_firm().await;
     let today = dengji::service::beijing_today();
     let day = |n: i64| (today + time::Duration::days(n)).to_string();
     // Two days before the deadline, the firm's staff get one reminder.
@@ -670,14 +459,15 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
         "{}",
         r.body
     );
-    assert_eq!(package_state(&app, firm).await, None);
+    assert_eq!(app.package_state(firm).await, None);
     // Overdue is recorded against the node, and the parent's cockpit shows it.
-    let marks: Vec<String> =
-        sqlx::query_scalar("SELECT deadline FROM overdue_marks WHERE org_id = $1")
-            .bind(firm.0)
-            .fetch_all(app.services.db.pool())
-            .await
-            .unwrap();
+    let marks = app
+        .services
+        .package()
+        .view(OP, firm)
+        .await
+        .unwrap()
+        .overdue_marks;
     assert_eq!(marks, vec![day(-3)]);
     let city = app.login_demo("shi_shenhe").await;
     let cockpit = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
@@ -729,11 +519,8 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
     .await;
     // Now the firm can submit; the package records how late it is.
     post_ok(&clerk, &format!("/orgs/{}/package", firm.0), &submit_form()).await;
-    let late: i64 = sqlx::query_scalar("SELECT late_days FROM packages WHERE org_id = $1")
-        .bind(firm.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let package = app.services.package().view(OP, firm).await.unwrap().package;
+    let late = package.expect("package").late_days;
     assert_eq!(late, 3);
     let page = city.get(&format!("/orgs/{}/package", firm.0)).await;
     assert!(page.body.contains("晚于本级截止日期 3 天"), "{}", page.body);
@@ -743,7 +530,7 @@ async fn submitting_after_the_deadline_needs_an_extension_and_lateness_is_record
 #[tokio::test]
 async fn a_parent_returning_while_the_child_edits_loses_nothing() {
     let app = TestApp::spawn().await;
-    let (firm, _) = ready_firm(&app).await;
+    let (firm, _) = app.ready_firm().await;
     // The clerk opens the 附件3 form, then the package goes up.
     let open = app
         .services
@@ -770,7 +557,7 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
     );
     // The parent returns the package meanwhile (with a reason).
     let city = app.login_demo("shi_shenhe").await;
-    let v = package_version(&app, firm).await.to_string();
+    let v = app.package_version(firm).await.to_string();
     let r = city
         .post(
             &format!("/orgs/{}/package/return", firm.0),
@@ -792,7 +579,7 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
         )
         .await;
     assert!(r.body.contains("请刷新页面"), "{}", r.body);
-    assert_eq!(package_state(&app, firm).await.as_deref(), Some("returned"));
+    assert_eq!(app.package_state(firm).await, Some(PackageState::Returned));
     // The child's edit, made over the version it opened, now goes through: nothing lost.
     app.services
         .org_registration()
@@ -814,17 +601,14 @@ async fn a_parent_returning_while_the_child_edits_loses_nothing() {
         .submit(OP, firm, &input())
         .await
         .unwrap();
-    assert_eq!(
-        package_state(&app, firm).await.as_deref(),
-        Some("submitted")
-    );
+    assert_eq!(app.package_state(firm).await, Some(PackageState::Submitted));
 }
 
 #[tokio::test]
 async fn acting_on_a_node_outside_the_subtree_or_not_ones_own_is_refused() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let (firm, _) = ready_firm(&app).await;
+    let (firm, _) = app.ready_firm().await;
     // A clerk of another city cannot see or submit the firm's package.
     let other = app.login_as(Role::Clerk, p.other_city, None).await;
     let r = other.get(&format!("/orgs/{}/package", firm.0)).await;
@@ -867,11 +651,11 @@ async fn acting_on_a_node_outside_the_subtree_or_not_ones_own_is_refused() {
         r.body
     );
     assert!(r.body.contains("联系电话："));
-    assert_eq!(package_state(&app, firm).await, None);
+    assert_eq!(app.package_state(firm).await, None);
     post_ok(&clerk, &format!("/orgs/{}/package", firm.0), &submit_form()).await;
     // Only the direct parent decides: the province's reviewer is told so.
     let province = app.login_as(Role::Reviewer, p.province, None).await;
-    let v = package_version(&app, firm).await.to_string();
+    let v = app.package_version(firm).await.to_string();
     let r = province
         .post(
             &format!("/orgs/{}/package/accept", firm.0),
@@ -883,23 +667,20 @@ async fn acting_on_a_node_outside_the_subtree_or_not_ones_own_is_refused() {
         "{}",
         r.body
     );
-    assert_eq!(
-        package_state(&app, firm).await.as_deref(),
-        Some("submitted")
-    );
+    assert_eq!(app.package_state(firm).await, Some(PackageState::Submitted));
 }
 
 #[tokio::test]
 async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let (firm, filed) = ready_firm(&app).await;
+    let (firm, filed) = app.ready_firm().await;
     app.services
         .package()
         .submit(OP, firm, &input())
         .await
         .unwrap();
-    let v = package_version(&app, firm).await;
+    let v = app.package_version(firm).await;
     app.services.package().accept(OP, firm, v).await.unwrap();
     // The firm's own reviewer can no longer return an accepted record.
     let reviewer = app.login_demo("suo_shenhe").await;
@@ -910,14 +691,15 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
         )
         .await;
     assert!(r.body.contains("须由上级退回"), "{}", r.body);
-    assert_eq!(state_of(&app, filed[0]).await, "approved");
+    assert_eq!(app.form_state(filed[0]).await, RegistrationState::Approved);
     // A late form at the firm cannot be approved while the package is accepted.
-    let late = members_of(&app, p.firm_org)
+    let late = app
+        .members_of(p.firm_org)
         .await
         .into_iter()
         .find(|m| !filed.contains(m));
     if let Some(late) = late
-        && file_member(&app, late, None).await
+        && app.file_member(late, None).await
     {
         let r = app.services.review().approve(OP, &[late]).await;
         assert!(matches!(r, Err(ServiceError::Conflict(_))), "{r:?}");
@@ -930,7 +712,7 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
         &[("reason", "incorrect"), ("note", "手机号码有误")],
     )
     .await;
-    assert!(file_member(&app, filed[0], Some("13912345678")).await);
+    assert!(app.file_member(filed[0], Some("13912345678")).await);
     app.services
         .review()
         .approve(OP, &[filed[0]])
@@ -956,16 +738,17 @@ async fn accepted_data_is_locked_and_changes_after_acceptance_are_counted() {
 async fn summary_tables_have_the_header_block_and_count_live() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let pool = app.services.db.pool();
+    let _pool = app.services.db.pool();
     let city = app.login_demo("shi").await;
-    let lawyers: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id \
-         WHERE m.category = 'lawyer' AND (o.id = $1 OR o.parent_id = $1)",
-    )
-    .bind(p.city.0)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let mut lawyers = 0;
+    for org in std::iter::once(p.city).chain(app.children_of(p.city).await) {
+        lawyers += app
+            .members_at(org)
+            .await
+            .iter()
+            .filter(|m| m.category == "lawyer")
+            .count() as i64;
+    }
     let page = city.get(&format!("/orgs/{}/summary/a4", p.city.0)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("律师党员基本信息汇总表"));
@@ -981,7 +764,7 @@ async fn summary_tables_have_the_header_block_and_count_live() {
     assert!(page.body.contains("********"));
     assert!(page.body.contains("未填报"));
     // Live: approving a form shows at once.
-    let (_, filed) = ready_firm(&app).await;
+    let (_, filed) = app.ready_firm().await;
     let page = city.get(&format!("/orgs/{}/summary/a6", p.city.0)).await;
     assert!(
         page.body

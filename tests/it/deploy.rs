@@ -429,12 +429,10 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
     );
     // The campaign runs to submission on that data: every form filed and approved, every
     // 附件3 filed, each level's package submitted and accepted up to the province's.
-    crate::campaign::finish_subtree(&app, dengji::domain::OrgId(js)).await;
+    app.finish_subtree(dengji::domain::OrgId(js)).await;
     assert_eq!(
-        crate::campaign::package_state(&app, dengji::domain::OrgId(js))
-            .await
-            .as_deref(),
-        Some("submitted")
+        app.package_state(dengji::domain::OrgId(js)).await,
+        Some(dengji::domain::PackageState::Submitted)
     );
     assert_eq!(
         count(

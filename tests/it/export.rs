@@ -5,7 +5,7 @@ use std::process::Command;
 
 use axum::http::StatusCode;
 
-use dengji::domain::Role;
+use dengji::domain::{MemberId, Role};
 use dengji::service::Caller;
 
 use crate::helpers::{TestApp, demo_places, python};
@@ -71,7 +71,7 @@ async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
     let p = demo_places(&app).await;
     let pool = app.services.db.pool();
     // A formula planted in a form field is written inert.
-    let (firm, filed) = crate::campaign::ready_firm(&app).await;
+    let (firm, filed) = app.ready_firm().await;
     let _ = firm;
     sqlx::query("UPDATE registrations SET data = REPLACE(data, '\"standing\"', '\"remarks\":\"=HYPERLINK(1)\",\"standing\"') WHERE member_id = $1")
         .bind(filed[0].0)
@@ -153,12 +153,7 @@ async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
     );
     assert!(quoted(sheet).contains(&"=HYPERLINK(1)".to_owned()));
     // The export is audited, without any ID number.
-    let detail: String = sqlx::query_scalar(
-        "SELECT detail FROM audit_events WHERE action = 'export' ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let detail = app.audit("export").await[0].detail.clone();
     assert!(detail.contains("\"rows\"") && !detail.contains(&expected[0]));
 }
 
@@ -188,11 +183,7 @@ async fn the_a6_has_a_two_row_header_and_its_statistics_sheet() {
     assert!(merged.contains(&"A4:A5".to_owned()), "{merged:?}");
     assert_eq!(sheet["freeze"], "A6");
     // The organisations and their member counts agree with the records.
-    let orgs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs WHERE parent_id = $1")
-        .bind(p.city.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let orgs: i64 = app.children_of(p.city).await.len() as i64;
     let data: Vec<&Vec<String>> = cells[5..]
         .iter()
         .filter(|r| r[0].parse::<u64>().is_ok())
@@ -202,13 +193,10 @@ async fn the_a6_has_a_two_row_header_and_its_statistics_sheet() {
         .iter()
         .map(|r| r[9].parse::<i64>().unwrap() + r[10].parse::<i64>().unwrap())
         .sum();
-    let members_in_orgs: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id WHERE o.parent_id = $1",
-    )
-    .bind(p.city.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let mut members_in_orgs = 0;
+    for org in app.children_of(p.city).await {
+        members_in_orgs += app.members_of(org).await.len() as i64;
+    }
     assert_eq!(members_listed, members_in_orgs);
     // The statistics sheet matches the page's block.
     let stats = app
@@ -247,12 +235,12 @@ async fn csv_exports_carry_a_bom_and_defuse_formulas() {
     let table = read_csv(&r.2);
     // The header row as users see it (附件5's columns, in order).
     insta::assert_snapshot!(table[0].join(","), @"序号,省,地市,律所名称,所在党组织,姓名,性别,民族,出生日期,公民身份号码,学历,人员类别,入党日期,转正日期,岗位类别,组织关系所在党组织,组织关系是否在本所,转接状态,党费交至年月,参加组织生活党组织,问题类别,审核状态,备注");
-    let staff: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND category = 'staff'")
-            .bind(p.firm_org.0)
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let staff = app
+        .members_at(p.firm_org)
+        .await
+        .iter()
+        .filter(|m| m.category == "staff")
+        .count() as i64;
     assert_eq!(table.len() as i64 - 1, staff);
     assert!(table[1..].iter().all(|r| r[9].len() == 18));
     assert_eq!(dengji::service::export::defuse("=1+1"), "'=1+1");
@@ -481,14 +469,8 @@ async fn the_a3_roster_gives_every_field_of_each_organisations_form() {
 async fn a_members_form_prints_in_the_official_one_form_layout() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let pool = app.services.db.pool();
-    let (id, name, category): (i64, String, String) = sqlx::query_as(
-        "SELECT id, name, category FROM members WHERE org_id = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(p.firm_org.0)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let first = app.member(app.members_of(p.firm_org).await[0]).await;
+    let (id, name, category) = (first.id.0, first.name, first.category);
     let full_id = {
         let mut conn = app.services.db.acquire().await.unwrap();
         let enc = dengji::store::members::encrypted_id(&mut conn, dengji::domain::MemberId(id))
@@ -532,11 +514,7 @@ async fn a_members_form_prints_in_the_official_one_form_layout() {
     assert_eq!(value_of("姓名").0, name);
     // The full ID number, as text (no 1.1E+17, no lost X), and codes as their labels.
     assert_eq!(value_of("公民身份号码"), (full_id, "s".to_owned()));
-    let ethnicity: String = sqlx::query_scalar("SELECT ethnicity FROM members WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let ethnicity: String = app.member(MemberId(id)).await.ethnicity;
     let label = catalogue
         .list("ethnicity")
         .and_then(|l| l.label(&ethnicity))
@@ -544,20 +522,16 @@ async fn a_members_form_prints_in_the_official_one_form_layout() {
         .to_owned();
     assert_eq!(value_of("民族").0, label);
     // Audited.
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'export.member_form' AND target_id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let n = app
+        .audit("export.member_form")
+        .await
+        .iter()
+        .filter(|e| e.target_id == id.to_string())
+        .count();
     assert_eq!(n, 1);
     // Not for the member's own account, nor for anyone outside the subtree.
     let member = app.login_demo("dangyuan").await;
-    let own: i64 = sqlx::query_scalar("SELECT member_id FROM users WHERE username = 'dangyuan'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let own: i64 = app.user("dangyuan").await.member_id.unwrap().0;
     let r = member.get_bytes(&format!("/members/{own}/form.xlsx")).await;
     assert_eq!(r.0, StatusCode::FORBIDDEN);
     let r = clerk.get_bytes("/members/999999999/form.xlsx").await;
@@ -577,7 +551,7 @@ async fn file_a3(
         .await
         .unwrap();
     let mut values = view.values.clone();
-    values.extend(crate::campaign::a3_values(&view.org.name));
+    values.extend(crate::helpers::a3_values(&view.org.name));
     values.insert("venue".into(), "=HYPERLINK(\"x\")".into());
     values
         .entry("reported_total".into())
@@ -633,13 +607,12 @@ async fn an_organisations_a3_prints_in_the_one_form_layout() {
     assert_eq!(value_of("书记是否律师"), "是");
     assert_eq!(value_of("活动场所"), "=HYPERLINK(\"x\")");
     assert!(quoted(sheet).contains(&"=HYPERLINK(\"x\")".to_owned()));
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'export.org_form' AND target_id = $1",
-    )
-    .bind(p.firm_org.0.to_string())
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let n = app
+        .audit("export.org_form")
+        .await
+        .iter()
+        .filter(|e| e.target_id == p.firm_org.0.to_string())
+        .count();
     assert_eq!(n, 1);
     // A member's account cannot export it.
     let member = app.login_demo("dangyuan").await;

@@ -3,119 +3,17 @@
 //! without saying where; scope; and every kind of bad file refused without a change.
 
 use axum::http::StatusCode;
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::Workbook;
 
-use dengji::domain::{OrgId, Role};
+use dengji::domain::Role;
 use dengji::service::Caller;
 use dengji::service::import::{ImportKind, ImportRequest, Mode, Report, Uploaded};
 
-use crate::helpers::{TestApp, backend, demo_places, python};
+use crate::helpers::files::HEAD;
+use crate::helpers::{Book, Cell, TestApp, backend, demo_places, python, row};
 use crate::helpers::{between, check, count, fresh_id, has, issues, run};
 
 const OP: Caller<'static> = Caller::Operator;
-
-/// The columns of a lawyer file, in the template's words (＊ marks as the template writes them).
-const HEAD: [&str; 12] = [
-    "律师事务所统一社会信用代码",
-    "＊姓名",
-    "＊公民身份号码",
-    "＊民族",
-    "＊学历",
-    "＊手机号码",
-    "＊人员类别",
-    "＊入党日期",
-    "转正日期",
-    "＊执业证号",
-    "＊执业类别",
-    "备注（党组织填写）",
-];
-
-/// A good lawyer row: ID number `fresh_id(seq)`, licence ending in `seq`.
-pub(crate) fn row(firm: &str, seq: u32) -> Vec<String> {
-    [
-        firm,
-        &format!("林{seq}"),
-        &fresh_id(seq),
-        "汉族",
-        "研究生教育",
-        "13800138000",
-        "正式党员",
-        "1960-07-01",
-        "1961-07-01",
-        &format!("11101200511999{seq:03}"),
-        "专职律师",
-        "",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
-}
-
-/// A cell to write: text, a number, or a date-formatted number.
-enum Cell {
-    Text(String),
-    Number(f64),
-    Date(u16, u8, u8),
-}
-
-/// An .xlsx with a header row and data rows (all text unless a cell is overridden).
-pub(crate) struct Book {
-    head: Vec<String>,
-    rows: Vec<Vec<String>>,
-    cells: Vec<(u32, u16, Cell)>,
-    merges: Vec<(u32, u16, u32, u16)>,
-}
-
-impl Book {
-    pub(crate) fn new(rows: Vec<Vec<String>>) -> Self {
-        Self {
-            head: HEAD.iter().map(|s| (*s).to_owned()).collect(),
-            rows,
-            cells: Vec::new(),
-            merges: Vec::new(),
-        }
-    }
-
-    /// Override data row `r` (0-based), column `c`.
-    fn cell(mut self, r: u32, c: u16, v: Cell) -> Self {
-        self.cells.push((r, c, v));
-        self
-    }
-
-    pub(crate) fn bytes(&self) -> Vec<u8> {
-        let mut wb = Workbook::new();
-        let ws = wb.add_worksheet();
-        ws.set_name("附件1").unwrap();
-        for (c, h) in self.head.iter().enumerate() {
-            ws.write_string(0, c as u16, h).unwrap();
-        }
-        for (r, cells) in self.rows.iter().enumerate() {
-            for (c, v) in cells.iter().enumerate() {
-                if !v.is_empty() {
-                    ws.write_string(r as u32 + 1, c as u16, v).unwrap();
-                }
-            }
-        }
-        let date = Format::new().set_num_format("yyyy-mm-dd");
-        for (r, c, v) in &self.cells {
-            match v {
-                Cell::Text(t) => ws.write_string(r + 1, *c, t).map(|_| ()),
-                Cell::Number(n) => ws.write_number(r + 1, *c, *n).map(|_| ()),
-                Cell::Date(y, m, d) => {
-                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
-                    ws.write_datetime_with_format(r + 1, *c, &dt, &date)
-                        .map(|_| ())
-                }
-            }
-            .unwrap();
-        }
-        for (r1, c1, r2, c2) in &self.merges {
-            ws.merge_range(r1 + 1, *c1, r2 + 1, *c2, "", &Format::new())
-                .unwrap();
-        }
-        wb.save_to_buffer().unwrap()
-    }
-}
 
 async fn scalar(app: &TestApp, sql: &str, arg: i64) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
@@ -129,26 +27,28 @@ async fn scalar(app: &TestApp, sql: &str, arg: i64) -> i64 {
 /// firm of another province.
 async fn firms(app: &TestApp) -> (String, String, String) {
     let p = demo_places(app).await;
-    let pool = app.services.db.pool();
-    let own: String = sqlx::query_scalar("SELECT credit_code FROM firms WHERE org_id = $1")
-        .bind(p.firm_org.0)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let same_city: String = sqlx::query_scalar(
-        "SELECT MIN(credit_code) FROM firms WHERE city_org_id = $1 AND (org_id IS NULL OR org_id <> $2)",
-    )
-    .bind(p.city.0)
-    .bind(p.firm_org.0)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let far: String =
-        sqlx::query_scalar("SELECT MIN(credit_code) FROM firms WHERE city_org_id = $1")
-            .bind(p.other_city.0)
-            .fetch_one(pool)
+    let own = app.firm_of(p.firm_org).await.credit_code;
+    let first_code = |firms: Vec<dengji::service::directory::Firm>| {
+        firms
+            .into_iter()
+            .map(|f| f.credit_code)
+            .min()
+            .expect("a firm")
+    };
+    let same_city = first_code(
+        app.firms_under(p.city)
             .await
-            .unwrap();
+            .into_iter()
+            .filter(|f| f.city_org_id == p.city && f.org_id != Some(p.firm_org))
+            .collect(),
+    );
+    let far = first_code(
+        app.firms_under(p.other_city)
+            .await
+            .into_iter()
+            .filter(|f| f.city_org_id == p.other_city)
+            .collect(),
+    );
     (own, same_city, far)
 }
 
@@ -205,13 +105,8 @@ async fn a_clean_file_is_checked_then_imported_as_a_batch_and_undone() {
         assert_eq!(v["practice_type"], "1");
     }
     // The second row belongs to the other firm of the city.
-    let firm_of_2: String = sqlx::query_scalar(
-        "SELECT f.credit_code FROM members m JOIN firms f ON f.id = m.firm_id WHERE m.licence_no = $1",
-    )
-    .bind("11101200511999002")
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let second = app.member_licensed("11101200511999002").await;
+    let firm_of_2 = app.firm(second.firm_id).await.credit_code;
     assert_eq!(firm_of_2, same_city);
     // Audited, and the tallies kept by triggers agree with a recount.
     assert_eq!(
@@ -327,12 +222,13 @@ async fn cells_excel_typed_its_own_way_are_read_or_named() {
     assert!(has(&r, Some(6), "NUMBER-NOT-TEXT", "执业证号"), "{text}");
     assert_eq!((r.valid, r.invalid), (3, 3), "{text}");
     let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
-    let (joined, full, mobile, ethnicity): (String, String, String, String) = sqlx::query_as(
-        "SELECT joined_on, full_member_on, mobile, ethnicity FROM members WHERE licence_no = '11101200511999022'",
-    )
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let m = app.member_licensed("11101200511999022").await;
+    let (joined, full, mobile, ethnicity) = (
+        m.joined_on,
+        m.full_member_on.unwrap_or_default(),
+        m.mobile,
+        m.ethnicity,
+    );
     assert_eq!(done.imported, 3);
     assert_eq!(
         (joined.as_str(), full.as_str()),
@@ -340,11 +236,7 @@ async fn cells_excel_typed_its_own_way_are_read_or_named() {
     );
     assert_eq!(mobile, "13800138000");
     assert_eq!(ethnicity, "01");
-    let code: String =
-        sqlx::query_scalar("SELECT ethnicity FROM members WHERE licence_no = '11101200511999024'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let code = app.member_licensed("11101200511999024").await.ethnicity;
     assert_eq!(code, "01", "民族 typed as the number 1");
 }
 
@@ -442,11 +334,7 @@ async fn duplicates_in_the_file_and_in_the_country_are_found_without_saying_wher
         !text.contains(&name),
         "the other member's name is not revealed: {text}"
     );
-    let far_org: String = sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
-        .bind(p.other_city.0)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let far_org: String = app.org(p.other_city).await.name;
     assert!(!text.contains(&far_org), "{text}");
     // Both twins are wrong, each naming the other.
     assert!(has(&r, Some(2), "DUP-IN-FILE", "与第5行重复"), "{text}");
@@ -632,11 +520,7 @@ async fn csv_in_utf8_with_bom_and_in_gb18030_imports() {
     let (gbk, _, _) = encoding_rs::GB18030.encode(&gbk);
     let done = run(&app, p.firm_org, &gbk, Mode::AllOrNothing).await;
     assert_eq!(done.imported, 1, "{}", issues(&done.report));
-    let name: String =
-        sqlx::query_scalar("SELECT name FROM members WHERE licence_no = '11101200511999062'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let name = app.member_licensed("11101200511999062").await.name;
     assert_eq!(name, "林61");
 }
 
@@ -1412,18 +1296,7 @@ async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
     use dengji::service::export::ExportFormat;
     let demo = TestApp::spawn().await;
     let fresh = TestApp::empty().await;
-    let root = |app: &TestApp| {
-        let pool = app.services.db.pool().clone();
-        async move {
-            OrgId(
-                sqlx::query_scalar("SELECT id FROM orgs WHERE parent_id IS NULL")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap(),
-            )
-        }
-    };
-    let (from, into) = (root(&demo).await, root(&fresh).await);
+    let (from, into) = (demo.root().await, fresh.root().await);
     // A fresh deployment has only the national and provincial committees: the cities come
     // first (the firm organisations of the same roster wait for their firms and are left
     // out), then the firms under their cities, then the rest of the roster, then members.
@@ -1949,10 +1822,7 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
     // Confirmed, a mark is the organisation's own, and the batch can no longer be undone.
     let done = run(&app, p.firm_org, &bytes, Mode::ValidOnly).await;
     let batch = done.batch_id.expect("imported again");
-    let (member,): (i64,) = sqlx::query_as("SELECT id FROM members WHERE name = '沈601'")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let member = app.member_named("沈601").await.id.0;
     app.services
         .survey()
         .record(

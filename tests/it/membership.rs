@@ -2,28 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, between, demo_places, firm_of_org, fresh_id};
-
-pub fn member_form(org: i64, firm: i64, id: &str) -> Vec<(String, String)> {
-    [
-        ("org", org.to_string()),
-        ("name", "林新".to_owned()),
-        ("citizen_id", id.to_owned()),
-        ("category", "lawyer".to_owned()),
-        ("firm", firm.to_string()),
-        ("mobile", "13912345678".to_owned()),
-        ("ethnicity", "01".to_owned()),
-        ("education", "21".to_owned()),
-        ("party_status", "full".to_owned()),
-        ("joined_on", "2000-07-01".to_owned()),
-        ("full_member_on", "2001-07-01".to_owned()),
-        ("licence_no", "11101200511999001".to_owned()),
-        ("practice_type", "1".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
+use crate::helpers::{TestApp, between, count, demo_places, firm_of_org, fresh_id, member_form};
 
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
@@ -42,10 +21,7 @@ async fn clerk_adds_a_member_who_activates_once() {
     assert!(page.body.contains("添加党员"));
 
     // Bad input: every problem named, nothing stored.
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let before: i64 = count(&app, "SELECT COUNT(*) FROM members").await;
     let mut bad = member_form(p.firm_org.0, firm, "110101193101010001");
     bad.retain(|(k, _)| k != "mobile" && k != "licence_no");
     bad.push(("mobile".into(), "123".into()));
@@ -55,10 +31,7 @@ async fn clerk_adds_a_member_who_activates_once() {
     assert!(r.body.contains("公民身份号码：校验位不正确"), "{}", r.body);
     assert!(r.body.contains("手机号码：应为11位手机号码"));
     assert!(r.body.contains("执业证号：只能由数字组成"));
-    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let after: i64 = count(&app, "SELECT COUNT(*) FROM members").await;
     assert_eq!(before, after);
 
     let id = fresh_id(11);
@@ -85,11 +58,7 @@ async fn clerk_adds_a_member_who_activates_once() {
     let other_clerk = app
         .login_as(dengji::domain::Role::Clerk, p.other_city, None)
         .await;
-    let other_firm: i64 = sqlx::query_scalar("SELECT MIN(id) FROM firms WHERE city_org_id = $1")
-        .bind(p.other_city.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let other_firm = app.first_firm_of_city(p.other_city).await.id.0;
     let mut again = member_form(p.other_city.0, other_firm, &id);
     again.retain(|(k, _)| k != "licence_no");
     again.push(("licence_no".into(), "11101200511999002".into()));

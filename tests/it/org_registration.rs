@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, count, demo_places};
 
 fn good(total: i64) -> Vec<(String, String)> {
     [
@@ -95,10 +95,7 @@ async fn a_firm_organisation_files_its_form_with_derived_counts_and_rule_warning
         r.body
             .contains("党组织所在行政区划：“12”不是有效的6位行政区划代码")
     );
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_registrations")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let n: i64 = count(&app, "SELECT COUNT(*) FROM org_registrations").await;
     assert_eq!(n, 0);
 
     // Warnings do not block: a reported total that disagrees, a committee missing.
@@ -262,13 +259,9 @@ async fn the_committee_rule_counts_members_whose_membership_is_here() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let pool = app.services.db.pool().clone();
-    let own: String = sqlx::query_scalar("SELECT credit_code FROM firms WHERE org_id = $1")
-        .bind(p.firm_org.0)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let own: String = app.firm_of(p.firm_org).await.credit_code;
     // Eight more 正式党员 in the firm organisation.
-    let rows = (701..=708).map(|s| crate::import::row(&own, s)).collect();
+    let rows = (701..=708).map(|s| crate::helpers::row(&own, s)).collect();
     app.services
         .import()
         .run(
@@ -276,7 +269,7 @@ async fn the_committee_rule_counts_members_whose_membership_is_here() {
             ImportRequest {
                 into: p.firm_org,
                 file_name: "名册.xlsx",
-                bytes: &crate::import::Book::new(rows).bytes(),
+                bytes: &crate::helpers::Book::new(rows).bytes(),
                 kind: None,
                 mode: Mode::AllOrNothing,
             },

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, count, demo_places};
 
 #[tokio::test]
 async fn login_page_is_chinese_and_self_contained() {
@@ -164,10 +164,7 @@ async fn admin_creates_an_account_and_bad_input_is_named() {
     assert!(bad.body.contains("用户名：应为3–32位"), "{}", bad.body);
     assert!(bad.body.contains("姓名：不能为空"));
     assert!(bad.body.contains("密码：长度应为8–128位"));
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let before: i64 = count(&app, "SELECT COUNT(*) FROM users").await;
     let ok = c
         .post(
             "/users",
@@ -190,10 +187,7 @@ async fn admin_creates_an_account_and_bad_input_is_named() {
         list.body
     );
     assert!(!list.body.contains("<script>alert(1)"));
-    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let after: i64 = count(&app, "SELECT COUNT(*) FROM users").await;
     assert_eq!(after, before + 1);
     // The same username again is refused and named.
     let dup = c
@@ -240,10 +234,7 @@ async fn admin_creates_an_account_and_bad_input_is_named() {
 async fn admin_disables_enables_and_resets() {
     let app = TestApp::spawn().await;
     let c = app.login_demo("sheng_admin").await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'shi'")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let id: i64 = app.user("shi").await.id.0;
     let r = c.post(&format!("/users/{id}/disable"), &[]).await;
     assert_eq!(r.location().as_deref(), Some("/users?done=disabled"));
     let page = c.get("/users?done=disabled&q=shi").await;
@@ -260,10 +251,7 @@ async fn admin_disables_enables_and_resets() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.login("shi", "NewPass2018").await;
     // An administrator cannot disable themselves.
-    let own: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'sheng_admin'")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let own: i64 = app.user("sheng_admin").await.id.0;
     let r = c.post(&format!("/users/{own}/disable"), &[]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("不能停用自己的账号"));

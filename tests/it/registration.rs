@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use dengji::domain::{MemberId, OrgId, Role};
 
-use crate::helpers::{Client, TestApp, demo_places};
+use crate::helpers::{Client, TestApp, completion, count, demo_places, inputs_of};
 
 /// A lawyer member of the demo firm organisation, with their ID number in clear.
 async fn lawyer(app: &TestApp) -> (MemberId, OrgId, String) {
@@ -22,63 +22,6 @@ async fn lawyer(app: &TestApp) -> (MemberId, OrgId, String) {
     let enc: Vec<u8> = row.try_get("citizen_id_enc").unwrap();
     let id = app.services.keys.decrypt_id(&enc).unwrap();
     (MemberId(row.try_get("id").unwrap()), p.firm_org, id)
-}
-
-fn this_month() -> String {
-    let t = dengji::service::beijing_today();
-    format!("{:04}-{:02}", t.year(), u8::from(t.month()))
-}
-
-/// Everything the prefill does not know, correctly filled.
-pub fn completion() -> Vec<(String, String)> {
-    let last_life = dengji::service::beijing_today() - time::Duration::days(20);
-    [
-        ("f_standing", "normal".to_owned()),
-        ("f_holder_name", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_holder_type", "own_firm".to_owned()),
-        ("f_holder_region", "110101".to_owned()),
-        ("f_in_firm", "1".to_owned()),
-        ("f_transfer_status", "transferred".to_owned()),
-        ("f_dues_org", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_dues_paid_until", this_month()),
-        ("f_life_org", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_last_life_on", last_life.to_string()),
-        ("f_lost_contact", "0".to_owned()),
-        ("f_mobile_member", "0".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
-/// The form's current inputs (prefilled values), as posted back.
-pub fn inputs_of(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for part in html.split("name=\"f_").skip(1) {
-        let name = part.split('"').next().unwrap_or_default().to_owned();
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .filter(|_| part.find("value=\"") < part.find('>'))
-            .unwrap_or_default()
-            .to_owned();
-        out.push((format!("f_{name}"), value));
-    }
-    // Selected options of selects.
-    for part in html.split("<select id=\"f-").skip(1) {
-        let name = part.split('"').next().unwrap_or_default();
-        let end = part.find("</select>").unwrap_or(part.len());
-        if let Some(sel) = part[..end]
-            .split("<option value=\"")
-            .find(|o| o.contains("\" selected>"))
-        {
-            let value = sel.split('"').next().unwrap_or_default();
-            out.retain(|(k, _)| k != &format!("f_{name}"));
-            out.push((format!("f_{name}"), value.to_owned()));
-        }
-    }
-    out
 }
 
 async fn post_form(
@@ -107,10 +50,7 @@ fn with(base: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, Str
 }
 
 async fn registration_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM registrations")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
+    count(app, "SELECT COUNT(*) FROM registrations").await
 }
 
 #[tokio::test]
@@ -321,11 +261,7 @@ async fn access_to_registrations_follows_the_tree() {
     let app = TestApp::spawn().await;
     let (member, org, _) = lawyer(&app).await;
     let p = demo_places(&app).await;
-    let other: i64 = sqlx::query_scalar("SELECT MAX(id) FROM members WHERE org_id = $1")
-        .bind(org.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let other = app.members_of(org).await.last().expect("a member").0;
     let me = app.login_as(Role::Member, org, Some(member)).await;
     assert_eq!(
         me.get(&format!("/members/{other}/registration"))

@@ -4,65 +4,17 @@
 //! hangs under them; the templates, the pages and the command.
 
 use axum::http::StatusCode;
-use rust_xlsxwriter::Workbook;
 
 use dengji::domain::OrgId;
 use dengji::service::Caller;
 use dengji::service::import::{ImportKind, Mode};
 
+use crate::helpers::files::{FIRM_HEAD, ORG_HEAD, code, strings, xlsx};
+use crate::helpers::{Book, row};
 use crate::helpers::{TestApp, demo_places, python};
 use crate::helpers::{check, count, has, issues, run};
-use crate::import::{Book, row};
 
 const OP: Caller<'static> = Caller::Operator;
-
-const FIRM_HEAD: [&str; 6] = [
-    "＊律师事务所名称",
-    "＊统一社会信用代码",
-    "＊所在行政区划",
-    "＊组织形式",
-    "＊律师人数",
-    "所属地市级党组织",
-];
-
-const ORG_HEAD: [&str; 8] = [
-    "＊党组织全称",
-    "＊组织类别",
-    "上级党组织",
-    "所在行政区划",
-    "所在律师事务所统一社会信用代码",
-    "书记姓名",
-    "联系电话",
-    "成立日期",
-];
-
-/// A valid law firm credit code no demo firm has.
-fn code(seq: u32) -> String {
-    let body = format!("31999999XY{seq:07}");
-    let check = dengji::domain::credit_code::check_char(body.as_bytes()).unwrap();
-    format!("{body}{check}")
-}
-
-fn strings(cells: &[&str]) -> Vec<String> {
-    cells.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// An .xlsx with a header row and text rows.
-fn xlsx(head: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    for (c, h) in head.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
-    for (r, cells) in rows.iter().enumerate() {
-        for (c, v) in cells.iter().enumerate() {
-            if !v.is_empty() {
-                ws.write_string(r as u32 + 1, c as u16, v).unwrap();
-            }
-        }
-    }
-    wb.save_to_buffer().unwrap()
-}
 
 fn firm(name: &str, seq: u32, region: &str, city: &str) -> Vec<String> {
     strings(&[name, &code(seq), region, "合伙所", "8", city])
@@ -85,7 +37,7 @@ async fn tallies_agree(app: &TestApp) {
 
 /// The region code of a node.
 async fn region_of(app: &TestApp, org: OrgId) -> String {
-    text(app, "SELECT region_code FROM orgs WHERE id = $1", org.0).await
+    app.org(org).await.region_code.expect("a region")
 }
 
 /// Import firms `seqs` into the city, all-or-nothing; returns the batch.
@@ -105,7 +57,7 @@ async fn firms_are_checked_imported_under_their_city_and_undone() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let region = region_of(&app, p.city).await;
-    let city_path = text(&app, "SELECT path FROM orgs WHERE id = $1", p.city.0).await;
+    let city_path = app.org(p.city).await.path.as_str().to_owned();
     let firms_before = count(&app, "SELECT COUNT(*) FROM firms").await;
     let tally_sql = format!("SELECT firms FROM org_tallies WHERE org_id = {}", p.city.0);
     let tally_before = count(&app, &tally_sql).await;
@@ -212,14 +164,8 @@ async fn bad_firm_rows_are_named_by_row_column_and_rule() {
     let p = demo_places(&app).await;
     let region = region_of(&app, p.city).await;
     let far_region = region_of(&app, p.other_city).await;
-    let (far_code, far_name, far_city): (String, String, String) = sqlx::query_as(
-        "SELECT f.credit_code, f.name, c.name FROM firms f JOIN orgs c ON c.id = f.city_org_id \
-         WHERE f.city_org_id = $1 ORDER BY f.id LIMIT 1",
-    )
-    .bind(p.other_city.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let far = app.first_firm_of_city(p.other_city).await;
+    let (far_code, far_name, far_city) = (far.credit_code, far.name, far.city_org_name);
     let mut bad_check = code(10);
     bad_check.replace_range(17.., if bad_check.ends_with('0') { "1" } else { "0" });
     let not_a_firm = {
@@ -303,8 +249,8 @@ async fn firms_imported_above_a_city_name_their_city_and_scope_is_kept() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let region = region_of(&app, p.city).await;
-    let city_name = text(&app, "SELECT name FROM orgs WHERE id = $1", p.city.0).await;
-    let far_city = text(&app, "SELECT name FROM orgs WHERE id = $1", p.other_city.0).await;
+    let city_name = app.org(p.city).await.name;
+    let far_city = app.org(p.other_city).await.name;
 
     // Into a province without a city column: each firm goes to the city-level node whose
     // region covers its 行政区划; a region no city-level node covers is named.
@@ -324,11 +270,7 @@ async fn firms_imported_above_a_city_name_their_city_and_scope_is_kept() {
     );
     let done = run(&app, p.province, &xlsx(&without, &rows), Mode::ValidOnly).await;
     assert_eq!(done.imported, 1);
-    let city_of: i64 = sqlx::query_scalar("SELECT city_org_id FROM firms WHERE credit_code = $1")
-        .bind(code(34))
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let city_of = app.firm_coded(&code(34)).await.city_org_id.0;
     assert_eq!(city_of, p.city.0, "placed by its region");
 
     let rows = vec![
@@ -353,11 +295,7 @@ async fn firms_imported_above_a_city_name_their_city_and_scope_is_kept() {
     assert!(!r.issues.iter().any(|i| i.row == Some(5)), "{}", issues(&r));
     let done = run(&app, p.province, &bytes, Mode::ValidOnly).await;
     assert_eq!(done.imported, 2);
-    let city_of: i64 = sqlx::query_scalar("SELECT city_org_id FROM firms WHERE credit_code = $1")
-        .bind(code(30))
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let city_of = app.firm_coded(&code(30)).await.city_org_id.0;
     assert_eq!(city_of, p.city.0);
 
     // A firm organisation imports neither firms nor organisations.
@@ -382,20 +320,10 @@ async fn organisations_are_built_under_a_city_and_take_over_their_firms() {
     let member_file = Book::new(vec![row(&code(5), 1)]).bytes();
     let members = run(&app, p.city, &member_file, Mode::AllOrNothing).await;
     assert_eq!(members.imported, 1, "{}", issues(&members.report));
-    let (own_code, own_org): (String, String) = sqlx::query_as(
-        "SELECT f.credit_code, o.name FROM firms f JOIN orgs o ON o.id = f.org_id WHERE f.org_id = $1",
-    )
-    .bind(p.firm_org.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
-    let (far_code, far_name): (String, String) = sqlx::query_as(
-        "SELECT credit_code, name FROM firms WHERE city_org_id = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(p.other_city.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let own = app.firm_of(p.firm_org).await;
+    let (own_code, own_org) = (own.credit_code, own.org_name.expect("covered"));
+    let far = app.first_firm_of_city(p.other_city).await;
+    let (far_code, far_name) = (far.credit_code, far.name);
     let branch = "中共测试1律师事务所支部委员会";
     let rows = vec![
         strings(&[
@@ -469,7 +397,7 @@ async fn organisations_are_built_under_a_city_and_take_over_their_firms() {
     let done = run(&app, p.city, &bytes, Mode::ValidOnly).await;
     let batch = done.batch_id.unwrap();
     assert_eq!(done.imported, 2);
-    let city_path = text(&app, "SELECT path FROM orgs WHERE id = $1", p.city.0).await;
+    let city_path = app.org(p.city).await.path.as_str().to_owned();
     type Made = (
         i64,
         String,
@@ -551,12 +479,11 @@ async fn organisations_are_built_under_a_city_and_take_over_their_firms() {
         .await,
         0
     );
-    let back: (Option<i64>, String) =
-        sqlx::query_as("SELECT org_id, scope_path FROM firms WHERE credit_code = $1")
-            .bind(code(1))
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let back = app.firm_coded(&code(1)).await;
+    let back = (
+        back.org_id.map(|o| o.0),
+        back.scope_path.as_str().to_owned(),
+    );
     assert_eq!(back, (None, city_path));
     tallies_agree(&app).await;
 }
@@ -856,7 +783,7 @@ async fn the_registries_export_in_the_template_columns_and_import_again() {
     ])];
     let done = run(&app, p.city, &xlsx(&ORG_HEAD, &rows), Mode::AllOrNothing).await;
     assert_eq!(done.imported, 1);
-    let city_name = text(&app, "SELECT name FROM orgs WHERE id = $1", p.city.0).await;
+    let city_name = app.org(p.city).await.name;
     let clerk = app.login_demo("shi").await;
     let dir = tempfile::tempdir().unwrap();
     let script = r#"

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use dengji::domain::{MemberId, Role};
+use dengji::domain::{MemberId, RegistrationState, Role};
 use dengji::service::Caller;
 use dengji::service::campaign::Deadlines;
 
@@ -13,8 +13,8 @@ use crate::helpers::{TestApp, demo_places};
 async fn submit_for(app: &TestApp, member: i64) {
     let clerk = app.login_demo("suo").await;
     let page = clerk.get(&format!("/members/{member}/registration")).await;
-    let mut form = crate::registration::inputs_of(&page.body);
-    form.extend(crate::registration::completion());
+    let mut form = crate::helpers::inputs_of(&page.body);
+    form.extend(crate::helpers::completion());
     form.push(("version".into(), "0".into()));
     form.push(("step".into(), "submit".into()));
     form.push(("proxy_method".into(), "phone".into()));
@@ -28,22 +28,16 @@ async fn submit_for(app: &TestApp, member: i64) {
 
 async fn lawyers(app: &TestApp, n: i64) -> Vec<i64> {
     let p = demo_places(app).await;
-    sqlx::query_scalar(
-        "SELECT id FROM members WHERE org_id = $1 AND category = 'lawyer' AND practice_type = '1' ORDER BY id LIMIT $2",
-    )
-    .bind(p.firm_org.0)
-    .bind(n)
-    .fetch_all(app.services.db.pool())
-    .await
-    .unwrap()
-}
-
-async fn state_of(app: &TestApp, member: i64) -> String {
-    sqlx::query_scalar("SELECT state FROM registrations WHERE member_id = $1")
-        .bind(member)
-        .fetch_one(app.services.db.pool())
+    let mut ids: Vec<i64> = app
+        .members_at(p.firm_org)
         .await
-        .unwrap()
+        .into_iter()
+        .filter(|m| m.category == "lawyer" && m.practice_type.as_deref() == Some("1"))
+        .map(|m| m.id.0)
+        .collect();
+    ids.sort_unstable();
+    ids.truncate(n as usize);
+    ids
 }
 
 #[tokio::test]
@@ -76,7 +70,10 @@ async fn return_then_resubmit_shows_the_changes_then_approve_with_digest() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(state_of(&app, member).await, "returned");
+    assert_eq!(
+        app.form_state(MemberId(member)).await,
+        RegistrationState::Returned
+    );
 
     // The member sees the return and its reason, corrects and resubmits.
     let me = app
@@ -89,7 +86,7 @@ async fn return_then_resubmit_shows_the_changes_then_approve_with_digest() {
         "{}",
         page.body
     );
-    let mut form = crate::registration::inputs_of(&page.body);
+    let mut form = crate::helpers::inputs_of(&page.body);
     form.retain(|(k, _)| k != "f_mobile");
     form.push(("f_mobile".into(), "13700001111".into()));
     let version = page
@@ -173,8 +170,8 @@ async fn bulk_approval_is_all_or_nothing_and_only_for_reviewers() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("尚未提交登记表，不能审核"), "{}", r.body);
     assert_eq!(
-        state_of(&app, ids[0]).await,
-        "submitted",
+        app.form_state(MemberId(ids[0])).await,
+        RegistrationState::Submitted,
         "nothing approved"
     );
     let clerk = app.login_demo("suo").await;
@@ -192,8 +189,14 @@ async fn bulk_approval_is_all_or_nothing_and_only_for_reviewers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(state_of(&app, ids[0]).await, "approved");
-    assert_eq!(state_of(&app, ids[1]).await, "approved");
+    assert_eq!(
+        app.form_state(MemberId(ids[0])).await,
+        RegistrationState::Approved
+    );
+    assert_eq!(
+        app.form_state(MemberId(ids[1])).await,
+        RegistrationState::Approved
+    );
     let outsider = app.login_as(Role::Reviewer, p.other_city, None).await;
     let r = outsider
         .post(&format!("/members/{}/approve", ids[0]), &[])
@@ -216,11 +219,7 @@ async fn the_city_cockpit_shows_each_firm_organisations_progress_and_overdue() {
             &[("member", &a)],
         )
         .await;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1")
-        .bind(p.firm_org.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let total = app.members_of(p.firm_org).await.len() as i64;
     // The notice's own 2018 deadlines: long past.
     app.services
         .campaign()

@@ -3,18 +3,18 @@
 
 use axum::http::StatusCode;
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, count, demo_places};
 
 #[tokio::test]
 async fn firm_records_checks_and_the_counts_follow() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let members: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 ORDER BY id")
-            .bind(p.firm_org.0)
-            .fetch_all(app.services.db.pool())
-            .await
-            .unwrap();
+    let members: Vec<i64> = app
+        .members_of(p.firm_org)
+        .await
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
     assert!(members.len() >= 3);
     let clerk = app.login_demo("suo").await;
     let path = format!("/orgs/{}/survey", p.firm_org.0);
@@ -79,11 +79,7 @@ async fn firm_records_checks_and_the_counts_follow() {
     );
     assert!(page.body.contains("第1类 1 人"));
     // Recorded in the audit log.
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'survey.record'")
-            .fetch_one(app.services.db.pool())
-            .await
-            .unwrap();
+    let n: i64 = app.audit("survey.record").await.len() as i64;
     assert_eq!(n, 2);
 }
 
@@ -91,11 +87,7 @@ async fn firm_records_checks_and_the_counts_follow() {
 async fn survey_is_scoped_and_read_only_for_auditors() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let member: i64 = sqlx::query_scalar("SELECT MIN(id) FROM members WHERE org_id = $1")
-        .bind(p.firm_org.0)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let member = app.members_of(p.firm_org).await[0].0;
     let path = format!("/orgs/{}/survey", p.firm_org.0);
     let outsider = app
         .login_as(dengji::domain::Role::Clerk, p.other_city, None)
@@ -121,10 +113,7 @@ async fn survey_is_scoped_and_read_only_for_auditors() {
         .post(&path, &[("member", &m), ("transferred", "in")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM survey_checks")
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap();
+    let n: i64 = count(&app, "SELECT COUNT(*) FROM survey_checks").await;
     assert_eq!(n, 0);
 }
 
@@ -132,13 +121,15 @@ async fn survey_is_scoped_and_read_only_for_auditors() {
 async fn a_member_left_six_months_ago_is_not_registered() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let member: i64 = sqlx::query_scalar(
-        "SELECT MIN(id) FROM members WHERE org_id = $1 AND category = 'lawyer' AND practice_type = '1'",
-    )
-    .bind(p.firm_org.0)
-    .fetch_one(app.services.db.pool())
-    .await
-    .unwrap();
+    let mut lawyers: Vec<i64> = app
+        .members_at(p.firm_org)
+        .await
+        .into_iter()
+        .filter(|m| m.category == "lawyer" && m.practice_type.as_deref() == Some("1"))
+        .map(|m| m.id.0)
+        .collect();
+    lawyers.sort_unstable();
+    let member = lawyers[0];
     let clerk = app.login_demo("suo").await;
     let m = member.to_string();
     let r = clerk

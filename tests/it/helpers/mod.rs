@@ -4,6 +4,14 @@
 
 use std::sync::OnceLock;
 
+pub mod builders;
+pub mod files;
+pub mod finders;
+pub mod work;
+
+pub use files::{Book, Cell, row};
+pub use work::{a3_values, completion, input, inputs_of, member_form};
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -73,6 +81,8 @@ pub struct TestApp {
     pub router: Router,
     pub url: String,
     pub demo: Option<DemoSummary>,
+    /// Firm organisations built so far ([`builders`]), numbering what each build writes.
+    built: std::sync::atomic::AtomicU32,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -126,6 +136,7 @@ impl TestApp {
             router,
             url,
             demo: None,
+            built: std::sync::atomic::AtomicU32::new(0),
             _dir: dir,
         }
     }
@@ -452,52 +463,41 @@ pub struct DemoPlaces {
 }
 
 pub async fn demo_places(app: &TestApp) -> DemoPlaces {
-    use sqlx::Row;
-    let pool = app.services.db.pool();
-    let id_of = |sql: &'static str, username: &'static str| async move {
-        sqlx::query(sql)
-            .bind(username)
-            .fetch_one(pool)
-            .await
-            .expect("demo place")
-            .try_get::<i64, _>("id")
-            .expect("id")
-    };
-    let users = "SELECT org_id AS id FROM users WHERE username = $1";
-    let province = OrgId(id_of(users, "sheng").await);
-    let city = OrgId(id_of(users, "shi").await);
-    let firm_org = OrgId(id_of(users, "suo").await);
-    let member = MemberId(
-        id_of(
-            "SELECT member_id AS id FROM users WHERE username = $1",
-            "dangyuan",
-        )
-        .await,
-    );
-    let other_city: i64 = sqlx::query(
-        "SELECT MIN(o.id) AS id FROM orgs o WHERE o.level = 'city' AND o.parent_id <> $1 \
-         AND EXISTS (SELECT 1 FROM members m JOIN firms f ON f.id = m.firm_id WHERE f.city_org_id = o.id)",
-    )
-    .bind(province.0)
-    .fetch_one(pool)
-    .await
-    .expect("other city")
-    .try_get("id")
-    .expect("id");
-    let other_province: i64 = sqlx::query("SELECT parent_id AS id FROM orgs WHERE id = $1")
-        .bind(other_city)
-        .fetch_one(pool)
+    let province = app.user("sheng").await.org_id;
+    let city = app.user("shi").await.org_id;
+    let firm_org = app.user("suo").await.org_id;
+    let member = app
+        .user("dangyuan")
         .await
-        .expect("other province")
-        .try_get("id")
-        .expect("id");
+        .member_id
+        .expect("the demo member");
+    // The first city (by id) of another province with members in its own firms.
+    let firms_with_members: std::collections::BTreeSet<_> =
+        app.all_members().await.iter().map(|m| m.firm_id).collect();
+    let root = app.root().await;
+    let cities: std::collections::BTreeSet<OrgId> = app
+        .firms_under(root)
+        .await
+        .iter()
+        .filter(|f| firms_with_members.contains(&f.id))
+        .map(|f| f.city_org_id)
+        .collect();
+    let mut other_city = None;
+    for c in cities {
+        if app.org(c).await.parent_id != Some(province) {
+            other_city = Some(c);
+            break;
+        }
+    }
+    let other_city = other_city.expect("a city of another province with members");
+    let other_province = app.org(other_city).await.parent_id.expect("its province");
     DemoPlaces {
         province,
         city,
         firm_org,
         member,
-        other_province: OrgId(other_province),
-        other_city: OrgId(other_city),
+        other_province,
+        other_city,
     }
 }
 

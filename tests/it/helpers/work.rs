@@ -1,0 +1,244 @@
+//! The campaign's work done as the operator through the services — filing forms, approving,
+//! filing 附件3, submitting and accepting whole subtrees — and the values such work types in.
+
+use std::collections::BTreeMap;
+
+use dengji::domain::{MemberId, OrgId};
+use dengji::service::Caller;
+use dengji::service::package::SubmitInput;
+use dengji::service::registration::{RegistrationInput, Step};
+
+use super::{TestApp, demo_places};
+
+const OP: Caller<'static> = Caller::Operator;
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+pub fn a3_values(name: &str) -> BTreeMap<String, String> {
+    [
+        ("org_full_name", name),
+        ("formed_on", "2015-03-01"),
+        ("org_region", "110101"),
+        ("secretary_name", "王强"),
+        ("secretary_is_lawyer", "1"),
+        ("secretary_is_head", "1"),
+        ("has_committee", "1"),
+        ("term_start", "2024-03-01"),
+        ("term_end", "2027-03-01"),
+        ("contact_name", "李明"),
+        ("contact_phone", "010-12345678"),
+        ("approval_no", "律党发〔2015〕12号"),
+        ("approved_by", "中共测试市律师行业委员会"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub fn input() -> SubmitInput {
+    SubmitInput {
+        secretary_name: "王强".into(),
+        organiser_name: "李明".into(),
+        contact_phone: "010-12345678".into(),
+        missing_note: String::new(),
+    }
+}
+
+fn this_month() -> String {
+    let t = dengji::service::beijing_today();
+    format!("{:04}-{:02}", t.year(), u8::from(t.month()))
+}
+
+/// Everything the prefill does not know, correctly filled.
+pub fn completion() -> Vec<(String, String)> {
+    let last_life = dengji::service::beijing_today() - time::Duration::days(20);
+    [
+        ("f_standing", "normal".to_owned()),
+        ("f_holder_name", "中共测试律师事务所支部委员会".to_owned()),
+        ("f_holder_type", "own_firm".to_owned()),
+        ("f_holder_region", "110101".to_owned()),
+        ("f_in_firm", "1".to_owned()),
+        ("f_transfer_status", "transferred".to_owned()),
+        ("f_dues_org", "中共测试律师事务所支部委员会".to_owned()),
+        ("f_dues_paid_until", this_month()),
+        ("f_life_org", "中共测试律师事务所支部委员会".to_owned()),
+        ("f_last_life_on", last_life.to_string()),
+        ("f_lost_contact", "0".to_owned()),
+        ("f_mobile_member", "0".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The form's current inputs (prefilled values), as posted back.
+pub fn inputs_of(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in html.split("name=\"f_").skip(1) {
+        let name = part.split('"').next().unwrap_or_default().to_owned();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .filter(|_| part.find("value=\"") < part.find('>'))
+            .unwrap_or_default()
+            .to_owned();
+        out.push((format!("f_{name}"), value));
+    }
+    // Selected options of selects.
+    for part in html.split("<select id=\"f-").skip(1) {
+        let name = part.split('"').next().unwrap_or_default();
+        let end = part.find("</select>").unwrap_or(part.len());
+        if let Some(sel) = part[..end]
+            .split("<option value=\"")
+            .find(|o| o.contains("\" selected>"))
+        {
+            let value = sel.split('"').next().unwrap_or_default();
+            out.retain(|(k, _)| k != &format!("f_{name}"));
+            out.push((format!("f_{name}"), value.to_owned()));
+        }
+    }
+    out
+}
+
+pub fn member_form(org: i64, firm: i64, id: &str) -> Vec<(String, String)> {
+    [
+        ("org", org.to_string()),
+        ("name", "林新".to_owned()),
+        ("citizen_id", id.to_owned()),
+        ("category", "lawyer".to_owned()),
+        ("firm", firm.to_string()),
+        ("mobile", "13912345678".to_owned()),
+        ("ethnicity", "01".to_owned()),
+        ("education", "21".to_owned()),
+        ("party_status", "full".to_owned()),
+        ("joined_on", "2000-07-01".to_owned()),
+        ("full_member_on", "2001-07-01".to_owned()),
+        ("licence_no", "11101200511999001".to_owned()),
+        ("practice_type", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+impl TestApp {
+    /// File the node's 附件3 (prefilled values completed).
+    pub async fn file_a3(&self, org: OrgId) {
+        let view = self
+            .services
+            .org_registration()
+            .view(OP, org)
+            .await
+            .unwrap();
+        let mut values = view.values.clone();
+        for (k, v) in a3_values(&view.org.name) {
+            values.entry(k).or_insert(v);
+        }
+        values
+            .entry("reported_total".into())
+            .or_insert(view.derived.total.to_string());
+        self.services
+            .org_registration()
+            .save(OP, org, values, view.version)
+            .await
+            .unwrap_or_else(|e| panic!("a3 of {}: {e:?}", view.org.name));
+    }
+
+    /// File (and submit) a member's form as the operator; false when the member is not to be
+    /// registered (the form refuses submission).
+    pub async fn file_member(&self, member: MemberId, mobile: Option<&str>) -> bool {
+        let view = self.services.registration().view(OP, member).await.unwrap();
+        if !view.eligibility.registered {
+            return false;
+        }
+        let mut values = view.values.clone();
+        for (k, v) in completion() {
+            values.insert(k.trim_start_matches("f_").to_owned(), v);
+        }
+        if view.member.category == "staff" {
+            values.entry("staff_post".into()).or_insert("admin".into());
+            values
+                .entry("hired_on".into())
+                .or_insert("2015-01-01".into());
+        }
+        if let Some(m) = mobile {
+            values.insert("mobile".into(), m.into());
+        }
+        self.services
+            .registration()
+            .save(
+                OP,
+                member,
+                RegistrationInput {
+                    values,
+                    citizen_id: String::new(),
+                    version: view.version,
+                    step: Step::Submit,
+                    confirmed: false,
+                    proxy_method: Some("phone".into()),
+                    warnings_note: "已电话核实".into(),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("member {member:?}: {e:?}"));
+        true
+    }
+
+    /// File, approve and submit everything of a node's own (members and 附件3), as the operator.
+    pub async fn finish_own(&self, org: OrgId) {
+        let mut filed = Vec::new();
+        for m in self.members_of(org).await {
+            if self.file_member(m, None).await {
+                filed.push(m);
+            }
+        }
+        if !filed.is_empty() {
+            self.services.review().approve(OP, &filed).await.unwrap();
+        }
+        self.file_a3(org).await;
+    }
+
+    pub async fn package_version(&self, org: OrgId) -> i64 {
+        self.services
+            .package()
+            .view(OP, org)
+            .await
+            .unwrap()
+            .package
+            .expect("package")
+            .version
+    }
+
+    /// Complete a whole subtree bottom-up as the operator: every child finished and accepted,
+    /// then the node's own work, then its submission (not accepted: that is the parent's act).
+    pub fn finish_subtree(&self, org: OrgId) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for child in self.children_of(org).await {
+                self.finish_subtree(child).await;
+                let v = self.package_version(child).await;
+                self.services.package().accept(OP, child, v).await.unwrap();
+            }
+            self.finish_own(org).await;
+            self.services
+                .package()
+                .submit(OP, org, &input())
+                .await
+                .unwrap_or_else(|e| panic!("submit {org:?}: {e:?}"));
+        })
+    }
+
+    /// The demo firm with every form approved and its 附件3 filed, ready to submit.
+    pub async fn ready_firm(&self) -> (OrgId, Vec<MemberId>) {
+        let p = demo_places(self).await;
+        let mut filed = Vec::new();
+        for m in self.members_of(p.firm_org).await {
+            if self.file_member(m, None).await {
+                filed.push(m);
+            }
+        }
+        self.services.review().approve(OP, &filed).await.unwrap();
+        self.file_a3(p.firm_org).await;
+        (p.firm_org, filed)
+    }
+}
