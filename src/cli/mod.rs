@@ -155,7 +155,7 @@ pub(crate) fn describe(e: crate::service::ServiceError) -> CliError {
         E::Store(s @ (S::Unreachable { .. } | S::Busy | S::Migrate(_) | S::UnknownScheme(_))) => {
             CliError::Unavailable(s.to_string())
         }
-        E::Busy(m) => CliError::Unavailable(m),
+        E::Busy(m) | E::Failed(m) => CliError::Unavailable(m),
         other => CliError::Refused(other.to_string()),
     }
 }

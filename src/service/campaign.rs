@@ -1,7 +1,7 @@
 //! Campaigns, run by national administrators: a new campaign (name, cut-off date, the date
 //! the time rules are judged at, a deadline per level), its deadlines changed, closing it.
 
-use super::{Caller, ServiceError, ServiceResult};
+use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::OrgLevel;
 use crate::store::audit::{self, NewEvent};
@@ -100,10 +100,7 @@ impl CampaignService<'_> {
             .await?
             .filter(|c| c.closed_at.is_none())
         {
-            return Err(ServiceError::Conflict(crate::service::refused!(
-                "“{}”尚未结束：一次只能进行一项登记核查工作，请先结束它",
-                open.name
-            )));
+            return Err(ServiceError::Conflict(Refusal::CampaignOpen(open.name)));
         }
         let id = crate::store::campaigns::insert(
             &mut tx,
@@ -151,7 +148,7 @@ impl CampaignService<'_> {
         let mut tx = self.db.begin().await?;
         let campaign = super::current_campaign_of(&mut tx).await?;
         if !crate::store::campaigns::close(&mut tx, campaign.id).await? {
-            return Err(ServiceError::Conflict("该登记核查工作已经结束".into()));
+            return Err(ServiceError::Conflict(Refusal::AlreadyClosed));
         }
         let root = root_path(&mut tx).await?;
         audit::append(

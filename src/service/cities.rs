@@ -2,7 +2,7 @@
 //! (per district or county of a municipality), proposed with a default name, created in one
 //! go — as 律师行业党委 or, where the judicial administration stands in, 司法行政机关党组织.
 
-use super::{Caller, ServiceError, ServiceResult};
+use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::{OrgId, OrgKind, OrgLevel};
 use crate::forms::divisions;
@@ -45,9 +45,7 @@ impl CitiesService<'_> {
             .clone()
             .filter(|_| org.level == OrgLevel::Province)
         else {
-            return Err(ServiceError::Conflict(
-                "只有带行政区划的省级党组织可以按行政区划建立地市级党组织".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::NoProvinceRegion));
         };
         let children = orgs::children(&mut conn, org.id, 10_000).await?;
         let all = divisions::shipped();

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::setup::ensure_top_of_tree;
-use super::{Caller, ServiceError, ServiceResult};
+use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::crypto::hash_password;
 use crate::domain::{
     CitizenId, FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role, TreePath, citizen_id, credit_code,
@@ -358,9 +358,10 @@ impl DemoService<'_> {
         let mut tx = self.db.begin_on(conn).await?;
         let (f0, m0) = bulk::firm_and_member_counts(&mut tx).await?;
         if f0 > 0 || m0 > 0 {
-            return Err(ServiceError::Conflict(crate::service::refused!(
-                "数据库中已有 {f0} 家律所、{m0} 名党员；演示数据只能生成到空数据库中"
-            )));
+            return Err(ServiceError::Conflict(Refusal::NotEmpty {
+                firms: f0,
+                members: m0,
+            }));
         }
         crate::store::tallies::pause(&mut tx, self.db.backend()).await?;
         let mut rng = DemoRng::new(opts.seed);
@@ -760,7 +761,7 @@ impl DemoService<'_> {
         }
         producer
             .await
-            .map_err(|_| ServiceError::Conflict("演示数据生成线程异常结束".into()))?;
+            .map_err(|_| ServiceError::Failed("演示数据生成线程异常结束".into()))?;
 
         // The 2018 campaign. The notice's own deadlines (firms 08-31, city 09-30, province
         // 10-31, national 11-30) are long past, so the demo keeps their spacing but starts
@@ -800,7 +801,7 @@ impl DemoService<'_> {
                     std::cmp::Reverse(f.id),
                 )
             })
-            .ok_or_else(|| ServiceError::Conflict("演示数据中没有建立党组织的律所".into()))?;
+            .ok_or_else(|| ServiceError::Failed("演示数据中没有建立党组织的律所".into()))?;
         let city = &cities[demo_firm.city];
         let province_id = city.path.ids()[1];
         let province = top

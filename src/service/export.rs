@@ -135,11 +135,11 @@ fn expand(table: &Summary, cells: Vec<String>) -> Vec<String> {
 }
 
 fn xlsx_err(e: XlsxError) -> ServiceError {
-    ServiceError::Conflict(crate::service::refused!("生成 Excel 文件失败：{e}"))
+    ServiceError::Failed(format!("生成 Excel 文件失败：{e}"))
 }
 
 fn io_err(e: std::io::Error) -> ServiceError {
-    ServiceError::Conflict(crate::service::refused!("写出文件失败：{e}"))
+    ServiceError::Failed(format!("写出文件失败：{e}"))
 }
 
 struct Formats {
@@ -364,9 +364,7 @@ impl<'a> Sink<'a> {
                     Some(g) => format!("{g}（{}）", c.label),
                     None => c.label.clone(),
                 }))
-                .map_err(|e| {
-                    ServiceError::Conflict(crate::service::refused!("写出 CSV 失败：{e}"))
-                })?;
+                .map_err(|e| ServiceError::Failed(format!("写出 CSV 失败：{e}")))?;
                 Sink::Csv(Box::new(w))
             }
         })
@@ -377,13 +375,11 @@ impl<'a> Sink<'a> {
             Sink::Xlsx { rows, .. } => rows
                 .send(chunk)
                 .await
-                .map_err(|_| ServiceError::Conflict("生成 Excel 文件的线程已意外结束".into())),
+                .map_err(|_| ServiceError::Failed("生成 Excel 文件的线程已意外结束".into())),
             Sink::Csv(w) => {
                 for cells in chunk {
                     w.write_record(cells.iter().map(|v| defuse(v).into_owned()))
-                        .map_err(|e| {
-                            ServiceError::Conflict(crate::service::refused!("写出 CSV 失败：{e}"))
-                        })?;
+                        .map_err(|e| ServiceError::Failed(format!("写出 CSV 失败：{e}")))?;
                 }
                 Ok(())
             }
@@ -413,7 +409,7 @@ impl<'a> Sink<'a> {
                 drop(rows);
                 let done = writer
                     .await
-                    .map_err(|_| ServiceError::Conflict("生成 Excel 文件的线程已意外结束".into()));
+                    .map_err(|_| ServiceError::Failed("生成 Excel 文件的线程已意外结束".into()));
                 let copied = match done {
                     Ok(Ok(())) => std::fs::File::open(&path)
                         .and_then(|mut f| std::io::copy(&mut f, out))

@@ -10,7 +10,7 @@ use crate::forms::{Catalogue, Form};
 use crate::store::audit::{self, NewEvent};
 
 fn xlsx_err(e: XlsxError) -> ServiceError {
-    ServiceError::Conflict(crate::service::refused!("无法生成 Excel 文件：{e}"))
+    ServiceError::Failed(format!("无法生成 Excel 文件：{e}"))
 }
 
 super::area!(MemberFormService);

@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::users::check_password;
-use super::{Caller, ServiceError, ServiceResult, beijing_time};
+use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_time};
 use crate::authz::Action;
 use crate::crypto::{hash_password, random_token, token_hash};
 use crate::domain::{CitizenId, FieldError, FirmId, LicenceNo, MemberId, Mobile, OrgId, Role};
@@ -342,9 +342,7 @@ impl MembershipService<'_> {
         let mut tx = self.db.begin().await?;
         let (user_id, username) = match activation::account_of_member(&mut tx, member).await? {
             Some((_, _, true)) => {
-                return Err(ServiceError::Conflict(
-                    "该党员已激活账号，不能再发激活码；如忘记密码，请联系系统管理员重置".into(),
-                ));
+                return Err(ServiceError::Conflict(Refusal::AlreadyActivated));
             }
             Some((id, username, false)) => {
                 activation::revoke_unused(&mut tx, id).await?;

@@ -26,14 +26,6 @@ pub mod users;
 
 pub use refusal::Refusal;
 
-/// A refusal not named yet ([`Refusal::Other`]), worded as by `format!`.
-macro_rules! refused {
-    ($($t:tt)*) => {
-        $crate::service::Refusal::Other(format!($($t)*))
-    };
-}
-pub(crate) use refused;
-
 /// Declares a module's service area: a view of [`Services`] whose methods are that module's
 /// user actions, reached through the accessor of the same name on [`Services`].
 macro_rules! area {
@@ -272,6 +264,10 @@ pub enum ServiceError {
     Busy(String),
     #[error("账号已停用，请联系管理员")]
     Disabled,
+    /// Work the server could not finish (a file not written, a worker thread gone): no fault
+    /// of the user's, nothing stored; the message says what failed.
+    #[error("{0}")]
+    Failed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -303,14 +303,10 @@ impl PackageService<'_> {
         if let Caller::User(a) = caller
             && a.org_id != org.id
         {
-            return Err(ServiceError::Conflict(
-                "只能由本组织的经办人或审核人报送本组织的材料".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::NotOwnNode));
         }
         let Some(parent_id) = org.parent_id else {
-            return Err(ServiceError::Conflict(
-                "全国律师行业党委是最高一级，无需向上报送".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::TopOfTree));
         };
         let campaign = super::open_campaign_of(&mut tx).await?;
         let existing = packages::get(&mut tx, campaign.id, org.id).await?;
@@ -331,9 +327,8 @@ impl PackageService<'_> {
         }
         let readiness = self.readiness(&mut tx, &campaign, &org).await?;
         if readiness.own.waiting > 0 {
-            return Err(ServiceError::Conflict(crate::service::refused!(
-                "本组织还有 {} 份登记表待审核，请审核后再报送",
-                readiness.own.waiting
+            return Err(ServiceError::Conflict(Refusal::ReviewsWaiting(
+                readiness.own.waiting,
             )));
         }
         let note = input.missing_note.trim();
@@ -417,9 +412,7 @@ impl PackageService<'_> {
         if let Caller::User(a) = caller
             && Some(a.org_id) != child.parent_id
         {
-            return Err(ServiceError::Conflict(
-                "只能由直接上级党组织的审核人接收、退回或批准延期".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::NotDirectParent));
         }
         let campaign = super::open_campaign_of(conn).await?;
         Ok((child, campaign))
@@ -476,13 +469,9 @@ impl PackageService<'_> {
     ) -> ServiceResult<Package> {
         let pkg = packages::get(conn, campaign.id, child.id)
             .await?
-            .ok_or_else(|| {
-                ServiceError::Conflict(crate::service::refused!("{} 尚未报送材料", child.name))
-            })?;
+            .ok_or_else(|| ServiceError::Conflict(Refusal::NoPackage(child.name.clone())))?;
         if pkg.version != version {
-            return Err(ServiceError::Conflict(
-                "该材料在您打开页面之后已发生变化（重新报送或已被处理），请刷新页面后再操作".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::StalePackage));
         }
         Ok(pkg)
     }
@@ -506,9 +495,7 @@ impl PackageService<'_> {
         let (child, campaign) = self.decidable(&mut tx, caller, child_id).await?;
         let pkg = self.package_in(&mut tx, &campaign, &child, version).await?;
         if pkg.state.is_returned() {
-            return Err(ServiceError::Conflict(
-                "该材料已被退回，正在等待重新报送".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::AwaitingResubmission));
         }
         packages::decide(
             &mut tx,

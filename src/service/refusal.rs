@@ -1,6 +1,5 @@
 //! Why the service refused a change, as named cases the web and the command line render to the
-//! same Chinese message (`Display`) and tests match by variant. A refusal not named yet is
-//! `Other`, with its message.
+//! same Chinese message (`Display`) and tests match by variant.
 
 use crate::domain::{PackageState, RegistrationState};
 
@@ -45,21 +44,60 @@ pub enum Refusal {
     /// An import batch with work depending on it (what, in words).
     #[error("{0}")]
     UndoBlocked(String),
-    /// Not named yet.
+    /// An import batch undone already.
+    #[error("该批次已经撤销过了")]
+    AlreadyUndone,
+    /// An upload left longer than its waiting time.
+    #[error("上传的文件已过期（超过24小时未处理），请重新上传")]
+    UploadExpired,
+    /// A form to review that its member (named) has not submitted.
+    #[error("{0}：尚未提交登记表，不能审核")]
+    NotSubmitted(String),
+    /// A package to decide on that the child (named) has not submitted.
+    #[error("{0} 尚未报送材料")]
+    NoPackage(String),
+    /// A package decided on over an older version of it.
+    #[error("该材料在您打开页面之后已发生变化（重新报送或已被处理），请刷新页面后再操作")]
+    StalePackage,
+    /// A package returned and not submitted again yet.
+    #[error("该材料已被退回，正在等待重新报送")]
+    AwaitingResubmission,
+    /// Forms of the node still waiting for review (how many) before it may submit.
+    #[error("本组织还有 {0} 份登记表待审核，请审核后再报送")]
+    ReviewsWaiting(i64),
+    /// Submitting another node's package.
+    #[error("只能由本组织的经办人或审核人报送本组织的材料")]
+    NotOwnNode,
+    /// The national committee has nobody to submit to.
+    #[error("全国律师行业党委是最高一级，无需向上报送")]
+    TopOfTree,
+    /// Deciding on a package of a node that is not one's direct child.
+    #[error("只能由直接上级党组织的审核人接收、退回或批准延期")]
+    NotDirectParent,
+    /// A second campaign while one (named) is still open.
+    #[error("“{0}”尚未结束：一次只能进行一项登记核查工作，请先结束它")]
+    CampaignOpen(String),
+    /// Closing a campaign closed already.
+    #[error("该登记核查工作已经结束")]
+    AlreadyClosed,
+    /// Changing a form after its campaign (named) ended.
+    #[error("“{0}”已经结束，登记表不能再修改")]
+    FormsClosed(String),
+    /// An administrator disabling their own account.
+    #[error("不能停用自己的账号")]
+    OwnAccount,
+    /// An activation code for a member whose account is active.
+    #[error("该党员已激活账号，不能再发激活码；如忘记密码，请联系系统管理员重置")]
+    AlreadyActivated,
+    /// The cities assistant on a node that is no province with a region.
+    #[error("只有带行政区划的省级党组织可以按行政区划建立地市级党组织")]
+    NoProvinceRegion,
+    /// Demo data into a database that holds data (how many firms and members).
+    #[error("数据库中已有 {firms} 家律所、{members} 名党员；演示数据只能生成到空数据库中")]
+    NotEmpty { firms: i64, members: i64 },
+    /// A file the reader gave up on.
     #[error("{0}")]
-    Other(String),
-}
-
-impl From<String> for Refusal {
-    fn from(m: String) -> Self {
-        Self::Other(m)
-    }
-}
-
-impl From<&str> for Refusal {
-    fn from(m: &str) -> Self {
-        Self::Other(m.to_owned())
-    }
+    Unreadable(String),
 }
 
 #[cfg(test)]
@@ -84,5 +122,9 @@ mod tests {
         insta::assert_snapshot!(Refusal::DeadlinePassed("2018-08-31".into()), @"已超过报送截止日期（2018-08-31），不能报送；请向上级党组织申请延期");
         insta::assert_snapshot!(Refusal::NoCampaign, @"尚未建立登记核查工作，暂不能填报或核查");
         insta::assert_snapshot!(Refusal::OwnForm, @"不能审核本人的登记表，请由本组织其他审核人或上级党组织审核");
+        insta::assert_snapshot!(Refusal::ReviewsWaiting(3), @"本组织还有 3 份登记表待审核，请审核后再报送");
+        insta::assert_snapshot!(Refusal::NotSubmitted("张一".into()), @"张一：尚未提交登记表，不能审核");
+        insta::assert_snapshot!(Refusal::CampaignOpen("2018年登记核查".into()), @"“2018年登记核查”尚未结束：一次只能进行一项登记核查工作，请先结束它");
+        insta::assert_snapshot!(Refusal::NotEmpty { firms: 2, members: 30 }, @"数据库中已有 2 家律所、30 名党员；演示数据只能生成到空数据库中");
     }
 }

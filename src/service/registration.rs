@@ -124,10 +124,7 @@ pub(super) fn form_and_values(
     let form = Catalogue::get()
         .form_for_category(&member.category)
         .ok_or_else(|| {
-            ServiceError::Conflict(crate::service::refused!(
-                "人员类别 {} 没有对应的登记表",
-                member.category
-            ))
+            ServiceError::Failed(format!("人员类别 {} 没有对应的登记表", member.category))
         })?;
     let values = match reg {
         Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
@@ -388,9 +385,8 @@ impl RegistrationService<'_> {
             .into_iter()
             .collect();
         if campaign.closed_at.is_some() {
-            return Err(ServiceError::Conflict(crate::service::refused!(
-                "“{}”已经结束，登记表不能再修改",
-                campaign.name
+            return Err(ServiceError::Conflict(Refusal::FormsClosed(
+                campaign.name.clone(),
             )));
         }
         let mut tx = self.db.begin().await?;

@@ -86,12 +86,7 @@ impl ReviewService<'_> {
         }
         let reg = registrations::get(conn, campaign_id, member_id)
             .await?
-            .ok_or_else(|| {
-                ServiceError::Conflict(crate::service::refused!(
-                    "{}：尚未提交登记表，不能审核",
-                    member.name
-                ))
-            })?;
+            .ok_or_else(|| ServiceError::Conflict(Refusal::NotSubmitted(member.name.clone())))?;
         if reg.state.after(m).is_none() {
             return Err(ServiceError::Conflict(Refusal::WrongState {
                 member: member.name,

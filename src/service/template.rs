@@ -58,7 +58,7 @@ fn describe(catalogue: &Catalogue, f: &Field) -> String {
 }
 
 fn xlsx_err(e: XlsxError) -> ServiceError {
-    ServiceError::Conflict(crate::service::refused!("生成模板失败：{e}"))
+    ServiceError::Failed(format!("生成模板失败：{e}"))
 }
 
 /// The template of form `code` (`A1`, `A2` or `A3`) as .xlsx bytes: no data in it, for every

@@ -1,6 +1,6 @@
 //! Account management: create, disable, enable, reset and change passwords.
 
-use super::{Caller, ServiceError, ServiceResult};
+use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::{Action, Actor, Scope};
 use crate::crypto::{hash_password, verify_password};
 use crate::domain::{FieldError, MemberId, OrgId, Role, UserId};
@@ -168,7 +168,7 @@ impl UsersService<'_> {
             && actor.user_id == id
             && disabled
         {
-            return Err(ServiceError::Conflict("不能停用自己的账号".into()));
+            return Err(ServiceError::Conflict(Refusal::OwnAccount));
         }
         users::set_disabled(&mut tx, id, disabled).await?;
         if disabled {

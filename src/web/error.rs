@@ -109,6 +109,10 @@ impl IntoResponse for AppError {
                     // Busy itself, or the database's busy (a store error).
                     e if e.is_busy() => (StatusCode::SERVICE_UNAVAILABLE, "系统正忙"),
                     ServiceError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "系统正忙"),
+                    ServiceError::Failed(_) => {
+                        tracing::error!(error = %e, "request failed");
+                        (StatusCode::INTERNAL_SERVER_ERROR, "未能完成")
+                    }
                     ServiceError::Store(_) | ServiceError::Crypto(_) => {
                         tracing::error!(error = %e, "request failed");
                         return error_page(

@@ -620,7 +620,7 @@ impl Sink<'_> {
             .await
             .map_err(|e| match e {
                 StoreError::Duplicate(_) => ServiceError::Conflict(
-                    "导入期间有其他人登记了文件中的党员（公民身份号码或执业证号重复）：未导入任何数据，请重新预检后再导入".into(),
+                    Refusal::Raced("导入期间有其他人登记了文件中的党员（公民身份号码或执业证号重复）：未导入任何数据，请重新预检后再导入".into()),
                 ),
                 other => other.into(),
             })?;

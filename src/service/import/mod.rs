@@ -774,9 +774,7 @@ impl ImportService<'_> {
             .filter(|u| u.user_id == caller.user_id() && u.org_id == org)
             .ok_or(ServiceError::NotFound)?;
         if upload.expires_at < now() {
-            return Err(ServiceError::Conflict(
-                "上传的文件已过期（超过24小时未处理），请重新上传".into(),
-            ));
+            return Err(ServiceError::Conflict(Refusal::UploadExpired));
         }
         super::managed_org(&mut conn, caller, upload.org_id).await?;
         let bytes = self.keys.decrypt_bytes(&upload.content_enc)?;
@@ -839,7 +837,7 @@ impl ImportService<'_> {
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageMembers, Some(&b.org_path))?;
         if b.undone_at.is_some() {
-            return Err(ServiceError::Conflict("该批次已经撤销过了".into()));
+            return Err(ServiceError::Conflict(Refusal::AlreadyUndone));
         }
         let kind = ImportKind::from_code(&b.kind).unwrap_or(ImportKind::Lawyers);
         let gone = if kind.is_registry() {

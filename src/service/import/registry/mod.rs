@@ -25,7 +25,7 @@ use crate::domain::{CreditCode, FirmId, OrgId, OrgKind, OrgLevel, TreePath};
 use crate::forms::divisions;
 use crate::forms::{Catalogue, Field, Kind, Severity, validate};
 use crate::service::org_registration::{org_rules, prefill};
-use crate::service::{Caller, ServiceError, ServiceResult};
+use crate::service::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::sheet::{self, Value};
 use crate::store::firms::{self as firm_store, KnownFirm, NewFirm};
 use crate::store::imports;
@@ -451,7 +451,9 @@ async fn check(
     let owned = bytes.to_vec();
     let read = tokio::task::spawn_blocking(move || sheet::read(&owned))
         .await
-        .map_err(|_| ServiceError::Conflict(sheet::SheetError::Corrupt.to_string().into()))?;
+        .map_err(|_| {
+            ServiceError::Conflict(Refusal::Unreadable(sheet::SheetError::Corrupt.to_string()))
+        })?;
     let sheet = match read {
         Ok(s) => s,
         Err(e) => return Ok(Checked::file(Report::file(file_rule(&e), e.to_string()))),
@@ -679,7 +681,9 @@ impl crate::service::import::ImportService<'_> {
                     let parent = match o.parent {
                         Parent::Existing(id, path) => (id, path),
                         Parent::Planned(i) => made.get(&i).cloned().ok_or_else(|| {
-                            ServiceError::Conflict("上级党组织未能建立，未导入任何数据".into())
+                            ServiceError::Conflict(Refusal::Raced(
+                                "上级党组织未能建立，未导入任何数据".into(),
+                            ))
                         })?,
                     };
                     let (id, path) = org_store::insert(
@@ -701,7 +705,7 @@ impl crate::service::import::ImportService<'_> {
                     // Another change since the check (PostgreSQL runs them side by side).
                     if usize::try_from(n).ok() != Some(firms.len()) {
                         return Err(ServiceError::Conflict(
-                            "导入期间有律师事务所被纳入其他党组织或登记了党员，未导入任何数据：请重新预检".into(),
+                            Refusal::Raced("导入期间有律师事务所被纳入其他党组织或登记了党员，未导入任何数据：请重新预检".into()),
                         ));
                     }
                     placed += firms.len();
@@ -730,9 +734,9 @@ impl crate::service::import::ImportService<'_> {
         }
         match firm_store::insert_firms(&mut tx, &new_firms, batch_id).await {
             Err(crate::store::StoreError::Duplicate(_)) => {
-                return Err(ServiceError::Conflict(
+                return Err(ServiceError::Conflict(Refusal::Raced(
                     "导入期间有律师事务所已由他人登记，未导入任何数据：请重新预检".into(),
-                ));
+                )));
             }
             other => other?,
         }
@@ -769,10 +773,10 @@ impl crate::service::import::ImportService<'_> {
                 .iter()
                 .map(|(n, what)| format!("{n} {what}"))
                 .collect();
-            return Err(ServiceError::Conflict(crate::service::refused!(
+            return Err(ServiceError::Conflict(Refusal::UndoBlocked(format!(
                 "该批次不能撤销：{}。撤销只适用于导入后尚未开展后续工作的批次。",
                 what.join("；")
-            )));
+            ))));
         }
         Ok(if orgs {
             org_store::undo_orgs(tx, batch.id, by).await?
