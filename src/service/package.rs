@@ -12,7 +12,11 @@ use crate::store::campaigns::Campaign;
 use crate::store::notifications::{self, To};
 use crate::store::org_registrations;
 use crate::store::orgs::{self, Org};
-use crate::store::packages::{self, Extension, NewPackage, OwnProgress, Package};
+use crate::store::packages::{self, Extension, NewPackage, OwnProgress};
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::packages::Package;
 use crate::store::summary;
 
 /// A package's state as users read it (`None`: not submitted yet).

@@ -28,16 +28,8 @@ async fn submit_for(app: &TestApp, member: i64) {
 
 async fn lawyers(app: &TestApp, n: i64) -> Vec<i64> {
     let p = demo_places(app).await;
-    let mut ids: Vec<i64> = app
-        .members_at(p.firm_org)
-        .await
-        .into_iter()
-        .filter(|m| m.category == "lawyer" && m.practice_type.as_deref() == Some("1"))
-        .map(|m| m.id.0)
-        .collect();
-    ids.sort_unstable();
-    ids.truncate(n as usize);
-    ids
+    let ids = app.registrable_lawyers_at(p.firm_org).await;
+    ids.into_iter().take(n as usize).map(|m| m.0).collect()
 }
 
 #[tokio::test]

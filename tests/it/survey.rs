@@ -121,15 +121,7 @@ async fn survey_is_scoped_and_read_only_for_auditors() {
 async fn a_member_left_six_months_ago_is_not_registered() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
-    let mut lawyers: Vec<i64> = app
-        .members_at(p.firm_org)
-        .await
-        .into_iter()
-        .filter(|m| m.category == "lawyer" && m.practice_type.as_deref() == Some("1"))
-        .map(|m| m.id.0)
-        .collect();
-    lawyers.sort_unstable();
-    let member = lawyers[0];
+    let member = app.registrable_lawyers_at(p.firm_org).await[0].0;
     let clerk = app.login_demo("suo").await;
     let m = member.to_string();
     let r = clerk

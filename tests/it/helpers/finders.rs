@@ -4,6 +4,7 @@
 use dengji::domain::{FirmId, MemberId, OrgId, OrgLevel, PackageState, RegistrationState};
 use dengji::service::Caller;
 use dengji::service::directory::{Event, Firm, FirmFilter, Member, MemberFilter, Org, OrgFilter};
+use dengji::service::package::Package;
 use dengji::service::users::{User, UserFilter};
 
 use super::TestApp;
@@ -58,8 +59,13 @@ impl TestApp {
 
     /// The member records filed at `org` itself, as the directory lists them.
     pub async fn members_at(&self, org: OrgId) -> Vec<Member> {
+        self.list_members(org, Some(org)).await
+    }
+
+    /// The directory's member list under `under`, only those filed at `at` if given.
+    async fn list_members(&self, under: OrgId, at: Option<OrgId>) -> Vec<Member> {
         let f = MemberFilter {
-            org: Some(org),
+            org: at,
             page: 1,
             per_page: ALL,
             ..MemberFilter::default()
@@ -67,10 +73,23 @@ impl TestApp {
         let (page, _) = self
             .services
             .directory()
-            .members(OP, Some(org), &f)
+            .members(OP, Some(under), &f)
             .await
             .unwrap();
         page.items
+    }
+
+    /// The 专职律师 filed at `org` itself (those the campaign registers), in id order.
+    pub async fn registrable_lawyers_at(&self, org: OrgId) -> Vec<MemberId> {
+        let mut ids: Vec<MemberId> = self
+            .members_at(org)
+            .await
+            .into_iter()
+            .filter(|m| m.category == "lawyer" && m.practice_type.as_deref() == Some("1"))
+            .map(|m| m.id)
+            .collect();
+        ids.sort_by_key(|m| m.0);
+        ids
     }
 
     /// A member's record.
@@ -124,15 +143,14 @@ impl TestApp {
             .state
     }
 
+    /// The node's package, if it has submitted one.
+    pub async fn package(&self, org: OrgId) -> Option<Package> {
+        self.services.package().view(OP, org).await.unwrap().package
+    }
+
     /// The state of the node's package, if it has submitted one.
     pub async fn package_state(&self, org: OrgId) -> Option<PackageState> {
-        self.services
-            .package()
-            .view(OP, org)
-            .await
-            .unwrap()
-            .package
-            .map(|p| p.state)
+        self.package(org).await.map(|p| p.state)
     }
 
     /// The account called `username`.
@@ -149,9 +167,7 @@ impl TestApp {
             .find(|u| u.username == username)
             .unwrap_or_else(|| panic!("no account {username}"))
     }
-}
 
-impl TestApp {
     /// The audit log's events of `action`, newest first, as an auditor reads them.
     pub async fn audit(&self, action: &str) -> Vec<Event> {
         self.services
@@ -161,24 +177,11 @@ impl TestApp {
             .unwrap()
             .items
     }
-}
 
-impl TestApp {
     /// Every member record in the tree, as the national directory lists them.
     pub async fn all_members(&self) -> Vec<Member> {
         let root = self.root().await;
-        let f = MemberFilter {
-            page: 1,
-            per_page: ALL,
-            ..MemberFilter::default()
-        };
-        let (page, _) = self
-            .services
-            .directory()
-            .members(OP, Some(root), &f)
-            .await
-            .unwrap();
-        page.items
+        self.list_members(root, None).await
     }
 
     /// The member whose licence is `licence`.
@@ -204,9 +207,7 @@ impl TestApp {
             .next()
             .unwrap_or_else(|| panic!("no member called {name}"))
     }
-}
 
-impl TestApp {
     /// The firm whose 统一社会信用代码 is `code`.
     pub async fn firm_coded(&self, code: &str) -> Firm {
         let root = self.root().await;

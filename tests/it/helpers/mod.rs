@@ -307,13 +307,16 @@ impl TestResponse {
 }
 
 impl Client {
-    async fn send(&self, req: Request<Body>) -> TestResponse {
-        let resp = self
-            .router
+    async fn respond(&self, req: Request<Body>) -> axum::response::Response {
+        self.router
             .clone()
             .oneshot(req)
             .await
-            .expect("router answers");
+            .expect("router answers")
+    }
+
+    async fn send(&self, req: Request<Body>) -> TestResponse {
+        let resp = self.respond(req).await;
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
@@ -353,12 +356,7 @@ impl Client {
             .request("GET", path)
             .body(Body::empty())
             .expect("request");
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router answers");
+        let resp = self.respond(req).await;
         let status = resp.status();
         let disposition = resp
             .headers()

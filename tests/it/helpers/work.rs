@@ -200,14 +200,7 @@ impl TestApp {
     }
 
     pub async fn package_version(&self, org: OrgId) -> i64 {
-        self.services
-            .package()
-            .view(OP, org)
-            .await
-            .unwrap()
-            .package
-            .expect("package")
-            .version
+        self.package(org).await.expect("package").version
     }
 
     /// Complete a whole subtree bottom-up as the operator: every child finished and accepted,
