@@ -110,7 +110,7 @@ pub async fn run(
         let national = crate::store::users::get_by_username(&mut conn, "quanguo")
             .await?
             .ok_or("基准测试需要演示数据（dengji demo）")?;
-        let mut firms = crate::store::imports::firms_under(
+        let mut firms = crate::store::firms::refs_under(
             &mut conn,
             &crate::authz::Scope::Subtree(national.org_path),
         )

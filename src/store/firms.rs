@@ -1,6 +1,7 @@
 //! Law firms: the firm registry, each firm under a city-level node and covered by its own
 //! organisation, a joint branch, or nothing; firms looked up by credit code, inserted and placed
-//! by the imports, a firm batch's undo, and the registry's export lines.
+//! by the imports (and the firm references an import reads), a firm batch's undo, and the
+//! registry's export lines.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -368,4 +369,113 @@ pub async fn firm_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<
             })
         })
         .collect()
+}
+
+/// A firm as the import needs it.
+#[derive(Debug, Clone)]
+pub struct FirmRef {
+    pub id: FirmId,
+    pub credit_code: String,
+    pub org_id: Option<OrgId>,
+    pub city_org_id: OrgId,
+    pub scope_path: TreePath,
+}
+
+fn firm_ref(r: &sqlx::any::AnyRow) -> StoreResult<FirmRef> {
+    let p: String = r.try_get("scope_path")?;
+    Ok(FirmRef {
+        id: FirmId(r.try_get("id")?),
+        credit_code: r.try_get("credit_code")?,
+        org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        city_org_id: OrgId(r.try_get("city_org_id")?),
+        scope_path: TreePath::parse(&p)
+            .ok_or(super::StoreError::Corrupt("firms.scope_path".into()))?,
+    })
+}
+
+/// Every firm within a subtree.
+pub async fn refs_under(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmRef>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms \
+         WHERE scope_path >= $1 AND scope_path < $2",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(firm_ref).collect()
+}
+
+/// The firms with these credit codes within a subtree (upper-case codes).
+pub async fn refs_by_codes(
+    conn: &mut AnyConnection,
+    codes: &[String],
+    scope: &Scope,
+) -> StoreResult<Vec<FirmRef>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_CHUNK) {
+        let mut sql = super::Sql::new(
+            "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE scope_path >= ",
+        );
+        sql.anonymous_on(conn);
+        sql.text(path.as_str().to_owned())
+            .push(" AND scope_path < ")
+            .text(path.upper_bound())
+            .push(" AND credit_code IN ")
+            .texts_in(chunk);
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            out.push(firm_ref(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The firms whose own party organisation is `org` (a firm importing into itself).
+pub async fn refs_of_org(conn: &mut AnyConnection, org: OrgId) -> StoreResult<Vec<FirmRef>> {
+    let rows = sqlx::query(
+        "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(firm_ref).collect()
+}
+
+/// Put the firms an organisation batch placed back under their city-level node (its undo).
+pub async fn release_from_org_batch(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE firms SET org_id = NULL, org_batch_id = NULL, \
+         scope_path = (SELECT c.path FROM orgs c WHERE c.id = firms.city_org_id) \
+         WHERE org_batch_id = $1",
+    )
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The credit codes of the covered firms within `path`, by the id of the organisation that
+/// covers them, each list in code order.
+pub async fn codes_by_org(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+) -> StoreResult<std::collections::HashMap<i64, Vec<String>>> {
+    let mut codes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut sql =
+        Sql::new("SELECT f.org_id, f.credit_code FROM firms f WHERE f.org_id IS NOT NULL");
+    push_path_scope(&mut sql, "f.scope_path", path);
+    sql.push(" ORDER BY f.credit_code");
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        codes
+            .entry(r.try_get("org_id")?)
+            .or_default()
+            .push(r.try_get("credit_code")?);
+    }
+    Ok(codes)
 }

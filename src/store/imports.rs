@@ -1,13 +1,13 @@
 //! Import batches (who imported which file into which node, with what counts, and whether it
 //! was undone), uploads waiting for the user's decision, and the lookups an import needs:
-//! firms of a subtree and nationwide duplicates by ID index or licence number.
+//! nationwide duplicates by ID index or licence number (the firm lookups are in `firms`).
 
 use sqlx::{AnyConnection, Row};
 
 use super::members::NewMember;
 use super::{StoreResult, now};
 use crate::authz::Scope;
-use crate::domain::{FirmId, OrgId, TreePath, UserId};
+use crate::domain::{OrgId, TreePath, UserId};
 
 /// How many values go into one `IN (…)` list.
 const IN_CHUNK: usize = 500;
@@ -122,82 +122,6 @@ pub async fn batches_under(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(batch_from).collect()
-}
-
-/// A firm as the import needs it.
-#[derive(Debug, Clone)]
-pub struct FirmRef {
-    pub id: FirmId,
-    pub credit_code: String,
-    pub org_id: Option<OrgId>,
-    pub city_org_id: OrgId,
-    pub scope_path: TreePath,
-}
-
-fn firm_ref(r: &sqlx::any::AnyRow) -> StoreResult<FirmRef> {
-    let p: String = r.try_get("scope_path")?;
-    Ok(FirmRef {
-        id: FirmId(r.try_get("id")?),
-        credit_code: r.try_get("credit_code")?,
-        org_id: r.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
-        city_org_id: OrgId(r.try_get("city_org_id")?),
-        scope_path: TreePath::parse(&p)
-            .ok_or(super::StoreError::Corrupt("firms.scope_path".into()))?,
-    })
-}
-
-/// Every firm within a subtree.
-pub async fn firms_under(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<FirmRef>> {
-    let Scope::Subtree(path) = scope else {
-        return Ok(Vec::new());
-    };
-    let rows = sqlx::query(
-        "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms \
-         WHERE scope_path >= $1 AND scope_path < $2",
-    )
-    .bind(path.as_str().to_owned())
-    .bind(path.upper_bound())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(firm_ref).collect()
-}
-
-/// The firms with these credit codes within a subtree (upper-case codes).
-pub async fn firms_by_codes(
-    conn: &mut AnyConnection,
-    codes: &[String],
-    scope: &Scope,
-) -> StoreResult<Vec<FirmRef>> {
-    let Scope::Subtree(path) = scope else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for chunk in codes.chunks(IN_CHUNK) {
-        let mut sql = super::Sql::new(
-            "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE scope_path >= ",
-        );
-        sql.anonymous_on(conn);
-        sql.text(path.as_str().to_owned())
-            .push(" AND scope_path < ")
-            .text(path.upper_bound())
-            .push(" AND credit_code IN ")
-            .texts_in(chunk);
-        for r in sql.query().fetch_all(&mut *conn).await? {
-            out.push(firm_ref(&r)?);
-        }
-    }
-    Ok(out)
-}
-
-/// The firms whose own party organisation is `org` (a firm importing into itself).
-pub async fn firms_of_org(conn: &mut AnyConnection, org: OrgId) -> StoreResult<Vec<FirmRef>> {
-    let rows = sqlx::query(
-        "SELECT id, credit_code, org_id, city_org_id, scope_path FROM firms WHERE org_id = $1",
-    )
-    .bind(org.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(firm_ref).collect()
 }
 
 /// A member already on record with one of the looked-up keys.

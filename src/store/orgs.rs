@@ -363,14 +363,7 @@ pub async fn undo_orgs(
     batch: i64,
     by: Option<UserId>,
 ) -> StoreResult<u64> {
-    sqlx::query(
-        "UPDATE firms SET org_id = NULL, org_batch_id = NULL, \
-         scope_path = (SELECT c.path FROM orgs c WHERE c.id = firms.city_org_id) \
-         WHERE org_batch_id = $1",
-    )
-    .bind(batch)
-    .execute(&mut *conn)
-    .await?;
+    super::firms::release_from_org_batch(conn, batch).await?;
     // The 附件3 drafts the batch filled (the check leaves no other), batches into them that
     // were undone (their records are gone; the audit log keeps them) and uploads waiting there.
     for table in [
@@ -430,17 +423,7 @@ pub async fn org_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<V
     .await?;
     let names: std::collections::HashMap<OrgId, String> =
         all.iter().map(|o| (o.id, o.name.clone())).collect();
-    let mut codes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-    let mut sql =
-        Sql::new("SELECT f.org_id, f.credit_code FROM firms f WHERE f.org_id IS NOT NULL");
-    push_path_scope(&mut sql, "f.scope_path", path);
-    sql.push(" ORDER BY f.credit_code");
-    for r in sql.query().fetch_all(&mut *conn).await? {
-        codes
-            .entry(r.try_get("org_id")?)
-            .or_default()
-            .push(r.try_get("credit_code")?);
-    }
+    let mut codes = super::firms::codes_by_org(conn, path).await?;
     Ok(all
         .into_iter()
         .filter(|o| o.path != *path)

@@ -10,9 +10,10 @@ use crate::domain::eligibility::{self, Facts};
 use crate::domain::{CitizenId, FirmId, OrgId, TreePath};
 use crate::forms::{Catalogue, Field, Form, validate};
 use crate::sheet::{self, Value};
-use crate::store::imports::{self, FirmRef};
+use crate::store::firms::FirmRef;
 use crate::store::members::NewMember;
 use crate::store::{StoreError, orgs, survey, tallies};
+use crate::store::{firms as firm_store, imports};
 
 /// The column naming each member's firm (not a form field: it places the record).
 pub const FIRM_COLUMN: &str = "律师事务所统一社会信用代码";
@@ -277,7 +278,7 @@ impl crate::service::import::ImportService<'_> {
     /// What the check needs from the database, read before it starts.
     pub(super) async fn check_context(&self, org: &orgs::Org) -> ServiceResult<CheckContext> {
         let mut conn = self.db.acquire().await?;
-        let own_firms = imports::firms_of_org(&mut conn, org.id).await?;
+        let own_firms = firm_store::refs_of_org(&mut conn, org.id).await?;
         let campaign = campaigns::latest(&mut conn).await?;
         let cutoff = campaign
             .as_ref()
@@ -1080,7 +1081,7 @@ pub(super) fn check_rows(
             if !codes.is_empty() {
                 let found = cx.runtime.block_on(async {
                     let mut conn = cx.db.acquire().await?;
-                    imports::firms_by_codes(&mut conn, &codes, &scope).await
+                    firm_store::refs_by_codes(&mut conn, &codes, &scope).await
                 });
                 let found = found?;
                 for c in codes {
