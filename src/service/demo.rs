@@ -14,6 +14,7 @@ use crate::forms::divisions;
 use crate::store::audit::{self, NewEvent};
 use crate::store::bulk::{self, FirmRow, OrgRow};
 use crate::store::members::NewMember;
+use crate::store::orgs::Org;
 use crate::store::users;
 
 /// The password of every demo account.
@@ -322,6 +323,498 @@ fn generate_members(
     }
 }
 
+/// The city-level nodes of every province: prefecture-level divisions; districts and counties
+/// for the municipalities; the divisions of 兵团. Their rows go to `org_rows`.
+fn plan_cities(
+    rng: &mut DemoRng,
+    top: &[Org],
+    next_org: &mut i64,
+    org_rows: &mut Vec<OrgRow>,
+) -> Vec<City> {
+    let divisions = divisions::shipped();
+    let mut cities: Vec<City> = Vec::new();
+    for province in top {
+        let seats: Vec<(String, String, Vec<String>)> = match &province.region_code {
+            Some(pcode) => {
+                let prefix = &pcode[..2];
+                let municipality = matches!(prefix, "11" | "12" | "31" | "50");
+                divisions::city_seats(&divisions, prefix)
+                    .into_iter()
+                    .map(|d| {
+                        let counties: Vec<String> = if municipality {
+                            vec![d.code.clone()]
+                        } else {
+                            let mut c: Vec<String> = divisions
+                                .iter()
+                                .filter(|x| x.parent_code.as_deref() == Some(d.code.as_str()))
+                                .map(|x| x.code.clone())
+                                .collect();
+                            if c.is_empty() {
+                                c.push(d.code.clone());
+                            }
+                            c
+                        };
+                        (d.code.clone(), d.name.clone(), counties)
+                    })
+                    .collect()
+            }
+            None => BINGTUAN_DIVISIONS
+                .iter()
+                .map(|(name, code)| {
+                    (
+                        (*code).to_owned(),
+                        (*name).to_owned(),
+                        vec![(*code).to_owned()],
+                    )
+                })
+                .collect(),
+        };
+        for (i, (code, name, counties)) in seats.into_iter().enumerate() {
+            let id = OrgId(*next_org);
+            *next_org += 1;
+            let path = province.path.child(id);
+            let judicial = rng.chance(0.35);
+            let short = short_place(&name);
+            let org_name = if province.region_code.is_none() {
+                format!("兵团{name}律师行业党委")
+            } else if judicial {
+                format!("{name}司法局党组")
+            } else {
+                format!("{name}律师行业党委")
+            };
+            // The provincial capital (listed first) draws the most firms.
+            let weight = if i == 0 {
+                6.0
+            } else {
+                0.3 + 1.5 * rng.unit() * rng.unit()
+            };
+            org_rows.push(OrgRow {
+                id,
+                parent_id: province.id,
+                path: path.clone(),
+                level: OrgLevel::City,
+                kind: if judicial && province.region_code.is_some() {
+                    OrgKind::JudicialOrg
+                } else {
+                    OrgKind::IndustryCommittee
+                },
+                name: org_name.clone(),
+                region_code: Some(code),
+                secretary_name: Some(person_name(rng)),
+                contact_phone: Some(format!(
+                    "0{}-{}",
+                    rng.range(10, 999),
+                    rng.range(6_000_000, 8_999_999)
+                )),
+                formed_on: Some(date_str(
+                    rng.range(2008, 2017),
+                    rng.range(1, 12),
+                    rng.range(1, 28),
+                )),
+            });
+            cities.push(City {
+                org_id: id,
+                path,
+                name: org_name,
+                short,
+                counties,
+                weight,
+            });
+        }
+    }
+    cities
+}
+
+/// The firms, in realistic proportions: a quarter without members, half with one or two, a
+/// quarter with three or more (which have their own organisation); the big ones hold most
+/// members, and the members add up to `opts.members` exactly.
+fn plan_firms(
+    rng: &mut DemoRng,
+    cities: &[City],
+    opts: &DemoOptions,
+    mut next_firm: i64,
+) -> Vec<PlannedFirm> {
+    let n_firms = opts.firms.unwrap_or((opts.members / 20).max(20)).max(4);
+    // Lawyers concentrate in few cities: a small demo fills about one city per ten firms
+    // (provincial capitals first, as in life) rather than a thin spread over all of them.
+    let active = ((n_firms / 10).max(2) as usize).min(cities.len());
+    let mut order: Vec<usize> = (0..cities.len()).collect();
+    order.sort_by(|a, b| {
+        cities[*b]
+            .weight
+            .partial_cmp(&cities[*a].weight)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut in_play = vec![false; cities.len()];
+    for &i in order.iter().take(active) {
+        in_play[i] = true;
+    }
+    let total_weight: f64 = cities
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| in_play[*i])
+        .map(|(_, c)| c.weight)
+        .sum();
+    let mut cumulative = Vec::with_capacity(cities.len());
+    let mut acc = 0.0;
+    for (i, c) in cities.iter().enumerate() {
+        if in_play[i] {
+            acc += c.weight / total_weight;
+        }
+        cumulative.push(acc);
+    }
+    let mut firms: Vec<PlannedFirm> = Vec::with_capacity(n_firms as usize);
+    let mut names: HashSet<String> = HashSet::new();
+    let mut big_weights: Vec<(usize, f64)> = Vec::new();
+    let mut small_total = 0u64;
+    for i in 0..n_firms {
+        let u = rng.unit();
+        let city = cumulative.partition_point(|c| *c < u).min(cities.len() - 1);
+        // Skip past cities out of play (their cumulative value does not grow).
+        let city = (city..cities.len()).find(|i| in_play[*i]).unwrap_or(city);
+        let c = &cities[city];
+        let mut name;
+        let mut tries = 0;
+        loop {
+            name = format!(
+                "{}{}{}律师事务所",
+                c.short,
+                rng.pick(FIRM_WORDS),
+                rng.pick(FIRM_WORDS)
+            );
+            tries += 1;
+            if tries > 4 {
+                name = format!(
+                    "{}{}{}{}律师事务所",
+                    c.short,
+                    rng.pick(FIRM_WORDS),
+                    rng.pick(FIRM_WORDS),
+                    rng.pick(FIRM_WORDS)
+                );
+            }
+            if tries > 8 {
+                name = format!(
+                    "{}（{}）律师事务所",
+                    name.trim_end_matches("律师事务所"),
+                    i + 1
+                );
+            }
+            if names.insert(name.clone()) {
+                break;
+            }
+        }
+        let region = rng.pick(&c.counties).clone();
+        let band = i % 4; // exact proportions, shuffled by the city draw
+        let members = match band {
+            0 => 0,
+            1 | 2 => 1 + rng.below(2),
+            _ => 0, // decided below
+        };
+        small_total += members;
+        if band == 3 {
+            // Pareto-like weight: a few very large firms.
+            let w = 1.0 / (1.0 - rng.unit() * 0.995).powf(1.1);
+            big_weights.push((firms.len(), w));
+        }
+        let form = match rng.below(100) {
+            0..=84 => "partnership",
+            85..=89 => "state",
+            _ => "sole",
+        };
+        firms.push(PlannedFirm {
+            id: FirmId(next_firm),
+            city,
+            name,
+            credit_code: make_credit_code(&region, next_firm as u64 * 7 + 1_000_000),
+            region_code: region,
+            members,
+            org: None,
+            lawyer_count: 0,
+            form,
+        });
+        next_firm += 1;
+    }
+    // Share the remaining members among the big firms, at least three each.
+    let remaining = opts.members.saturating_sub(small_total);
+    let wsum: f64 = big_weights.iter().map(|(_, w)| w).sum();
+    let mut assigned = 0u64;
+    for (idx, w) in &big_weights {
+        let share = ((remaining as f64) * w / wsum).floor() as u64;
+        firms[*idx].members = share.max(3);
+        assigned += firms[*idx].members;
+    }
+    // Settle rounding so the total is exact: add to or take from the big firms.
+    let mut k = 0usize;
+    while assigned != remaining && !big_weights.is_empty() {
+        let idx = big_weights[k % big_weights.len()].0;
+        if assigned < remaining {
+            firms[idx].members += 1;
+            assigned += 1;
+        } else if firms[idx].members > 3 {
+            firms[idx].members -= 1;
+            assigned -= 1;
+        } else if k > big_weights.len() * 4 {
+            // Too few members for the firms asked for: trim the small firms instead.
+            break;
+        }
+        k += 1;
+    }
+    if assigned + small_total > opts.members {
+        let mut excess = assigned + small_total - opts.members;
+        for f in firms.iter_mut().filter(|f| f.members > 0 && f.members < 3) {
+            if excess == 0 {
+                break;
+            }
+            let take = f.members.min(excess);
+            f.members -= take;
+            excess -= take;
+        }
+    }
+    firms
+}
+
+/// The firms' organisations: their own for firms with three or more members; joint branches
+/// of 2–5 small firms per city; a few small firms left under the city node. Their rows go to
+/// `org_rows`.
+fn plan_orgs(
+    rng: &mut DemoRng,
+    cities: &[City],
+    firms: &mut [PlannedFirm],
+    next_org: &mut i64,
+    org_rows: &mut Vec<OrgRow>,
+) {
+    let mut by_city_small: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, f) in firms.iter_mut().enumerate() {
+        if f.members >= 3 {
+            let c = &cities[f.city];
+            let id = OrgId(*next_org);
+            *next_org += 1;
+            let path = c.path.child(id);
+            let (kind, suffix) = if f.members > 100 {
+                (OrgKind::Committee, "委员会")
+            } else if f.members > 50 {
+                (OrgKind::GeneralBranch, "总支部委员会")
+            } else {
+                (OrgKind::Branch, "支部委员会")
+            };
+            org_rows.push(OrgRow {
+                id,
+                parent_id: c.org_id,
+                path: path.clone(),
+                level: OrgLevel::Firm,
+                kind,
+                name: format!("中共{}{}", f.name, suffix),
+                region_code: Some(f.region_code.clone()),
+                secretary_name: Some(person_name(rng)),
+                contact_phone: Some(format!(
+                    "1{}{:08}",
+                    rng.range(30, 99),
+                    rng.below(100_000_000)
+                )),
+                formed_on: Some(date_str(
+                    rng.range(2005, 2018),
+                    rng.range(1, 12),
+                    rng.range(1, 28),
+                )),
+            });
+            f.org = Some((id, path));
+        } else if f.members > 0 {
+            by_city_small.entry(f.city).or_default().push(i);
+        }
+    }
+    let mut city_keys: Vec<usize> = by_city_small.keys().copied().collect();
+    city_keys.sort_unstable();
+    for city in city_keys {
+        let list = by_city_small.remove(&city).unwrap_or_default();
+        let c = &cities[city];
+        let mut i = 0;
+        let mut joint_no = 1;
+        while i < list.len() {
+            let left = list.len() - i;
+            if left == 1 || rng.chance(0.1) {
+                // Managed directly by the city node (分类处理: 纳入当地党组织管理).
+                i += 1;
+                continue;
+            }
+            let size = (2 + rng.below(4) as usize).min(left);
+            let id = OrgId(*next_org);
+            *next_org += 1;
+            let path = c.path.child(id);
+            org_rows.push(OrgRow {
+                id,
+                parent_id: c.org_id,
+                path: path.clone(),
+                level: OrgLevel::Firm,
+                kind: OrgKind::JointBranch,
+                name: format!("中共{}律师行业第{}联合支部委员会", c.short, joint_no),
+                region_code: Some(firms[list[i]].region_code.clone()),
+                secretary_name: Some(person_name(rng)),
+                contact_phone: Some(format!(
+                    "1{}{:08}",
+                    rng.range(30, 99),
+                    rng.below(100_000_000)
+                )),
+                formed_on: Some(date_str(
+                    rng.range(2010, 2018),
+                    rng.range(1, 12),
+                    rng.range(1, 28),
+                )),
+            });
+            joint_no += 1;
+            for &fi in &list[i..i + size] {
+                firms[fi].org = Some((id, path.clone()));
+            }
+            i += size;
+        }
+    }
+}
+
+/// The firms' rows, each placed under its organisation or else its city node.
+fn firm_rows(cities: &[City], firms: &[PlannedFirm]) -> Vec<FirmRow> {
+    firms
+        .iter()
+        .map(|f| {
+            let c = &cities[f.city];
+            FirmRow {
+                id: f.id,
+                name: f.name.clone(),
+                credit_code: f.credit_code.clone(),
+                region_code: f.region_code.clone(),
+                city_org_id: c.org_id,
+                org_id: f.org.as_ref().map(|o| o.0),
+                scope_path: f
+                    .org
+                    .as_ref()
+                    .map_or_else(|| c.path.clone(), |o| o.1.clone()),
+                form: f.form,
+                lawyer_count: f.lawyer_count,
+            }
+        })
+        .collect()
+}
+
+/// What each firm's members are generated from.
+fn member_specs(cities: &[City], firms: &[PlannedFirm]) -> Vec<MemberSpec> {
+    firms
+        .iter()
+        .map(|f| {
+            let c = &cities[f.city];
+            let (org_id, org_path) = f.org.clone().unwrap_or_else(|| (c.org_id, c.path.clone()));
+            MemberSpec {
+                firm_id: f.id,
+                org_id,
+                org_path,
+                counties: c.counties.clone(),
+                members: f.members,
+            }
+        })
+        .collect()
+}
+
+/// A demo account: username, display name, role, node, node name, member.
+type Account = (
+    &'static str,
+    &'static str,
+    Role,
+    OrgId,
+    String,
+    Option<MemberId>,
+);
+
+/// The demo accounts along one branch: national, the province, the city and the firm
+/// organisation, and the member.
+fn demo_accounts(
+    root_id: OrgId,
+    province: &Org,
+    city: &City,
+    firm_org_id: OrgId,
+    firm_org_name: &str,
+    member_id: MemberId,
+) -> Vec<Account> {
+    vec![
+        (
+            "admin",
+            "系统管理员",
+            Role::Admin,
+            root_id,
+            super::setup::NATIONAL_NAME.to_owned(),
+            None,
+        ),
+        (
+            "auditor",
+            "审计员",
+            Role::Auditor,
+            root_id,
+            super::setup::NATIONAL_NAME.to_owned(),
+            None,
+        ),
+        (
+            "quanguo",
+            "全国审核人",
+            Role::Reviewer,
+            root_id,
+            super::setup::NATIONAL_NAME.to_owned(),
+            None,
+        ),
+        (
+            "sheng",
+            "省级经办人",
+            Role::Clerk,
+            province.id,
+            province.name.clone(),
+            None,
+        ),
+        (
+            "sheng_admin",
+            "省级管理员",
+            Role::Admin,
+            province.id,
+            province.name.clone(),
+            None,
+        ),
+        (
+            "shi",
+            "地市经办人",
+            Role::Clerk,
+            city.org_id,
+            city.name.clone(),
+            None,
+        ),
+        (
+            "shi_shenhe",
+            "地市审核人",
+            Role::Reviewer,
+            city.org_id,
+            city.name.clone(),
+            None,
+        ),
+        (
+            "suo",
+            "律所经办人",
+            Role::Clerk,
+            firm_org_id,
+            firm_org_name.to_owned(),
+            None,
+        ),
+        (
+            "suo_shenhe",
+            "律所党组织书记",
+            Role::Reviewer,
+            firm_org_id,
+            firm_org_name.to_owned(),
+            None,
+        ),
+        (
+            "dangyuan",
+            "党员本人",
+            Role::Member,
+            firm_org_id,
+            firm_org_name.to_owned(),
+            Some(member_id),
+        ),
+    ]
+}
+
 super::area!(DemoService);
 
 impl DemoService<'_> {
@@ -365,7 +858,6 @@ impl DemoService<'_> {
         }
         crate::store::tallies::pause(&mut tx, self.db.backend()).await?;
         let mut rng = DemoRng::new(opts.seed);
-        let divisions = divisions::shipped();
         let top = self
             .directory()
             .orgs(
@@ -382,325 +874,12 @@ impl DemoService<'_> {
         let mut next_org = bulk::max_id(&mut tx, "orgs").await? + 1;
         let mut org_rows: Vec<OrgRow> = Vec::new();
 
-        // Cities: prefecture-level divisions; districts and counties for the municipalities;
-        // the divisions of 兵团.
-        let mut cities: Vec<City> = Vec::new();
-        for province in &top {
-            let seats: Vec<(String, String, Vec<String>)> = match &province.region_code {
-                Some(pcode) => {
-                    let prefix = &pcode[..2];
-                    let municipality = matches!(prefix, "11" | "12" | "31" | "50");
-                    divisions::city_seats(&divisions, prefix)
-                        .into_iter()
-                        .map(|d| {
-                            let counties: Vec<String> = if municipality {
-                                vec![d.code.clone()]
-                            } else {
-                                let mut c: Vec<String> = divisions
-                                    .iter()
-                                    .filter(|x| x.parent_code.as_deref() == Some(d.code.as_str()))
-                                    .map(|x| x.code.clone())
-                                    .collect();
-                                if c.is_empty() {
-                                    c.push(d.code.clone());
-                                }
-                                c
-                            };
-                            (d.code.clone(), d.name.clone(), counties)
-                        })
-                        .collect()
-                }
-                None => BINGTUAN_DIVISIONS
-                    .iter()
-                    .map(|(name, code)| {
-                        (
-                            (*code).to_owned(),
-                            (*name).to_owned(),
-                            vec![(*code).to_owned()],
-                        )
-                    })
-                    .collect(),
-            };
-            for (i, (code, name, counties)) in seats.into_iter().enumerate() {
-                let id = OrgId(next_org);
-                next_org += 1;
-                let path = province.path.child(id);
-                let judicial = rng.chance(0.35);
-                let short = short_place(&name);
-                let org_name = if province.region_code.is_none() {
-                    format!("兵团{name}律师行业党委")
-                } else if judicial {
-                    format!("{name}司法局党组")
-                } else {
-                    format!("{name}律师行业党委")
-                };
-                // The provincial capital (listed first) draws the most firms.
-                let weight = if i == 0 {
-                    6.0
-                } else {
-                    0.3 + 1.5 * rng.unit() * rng.unit()
-                };
-                org_rows.push(OrgRow {
-                    id,
-                    parent_id: province.id,
-                    path: path.clone(),
-                    level: OrgLevel::City,
-                    kind: if judicial && province.region_code.is_some() {
-                        OrgKind::JudicialOrg
-                    } else {
-                        OrgKind::IndustryCommittee
-                    },
-                    name: org_name.clone(),
-                    region_code: Some(code),
-                    secretary_name: Some(person_name(&mut rng)),
-                    contact_phone: Some(format!(
-                        "0{}-{}",
-                        rng.range(10, 999),
-                        rng.range(6_000_000, 8_999_999)
-                    )),
-                    formed_on: Some(date_str(
-                        rng.range(2008, 2017),
-                        rng.range(1, 12),
-                        rng.range(1, 28),
-                    )),
-                });
-                cities.push(City {
-                    org_id: id,
-                    path,
-                    name: org_name,
-                    short,
-                    counties,
-                    weight,
-                });
-            }
-        }
+        let cities = plan_cities(&mut rng, &top, &mut next_org, &mut org_rows);
 
-        // Firms: a quarter without members, half with one or two, a quarter with three or
-        // more (which have their own organisation); the big ones hold most members.
-        let n_firms = opts.firms.unwrap_or((opts.members / 20).max(20)).max(4);
-        // Lawyers concentrate in few cities: a small demo fills about one city per ten firms
-        // (provincial capitals first, as in life) rather than a thin spread over all of them.
-        let active = ((n_firms / 10).max(2) as usize).min(cities.len());
-        let mut order: Vec<usize> = (0..cities.len()).collect();
-        order.sort_by(|a, b| {
-            cities[*b]
-                .weight
-                .partial_cmp(&cities[*a].weight)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let mut in_play = vec![false; cities.len()];
-        for &i in order.iter().take(active) {
-            in_play[i] = true;
-        }
-        let total_weight: f64 = cities
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| in_play[*i])
-            .map(|(_, c)| c.weight)
-            .sum();
-        let mut cumulative = Vec::with_capacity(cities.len());
-        let mut acc = 0.0;
-        for (i, c) in cities.iter().enumerate() {
-            if in_play[i] {
-                acc += c.weight / total_weight;
-            }
-            cumulative.push(acc);
-        }
-        let mut next_firm = bulk::max_id(&mut tx, "firms").await? + 1;
-        let mut firms: Vec<PlannedFirm> = Vec::with_capacity(n_firms as usize);
-        let mut names: HashSet<String> = HashSet::new();
-        let mut big_weights: Vec<(usize, f64)> = Vec::new();
-        let mut small_total = 0u64;
-        for i in 0..n_firms {
-            let u = rng.unit();
-            let city = cumulative.partition_point(|c| *c < u).min(cities.len() - 1);
-            // Skip past cities out of play (their cumulative value does not grow).
-            let city = (city..cities.len()).find(|i| in_play[*i]).unwrap_or(city);
-            let c = &cities[city];
-            let mut name;
-            let mut tries = 0;
-            loop {
-                name = format!(
-                    "{}{}{}律师事务所",
-                    c.short,
-                    rng.pick(FIRM_WORDS),
-                    rng.pick(FIRM_WORDS)
-                );
-                tries += 1;
-                if tries > 4 {
-                    name = format!(
-                        "{}{}{}{}律师事务所",
-                        c.short,
-                        rng.pick(FIRM_WORDS),
-                        rng.pick(FIRM_WORDS),
-                        rng.pick(FIRM_WORDS)
-                    );
-                }
-                if tries > 8 {
-                    name = format!(
-                        "{}（{}）律师事务所",
-                        name.trim_end_matches("律师事务所"),
-                        i + 1
-                    );
-                }
-                if names.insert(name.clone()) {
-                    break;
-                }
-            }
-            let region = rng.pick(&c.counties).clone();
-            let band = i % 4; // exact proportions, shuffled by the city draw
-            let members = match band {
-                0 => 0,
-                1 | 2 => 1 + rng.below(2),
-                _ => 0, // decided below
-            };
-            small_total += members;
-            if band == 3 {
-                // Pareto-like weight: a few very large firms.
-                let w = 1.0 / (1.0 - rng.unit() * 0.995).powf(1.1);
-                big_weights.push((firms.len(), w));
-            }
-            let form = match rng.below(100) {
-                0..=84 => "partnership",
-                85..=89 => "state",
-                _ => "sole",
-            };
-            firms.push(PlannedFirm {
-                id: FirmId(next_firm),
-                city,
-                name,
-                credit_code: make_credit_code(&region, next_firm as u64 * 7 + 1_000_000),
-                region_code: region,
-                members,
-                org: None,
-                lawyer_count: 0,
-                form,
-            });
-            next_firm += 1;
-        }
-        // Share the remaining members among the big firms, at least three each.
-        let remaining = opts.members.saturating_sub(small_total);
-        let wsum: f64 = big_weights.iter().map(|(_, w)| w).sum();
-        let mut assigned = 0u64;
-        for (idx, w) in &big_weights {
-            let share = ((remaining as f64) * w / wsum).floor() as u64;
-            firms[*idx].members = share.max(3);
-            assigned += firms[*idx].members;
-        }
-        // Settle rounding so the total is exact: add to or take from the big firms.
-        let mut k = 0usize;
-        while assigned != remaining && !big_weights.is_empty() {
-            let idx = big_weights[k % big_weights.len()].0;
-            if assigned < remaining {
-                firms[idx].members += 1;
-                assigned += 1;
-            } else if firms[idx].members > 3 {
-                firms[idx].members -= 1;
-                assigned -= 1;
-            } else if k > big_weights.len() * 4 {
-                // Too few members for the firms asked for: trim the small firms instead.
-                break;
-            }
-            k += 1;
-        }
-        if assigned + small_total > opts.members {
-            let mut excess = assigned + small_total - opts.members;
-            for f in firms.iter_mut().filter(|f| f.members > 0 && f.members < 3) {
-                if excess == 0 {
-                    break;
-                }
-                let take = f.members.min(excess);
-                f.members -= take;
-                excess -= take;
-            }
-        }
+        let next_firm = bulk::max_id(&mut tx, "firms").await? + 1;
+        let mut firms = plan_firms(&mut rng, &cities, opts, next_firm);
 
-        // Organisations: own organisations for firms with three or more members; joint
-        // branches of 2–5 small firms per city; a few small firms left under the city node.
-        let mut by_city_small: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (i, f) in firms.iter_mut().enumerate() {
-            if f.members >= 3 {
-                let c = &cities[f.city];
-                let id = OrgId(next_org);
-                next_org += 1;
-                let path = c.path.child(id);
-                let (kind, suffix) = if f.members > 100 {
-                    (OrgKind::Committee, "委员会")
-                } else if f.members > 50 {
-                    (OrgKind::GeneralBranch, "总支部委员会")
-                } else {
-                    (OrgKind::Branch, "支部委员会")
-                };
-                org_rows.push(OrgRow {
-                    id,
-                    parent_id: c.org_id,
-                    path: path.clone(),
-                    level: OrgLevel::Firm,
-                    kind,
-                    name: format!("中共{}{}", f.name, suffix),
-                    region_code: Some(f.region_code.clone()),
-                    secretary_name: Some(person_name(&mut rng)),
-                    contact_phone: Some(format!(
-                        "1{}{:08}",
-                        rng.range(30, 99),
-                        rng.below(100_000_000)
-                    )),
-                    formed_on: Some(date_str(
-                        rng.range(2005, 2018),
-                        rng.range(1, 12),
-                        rng.range(1, 28),
-                    )),
-                });
-                f.org = Some((id, path));
-            } else if f.members > 0 {
-                by_city_small.entry(f.city).or_default().push(i);
-            }
-        }
-        let mut city_keys: Vec<usize> = by_city_small.keys().copied().collect();
-        city_keys.sort_unstable();
-        for city in city_keys {
-            let list = by_city_small.remove(&city).unwrap_or_default();
-            let c = &cities[city];
-            let mut i = 0;
-            let mut joint_no = 1;
-            while i < list.len() {
-                let left = list.len() - i;
-                if left == 1 || rng.chance(0.1) {
-                    // Managed directly by the city node (分类处理: 纳入当地党组织管理).
-                    i += 1;
-                    continue;
-                }
-                let size = (2 + rng.below(4) as usize).min(left);
-                let id = OrgId(next_org);
-                next_org += 1;
-                let path = c.path.child(id);
-                org_rows.push(OrgRow {
-                    id,
-                    parent_id: c.org_id,
-                    path: path.clone(),
-                    level: OrgLevel::Firm,
-                    kind: OrgKind::JointBranch,
-                    name: format!("中共{}律师行业第{}联合支部委员会", c.short, joint_no),
-                    region_code: Some(firms[list[i]].region_code.clone()),
-                    secretary_name: Some(person_name(&mut rng)),
-                    contact_phone: Some(format!(
-                        "1{}{:08}",
-                        rng.range(30, 99),
-                        rng.below(100_000_000)
-                    )),
-                    formed_on: Some(date_str(
-                        rng.range(2010, 2018),
-                        rng.range(1, 12),
-                        rng.range(1, 28),
-                    )),
-                });
-                joint_no += 1;
-                for &fi in &list[i..i + size] {
-                    firms[fi].org = Some((id, path.clone()));
-                }
-                i += size;
-            }
-        }
+        plan_orgs(&mut rng, &cities, &mut firms, &mut next_org, &mut org_rows);
         let n_orgs = org_rows.len() as u64;
         bulk::insert_orgs(&mut tx, org_rows).await?;
 
@@ -709,44 +888,11 @@ impl DemoService<'_> {
             let base = (f.members as f64 * (2.5 + rng.unit())).round() as i64;
             f.lawyer_count = base.max(rng.range(3, 12));
         }
-        let firm_rows: Vec<FirmRow> = firms
-            .iter()
-            .map(|f| {
-                let c = &cities[f.city];
-                FirmRow {
-                    id: f.id,
-                    name: f.name.clone(),
-                    credit_code: f.credit_code.clone(),
-                    region_code: f.region_code.clone(),
-                    city_org_id: c.org_id,
-                    org_id: f.org.as_ref().map(|o| o.0),
-                    scope_path: f
-                        .org
-                        .as_ref()
-                        .map_or_else(|| c.path.clone(), |o| o.1.clone()),
-                    form: f.form,
-                    lawyer_count: f.lawyer_count,
-                }
-            })
-            .collect();
+        let firm_rows = firm_rows(&cities, &firms);
         bulk::insert_firms(&mut tx, firm_rows).await?;
 
         // Members: generated on a blocking thread while this task writes the previous batch.
-        let specs: Vec<MemberSpec> = firms
-            .iter()
-            .map(|f| {
-                let c = &cities[f.city];
-                let (org_id, org_path) =
-                    f.org.clone().unwrap_or_else(|| (c.org_id, c.path.clone()));
-                MemberSpec {
-                    firm_id: f.id,
-                    org_id,
-                    org_path,
-                    counties: c.counties.clone(),
-                    members: f.members,
-                }
-            })
-            .collect();
+        let specs = member_specs(&cities, &firms);
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewMember>>(4);
         let keys = self.keys.clone();
         let total = opts.members;
@@ -819,96 +965,14 @@ impl DemoService<'_> {
             .map(MemberId)
             .ok_or(ServiceError::NotFound)?;
         let firm_org_name = format!("{}党组织", demo_firm.name);
-        type Account = (
-            &'static str,
-            &'static str,
-            Role,
-            OrgId,
-            String,
-            Option<MemberId>,
+        let accounts = demo_accounts(
+            root_id,
+            province,
+            city,
+            firm_org_id,
+            &firm_org_name,
+            member_id,
         );
-        let accounts: Vec<Account> = vec![
-            (
-                "admin",
-                "系统管理员",
-                Role::Admin,
-                root_id,
-                super::setup::NATIONAL_NAME.to_owned(),
-                None,
-            ),
-            (
-                "auditor",
-                "审计员",
-                Role::Auditor,
-                root_id,
-                super::setup::NATIONAL_NAME.to_owned(),
-                None,
-            ),
-            (
-                "quanguo",
-                "全国审核人",
-                Role::Reviewer,
-                root_id,
-                super::setup::NATIONAL_NAME.to_owned(),
-                None,
-            ),
-            (
-                "sheng",
-                "省级经办人",
-                Role::Clerk,
-                province.id,
-                province.name.clone(),
-                None,
-            ),
-            (
-                "sheng_admin",
-                "省级管理员",
-                Role::Admin,
-                province.id,
-                province.name.clone(),
-                None,
-            ),
-            (
-                "shi",
-                "地市经办人",
-                Role::Clerk,
-                city.org_id,
-                city.name.clone(),
-                None,
-            ),
-            (
-                "shi_shenhe",
-                "地市审核人",
-                Role::Reviewer,
-                city.org_id,
-                city.name.clone(),
-                None,
-            ),
-            (
-                "suo",
-                "律所经办人",
-                Role::Clerk,
-                firm_org_id,
-                firm_org_name.clone(),
-                None,
-            ),
-            (
-                "suo_shenhe",
-                "律所党组织书记",
-                Role::Reviewer,
-                firm_org_id,
-                firm_org_name.clone(),
-                None,
-            ),
-            (
-                "dangyuan",
-                "党员本人",
-                Role::Member,
-                firm_org_id,
-                firm_org_name,
-                Some(member_id),
-            ),
-        ];
         let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD))
             .await
             .map_err(|_| ServiceError::Crypto(crate::crypto::CryptoError::Password))??;
