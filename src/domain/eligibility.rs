@@ -23,6 +23,8 @@ pub struct Facts<'a> {
     pub started_on: Option<Date>,
     /// The 分类处理 case (`1`–`5`) recorded in the survey, if any.
     pub case: Option<&'a str>,
+    /// How the member's case ended, once it is closed.
+    pub outcome: Option<crate::domain::CaseOutcome>,
 }
 
 fn no(reason: impl Into<String>) -> Eligibility {
@@ -61,11 +63,18 @@ pub fn decide(f: Facts<'_>, cutoff: Date) -> Eligibility {
             "截至 {cutoff} 尚未在本所执业或工作（{start} 起），不属于本次登记对象"
         ));
     }
+    use crate::domain::CaseOutcome as O;
     let managed_locally = matches!(f.case, Some("1" | "2" | "3"));
-    let suffix = if managed_locally {
-        "；组织关系暂未转入，纳入当地律师行业党组织或司法行政机关党组织管理并登记"
-    } else {
-        ""
+    let suffix = match f.outcome {
+        _ if !managed_locally => "",
+        Some(O::TransferredIn) => "；组织关系已转入（分类处理已办结）",
+        Some(O::IndustryReceived) => {
+            "；由当地律师行业党组织或司法行政机关党组织接收并登记（分类处理已办结）"
+        }
+        Some(O::LocalManagement) => {
+            "；组织关系暂未转入，已纳入当地律师行业党组织或司法行政机关党组织管理并登记（分类处理已办结）"
+        }
+        _ => "；组织关系暂未转入，纳入当地律师行业党组织或司法行政机关党组织管理并登记",
     };
     match f.category {
         "lawyer" => match f.practice_type {

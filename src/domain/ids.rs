@@ -30,3 +30,4 @@ typed_id!(FirmId);
 typed_id!(MemberId);
 typed_id!(UserId);
 typed_id!(CampaignId);
+typed_id!(CaseId);

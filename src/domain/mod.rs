@@ -1,5 +1,6 @@
 //! Plain types and rules of the registration campaign: no I/O, no SQL, no HTTP.
 
+pub mod case;
 pub mod citizen_id;
 pub mod credit_code;
 pub mod eligibility;
@@ -10,9 +11,10 @@ pub mod phone;
 pub mod role;
 pub mod workflow;
 
+pub use case::{CaseCategory, CaseOutcome, CaseState, CaseStep, ReportState};
 pub use citizen_id::CitizenId;
 pub use credit_code::CreditCode;
-pub use ids::{CampaignId, FirmId, MemberId, OrgId, UserId};
+pub use ids::{CampaignId, CaseId, FirmId, MemberId, OrgId, UserId};
 pub use licence::LicenceNo;
 pub use org::{OrgKind, OrgLevel, TreePath};
 pub use phone::Mobile;

@@ -187,12 +187,16 @@ pub enum NoticeKind {
     Extension,
     /// A user reached the daily limit of nationwide lookups (to the administrators over them).
     LookupLimit,
+    /// A 分类处理 case past its due date (to its owner node and the node above).
+    CaseOverdue,
+    /// A case's written report submitted, acknowledged or returned.
+    CaseReport,
     /// Anything else.
     Other,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Submitted,
         Self::Returned,
         Self::Accepted,
@@ -200,6 +204,8 @@ impl NoticeKind {
         Self::Overdue,
         Self::Extension,
         Self::LookupLimit,
+        Self::CaseOverdue,
+        Self::CaseReport,
         Self::Other,
     ];
 
@@ -212,6 +218,8 @@ impl NoticeKind {
             Self::Overdue => "overdue",
             Self::Extension => "extension",
             Self::LookupLimit => "lookup_limit",
+            Self::CaseOverdue => "case_overdue",
+            Self::CaseReport => "case_report",
             Self::Other => "notice",
         }
     }
@@ -233,6 +241,8 @@ impl NoticeKind {
             Self::Overdue => "逾期",
             Self::Extension => "延期",
             Self::LookupLimit => "查重上限",
+            Self::CaseOverdue => "分类处理逾期",
+            Self::CaseReport => "书面报告",
             Self::Other => "通知",
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod cases;
 pub mod cities;
 pub mod cockpit;
 pub mod demo;
@@ -109,6 +110,11 @@ impl Services {
     /// The campaign: start, deadlines, close ([`campaign`]).
     pub fn campaign(&self) -> campaign::CampaignService<'_> {
         campaign::CampaignService::of(self)
+    }
+
+    /// 分类处理 cases, their steps, outcomes and written reports ([`cases`]).
+    pub fn cases(&self) -> cases::CasesService<'_> {
+        cases::CasesService::of(self)
     }
 
     /// The cities assistant ([`cities`]).

@@ -1,7 +1,7 @@
 //! Why the service refused a change, as named cases the web and the command line render to the
 //! same Chinese message (`Display`) and tests match by variant.
 
-use crate::domain::{PackageState, RegistrationState};
+use crate::domain::{PackageState, RegistrationState, ReportState};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -98,6 +98,24 @@ pub enum Refusal {
     /// A file the reader gave up on.
     #[error("{0}")]
     Unreadable(String),
+    /// A change to a 分类处理 case that is closed (with the outcome it ended with).
+    #[error("该党员的分类处理已办结（{0}）；如需更改，请由负责的党组织重新打开")]
+    CaseClosed(&'static str),
+    /// A second case for a member in the campaign (the id of the one there is).
+    #[error("该党员在本次登记核查中已有分类处理案件（编号 {0}）")]
+    CaseExists(i64),
+    /// Closing a case 4 or 5 before the superior organisation acknowledged its report.
+    #[error("第4类、第5类须书面报告上级党组织，上级阅知（已阅）后方可办结")]
+    ReportNotAcknowledged,
+    /// A report for a case 1–3.
+    #[error("只有第4类、第5类需要书面报告上级党组织")]
+    NoReportNeeded,
+    /// A report submitted again while the superior organisation has it or has read it.
+    #[error("书面报告{}，不能重复报送", .0.label())]
+    ReportSubmitted(ReportState),
+    /// A decision on a report never submitted.
+    #[error("该案件尚未报送书面报告")]
+    NoReport,
 }
 
 #[cfg(test)]

@@ -86,11 +86,18 @@ fn prefill(m: &Member) -> BTreeMap<String, String> {
     v
 }
 
-/// Eligibility from the form's values and the 分类处理 case the survey recorded.
+/// The member's 分类处理: the case the survey recorded and, once closed, how it ended.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CaseFacts {
+    pub category: Option<String>,
+    pub outcome: Option<crate::domain::CaseOutcome>,
+}
+
+/// Eligibility from the form's values and the member's 分类处理.
 fn eligibility_of(
     form: &Form,
     values: &BTreeMap<String, String>,
-    case: Option<&str>,
+    case: &CaseFacts,
     cutoff: time::Date,
 ) -> Eligibility {
     let get = |k: &str| values.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -100,7 +107,8 @@ fn eligibility_of(
             practice_type: get("practice_type"),
             staff_post: get("staff_post"),
             started_on: get("hired_on").and_then(crate::forms::rules::parse_date),
-            case,
+            case: case.category.as_deref(),
+            outcome: case.outcome,
         },
         cutoff,
     )
@@ -141,12 +149,7 @@ impl RegistrationService<'_> {
         caller: Caller<'_>,
         member_id: MemberId,
         action: Action,
-    ) -> ServiceResult<(
-        Member,
-        campaigns::Campaign,
-        Option<Registration>,
-        Option<String>,
-    )> {
+    ) -> ServiceResult<(Member, campaigns::Campaign, Option<Registration>, CaseFacts)> {
         let mut conn = self.db.acquire().await?;
         let member = members::get(&mut conn, member_id)
             .await?
@@ -154,7 +157,12 @@ impl RegistrationService<'_> {
         caller.require(action, Some(&member.org_path))?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let reg = registrations::get(&mut conn, campaign.id, member_id).await?;
-        let case = crate::store::survey::case_of(&mut conn, campaign.id, member_id).await?;
+        let case = CaseFacts {
+            category: crate::store::survey::case_of(&mut conn, campaign.id, member_id).await?,
+            outcome: crate::store::cases::of_member(&mut conn, campaign.id, member_id)
+                .await?
+                .and_then(|c| c.outcome),
+        };
         Ok((member, campaign, reg, case))
     }
 
@@ -206,7 +214,7 @@ impl RegistrationService<'_> {
                 .as_ref()
                 .and_then(|r| r.citizen_id_masked.clone())
                 .unwrap_or_else(|| member.citizen_id_masked.clone()),
-            eligibility: eligibility_of(form, &values, case.as_deref(), cutoff),
+            eligibility: eligibility_of(form, &values, &case, cutoff),
             form,
             judged_at: super::rules_date(Some(&campaign)),
             campaign_name: campaign.name,
@@ -308,7 +316,7 @@ impl RegistrationService<'_> {
         let submit = input.step == Step::Submit;
         if submit {
             let cutoff = crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or(today);
-            let e = eligibility_of(form, &values, case.as_deref(), cutoff);
+            let e = eligibility_of(form, &values, &case, cutoff);
             if !e.registered {
                 findings.insert(0, finding("NOT-ELIGIBLE", "practice_type", e.reason));
             }

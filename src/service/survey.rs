@@ -151,6 +151,15 @@ impl SurveyService<'_> {
         caller.require(Action::ManageMembers, Some(&member.org_path))?;
         let campaign = super::open_campaign_of(&mut tx).await?;
         super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
+        super::cases::follow_survey(
+            &mut tx,
+            caller,
+            campaign.id,
+            &member,
+            &entry.transferred,
+            entry.case_code.as_deref(),
+        )
+        .await?;
         let by = caller.user_id();
         survey::upsert(
             &mut tx,

@@ -6,6 +6,7 @@ pub mod activation;
 pub mod audit;
 pub mod bulk;
 pub mod campaigns;
+pub mod cases;
 pub mod check;
 pub mod divisions;
 pub mod firms;

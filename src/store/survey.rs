@@ -173,3 +173,34 @@ pub async fn case_of(
         None => None,
     })
 }
+
+/// The member's survey mark in the campaign, if recorded.
+pub async fn check_of(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    member: MemberId,
+) -> StoreResult<Option<Check>> {
+    let row = sqlx::query(
+        "SELECT basic_ok, transfer_ok, dues_ok, life_ok, transferred, case_code, reason, \
+         import_batch_id FROM survey_checks WHERE campaign_id = $1 AND member_id = $2",
+    )
+    .bind(campaign_id)
+    .bind(member.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let flag =
+        |c: &str| -> StoreResult<bool> { Ok(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0) != 0) };
+    Ok(Some(Check {
+        basic_ok: flag("basic_ok")?,
+        transfer_ok: flag("transfer_ok")?,
+        dues_ok: flag("dues_ok")?,
+        life_ok: flag("life_ok")?,
+        transferred: r
+            .try_get::<Option<String>, _>("transferred")?
+            .unwrap_or_default(),
+        case_code: r.try_get("case_code")?,
+        reason: r.try_get("reason")?,
+        imported: r.try_get::<Option<i64>, _>("import_batch_id")?.is_some(),
+    }))
+}

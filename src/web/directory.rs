@@ -425,6 +425,9 @@ pub struct MemberPage {
     can_browse: bool,
     can_issue_login: bool,
     csrf: String,
+    /// The member's 分类处理 case: id, category and state in words.
+    case: Option<(i64, &'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
 }
 
 pub async fn member(
@@ -437,7 +440,32 @@ pub async fn member(
         .directory()
         .member(Caller::User(&user.actor), id)
         .await?;
+    let case = if user.actor.role == Role::Member {
+        None
+    } else {
+        state
+            .services
+            .cases()
+            .of_member(Caller::User(&user.actor), id)
+            .await?
+            .map(|c| {
+                (
+                    c.id.0,
+                    c.category.label(),
+                    if c.state == crate::domain::CaseState::Open {
+                        "进行中"
+                    } else {
+                        "已办结"
+                    },
+                )
+            })
+    };
     Ok(MemberPage {
+        case,
+        categories: crate::domain::CaseCategory::ALL
+            .iter()
+            .map(|c| (c.code(), c.label()))
+            .collect(),
         can_browse: user.actor.role != Role::Member,
         can_issue_login: crate::authz::authorize(
             &user.actor,

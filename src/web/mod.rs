@@ -5,6 +5,7 @@ mod account;
 mod assets;
 mod auth;
 mod campaign;
+mod cases;
 mod cities;
 mod client;
 mod cockpit;
@@ -74,6 +75,14 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}", get(directory::org))
         .route("/orgs/{id}/children", get(directory::org_children))
         .route("/orgs/{id}/survey", get(survey::show).post(survey::record))
+        .route("/orgs/{id}/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/steps", post(cases::add_step))
+        .route("/cases/{id}/close", post(cases::close))
+        .route("/cases/{id}/reopen", post(cases::reopen))
+        .route("/cases/{id}/report", post(cases::submit_report))
+        .route("/cases/{id}/report/decision", post(cases::decide_report))
+        .route("/members/{id}/case", post(cases::open))
         .route(
             "/orgs/{id}/a3",
             get(org_registration::show).post(org_registration::save),
@@ -189,8 +198,8 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    // Ended sessions are dropped, overdue nodes recorded, deadline reminders sent and expired
-    // import uploads deleted at start and every hour.
+    // Ended sessions are dropped, overdue nodes recorded, deadline reminders sent, overdue
+    // cases told and expired import uploads deleted at start and every hour.
     let services = state.services.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -201,6 +210,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
             }
             if let Err(e) = services.package().sweep_deadlines().await {
                 tracing::warn!(error = %e, "could not sweep deadlines");
+            }
+            if let Err(e) = services.cases().sweep_overdue().await {
+                tracing::warn!(error = %e, "could not sweep overdue cases");
             }
             if let Err(e) = services.import().purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired uploads");

@@ -1316,6 +1316,7 @@ pub(super) fn check_rows(
                         staff_post: get_v("staff_post"),
                         started_on: get_v("hired_on").and_then(crate::forms::rules::parse_date),
                         case: mark.as_ref().and_then(|m| m.case.as_deref()),
+                        outcome: None,
                     },
                     cutoff,
                 );

@@ -1,0 +1,684 @@
+//! 分类处理 cases (notice §三(四)): opened from the survey's 未转入 mark or by hand, handled by
+//! the city-level node above the member (the local industry committee or the 司法行政机关党组织
+//! standing in), a timeline of steps, an outcome allowed for the category, and for cases 4 and
+//! 5 the written report the superior organisation acknowledges before the case may close.
+
+use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
+use crate::authz::Action;
+use crate::domain::{
+    CaseCategory, CaseId, CaseOutcome, CaseState, CaseStep, FieldError, MemberId, NoticeKind,
+    OrgId, OrgLevel, ReportState, TreePath,
+};
+use crate::store::audit::{self, NewEvent};
+use crate::store::cases::{self, NewCase};
+use crate::store::notifications::{self, To};
+use crate::store::orgs::{self, Org};
+use crate::store::{members, survey};
+
+// The read types this area returns, re-exported: callers (web, cli) name them here, not in
+// the store.
+pub use crate::store::cases::{Case, CaseCounts, CaseFilter, Report, Step};
+
+/// Longest note of a step, a closing or a return.
+const NOTE_CHARS: usize = 500;
+
+/// A case's page.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub case: Case,
+    pub steps: Vec<Step>,
+    pub report: Option<Report>,
+    /// Past its due date and still open.
+    pub overdue: bool,
+    /// The caller may add steps (the member's organisation or any node above it).
+    pub can_step: bool,
+    /// The caller may close or reopen it and submit its report (the owner node or above).
+    pub can_handle: bool,
+    /// The caller may acknowledge or return its report (the owner's direct parent).
+    pub can_decide_report: bool,
+}
+
+/// A node's case list.
+#[derive(Debug, Clone)]
+pub struct CaseList {
+    pub org: Org,
+    pub page: crate::store::orgs::Page<Case>,
+    pub counts: CaseCounts,
+    pub today: String,
+}
+
+fn today() -> String {
+    beijing_today().to_string()
+}
+
+fn due_on(category: CaseCategory) -> String {
+    (beijing_today() + time::Duration::days(category.default_due_days())).to_string()
+}
+
+fn note_of(note: &str, field: &'static str, required: bool) -> ServiceResult<String> {
+    let note = note.trim();
+    if required && note.is_empty() {
+        return Err(ServiceError::invalid(field, "请填写"));
+    }
+    if note.chars().count() > NOTE_CHARS {
+        return Err(ServiceError::invalid(
+            field,
+            format!("不超过{NOTE_CHARS}个字"),
+        ));
+    }
+    Ok(note.to_owned())
+}
+
+/// The node that handles a member's case: the city-level node on the member's path (the local
+/// industry committee or the 司法行政机关党组织 standing in), or the member's own organisation
+/// when it sits above city level.
+async fn owner_of(conn: &mut sqlx::AnyConnection, org_path: &TreePath) -> ServiceResult<Org> {
+    let ids = org_path.ids();
+    let id = ids
+        .get(2)
+        .or(ids.last())
+        .copied()
+        .ok_or(ServiceError::NotFound)?;
+    let org = orgs::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+    if org.level != OrgLevel::City && ids.len() > 2 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(org)
+}
+
+/// Keep the member's case in step with the survey mark just recorded (in the survey's
+/// transaction): a 未转入 mark with a case opens one, or moves an open one to the new
+/// category; a closed case refuses a mark that contradicts it.
+pub(super) async fn follow_survey(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    campaign_id: i64,
+    member: &members::Member,
+    transferred: &str,
+    case_code: Option<&str>,
+) -> ServiceResult<()> {
+    let category = case_code.and_then(CaseCategory::parse);
+    let existing = cases::of_member(conn, campaign_id, member.id).await?;
+    let name = caller.display_name();
+    match (existing, category) {
+        (None, Some(category)) if transferred == "not_in" => {
+            open_in(conn, caller, campaign_id, member, category, "survey").await?;
+        }
+        (Some(c), Some(category)) if c.state == CaseState::Open && c.category != category => {
+            cases::set_category(conn, c.id, category, &due_on(category)).await?;
+            cases::add_step(
+                conn,
+                c.id,
+                CaseStep::Other.code(),
+                &format!(
+                    "摸底核查改为{}（原为{}）",
+                    category.label(),
+                    c.category.label()
+                ),
+                caller.user_id(),
+                &name,
+            )
+            .await?;
+        }
+        (Some(c), _) if c.state == CaseState::Open && transferred == "in" => {
+            cases::add_step(
+                conn,
+                c.id,
+                CaseStep::Other.code(),
+                "摸底核查改为“已转入”；请核实后以“已转入并登记”办结",
+                caller.user_id(),
+                &name,
+            )
+            .await?;
+        }
+        (Some(c), category)
+            if c.state == CaseState::Closed
+                && (category != Some(c.category) || transferred != "not_in") =>
+        {
+            return Err(ServiceError::Conflict(Refusal::CaseClosed(
+                c.outcome.map_or("已办结", CaseOutcome::label),
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn open_in(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    campaign_id: i64,
+    member: &members::Member,
+    category: CaseCategory,
+    source: &str,
+) -> ServiceResult<CaseId> {
+    let owner = owner_of(conn, &member.org_path).await?;
+    let due = due_on(category);
+    let id = cases::insert(
+        conn,
+        &NewCase {
+            campaign_id,
+            member_id: member.id,
+            org_id: member.org_id,
+            org_path: &member.org_path,
+            owner_org_id: owner.id,
+            owner_path: &owner.path,
+            category,
+            due_on: &due,
+            source,
+            by: caller.user_id(),
+            by_name: &caller.display_name(),
+        },
+    )
+    .await?;
+    audit::append(
+        conn,
+        caller.by(),
+        NewEvent {
+            action: "case.open",
+            target_kind: "case",
+            target_id: id.to_string(),
+            target_path: &member.org_path,
+            detail: serde_json::json!({
+                "member": member.id.0,
+                "category": category.code(),
+                "owner": owner.id.0,
+                "source": source,
+            }),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+super::area!(CasesService);
+
+impl CasesService<'_> {
+    /// The case, if the caller may read its member.
+    async fn readable(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        id: CaseId,
+    ) -> ServiceResult<Case> {
+        caller.require(Action::ReadDirectory, None)?;
+        let case = cases::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadMember(case.member_id), Some(&case.org_path))?;
+        Ok(case)
+    }
+
+    pub async fn view(&self, caller: Caller<'_>, id: CaseId) -> ServiceResult<CaseView> {
+        let mut conn = self.db.acquire().await?;
+        let case = self.readable(&mut conn, caller, id).await?;
+        let steps = cases::steps(&mut conn, id).await?;
+        let report = cases::report_of(&mut conn, id).await?;
+        let can_decide_report = report.as_ref().is_some_and(|r| {
+            r.state == ReportState::Submitted
+                && match caller {
+                    Caller::Operator => true,
+                    Caller::User(a) => {
+                        a.org_id == r.to_org_id && caller.require(Action::Review, None).is_ok()
+                    }
+                }
+        });
+        Ok(CaseView {
+            overdue: case.state == CaseState::Open && case.due_on < today(),
+            can_step: caller
+                .require(Action::ManageMembers, Some(&case.org_path))
+                .is_ok(),
+            can_handle: caller
+                .require(Action::ManageMembers, Some(&case.owner_path))
+                .is_ok(),
+            can_decide_report,
+            case,
+            steps,
+            report,
+        })
+    }
+
+    /// The cases of members within the node's subtree, with the counts per category.
+    pub async fn list(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+        f: &CaseFilter,
+    ) -> ServiceResult<CaseList> {
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        let today = today();
+        let f = CaseFilter {
+            page: f.page.max(1),
+            per_page: f.per_page.clamp(1, 200),
+            ..f.clone()
+        };
+        let page = cases::list(&mut conn, campaign.id, &org.path, &f, &today).await?;
+        let counts = cases::counts(&mut conn, campaign.id, &org.path, &today).await?;
+        Ok(CaseList {
+            org,
+            page,
+            counts,
+            today,
+        })
+    }
+
+    /// The member's case in the current campaign, if any.
+    pub async fn of_member(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+    ) -> ServiceResult<Option<Case>> {
+        let mut conn = self.db.acquire().await?;
+        let member = members::get(&mut conn, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ReadMember(member_id), Some(&member.org_path))?;
+        let Some(campaign) = crate::store::campaigns::latest(&mut conn).await? else {
+            return Ok(None);
+        };
+        Ok(cases::of_member(&mut conn, campaign.id, member_id).await?)
+    }
+
+    /// Open a case by hand from a member's page: the survey mark becomes 未转入 with this
+    /// category and reason (its four checks kept), and the case opens.
+    pub async fn open(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        category: &str,
+        reason: &str,
+    ) -> ServiceResult<CaseId> {
+        caller.require(Action::ManageMembers, None)?;
+        let category = CaseCategory::parse(category)
+            .ok_or_else(|| ServiceError::invalid("问题类别", "请选择第1–5类"))?;
+        let reason = note_of(reason, "未转入原因", true)?;
+        if reason.chars().count() > 200 {
+            return Err(ServiceError::invalid("未转入原因", "不超过200个字"));
+        }
+        let mut tx = self.db.begin().await?;
+        let member = members::get(&mut tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
+        if let Some(c) = cases::of_member(&mut tx, campaign.id, member_id).await? {
+            return Err(ServiceError::Conflict(Refusal::CaseExists(c.id.0)));
+        }
+        super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
+        let mut mark = survey::check_of(&mut tx, campaign.id, member_id)
+            .await?
+            .unwrap_or_default();
+        mark.transferred = "not_in".into();
+        mark.case_code = Some(category.code().into());
+        mark.reason = Some(reason);
+        survey::upsert(
+            &mut tx,
+            campaign.id,
+            member_id,
+            &member.org_path,
+            &mark,
+            caller.user_id(),
+        )
+        .await?;
+        let id = open_in(&mut tx, caller, campaign.id, &member, category, "hand").await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Record a step of the timeline.
+    pub async fn add_step(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+        kind: &str,
+        note: &str,
+    ) -> ServiceResult<()> {
+        let kind =
+            CaseStep::parse(kind).ok_or_else(|| ServiceError::invalid("办理事项", "请选择"))?;
+        let note = note_of(note, "办理情况", true)?;
+        let mut tx = self.db.begin().await?;
+        let case = self.readable(&mut tx, caller, id).await?;
+        caller.require(Action::ManageMembers, Some(&case.org_path))?;
+        super::open_campaign_of(&mut tx).await?;
+        if case.state == CaseState::Closed {
+            return Err(ServiceError::Conflict(Refusal::CaseClosed(
+                case.outcome.map_or("已办结", CaseOutcome::label),
+            )));
+        }
+        cases::add_step(
+            &mut tx,
+            id,
+            kind.code(),
+            &note,
+            caller.user_id(),
+            &caller.display_name(),
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "case.step",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({ "kind": kind.code() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Close the case with an outcome its category allows (`version`: the one the page
+    /// showed). Cases 4 and 5 close only once their report is acknowledged.
+    pub async fn close(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+        outcome: &str,
+        note: &str,
+        version: i64,
+    ) -> ServiceResult<()> {
+        let outcome = CaseOutcome::parse(outcome)
+            .ok_or_else(|| ServiceError::invalid("办理结果", "请选择"))?;
+        let note = note_of(note, "办结说明", false)?;
+        let mut tx = self.db.begin().await?;
+        let case = self.readable(&mut tx, caller, id).await?;
+        caller.require(Action::ManageMembers, Some(&case.owner_path))?;
+        super::open_campaign_of(&mut tx).await?;
+        if !case.category.outcomes().contains(&outcome) {
+            let allowed: Vec<&str> = case.category.outcomes().iter().map(|o| o.label()).collect();
+            return Err(ServiceError::Invalid(vec![FieldError::new(
+                "办理结果",
+                format!(
+                    "{}只能以“{}”办结",
+                    case.category.label(),
+                    allowed.join("”或“")
+                ),
+            )]));
+        }
+        if case.category.needs_report() {
+            let report = cases::report_of(&mut tx, id).await?;
+            if report.as_ref().map(|r| r.state) != Some(ReportState::Acknowledged) {
+                return Err(ServiceError::Conflict(Refusal::ReportNotAcknowledged));
+            }
+        }
+        let name = caller.display_name();
+        if !note.is_empty() {
+            cases::add_step(
+                &mut tx,
+                id,
+                CaseStep::Other.code(),
+                &format!("办结：{note}"),
+                caller.user_id(),
+                &name,
+            )
+            .await?;
+        }
+        let version = if note.is_empty() {
+            version
+        } else {
+            version + 1
+        };
+        cases::close(&mut tx, id, outcome, version, caller.user_id(), &name)
+            .await
+            .map_err(|e| super::on_race(e, "该案件在您打开页面之后已有变化，请刷新页面后再办结"))?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "case.close",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({ "outcome": outcome.code() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Open a closed case again (a wrong outcome); the survey mark stays as it is.
+    pub async fn reopen(&self, caller: Caller<'_>, id: CaseId, version: i64) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let case = self.readable(&mut tx, caller, id).await?;
+        caller.require(Action::ManageMembers, Some(&case.owner_path))?;
+        super::open_campaign_of(&mut tx).await?;
+        cases::reopen(&mut tx, id, version)
+            .await
+            .map_err(|e| super::on_race(e, "该案件在您打开页面之后已有变化，请刷新页面后再操作"))?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "case.reopen",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Submit the written report of a case 4 or 5 to the owner's parent (again after a
+    /// return): the member, the facts, the steps, the intended outcome and who is responsible.
+    pub async fn submit_report(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+        input: &ReportInput,
+    ) -> ServiceResult<()> {
+        let facts = note_of(&input.facts, "基本情况", true)?;
+        let mut errors = Vec::new();
+        if input.secretary_name.trim().is_empty() {
+            errors.push(FieldError::new("书记（第一责任人）", "请填写"));
+        }
+        if input.organiser_name.trim().is_empty() {
+            errors.push(FieldError::new("组织委员（直接责任人）", "请填写"));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let mut tx = self.db.begin().await?;
+        let case = self.readable(&mut tx, caller, id).await?;
+        caller.require(Action::ManageMembers, Some(&case.owner_path))?;
+        super::open_campaign_of(&mut tx).await?;
+        if !case.category.needs_report() {
+            return Err(ServiceError::Conflict(Refusal::NoReportNeeded));
+        }
+        if case.state == CaseState::Closed {
+            return Err(ServiceError::Conflict(Refusal::CaseClosed(
+                case.outcome.map_or("已办结", CaseOutcome::label),
+            )));
+        }
+        if let Some(r) = cases::report_of(&mut tx, id).await?
+            && r.state != ReportState::Returned
+        {
+            return Err(ServiceError::Conflict(Refusal::ReportSubmitted(r.state)));
+        }
+        let owner = orgs::get(&mut tx, case.owner_org_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let to = owner
+            .parent_id
+            .ok_or(ServiceError::Conflict(Refusal::TopOfTree))?;
+        let steps = cases::steps(&mut tx, id).await?;
+        let outcome = case.category.outcomes()[0];
+        let body = serde_json::json!({
+            "member": case.member_name,
+            "org": case.org_name,
+            "owner": case.owner_name,
+            "category": case.category.label(),
+            "facts": facts,
+            "steps": steps.iter().map(|s| serde_json::json!({
+                "kind": CaseStep::parse(&s.kind).map_or("其他", CaseStep::label),
+                "note": s.note,
+                "at": super::beijing_time(s.at),
+                "by": s.by_name,
+            })).collect::<Vec<_>>(),
+            "outcome": outcome.label(),
+            "secretary": input.secretary_name.trim(),
+            "organiser": input.organiser_name.trim(),
+        });
+        let name = caller.display_name();
+        cases::submit_report(&mut tx, id, to, &body.to_string(), caller.user_id(), &name).await?;
+        notifications::send(
+            &mut tx,
+            To::Staff(to),
+            NoticeKind::CaseReport,
+            &format!(
+                "{}报送了{}的分类处理书面报告，请阅知",
+                case.owner_name, case.member_name
+            ),
+            &format!("/cases/{}", id.0),
+            None,
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "case.report",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({ "to": to.0 }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The superior organisation acknowledges (已阅) or returns (with a reason) a report
+    /// submitted to it (`version`: the one the page showed).
+    pub async fn decide_report(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+        acknowledge: bool,
+        reason: &str,
+        version: i64,
+    ) -> ServiceResult<()> {
+        let reason = note_of(reason, "退回原因", !acknowledge)?;
+        caller.require(Action::Review, None)?;
+        let mut tx = self.db.begin().await?;
+        let case = self.readable(&mut tx, caller, id).await?;
+        super::open_campaign_of(&mut tx).await?;
+        let report = cases::report_of(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::Conflict(Refusal::NoReport))?;
+        if let Caller::User(a) = caller
+            && a.org_id != report.to_org_id
+        {
+            return Err(ServiceError::Conflict(Refusal::NotDirectParent));
+        }
+        let state = if acknowledge {
+            ReportState::Acknowledged
+        } else {
+            ReportState::Returned
+        };
+        let name = caller.display_name();
+        cases::decide_report(
+            &mut tx,
+            id,
+            state,
+            (!acknowledge).then_some(reason.as_str()),
+            version,
+            caller.user_id(),
+            &name,
+        )
+        .await
+        .map_err(|e| super::on_race(e, "该报告在您打开页面之后已有变化，请刷新页面后再操作"))?;
+        notifications::send(
+            &mut tx,
+            To::Staff(case.owner_org_id),
+            NoticeKind::CaseReport,
+            &format!(
+                "{}的分类处理书面报告{}",
+                case.member_name,
+                if acknowledge {
+                    "上级已阅"
+                } else {
+                    "被上级退回"
+                }
+            ),
+            &format!("/cases/{}", id.0),
+            None,
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: if acknowledge {
+                    "case.report.acknowledge"
+                } else {
+                    "case.report.return"
+                },
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Tell the owner node and its parent, once, of each open case past its due date.
+    pub async fn sweep_overdue(&self) -> ServiceResult<u64> {
+        let mut tx = self.db.begin().await?;
+        let due = cases::overdue_untold(&mut tx, &today()).await?;
+        let mut told = 0;
+        for c in &due {
+            let title = format!(
+                "{}的分类处理（{}）已超过办理期限（{}）",
+                c.member_name,
+                c.category.label(),
+                c.due_on
+            );
+            let link = format!("/cases/{}", c.id.0);
+            told += notifications::send(
+                &mut tx,
+                To::Staff(c.owner_org_id),
+                NoticeKind::CaseOverdue,
+                &title,
+                &link,
+                None,
+            )
+            .await?;
+            let ids = c.owner_path.ids();
+            if ids.len() >= 2 {
+                let parent_id = ids[ids.len() - 2];
+                told += notifications::send(
+                    &mut tx,
+                    To::Staff(parent_id),
+                    NoticeKind::CaseOverdue,
+                    &title,
+                    &link,
+                    None,
+                )
+                .await?;
+            }
+            cases::mark_overdue_told(&mut tx, c.id).await?;
+        }
+        tx.commit().await?;
+        Ok(told)
+    }
+}
+
+/// What the owner types into a written report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    /// 基本情况: what happened and what was done.
+    pub facts: String,
+    pub secretary_name: String,
+    pub organiser_name: String,
+}
