@@ -34,6 +34,8 @@ pub struct Cockpit {
     /// Days until the deadline (negative when past).
     pub days_left: Option<i64>,
     pub rows: Vec<ChildRow>,
+    /// 分类处理 cases of the subtree per category.
+    pub cases: crate::store::cases::CaseCounts,
 }
 
 fn status_of(p: &ChildProgress, not_started: i64, package: Option<&Package>) -> &'static str {
@@ -104,7 +106,11 @@ impl CockpitService<'_> {
                 }
             })
             .collect();
+        let cases =
+            crate::store::cases::counts(&mut conn, campaign.id, &org.path, &today.to_string())
+                .await?;
         Ok(Cockpit {
+            cases,
             org,
             campaign_name: campaign.name,
             deadline,

@@ -463,3 +463,17 @@ pub async fn open(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The written report as a printable .xlsx.
+pub async fn report_xlsx(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<CaseId>,
+) -> Result<Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .cases()
+        .report_xlsx(Caller::User(&user.actor), id)
+        .await?;
+    Ok(super::export::xlsx_download(&name, bytes))
+}

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/reopen", post(cases::reopen))
         .route("/cases/{id}/report", post(cases::submit_report))
         .route("/cases/{id}/report/decision", post(cases::decide_report))
+        .route("/cases/{id}/report.xlsx", get(cases::report_xlsx))
         .route("/members/{id}/case", post(cases::open))
         .route(
             "/orgs/{id}/a3",

@@ -118,6 +118,8 @@ async fn every_route_for_every_role_inside_and_outside() {
             (format!("/orgs/{other}"), dir(false)),
             (format!("/orgs/{city}/children"), dir(true)),
             (format!("/orgs/{other}/children"), dir(false)),
+            (format!("/orgs/{city}/cases"), dir(true)),
+            (format!("/orgs/{other}/cases"), dir(false)),
             (format!("/orgs?under={city}"), dir(true)),
             (format!("/orgs?under={other}"), dir(false)),
             (format!("/firms/{firm_in}"), dir(true)),

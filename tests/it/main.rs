@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod browser;
 mod campaign;
+mod cases;
 mod cli;
 mod deploy;
 mod export;
