@@ -171,24 +171,45 @@ async fn open_in(
         },
     )
     .await?;
+    audit_case(
+        conn,
+        caller,
+        "case.open",
+        id,
+        &member.org_path,
+        serde_json::json!({
+                "member": member.id.0,
+                "category": category.code(),
+                "owner": owner.id.0,
+            "source": source,
+        }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The audit event of an act on a case, in the act's transaction.
+async fn audit_case(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    action: &'static str,
+    id: CaseId,
+    path: &TreePath,
+    detail: serde_json::Value,
+) -> ServiceResult<()> {
     audit::append(
         conn,
         caller.by(),
         NewEvent {
-            action: "case.open",
+            action,
             target_kind: "case",
             target_id: id.to_string(),
-            target_path: &member.org_path,
-            detail: serde_json::json!({
-                "member": member.id.0,
-                "category": category.code(),
-                "owner": owner.id.0,
-                "source": source,
-            }),
+            target_path: path,
+            detail,
         },
     )
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 super::area!(CasesService);
@@ -354,16 +375,13 @@ impl CasesService<'_> {
             &caller.display_name(),
         )
         .await?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "case.step",
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({ "kind": kind.code() }),
-            },
+            caller,
+            "case.step",
+            id,
+            &case.org_path,
+            serde_json::json!({ "kind": kind.code() }),
         )
         .await?;
         tx.commit().await?;
@@ -424,16 +442,13 @@ impl CasesService<'_> {
         cases::close(&mut tx, id, outcome, version, caller.user_id(), &name)
             .await
             .map_err(|e| super::on_race(e, "该案件在您打开页面之后已有变化，请刷新页面后再办结"))?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "case.close",
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({ "outcome": outcome.code() }),
-            },
+            caller,
+            "case.close",
+            id,
+            &case.org_path,
+            serde_json::json!({ "outcome": outcome.code() }),
         )
         .await?;
         tx.commit().await?;
@@ -449,16 +464,13 @@ impl CasesService<'_> {
         cases::reopen(&mut tx, id, version)
             .await
             .map_err(|e| super::on_race(e, "该案件在您打开页面之后已有变化，请刷新页面后再操作"))?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "case.reopen",
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({}),
-            },
+            caller,
+            "case.reopen",
+            id,
+            &case.org_path,
+            serde_json::json!({}),
         )
         .await?;
         tx.commit().await?;
@@ -539,16 +551,13 @@ impl CasesService<'_> {
             None,
         )
         .await?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "case.report",
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({ "to": to.0 }),
-            },
+            caller,
+            "case.report",
+            id,
+            &case.org_path,
+            serde_json::json!({ "to": to.0 }),
         )
         .await?;
         tx.commit().await?;
@@ -612,20 +621,17 @@ impl CasesService<'_> {
             None,
         )
         .await?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: if acknowledge {
-                    "case.report.acknowledge"
-                } else {
-                    "case.report.return"
-                },
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({}),
+            caller,
+            if acknowledge {
+                "case.report.acknowledge"
+            } else {
+                "case.report.return"
             },
+            id,
+            &case.org_path,
+            serde_json::json!({}),
         )
         .await?;
         tx.commit().await?;
@@ -650,16 +656,13 @@ impl CasesService<'_> {
         let bytes = report_workbook(&body, &report)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         let mut tx = self.db.begin().await?;
-        audit::append(
+        audit_case(
             &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "export.case_report",
-                target_kind: "case",
-                target_id: id.to_string(),
-                target_path: &case.org_path,
-                detail: serde_json::json!({}),
-            },
+            caller,
+            "export.case_report",
+            id,
+            &case.org_path,
+            serde_json::json!({}),
         )
         .await?;
         tx.commit().await?;
