@@ -72,3 +72,7 @@ CREATE TABLE case_reports (
 CREATE INDEX case_reports_to_org_id ON case_reports (to_org_id);
 CREATE INDEX case_reports_submitted_by ON case_reports (submitted_by);
 CREATE INDEX case_reports_decided_by ON case_reports (decided_by);
+
+-- Days from opening to a case's due date, per category 1–5 (comma-separated), set by the
+-- national administrators per campaign.
+ALTER TABLE campaigns ADD COLUMN case_due_days TEXT NOT NULL DEFAULT '30,60,30,30,30';

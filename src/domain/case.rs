@@ -96,14 +96,6 @@ impl CaseCategory {
     pub fn needs_report(self) -> bool {
         matches!(self, Self::LeftFirm | Self::Refuses)
     }
-
-    /// Days from opening to the due date, unless the campaign sets its own.
-    pub fn default_due_days(self) -> i64 {
-        match self {
-            Self::UnclearAffiliation => 60,
-            _ => 30,
-        }
-    }
 }
 
 /// How a case ends.

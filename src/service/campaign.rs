@@ -207,6 +207,59 @@ impl CampaignService<'_> {
     }
 }
 
+impl CampaignService<'_> {
+    /// Days from opening to a 分类处理 case's due date, per category 1–5 (national
+    /// administrators). Cases already open keep their due date.
+    pub async fn set_case_due_days(
+        &self,
+        caller: Caller<'_>,
+        days: &[String; 5],
+    ) -> ServiceResult<()> {
+        require_national_admin(caller)?;
+        let mut parsed = [0i64; 5];
+        let mut errors = Vec::new();
+        for (i, d) in days.iter().enumerate() {
+            match d.trim().parse::<i64>() {
+                Ok(n) if (1..=365).contains(&n) => parsed[i] = n,
+                _ => errors.push(crate::domain::FieldError::new(
+                    CASE_DAY_FIELDS[i],
+                    "应为1–365之间的天数",
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let mut tx = self.db.begin().await?;
+        let campaign = super::open_campaign_of(&mut tx).await?;
+        crate::store::campaigns::set_case_due_days(&mut tx, campaign.id, parsed).await?;
+        let root = root_path(&mut tx).await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "campaign.case_due_days",
+                target_kind: "campaign",
+                target_id: campaign.id.to_string(),
+                target_path: &root,
+                detail: serde_json::json!({ "days": parsed }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The fields of the due days per category, as errors name them.
+const CASE_DAY_FIELDS: [&str; 5] = [
+    "第1类办理天数",
+    "第2类办理天数",
+    "第3类办理天数",
+    "第4类办理天数",
+    "第5类办理天数",
+];
+
 async fn root_path(conn: &mut sqlx::AnyConnection) -> ServiceResult<crate::domain::TreePath> {
     Ok(crate::store::orgs::root(conn)
         .await?

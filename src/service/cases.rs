@@ -10,6 +10,7 @@ use crate::domain::{
     OrgId, OrgLevel, ReportState, TreePath,
 };
 use crate::store::audit::{self, NewEvent};
+use crate::store::campaigns::Campaign;
 use crate::store::cases::{self, NewCase};
 use crate::store::notifications::{self, To};
 use crate::store::orgs::{self, Org};
@@ -51,8 +52,10 @@ fn today() -> String {
     beijing_today().to_string()
 }
 
-fn due_on(category: CaseCategory) -> String {
-    (beijing_today() + time::Duration::days(category.default_due_days())).to_string()
+/// Today plus the campaign's days for the category.
+fn due_on(campaign: &Campaign, category: CaseCategory) -> String {
+    let days = campaign.case_due_days[category.index()];
+    (beijing_today() + time::Duration::days(days)).to_string()
 }
 
 fn note_of(note: &str, field: &'static str, required: bool) -> ServiceResult<String> {
@@ -92,20 +95,20 @@ async fn owner_of(conn: &mut sqlx::AnyConnection, org_path: &TreePath) -> Servic
 pub(super) async fn follow_survey(
     conn: &mut sqlx::AnyConnection,
     caller: Caller<'_>,
-    campaign_id: i64,
+    campaign: &Campaign,
     member: &members::Member,
     transferred: &str,
     case_code: Option<&str>,
 ) -> ServiceResult<()> {
     let category = case_code.and_then(CaseCategory::parse);
-    let existing = cases::of_member(conn, campaign_id, member.id).await?;
+    let existing = cases::of_member(conn, campaign.id, member.id).await?;
     let name = caller.display_name();
     match (existing, category) {
         (None, Some(category)) if transferred == "not_in" => {
-            open_in(conn, caller, campaign_id, member, category, "survey").await?;
+            open_in(conn, caller, campaign, member, category, "survey").await?;
         }
         (Some(c), Some(category)) if c.state == CaseState::Open && c.category != category => {
-            cases::set_category(conn, c.id, category, &due_on(category)).await?;
+            cases::set_category(conn, c.id, category, &due_on(campaign, category)).await?;
             cases::add_step(
                 conn,
                 c.id,
@@ -147,17 +150,17 @@ pub(super) async fn follow_survey(
 async fn open_in(
     conn: &mut sqlx::AnyConnection,
     caller: Caller<'_>,
-    campaign_id: i64,
+    campaign: &Campaign,
     member: &members::Member,
     category: CaseCategory,
     source: &str,
 ) -> ServiceResult<CaseId> {
     let owner = owner_of(conn, &member.org_path).await?;
-    let due = due_on(category);
+    let due = due_on(campaign, category);
     let id = cases::insert(
         conn,
         &NewCase {
-            campaign_id,
+            campaign_id: campaign.id,
             member_id: member.id,
             org_id: member.org_id,
             org_path: &member.org_path,
@@ -341,7 +344,7 @@ impl CasesService<'_> {
             caller.user_id(),
         )
         .await?;
-        let id = open_in(&mut tx, caller, campaign.id, &member, category, "hand").await?;
+        let id = open_in(&mut tx, caller, &campaign, &member, category, "hand").await?;
         tx.commit().await?;
         Ok(id)
     }

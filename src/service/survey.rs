@@ -154,7 +154,7 @@ impl SurveyService<'_> {
         super::cases::follow_survey(
             &mut tx,
             caller,
-            campaign.id,
+            &campaign,
             &member,
             &entry.transferred,
             entry.case_code.as_deref(),

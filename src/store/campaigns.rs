@@ -19,6 +19,8 @@ pub struct Campaign {
     pub closes_on: String,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    /// Days from opening to a 分类处理 case's due date, per category 1–5.
+    pub case_due_days: [i64; 5],
 }
 
 impl Campaign {
@@ -42,7 +44,7 @@ pub struct NewCampaign {
 }
 
 const SELECT: &str = "SELECT id, name, cutoff_date, reference_date, deadline_firm, \
-     deadline_city, deadline_province, deadline_national, closes_on, created_at, closed_at \
+     deadline_city, deadline_province, deadline_national, closes_on, created_at, closed_at, case_due_days \
      FROM campaigns";
 
 fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Campaign> {
@@ -58,6 +60,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<Campaign> {
         closes_on: r.try_get("closes_on")?,
         created_at: r.try_get("created_at")?,
         closed_at: r.try_get("closed_at")?,
+        case_due_days: parse_due_days(&r.try_get::<String, _>("case_due_days")?)
+            .ok_or_else(|| super::StoreError::Corrupt("campaigns.case_due_days".into()))?,
     })
 }
 
@@ -132,5 +136,29 @@ pub async fn set_deadlines(
     .bind(id)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// `30,60,30,30,30` as five day counts.
+pub fn parse_due_days(s: &str) -> Option<[i64; 5]> {
+    let v: Vec<i64> = s
+        .split(',')
+        .map(|d| d.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    v.try_into().ok()
+}
+
+/// Set the days to a case's due date per category.
+pub async fn set_case_due_days(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    days: [i64; 5],
+) -> StoreResult<()> {
+    let text = days.map(|d| d.to_string()).join(",");
+    sqlx::query("UPDATE campaigns SET case_due_days = $1 WHERE id = $2")
+        .bind(text)
+        .bind(campaign_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

@@ -20,6 +20,8 @@ pub struct CampaignRow {
     pub cutoff: String,
     pub judged_at: String,
     pub deadlines: [String; 4],
+    /// Days to a 分类处理 case's due date, per category 1–5.
+    pub case_days: [i64; 5],
     pub created: String,
     pub closed: Option<String>,
 }
@@ -35,6 +37,7 @@ fn row(c: &Campaign) -> CampaignRow {
             c.deadline_province.clone(),
             c.deadline_national.clone(),
         ],
+        case_days: c.case_due_days,
         created: beijing_time(c.created_at),
         closed: c.closed_at.map(beijing_time),
     }
@@ -119,6 +122,7 @@ pub async fn show(
     let notice = q.done.map(|d| match d.as_str() {
         "new" => "已开展新的登记核查工作。".to_owned(),
         "deadlines" => "已更新各级截止日期。".to_owned(),
+        "case_days" => "已更新分类处理办理天数（已开启的案件保持原办理期限）。".to_owned(),
         _ => "已结束该登记核查工作。".to_owned(),
     });
     page(&state, &user, NewForm::default(), Vec::new(), notice).await
@@ -174,6 +178,36 @@ pub async fn deadlines(
         .await
     {
         Ok(()) => Ok(Redirect::to("/campaign?done=deadlines").into_response()),
+        Err(e) => refused(&state, &user, NewForm::default(), e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct CaseDaysForm {
+    #[serde(default)]
+    c1: String,
+    #[serde(default)]
+    c2: String,
+    #[serde(default)]
+    c3: String,
+    #[serde(default)]
+    c4: String,
+    #[serde(default)]
+    c5: String,
+}
+
+pub async fn case_days(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CaseDaysForm>,
+) -> Result<Response, AppError> {
+    match state
+        .services
+        .campaign()
+        .set_case_due_days(Caller::User(&user.actor), &[f.c1, f.c2, f.c3, f.c4, f.c5])
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/campaign?done=case_days").into_response()),
         Err(e) => refused(&state, &user, NewForm::default(), e).await,
     }
 }

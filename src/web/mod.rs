@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(directory::audit))
         .route("/campaign", get(campaign::show).post(campaign::create))
         .route("/campaign/deadlines", post(campaign::deadlines))
+        .route("/campaign/case-days", post(campaign::case_days))
         .route("/campaign/close", post(campaign::close))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(|| async { "ok" }))

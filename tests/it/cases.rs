@@ -487,3 +487,48 @@ async fn an_overdue_case_is_listed_and_told_once_to_the_owner_and_its_parent() {
         .await;
     assert!(cockpit.body.contains("其中逾期 1 件"), "{}", cockpit.body);
 }
+
+#[tokio::test]
+async fn national_administrators_set_the_days_a_case_has_per_category() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let admin = app.login_demo("admin").await;
+    let days = |c3: &'static str| {
+        vec![
+            ("c1", "30"),
+            ("c2", "45"),
+            ("c3", c3),
+            ("c4", "30"),
+            ("c5", "20"),
+        ]
+    };
+    // A wrong number is named and nothing changes.
+    let r = admin.post("/campaign/case-days", &days("0")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("第3类办理天数：应为1–365之间的天数"),
+        "{}",
+        r.body
+    );
+    let page = admin.get("/campaign").await;
+    assert!(
+        page.body
+            .contains("name=\"c2\" type=\"number\" min=\"1\" max=\"365\" value=\"60\"")
+    );
+    // Only national administrators.
+    let city = app.login_demo("shi").await;
+    let r = city.post("/campaign/case-days", &days("30")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = admin.post("/campaign/case-days", &days("30")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A case 2 opened now is due in 45 days.
+    let member = app.registrable_lawyers_at(p.firm_org).await[0];
+    app.services
+        .survey()
+        .record(OP, member, not_in("2", "隶属关系不明确"))
+        .await
+        .unwrap();
+    let due = (dengji::service::beijing_today() + time::Duration::days(45)).to_string();
+    assert_eq!(case_of(&app, member).await.due_on, due);
+    assert_eq!(app.audit("campaign.case_due_days").await.len(), 1);
+}
