@@ -20,7 +20,9 @@ pub struct CaseLine {
     pub id: i64,
     pub member_id: i64,
     pub member: String,
+    pub org_id: i64,
     pub org: String,
+    pub owner_id: i64,
     pub owner: String,
     pub category: &'static str,
     pub state: &'static str,
@@ -35,7 +37,9 @@ fn line(c: &Case, today: &str) -> CaseLine {
         id: c.id.0,
         member_id: c.member_id.0,
         member: c.member_name.clone(),
+        org_id: c.org_id.0,
         org: c.org_name.clone(),
+        owner_id: c.owner_org_id.0,
         owner: c.owner_name.clone(),
         category: c.category.label(),
         state: match (c.state, overdue) {
@@ -62,6 +66,8 @@ pub struct CasesPage {
     categories: Vec<(&'static str, &'static str)>,
     category: String,
     state: String,
+    /// Narrowed to one owner node or one member organisation (its name, to undo the filter).
+    narrowed: Option<String>,
     pager: Pager,
 }
 
@@ -69,6 +75,10 @@ pub struct CasesPage {
 pub struct ListQuery {
     category: Option<String>,
     state: Option<String>,
+    /// The owner node (负责党组织).
+    owner: Option<OrgId>,
+    /// The members' organisation (a firm organisation, or a city node for its own members).
+    org: Option<OrgId>,
     page: Option<i64>,
 }
 
@@ -86,9 +96,10 @@ pub async fn list(
     let f = CaseFilter {
         category: CaseCategory::parse(&category),
         state: (!st.is_empty()).then(|| st.clone()),
+        owner: q.owner,
+        org: q.org,
         page: q.page.unwrap_or(1),
         per_page: 50,
-        ..CaseFilter::default()
     };
     let v = state
         .services
@@ -109,7 +120,15 @@ pub async fn list(
         .collect();
     let pager = Pager::new(
         &format!("/orgs/{}/cases", id.0),
-        &[("category", category.clone()), ("state", st.clone())],
+        &[
+            ("category", category.clone()),
+            ("state", st.clone()),
+            (
+                "owner",
+                q.owner.map(|o| o.0.to_string()).unwrap_or_default(),
+            ),
+            ("org", q.org.map(|o| o.0.to_string()).unwrap_or_default()),
+        ],
         &v.page,
     );
     Ok(CasesPage {
@@ -127,6 +146,15 @@ pub async fn list(
             .iter()
             .map(|c| (c.code(), c.label()))
             .collect(),
+        narrowed: v.page.items.first().and_then(|c| {
+            if q.owner.is_some() {
+                Some(c.owner_name.clone())
+            } else if q.org.is_some() {
+                Some(c.org_name.clone())
+            } else {
+                None
+            }
+        }),
         category,
         state: st,
         pager,

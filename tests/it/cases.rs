@@ -96,6 +96,21 @@ async fn a_survey_mark_opens_a_case_the_city_handles_to_an_allowed_outcome() {
         "{}",
         list.body
     );
+    // The province narrows its list to one owner or one organisation.
+    let province = app.login_demo("sheng").await;
+    let row = format!("id=\"case-{}\"", case.id.0);
+    for (query, shown) in [
+        (format!("owner={}", p.city.0), true),
+        (format!("org={}", p.firm_org.0), true),
+        (format!("owner={}", p.firm_org.0), false),
+        (format!("org={}", p.other_city.0), false),
+    ] {
+        let l = province
+            .get(&format!("/orgs/{}/cases?{query}", p.province.0))
+            .await;
+        assert_eq!(l.status, StatusCode::OK);
+        assert_eq!(l.body.contains(&row), shown, "{query}");
+    }
 
     // Steps from the firm and the city; a step without its note is named and not stored.
     let step = |c: &crate::helpers::Client, kind: &'static str, note: &'static str| {
