@@ -4,7 +4,7 @@
 //! 5 the written report the superior organisation acknowledges before the case may close.
 
 use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
-use crate::authz::Action;
+use crate::authz::{Action, Scope};
 use crate::domain::{
     CaseCategory, CaseId, CaseOutcome, CaseState, CaseStep, FieldError, MemberId, NoticeKind,
     OrgId, OrgLevel, ReportState, TreePath,
@@ -89,6 +89,13 @@ async fn owner_of(conn: &mut sqlx::AnyConnection, org_path: &TreePath) -> Servic
     Ok(org)
 }
 
+/// The refusal of a change to a closed case, naming how it ended.
+fn closed(case: &Case) -> ServiceError {
+    ServiceError::Conflict(Refusal::CaseClosed(
+        case.outcome.map_or("已办结", CaseOutcome::label),
+    ))
+}
+
 /// Keep the member's case in step with the survey mark just recorded (in the survey's
 /// transaction): a 未转入 mark with a case opens one, or moves an open one to the new
 /// category; a closed case refuses a mark that contradicts it.
@@ -138,9 +145,7 @@ pub(super) async fn follow_survey(
             if c.state == CaseState::Closed
                 && (category != Some(c.category) || transferred != "not_in") =>
         {
-            return Err(ServiceError::Conflict(Refusal::CaseClosed(
-                c.outcome.map_or("已办结", CaseOutcome::label),
-            )));
+            return Err(closed(&c));
         }
         _ => {}
     }
@@ -246,7 +251,7 @@ impl CasesService<'_> {
                 }
         });
         Ok(CaseView {
-            overdue: case.state == CaseState::Open && case.due_on < today(),
+            overdue: case.overdue_on(&today()),
             can_step: caller
                 .require(Action::ManageMembers, Some(&case.org_path))
                 .is_ok(),
@@ -276,8 +281,9 @@ impl CasesService<'_> {
             per_page: f.per_page.clamp(1, 200),
             ..f.clone()
         };
-        let page = cases::list(&mut conn, campaign.id, &org.path, &f, &today).await?;
-        let counts = cases::counts(&mut conn, campaign.id, &org.path, &today).await?;
+        let scope = Scope::Subtree(org.path.clone());
+        let page = cases::list(&mut conn, campaign.id, &scope, &f, &today).await?;
+        let counts = cases::counts(&mut conn, campaign.id, &scope, &today).await?;
         Ok(CaseList {
             org,
             page,
@@ -365,9 +371,7 @@ impl CasesService<'_> {
         caller.require(Action::ManageMembers, Some(&case.org_path))?;
         super::open_campaign_of(&mut tx).await?;
         if case.state == CaseState::Closed {
-            return Err(ServiceError::Conflict(Refusal::CaseClosed(
-                case.outcome.map_or("已办结", CaseOutcome::label),
-            )));
+            return Err(closed(&case));
         }
         cases::add_step(
             &mut tx,
@@ -507,9 +511,7 @@ impl CasesService<'_> {
             return Err(ServiceError::Conflict(Refusal::NoReportNeeded));
         }
         if case.state == CaseState::Closed {
-            return Err(ServiceError::Conflict(Refusal::CaseClosed(
-                case.outcome.map_or("已办结", CaseOutcome::label),
-            )));
+            return Err(closed(&case));
         }
         if let Some(r) = cases::report_of(&mut tx, id).await?
             && r.state != ReportState::Returned

@@ -106,9 +106,13 @@ impl CockpitService<'_> {
                 }
             })
             .collect();
-        let cases =
-            crate::store::cases::counts(&mut conn, campaign.id, &org.path, &today.to_string())
-                .await?;
+        let cases = crate::store::cases::counts(
+            &mut conn,
+            campaign.id,
+            &crate::authz::Scope::Subtree(org.path.clone()),
+            &today.to_string(),
+        )
+        .await?;
         Ok(Cockpit {
             cases,
             org,

@@ -178,6 +178,16 @@ fn date_str(y: i64, m: i64, d: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// A mobile number as firm organisations give them.
+fn mobile_number(rng: &mut DemoRng) -> String {
+    format!("1{}{:08}", rng.range(30, 99), rng.below(100_000_000))
+}
+
+/// A founding date between the years `from` and `to`.
+fn formed_between(rng: &mut DemoRng, from: i64, to: i64) -> String {
+    date_str(rng.range(from, to), rng.range(1, 12), rng.range(1, 28))
+}
+
 fn random_date(rng: &mut DemoRng, y_lo: i64, y_hi: i64) -> (i64, i64, i64) {
     let y = rng.range(y_lo, y_hi);
     let m = rng.range(1, 12);
@@ -406,11 +416,7 @@ fn plan_cities(
                     rng.range(10, 999),
                     rng.range(6_000_000, 8_999_999)
                 )),
-                formed_on: Some(date_str(
-                    rng.range(2008, 2017),
-                    rng.range(1, 12),
-                    rng.range(1, 28),
-                )),
+                formed_on: Some(formed_between(rng, 2008, 2017)),
             });
             cities.push(City {
                 org_id: id,
@@ -606,16 +612,8 @@ fn plan_orgs(
                 name: format!("中共{}{}", f.name, suffix),
                 region_code: Some(f.region_code.clone()),
                 secretary_name: Some(person_name(rng)),
-                contact_phone: Some(format!(
-                    "1{}{:08}",
-                    rng.range(30, 99),
-                    rng.below(100_000_000)
-                )),
-                formed_on: Some(date_str(
-                    rng.range(2005, 2018),
-                    rng.range(1, 12),
-                    rng.range(1, 28),
-                )),
+                contact_phone: Some(mobile_number(rng)),
+                formed_on: Some(formed_between(rng, 2005, 2018)),
             });
             f.org = Some((id, path));
         } else if f.members > 0 {
@@ -649,16 +647,8 @@ fn plan_orgs(
                 name: format!("中共{}律师行业第{}联合支部委员会", c.short, joint_no),
                 region_code: Some(firms[list[i]].region_code.clone()),
                 secretary_name: Some(person_name(rng)),
-                contact_phone: Some(format!(
-                    "1{}{:08}",
-                    rng.range(30, 99),
-                    rng.below(100_000_000)
-                )),
-                formed_on: Some(date_str(
-                    rng.range(2010, 2018),
-                    rng.range(1, 12),
-                    rng.range(1, 28),
-                )),
+                contact_phone: Some(mobile_number(rng)),
+                formed_on: Some(formed_between(rng, 2010, 2018)),
             });
             joint_no += 1;
             for &fi in &list[i..i + size] {

@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::orgs::{Page, push_path_scope};
 use super::{Sql, StoreError, StoreResult, now, state_of};
+use crate::authz::Scope;
 use crate::domain::{
     CaseCategory, CaseId, CaseOutcome, CaseState, MemberId, OrgId, ReportState, TreePath, UserId,
 };
@@ -33,6 +34,13 @@ pub struct Case {
     pub closed_at: Option<i64>,
     pub closer_name: Option<String>,
     pub version: i64,
+}
+
+impl Case {
+    /// Still open after its due date, on `today` (YYYY-MM-DD).
+    pub fn overdue_on(&self, today: &str) -> bool {
+        self.state == CaseState::Open && self.due_on.as_str() < today
+    }
 }
 
 const SELECT: &str = "SELECT c.id, c.campaign_id, c.member_id, m.name AS member_name, \
@@ -184,11 +192,7 @@ pub async fn close(
     .bind(version)
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    super::changed_one(&done)
 }
 
 /// Open a closed case again (its outcome cleared).
@@ -202,11 +206,7 @@ pub async fn reopen(conn: &mut AnyConnection, id: CaseId, version: i64) -> Store
     .bind(version)
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    super::changed_one(&done)
 }
 
 /// One step of a case's timeline.
@@ -278,17 +278,27 @@ pub struct CaseFilter {
     pub per_page: i64,
 }
 
-/// One page of the cases within `path`, by due date.
+/// The scope on a case: the members' subtree, or the member's own case.
+fn push_case_scope(sql: &mut Sql, scope: &Scope) {
+    match scope {
+        Scope::Subtree(path) => push_path_scope(sql, "c.org_path", path),
+        Scope::OwnRecord(id) => {
+            sql.push(" AND c.member_id = ").int(id.0);
+        }
+    }
+}
+
+/// One page of the cases within the scope, by due date.
 pub async fn list(
     conn: &mut AnyConnection,
     campaign_id: i64,
-    path: &TreePath,
+    scope: &Scope,
     f: &CaseFilter,
     today: &str,
 ) -> StoreResult<Page<Case>> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE c.campaign_id = ").int(campaign_id);
-    push_path_scope(&mut sql, "c.org_path", path);
+    push_case_scope(&mut sql, scope);
     if let Some(c) = f.category {
         sql.push(" AND c.category = ").text(c.code());
     }
@@ -343,7 +353,7 @@ impl CaseCounts {
 pub async fn counts(
     conn: &mut AnyConnection,
     campaign_id: i64,
-    path: &TreePath,
+    scope: &Scope,
     today: &str,
 ) -> StoreResult<CaseCounts> {
     let mut sql = Sql::new(
@@ -357,7 +367,7 @@ pub async fn counts(
              FROM cases c WHERE c.campaign_id = ",
         )
         .int(campaign_id);
-    push_path_scope(&mut sql, "c.org_path", path);
+    push_case_scope(&mut sql, scope);
     sql.push(" GROUP BY c.category");
     let mut out = CaseCounts::default();
     for r in sql.query().fetch_all(&mut *conn).await? {
@@ -498,11 +508,7 @@ pub async fn decide_report(
     .bind(version)
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    super::changed_one(&done)
 }
 
 /// Reports submitted to `org` and waiting for its decision.

@@ -63,6 +63,16 @@ pub enum StoreError {
 }
 
 /// A workflow state read from a row (`parse` of the state's type), or `Corrupt` naming it.
+/// An update guarded by a version (or a state): `Conflict` unless it changed exactly one row
+/// (somebody else acted first).
+pub(crate) fn changed_one(done: &sqlx::any::AnyQueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
 pub(crate) fn state_of<T>(code: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
     parse(code).ok_or_else(|| StoreError::Corrupt(format!("未知状态 {code}")))
 }

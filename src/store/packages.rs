@@ -178,11 +178,7 @@ pub async fn submit(
             .await?
         }
     };
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    super::changed_one(&done)
 }
 
 /// Record the parent's decision on a package in `from` state at `version`.
@@ -214,11 +210,7 @@ pub async fn decide(
         .bind(pkg.version)
         .execute(&mut *conn)
         .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict)
-    }
+    super::changed_one(&done)
 }
 
 /// Count `n` changes against every package among `org_ids` that has been accepted before.

@@ -52,18 +52,7 @@ pub async fn roster(
     for r in &rows {
         let check = match r.try_get::<Option<i64>, _>("check_id")? {
             None => None,
-            Some(_) => Some(Check {
-                basic_ok: r.try_get::<Option<i64>, _>("basic_ok")?.unwrap_or(0) != 0,
-                transfer_ok: r.try_get::<Option<i64>, _>("transfer_ok")?.unwrap_or(0) != 0,
-                dues_ok: r.try_get::<Option<i64>, _>("dues_ok")?.unwrap_or(0) != 0,
-                life_ok: r.try_get::<Option<i64>, _>("life_ok")?.unwrap_or(0) != 0,
-                transferred: r
-                    .try_get::<Option<String>, _>("transferred")?
-                    .unwrap_or_default(),
-                case_code: r.try_get("case_code")?,
-                reason: r.try_get("reason")?,
-                imported: r.try_get::<Option<i64>, _>("import_batch_id")?.is_some(),
-            }),
+            Some(_) => Some(check_from_row(r)?),
         };
         out.push(RosterRow {
             member_id: MemberId(r.try_get("id")?),
@@ -188,10 +177,14 @@ pub async fn check_of(
     .bind(member.0)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(r) = row else { return Ok(None) };
+    row.as_ref().map(check_from_row).transpose()
+}
+
+/// The check columns of a row (`basic_ok` … `import_batch_id`) as a [`Check`].
+fn check_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Check> {
     let flag =
         |c: &str| -> StoreResult<bool> { Ok(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0) != 0) };
-    Ok(Some(Check {
+    Ok(Check {
         basic_ok: flag("basic_ok")?,
         transfer_ok: flag("transfer_ok")?,
         dues_ok: flag("dues_ok")?,
@@ -202,5 +195,5 @@ pub async fn check_of(
         case_code: r.try_get("case_code")?,
         reason: r.try_get("reason")?,
         imported: r.try_get::<Option<i64>, _>("import_batch_id")?.is_some(),
-    }))
+    })
 }

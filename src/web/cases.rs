@@ -31,8 +31,7 @@ pub struct CaseLine {
     pub outcome: &'static str,
 }
 
-fn line(c: &Case, today: &str) -> CaseLine {
-    let overdue = c.state == CaseState::Open && c.due_on.as_str() < today;
+fn line(c: &Case, overdue: bool) -> CaseLine {
     CaseLine {
         id: c.id.0,
         member_id: c.member_id.0,
@@ -141,7 +140,12 @@ pub async fn list(
             v.counts.total_closed(),
         ),
         counts,
-        rows: v.page.items.iter().map(|c| line(c, &v.today)).collect(),
+        rows: v
+            .page
+            .items
+            .iter()
+            .map(|c| line(c, c.overdue_on(&v.today)))
+            .collect(),
         categories: CaseCategory::ALL
             .iter()
             .map(|c| (c.code(), c.label()))
@@ -200,7 +204,6 @@ pub struct CasePage {
 }
 
 fn case_page(user: &CurrentUser, v: CaseView) -> CasePage {
-    let today = crate::service::beijing_today().to_string();
     let c = &v.case;
     let report = v.report.as_ref();
     CasePage {
@@ -247,7 +250,7 @@ fn case_page(user: &CurrentUser, v: CaseView) -> CasePage {
         can_step: v.can_step,
         can_handle: v.can_handle,
         can_decide_report: v.can_decide_report,
-        c: line(c, &today),
+        c: line(c, v.overdue),
         notice: None,
         errors: Vec::new(),
     }

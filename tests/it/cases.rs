@@ -26,6 +26,15 @@ fn not_in(case: &str, reason: &str) -> Check {
     }
 }
 
+/// Record the member 未转入 with `case` in the survey, as the operator.
+async fn mark_not_in(app: &TestApp, member: MemberId, case: &str, reason: &str) {
+    app.services
+        .survey()
+        .record(OP, member, not_in(case, reason))
+        .await
+        .unwrap();
+}
+
 async fn case_of(app: &TestApp, member: MemberId) -> dengji::service::cases::Case {
     app.services
         .cases()
@@ -200,11 +209,7 @@ async fn a_survey_mark_opens_a_case_the_city_handles_to_an_allowed_outcome() {
         .reopen(OP, closed.id, closed.version)
         .await
         .unwrap();
-    app.services
-        .survey()
-        .record(OP, member, not_in("3", "介绍信丢失"))
-        .await
-        .unwrap();
+    mark_not_in(&app, member, "3", "介绍信丢失").await;
     let moved = case_of(&app, member).await;
     assert_eq!(
         (moved.state, moved.category),
@@ -218,11 +223,7 @@ async fn a_case_four_closes_only_after_the_province_acknowledges_its_report() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let member = app.registrable_lawyers_at(p.firm_org).await[1];
-    app.services
-        .survey()
-        .record(OP, member, not_in("4", "2017年底离所赴外地工作"))
-        .await
-        .unwrap();
+    mark_not_in(&app, member, "4", "2017年底离所赴外地工作").await;
     let case = case_of(&app, member).await;
     let city = app.login_demo("shi").await;
     let path = case_path(case.id);
@@ -362,11 +363,7 @@ async fn a_case_four_closes_only_after_the_province_acknowledges_its_report() {
     }
     // A case 1 has no report.
     let other = app.registrable_lawyers_at(p.firm_org).await[2];
-    app.services
-        .survey()
-        .record(OP, other, not_in("1", "原单位未开介绍信"))
-        .await
-        .unwrap();
+    mark_not_in(&app, other, "1", "原单位未开介绍信").await;
     let err = app
         .services
         .cases()
@@ -457,11 +454,7 @@ async fn an_overdue_case_is_listed_and_told_once_to_the_owner_and_its_parent() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let member = app.registrable_lawyers_at(p.firm_org).await[0];
-    app.services
-        .survey()
-        .record(OP, member, not_in("3", "介绍信过期"))
-        .await
-        .unwrap();
+    mark_not_in(&app, member, "3", "介绍信过期").await;
     let case = case_of(&app, member).await;
     // Time passes: the due date is yesterday (storage tampered to stand for the calendar).
     let yesterday = (dengji::service::beijing_today() - time::Duration::days(1)).to_string();
@@ -538,11 +531,7 @@ async fn national_administrators_set_the_days_a_case_has_per_category() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // A case 2 opened now is due in 45 days.
     let member = app.registrable_lawyers_at(p.firm_org).await[0];
-    app.services
-        .survey()
-        .record(OP, member, not_in("2", "隶属关系不明确"))
-        .await
-        .unwrap();
+    mark_not_in(&app, member, "2", "隶属关系不明确").await;
     let due = (dengji::service::beijing_today() + time::Duration::days(45)).to_string();
     assert_eq!(case_of(&app, member).await.due_on, due);
     assert_eq!(app.audit("campaign.case_due_days").await.len(), 1);
