@@ -61,6 +61,14 @@ pub enum Action {
     Review,
     /// Submit the node's package to its parent: the node's 经办人 or 审核人.
     SubmitPackage,
+    /// Draw a spot-check sample over the subtree and assign its checkers: the 审核人 or the
+    /// administrator of a national or provincial node.
+    DrawSample,
+    /// Record the check of a sampled record assigned to one: 经办人 or 审核人.
+    CheckSample,
+    /// Record the handling of an accountability record of a node below: 审核人 or
+    /// administrator.
+    HoldToAccount,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +92,12 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::FileRegistration(_) => actor.role != Role::Auditor,
         Action::ManageMembers => matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin),
         Action::Review => actor.role == Role::Reviewer,
-        Action::SubmitPackage => matches!(actor.role, Role::Clerk | Role::Reviewer),
+        Action::SubmitPackage | Action::CheckSample => {
+            matches!(actor.role, Role::Clerk | Role::Reviewer)
+        }
+        Action::DrawSample | Action::HoldToAccount => {
+            matches!(actor.role, Role::Reviewer | Role::Admin)
+        }
     };
     if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =
         (actor.role, action)

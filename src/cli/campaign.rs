@@ -110,7 +110,12 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                 .sweep_deadlines()
                 .await
                 .map_err(super::describe)?;
-            println!("新记录逾期 {n} 个组织；截止提醒已发送。");
+            let recorded = services
+                .accountability()
+                .sweep()
+                .await
+                .map_err(super::describe)?;
+            println!("新记录逾期 {n} 个组织；截止提醒已发送；追责登记新增 {recorded} 条。");
         }
     }
     let mut conn = services.db.acquire().await?;

@@ -10,6 +10,7 @@ mod demo;
 mod export;
 mod import;
 mod migrate;
+mod sample;
 mod serve;
 mod setup;
 mod user;
@@ -74,6 +75,9 @@ enum Command {
     /// 登记核查工作：开展、查看、设置各级截止日期、结束、记录逾期
     #[command(subcommand)]
     Campaign(campaign::Command),
+    /// 抽查核验：分层随机抽样、导出报告、按种子复核
+    #[command(subcommand)]
+    Sample(sample::Command),
 }
 
 /// A refusal (`CliError::Refused`) worded as by `format!`.
@@ -211,6 +215,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
         Command::Export(args) => export::run(overrides, args).await,
         Command::Import(args) => import::run(overrides, args).await,
+        Command::Sample(cmd) => sample::run(overrides, cmd).await,
     }
 }
 

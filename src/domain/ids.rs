@@ -31,3 +31,6 @@ typed_id!(MemberId);
 typed_id!(UserId);
 typed_id!(CampaignId);
 typed_id!(CaseId);
+typed_id!(SampleId);
+typed_id!(SampleItemId);
+typed_id!(AccountabilityId);

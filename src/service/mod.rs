@@ -2,6 +2,7 @@
 //! appends the audit event in that same transaction. Web handlers and CLI commands both call
 //! these; neither touches the store for a change directly.
 
+pub mod accountability;
 pub mod auth;
 pub mod campaign;
 pub mod cases;
@@ -19,6 +20,7 @@ pub mod package;
 pub mod refusal;
 pub mod registration;
 pub mod review;
+pub mod samples;
 pub mod setup;
 pub mod summary;
 pub mod survey;
@@ -102,6 +104,11 @@ impl Services {
 
     // Service areas, one per module: `services.import().run(..)` is in `service::import`.
 
+    /// The accountability register (追责) and its handling ([`accountability`]).
+    pub fn accountability(&self) -> accountability::AccountabilityService<'_> {
+        accountability::AccountabilityService::of(self)
+    }
+
     /// Sign in and out, sessions ([`auth`]).
     pub fn auth(&self) -> auth::AuthService<'_> {
         auth::AuthService::of(self)
@@ -115,6 +122,11 @@ impl Services {
     /// 分类处理 cases, their steps, outcomes and written reports ([`cases`]).
     pub fn cases(&self) -> cases::CasesService<'_> {
         cases::CasesService::of(self)
+    }
+
+    /// Spot-check samples (抽查核验): draw, assign, check, report ([`samples`]).
+    pub fn samples(&self) -> samples::SamplesService<'_> {
+        samples::SamplesService::of(self)
     }
 
     /// The cities assistant ([`cities`]).

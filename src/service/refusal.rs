@@ -116,6 +116,18 @@ pub enum Refusal {
     /// A decision on a report never submitted.
     #[error("该案件尚未报送书面报告")]
     NoReport,
+    /// A sample drawn where no record is registered yet.
+    #[error("抽样范围内还没有审核通过的登记表，无可抽查")]
+    NothingToSample,
+    /// A sample drawn by a node that is neither national nor provincial.
+    #[error("只有全国或省级党组织可以抽查核验")]
+    NotADrawingLevel,
+    /// A second check of a sampled record (who checked it first).
+    #[error("该记录已由{0}核验，不能重复核验")]
+    AlreadyChecked(String),
+    /// A check by an account the record is not assigned to.
+    #[error("该记录已分配给{0}核验")]
+    AssignedToAnother(String),
 }
 
 #[cfg(test)]
@@ -136,6 +148,7 @@ mod tests {
             },
             @"张一：登记表当前状态为“已退回，待修改”，只有已提交的登记表才能审核"
         );
+        insta::assert_snapshot!(Refusal::AlreadyChecked("王核查".into()), @"该记录已由王核查核验，不能重复核验");
         insta::assert_snapshot!(Refusal::CampaignClosed("2018年登记核查".into()), @"“2018年登记核查”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委");
         insta::assert_snapshot!(Refusal::DeadlinePassed("2018-08-31".into()), @"已超过报送截止日期（2018-08-31），不能报送；请向上级党组织申请延期");
         insta::assert_snapshot!(Refusal::NoCampaign, @"尚未建立登记核查工作，暂不能填报或核查");

@@ -33,12 +33,12 @@ pub type Change = (String, String, String);
 
 /// The digest of exactly what is approved: the form, every value and the ID number shown.
 pub fn digest(reg: &Registration) -> String {
-    token_hash(&format!(
-        "{}\n{}\n{}",
-        reg.form_code,
-        reg.data,
-        reg.citizen_id_masked.as_deref().unwrap_or("")
-    ))
+    content_digest(&reg.form_code, &reg.data, reg.citizen_id_masked.as_deref())
+}
+
+/// The same digest from the parts of a form (the spot check's frozen population).
+pub fn content_digest(form_code: &str, data: &str, masked_id: Option<&str>) -> String {
+    token_hash(&format!("{form_code}\n{data}\n{}", masked_id.unwrap_or("")))
 }
 
 /// Fields whose value differs between `before` and `after` (JSON objects of field values).
@@ -63,6 +63,16 @@ pub fn changes(before: &str, after: &str) -> Vec<Change> {
 }
 
 super::area!(ReviewService);
+
+/// A return: the reason's code and label, the note, and the level it comes from (packages at
+/// or above it stay as they are; `None`: from the command line, everything reopens).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReturnOf<'a> {
+    pub reason_code: &'a str,
+    pub label: &'a str,
+    pub note: &'a str,
+    pub from: Option<&'a crate::domain::TreePath>,
+}
 
 impl ReviewService<'_> {
     /// The member and their form, checked to be in one of `states` and reviewable by the
@@ -214,7 +224,6 @@ impl ReviewService<'_> {
                 "请写明需要更正的内容（300字以内）",
             ));
         }
-        let (reviewer_id, name, role) = Self::reviewer(caller);
         let mut tx = self.db.begin().await?;
         let campaign = super::open_campaign_of(&mut tx).await?;
         let (member, reg) = self
@@ -226,20 +235,43 @@ impl ReviewService<'_> {
                 RegistrationMove::Return,
             )
             .await?;
-        // Packages on the way up that hold this record.
         let caller_path = match caller {
             Caller::User(a) => Some(a.org_path.clone()),
             Caller::Operator => None,
         };
+        let returning = ReturnOf {
+            reason_code,
+            label,
+            note,
+            from: caller_path.as_ref(),
+        };
+        Self::return_record(&mut tx, caller, &member, &reg, &returning).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Return an approved or submitted form (already checked to be returnable by the
+    /// caller): the review record, the state, the packages between the member's node and the
+    /// returning level reopened, the notices and the audit event, in the caller's transaction.
+    /// A spot check's 不属实 finding returns through here from the sample's drawing node.
+    pub(super) async fn return_record(
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        member: &crate::store::members::Member,
+        reg: &Registration,
+        r: &ReturnOf<'_>,
+    ) -> ServiceResult<()> {
+        let (reviewer_id, name, role) = Self::reviewer(caller);
+        // Packages on the way up that hold this record.
         let held: Vec<packages::Package> =
-            packages::on_path(&mut tx, campaign.id, &member.org_path)
+            packages::on_path(&mut *tx, reg.campaign_id, &member.org_path)
                 .await?
                 .into_iter()
                 .filter(|p| p.state.is_with_parent())
                 .collect();
         let mut reopen = Vec::new();
         for p in held {
-            let at_or_above_caller = caller_path.as_ref().is_some_and(|c| {
+            let at_or_above_caller = r.from.is_some_and(|c| {
                 crate::domain::TreePath::parse(&p.org_path).is_some_and(|pp| pp.contains(c))
             });
             if at_or_above_caller {
@@ -251,26 +283,26 @@ impl ReviewService<'_> {
             }
             reopen.push(p);
         }
-        let reason = format!("{label}：{note}");
+        let reason = format!("{}：{}", r.label, r.note);
         let from_above = !reopen.is_empty();
         reviews::insert(
-            &mut tx,
+            &mut *tx,
             &NewReview {
                 registration_id: reg.id,
                 org_path: &member.org_path,
                 decision: "return",
-                reason_code: Some(reason_code.to_owned()),
-                note: Some(note.to_owned()),
+                reason_code: Some(r.reason_code.to_owned()),
+                note: Some(r.note.to_owned()),
                 reviewer_id,
                 reviewer_name: name.clone(),
                 reviewer_role: role,
-                digest: digest(&reg),
+                digest: digest(reg),
                 snapshot: reg.data.clone(),
             },
         )
         .await?;
         reviews::transition(
-            &mut tx,
+            &mut *tx,
             reg.id,
             reg.version,
             reg.state,
@@ -281,7 +313,7 @@ impl ReviewService<'_> {
         .map_err(|e| super::on_race(e, "登记表刚刚被修改，请刷新后重试"))?;
         for p in &reopen {
             packages::decide(
-                &mut tx,
+                &mut *tx,
                 p,
                 &PackageState::before(PackageMove::Return),
                 PackageState::Returned,
@@ -292,7 +324,7 @@ impl ReviewService<'_> {
             .await
             .map_err(|e| super::on_race(e, "材料状态刚刚发生变化，请刷新后重试"))?;
             notifications::send(
-                &mut tx,
+                &mut *tx,
                 To::Staff(p.org_id),
                 NoticeKind::Returned,
                 &format!("上级退回了党员 {} 的登记表：{reason}", member.name),
@@ -302,7 +334,7 @@ impl ReviewService<'_> {
             .await?;
         }
         notifications::send(
-            &mut tx,
+            &mut *tx,
             To::Member(member.id),
             NoticeKind::Returned,
             &format!("您的登记表被退回：{reason}"),
@@ -311,15 +343,15 @@ impl ReviewService<'_> {
         )
         .await?;
         audit::append(
-            &mut tx,
+            &mut *tx,
             caller.by(),
             NewEvent {
                 action: "registration.return",
                 target_kind: "member",
-                target_id: member_id.to_string(),
+                target_id: member.id.to_string(),
                 target_path: &member.org_path,
                 detail: serde_json::json!({
-                    "reason": reason_code,
+                    "reason": r.reason_code,
                     "from": reg.state.code(),
                     "reopened": reopen.iter().map(|p| p.org_id.0).collect::<Vec<_>>(),
                     "from_above": from_above,
@@ -327,7 +359,6 @@ impl ReviewService<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! portable SQL (`$n` placeholders, text dates, integer flags). Returns domain-shaped rows and
 //! its own error, never HTTP types. Every list function takes a [`Scope`](crate::authz::Scope).
 
+pub mod accountability;
 pub mod activation;
 pub mod audit;
 pub mod bulk;
@@ -18,6 +19,7 @@ pub mod orgs;
 pub mod packages;
 pub mod registrations;
 pub mod reviews;
+pub mod samples;
 pub mod sessions;
 pub mod sql;
 pub mod summary;

@@ -74,6 +74,32 @@ pub async fn latest(conn: &mut AnyConnection, registration_id: i64) -> StoreResu
     }))
 }
 
+/// The latest approval of a registration (who passed it), if any.
+pub async fn latest_approval(
+    conn: &mut AnyConnection,
+    registration_id: i64,
+) -> StoreResult<Option<Review>> {
+    let row = sqlx::query(
+        "SELECT decision, reason_code, note, reviewer_name, reviewer_role, digest, snapshot, at \
+         FROM registration_reviews WHERE registration_id = $1 AND decision = 'approve' \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(registration_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(Review {
+        decision: r.try_get("decision")?,
+        reason_code: r.try_get("reason_code")?,
+        note: r.try_get("note")?,
+        reviewer_name: r.try_get("reviewer_name")?,
+        reviewer_role: r.try_get("reviewer_role")?,
+        digest: r.try_get("digest")?,
+        snapshot: r.try_get("snapshot")?,
+        at: r.try_get("at")?,
+    }))
+}
+
 /// Move a registration from `from` to `to` at `version`; `Conflict` when it is no longer there
 /// (somebody else acted, or the member changed it).
 pub async fn transition(

@@ -2,6 +2,7 @@
 //! from compiled templates, assets embedded in the binary.
 
 mod account;
+mod accountability;
 mod assets;
 mod auth;
 mod campaign;
@@ -20,6 +21,7 @@ mod org_registration;
 mod package;
 mod registration;
 mod reviews;
+mod samples;
 mod session;
 mod summary;
 mod survey;
@@ -84,6 +86,22 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/report/decision", post(cases::decide_report))
         .route("/cases/{id}/report.xlsx", get(cases::report_xlsx))
         .route("/members/{id}/case", post(cases::open))
+        .route("/orgs/{id}/samples", get(samples::list).post(samples::draw))
+        .route("/samples/{id}", get(samples::show))
+        .route("/samples/{id}/assign", post(samples::assign))
+        .route("/samples/{id}/report.xlsx", get(samples::report_xlsx))
+        .route("/samples/items/{id}", get(samples::item))
+        .route("/samples/items/{id}/check", post(samples::check))
+        .route("/orgs/{id}/accountability", get(accountability::register))
+        .route(
+            "/orgs/{id}/accountability.xlsx",
+            get(accountability::register_xlsx),
+        )
+        .route("/accountability/{id}", get(accountability::show))
+        .route(
+            "/accountability/{id}/decision",
+            post(accountability::decide),
+        )
         .route(
             "/orgs/{id}/a3",
             get(org_registration::show).post(org_registration::save),
@@ -201,7 +219,7 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
     // Ended sessions are dropped, overdue nodes recorded, deadline reminders sent, overdue
-    // cases told and expired import uploads deleted at start and every hour.
+    // cases told and recorded for accountability, and expired import uploads deleted at start and every hour.
     let services = state.services.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -215,6 +233,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
             }
             if let Err(e) = services.cases().sweep_overdue().await {
                 tracing::warn!(error = %e, "could not sweep overdue cases");
+            }
+            if let Err(e) = services.accountability().sweep().await {
+                tracing::warn!(error = %e, "could not record overdue nodes and cases");
             }
             if let Err(e) = services.import().purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired uploads");

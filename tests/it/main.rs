@@ -20,5 +20,6 @@ mod pages;
 mod registration;
 mod registry_import;
 mod review;
+mod samples;
 mod storage;
 mod survey;
