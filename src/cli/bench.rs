@@ -32,6 +32,10 @@ pub struct Args {
     /// 导入基准生成的 .xlsx 保存到此处（供 openpyxl 对照）
     #[arg(long)]
     import_file: Option<std::path::PathBuf>,
+    /// 抽查核验基准：全国按地市分层抽取 2% 样本的次数（先为尚无登记表的党员建立“已审核通过”的登记表，
+    /// 并在演示地市开启 200 件分类处理；会改动基准库），再测报告页与地市分类处理列表；只做这一项
+    #[arg(long, default_value_t = 0)]
+    sample_draws: usize,
 }
 
 struct Stats {
@@ -70,6 +74,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         return Ok(());
     }
     let iterations = args.iterations.max(1);
+    if args.sample_draws > 0 {
+        super::bench_sample::run(&services, &app, args.sample_draws, iterations).await?;
+        services.db.close().await;
+        return Ok(());
+    }
     let (province, province_path, city) = {
         use crate::store::users::get_by_username;
         let mut conn = services.db.acquire().await?;
@@ -177,35 +186,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         "场景", "最小", "中位", "P95", "最大"
     );
     for (label, cookie, path) in cases {
-        let mut times = Vec::with_capacity(iterations);
-        for i in 0..iterations + 3 {
-            let req = Request::builder()
-                .uri(&path)
-                .header(header::COOKIE, &cookie)
-                .header(header::HOST, "localhost")
-                .body(Body::empty())
-                .map_err(|e| e.to_string())?;
-            let started = Instant::now();
-            let resp = app.clone().oneshot(req).await.map_err(|e| e.to_string())?;
-            let status = resp.status();
-            let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
-            let took = started.elapsed();
-            if status != StatusCode::OK {
-                return Err(super::refused!("{path} 返回 {status}"));
-            }
-            if i >= 3 {
-                times.push(took);
-            }
-        }
-        let s = stats(times);
-        println!(
-            "{:<56} {:>8} {:>8} {:>8} {:>8}",
-            label,
-            ms(s.min),
-            ms(s.median),
-            ms(s.p95),
-            ms(s.max)
-        );
+        time_page(&app, &label, &cookie, &path, iterations).await?;
     }
     if args.approve_rounds > 0 {
         bulk_approve(
@@ -225,6 +206,47 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         }
     }
     services.db.close().await;
+    Ok(())
+}
+
+/// Time `GET path` as the session `cookie`, `iterations` times after three warm-up runs, and
+/// print one line of figures.
+pub(super) async fn time_page(
+    app: &axum::Router,
+    label: &str,
+    cookie: &str,
+    path: &str,
+    iterations: usize,
+) -> CliResult {
+    let mut times = Vec::with_capacity(iterations);
+    for i in 0..iterations + 3 {
+        let req = Request::builder()
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let resp = app.clone().oneshot(req).await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+        let took = started.elapsed();
+        if status != StatusCode::OK {
+            return Err(super::refused!("{path} 返回 {status}"));
+        }
+        if i >= 3 {
+            times.push(took);
+        }
+    }
+    let s = stats(times);
+    println!(
+        "{:<56} {:>8} {:>8} {:>8} {:>8}",
+        label,
+        ms(s.min),
+        ms(s.median),
+        ms(s.p95),
+        ms(s.max)
+    );
     Ok(())
 }
 

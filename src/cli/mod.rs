@@ -3,6 +3,7 @@
 mod backup;
 mod bench;
 mod bench_import;
+mod bench_sample;
 mod campaign;
 mod check;
 mod cities;

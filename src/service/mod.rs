@@ -124,11 +124,6 @@ impl Services {
         cases::CasesService::of(self)
     }
 
-    /// Spot-check samples (抽查核验): draw, assign, check, report ([`samples`]).
-    pub fn samples(&self) -> samples::SamplesService<'_> {
-        samples::SamplesService::of(self)
-    }
-
     /// The cities assistant ([`cities`]).
     pub fn cities(&self) -> cities::CitiesService<'_> {
         cities::CitiesService::of(self)
@@ -192,6 +187,11 @@ impl Services {
     /// Reviewing members' forms: approve, return ([`review`]).
     pub fn review(&self) -> review::ReviewService<'_> {
         review::ReviewService::of(self)
+    }
+
+    /// Spot-check samples (抽查核验): draw, assign, check, report ([`samples`]).
+    pub fn samples(&self) -> samples::SamplesService<'_> {
+        samples::SamplesService::of(self)
     }
 
     /// Summary tables (附件4, 附件6) ([`summary`]).

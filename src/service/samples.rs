@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::accountability::finding_record;
-use super::review::{ReturnOf, ReviewService, content_digest};
+use super::review::{ReturnOf, ReviewService};
 use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::Action;
 use crate::domain::sample::{self, Estimate, StratumTally, Unit};
@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::forms::Catalogue;
 use crate::store::audit::{self, NewEvent};
-use crate::store::samples::{self, NewCheck, NewItem, NewSample, NewStratum, Registered};
+use crate::store::samples::{self, NewCheck, NewItem, NewSample, NewStratum};
 use crate::store::{accountability, members, orgs, registrations, users};
 
 pub use crate::store::samples::{Item, ItemFilter, Sample, Stratum};
@@ -87,9 +87,10 @@ pub struct CheckInput {
 /// What each registered record of the population keeps until the draw.
 struct Entry {
     unit: Unit,
-    registration_id: i64,
-    digest: String,
-    org_path: String,
+    /// The first 16 hex digits of its content digest.
+    digest16: String,
+    /// Its organisation's path, as an index into the paths read.
+    path: usize,
 }
 
 /// The stratum node of a record at `path` for stratifying by `level`: its ancestor at that
@@ -106,12 +107,13 @@ fn stratum_of(path: &str, level: OrgLevel) -> Option<(OrgId, String)> {
     Some((ids[depth], p))
 }
 
-/// The draw weight of a record: 1, plus one for each risk mark when weighting is asked for.
-fn weight_of(r: &Registered, weighted: bool) -> u32 {
+/// The draw weight of a record: 1, plus one for each risk mark (the bits of `risk`) when
+/// weighting is asked for.
+fn weight_of(risk: u32, weighted: bool) -> u32 {
     if !weighted {
         return 1;
     }
-    1 + u32::from(r.had_warnings) + u32::from(r.on_behalf) + u32::from(r.was_returned)
+    1 + (risk & 0b111).count_ones()
 }
 
 /// One stratum's frozen list: `member:weight:digest16` by member id.
@@ -125,7 +127,7 @@ fn frozen_text(entries: &[Entry]) -> String {
         s.push(':');
         s.push_str(&e.unit.weight.to_string());
         s.push(':');
-        s.push_str(sample::short_digest(&e.digest));
+        s.push_str(&e.digest16);
     }
     s
 }
@@ -195,41 +197,72 @@ impl SamplesService<'_> {
             ));
         }
         let campaign = super::current_campaign_of(&mut conn).await?;
+        let started = std::time::Instant::now();
         // The population, read once and frozen: per stratum (by path), in member id order.
+        let mut paths: Vec<String> = Vec::new();
         let mut strata: BTreeMap<String, (OrgId, Vec<Entry>)> = BTreeMap::new();
+        let mut undigested = Vec::new();
         samples::each_registered(&mut conn, campaign.id, &org.path, |r| {
-            let Some((stratum, path)) = stratum_of(&r.org_path, params.by) else {
-                return Err(crate::store::StoreError::Corrupt(
-                    "registrations.org_path".into(),
-                ));
-            };
-            let weight = weight_of(&r, params.weighted);
-            let digest = content_digest(&r.form_code, &r.data, r.citizen_id_masked.as_deref());
-            strata
+            let corrupt = || crate::store::StoreError::Corrupt("registrations.org_path".into());
+            let (stratum, path) = stratum_of(&r.org_path, params.by).ok_or_else(corrupt)?;
+            let at = paths.len();
+            paths.push(r.org_path);
+            let list = &mut strata
                 .entry(path)
                 .or_insert_with(|| (stratum, Vec::new()))
-                .1
-                .push(Entry {
+                .1;
+            for unit in r.units.split(',') {
+                let mut it = unit.splitn(3, ':');
+                let (Some(id), Some(risk), Some(digest)) = (
+                    it.next().and_then(|v| v.parse::<i64>().ok()),
+                    it.next().and_then(|v| v.parse::<u32>().ok()),
+                    it.next(),
+                ) else {
+                    return Err(crate::store::StoreError::Corrupt("registrations".into()));
+                };
+                if digest.is_empty() {
+                    undigested.push(crate::domain::MemberId(id));
+                }
+                list.push(Entry {
                     unit: Unit {
-                        id: r.member_id.0,
-                        weight,
+                        id,
+                        weight: weight_of(risk, params.weighted),
                     },
-                    registration_id: r.registration_id,
-                    digest,
-                    org_path: r.org_path,
+                    digest16: digest.to_owned(),
+                    path: at,
                 });
+            }
             Ok(())
         })
         .await?;
+        // A form approved with no approval on record (loaded in bulk): digested here.
+        if !undigested.is_empty() {
+            let digests: std::collections::HashMap<i64, String> =
+                samples::contents(&mut conn, campaign.id, &undigested)
+                    .await?
+                    .into_iter()
+                    .map(|(m, _, content)| {
+                        let d = hex::encode(Sha256::digest(content.as_bytes()));
+                        (m, sample::short_digest(&d).to_owned())
+                    })
+                    .collect();
+            for (_, list) in strata.values_mut() {
+                for e in list.iter_mut().filter(|e| e.digest16.is_empty()) {
+                    e.digest16 = digests.get(&e.unit.id).cloned().unwrap_or_default();
+                }
+            }
+        }
         drop(conn);
+        let read = started.elapsed();
         let population: usize = strata.values().map(|(_, e)| e.len()).sum();
         if population == 0 {
             return Err(ServiceError::Conflict(Refusal::NothingToSample));
         }
         let mut all = Sha256::new();
         let mut new_strata = Vec::with_capacity(strata.len());
-        let mut items = Vec::new();
-        for (path, (stratum, entries)) in &strata {
+        let mut chosen_all: Vec<(OrgId, Unit, usize)> = Vec::new();
+        for (path, (stratum, entries)) in strata.iter_mut() {
+            entries.sort_unstable_by_key(|e| e.unit.id);
             let frozen = frozen_text(entries);
             all.update(stratum.0.to_string().as_bytes());
             all.update(b"\n");
@@ -238,18 +271,11 @@ impl SamplesService<'_> {
             let units: Vec<Unit> = entries.iter().map(|e| e.unit).collect();
             let k = params.stratum_size(units.len() as u64) as usize;
             let chosen = sample::draw(params.seed, stratum.0, &units, k);
-            let by_id: std::collections::HashMap<i64, &Entry> =
-                entries.iter().map(|e| (e.unit.id, e)).collect();
+            let by_id: std::collections::HashMap<i64, usize> =
+                entries.iter().map(|e| (e.unit.id, e.path)).collect();
             for u in &chosen {
-                if let Some(e) = by_id.get(&u.id) {
-                    items.push(NewItem {
-                        stratum_org_id: *stratum,
-                        member_id: crate::domain::MemberId(u.id),
-                        registration_id: e.registration_id,
-                        org_path: e.org_path.clone(),
-                        weight: u.weight,
-                        digest: e.digest.clone(),
-                    });
+                if let Some(at) = by_id.get(&u.id) {
+                    chosen_all.push((*stratum, *u, *at));
                 }
             }
             new_strata.push(NewStratum {
@@ -261,7 +287,39 @@ impl SamplesService<'_> {
             });
         }
         drop(strata);
+        // The sampled forms' registration ids and full digests, from their content now.
+        let mut conn = self.db.acquire().await?;
+        let members: Vec<crate::domain::MemberId> = chosen_all
+            .iter()
+            .map(|(_, u, _)| crate::domain::MemberId(u.id))
+            .collect();
+        let found: std::collections::HashMap<i64, (i64, String)> =
+            samples::contents(&mut conn, campaign.id, &members)
+                .await?
+                .into_iter()
+                .map(|(m, reg, content)| {
+                    (m, (reg, hex::encode(Sha256::digest(content.as_bytes()))))
+                })
+                .collect();
+        drop(conn);
+        let mut items = Vec::with_capacity(chosen_all.len());
+        for (stratum, u, at) in chosen_all {
+            let Some((registration_id, digest)) = found.get(&u.id).cloned() else {
+                return Err(ServiceError::Failed(
+                    "抽中的登记表在抽取过程中被删除，请重新抽取".into(),
+                ));
+            };
+            items.push(NewItem {
+                stratum_org_id: stratum,
+                member_id: crate::domain::MemberId(u.id),
+                registration_id,
+                org_path: paths[at].clone(),
+                weight: u.weight,
+                digest,
+            });
+        }
         let size = items.len() as i64;
+        let drawn = started.elapsed();
         let (drawn_by, drawer_name) = (caller.user_id(), caller.display_name());
         let mut tx = self.db.begin().await?;
         let id = samples::insert(
@@ -311,6 +369,13 @@ impl SamplesService<'_> {
         )
         .await?;
         tx.commit().await?;
+        tracing::debug!(
+            read_ms = read.as_millis() as u64,
+            drawn_ms = drawn.as_millis() as u64,
+            stored_ms = started.elapsed().as_millis() as u64,
+            population,
+            "sample drawn"
+        );
         Ok(id)
     }
 

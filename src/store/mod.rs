@@ -386,6 +386,21 @@ impl Db {
         Ok(())
     }
 
+    /// PostgreSQL: fresh planner statistics of the campaign's records after a bulk load (as
+    /// autovacuum would gather a while later). Never on tables still empty: plans made for an
+    /// empty table (cached in the tally triggers) turn a later bulk insert quadratic.
+    pub async fn analyze_campaign_records(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "ANALYZE registrations, registration_reviews, cases, samples, sample_items, \
+                 sample_strata",
+            )
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// A consistent copy of the live database. SQLite: `VACUUM INTO` the given file.
     pub async fn backup_sqlite(&self, dest: &str) -> StoreResult<()> {
         let mut conn = self.acquire().await?;

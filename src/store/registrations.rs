@@ -299,3 +299,104 @@ pub async fn members_without_form(
     }
     Ok(out)
 }
+
+/// For `dengji bench` only: give every member of the campaign without a form an approved one
+/// (a realistic body with the member's name; no review record), so that a national sample has
+/// its population. Returns how many.
+pub async fn fill_approved_for_bench(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "INSERT INTO registrations (campaign_id, member_id, org_path, form_code, data, state, \
+         version, confirmed_at, proxy_method, submitted_at, updated_at) \
+         SELECT $1, m.id, m.org_path, CASE WHEN m.category = 'staff' THEN 'A2' ELSE 'A1' END, \
+         '{\"name\":\"' || m.name || '\",\"mobile\":\"13912345678\",\"standing\":\"normal\",\
+\"holder_type\":\"own_firm\",\"holder_region\":\"110101\",\"in_firm\":\"1\",\
+\"transfer_status\":\"transferred\",\"dues_paid_until\":\"2018-07\",\"last_life_on\":\"2018-07-10\",\
+\"education\":\"21\",\"party_status\":\"full\",\"joined_on\":\"2005-07-01\"}', \
+         'approved', 1, $2, CASE WHEN m.id % 7 = 0 THEN 'phone' ELSE NULL END, $2, $2 \
+         FROM members m WHERE NOT EXISTS (SELECT 1 FROM registrations r \
+         WHERE r.member_id = m.id AND r.campaign_id = $1)",
+    )
+    .bind(campaign_id)
+    .bind(super::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// For `dengji bench` only: members of a subtree with no case in the campaign, at most `limit`.
+pub async fn members_without_case_for_bench(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+    limit: i64,
+) -> StoreResult<Vec<MemberId>> {
+    let rows = sqlx::query(
+        "SELECT m.id FROM members m WHERE m.org_path >= $1 AND m.org_path < $2 \
+         AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.member_id = m.id AND c.campaign_id = $3) \
+         ORDER BY m.id LIMIT $4",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(MemberId(r.try_get("id")?)))
+        .collect()
+}
+
+/// For `dengji bench` only: up to `limit` approved forms of the campaign after id `after` that
+/// have no approval on record: (id, organisation path, form code, data, masked ID).
+#[allow(clippy::type_complexity)]
+pub async fn unreviewed_approved_for_bench(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, String, String, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.org_path, r.form_code, r.data, r.citizen_id_masked FROM registrations r \
+         WHERE r.campaign_id = $1 AND r.state = 'approved' AND r.id > $2 \
+         AND NOT EXISTS (SELECT 1 FROM registration_reviews v WHERE v.registration_id = r.id) \
+         ORDER BY r.id LIMIT $3",
+    )
+    .bind(campaign_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+            ))
+        })
+        .collect()
+}
+
+/// For `dengji bench` only: the approved forms with ids in `from..=to` carry the digest of
+/// their latest approval (as `reviews::insert` keeps it for every approval made in the app).
+pub async fn set_approved_digests_for_bench(
+    conn: &mut AnyConnection,
+    from: i64,
+    to: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE registrations SET approved_digest = (SELECT v.digest FROM registration_reviews v \
+         WHERE v.registration_id = registrations.id AND v.decision = 'approve' \
+         ORDER BY v.id DESC LIMIT 1) WHERE state = 'approved' AND id >= $1 AND id <= $2",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

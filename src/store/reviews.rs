@@ -49,7 +49,30 @@ pub async fn insert(conn: &mut AnyConnection, r: &NewReview<'_>) -> StoreResult<
     .bind(now())
     .execute(&mut *conn)
     .await?;
+    // The form carries the digest of the approval it stands on (none after a return).
+    sqlx::query(
+        "UPDATE registrations SET approved_digest = CASE WHEN $1 = 'approve' THEN $2 ELSE NULL END \
+         WHERE id = $3",
+    )
+    .bind(r.decision.to_owned())
+    .bind(r.digest.clone())
+    .bind(r.registration_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+fn review_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Review> {
+    Ok(Review {
+        decision: r.try_get("decision")?,
+        reason_code: r.try_get("reason_code")?,
+        note: r.try_get("note")?,
+        reviewer_name: r.try_get("reviewer_name")?,
+        reviewer_role: r.try_get("reviewer_role")?,
+        digest: r.try_get("digest")?,
+        snapshot: r.try_get("snapshot")?,
+        at: r.try_get("at")?,
+    })
 }
 
 /// The most recent decision on a registration.
@@ -61,17 +84,7 @@ pub async fn latest(conn: &mut AnyConnection, registration_id: i64) -> StoreResu
     .bind(registration_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Review {
-        decision: r.try_get("decision")?,
-        reason_code: r.try_get("reason_code")?,
-        note: r.try_get("note")?,
-        reviewer_name: r.try_get("reviewer_name")?,
-        reviewer_role: r.try_get("reviewer_role")?,
-        digest: r.try_get("digest")?,
-        snapshot: r.try_get("snapshot")?,
-        at: r.try_get("at")?,
-    }))
+    row.as_ref().map(review_from_row).transpose()
 }
 
 /// The latest approval of a registration (who passed it), if any.
@@ -87,17 +100,7 @@ pub async fn latest_approval(
     .bind(registration_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Review {
-        decision: r.try_get("decision")?,
-        reason_code: r.try_get("reason_code")?,
-        note: r.try_get("note")?,
-        reviewer_name: r.try_get("reviewer_name")?,
-        reviewer_role: r.try_get("reviewer_role")?,
-        digest: r.try_get("digest")?,
-        snapshot: r.try_get("snapshot")?,
-        at: r.try_get("at")?,
-    }))
+    row.as_ref().map(review_from_row).transpose()
 }
 
 /// Move a registration from `from` to `to` at `version`; `Conflict` when it is no longer there

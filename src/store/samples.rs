@@ -6,62 +6,83 @@ use futures_util::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 
 use super::orgs::{Page, push_path_scope};
-use super::sql::{Arg, insert_rows};
 use super::{Sql, StoreError, StoreResult, changed_one, now, state_of};
 use crate::domain::{Finding, MemberId, OrgId, OrgLevel, SampleId, SampleItemId, TreePath, UserId};
 
-/// A registered record as the population sees it: enough to digest its content and to weigh
-/// its risk.
+/// The approved forms of one organisation, as the population reads them: the
+/// organisation's path and `member:risk:digest16` per form, joined by commas, in member id
+/// order. `risk` is a bit set (1 a warnings note, 2 filed on the member's behalf, 4 returned
+/// before); `digest16` is the first 16 hex digits of the content digest recorded when the form
+/// was approved (empty when no approval is on record).
 #[derive(Debug, Clone)]
-pub struct Registered {
-    pub registration_id: i64,
-    pub member_id: MemberId,
+pub struct RegisteredAt {
     pub org_path: String,
-    pub form_code: String,
-    pub data: String,
-    pub citizen_id_masked: Option<String>,
-    /// The member wrote a note on warnings the form showed.
-    pub had_warnings: bool,
-    /// A clerk filed it on the member's behalf (代填).
-    pub on_behalf: bool,
-    /// Returned at least once before it was approved.
-    pub was_returned: bool,
+    pub units: String,
 }
 
-/// Every approved form of the campaign within `path`, in member id order, handed to `each`
-/// one by one (a national population does not fit in memory as rows).
+/// Every approved form of the campaign within `path`, one row per organisation, handed to
+/// `each`. A million forms come as some fifty thousand rows: the driver's cost is per row, and
+/// the digest of an approved form's content is the one its approval recorded
+/// (`registrations.approved_digest`).
 pub async fn each_registered(
     conn: &mut AnyConnection,
     campaign_id: i64,
     path: &TreePath,
-    mut each: impl FnMut(Registered) -> StoreResult<()>,
+    mut each: impl FnMut(RegisteredAt) -> StoreResult<()>,
 ) -> StoreResult<()> {
-    let mut sql = Sql::new(
-        "SELECT r.id, r.member_id, r.org_path, r.form_code, r.data, r.citizen_id_masked, \
-         CASE WHEN r.warnings_note IS NULL OR r.warnings_note = '' THEN 0 ELSE 1 END AS warned, \
-         CASE WHEN r.proxy_method IS NULL THEN 0 ELSE 1 END AS proxy, \
-         CASE WHEN EXISTS (SELECT 1 FROM registration_reviews v WHERE v.registration_id = r.id \
-              AND v.decision = 'return') THEN 1 ELSE 0 END AS returned \
-         FROM registrations r WHERE r.campaign_id = ",
-    );
+    let agg = match super::sql::backend_of(conn) {
+        super::Backend::Sqlite => "group_concat",
+        super::Backend::Postgres => "string_agg",
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT r.org_path, {agg}(CAST(r.member_id AS TEXT) || ':' || CAST( \
+           CASE WHEN r.warnings_note IS NULL OR r.warnings_note = '' THEN 0 ELSE 1 END \
+           + CASE WHEN r.proxy_method IS NULL THEN 0 ELSE 2 END \
+           + CASE WHEN r.id IN (SELECT v.registration_id FROM registration_reviews v \
+                WHERE v.decision = 'return') THEN 4 ELSE 0 END AS TEXT) || ':' || \
+           COALESCE(substr(r.approved_digest, 1, 16), ''), \
+           ',' ORDER BY r.member_id) AS units \
+         FROM registrations r WHERE r.campaign_id = "
+    ));
     sql.int(campaign_id).push(" AND r.state = 'approved'");
     push_path_scope(&mut sql, "r.org_path", path);
-    sql.push(" ORDER BY r.member_id");
+    sql.push(" GROUP BY r.org_path");
     let mut rows = sql.query().fetch(&mut *conn);
     while let Some(r) = rows.try_next().await? {
-        each(Registered {
-            registration_id: r.try_get("id")?,
-            member_id: MemberId(r.try_get("member_id")?),
-            org_path: r.try_get("org_path")?,
-            form_code: r.try_get("form_code")?,
-            data: r.try_get("data")?,
-            citizen_id_masked: r.try_get("citizen_id_masked")?,
-            had_warnings: r.try_get::<i64, _>("warned")? == 1,
-            on_behalf: r.try_get::<i64, _>("proxy")? == 1,
-            was_returned: r.try_get::<i64, _>("returned")? == 1,
+        each(RegisteredAt {
+            org_path: r.try_get(0)?,
+            units: r.try_get(1)?,
         })?;
     }
     Ok(())
+}
+
+/// The forms of these members in the campaign as sampled: (member id, registration id, the
+/// content `service::review::digest` hashes: `form_code \n data \n masked ID`).
+pub async fn contents(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    members: &[MemberId],
+) -> StoreResult<Vec<(i64, i64, String)>> {
+    let mut out = Vec::with_capacity(members.len());
+    for chunk in members.chunks(500) {
+        let mut sql = Sql::new(
+            "SELECT member_id, id, form_code || '\n' || data || '\n' || \
+             COALESCE(citizen_id_masked, '') FROM registrations WHERE campaign_id = ",
+        );
+        sql.int(campaign_id).push(" AND member_id IN (");
+        for (i, m) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.int(m.0);
+        }
+        sql.push(")");
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+        }
+    }
+    Ok(out)
 }
 
 /// A sample as drawn.
@@ -252,6 +273,7 @@ pub async fn insert(
         .into_iter()
         .enumerate()
         .map(|(i, it)| {
+            use super::sql::Arg;
             vec![
                 Arg::Int(id),
                 Arg::Int(i as i64 + 1),
@@ -265,7 +287,7 @@ pub async fn insert(
             ]
         })
         .collect();
-    insert_rows(
+    super::sql::insert_rows(
         conn,
         "sample_items",
         "sample_id, position, stratum_org_id, member_id, registration_id, org_path, weight, \
@@ -294,19 +316,33 @@ pub struct Stratum {
 /// The strata of a sample in path order, with their tallies.
 pub async fn strata(conn: &mut AnyConnection, id: SampleId) -> StoreResult<Vec<Stratum>> {
     let rows = sqlx::query(
-        "SELECT t.org_id, o.name, t.org_path, t.population, t.size, \
-         (SELECT COUNT(*) FROM sample_items i WHERE i.sample_id = t.sample_id \
-            AND i.stratum_org_id = t.org_id AND i.checker_id IS NOT NULL) AS assigned, \
-         (SELECT COUNT(*) FROM sample_items i WHERE i.sample_id = t.sample_id \
-            AND i.stratum_org_id = t.org_id AND i.result IS NOT NULL) AS checked, \
-         (SELECT COUNT(*) FROM sample_items i WHERE i.sample_id = t.sample_id \
-            AND i.stratum_org_id = t.org_id AND i.result = 'false') AS false_count \
+        "SELECT t.org_id, o.name, t.org_path, t.population, t.size \
          FROM sample_strata t JOIN orgs o ON o.id = t.org_id WHERE t.sample_id = $1 \
          ORDER BY t.org_path",
     )
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
+    // The progress of every stratum in one pass over the sample's records.
+    let tallies = sqlx::query(
+        "SELECT stratum_org_id, COUNT(checker_id) AS assigned, COUNT(result) AS checked, \
+         COALESCE(SUM(CASE WHEN result = 'false' THEN 1 ELSE 0 END), 0) AS false_count \
+         FROM sample_items WHERE sample_id = $1 GROUP BY stratum_org_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut progress: std::collections::HashMap<i64, (u64, u64, u64)> = Default::default();
+    for r in &tallies {
+        progress.insert(
+            r.try_get("stratum_org_id")?,
+            (
+                count(r, "assigned")?,
+                count(r, "checked")?,
+                count(r, "false_count")?,
+            ),
+        );
+    }
     let names = sqlx::query(
         "SELECT DISTINCT stratum_org_id, checker_name FROM sample_items \
          WHERE sample_id = $1 AND checker_name IS NOT NULL ORDER BY stratum_org_id, checker_name",
@@ -324,15 +360,17 @@ pub async fn strata(conn: &mut AnyConnection, id: SampleId) -> StoreResult<Vec<S
     rows.iter()
         .map(|r| {
             let org_id: i64 = r.try_get("org_id")?;
+            let (assigned, checked, false_count) =
+                progress.get(&org_id).copied().unwrap_or_default();
             Ok(Stratum {
                 org_id: OrgId(org_id),
                 org_name: r.try_get("name")?,
                 org_path: path_of(r, "org_path")?,
                 population: count(r, "population")?,
                 size: count(r, "size")?,
-                assigned: count(r, "assigned")?,
-                checked: count(r, "checked")?,
-                false_count: count(r, "false_count")?,
+                assigned,
+                checked,
+                false_count,
                 checkers: checkers.remove(&org_id).unwrap_or_default().join("、"),
             })
         })

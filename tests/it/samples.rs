@@ -101,12 +101,27 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
             .unwrap();
         assert!(s.stratum.org_path.contains(&i.org_path));
     }
+    // The frozen list holds each record with the digest of its content as approved.
+    let frozen: String =
+        sqlx::query_scalar("SELECT frozen FROM sample_strata WHERE sample_id = $1 AND org_id = $2")
+            .bind(a.0)
+            .bind(first[0].stratum_org_id.0)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    let entry = format!("{}:1:{}", first[0].member_id.0, &first[0].digest[..16]);
+    assert!(frozen.split(',').any(|e| e == entry), "{entry} in {frozen}");
     let mut unique = members_of(&first);
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), first.len());
 
-    // The same seed on the same records: the same records in the same order.
+    // The same seed on the same records: the same records in the same order — also where a
+    // form carries no approval digest (loaded in bulk) and its content is digested instead.
+    sqlx::query("UPDATE registrations SET approved_digest = NULL WHERE id % 2 = 0")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
     let b = samples
         .draw(OP, root, &params(OrgLevel::City, "10%", 2, 4, 20181120), "")
         .await
