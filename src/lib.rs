@@ -5,6 +5,7 @@ pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod docx;
 pub mod domain;
 pub mod forms;
 pub mod private_file;

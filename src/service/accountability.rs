@@ -342,10 +342,8 @@ impl AccountabilityService<'_> {
         };
         let bytes = register_workbook(&all)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
-        let mut tx = self.db.begin().await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
+        self.audit_export(
+            caller,
             NewEvent {
                 action: "export.accountability",
                 target_kind: "org",
@@ -355,7 +353,6 @@ impl AccountabilityService<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok((format!("追责登记-{}.xlsx", org.name), bytes))
     }
 }

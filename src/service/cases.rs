@@ -643,6 +643,23 @@ impl CasesService<'_> {
         Ok(())
     }
 
+    /// The case and its written report as submitted (with the report's content), for the
+    /// caller who may read the case.
+    async fn submitted_report(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+    ) -> ServiceResult<(Case, Report, serde_json::Value)> {
+        let mut conn = self.db.acquire().await?;
+        let case = self.readable(&mut conn, caller, id).await?;
+        let report = cases::report_of(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::Conflict(Refusal::NoReport))?;
+        let body = serde_json::from_str(&report.body)
+            .map_err(|_| ServiceError::Failed("书面报告内容无法读取".into()))?;
+        Ok((case, report, body))
+    }
+
     /// The case's written report as submitted, as a printable A4 .xlsx (file name, bytes):
     /// for the owner's subtree and the superior organisation it went to. Audited.
     pub async fn report_xlsx(
@@ -650,14 +667,7 @@ impl CasesService<'_> {
         caller: Caller<'_>,
         id: CaseId,
     ) -> ServiceResult<(String, Vec<u8>)> {
-        let mut conn = self.db.acquire().await?;
-        let case = self.readable(&mut conn, caller, id).await?;
-        let report = cases::report_of(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::Conflict(Refusal::NoReport))?;
-        drop(conn);
-        let body: serde_json::Value = serde_json::from_str(&report.body)
-            .map_err(|_| ServiceError::Failed("书面报告内容无法读取".into()))?;
+        let (case, report, body) = self.submitted_report(caller, id).await?;
         let bytes = report_workbook(&body, &report)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         let mut tx = self.db.begin().await?;
@@ -672,6 +682,34 @@ impl CasesService<'_> {
         .await?;
         tx.commit().await?;
         Ok((format!("分类处理书面报告-{}.xlsx", case.member_name), bytes))
+    }
+
+    /// The same report as a Word document (file name, bytes), to edit, stamp and print.
+    /// Audited.
+    pub async fn report_docx(
+        &self,
+        caller: Caller<'_>,
+        id: CaseId,
+    ) -> ServiceResult<(String, Vec<u8>)> {
+        let (case, report, body) = self.submitted_report(caller, id).await?;
+        let title = format!(
+            "关于{}同志分类处理情况的报告",
+            body["member"].as_str().unwrap_or_default()
+        );
+        let bytes = crate::docx::document(&title, &report_items(&body, &report))
+            .map_err(|e| ServiceError::Failed(format!("无法生成 Word 文件：{e}")))?;
+        let mut tx = self.db.begin().await?;
+        audit_case(
+            &mut tx,
+            caller,
+            "export.case_report",
+            id,
+            &case.org_path,
+            serde_json::json!({ "format": "docx" }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((format!("分类处理书面报告-{}.docx", case.member_name), bytes))
     }
 
     /// Tell the owner node and its parent, once, of each open case past its due date.
@@ -755,6 +793,18 @@ fn report_workbook(
         &format!("关于{}同志分类处理情况的报告", text("member")),
         &title,
     )?;
+    let rows = report_items(b, report);
+    for (i, (l, v)) in rows.iter().enumerate() {
+        let r = i as u32 + 2;
+        ws.write_string_with_format(r, 0, *l, &label)?;
+        ws.write_string_with_format(r, 1, v, &cell)?;
+    }
+    wb.save_to_buffer()
+}
+
+/// The report's items in order, label and text: the one content of the .xlsx and the .docx.
+fn report_items(b: &serde_json::Value, report: &Report) -> Vec<(&'static str, String)> {
+    let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
     let steps: Vec<String> = b["steps"]
         .as_array()
         .map(|a| {
@@ -771,7 +821,7 @@ fn report_workbook(
                 .collect()
         })
         .unwrap_or_default();
-    let rows = [
+    vec![
         ("报告单位", text("owner")),
         ("党员姓名", text("member")),
         ("所在党组织", text("org")),
@@ -790,11 +840,5 @@ fn report_workbook(
             ),
         ),
         ("状态", report.state.label().to_owned()),
-    ];
-    for (i, (l, v)) in rows.iter().enumerate() {
-        let r = i as u32 + 2;
-        ws.write_string_with_format(r, 0, *l, &label)?;
-        ws.write_string_with_format(r, 1, v, &cell)?;
-    }
-    wb.save_to_buffer()
+    ]
 }

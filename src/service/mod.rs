@@ -102,6 +102,19 @@ impl Services {
         }
     }
 
+    /// Record a file the caller took out (an export, a printable report) in the audit log,
+    /// in a transaction of its own: nothing else changes.
+    pub(crate) async fn audit_export(
+        &self,
+        caller: Caller<'_>,
+        event: crate::store::audit::NewEvent<'_>,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        crate::store::audit::append(&mut tx, caller.by(), event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // Service areas, one per module: `services.import().run(..)` is in `service::import`.
 
     /// The accountability register (追责) and its handling ([`accountability`]).

@@ -762,10 +762,8 @@ impl SamplesService<'_> {
         drop(conn);
         let bytes = report_workbook(&view, &items)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
-        let mut tx = self.db.begin().await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
+        self.audit_export(
+            caller,
             NewEvent {
                 action: "export.sample_report",
                 target_kind: "sample",
@@ -775,7 +773,6 @@ impl SamplesService<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok((format!("抽查核验报告-{}.xlsx", id.0), bytes))
     }
 }

@@ -508,3 +508,21 @@ pub async fn report_xlsx(
         .await?;
     Ok(super::export::xlsx_download(&name, bytes))
 }
+
+/// The written report as a Word document.
+pub async fn report_docx(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<CaseId>,
+) -> Result<Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .cases()
+        .report_docx(Caller::User(&user.actor), id)
+        .await?;
+    Ok(super::export::download(
+        &name,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        bytes,
+    ))
+}

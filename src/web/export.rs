@@ -69,12 +69,18 @@ pub async fn export(
 
 /// An .xlsx file as a download under its (Chinese) name.
 pub(super) fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
+    download(
+        name,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    )
+}
+
+/// A file to download under its (Chinese) name, of this content type.
+pub(super) fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
     (
         [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
             (axum::http::header::CONTENT_DISPOSITION, disposition(name)),
         ],
         bytes,

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/report", post(cases::submit_report))
         .route("/cases/{id}/report/decision", post(cases::decide_report))
         .route("/cases/{id}/report.xlsx", get(cases::report_xlsx))
+        .route("/cases/{id}/report.docx", get(cases::report_docx))
         .route("/members/{id}/case", post(cases::open))
         .route("/orgs/{id}/samples", get(samples::list).post(samples::draw))
         .route("/samples/{id}", get(samples::show))

@@ -339,6 +339,25 @@ async fn a_case_four_closes_only_after_the_province_acknowledges_its_report() {
     assert!(cells.contains("王强") && cells.contains("李明"), "{cells}");
     assert!(cells.contains("转往上海市某律所党支部"), "{cells}");
     assert!(cells.contains("上级已阅"), "{cells}");
+    // And as a Word document on A4 with the same content.
+    let (status, disposition, bytes) = province.get_bytes(&format!("{path}/report.docx")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(disposition.contains(".docx"), "{disposition}");
+    let file = dir.path().join("report.docx");
+    std::fs::write(&file, bytes).unwrap();
+    let xml = String::from_utf8(crate::helpers::python(
+        "import zipfile, sys, xml.dom.minidom\nz = zipfile.ZipFile(sys.argv[1])\n\
+         [xml.dom.minidom.parseString(z.read(n)) for n in z.namelist()]\n\
+         print(z.read('word/document.xml').decode())",
+        &[file.as_os_str()],
+    ))
+    .unwrap();
+    assert!(xml.contains("同志分类处理情况的报告"), "{xml}");
+    assert!(
+        xml.contains("王强") && xml.contains("转往上海市某律所党支部"),
+        "{xml}"
+    );
+    assert!(xml.contains("w:w=\"11906\""), "A4: {xml}");
     // Now it closes, and the member is not registered.
     let version = case_of(&app, member).await.version.to_string();
     let r = city
