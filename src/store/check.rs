@@ -125,6 +125,25 @@ pub const INVARIANTS: &[Invariant] = &[
               WHERE COALESCE(t.drafts, -1) <> x.d OR COALESCE(t.submitted, -1) <> x.s \
                  OR COALESCE(t.returned, -1) <> x.r OR COALESCE(t.approved, -1) <> x.a",
     },
+    Invariant {
+        name: "已审核通过的登记表应带有最近一次审核通过时的内容摘要",
+        sql: "SELECT COUNT(*) AS n FROM registrations r WHERE r.state = 'approved' \
+              AND EXISTS (SELECT 1 FROM registration_reviews v WHERE v.registration_id = r.id \
+                          AND v.decision = 'approve') \
+              AND COALESCE(r.approved_digest, '') <> (SELECT v.digest FROM registration_reviews v \
+                  WHERE v.registration_id = r.id AND v.decision = 'approve' \
+                  ORDER BY v.id DESC LIMIT 1)",
+    },
+    Invariant {
+        name: "抽查记录的党员、分层应与其登记表相符",
+        sql: "SELECT COUNT(*) AS n FROM sample_items i \
+              JOIN registrations r ON r.id = i.registration_id \
+              JOIN samples s ON s.id = i.sample_id \
+              LEFT JOIN orgs t ON t.id = i.stratum_org_id \
+              WHERE r.member_id <> i.member_id OR t.id IS NULL \
+                 OR NOT (i.org_path >= t.path AND i.org_path < t.path || '~') \
+                 OR NOT (i.org_path >= s.org_path AND i.org_path < s.org_path || '~')",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,10 +118,15 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
 
     // The same seed on the same records: the same records in the same order — also where a
     // form carries no approval digest (loaded in bulk) and its content is digested instead.
-    sqlx::query("UPDATE registrations SET approved_digest = NULL WHERE id % 2 = 0")
-        .execute(app.services.db.pool())
-        .await
-        .unwrap();
+    for sql in [
+        "DELETE FROM registration_reviews WHERE registration_id % 2 = 0",
+        "UPDATE registrations SET approved_digest = NULL WHERE id % 2 = 0",
+    ] {
+        sqlx::query(sql)
+            .execute(app.services.db.pool())
+            .await
+            .unwrap();
+    }
     let b = samples
         .draw(OP, root, &params(OrgLevel::City, "10%", 2, 4, 20181120), "")
         .await
@@ -158,6 +163,34 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
     let (ok, _, err) = app.cli(&["sample", "verify", &a.0.to_string()]);
     assert!(!ok && err.contains("不一致"), "{err}");
     assert_eq!(app.audit("sample.draw").await.len(), 3);
+
+    // `dengji check` holds every sampled record to its form, and every approved form to the
+    // digest of its approval.
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(ok, "{out}{err}");
+    sqlx::query("UPDATE sample_items SET member_id = member_id + 1000000 WHERE sample_id = $1 AND position = 3")
+        .bind(c.0)
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE registrations SET approved_digest = 'x' WHERE id = \
+         (SELECT MIN(registration_id) FROM registration_reviews WHERE decision = 'approve')",
+    )
+    .execute(app.services.db.pool())
+    .await
+    .unwrap();
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(!ok);
+    let report = format!("{out}{err}");
+    assert!(
+        report.contains("抽查记录的党员、分层应与其登记表相符"),
+        "{report}"
+    );
+    assert!(
+        report.contains("已审核通过的登记表应带有最近一次审核通过时的内容摘要"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
