@@ -1,6 +1,6 @@
 //! Static files compiled into the binary: nothing is loaded from elsewhere.
 
-use axum::extract::Path;
+use super::path::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 

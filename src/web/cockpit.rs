@@ -2,7 +2,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::path::Path;
 
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};

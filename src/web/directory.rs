@@ -2,7 +2,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use super::path::Path;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 

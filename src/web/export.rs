@@ -1,7 +1,9 @@
 //! Downloads: a node's tables as .xlsx or .csv, one member's 附件1/附件2 and one organisation's
 //! 附件3 in the official one-form layout; the `Content-Disposition` of every download.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use super::path::Path;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 

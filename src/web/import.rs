@@ -5,7 +5,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
+
+use super::path::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 

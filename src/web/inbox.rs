@@ -2,7 +2,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::path::Path;
 use axum::response::Redirect;
 
 use super::view::Ctx;

@@ -19,6 +19,7 @@ mod inbox;
 mod membership;
 mod org_registration;
 mod package;
+mod path;
 mod registration;
 mod reviews;
 mod samples;

@@ -4,7 +4,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use super::path::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 

@@ -1,6 +1,6 @@
 //! Blank import templates as downloads.
 
-use axum::extract::Path;
+use super::path::Path;
 use axum::response::Response;
 
 use super::export::xlsx_download;

@@ -274,3 +274,59 @@ async fn national_admin_sees_everything_and_province_admin_only_their_province()
         "national accounts are not listed"
     );
 }
+
+/// Every route with an id in its path, given a malformed id (`/firms/x1`, `/members/x1`),
+/// answers the Chinese 404 page — never the framework's plain-text rejection. The routes are
+/// read from the router's own source, so a new route is covered when it is added.
+#[tokio::test]
+async fn every_route_with_a_malformed_id_answers_the_chinese_404_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.login_demo("admin").await;
+    let source = include_str!("../../src/web/mod.rs");
+    let mut paths: Vec<String> = source
+        .split('"')
+        .filter(|s| {
+            s.starts_with('/')
+                && s.contains('{')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/{}_.-".contains(c))
+        })
+        .map(|s| {
+            let mut out = String::new();
+            let mut inside = false;
+            for c in s.chars() {
+                match c {
+                    '{' => {
+                        inside = true;
+                        out.push_str("x1");
+                    }
+                    '}' => inside = false,
+                    c if !inside => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert!(paths.len() > 40, "{paths:?}");
+    paths.push("/firms/new".into());
+    for path in &paths {
+        let mut r = admin.get(path).await;
+        if r.status == StatusCode::METHOD_NOT_ALLOWED {
+            r = admin.post(path, &[]).await;
+        }
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            &r.body[..r.body.len().min(200)]
+        );
+        assert!(
+            r.body.contains("未找到"),
+            "{path}: {}",
+            &r.body[..r.body.len().min(200)]
+        );
+    }
+}
