@@ -147,7 +147,7 @@ pub async fn run(
         let mut opened = 0;
         let members = {
             let mut conn = services.db.acquire().await?;
-            crate::store::registrations::members_without_case_for_bench(
+            crate::store::cases::members_without_case_for_bench(
                 &mut conn,
                 campaign_id,
                 &city_path,

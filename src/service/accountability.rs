@@ -34,6 +34,8 @@ pub struct AccountView {
     pub account: Account,
     /// The caller may record the handling (审核人 or administrator of a node above).
     pub can_decide: bool,
+    /// Today in Beijing: the latest date a handling may be recorded on (the form's default).
+    pub today: String,
 }
 
 fn person(role: &str, name: &str) -> Person {
@@ -178,6 +180,7 @@ impl AccountabilityService<'_> {
         let account = self.readable(&mut conn, caller, id).await?;
         Ok(AccountView {
             can_decide: Self::may_decide(caller, &account),
+            today: beijing_today().to_string(),
             account,
         })
     }

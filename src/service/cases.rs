@@ -670,17 +670,17 @@ impl CasesService<'_> {
         let (case, report, body) = self.submitted_report(caller, id).await?;
         let bytes = report_workbook(&body, &report)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
-        let mut tx = self.db.begin().await?;
-        audit_case(
-            &mut tx,
+        self.audit_export(
             caller,
-            "export.case_report",
-            id,
-            &case.org_path,
-            serde_json::json!({}),
+            NewEvent {
+                action: "export.case_report",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({}),
+            },
         )
         .await?;
-        tx.commit().await?;
         Ok((format!("分类处理书面报告-{}.xlsx", case.member_name), bytes))
     }
 
@@ -692,23 +692,19 @@ impl CasesService<'_> {
         id: CaseId,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let (case, report, body) = self.submitted_report(caller, id).await?;
-        let title = format!(
-            "关于{}同志分类处理情况的报告",
-            body["member"].as_str().unwrap_or_default()
-        );
-        let bytes = crate::docx::document(&title, &report_items(&body, &report))
+        let bytes = crate::docx::document(&report_title(&body), &report_items(&body, &report))
             .map_err(|e| ServiceError::Failed(format!("无法生成 Word 文件：{e}")))?;
-        let mut tx = self.db.begin().await?;
-        audit_case(
-            &mut tx,
+        self.audit_export(
             caller,
-            "export.case_report",
-            id,
-            &case.org_path,
-            serde_json::json!({ "format": "docx" }),
+            NewEvent {
+                action: "export.case_report",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                detail: serde_json::json!({ "format": "docx" }),
+            },
         )
         .await?;
-        tx.commit().await?;
         Ok((format!("分类处理书面报告-{}.docx", case.member_name), bytes))
     }
 
@@ -769,7 +765,6 @@ fn report_workbook(
     report: &Report,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
-    let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("书面报告")?;
@@ -785,14 +780,7 @@ fn report_workbook(
         .set_border(FormatBorder::Thin)
         .set_text_wrap();
     let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
-    ws.merge_range(
-        0,
-        0,
-        0,
-        1,
-        &format!("关于{}同志分类处理情况的报告", text("member")),
-        &title,
-    )?;
+    ws.merge_range(0, 0, 0, 1, &report_title(b), &title)?;
     let rows = report_items(b, report);
     for (i, (l, v)) in rows.iter().enumerate() {
         let r = i as u32 + 2;
@@ -800,6 +788,14 @@ fn report_workbook(
         ws.write_string_with_format(r, 1, v, &cell)?;
     }
     wb.save_to_buffer()
+}
+
+/// The report's title, naming the member.
+fn report_title(b: &serde_json::Value) -> String {
+    format!(
+        "关于{}同志分类处理情况的报告",
+        b["member"].as_str().unwrap_or_default()
+    )
 }
 
 /// The report's items in order, label and text: the one content of the .xlsx and the .docx.

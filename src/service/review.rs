@@ -47,14 +47,8 @@ mod digest_tests {
     }
 }
 
-/// The same digest from the parts of a form (the spot check's frozen population).
+/// The same digest from the parts of a form (the spot check's population), hashed in place.
 pub fn content_digest(form_code: &str, data: &str, masked_id: Option<&str>) -> String {
-    hex::encode(content_digest_bytes(form_code, data, masked_id))
-}
-
-/// [`content_digest`] before it is written in hex, hashed in place (a national population
-/// is a million of them).
-pub fn content_digest_bytes(form_code: &str, data: &str, masked_id: Option<&str>) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(form_code.as_bytes());
@@ -62,7 +56,7 @@ pub fn content_digest_bytes(form_code: &str, data: &str, masked_id: Option<&str>
     h.update(data.as_bytes());
     h.update(b"\n");
     h.update(masked_id.unwrap_or("").as_bytes());
-    h.finalize().into()
+    hex::encode(h.finalize())
 }
 
 /// Fields whose value differs between `before` and `after` (JSON objects of field values).

@@ -96,15 +96,17 @@ struct Entry {
 /// The stratum node of a record at `path` for stratifying by `level`: its ancestor at that
 /// level, or its own node when it sits higher (a member of a city-level node itself).
 fn stratum_of(path: &str, level: OrgLevel) -> Option<(OrgId, String)> {
-    let tree = TreePath::parse(path)?;
-    let ids = tree.ids();
+    let ids = TreePath::parse(path)?.ids();
     let depth = (level.depth() as usize).min(ids.len().saturating_sub(1));
-    let mut p = String::from("/");
-    for id in ids.iter().take(depth + 1) {
-        p.push_str(&id.0.to_string());
-        p.push('/');
-    }
-    Some((ids[depth], p))
+    let stratum = ids[1..=depth]
+        .iter()
+        .fold(TreePath::root(ids[0]), |p, id| p.child(*id));
+    Some((ids[depth], stratum.as_str().to_owned()))
+}
+
+/// A form's content digest, as the review records it on approval.
+fn digest_of(c: &samples::FormContent) -> String {
+    super::review::content_digest(&c.form_code, &c.data, c.citizen_id_masked.as_deref())
 }
 
 /// The draw weight of a record: 1, plus one for each risk mark (the bits of `risk`) when
@@ -130,6 +132,14 @@ fn frozen_text(entries: &[Entry]) -> String {
         s.push_str(&e.digest16);
     }
     s
+}
+
+/// Add one stratum's frozen list to the population digest (strata in path order).
+fn fold_stratum(all: &mut Sha256, stratum: OrgId, frozen: &str) {
+    all.update(stratum.0.to_string().as_bytes());
+    all.update(b"\n");
+    all.update(frozen.as_bytes());
+    all.update(b"\n");
 }
 
 /// Read a frozen list back into its units.
@@ -159,7 +169,8 @@ impl SamplesService<'_> {
     pub async fn list(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SampleList> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
-        let samples = samples::list(&mut conn, &org.path).await?;
+        let samples =
+            samples::list(&mut conn, &crate::authz::Scope::Subtree(org.path.clone())).await?;
         let can_draw = org.level <= OrgLevel::Province
             && caller.require(Action::DrawSample, Some(&org.path)).is_ok();
         Ok(SampleList {
@@ -240,10 +251,10 @@ impl SamplesService<'_> {
             let digests: std::collections::HashMap<i64, String> =
                 samples::contents(&mut conn, campaign.id, &undigested)
                     .await?
-                    .into_iter()
-                    .map(|(m, _, content)| {
-                        let d = hex::encode(Sha256::digest(content.as_bytes()));
-                        (m, sample::short_digest(&d).to_owned())
+                    .iter()
+                    .map(|c| {
+                        let d = digest_of(c);
+                        (c.member_id.0, sample::short_digest(&d).to_owned())
                     })
                     .collect();
             for (_, list) in strata.values_mut() {
@@ -264,10 +275,7 @@ impl SamplesService<'_> {
         for (path, (stratum, entries)) in strata.iter_mut() {
             entries.sort_unstable_by_key(|e| e.unit.id);
             let frozen = frozen_text(entries);
-            all.update(stratum.0.to_string().as_bytes());
-            all.update(b"\n");
-            all.update(frozen.as_bytes());
-            all.update(b"\n");
+            fold_stratum(&mut all, *stratum, &frozen);
             let units: Vec<Unit> = entries.iter().map(|e| e.unit).collect();
             let k = params.stratum_size(units.len() as u64) as usize;
             let chosen = sample::draw(params.seed, stratum.0, &units, k);
@@ -296,10 +304,8 @@ impl SamplesService<'_> {
         let found: std::collections::HashMap<i64, (i64, String)> =
             samples::contents(&mut conn, campaign.id, &members)
                 .await?
-                .into_iter()
-                .map(|(m, reg, content)| {
-                    (m, (reg, hex::encode(Sha256::digest(content.as_bytes()))))
-                })
+                .iter()
+                .map(|c| (c.member_id.0, (c.registration_id, digest_of(c))))
                 .collect();
         drop(conn);
         let mut items = Vec::with_capacity(chosen_all.len());
@@ -400,6 +406,23 @@ impl SamplesService<'_> {
         Ok((s, seen))
     }
 
+    /// A sampled record within the caller's part of its sample, with the sample.
+    async fn readable_item(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        id: SampleItemId,
+    ) -> ServiceResult<(Item, Sample)> {
+        let item = samples::item(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let (sample, seen) = self.readable(conn, caller, item.sample_id).await?;
+        if !seen.contains(&item.org_path) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok((item, sample))
+    }
+
     /// The sample report: strata the caller sees with their false rates, and the overall
     /// estimate weighted by stratum population.
     pub async fn view(&self, caller: Caller<'_>, id: SampleId) -> ServiceResult<SampleView> {
@@ -449,7 +472,7 @@ impl SamplesService<'_> {
             per_page: f.per_page.clamp(1, 200),
             ..f.clone()
         };
-        Ok(samples::items(&mut conn, id, &seen, &f).await?)
+        Ok(samples::items(&mut conn, id, &crate::authz::Scope::Subtree(seen), &f).await?)
     }
 
     /// Draw again from the frozen population with the stored seed and parameters: true when
@@ -468,10 +491,7 @@ impl SamplesService<'_> {
         let mut again = Vec::new();
         let mut all = Sha256::new();
         for (stratum, text) in samples::frozen(&mut conn, id).await? {
-            all.update(stratum.0.to_string().as_bytes());
-            all.update(b"\n");
-            all.update(text.as_bytes());
-            all.update(b"\n");
+            fold_stratum(&mut all, stratum, &text);
             let units = frozen_units(&text)?;
             let k = params.stratum_size(units.len() as u64) as usize;
             again.extend(
@@ -579,13 +599,7 @@ impl SamplesService<'_> {
     /// and the check.
     pub async fn item(&self, caller: Caller<'_>, id: SampleItemId) -> ServiceResult<ItemView> {
         let mut conn = self.db.acquire().await?;
-        let item = samples::item(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let (sample, seen) = self.readable(&mut conn, caller, item.sample_id).await?;
-        if !seen.contains(&item.org_path) {
-            return Err(ServiceError::NotFound);
-        }
+        let (item, sample) = self.readable_item(&mut conn, caller, id).await?;
         let reg = registrations::get(&mut conn, sample.campaign_id, item.member_id).await?;
         let current = reg.as_ref().map(super::review::digest);
         let fields = reg
@@ -642,13 +656,7 @@ impl SamplesService<'_> {
             }
         }
         let mut tx = self.db.begin().await?;
-        let item = samples::item(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let (sample, seen) = self.readable(&mut tx, caller, item.sample_id).await?;
-        if !seen.contains(&item.org_path) {
-            return Err(ServiceError::NotFound);
-        }
+        let (item, sample) = self.readable_item(&mut tx, caller, id).await?;
         if let (Some(_), Some(by)) = (item.result, &item.checked_name) {
             return Err(ServiceError::Conflict(Refusal::AlreadyChecked(by.clone())));
         }

@@ -520,3 +520,26 @@ pub async fn reports_waiting(conn: &mut AnyConnection, org: OrgId) -> StoreResul
     .fetch_one(&mut *conn)
     .await?)
 }
+
+/// For `dengji bench` only: members of a subtree with no case in the campaign, at most `limit`.
+pub async fn members_without_case_for_bench(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+    limit: i64,
+) -> StoreResult<Vec<MemberId>> {
+    let rows = sqlx::query(
+        "SELECT m.id FROM members m WHERE m.org_path >= $1 AND m.org_path < $2 \
+         AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.member_id = m.id AND c.campaign_id = $3) \
+         ORDER BY m.id LIMIT $4",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .bind(campaign_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(MemberId(r.try_get("id")?)))
+        .collect()
+}

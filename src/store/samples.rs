@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::orgs::{Page, push_path_scope};
 use super::{Sql, StoreError, StoreResult, changed_one, now, state_of};
+use crate::authz::Scope;
 use crate::domain::{Finding, MemberId, OrgId, OrgLevel, SampleId, SampleItemId, TreePath, UserId};
 
 /// The approved forms of one organisation, as the population reads them: the
@@ -57,18 +58,27 @@ pub async fn each_registered(
     Ok(())
 }
 
-/// The forms of these members in the campaign as sampled: (member id, registration id, the
-/// content `service::review::digest` hashes: `form_code \n data \n masked ID`).
+/// What a sampled form's content digest is taken over (`service::review::digest`).
+#[derive(Debug, Clone)]
+pub struct FormContent {
+    pub member_id: MemberId,
+    pub registration_id: i64,
+    pub form_code: String,
+    pub data: String,
+    pub citizen_id_masked: Option<String>,
+}
+
+/// The forms of these members in the campaign, with what their digest is taken over.
 pub async fn contents(
     conn: &mut AnyConnection,
     campaign_id: i64,
     members: &[MemberId],
-) -> StoreResult<Vec<(i64, i64, String)>> {
+) -> StoreResult<Vec<FormContent>> {
     let mut out = Vec::with_capacity(members.len());
     for chunk in members.chunks(500) {
         let mut sql = Sql::new(
-            "SELECT member_id, id, form_code || '\n' || data || '\n' || \
-             COALESCE(citizen_id_masked, '') FROM registrations WHERE campaign_id = ",
+            "SELECT member_id, id, form_code, data, citizen_id_masked FROM registrations \
+             WHERE campaign_id = ",
         );
         sql.int(campaign_id).push(" AND member_id IN (");
         for (i, m) in chunk.iter().enumerate() {
@@ -79,7 +89,13 @@ pub async fn contents(
         }
         sql.push(")");
         for r in sql.query().fetch_all(&mut *conn).await? {
-            out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+            out.push(FormContent {
+                member_id: MemberId(r.try_get(0)?),
+                registration_id: r.try_get(1)?,
+                form_code: r.try_get(2)?,
+                data: r.try_get(3)?,
+                citizen_id_masked: r.try_get(4)?,
+            });
         }
     }
     Ok(out)
@@ -167,11 +183,16 @@ pub async fn get(conn: &mut AnyConnection, id: SampleId) -> StoreResult<Option<S
     row.as_ref().map(from_row).transpose()
 }
 
-/// The samples drawn by nodes within `path`, newest first.
-pub async fn list(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<Vec<Sample>> {
+/// The samples drawn by nodes within the scope, newest first (none for a member's own record).
+pub async fn list(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<Vec<Sample>> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE 1 = 1");
-    push_path_scope(&mut sql, "s.org_path", path);
+    match scope {
+        Scope::Subtree(path) => push_path_scope(&mut sql, "s.org_path", path),
+        Scope::OwnRecord(_) => {
+            sql.push(" AND 1 = 0");
+        }
+    }
     sql.push(" ORDER BY s.id DESC LIMIT 200");
     let rows = sql.query().fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
@@ -480,16 +501,21 @@ pub struct ItemFilter {
     pub per_page: i64,
 }
 
-/// One page of a sample's records within `path`, in drawing order.
+/// One page of a sample's records within the scope, in drawing order.
 pub async fn items(
     conn: &mut AnyConnection,
     id: SampleId,
-    path: &TreePath,
+    scope: &Scope,
     f: &ItemFilter,
 ) -> StoreResult<Page<Item>> {
     let mut sql = Sql::new(ITEM);
     sql.push(" WHERE i.sample_id = ").int(id.0);
-    push_path_scope(&mut sql, "i.org_path", path);
+    match scope {
+        Scope::Subtree(path) => push_path_scope(&mut sql, "i.org_path", path),
+        Scope::OwnRecord(id) => {
+            sql.push(" AND i.member_id = ").int(id.0);
+        }
+    }
     if let Some(s) = f.stratum {
         sql.push(" AND i.stratum_org_id = ").int(s.0);
     }

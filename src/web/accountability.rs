@@ -15,7 +15,7 @@ use super::view::{Ctx, Pager};
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{AccountKind, AccountabilityId, Handling, OrgId};
 use crate::service::accountability::{Account, AccountFilter, AccountView};
-use crate::service::{Caller, ServiceError, beijing_time, beijing_today};
+use crate::service::{Caller, ServiceError, beijing_time};
 
 pub struct AccountLine {
     id: i64,
@@ -162,7 +162,7 @@ fn account_page(user: &CurrentUser, v: &AccountView) -> AccountPage {
             .iter()
             .map(|h| (h.code(), h.label()))
             .collect(),
-        today: beijing_today().to_string(),
+        today: v.today.clone(),
         notice: None,
         errors: Vec::new(),
     }
