@@ -69,6 +69,9 @@ pub enum Action {
     /// Record the handling of an accountability record of a node below: 审核人 or
     /// administrator.
     HoldToAccount,
+    /// 催办: remind the members or the child nodes of the subtree that have not finished:
+    /// 经办人, 审核人 or administrator.
+    Remind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +93,9 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         Action::ManageUsers => actor.role == Role::Admin,
         Action::ReadAudit => matches!(actor.role, Role::Admin | Role::Auditor),
         Action::FileRegistration(_) => actor.role != Role::Auditor,
-        Action::ManageMembers => matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin),
+        Action::ManageMembers | Action::Remind => {
+            matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin)
+        }
         Action::Review => actor.role == Role::Reviewer,
         Action::SubmitPackage | Action::CheckSample => {
             matches!(actor.role, Role::Clerk | Role::Reviewer)

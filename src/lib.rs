@@ -13,3 +13,4 @@ pub mod service;
 pub mod sheet;
 pub mod store;
 pub mod web;
+pub mod workbook;

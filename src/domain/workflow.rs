@@ -52,6 +52,17 @@ impl RegistrationState {
         }
     }
 
+    /// The short word of lists and filters: 草稿, 待审核, 已退回, 已通过 (未填报 is the absence
+    /// of a form, see [`form_state_label`]).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Draft => "草稿",
+            Self::Submitted => "待审核",
+            Self::Returned => "已退回",
+            Self::Approved => "已通过",
+        }
+    }
+
     /// The member (or a clerk) may still change the form.
     pub fn editable(self) -> bool {
         matches!(self, Self::Draft | Self::Returned)
@@ -77,6 +88,11 @@ impl RegistrationState {
             .filter(|s| s.after(m).is_some())
             .collect()
     }
+}
+
+/// The list word for a member's form state, `None` being 未填报 (no form yet).
+pub fn form_state_label(state: Option<RegistrationState>) -> &'static str {
+    state.map_or("未填报", RegistrationState::short_label)
 }
 
 /// Where a node's package to its parent stands.
@@ -191,12 +207,14 @@ pub enum NoticeKind {
     CaseOverdue,
     /// A case's written report submitted, acknowledged or returned.
     CaseReport,
+    /// 催办: a reminder from the level above (or the firm's clerk) to get on with it.
+    Reminder,
     /// Anything else.
     Other,
 }
 
 impl NoticeKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Submitted,
         Self::Returned,
         Self::Accepted,
@@ -206,6 +224,7 @@ impl NoticeKind {
         Self::LookupLimit,
         Self::CaseOverdue,
         Self::CaseReport,
+        Self::Reminder,
         Self::Other,
     ];
 
@@ -220,6 +239,7 @@ impl NoticeKind {
             Self::LookupLimit => "lookup_limit",
             Self::CaseOverdue => "case_overdue",
             Self::CaseReport => "case_report",
+            Self::Reminder => "reminder",
             Self::Other => "notice",
         }
     }
@@ -243,6 +263,7 @@ impl NoticeKind {
             Self::LookupLimit => "查重上限",
             Self::CaseOverdue => "分类处理逾期",
             Self::CaseReport => "书面报告",
+            Self::Reminder => "催办",
             Self::Other => "通知",
         }
     }

@@ -361,14 +361,10 @@ impl AccountabilityService<'_> {
 }
 
 fn register_workbook(all: &[Account]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, FormatBorder, Workbook};
-    let mut wb = Workbook::new();
+    use crate::workbook::{Cell, a4_landscape, write_table};
+    let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    ws.set_name("追责登记")?;
-    ws.set_paper_size(9);
-    ws.set_landscape();
-    let head = Format::new().set_bold().set_border(FormatBorder::Thin);
-    let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
+    a4_landscape(ws, "追责登记", 0)?;
     let cols = [
         "编号",
         "党组织",
@@ -381,34 +377,31 @@ fn register_workbook(all: &[Account]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
         "处理日期",
         "处理人",
     ];
-    for (c, h) in cols.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &head)?;
-    }
     ws.set_column_width(1, 24)?;
     ws.set_column_width(4, 40)?;
     ws.set_column_width(5, 36)?;
-    for (i, a) in all.iter().enumerate() {
-        let r = i as u32 + 1;
-        let people: Vec<String> = a
-            .people
-            .iter()
-            .map(|p| format!("{}：{}", p.role, p.name))
-            .collect();
-        let row = [
-            a.id.0.to_string(),
-            a.org_name.clone(),
-            a.kind.label().to_owned(),
-            a.source.label().to_owned(),
-            a.summary.clone(),
-            people.join("\n"),
-            a.decision.map_or("待处理", Handling::label).to_owned(),
-            a.decision_note.clone().unwrap_or_default(),
-            a.decided_on.clone().unwrap_or_default(),
-            a.decider_name.clone().unwrap_or_default(),
-        ];
-        for (c, v) in row.iter().enumerate() {
-            ws.write_string_with_format(r, c as u16, v, &cell)?;
-        }
-    }
+    let rows: Vec<Vec<Cell>> = all
+        .iter()
+        .map(|a| {
+            let people: Vec<String> = a
+                .people
+                .iter()
+                .map(|p| format!("{}：{}", p.role, p.name))
+                .collect();
+            vec![
+                Cell::from(a.id.0.to_string()),
+                a.org_name.clone().into(),
+                a.kind.label().into(),
+                a.source.label().into(),
+                a.summary.clone().into(),
+                people.join("\n").into(),
+                a.decision.map_or("待处理", Handling::label).into(),
+                a.decision_note.clone().unwrap_or_default().into(),
+                a.decided_on.clone().unwrap_or_default().into(),
+                a.decider_name.clone().unwrap_or_default().into(),
+            ]
+        })
+        .collect();
+    write_table(ws, 0, &cols, &rows)?;
     wb.save_to_buffer()
 }

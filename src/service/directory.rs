@@ -11,7 +11,7 @@ use crate::store::{audit, firms, members, orgs};
 // the store.
 pub use crate::store::audit::Event;
 pub use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
-pub use crate::store::members::{Member, MemberFilter, MemberSort};
+pub use crate::store::members::{FormFilter, ListedMember, Member, MemberFilter, MemberSort};
 pub use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
 
 /// Most children shown under one node at once.
@@ -156,7 +156,7 @@ impl DirectoryService<'_> {
         caller: Caller<'_>,
         under: Option<OrgId>,
         f: &MemberFilter,
-    ) -> ServiceResult<(Page<Member>, Option<Org>)> {
+    ) -> ServiceResult<(Page<ListedMember>, Option<Org>)> {
         let (scope, node) = match caller {
             Caller::User(a) if a.role == crate::domain::Role::Member => {
                 if under.is_some() {
@@ -167,7 +167,12 @@ impl DirectoryService<'_> {
             _ => self.narrowed_scope(caller, under).await?,
         };
         let mut conn = self.db.acquire().await?;
-        Ok((members::list(&mut conn, &scope, f).await?, node))
+        let campaign = crate::store::campaigns::latest(&mut conn).await?;
+        let f = MemberFilter {
+            campaign: campaign.map(|c| c.id),
+            ..f.clone()
+        };
+        Ok((members::list_with_forms(&mut conn, &scope, &f).await?, node))
     }
 
     pub async fn audit(

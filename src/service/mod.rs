@@ -19,6 +19,7 @@ pub mod org_registration;
 pub mod package;
 pub mod refusal;
 pub mod registration;
+pub mod remind;
 pub mod review;
 pub mod samples;
 pub mod setup;
@@ -195,6 +196,11 @@ impl Services {
     /// 附件1/附件2, the member's own form ([`registration`]).
     pub fn registration(&self) -> registration::RegistrationService<'_> {
         registration::RegistrationService::of(self)
+    }
+
+    /// 催办: reminders to members and child nodes that have not finished ([`remind`]).
+    pub fn remind(&self) -> remind::RemindService<'_> {
+        remind::RemindService::of(self)
     }
 
     /// Reviewing members' forms: approve, return ([`review`]).

@@ -443,3 +443,64 @@ impl RegistrationService<'_> {
         Ok(version)
     }
 }
+
+/// Where a member's own form stands, for their home page.
+#[derive(Debug, Clone)]
+pub struct FormStatus {
+    pub member: Member,
+    pub campaign_name: String,
+    /// `None`: nothing saved yet (未填写).
+    pub state: Option<RegistrationState>,
+    pub return_reason: Option<String>,
+    /// Who approved it and when (Beijing time), once approved.
+    pub approved_by: Option<(String, String)>,
+    /// Fields still missing or wrong (errors the form would refuse on submit).
+    pub problems: Vec<Finding>,
+    /// The date the firm's organisation has to finish its review by (an extension included).
+    pub deadline: String,
+    /// The campaign is closed: nothing more to do.
+    pub closed: bool,
+}
+
+impl RegistrationService<'_> {
+    /// The state of a member's form in the current campaign, what is still missing and the
+    /// deadline: what their home page says.
+    pub async fn status(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+    ) -> ServiceResult<FormStatus> {
+        let view = self.view(caller, member_id).await?;
+        let mut conn = self.db.acquire().await?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        let reg = registrations::get(&mut conn, campaign.id, member_id).await?;
+        let approved_by = match reg.as_ref() {
+            Some(r) if r.state == RegistrationState::Approved => {
+                crate::store::reviews::latest_approval(&mut conn, r.id)
+                    .await?
+                    .map(|a| (a.reviewer_name, super::beijing_time(a.at)))
+            }
+            _ => None,
+        };
+        let extension =
+            crate::store::packages::extension_of(&mut conn, campaign.id, view.member.org_id)
+                .await?;
+        let deadline =
+            super::package::NodeDeadline::new(&campaign, crate::domain::OrgLevel::Firm, extension)
+                .effective;
+        Ok(FormStatus {
+            state: reg.as_ref().map(|r| r.state),
+            return_reason: view.return_reason,
+            approved_by,
+            problems: view
+                .findings
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .collect(),
+            deadline,
+            closed: campaign.closed_at.is_some(),
+            campaign_name: view.campaign_name,
+            member: view.member,
+        })
+    }
+}

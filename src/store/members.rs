@@ -8,7 +8,7 @@ use super::orgs::{Page, push_path_scope};
 use super::sql::like_escape;
 use super::{Sql, StoreError, StoreResult, now};
 use crate::authz::Scope;
-use crate::domain::{FirmId, MemberId, OrgId, TreePath};
+use crate::domain::{FirmId, MemberId, OrgId, RegistrationState, TreePath};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -94,6 +94,9 @@ pub struct MemberFilter {
     pub party_status: Option<String>,
     pub firm: Option<FirmId>,
     pub org: Option<OrgId>,
+    /// Join each member's form of this campaign (and filter on it with `form`).
+    pub campaign: Option<i64>,
+    pub form: Option<FormFilter>,
     pub sort: MemberSort,
     pub page: i64,
     pub per_page: i64,
@@ -107,21 +110,81 @@ pub enum MemberSort {
     JoinedOn,
 }
 
-/// One page of members. The page's ids are chosen first from the members table alone (for
-/// the common name order that is a scan of the `(org_path, name)` index, no table rows), and
-/// only those rows are then joined to their firm and organisation.
+/// Which members by the state of their form in the filter's campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormFilter {
+    /// 未填报: no form at all yet.
+    NotStarted,
+    In(RegistrationState),
+}
+
+/// A listed member with the state of their form in the filter's campaign (`None`: not
+/// started, or no campaign asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMember {
+    pub member: Member,
+    pub form_state: Option<RegistrationState>,
+}
+
+/// One page of members (see [`list_with_forms`]).
 pub async fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
     f: &MemberFilter,
 ) -> StoreResult<Page<Member>> {
+    let page = list_with_forms(conn, scope, f).await?;
+    Ok(Page {
+        items: page.items.into_iter().map(|l| l.member).collect(),
+        page: page.page,
+        per_page: page.per_page,
+        has_next: page.has_next,
+    })
+}
+
+/// One page of members. The page's ids are chosen first from the members table alone (for
+/// the common name order that is a scan of the `(org_path, name)` index, no table rows), and
+/// only those rows are then joined to their firm and organisation.
+pub async fn list_with_forms(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &MemberFilter,
+) -> StoreResult<Page<ListedMember>> {
     let order = match f.sort {
         MemberSort::Name => " ORDER BY m.name, m.id",
         MemberSort::BirthDate => " ORDER BY m.birth_date, m.id",
         MemberSort::JoinedOn => " ORDER BY m.joined_on, m.id",
     };
-    let mut sql = Sql::new(SELECT);
-    sql.push(" JOIN (SELECT m.id FROM members m WHERE 1 = 1");
+    let mut sql = match f.campaign {
+        Some(_) => Sql::new(&format!(
+            "SELECT r.state AS form_state, {}",
+            &SELECT["SELECT ".len()..]
+        )),
+        None => Sql::new(SELECT),
+    };
+    match f.campaign {
+        Some(c) => {
+            sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
+                .int(c)
+                .push(" JOIN (SELECT m.id FROM members m");
+            if f.form.is_some() {
+                sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
+                    .int(c);
+            }
+        }
+        None => {
+            sql.push(" JOIN (SELECT m.id FROM members m");
+        }
+    }
+    sql.push(" WHERE 1 = 1");
+    match (f.campaign, f.form) {
+        (Some(_), Some(FormFilter::NotStarted)) => {
+            sql.push(" AND r.id IS NULL");
+        }
+        (Some(_), Some(FormFilter::In(state))) => {
+            sql.push(" AND r.state = ").text(state.code().to_owned());
+        }
+        _ => {}
+    }
     match scope {
         Scope::Subtree(path) => push_path_scope(&mut sql, "m.org_path", path),
         Scope::OwnRecord(id) => {
@@ -153,7 +216,25 @@ pub async fn list(
         .push(") page ON page.id = m.id")
         .push(order);
     let rows = sql.query().fetch_all(&mut *conn).await?;
-    let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let form_state = match f.campaign {
+                Some(_) => r
+                    .try_get::<Option<String>, _>("form_state")?
+                    .map(|code| {
+                        RegistrationState::parse(&code)
+                            .ok_or_else(|| StoreError::Corrupt(format!("form state {code}")))
+                    })
+                    .transpose()?,
+                None => None,
+            };
+            Ok(ListedMember {
+                member: from_row(r)?,
+                form_state,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, f.page, f.per_page))
 }
 

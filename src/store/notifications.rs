@@ -123,3 +123,71 @@ pub async fn mark_read(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Members of a subtree whose form of the campaign is not in (未填报, 草稿 or 已退回): how
+/// many, and how many of them have an active 党员本人 account a reminder can reach.
+pub async fn unsubmitted_members(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+) -> StoreResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(DISTINCT m.id) AS n, COUNT(DISTINCT u.member_id) AS reachable \
+         FROM members m \
+         LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
+         LEFT JOIN users u ON u.member_id = m.id AND u.role = 'member' AND u.disabled = 0 \
+         WHERE m.org_path >= $2 AND m.org_path < $3 \
+         AND (r.id IS NULL OR r.state IN ('draft', 'returned'))",
+    )
+    .bind(campaign_id)
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("reachable")?))
+}
+
+/// Send a notice to the 党员本人 accounts of every member of a subtree whose form of the
+/// campaign is not in (see [`unsubmitted_members`]); an account that already holds a notice
+/// with `dedupe_key` gets no second one. Returns how many accounts were addressed.
+pub async fn send_to_unsubmitted(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+    notice: (NoticeKind, &str, &str),
+    dedupe_key: &str,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "INSERT INTO notifications (user_id, kind, title, link, dedupe_key, created_at) \
+         SELECT u.id, $1, $2, $3, $4, $5 FROM users u JOIN members m ON m.id = u.member_id \
+         LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $6 \
+         WHERE u.role = 'member' AND u.disabled = 0 \
+         AND m.org_path >= $7 AND m.org_path < $8 \
+         AND (r.id IS NULL OR r.state IN ('draft', 'returned')) \
+         AND NOT EXISTS (SELECT 1 FROM notifications n \
+              WHERE n.user_id = u.id AND n.dedupe_key = $4)",
+    )
+    .bind(notice.0.code())
+    .bind(notice.1.to_owned())
+    .bind(notice.2.to_owned())
+    .bind(dedupe_key.to_owned())
+    .bind(now())
+    .bind(campaign_id)
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Whether an organisation has any active working account (经办人, 审核人, 管理员).
+pub async fn staff_exists(conn: &mut AnyConnection, org: OrgId) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM users WHERE org_id = $1 \
+         AND role IN ('clerk', 'reviewer', 'admin') AND disabled = 0",
+    )
+    .bind(org.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}

@@ -268,6 +268,44 @@ pub async fn progress_of_children(
     Ok(out)
 }
 
+/// Members of a node's whole subtree (the node included) and their forms by state, from the
+/// tallies; `org_id` and `name` are left for the caller.
+pub async fn progress_of_subtree(
+    conn: &mut AnyConnection,
+    campaign_id: i64,
+    path: &TreePath,
+) -> StoreResult<ChildProgress> {
+    let r = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(t.lawyers + t.staff), 0) AS BIGINT) AS members, \
+         CAST(COALESCE(SUM(k.drafts), 0) AS BIGINT) AS draft, \
+         CAST(COALESCE(SUM(k.submitted), 0) AS BIGINT) AS submitted, \
+         CAST(COALESCE(SUM(k.returned), 0) AS BIGINT) AS returned, \
+         CAST(COALESCE(SUM(k.approved), 0) AS BIGINT) AS approved \
+         FROM orgs o LEFT JOIN org_tallies t ON t.org_id = o.id \
+         LEFT JOIN campaign_tallies k ON k.org_id = o.id AND k.campaign_id = $1 \
+         WHERE o.path >= $2 AND o.path < $3",
+    )
+    .bind(campaign_id)
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ChildProgress {
+        org_id: path
+            .ids()
+            .last()
+            .copied()
+            .unwrap_or(crate::domain::OrgId(0)),
+        name: String::new(),
+        level: String::new(),
+        members: r.try_get("members")?,
+        draft: r.try_get("draft")?,
+        submitted: r.try_get("submitted")?,
+        returned: r.try_get("returned")?,
+        approved: r.try_get("approved")?,
+    })
+}
+
 /// Members of a subtree who have no form yet in the campaign (id, organisation path, name),
 /// at most `limit`.
 pub async fn members_without_form(

@@ -1,46 +1,103 @@
-//! The progress cockpit of a node over its children.
+//! The progress cockpit of a node over its children: totals, filters, 催办 and its export.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
 
 use super::path::Path;
 
+use super::remind::RemindedQuery;
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
+use crate::authz::{Action, Decision, authorize};
 use crate::domain::OrgId;
 use crate::service::Caller;
-use crate::service::cockpit::Cockpit;
+use crate::service::cockpit::{ChildStatus, Cockpit, Order, Show, percent_label};
+
+#[derive(Deserialize, Default)]
+pub struct CockpitQuery {
+    #[serde(default)]
+    show: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(flatten)]
+    reminded: RemindedQuery,
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "cockpit.html")]
 pub struct CockpitPage {
     ctx: Option<Ctx>,
+    csrf: String,
     c: Cockpit,
     time_left: String,
-    overdue_count: usize,
+    show: &'static str,
+    sort: &'static str,
+    /// (code, label) of the filter's choices.
+    shows: Vec<(&'static str, &'static str)>,
+    can_remind: bool,
+    reminded: Option<String>,
+}
+
+impl CockpitPage {
+    fn pct(&self, p: impl std::borrow::Borrow<Option<i64>>) -> String {
+        percent_label(*p.borrow())
+    }
+
+    fn days(&self, d: impl std::borrow::Borrow<Option<i64>>) -> String {
+        days_label(*d.borrow())
+    }
+}
+
+fn days_label(d: Option<i64>) -> String {
+    match d {
+        Some(d) if d > 0 => format!("还有 {d} 天"),
+        Some(0) => "今天截止".to_owned(),
+        Some(d) => format!("已过期 {} 天", -d),
+        None => String::new(),
+    }
 }
 
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<OrgId>,
+    Query(q): Query<CockpitQuery>,
 ) -> Result<CockpitPage, AppError> {
+    let show = Show::parse(&q.show);
+    let order = Order::parse(&q.sort);
     let c = state
         .services
         .cockpit()
-        .view(Caller::User(&user.actor), id)
+        .view(Caller::User(&user.actor), id, show, order)
         .await?;
-    let time_left = match c.days_left {
-        Some(d) if d > 0 => format!("还有 {d} 天"),
-        Some(0) => "今天截止".to_owned(),
-        Some(d) => format!("已过期 {} 天", -d),
-        None => String::new(),
-    };
+    let mut shows = vec![("", "全部"), ("outstanding", "未报送"), ("overdue", "逾期")];
+    shows.extend(ChildStatus::ALL.iter().map(|s| (s.code(), s.label())));
     Ok(CockpitPage {
         ctx: Some(Ctx::new(&user, "tree")),
-        overdue_count: c.rows.iter().filter(|r| r.overdue).count(),
-        time_left,
+        csrf: user.csrf.clone(),
+        can_remind: !c.closed
+            && authorize(&user.actor, Action::Remind, Some(&c.org.path)) == Decision::Allow,
+        time_left: days_label(c.days_left),
+        show: show.code(),
+        sort: order.code(),
+        shows,
+        reminded: q.reminded.message(),
         c,
     })
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+) -> Result<Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .cockpit()
+        .export_xlsx(Caller::User(&user.actor), id)
+        .await?;
+    Ok(super::export::xlsx_download(&name, bytes))
 }

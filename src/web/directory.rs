@@ -5,17 +5,17 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 
 use super::path::Path;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::view::{Ctx, MemberView, Pager, paging};
 use super::{AppError, AppState, CurrentUser};
 use crate::authz::{Action, Decision, authorize};
-use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, Role};
+use crate::domain::workflow::form_state_label;
+use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, RegistrationState, Role};
 use crate::service::directory::OrgView;
 use crate::service::directory::{Coverage, Firm, FirmFilter, FirmSort, form_label};
-use crate::service::directory::{MemberFilter, MemberSort};
-use crate::service::directory::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
+use crate::service::directory::{FormFilter, MemberFilter, MemberSort};
+use crate::service::directory::{Org, OrgFilter, OrgSort, Page};
 use crate::service::{Caller, beijing_time};
 
 /// An optional id from a query string; anything that is not a positive number is ignored.
@@ -27,51 +27,6 @@ fn id_param(v: &Option<String>) -> Option<i64> {
 
 fn text_param(v: &Option<String>) -> String {
     v.as_deref().unwrap_or("").trim().chars().take(50).collect()
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "home.html")]
-pub struct HomePage {
-    ctx: Option<Ctx>,
-    org: Org,
-    counts: SubtreeCounts,
-    children: Vec<Org>,
-    campaign: Option<String>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "member_home.html")]
-pub struct MemberHomePage {
-    ctx: Option<Ctx>,
-    member: Option<MemberView>,
-}
-
-pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let s = &state.services;
-    let caller = Caller::User(&user.actor);
-    if user.actor.role == Role::Member {
-        let member = match user.actor.member_id {
-            Some(id) => Some(MemberView::new(
-                &s.directory().member(caller, id).await?,
-                true,
-            )),
-            None => None,
-        };
-        return Ok(MemberHomePage {
-            ctx: Some(Ctx::new(&user, "home")),
-            member,
-        }
-        .into_response());
-    }
-    let view = s.directory().org(caller, user.actor.org_id).await?;
-    Ok(HomePage {
-        ctx: Some(Ctx::new(&user, "home")),
-        org: view.org,
-        counts: view.counts,
-        children: view.children,
-        campaign: s.directory().current_campaign().await?,
-    }
-    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -318,7 +273,11 @@ pub struct MemberQuery {
     sort: Option<String>,
     under: Option<String>,
     firm: Option<String>,
+    /// The form state: none (未填报), draft, submitted, returned, approved.
+    form: Option<String>,
     page: Option<String>,
+    #[serde(flatten)]
+    reminded: super::remind::RemindedQuery,
 }
 
 pub struct MemberForm {
@@ -326,6 +285,23 @@ pub struct MemberForm {
     category: String,
     status: String,
     sort: String,
+    form: String,
+}
+
+/// The form-state filter's choices: (query value, label).
+const FORM_STATES: [(&str, &str); 5] = [
+    ("none", "未填报"),
+    ("draft", "草稿"),
+    ("submitted", "待审核"),
+    ("returned", "已退回"),
+    ("approved", "已通过"),
+];
+
+fn form_filter(code: &str) -> Option<FormFilter> {
+    match code {
+        "none" => Some(FormFilter::NotStarted),
+        other => RegistrationState::parse(other).map(FormFilter::In),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -338,8 +314,12 @@ pub struct MembersPage {
     firm: Option<i64>,
     categories: Vec<(String, String)>,
     statuses: Vec<(String, String)>,
-    rows: Vec<MemberView>,
+    form_states: &'static [(&'static str, &'static str)],
+    rows: Vec<(MemberView, &'static str)>,
     pager: Pager,
+    /// The node whose unsubmitted members 催办 reminds, when the user may remind.
+    remind_org: Option<i64>,
+    reminded: Option<String>,
 }
 
 fn known_code(list: &[(String, String)], v: &Option<String>) -> String {
@@ -372,6 +352,12 @@ pub async fn members(
             Some(s @ ("birth" | "joined")) => s.to_owned(),
             _ => "name".to_owned(),
         },
+        form: q
+            .form
+            .as_deref()
+            .filter(|f| form_filter(f).is_some())
+            .unwrap_or("")
+            .to_owned(),
     };
     let firm = id_param(&q.firm);
     let filter = MemberFilter {
@@ -380,6 +366,8 @@ pub async fn members(
         party_status: (!form.status.is_empty()).then(|| form.status.clone()),
         firm: firm.map(FirmId),
         org: None,
+        campaign: None,
+        form: form_filter(&form.form),
         sort: match form.sort.as_str() {
             "birth" => MemberSort::BirthDate,
             "joined" => MemberSort::JoinedOn,
@@ -401,16 +389,29 @@ pub async fn members(
         ("sort", form.sort.clone()),
         ("under", under.map(|u| u.to_string()).unwrap_or_default()),
         ("firm", firm.map(|u| u.to_string()).unwrap_or_default()),
+        ("form", form.form.clone()),
     ];
+    let remind_node = under.map_or(user.actor.org_id, OrgId);
+    let remind_org = (firm.is_none()
+        && authorize(&user.actor, Action::Remind, None) == Decision::Allow)
+        .then_some(remind_node.0);
     Ok(MembersPage {
         ctx: Some(Ctx::new(&user, "members")),
         pager: Pager::new("/members", &params, &page),
         rows: page
             .items
             .iter()
-            .map(|m| MemberView::new(m, false))
+            .map(|m| {
+                (
+                    MemberView::new(&m.member, false),
+                    form_state_label(m.form_state),
+                )
+            })
             .collect(),
         q: form,
+        form_states: &FORM_STATES,
+        remind_org,
+        reminded: q.reminded.message(),
         under,
         under_name: node.map(|n| n.name),
         firm,

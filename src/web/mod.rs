@@ -14,6 +14,7 @@ mod directory;
 mod error;
 mod export;
 mod formview;
+mod home;
 mod import;
 mod inbox;
 mod membership;
@@ -21,6 +22,7 @@ mod org_registration;
 mod package;
 mod path;
 mod registration;
+mod remind;
 mod reviews;
 mod samples;
 mod session;
@@ -63,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     Router::new()
-        .route("/", get(directory::home))
+        .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
@@ -133,6 +135,9 @@ pub fn router(state: AppState) -> Router {
             get(reviews::queue).post(reviews::approve_many),
         )
         .route("/orgs/{id}/cockpit", get(cockpit::show))
+        .route("/orgs/{id}/cockpit.xlsx", get(cockpit::export))
+        .route("/orgs/{id}/remind/members", post(remind::members))
+        .route("/orgs/{id}/remind/children", post(remind::children))
         .route("/orgs/{id}/cities", get(cities::show).post(cities::create))
         .route(
             "/orgs/{id}/package",

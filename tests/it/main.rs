@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod deploy;
 mod export;
+mod guided;
 mod helpers;
 mod import;
 mod membership;

@@ -159,7 +159,7 @@ async fn name_search_treats_wildcards_literally() {
         )
         .await
         .unwrap();
-    assert!(page.items.iter().all(|m| m.name.contains('王')));
+    assert!(page.items.iter().all(|m| m.member.name.contains('王')));
 }
 
 #[tokio::test]
@@ -183,7 +183,7 @@ async fn paging_walks_every_member_once() {
             .await
             .unwrap();
         for m in &page.items {
-            assert!(seen.insert(m.id), "member {} twice", m.id);
+            assert!(seen.insert(m.member.id), "member {} twice", m.member.id);
         }
         if !page.has_next {
             break;

@@ -76,7 +76,7 @@ impl TestApp {
             .members(OP, Some(under), &f)
             .await
             .unwrap();
-        page.items
+        page.items.into_iter().map(|l| l.member).collect()
     }
 
     /// The 专职律师 filed at `org` itself (those the campaign registers), in id order.

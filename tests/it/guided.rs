@@ -1,0 +1,474 @@
+//! Guided work: home pages that list each role's tasks, the member list by form state, the
+//! cockpit's totals, filters and export, and 催办 into the inbox.
+
+use axum::http::StatusCode;
+
+use crate::helpers::{TestApp, count, demo_places, python};
+use dengji::domain::{MemberId, OrgId, Role};
+use dengji::service::Caller;
+
+const OP: Caller<'static> = Caller::Operator;
+
+/// The table row of `/members` for one member (from its link to the closing tag).
+fn member_row(html: &str, member: MemberId) -> Option<&str> {
+    let start = html.find(&format!("<a href=\"/members/{}\">", member.0))?;
+    let end = html[start..]
+        .find("</tr>")
+        .map_or(html.len(), |e| start + e);
+    Some(&html[start..end])
+}
+
+/// The cockpit row of a child.
+fn cockpit_row(html: &str, child: OrgId) -> Option<&str> {
+    let start = html.find(&format!("data-org=\"{}\"", child.0))?;
+    let end = html[start..]
+        .find("</tr>")
+        .map_or(html.len(), |e| start + e);
+    Some(&html[start..end])
+}
+
+fn nums(row: &str) -> Vec<i64> {
+    row.split("<td class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().trim().parse().unwrap())
+        .collect()
+}
+
+async fn reminders_of(app: &TestApp, username: &str) -> i64 {
+    let user = app.user(username).await;
+    count(
+        app,
+        &format!(
+            "SELECT COUNT(*) FROM notifications WHERE user_id = {} AND kind = 'reminder'",
+            user.id.0
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_member_list_shows_each_form_state_and_filters_by_it() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let lawyers = app.registrable_lawyers_at(p.firm_org).await;
+    let (submitted, approved, untouched) = (lawyers[0], lawyers[1], lawyers[2]);
+    assert!(app.file_member(submitted, None).await);
+    assert!(app.file_member(approved, None).await);
+    app.services
+        .review()
+        .approve(OP, &[approved])
+        .await
+        .unwrap();
+    let clerk = app.login_demo("suo").await;
+    let under = format!("/members?under={}", p.firm_org.0);
+    let all = clerk.get(&format!("{under}&page=1")).await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.body.contains("<th>登记表</th>"), "state column");
+    let state_of = |html: &str, m: MemberId| {
+        let row = member_row(html, m).unwrap_or_else(|| panic!("row of {m:?}"));
+        row.split("<td class=\"form-state\">")
+            .nth(1)
+            .and_then(|c| c.split('<').next())
+            .unwrap()
+            .to_owned()
+    };
+    // Every member of the firm fits one page of the demo; look each one up by filter instead
+    // of relying on the first page's order.
+    let pending = clerk.get(&format!("{under}&form=submitted")).await;
+    assert_eq!(state_of(&pending.body, submitted), "待审核");
+    assert!(member_row(&pending.body, approved).is_none());
+    assert!(member_row(&pending.body, untouched).is_none());
+    let passed = clerk.get(&format!("{under}&form=approved")).await;
+    assert_eq!(state_of(&passed.body, approved), "已通过");
+    assert!(member_row(&passed.body, submitted).is_none());
+    let not_filed = clerk
+        .get(&format!(
+            "{under}&form=none&name={}",
+            app.member(untouched).await.name
+        ))
+        .await;
+    assert_eq!(state_of(&not_filed.body, untouched), "未填报");
+    assert!(member_row(&not_filed.body, submitted).is_none());
+    assert!(
+        not_filed.body.contains("selected>未填报"),
+        "the filter stays chosen"
+    );
+    // An unknown state is ignored, not an error.
+    let odd = clerk.get(&format!("{under}&form=bogus")).await;
+    assert_eq!(odd.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_firm_clerk_reminds_unsubmitted_members_once_a_day_and_it_is_logged() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let page = clerk.get(&format!("/members?under={}", p.firm_org.0)).await;
+    assert!(page.body.contains("id=\"remind-members\""), "催办 button");
+    assert_eq!(reminders_of(&app, "dangyuan").await, 0);
+    let r = clerk
+        .post(
+            &format!("/orgs/{}/remind/members", p.firm_org.0),
+            &[("back", "members")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let back = r.location().unwrap();
+    let shown = clerk.get(&back).await;
+    let members = app.members_of(p.firm_org).await.len();
+    let reached = between_ids(&shown.body, "id=\"reminded\" role=\"status\">");
+    assert!(
+        reached.starts_with(&format!("已催办 {members} 个对象，发送站内提醒 1 条")),
+        "{reached}"
+    );
+    // Members without an account are named as such, to be told another way.
+    assert!(
+        reached.contains(&format!("其中 {} 人尚未激活账号", members - 1)),
+        "{reached}"
+    );
+    assert_eq!(reminders_of(&app, "dangyuan").await, 1);
+    let member = app.login_demo("dangyuan").await;
+    let inbox = member.get("/inbox").await;
+    assert!(
+        inbox.body.contains("催办：请尽快填写并提交"),
+        "{}",
+        inbox.body
+    );
+    // The same day again: logged, but nobody is reminded twice.
+    let again = clerk
+        .post(
+            &format!("/orgs/{}/remind/members", p.firm_org.0),
+            &[("back", "members")],
+        )
+        .await;
+    assert!(again.location().unwrap().contains("sent=0"));
+    assert_eq!(reminders_of(&app, "dangyuan").await, 1);
+    assert_eq!(app.audit("remind.members").await.len(), 2);
+    // A member whose form is in gets no reminder.
+    assert!(app.file_member(p.member, None).await);
+    sqlx::query("DELETE FROM notifications WHERE kind = 'reminder'")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    clerk
+        .post(
+            &format!("/orgs/{}/remind/members", p.firm_org.0),
+            &[("back", "members")],
+        )
+        .await;
+    assert_eq!(reminders_of(&app, "dangyuan").await, 0);
+    // Outside the subtree the node does not exist; a member may not remind at all.
+    let outsider = app.login_as(Role::Clerk, p.other_city, None).await;
+    let r = outsider
+        .post(&format!("/orgs/{}/remind/members", p.firm_org.0), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = member
+        .post(&format!("/orgs/{}/remind/members", p.firm_org.0), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.audit("remind.members").await.len(), 3);
+}
+
+/// The text after `start` up to the next tag.
+fn between_ids<'a>(html: &'a str, start: &str) -> &'a str {
+    crate::helpers::between(html, start)
+}
+
+#[tokio::test]
+async fn the_cockpit_totals_every_child_filters_sorts_and_exports() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    // A child with nobody in it reads —, not 100 %.
+    let empty = app.firm_org(p.city).build().await;
+    let lawyers = app.registrable_lawyers_at(p.firm_org).await;
+    assert!(app.file_member(lawyers[0], None).await);
+    assert!(app.file_member(lawyers[1], None).await);
+    app.services
+        .review()
+        .approve(OP, &[lawyers[1]])
+        .await
+        .unwrap();
+    let city = app.login_demo("shi").await;
+    let page = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let empty_row = cockpit_row(&page.body, empty.org).expect("the empty child");
+    assert!(
+        empty_row.contains("<span class=\"pct-num\">—</span>"),
+        "{empty_row}"
+    );
+    let firm_row = cockpit_row(&page.body, p.firm_org).unwrap();
+    let members = app.members_of(p.firm_org).await.len() as i64;
+    assert!(
+        firm_row.contains(&format!(
+            "<span class=\"pct-num\">{}%</span>",
+            100 / members
+        )),
+        "{firm_row}"
+    );
+    assert!(
+        firm_row.contains("还有 "),
+        "days left per child: {firm_row}"
+    );
+    // The totals row is the sum of the rows.
+    let children = app.children_of(p.city).await;
+    let mut sums = vec![0; 6];
+    for c in &children {
+        for (s, n) in sums
+            .iter_mut()
+            .zip(nums(cockpit_row(&page.body, *c).unwrap()))
+        {
+            *s += n;
+        }
+    }
+    let totals = &page.body[page.body.find("id=\"cockpit-totals\"").unwrap()..];
+    let totals = &totals[..totals.find("</tr>").unwrap()];
+    let total_nums: Vec<i64> = totals
+        .split("<th class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(total_nums, sums, "{totals}");
+    assert!(totals.contains(&format!("合计（{} 个下级）", children.len())));
+    // Filters keep only the children in that state.
+    let pending = city
+        .get(&format!("/orgs/{}/cockpit?show=pending", p.city.0))
+        .await;
+    assert!(cockpit_row(&pending.body, p.firm_org).is_some());
+    assert!(cockpit_row(&pending.body, empty.org).is_none());
+    assert!(!pending.body.contains("data-status=\"not_started\""));
+    let not_started = city
+        .get(&format!("/orgs/{}/cockpit?show=not_started", p.city.0))
+        .await;
+    assert!(cockpit_row(&not_started.body, empty.org).is_some());
+    assert!(cockpit_row(&not_started.body, p.firm_org).is_none());
+    // Least complete first: the empty child (—) comes before the one with an approval.
+    let sorted = city
+        .get(&format!("/orgs/{}/cockpit?sort=completion", p.city.0))
+        .await;
+    let at = |id: OrgId| sorted.body.find(&format!("data-org=\"{}\"", id.0)).unwrap();
+    assert!(at(empty.org) < at(p.firm_org));
+    // The export is a sheet with a row per child and the totals, read back independently.
+    let (status, disposition, bytes) = city
+        .get_bytes(&format!("/orgs/{}/cockpit.xlsx", p.city.0))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(disposition.contains(".xlsx"), "{disposition}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cockpit.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = python(
+        "import sys, openpyxl\n\
+         ws = openpyxl.load_workbook(sys.argv[1]).active\n\
+         for row in ws.iter_rows(min_row=3, values_only=True):\n\
+         \x20   print('|'.join('' if v is None else str(v) for v in row))",
+        &[file.as_os_str()],
+    );
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("下级组织|状态|截止日期|剩余天数|党员"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), children.len() + 2, "{text}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with(&format!("合计（{} 个下级）", children.len())),
+        "{last}"
+    );
+    assert!(last.contains(&format!("|{}|", sums[0])), "{last}");
+    let empty_name = app.org(empty.org).await.name;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&empty_name) && l.ends_with("|—")),
+        "{text}"
+    );
+    assert_eq!(app.audit("export.cockpit").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_city_reminds_a_child_or_all_that_have_not_handed_in() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let city = app.login_demo("shi").await;
+    let page = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    assert!(page.body.contains("id=\"remind-all\""), "bulk 催办");
+    let one = p.firm_org.0.to_string();
+    let r = city
+        .post(
+            &format!("/orgs/{}/remind/children", p.city.0),
+            &[("back", "cockpit"), ("child", &one)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().unwrap().contains("reminded=1"));
+    assert_eq!(reminders_of(&app, "suo").await, 1);
+    assert_eq!(reminders_of(&app, "suo_shenhe").await, 1);
+    let clerk = app.login_demo("suo").await;
+    let inbox = clerk.get("/inbox").await;
+    assert!(inbox.body.contains("催办：请于"), "{}", inbox.body);
+    // Once the firm has handed in, it is not reminded and its row has no button.
+    app.finish_own(p.firm_org).await;
+    app.services
+        .package()
+        .submit(OP, p.firm_org, &crate::helpers::input())
+        .await
+        .unwrap();
+    let r = city
+        .post(
+            &format!("/orgs/{}/remind/children", p.city.0),
+            &[("back", "cockpit"), ("child", &one)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("该组织已报送，无需催办"), "{}", r.body);
+    let all = city
+        .post(
+            &format!("/orgs/{}/remind/children", p.city.0),
+            &[("back", "cockpit")],
+        )
+        .await;
+    assert_eq!(all.status, StatusCode::SEE_OTHER);
+    let outstanding = app.children_of(p.city).await.len() - 1;
+    assert!(
+        all.location()
+            .unwrap()
+            .contains(&format!("reminded={outstanding}&")),
+        "{:?}",
+        all.location()
+    );
+    assert_eq!(reminders_of(&app, "suo").await, 1, "handed in: not again");
+    // A child of another city is not one of ours.
+    let other_child = app.children_of(p.other_city).await[0].0.to_string();
+    let r = city
+        .post(
+            &format!("/orgs/{}/remind/children", p.city.0),
+            &[("child", &other_child)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.audit("remind.children").await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_members_home_page_follows_their_form_through_the_review() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let member = app.login_demo("dangyuan").await;
+    let home = member.get("/").await;
+    assert!(
+        home.body.contains("id=\"my-state\">未填写<"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains(">填写登记表</a>"));
+    let firm_deadline = (dengji::service::beijing_today() + time::Duration::days(30)).to_string();
+    assert!(
+        home.body
+            .contains(&format!("id=\"my-deadline\">{firm_deadline}<"))
+    );
+    assert!(home.body.contains("还需填写或更正"), "what is missing");
+    assert!(app.file_member(p.member, None).await);
+    let home = member.get("/").await;
+    assert!(home.body.contains("id=\"my-state\">已提交，待审核<"));
+    assert!(!home.body.contains("id=\"my-form-download\""));
+    // Returned: the reason and the way back to the form.
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let r = reviewer
+        .post(
+            &format!("/members/{}/return", p.member.0),
+            &[("reason", "incorrect"), ("note", "入党日期与档案不符")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let home = member.get("/").await;
+    assert!(
+        home.body.contains("已退回，请修改后重新提交"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("入党日期与档案不符"), "{}", home.body);
+    assert!(home.body.contains(">去修改并提交</a>"));
+    // Approved: who and when, and the approved form to download.
+    assert!(app.file_member(p.member, None).await);
+    let r = reviewer
+        .post(
+            &format!("/orgs/{}/reviews", p.firm_org.0),
+            &[("member", &p.member.0.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let home = member.get("/").await;
+    assert!(home.body.contains("id=\"my-state\">已审核通过<"));
+    let approver = app.user("suo_shenhe").await.display_name;
+    assert!(
+        home.body.contains(&format!("已由 {approver} 于 ")),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("id=\"my-form-download\""));
+}
+
+#[tokio::test]
+async fn working_home_pages_list_the_tasks_of_their_level() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let lawyers = app.registrable_lawyers_at(p.firm_org).await;
+    assert!(app.file_member(lawyers[0], None).await);
+    assert!(app.file_member(lawyers[1], None).await);
+    // The firm: forms to review, members not started (with 催办), the package's deadline.
+    let firm = app.login_demo("suo_shenhe").await;
+    let home = firm.get("/").await;
+    let task = |html: &str, id: &str| {
+        let start = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("task {id} in {html}"));
+        html[start..start + html[start..].find("</li>").unwrap()].to_owned()
+    };
+    assert!(task(&home.body, "task-reviews").contains(">2<"));
+    assert!(task(&home.body, "task-reviews").contains("去审核"));
+    let members = app.members_of(p.firm_org).await.len();
+    let not_started = task(&home.body, "task-not-started");
+    assert!(
+        not_started.contains(&format!(">{}<", members - 2)),
+        "{not_started}"
+    );
+    assert!(not_started.contains("home-remind-members"));
+    assert!(task(&home.body, "task-package").contains("本组织尚未报送上级"));
+    // The firm submits: the city sees a child waiting for acceptance.
+    let city = app.login_demo("shi_shenhe").await;
+    assert!(!city.get("/").await.body.contains("id=\"task-awaiting\""));
+    let mut filed = vec![lawyers[0], lawyers[1]];
+    for m in app.members_of(p.firm_org).await {
+        if !filed.contains(&m) && app.file_member(m, None).await {
+            filed.push(m);
+        }
+    }
+    app.services.review().approve(OP, &filed).await.unwrap();
+    app.file_a3(p.firm_org).await;
+    app.services
+        .package()
+        .submit(OP, p.firm_org, &crate::helpers::input())
+        .await
+        .unwrap();
+    let home = city.get("/").await;
+    let awaiting = task(&home.body, "task-awaiting");
+    assert!(
+        awaiting.contains(">1<") && awaiting.contains("去接收"),
+        "{awaiting}"
+    );
+    assert!(home.body.contains("id=\"task-children-not-started\""));
+    assert!(
+        home.body.contains("id=\"home-cockpit\""),
+        "link to the cockpit"
+    );
+    // The national home lists the provinces and links to the spot checks.
+    let national = app.login_demo("admin").await;
+    let home = national.get("/").await;
+    assert!(home.body.contains("id=\"home-children\""));
+    assert!(home.body.contains("/samples\">抽查核验</a>"));
+    assert!(
+        !home.body.contains("id=\"task-package\""),
+        "no package above national"
+    );
+}
