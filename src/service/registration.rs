@@ -21,6 +21,11 @@ pub const PROXY_METHODS: [(&str, &str); 4] = [
     ("paper", "纸质签字"),
 ];
 
+/// Where a member's form is: the link of its notices.
+pub fn form_link(member: MemberId) -> String {
+    format!("/members/{}/registration", member.0)
+}
+
 /// What the form page shows.
 #[derive(Debug, Clone)]
 pub struct RegistrationView {
@@ -407,12 +412,19 @@ impl RegistrationService<'_> {
             other => other.into(),
         })?;
         if submit {
+            // The member's 已退回 notice is done with once the form is in again.
+            crate::store::notifications::resolve(
+                &mut tx,
+                NoticeKind::Returned,
+                &form_link(member.id),
+            )
+            .await?;
             crate::store::notifications::send(
                 &mut tx,
                 crate::store::notifications::To::Staff(member.org_id),
                 NoticeKind::Submitted,
                 &format!("{} 提交了登记表，待审核", member.name),
-                &format!("/members/{}/registration", member.id),
+                &form_link(member.id),
                 None,
             )
             .await?;

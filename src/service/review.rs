@@ -70,14 +70,35 @@ pub fn changes(before: &str, after: &str) -> Vec<Change> {
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
         .map(|k| {
-            let label = catalogue.field(k).map_or(k.clone(), |f| f.label.clone());
+            let field = catalogue.field(k);
+            // Code values read as their labels (学士, not `bachelor`); empty reads （空）.
+            let shown = |v: Option<&String>| match v.map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => "（空）".to_owned(),
+                Some(v) => field
+                    .and_then(|f| f.list.as_deref())
+                    .and_then(|l| catalogue.list(l))
+                    .and_then(|l| l.label(v))
+                    .unwrap_or(v)
+                    .to_owned(),
+            };
             (
-                label,
-                a.get(k).cloned().unwrap_or_default(),
-                b.get(k).cloned().unwrap_or_default(),
+                field.map_or(k.clone(), |f| f.label.clone()),
+                shown(a.get(k)),
+                shown(b.get(k)),
             )
         })
         .collect()
+}
+
+/// The form's 待审核 notices are done with once it is decided: nobody sees them as unread.
+async fn resolve_submitted(conn: &mut sqlx::AnyConnection, member: MemberId) -> ServiceResult<()> {
+    notifications::resolve(
+        conn,
+        crate::domain::NoticeKind::Submitted,
+        &super::registration::form_link(member),
+    )
+    .await?;
+    Ok(())
 }
 
 super::area!(ReviewService);
@@ -207,6 +228,7 @@ impl ReviewService<'_> {
                 },
             )
             .await?;
+            resolve_submitted(&mut tx, member.id).await?;
         }
         // Approvals inside a subtree accepted before are changes after acceptance.
         for (path, n) in nodes.values() {
@@ -329,6 +351,7 @@ impl ReviewService<'_> {
         )
         .await
         .map_err(|e| super::on_race(e, "登记表刚刚被修改，请刷新后重试"))?;
+        resolve_submitted(&mut *tx, member.id).await?;
         for p in &reopen {
             packages::decide(
                 &mut *tx,
@@ -443,9 +466,18 @@ mod tests {
         assert_eq!(
             c,
             vec![
-                ("现居住地".to_owned(), String::new(), "x".to_owned()),
+                ("现居住地".to_owned(), "（空）".to_owned(), "x".to_owned()),
                 ("手机号码".to_owned(), "1".to_owned(), "2".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn changed_codes_read_as_their_labels() {
+        let c = changes(r#"{"degree":"bachelor"}"#, r#"{"degree":""}"#);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0, "学位");
+        assert_eq!(c[0].1, "学士");
+        assert_eq!(c[0].2, "（空）");
     }
 }

@@ -191,3 +191,17 @@ pub async fn staff_exists(conn: &mut AnyConnection, org: OrgId) -> StoreResult<b
     .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
+
+/// Mark read, for everybody, the unread notices of `kind` pointing at `link`: the work they
+/// announced is done (a form's 待审核 notice once it is approved or returned).
+pub async fn resolve(conn: &mut AnyConnection, kind: NoticeKind, link: &str) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE link = $2 AND kind = $3 AND read_at IS NULL",
+    )
+    .bind(now())
+    .bind(link.to_owned())
+    .bind(kind.code())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}

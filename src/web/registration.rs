@@ -51,6 +51,10 @@ pub struct RegistrationPage {
     can_return: bool,
     changes: Vec<(String, String, String)>,
     return_reasons: Vec<(String, String)>,
+    /// After a decision: the next form waiting in the reviewer's queue (id, name).
+    next: Option<(i64, String)>,
+    decided: bool,
+    review_org: i64,
 }
 
 /// Build the page from the view, showing `values` (what is stored, or what was just typed)
@@ -109,6 +113,9 @@ fn page(
             .list("return_reason")
             .map(|l| l.codes.clone())
             .unwrap_or_default(),
+        next: None,
+        decided: false,
+        review_org: user.actor.org_id.0,
     }
 }
 
@@ -156,6 +163,19 @@ pub async fn show(
     p.can_approve = review.can_approve;
     p.can_return = review.can_return;
     p.changes = review.changes;
+    p.decided = matches!(q.done.as_deref(), Some("approve" | "return"));
+    if p.decided {
+        // 下一份: the oldest form still waiting below the reviewer's node.
+        let (_, queue) = state
+            .services
+            .review()
+            .pending(Caller::User(&user.actor), user.actor.org_id)
+            .await?;
+        p.next = queue
+            .into_iter()
+            .find(|f| f.member_id != id)
+            .map(|f| (f.member_id.0, f.name));
+    }
     Ok(p)
 }
 

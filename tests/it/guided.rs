@@ -472,3 +472,111 @@ async fn working_home_pages_list_the_tasks_of_their_level() {
         "no package above national"
     );
 }
+
+#[tokio::test]
+async fn the_reviewer_reads_first_decides_at_the_end_and_goes_on_to_the_next_form() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let lawyers = app.registrable_lawyers_at(p.firm_org).await;
+    let (first, second) = (lawyers[0], lawyers[1]);
+    // Submitted through the page, so the reviewers get their 待审核 notices.
+    let clerk = app.login_demo("suo").await;
+    for m in [first, second] {
+        let page = clerk.get(&format!("/members/{}/registration", m.0)).await;
+        let mut form = crate::helpers::inputs_of(&page.body);
+        form.extend(crate::helpers::completion());
+        form.push(("version".into(), "0".into()));
+        form.push(("step".into(), "submit".into()));
+        form.push(("proxy_method".into(), "phone".into()));
+        form.push(("warnings_note".into(), "已核实".into()));
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = clerk
+            .post(&format!("/members/{}/registration", m.0), &pairs)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let unread = |html: &str| crate::helpers::between(html, "id=\"unread-count\">").to_owned();
+    let page = reviewer
+        .get(&format!("/members/{}/registration", first.0))
+        .await;
+    assert_eq!(unread(&page.body), "2", "one notice per submitted form");
+    // The form first, the decision after it.
+    let form_at = page.body.find("id=\"registration-form\"").unwrap();
+    let panel_at = page.body.find("id=\"review-panel\"").unwrap();
+    assert!(form_at < panel_at, "the review panel follows the form");
+    let r = reviewer
+        .post(&format!("/members/{}/approve", first.0), &[])
+        .await;
+    let after = reviewer.get(&r.location().unwrap()).await;
+    assert!(after.body.contains("已审核通过。"));
+    assert!(
+        after.body.contains(&format!(
+            "href=\"/members/{}/registration\" id=\"next-form\"",
+            second.0
+        )),
+        "下一份 leads to the other waiting form"
+    );
+    // The approved form's notice is resolved: no longer unread.
+    assert_eq!(unread(&after.body), "1");
+    let r = reviewer
+        .post(
+            &format!("/members/{}/return", second.0),
+            &[("reason", "incorrect"), ("note", "学历填写有误")],
+        )
+        .await;
+    let after = reviewer.get(&r.location().unwrap()).await;
+    assert!(!after.body.contains("id=\"next-form\""), "nothing left");
+    assert!(after.body.contains("id=\"back-to-reviews\""));
+    assert!(!after.body.contains("id=\"unread-count\""), "all resolved");
+    // The member fixes a code field: the change reads as labels, an emptied value as （空）.
+    let before = app.services.registration().view(OP, second).await.unwrap();
+    let mut values = before.values.clone();
+    let old_degree = values.get("degree").cloned().unwrap_or_default();
+    let new_degree = if old_degree == "master" {
+        "bachelor"
+    } else {
+        "master"
+    };
+    values.insert("degree".into(), new_degree.into());
+    values.insert("address".into(), String::new());
+    app.services
+        .registration()
+        .save(
+            OP,
+            second,
+            dengji::service::registration::RegistrationInput {
+                values,
+                citizen_id: String::new(),
+                version: before.version,
+                step: dengji::service::registration::Step::Submit,
+                confirmed: false,
+                proxy_method: Some("phone".into()),
+                warnings_note: "已电话核实".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let page = reviewer
+        .get(&format!("/members/{}/registration", second.0))
+        .await;
+    let changes = &page.body[page.body.find("id=\"changes\"").expect("changes table")..];
+    let changes = &changes[..changes.find("</table>").unwrap()];
+    let label = |c: &str| {
+        dengji::forms::Catalogue::get()
+            .list("degree")
+            .unwrap()
+            .label(c)
+            .map_or("（空）".to_owned(), str::to_owned)
+    };
+    assert!(
+        changes.contains(&format!(
+            "<td>学位</td><td>{}</td><td>{}</td>",
+            label(&old_degree),
+            label(new_degree)
+        )),
+        "{changes}"
+    );
+    assert!(!changes.contains(">master<") && !changes.contains(">bachelor<"));
+    assert!(changes.contains("<td>（空）</td>"), "{changes}");
+}
