@@ -32,6 +32,8 @@ pub struct OrgRegistrationView {
     /// Firms covered directly, with their full members here.
     pub covered_firms: Vec<(String, i64)>,
     pub editable: bool,
+    /// The node's package is with its parent: the form is read-only.
+    pub lock: Option<super::package::Lock>,
 }
 
 fn warn(rule: &'static str, field: &str, message: String) -> Finding {
@@ -225,10 +227,14 @@ impl OrgRegistrationService<'_> {
         let mut findings = validate(catalogue, form, &values, today);
         findings.extend(org_rules(org.kind, &values, &derived, &covered, today));
         findings.sort_by_key(|f| f.severity);
+        let lock = super::package::lock_of(&mut conn, campaign.id, &org).await?;
         Ok(OrgRegistrationView {
-            editable: caller
-                .require(Action::ManageMembers, Some(&org.path))
-                .is_ok(),
+            editable: lock.is_none()
+                && campaign.closed_at.is_none()
+                && caller
+                    .require(Action::ManageMembers, Some(&org.path))
+                    .is_ok(),
+            lock,
             form,
             campaign_name: campaign.name,
             judged_at: today,

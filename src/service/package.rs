@@ -134,6 +134,73 @@ pub async fn ensure_unlocked(
     Ok(())
 }
 
+/// Why a node's data cannot be changed now: its package is with its parent (submitted, or
+/// accepted). One rule for the survey, the 附件3 and the members' forms, explained the same way
+/// on each of their pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub state: PackageState,
+    pub parent_name: String,
+    /// Who submitted and when (Beijing time).
+    pub submitted: (String, String),
+    /// Who accepted and when, once accepted.
+    pub accepted: Option<(String, String)>,
+}
+
+impl Lock {
+    /// The sentence at the top of every page whose changes the lock refuses.
+    pub fn message(&self) -> String {
+        let mut s = format!(
+            "本组织的材料已于 {} 由 {} 报送{}",
+            self.submitted.1, self.submitted.0, self.parent_name
+        );
+        match &self.accepted {
+            Some((by, at)) => s.push_str(&format!("，{at} 已由 {by} 接收")),
+            None => s.push_str("，正等待上级接收"),
+        }
+        s.push_str(&format!(
+            "。数据已锁定，本页只能查看；如需修改，请联系{}在“下级进度”中将本组织的报送材料退回。",
+            self.parent_name
+        ));
+        s
+    }
+}
+
+/// The lock on a node's data in a campaign, if its package is with the parent.
+pub async fn lock_of(
+    conn: &mut sqlx::AnyConnection,
+    campaign_id: i64,
+    org: &Org,
+) -> ServiceResult<Option<Lock>> {
+    let Some(p) = packages::get(conn, campaign_id, org.id).await? else {
+        return Ok(None);
+    };
+    if !p.state.is_with_parent() {
+        return Ok(None);
+    }
+    let parent_name = match org.parent_id {
+        Some(id) => crate::store::orgs::get(conn, id)
+            .await?
+            .map_or_else(|| "上级党组织".to_owned(), |o| o.name),
+        None => "上级党组织".to_owned(),
+    };
+    let accepted = (p.state == PackageState::Accepted).then(|| {
+        (
+            p.decider_name.clone().unwrap_or_default(),
+            p.decided_at.map(super::beijing_time).unwrap_or_default(),
+        )
+    });
+    Ok(Some(Lock {
+        state: p.state,
+        parent_name,
+        submitted: (
+            p.submitter_name.clone(),
+            super::beijing_time(p.submitted_at),
+        ),
+        accepted,
+    }))
+}
+
 /// Tell the working accounts of `child` about a decision on its package (`notice`: kind and
 /// title) and audit it as `action`, in the caller's transaction.
 async fn tell_and_audit(

@@ -46,6 +46,8 @@ pub struct RegistrationView {
     pub findings: Vec<Finding>,
     pub eligibility: Eligibility,
     pub editable: bool,
+    /// The member's organisation has handed in: the form is read-only.
+    pub lock: Option<super::package::Lock>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +212,16 @@ impl RegistrationService<'_> {
         let cutoff =
             crate::forms::rules::parse_date(&campaign.cutoff_date).unwrap_or_else(beijing_today);
         let state = reg.as_ref().map_or(RegistrationState::Draft, |r| r.state);
+        let lock = {
+            let mut conn = self.db.acquire().await?;
+            match crate::store::orgs::get(&mut conn, member.org_id).await? {
+                Some(org) => super::package::lock_of(&mut conn, campaign.id, &org).await?,
+                None => None,
+            }
+        };
         let editable = state.editable()
+            && lock.is_none()
+            && campaign.closed_at.is_none()
             && caller
                 .require(Action::FileRegistration(member_id), Some(&member.org_path))
                 .is_ok();
@@ -238,6 +249,7 @@ impl RegistrationService<'_> {
             findings,
             member,
             editable,
+            lock,
         })
     }
 
@@ -403,6 +415,8 @@ impl RegistrationService<'_> {
             )));
         }
         let mut tx = self.db.begin().await?;
+        // The member's organisation has handed in: its data changes only after a return.
+        super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
         let version = match &reg {
             None => registrations::insert(&mut tx, &write).await.map(|_| 1),
             Some(r) => registrations::update(&mut tx, r.id, r.version, &write).await,

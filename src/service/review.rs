@@ -424,6 +424,19 @@ impl ReviewService<'_> {
         let Some(reg) = registrations::get(&mut conn, campaign.id, member_id).await? else {
             return Ok(ReviewState::default());
         };
+        // The member's organisation has handed in: its own level cannot change the form
+        // (a level above can, by returning it, which reopens the packages on the way).
+        let own_level_locked = match caller {
+            Caller::User(a) if member.org_path.contains(&a.org_path) => {
+                match super::package::ensure_unlocked(&mut conn, campaign.id, member.org_id).await {
+                    Ok(()) => false,
+                    Err(ServiceError::Conflict(_)) => true,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => false,
+        };
+        let may_review = may_review && !own_level_locked;
         let last = reviews::latest(&mut conn, reg.id).await?;
         let changes = match &last {
             Some(r) if r.decision == "return" && reg.state == RegistrationState::Submitted => {

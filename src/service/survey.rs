@@ -37,6 +37,8 @@ pub struct SurveyView {
     pub rows: Vec<RosterRow>,
     pub counts: SurveyCounts,
     pub can_record: bool,
+    /// The node's package is with its parent: the survey is read-only.
+    pub lock: Option<super::package::Lock>,
 }
 
 pub fn counts(rows: &[RosterRow]) -> SurveyCounts {
@@ -120,11 +122,15 @@ impl SurveyService<'_> {
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let rows = survey::roster(&mut conn, campaign.id, org.id).await?;
+        let lock = super::package::lock_of(&mut conn, campaign.id, &org).await?;
         Ok(SurveyView {
             counts: counts(&rows),
-            can_record: caller
-                .require(Action::ManageMembers, Some(&org.path))
-                .is_ok(),
+            can_record: lock.is_none()
+                && campaign.closed_at.is_none()
+                && caller
+                    .require(Action::ManageMembers, Some(&org.path))
+                    .is_ok(),
+            lock,
             org,
             campaign_name: campaign.name,
             rows,

@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::service::package::Lock;
+
 use super::formview::{SectionView, form_sections};
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
@@ -40,6 +42,7 @@ pub struct OrgRegistrationPage {
     citizen_id_masked: String,
     notice: Option<String>,
     top_error: Option<String>,
+    lock: Option<Lock>,
 }
 
 fn page(
@@ -66,6 +69,7 @@ fn page(
         sections,
         extra_errors,
         editable: view.editable,
+        lock: view.lock,
         citizen_id_masked: String::new(),
         notice: None,
         top_error: None,

@@ -55,6 +55,7 @@ pub struct RegistrationPage {
     next: Option<(i64, String)>,
     decided: bool,
     review_org: i64,
+    lock: Option<crate::service::package::Lock>,
 }
 
 /// Build the page from the view, showing `values` (what is stored, or what was just typed)
@@ -114,6 +115,7 @@ fn page(
             .map(|l| l.codes.clone())
             .unwrap_or_default(),
         next: None,
+        lock: view.lock.clone(),
         decided: false,
         review_org: user.actor.org_id.0,
     }

@@ -48,6 +48,7 @@ pub struct SurveyPage {
     cases: Vec<(String, String)>,
     rows: Vec<Row>,
     can_record: bool,
+    lock: Option<crate::service::package::Lock>,
     notice: Option<String>,
     errors: Vec<String>,
 }
@@ -99,6 +100,7 @@ fn page(user: &CurrentUser, v: SurveyView) -> SurveyPage {
         cases,
         rows,
         can_record: v.can_record,
+        lock: v.lock.clone(),
         notice: None,
         errors: Vec::new(),
     }

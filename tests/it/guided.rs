@@ -580,3 +580,79 @@ async fn the_reviewer_reads_first_decides_at_the_end_and_goes_on_to_the_next_for
     assert!(!changes.contains(">master<") && !changes.contains(">bachelor<"));
     assert!(changes.contains("<td>（空）</td>"), "{changes}");
 }
+
+#[tokio::test]
+async fn locked_data_says_why_and_who_on_every_page_and_offers_no_dead_end() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, filed) = app.ready_firm().await;
+    let clerk = app.login_demo("suo").await;
+    let survey = format!("/orgs/{}/survey", firm.0);
+    let a3 = format!("/orgs/{}/a3", firm.0);
+    let form = format!("/members/{}/registration", filed[0].0);
+    for page in [&survey, &a3, &form] {
+        let r = clerk.get(page).await;
+        assert!(
+            !r.body.contains("id=\"lock-banner\""),
+            "{page} not locked yet"
+        );
+    }
+    assert!(
+        clerk
+            .get(&survey)
+            .await
+            .body
+            .contains(&format!("action=\"{survey}\""))
+    );
+    app.services
+        .package()
+        .submit(OP, firm, &crate::helpers::input())
+        .await
+        .unwrap();
+    let city_name = app.org(p.city).await.name;
+    let banner = |html: &str| crate::helpers::between(html, "<strong>已锁定</strong> ").to_owned();
+    for page in [&survey, &a3, &form] {
+        let r = clerk.get(page).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let b = banner(&r.body);
+        assert!(
+            b.contains(&format!("报送{city_name}")) && b.contains("正等待上级接收"),
+            "{page}: {b}"
+        );
+        assert!(b.contains("退回"), "how to ask for a return: {b}");
+    }
+    // Read-only controls: no survey form, no save, no return at the firm's own level.
+    assert!(
+        !clerk
+            .get(&survey)
+            .await
+            .body
+            .contains(&format!("action=\"{survey}\""))
+    );
+    assert!(!clerk.get(&a3).await.body.contains("id=\"save-a3\""));
+    let firm_reviewer = app.login_demo("suo_shenhe").await;
+    let r = firm_reviewer.get(&form).await;
+    assert!(r.body.contains("id=\"lock-banner\""));
+    assert!(
+        !r.body.contains("id=\"return\""),
+        "no control leads to 操作冲突"
+    );
+    // The level above may still return the record (which reopens the package).
+    let city = app.login_demo("shi_shenhe").await;
+    assert!(city.get(&form).await.body.contains("id=\"return\""));
+    // Accepted: the banner names who accepted.
+    let v = app.package_version(firm).await;
+    let accept = city
+        .post(
+            &format!("/orgs/{}/package/accept", firm.0),
+            &[("version", &v.to_string())],
+        )
+        .await;
+    assert_eq!(accept.status, StatusCode::SEE_OTHER, "{}", accept.body);
+    let who = app.user("shi_shenhe").await.display_name;
+    let b = banner(&clerk.get(&a3).await.body);
+    assert!(
+        b.contains(&format!("已由 {who}")) && b.contains("接收"),
+        "{b}"
+    );
+}
