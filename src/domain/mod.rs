@@ -1,6 +1,7 @@
 //! Plain types and rules of the registration campaign: no I/O, no SQL, no HTTP.
 
 pub mod accountability;
+pub mod audit;
 pub mod case;
 pub mod citizen_id;
 pub mod credit_code;

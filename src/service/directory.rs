@@ -9,7 +9,7 @@ use crate::store::{audit, firms, members, orgs};
 
 // The read types this area returns, re-exported: callers (web, cli) name them here, not in
 // the store.
-pub use crate::store::audit::Event;
+pub use crate::store::audit::{AuditFilter, Event};
 pub use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
 pub use crate::store::members::{FormFilter, ListedMember, Member, MemberFilter, MemberSort};
 pub use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};
@@ -175,17 +175,58 @@ impl DirectoryService<'_> {
         Ok((members::list_with_forms(&mut conn, &scope, &f).await?, node))
     }
 
+    /// The audit log within the caller's scope (narrowed to `under`), newest first.
     pub async fn audit(
         &self,
         caller: Caller<'_>,
-        action: Option<&str>,
+        under: Option<OrgId>,
+        f: &AuditFilter,
         page: i64,
         per_page: i64,
     ) -> ServiceResult<Page<Event>> {
         caller.require(Action::ReadAudit, None)?;
-        let scope = self.scope_of(caller).await?;
+        let scope = match under {
+            None => self.scope_of(caller).await?,
+            Some(_) => self.narrowed_scope(caller, under).await?.0,
+        };
         let mut conn = self.db.acquire().await?;
-        Ok(audit::list(&mut conn, &scope, action, page, per_page).await?)
+        Ok(audit::list(&mut conn, &scope, f, page, per_page).await?)
+    }
+
+    /// The filtered audit log as an .xlsx sheet (at most [`AUDIT_EXPORT_ROWS`] events, newest
+    /// first); the export is itself logged.
+    pub async fn audit_xlsx(
+        &self,
+        caller: Caller<'_>,
+        under: Option<OrgId>,
+        f: &AuditFilter,
+    ) -> ServiceResult<(String, Vec<u8>)> {
+        let page = self.audit(caller, under, f, 1, AUDIT_EXPORT_ROWS).await?;
+        let bytes = audit_workbook(&page.items, page.has_next)
+            .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
+        let path = match under {
+            Some(_) => self.narrowed_scope(caller, under).await?.1.map(|o| o.path),
+            None => None,
+        };
+        let path = match path {
+            Some(p) => p,
+            None => match self.scope_of(caller).await? {
+                Scope::Subtree(p) => p,
+                Scope::OwnRecord(_) => return Err(ServiceError::NotFound),
+            },
+        };
+        self.audit_export(
+            caller,
+            audit::NewEvent {
+                action: "export.audit",
+                target_kind: "org",
+                target_id: path.ids().last().map_or(0, |o| o.0).to_string(),
+                target_path: &path,
+                detail: serde_json::json!({ "rows": page.items.len() }),
+            },
+        )
+        .await?;
+        Ok(("审计日志.xlsx".to_owned(), bytes))
     }
 
     pub async fn subtree_counts(
@@ -215,4 +256,55 @@ impl DirectoryService<'_> {
             )
         }))
     }
+}
+
+/// Most events in one export of the audit log.
+pub const AUDIT_EXPORT_ROWS: i64 = 50_000;
+
+fn audit_workbook(events: &[Event], cut: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use crate::domain::audit::{action_label, detail_text, target_label};
+    use crate::workbook::{Cell, a4_landscape, write_table};
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    a4_landscape(ws, "审计日志", 1)?;
+    ws.write_string(
+        0,
+        0,
+        if cut {
+            format!("审计日志（仅含最近 {AUDIT_EXPORT_ROWS} 条，请缩小筛选范围）")
+        } else {
+            format!("审计日志（{} 条）", events.len())
+        },
+    )?;
+    ws.set_column_width(0, 17)?;
+    ws.set_column_width(1, 16)?;
+    ws.set_column_width(2, 24)?;
+    ws.set_column_width(4, 18)?;
+    ws.set_column_width(6, 50)?;
+    let rows: Vec<Vec<Cell>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::from(super::beijing_time(e.at)),
+                e.actor_name
+                    .clone()
+                    .unwrap_or_else(|| e.actor_username.clone())
+                    .into(),
+                e.actor_org.clone().unwrap_or_default().into(),
+                crate::domain::Role::from_code(&e.actor_role)
+                    .map_or("系统", crate::domain::Role::label)
+                    .into(),
+                action_label(&e.action).into(),
+                format!("{} {}", target_label(&e.target_kind), e.target_id).into(),
+                detail_text(&e.detail).into(),
+            ]
+        })
+        .collect();
+    write_table(
+        ws,
+        1,
+        &["时间", "操作人", "所在组织", "角色", "操作", "对象", "内容"],
+        &rows,
+    )?;
+    wb.save_to_buffer()
 }

@@ -419,6 +419,12 @@ pub fn beijing_time(unix: i64) -> String {
     }
 }
 
+/// The unix second a day starts at in Beijing.
+pub fn beijing_day_start(date: time::Date) -> i64 {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    date.midnight().assume_offset(offset).unix_timestamp()
+}
+
 /// Today's date in Beijing (one of the two places that read the clock; see clippy.toml).
 #[allow(clippy::disallowed_methods)]
 pub fn beijing_today() -> time::Date {

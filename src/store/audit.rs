@@ -62,16 +62,30 @@ pub struct Event {
     pub at: i64,
     pub actor_username: String,
     pub actor_role: String,
+    /// The account's name and organisation, when the event was an account's.
+    pub actor_name: Option<String>,
+    pub actor_org: Option<String>,
     pub action: String,
     pub target_kind: String,
     pub target_id: String,
     pub detail: String,
 }
 
+/// What the audit log is filtered by (besides the reader's scope).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    /// Part of the acting account's username or name.
+    pub user: Option<String>,
+    /// Unix seconds: from (inclusive) and to (exclusive).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
 pub async fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
-    action: Option<&str>,
+    f: &AuditFilter,
     page: i64,
     per_page: i64,
 ) -> StoreResult<Page<Event>> {
@@ -79,14 +93,30 @@ pub async fn list(
         return Ok(Page::from_rows(Vec::new(), 1, per_page));
     };
     let mut sql = Sql::new(
-        "SELECT id, at, actor_username, actor_role, action, target_kind, target_id, detail \
-         FROM audit_events WHERE 1 = 1",
+        "SELECT e.id, e.at, e.actor_username, e.actor_role, u.display_name AS actor_name, \
+         o.name AS actor_org, e.action, e.target_kind, e.target_id, e.detail \
+         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+         LEFT JOIN orgs o ON o.id = e.actor_org_id WHERE 1 = 1",
     );
-    push_path_scope(&mut sql, "target_path", path);
-    if let Some(a) = action.filter(|a| !a.is_empty()) {
-        sql.push(" AND action = ").text(a);
+    push_path_scope(&mut sql, "e.target_path", path);
+    if let Some(a) = f.action.as_deref().filter(|a| !a.is_empty()) {
+        sql.push(" AND e.action = ").text(a);
     }
-    sql.push(" ORDER BY id DESC LIMIT ")
+    if let Some(who) = f.user.as_deref().filter(|u| !u.is_empty()) {
+        let like = format!("%{}%", super::sql::like_escape(who));
+        sql.push(" AND (e.actor_username LIKE ")
+            .text(like.clone())
+            .push(" ESCAPE '\\' OR u.display_name LIKE ")
+            .text(like)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(from) = f.from {
+        sql.push(" AND e.at >= ").int(from);
+    }
+    if let Some(to) = f.to {
+        sql.push(" AND e.at < ").int(to);
+    }
+    sql.push(" ORDER BY e.id DESC LIMIT ")
         .int(per_page + 1)
         .push(" OFFSET ")
         .int((page - 1) * per_page);
@@ -98,6 +128,8 @@ pub async fn list(
             at: r.try_get("at")?,
             actor_username: r.try_get("actor_username")?,
             actor_role: r.try_get("actor_role")?,
+            actor_name: r.try_get("actor_name")?,
+            actor_org: r.try_get("actor_org")?,
             action: r.try_get("action")?,
             target_kind: r.try_get("target_kind")?,
             target_id: r.try_get("target_id")?,

@@ -1,4 +1,4 @@
-//! Pages over the directory: home, the tree, organisations, firms, members, audit log.
+//! Pages over the directory: the tree, organisations, firms, members.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -12,11 +12,11 @@ use super::{AppError, AppState, CurrentUser};
 use crate::authz::{Action, Decision, authorize};
 use crate::domain::workflow::form_state_label;
 use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, RegistrationState, Role};
+use crate::service::Caller;
 use crate::service::directory::OrgView;
 use crate::service::directory::{Coverage, Firm, FirmFilter, FirmSort, form_label};
 use crate::service::directory::{FormFilter, MemberFilter, MemberSort};
 use crate::service::directory::{Org, OrgFilter, OrgSort, Page};
-use crate::service::{Caller, beijing_time};
 
 /// An optional id from a query string; anything that is not a positive number is ignored.
 fn id_param(v: &Option<String>) -> Option<i64> {
@@ -485,66 +485,5 @@ pub async fn member(
             },
         )),
         m: MemberView::new(&m, true),
-    })
-}
-
-#[derive(Deserialize, Default)]
-pub struct AuditQuery {
-    action: Option<String>,
-    page: Option<String>,
-}
-
-pub struct AuditRow {
-    at: String,
-    actor: String,
-    role: &'static str,
-    action: String,
-    target: String,
-    detail: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "audit.html")]
-pub struct AuditPage {
-    ctx: Option<Ctx>,
-    action: String,
-    rows: Vec<AuditRow>,
-    pager: Pager,
-}
-
-pub async fn audit(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(q): Query<AuditQuery>,
-) -> Result<AuditPage, AppError> {
-    let (page_no, per_page) = paging(id_param(&q.page));
-    let action = text_param(&q.action);
-    let page = state
-        .services
-        .directory()
-        .audit(
-            Caller::User(&user.actor),
-            Some(&action),
-            page_no,
-            50.max(per_page),
-        )
-        .await?;
-    let rows = page
-        .items
-        .iter()
-        .map(|e| AuditRow {
-            at: beijing_time(e.at),
-            actor: e.actor_username.clone(),
-            role: Role::from_code(&e.actor_role).map_or("系统", Role::label),
-            action: e.action.clone(),
-            target: format!("{} #{}", e.target_kind, e.target_id),
-            detail: e.detail.clone(),
-        })
-        .collect();
-    Ok(AuditPage {
-        ctx: Some(Ctx::new(&user, "audit")),
-        pager: Pager::new("/audit", &[("action", action.clone())], &page),
-        action,
-        rows,
     })
 }

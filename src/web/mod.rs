@@ -4,6 +4,7 @@
 mod account;
 mod accountability;
 mod assets;
+mod audit;
 mod auth;
 mod campaign;
 mod cases;
@@ -175,7 +176,8 @@ pub fn router(state: AppState) -> Router {
             "/users/{id}/password",
             get(users::password_page).post(users::reset_password),
         )
-        .route("/audit", get(directory::audit))
+        .route("/audit", get(audit::list))
+        .route("/audit.xlsx", get(audit::export))
         .route("/campaign", get(campaign::show).post(campaign::create))
         .route("/campaign/deadlines", post(campaign::deadlines))
         .route("/campaign/case-days", post(campaign::case_days))

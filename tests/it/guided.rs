@@ -656,3 +656,132 @@ async fn locked_data_says_why_and_who_on_every_page_and_offers_no_dead_end() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_reads_in_chinese_with_names_links_filters_and_export() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let lawyer = app.registrable_lawyers_at(p.firm_org).await[0];
+    assert!(app.file_member(lawyer, None).await);
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let r = reviewer
+        .post(&format!("/members/{}/approve", lawyer.0), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let admin = app.login_demo("admin").await;
+    let page = admin.get("/audit?action=registration.approve").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = &page.body[page.body.find("<tbody>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let who = app.user("suo_shenhe").await;
+    let firm_name = app.org(p.firm_org).await.name;
+    assert!(row.contains(&who.display_name), "the name: {row}");
+    assert!(row.contains(&firm_name), "the organisation: {row}");
+    assert!(
+        row.contains("<td class=\"audit-action\">审核通过</td>"),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!(
+            "<a href=\"/members/{}\">党员 {}</a>",
+            lawyer.0, lawyer.0
+        )),
+        "the target as a link: {row}"
+    );
+    assert!(row.contains("内容摘要："), "readable details: {row}");
+    assert!(!row.contains("{\""), "no JSON: {row}");
+    // Filters: by user, by date range, by node.
+    let by_user = admin.get(&format!("/audit?user={}", who.username)).await;
+    assert!(by_user.body.contains("审核通过"));
+    let by_other = admin.get("/audit?user=nobody_like_this").await;
+    assert!(by_other.body.contains("没有记录。"));
+    let today = dengji::service::beijing_today();
+    let in_range = admin
+        .get(&format!(
+            "/audit?action=registration.approve&from={today}&to={today}"
+        ))
+        .await;
+    assert!(in_range.body.contains("审核通过</td>"));
+    let before = admin
+        .get("/audit?action=registration.approve&from=2018-01-01&to=2018-12-31")
+        .await;
+    assert!(before.body.contains("没有记录。"));
+    let bad = admin.get("/audit?from=2018-13-45").await;
+    assert!(
+        bad.body.contains("起始日期：请按 年-月-日 填写"),
+        "{}",
+        bad.body
+    );
+    let elsewhere = admin
+        .get(&format!(
+            "/audit?action=registration.approve&under={}",
+            p.other_city.0
+        ))
+        .await;
+    assert!(elsewhere.body.contains("没有记录。"));
+    // A provincial auditor outside cannot narrow to a node they cannot see.
+    let outsider = app.login_as(Role::Auditor, p.other_province, None).await;
+    let r = outsider
+        .get(&format!("/audit?under={}", p.firm_org.0))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The export has the same rows, in Chinese, and is itself logged.
+    let (status, _, bytes) = admin
+        .get_bytes("/audit.xlsx?action=registration.approve")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = python(
+        "import sys, openpyxl\n\
+         ws = openpyxl.load_workbook(sys.argv[1]).active\n\
+         for row in ws.iter_rows(min_row=2, values_only=True):\n\
+         \x20   print('|'.join('' if v is None else str(v) for v in row))",
+        &[file.as_os_str()],
+    );
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "时间|操作人|所在组织|角色|操作|对象|内容");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].contains(&format!("|{}|{firm_name}|", who.display_name)),
+        "{text}"
+    );
+    assert!(lines[1].contains("|审核通过|"), "{text}");
+    assert_eq!(app.audit("export.audit").await.len(), 1);
+}
+
+#[test]
+fn every_action_the_services_record_has_a_chinese_name() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for part in text.split("action: \"").skip(1) {
+                    let code = part.split('"').next().unwrap();
+                    // Audit codes only (not the `action` of an HTML form).
+                    if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') {
+                        out.push(code.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut codes = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut codes,
+    );
+    assert!(codes.len() > 30, "found the services' actions: {codes:?}");
+    for code in codes {
+        assert_ne!(
+            dengji::domain::audit::action_label(&code),
+            code,
+            "{code} has no Chinese name in domain::audit::ACTIONS"
+        );
+    }
+}

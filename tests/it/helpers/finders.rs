@@ -172,7 +172,16 @@ impl TestApp {
     pub async fn audit(&self, action: &str) -> Vec<Event> {
         self.services
             .directory()
-            .audit(OP, Some(action), 1, ALL)
+            .audit(
+                OP,
+                None,
+                &dengji::service::directory::AuditFilter {
+                    action: Some(action.to_owned()),
+                    ..Default::default()
+                },
+                1,
+                ALL,
+            )
             .await
             .unwrap()
             .items
