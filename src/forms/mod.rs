@@ -42,6 +42,10 @@ pub struct CodeList {
     /// Other ways people write a value (code, what they write): short forms, old names.
     #[serde(default)]
     pub aliases: Vec<(String, String)>,
+    /// Codes that head a group of the list (GB/T 4658's 研究生教育 …): kept for old records
+    /// and imports, never offered as a choice.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Labels and aliases [`normalise`]d, built on first use: (normalised text, code), labels
     /// first, and the same as a map for the exact match.
     #[serde(skip)]

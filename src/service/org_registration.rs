@@ -217,7 +217,17 @@ impl OrgRegistrationService<'_> {
         let reg = org_registrations::get(&mut conn, campaign.id, org.id).await?;
         let values = match &reg {
             Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
-            None => prefill(&org),
+            None => {
+                let mut v = prefill(&org);
+                // 批准成立的上级党组织: the node above, by default.
+                if let Some(parent) = match org.parent_id {
+                    Some(id) => crate::store::orgs::get(&mut conn, id).await?,
+                    None => None,
+                } {
+                    v.insert("approved_by".into(), parent.name);
+                }
+                v
+            }
         };
         let derived = org_registrations::member_counts(&mut conn, campaign.id, &org.path).await?;
         let covered = org_registrations::covered_firms(&mut conn, campaign.id, org.id).await?;

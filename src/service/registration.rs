@@ -90,6 +90,11 @@ fn prefill(m: &Member) -> BTreeMap<String, String> {
     put("full_member_on", m.full_member_on.as_deref());
     put("licence_no", m.licence_no.as_deref());
     put("practice_type", m.practice_type.as_deref());
+    // From the tree: the organisation the member is registered in holds their relationship,
+    // collects their dues and runs their 组织生活 — until they say otherwise.
+    put("holder_name", Some(&m.org_name));
+    put("dues_org", Some(&m.org_name));
+    put("life_org", Some(&m.org_name));
     v
 }
 

@@ -57,8 +57,10 @@ pub fn form_sections(
                         .as_deref()
                         .and_then(|l| catalogue.list(l))
                         .map(|l| {
+                            // Group headings (研究生教育) are not choices, unless stored.
                             l.codes
                                 .iter()
+                                .filter(|(c, _)| !l.groups.contains(c) || *c == value)
                                 .map(|(c, label)| (c.clone(), label.clone(), *c == value))
                                 .collect()
                         })

@@ -93,7 +93,8 @@ pub async fn show(
         .view(Caller::User(&user.actor), id)
         .await?;
     let values = view.values.clone();
-    let findings = view.findings.clone();
+    // Nothing saved yet: no errors until the first save.
+    let findings = super::registration::unsaved_hints_only(view.version, &view.findings);
     let mut p = page(&user, view, &values, &findings);
     p.notice = q.saved.map(|_| "已保存。".to_owned());
     Ok(p)

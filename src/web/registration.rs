@@ -121,6 +121,16 @@ fn page(
     }
 }
 
+/// The findings a form page shows: all of them once the form was saved, only the warnings
+/// before (no error before the user has typed anything).
+pub fn unsaved_hints_only(version: i64, findings: &[Finding]) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter(|f| version > 0 || f.severity == Severity::Warning)
+        .cloned()
+        .collect()
+}
+
 #[derive(Deserialize, Default)]
 pub struct ShowQuery {
     done: Option<String>,
@@ -137,7 +147,10 @@ pub async fn show(
         .registration()
         .view(Caller::User(&user.actor), id)
         .await?;
-    let mut p = page(&user, &view, &view.values, "", &view.findings);
+    // A form nobody has saved yet shows no errors: they appear once it is saved or submitted
+    // (hints drawn from the records stay).
+    let shown = unsaved_hints_only(view.version, &view.findings);
+    let mut p = page(&user, &view, &view.values, "", &shown);
     p.notice = match q.done.as_deref() {
         Some("save") => Some("草稿已保存，可随时回来继续填写。".into()),
         Some("submit") => Some("登记表已提交，等待所在党组织审核。".into()),

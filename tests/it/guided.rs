@@ -764,7 +764,10 @@ fn every_action_the_services_record_has_a_chinese_name() {
                 for part in text.split("action: \"").skip(1) {
                     let code = part.split('"').next().unwrap();
                     // Audit codes only (not the `action` of an HTML form).
-                    if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_') {
+                    if code
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+                    {
                         out.push(code.to_owned());
                     }
                 }
@@ -784,4 +787,66 @@ fn every_action_the_services_record_has_a_chinese_name() {
             "{code} has no Chinese name in domain::audit::ACTIONS"
         );
     }
+}
+
+#[tokio::test]
+async fn forms_start_from_the_tree_and_speak_up_only_once_saved() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let member = app.login_demo("dangyuan").await;
+    let url = format!("/members/{}/registration", p.member.0);
+    let page = member.get(&url).await;
+    let org_name = app.member(p.member).await.org_name;
+    for field in ["holder_name", "dues_org", "life_org"] {
+        assert!(
+            page.body
+                .contains(&format!("name=\"f_{field}\" value=\"{org_name}\"")),
+            "{field} prefilled from the tree"
+        );
+    }
+    assert!(
+        !page.body.contains("class=\"field-error\""),
+        "no error before typing"
+    );
+    assert!(!page.body.contains("id=\"error-count\""));
+    // Group headings of GB/T 4658 are not choices; the degrees under them are.
+    let education = &page.body[page.body.find("id=\"f-education\"").unwrap()..];
+    let education = &education[..education.find("</select>").unwrap()];
+    assert!(
+        !education.contains("value=\"10\""),
+        "研究生教育 is a heading"
+    );
+    assert!(
+        !education.contains("value=\"20\""),
+        "大学本科教育 is a heading"
+    );
+    assert!(education.contains("value=\"21\""));
+    // Saved with a mistake: now the errors show, beside their fields.
+    let mut form = crate::helpers::inputs_of(&page.body);
+    form.retain(|(k, _)| k != "f_mobile");
+    form.push(("f_mobile".into(), "12345".into()));
+    form.push(("version".into(), "0".into()));
+    form.push(("step".into(), "save".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = member.post(&url, &pairs).await;
+    let shown = if r.status == StatusCode::SEE_OTHER {
+        member.get(&url).await.body
+    } else {
+        r.body
+    };
+    assert!(
+        shown.contains("class=\"field-error\" data-field=\"mobile\""),
+        "{shown}"
+    );
+    // 附件3 starts with the node above as 批准成立的上级党组织.
+    let clerk = app.login_demo("suo").await;
+    let a3 = clerk.get(&format!("/orgs/{}/a3", p.firm_org.0)).await;
+    let city_name = app.org(p.city).await.name;
+    assert!(
+        a3.body
+            .contains(&format!("name=\"f_approved_by\" value=\"{city_name}\"")),
+        "{}",
+        a3.body
+    );
+    assert!(!a3.body.contains("class=\"field-error\""));
 }
