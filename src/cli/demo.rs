@@ -18,6 +18,9 @@ pub struct Args {
     /// 随机种子：相同种子生成相同数据
     #[arg(long, default_value_t = 2018)]
     pub seed: u64,
+    /// 同时生成工作进度：部分登记表已填报、退回、审核通过，部分组织已报送、已接收，律所截止日期已过
+    #[arg(long)]
+    pub in_progress: bool,
 }
 
 pub async fn run(o: Overrides, args: Args) -> CliResult {
@@ -55,6 +58,18 @@ pub async fn generate(services: &Services, args: &Args) -> Result<DemoSummary, s
         summary.members,
         started.elapsed().as_secs_f64()
     );
+    if args.in_progress {
+        let m = services.demo().set_in_motion(args.seed).await?;
+        println!(
+            "工作进度已生成：登记表提交 {}、审核通过 {}、退回 {}、草稿 {}；报送 {} 次、接收 {} 次；律所截止日期已过 3 天。",
+            m.submitted,
+            m.approved,
+            m.returned,
+            m.drafts,
+            m.packages_submitted,
+            m.packages_accepted
+        );
+    }
     Ok(summary)
 }
 

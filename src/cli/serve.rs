@@ -15,6 +15,9 @@ pub struct Args {
     /// 演示数据的党员人数
     #[arg(long, default_value_t = 3000)]
     demo_members: u64,
+    /// 演示数据停在工作开始时（不生成填报、审核和报送进度）
+    #[arg(long)]
+    demo_at_start: bool,
     /// 会话 Cookie 加 Secure 标记（经 HTTPS 访问时）
     #[arg(long, env = "DENGJI_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -42,6 +45,7 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
                     members: args.demo_members,
                     firms: None,
                     seed: 2018,
+                    in_progress: !args.demo_at_start,
                 },
             )
             .await?;

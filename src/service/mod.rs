@@ -9,6 +9,7 @@ pub mod cases;
 pub mod cities;
 pub mod cockpit;
 pub mod demo;
+pub mod demo_motion;
 pub mod directory;
 pub mod export;
 pub mod import;

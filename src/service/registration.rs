@@ -92,11 +92,14 @@ fn prefill(m: &Member) -> BTreeMap<String, String> {
     put("practice_type", m.practice_type.as_deref());
     // From the tree: the organisation the member is registered in holds their relationship,
     // collects their dues and runs their 组织生活 — until they say otherwise.
-    put("holder_name", Some(&m.org_name));
-    put("dues_org", Some(&m.org_name));
-    put("life_org", Some(&m.org_name));
+    for field in TREE_FIELDS {
+        put(field, Some(&m.org_name));
+    }
     v
 }
+
+/// The fields a form takes from the tree: the organisation the member is registered in.
+const TREE_FIELDS: [&str; 3] = ["holder_name", "dues_org", "life_org"];
 
 /// The member's 分类处理: the case the survey recorded and, once closed, how it ended.
 #[derive(Debug, Clone, Default)]
@@ -147,6 +150,17 @@ pub(super) fn form_and_values(
             ServiceError::Failed(format!("人员类别 {} 没有对应的登记表", member.category))
         })?;
     let values = match reg {
+        // A draft (an imported one, say) still takes the tree's names where it has none.
+        Some(r) if r.state == RegistrationState::Draft => {
+            let mut v: BTreeMap<String, String> =
+                serde_json::from_str(&r.data).unwrap_or_default();
+            for (k, known) in prefill(member) {
+                if TREE_FIELDS.contains(&k.as_str()) && v.get(&k).is_none_or(|x| x.is_empty()) {
+                    v.insert(k, known);
+                }
+            }
+            v
+        }
         Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
         None => prefill(member),
     };

@@ -850,3 +850,78 @@ async fn forms_start_from_the_tree_and_speak_up_only_once_saved() {
     );
     assert!(!a3.body.contains("class=\"field-error\""));
 }
+
+#[tokio::test]
+async fn the_demo_in_progress_shows_a_campaign_at_every_stage() {
+    let app = TestApp::with_members(3000).await;
+    let done = app.services.demo().set_in_motion(2018).await.unwrap();
+    assert!(done.submitted > 0 && done.approved > 0 && done.returned > 0 && done.drafts > 0);
+    assert!(done.packages_submitted > 0 && done.packages_accepted > 0);
+    let p = demo_places(&app).await;
+    // The demo city's cockpit: children at several stages, some overdue, the demo firm
+    // extended.
+    let city = app.login_demo("shi").await;
+    let page = city.get(&format!("/orgs/{}/cockpit", p.city.0)).await;
+    let statuses: std::collections::BTreeSet<&str> = page
+        .body
+        .split("data-status=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert!(statuses.len() >= 4, "stages: {statuses:?}");
+    assert!(
+        statuses.contains("accepted") && statuses.contains("submitted"),
+        "{statuses:?}"
+    );
+    assert!(
+        page.body.contains("<span class=\"warn\">逾期</span>"),
+        "some overdue"
+    );
+    let demo_row = cockpit_row(&page.body, p.firm_org).unwrap();
+    assert!(
+        demo_row.contains("已延期") && !demo_row.contains("逾期"),
+        "{demo_row}"
+    );
+    // One province is nearly done: every city but one accepted, and its cockpit says so.
+    let national = app.login_demo("admin").await;
+    let root = app.root().await;
+    let mut nearly = None;
+    for province in app.children_of(root).await {
+        let cities = app.children_of(province).await.len() as i64;
+        let accepted = count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM packages k JOIN orgs o ON o.id = k.org_id \
+                 WHERE o.parent_id = {} AND k.state = 'accepted'",
+                province.0
+            ),
+        )
+        .await;
+        if cities >= 2 && accepted == cities - 1 {
+            nearly = Some(province);
+        }
+    }
+    let nearly = nearly.expect("a province with all cities but one accepted");
+    let page = national
+        .get(&format!("/orgs/{}/cockpit?show=accepted", nearly.0))
+        .await;
+    let accepted_rows = page.body.matches("data-status=\"accepted\"").count();
+    assert_eq!(accepted_rows + 1, app.children_of(nearly).await.len());
+    // The firm's reviewer has forms to review and a returned one outstanding; the demo
+    // member's own form is untouched, to try.
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let home = reviewer.get("/").await;
+    assert!(home.body.contains("id=\"task-reviews\""), "{}", home.body);
+    assert!(home.body.contains("id=\"task-returned\""));
+    let member = app.login_demo("dangyuan").await;
+    assert!(
+        member
+            .get("/")
+            .await
+            .body
+            .contains("id=\"my-state\">未填写<")
+    );
+    // The check of the stored data finds nothing wrong.
+    let (ok, out, err) = app.cli(&["check"]);
+    assert!(ok, "{out}{err}");
+}

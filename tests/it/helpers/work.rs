@@ -1,8 +1,6 @@
 //! The campaign's work done as the operator through the services — filing forms, approving,
 //! filing 附件3, submitting and accepting whole subtrees — and the values such work types in.
 
-use std::collections::BTreeMap;
-
 use dengji::domain::{MemberId, OrgId};
 use dengji::service::Caller;
 use dengji::service::package::SubmitInput;
@@ -14,61 +12,19 @@ const OP: Caller<'static> = Caller::Operator;
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 
-pub fn a3_values(name: &str) -> BTreeMap<String, String> {
-    [
-        ("org_full_name", name),
-        ("formed_on", "2015-03-01"),
-        ("org_region", "110101"),
-        ("secretary_name", "王强"),
-        ("secretary_is_lawyer", "1"),
-        ("secretary_is_head", "1"),
-        ("has_committee", "1"),
-        ("term_start", "2024-03-01"),
-        ("term_end", "2027-03-01"),
-        ("contact_name", "李明"),
-        ("contact_phone", "010-12345678"),
-        ("approval_no", "律党发〔2015〕12号"),
-        ("approved_by", "中共测试市律师行业委员会"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
+pub use dengji::service::demo_motion::a3_values;
 
+/// The people named on a submission.
 pub fn input() -> SubmitInput {
-    SubmitInput {
-        secretary_name: "王强".into(),
-        organiser_name: "李明".into(),
-        contact_phone: "010-12345678".into(),
-        missing_note: String::new(),
-    }
+    dengji::service::demo_motion::submit_input()
 }
 
-fn this_month() -> String {
-    let t = dengji::service::beijing_today();
-    format!("{:04}-{:02}", t.year(), u8::from(t.month()))
-}
-
-/// Everything the prefill does not know, correctly filled.
+/// Everything the prefill does not know, correctly filled (as posted: `f_` field names).
 pub fn completion() -> Vec<(String, String)> {
-    let last_life = dengji::service::beijing_today() - time::Duration::days(20);
-    [
-        ("f_standing", "normal".to_owned()),
-        ("f_holder_name", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_holder_type", "own_firm".to_owned()),
-        ("f_holder_region", "110101".to_owned()),
-        ("f_in_firm", "1".to_owned()),
-        ("f_transfer_status", "transferred".to_owned()),
-        ("f_dues_org", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_dues_paid_until", this_month()),
-        ("f_life_org", "中共测试律师事务所支部委员会".to_owned()),
-        ("f_last_life_on", last_life.to_string()),
-        ("f_lost_contact", "0".to_owned()),
-        ("f_mobile_member", "0".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    dengji::service::demo_motion::completion_values(dengji::service::beijing_today())
+        .into_iter()
+        .map(|(k, v)| (format!("f_{k}"), v))
+        .collect()
 }
 
 /// The form's current inputs (prefilled values), as posted back.
