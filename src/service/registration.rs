@@ -152,8 +152,7 @@ pub(super) fn form_and_values(
     let values = match reg {
         // A draft (an imported one, say) still takes the tree's names where it has none.
         Some(r) if r.state == RegistrationState::Draft => {
-            let mut v: BTreeMap<String, String> =
-                serde_json::from_str(&r.data).unwrap_or_default();
+            let mut v: BTreeMap<String, String> = serde_json::from_str(&r.data).unwrap_or_default();
             for (k, known) in prefill(member) {
                 if TREE_FIELDS.contains(&k.as_str()) && v.get(&k).is_none_or(|x| x.is_empty()) {
                     v.insert(k, known);

@@ -499,3 +499,174 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
     c.close().await.unwrap();
     assert_eq!(app.package_state(firm).await, Some(PackageState::Accepted));
 }
+
+/// Run a script in the page and read its result as a number.
+async fn number(c: &Client, script: &str) -> f64 {
+    c.execute(script, Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+        .as_f64()
+        .unwrap_or_else(|| panic!("{script}: not a number"))
+}
+
+/// The page needs no sideways scrolling: its content is no wider than the window.
+async fn no_sideways_scroll(c: &Client, what: &str) {
+    let over = number(
+        c,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+    )
+    .await;
+    assert!(over <= 0.5, "{what}: {over}px wider than the window");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_navigation_keeps_to_one_line_per_item_and_the_members_pages_fit_a_phone() {
+    let app = TestApp::spawn().await;
+    let places = demo_places(&app).await;
+    let addr = start_server(&app).await;
+    let base = format!("http://{addr}");
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    // The national administrator has the most navigation items.
+    login(&c, &base, "admin").await;
+    for width in [1366u32, 1024] {
+        c.set_window_size(width, 900).await.unwrap();
+        c.goto(&format!("{base}/")).await.unwrap();
+        text_of(&c, ".mainnav").await;
+        // Every item is one line high: none wraps inside its words.
+        let tallest = number(
+            &c,
+            "return Math.max(...[...document.querySelectorAll('.mainnav a, .brand, .who > *')]\
+             .map(e => e.getBoundingClientRect().height));",
+        )
+        .await;
+        let line = number(
+            &c,
+            "return parseFloat(getComputedStyle(document.querySelector('.mainnav a')).lineHeight);",
+        )
+        .await;
+        assert!(
+            tallest < line * 1.9,
+            "at {width}px an item is {tallest}px high (one line is {line}px)"
+        );
+        no_sideways_scroll(&c, &format!("home at {width}px")).await;
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(screenshot_dir().join(format!("nav-{width}.png")), png))
+            .ok();
+    }
+    logout(&c).await;
+    // The member on a phone: home, form, inbox and the activation page fit 375 px.
+    c.set_window_size(375, 812).await.unwrap();
+    c.goto(&format!("{base}/activate")).await.unwrap();
+    text_of(&c, "#act-submit").await;
+    no_sideways_scroll(&c, "activation").await;
+    login(&c, &base, "dangyuan").await;
+    for (path, ready) in [
+        ("/".to_owned(), "#my-state"),
+        (
+            format!("/members/{}/registration", places.member.0),
+            "#registration-form",
+        ),
+        ("/inbox".to_owned(), "#inbox"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        text_of(&c, ready).await;
+        no_sideways_scroll(&c, &path).await;
+    }
+    // On the form, labels sit above their fields and controls are touch-sized.
+    c.goto(&format!("{base}/members/{}/registration", places.member.0))
+        .await
+        .unwrap();
+    text_of(&c, "#registration-form").await;
+    let label_bottom = number(
+        &c,
+        "return document.querySelector('label[for=f-name]').getBoundingClientRect().bottom;",
+    )
+    .await;
+    let field_top = number(
+        &c,
+        "return document.querySelector('#f-name').getBoundingClientRect().top;",
+    )
+    .await;
+    assert!(label_bottom <= field_top + 1.0, "label above the field");
+    let height = number(
+        &c,
+        "return document.querySelector('#submit-form').getBoundingClientRect().height;",
+    )
+    .await;
+    assert!(height >= 44.0, "the submit button is {height}px high");
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("phone-form.png"), png))
+        .ok();
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_demo_in_progress_each_role_finds_its_work_and_the_reviewer_goes_on_to_the_next() {
+    let app = TestApp::with_members(3000).await;
+    app.services.demo().set_in_motion(2018).await.unwrap();
+    let places = demo_places(&app).await;
+    let addr = start_server(&app).await;
+    let base = format!("http://{addr}");
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    // The firm's reviewer: forms to review on the home page; review one, then 下一份.
+    login(&c, &base, "suo_shenhe").await;
+    let task = text_of(&c, "#task-reviews").await;
+    assert!(task.contains("份党员登记表待审核"), "{task}");
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("home-firm-reviewer.png"), png))
+        .ok();
+    click(&c, "#task-reviews a").await;
+    click(&c, "#pending tbody a").await;
+    let first = c.current_url().await.unwrap().path().to_owned();
+    click(&c, "#approve").await;
+    wait_for_text(&c, "#reg-notice", "已审核通过").await;
+    click(&c, "#next-form").await;
+    wait_for_text(&c, "#reg-state", "待审核").await;
+    assert_ne!(c.current_url().await.unwrap().path(), first, "another form");
+    logout(&c).await;
+    // The city clerk: the cockpit's totals and a filter for overdue children.
+    login(&c, &base, "shi").await;
+    c.goto(&format!("{base}/orgs/{}/cockpit", places.city.0))
+        .await
+        .unwrap();
+    let totals = text_of(&c, "#cockpit-totals").await;
+    assert!(totals.contains("合计"), "{totals}");
+    choose(&c, "#cockpit-show", "overdue").await;
+    click(&c, "#cockpit-apply").await;
+    for _ in 0..100 {
+        if c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .is_some_and(|q| q.contains("show=overdue"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    text_of(&c, "#cockpit-totals").await;
+    let rows = c
+        .find_all(Locator::Css("#cockpit tbody tr[data-status]"))
+        .await
+        .unwrap();
+    assert!(!rows.is_empty(), "overdue children listed");
+    for r in rows {
+        assert_eq!(r.attr("class").await.unwrap().as_deref(), Some("overdue"));
+    }
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(screenshot_dir().join("cockpit-overdue.png"), png))
+        .ok();
+    logout(&c).await;
+    // The member: the untouched form, and the way to it.
+    login(&c, &base, "dangyuan").await;
+    assert_eq!(text_of(&c, "#my-state").await, "未填写");
+    c.close().await.unwrap();
+}
