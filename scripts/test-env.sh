@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is present: Chromium + ChromeDriver + CJK fonts for the
-# browser and print tests, pdftotext (poppler-utils) to read printed PDFs, Python's openpyxl to
+# browser and print tests, pdftotext (poppler-utils) to read printed PDFs, LibreOffice Calc
+# (headless) to print exported sheets, Python's openpyxl to
 # read exported workbooks back, and a running PostgreSQL with a `dengji` role that may create
 # databases.
 # Installs with apt-get when run as root; otherwise says what is missing.
@@ -12,6 +13,8 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+# LibreOffice Calc without a display: prints exported sheets to PDF as a user's office suite does.
+command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-calc-nogui)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -228,3 +228,57 @@ mod tests {
         }
     }
 }
+
+/// A place's short name, as people say it: 广州市 → 广州, 恩施土家族苗族自治州 → 恩施,
+/// 阿克苏地区 → 阿克苏 (provinces keep their 省: see [`short_node_name`]).
+pub fn short_place(name: &str) -> String {
+    if let Some(i) = name.find("自治") {
+        let head = &name[..i];
+        // Strip the ethnic names before 自治 by keeping the first two characters.
+        return head.chars().take(2).collect();
+    }
+    for suffix in ["地区", "盟", "市", "区", "县", "州"] {
+        if let Some(s) = name.strip_suffix(suffix)
+            && s.chars().count() >= 2
+        {
+            return s.to_owned();
+        }
+    }
+    name.to_owned()
+}
+
+/// The short name of a provincial or city-level node for the 省 and 地市 columns of a printed
+/// table: 广东省律师行业党委 → 广东, 广州市律师行业党委 → 广州, 新疆维吾尔自治区律师行业党委 → 新疆.
+/// A name of another shape stays whole.
+pub fn short_node_name(name: &str) -> String {
+    let Some(place) = ["律师行业党委", "律师行业委员会", "律师行业党组织"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+    else {
+        return name.to_owned();
+    };
+    let place = place.strip_suffix('省').unwrap_or(place);
+    if place.chars().count() < 2 {
+        return name.to_owned();
+    }
+    short_place(place)
+}
+
+#[cfg(test)]
+mod short_name_tests {
+    use super::short_node_name;
+
+    #[test]
+    fn nodes_shorten_to_their_place() {
+        assert_eq!(short_node_name("广东省律师行业党委"), "广东");
+        assert_eq!(short_node_name("广州市律师行业党委"), "广州");
+        assert_eq!(short_node_name("新疆维吾尔自治区律师行业党委"), "新疆");
+        assert_eq!(short_node_name("北京市律师行业党委"), "北京");
+        assert_eq!(short_node_name("朝阳区律师行业党委"), "朝阳");
+        assert_eq!(
+            short_node_name("新疆生产建设兵团律师行业党委"),
+            "新疆生产建设兵团"
+        );
+        assert_eq!(short_node_name("某某市司法局党委"), "某某市司法局党委");
+    }
+}

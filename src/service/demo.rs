@@ -136,22 +136,6 @@ fn person_name(rng: &mut DemoRng) -> String {
 }
 
 /// `广州市` → `广州`, `朝阳区` → `朝阳`, `恩施土家族苗族自治州` → `恩施`.
-fn short_place(name: &str) -> String {
-    if let Some(i) = name.find("自治") {
-        let head = &name[..i];
-        // Strip the ethnic names before 自治 by keeping the first two characters.
-        return head.chars().take(2).collect();
-    }
-    for suffix in ["地区", "盟", "市", "区", "县", "州"] {
-        if let Some(s) = name.strip_suffix(suffix)
-            && s.chars().count() >= 2
-        {
-            return s.to_owned();
-        }
-    }
-    name.to_owned()
-}
-
 struct City {
     org_id: OrgId,
     path: TreePath,
@@ -384,7 +368,7 @@ fn plan_cities(
             *next_org += 1;
             let path = province.path.child(id);
             let judicial = rng.chance(0.35);
-            let short = short_place(&name);
+            let short = crate::domain::org::short_place(&name);
             let org_name = if province.region_code.is_none() {
                 format!("兵团{name}律师行业党委")
             } else if judicial {
@@ -1039,6 +1023,7 @@ mod tests {
                 "{code}"
             );
         }
+        use crate::domain::org::short_place;
         assert_eq!(short_place("广州市"), "广州");
         assert_eq!(short_place("朝阳区"), "朝阳");
         assert_eq!(short_place("恩施土家族苗族自治州"), "恩施");

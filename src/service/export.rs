@@ -82,19 +82,23 @@ struct OutColumn {
     width: f64,
 }
 
+/// Column widths (in Excel's character units at the sheet's 9 pt text) chosen so the 23
+/// columns of 附件4/附件5 print on A3 landscape at 8 pt or more, long names wrapping.
 fn width_of(label: &str) -> f64 {
     match label {
-        "序号" => 6.0,
-        "性别" | "民族" | "学历" => 7.0,
-        "公民身份号码" | "执业证号" => 21.0,
-        "律所名称"
-        | "所在党组织"
-        | "党组织全称"
-        | "组织关系所在党组织"
-        | "参加组织生活党组织"
-        | "覆盖律所数及名称"
-        | "上级党组织" => 26.0,
-        _ => 12.0,
+        "序号" | "性别" => 4.5,
+        "民族" | "在本所" | "组织关系是否在本所" => 5.5,
+        "省" | "人员类别" | "问题类别" => 6.5,
+        "地市" | "姓名" | "转接状态" | "审核状态" => 7.5,
+        "党费交至年月" | "备注" | "学历" | "岗位类别" => 8.5,
+        "出生日期" | "入党日期" | "转正日期" | "成立日期" | "届满日期" => 9.5,
+        "执业证号" => 17.0,
+        "公民身份号码" => 18.0,
+        "组织关系所在党组织" | "参加组织生活党组织" | "上级党组织" | "联系人/电话" => {
+            12.5
+        }
+        "律所名称" | "所在党组织" | "党组织全称" | "覆盖律所数及名称" => 14.5,
+        _ => 10.0,
     }
 }
 
@@ -163,13 +167,28 @@ impl Formats {
             head: border(
                 Format::new()
                     .set_bold()
+                    .set_font_size(9)
                     .set_text_wrap()
                     .set_align(FormatAlign::Center)
                     .set_align(FormatAlign::VerticalCenter),
             ),
             // Text format: nothing typed later into these cells becomes a number either.
-            cell: border(Format::new().set_num_format("@")),
-            quoted: border(Format::new().set_num_format("@").set_quote_prefix()),
+            // 9 pt, wrapped: printed on A3 landscape it stays readable (see `width_of`).
+            cell: border(
+                Format::new()
+                    .set_num_format("@")
+                    .set_font_size(9)
+                    .set_text_wrap()
+                    .set_align(FormatAlign::Top),
+            ),
+            quoted: border(
+                Format::new()
+                    .set_num_format("@")
+                    .set_quote_prefix()
+                    .set_font_size(9)
+                    .set_text_wrap()
+                    .set_align(FormatAlign::Top),
+            ),
         }
     }
 }
@@ -194,6 +213,15 @@ fn write_head(
         .join("    ");
     ws.merge_range(2, 0, 2, last, &text, &f.meta)?;
     let two_rows = columns.iter().any(|c| c.group.is_some());
+    // Headings wrap: the heading row is as tall as its longest heading needs.
+    let head_lines = columns
+        .iter()
+        .map(|c| lines_in(&c.label, c.width))
+        .max()
+        .unwrap_or(1);
+    if head_lines > 1 && !two_rows {
+        ws.set_row_height(3, 12.5 * f64::from(head_lines))?;
+    }
     let mut col: u16 = 0;
     while usize::from(col) < columns.len() {
         let c = &columns[usize::from(col)];
@@ -230,11 +258,26 @@ fn write_head(
     let first = if two_rows { 5 } else { 4 };
     ws.set_freeze_panes(first, 0)?;
     ws.set_repeat_rows(3, first - 1)?;
+    // 附件4–6 have up to 23 columns: A3 landscape, one page wide, narrow margins.
     ws.set_landscape();
-    ws.set_paper_size(9); // A4
+    ws.set_paper_size(8); // A3
+    ws.set_margins(0.4, 0.4, 0.5, 0.5, 0.3, 0.3);
     ws.set_print_fit_to_pages(1, 0);
     ws.set_footer("&C第 &P 页，共 &N 页");
     Ok(first)
+}
+
+/// How many lines `text` takes in a column `width` characters wide at the cells' 9 pt: a
+/// CJK character takes about 1.35 of Excel's width units at 9 pt (measured on LibreOffice's
+/// print), other characters about 0.75.
+fn lines_in(text: &str, width: f64) -> u32 {
+    let units: f64 = text
+        .chars()
+        .map(|c| if c.is_ascii() { 0.75 } else { 1.35 })
+        .sum();
+    let per_line = (width - 0.8).max(1.0);
+    // At most a few lines: a very long remark is cut rather than making a page of one row.
+    (units / per_line).ceil().clamp(1.0, 6.0) as u32
 }
 
 fn write_stats(ws: &mut Worksheet, f: &Formats, s: &Stats) -> Result<(), XlsxError> {
@@ -305,6 +348,16 @@ fn write_xlsx(
     let mut written: u64 = 0;
     while let Some(chunk) = rows.blocking_recv() {
         for cells in chunk {
+            // Wrapped cells need a taller row (no program fits rows of a file it did not write).
+            let lines = cells
+                .iter()
+                .zip(&job.columns)
+                .map(|(v, c)| lines_in(v, c.width))
+                .max()
+                .unwrap_or(1);
+            if lines > 1 {
+                ws.set_row_height(next, 12.5 * f64::from(lines))?;
+            }
             for (i, v) in cells.iter().enumerate() {
                 let col = u16::try_from(i).unwrap_or(0);
                 let format = if formula_like(v) { &f.quoted } else { &f.cell };
@@ -456,7 +509,13 @@ impl ExportService<'_> {
         let mut conn = self.db.acquire().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
-        let names: HashMap<i64, String> = summary::upper_names(&mut conn).await?;
+        let mut names: HashMap<i64, String> = summary::upper_names(&mut conn).await?;
+        if table.code.starts_with("A4") || table.code.starts_with("A5") || table.code == "A6" {
+            // The printed summaries name places shortly (广东, 广州) so the columns stay narrow.
+            for n in names.values_mut() {
+                *n = crate::domain::org::short_node_name(n);
+            }
+        }
         let columns = out_columns(table);
         let organisations = table.rows == "organisation";
         let today = beijing_today().to_string();

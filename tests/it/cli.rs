@@ -209,3 +209,26 @@ async fn check_reports_a_broken_tree() {
     );
     assert!(err.contains("发现 1 类数据问题"), "{err}");
 }
+
+#[tokio::test]
+async fn export_and_import_help_name_everything_they_do() {
+    let app = crate::helpers::TestApp::empty().await;
+    let (ok, export, _) = app.cli(&["export", "--help"]);
+    assert!(ok);
+    let first = export.lines().next().unwrap();
+    for what in ["附件4/5/6", "附件1/2/3", "律师事务所", "党组织名册"] {
+        assert!(first.contains(what), "export --help: {first}");
+    }
+    let (ok, import, _) = app.cli(&["import", "--help"]);
+    assert!(ok);
+    let first = import.lines().next().unwrap();
+    for what in [
+        "附件1/附件2",
+        "混合名单",
+        "律师事务所名册",
+        "党组织名册",
+        "撤销",
+    ] {
+        assert!(first.contains(what), "import --help: {first}");
+    }
+}

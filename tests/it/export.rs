@@ -102,7 +102,7 @@ async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
     assert_eq!(cells[3][9], "公民身份号码");
     assert_eq!(sheet["freeze"], "A5");
     assert_eq!(sheet["landscape"], "landscape");
-    assert_eq!(sheet["paper"], 9);
+    assert_eq!(sheet["paper"], 8, "A3");
     assert!(sheet["footer"].as_str().unwrap().contains("&P"));
 
     // Every lawyer of the city, once, with the full ID number as text.
@@ -624,4 +624,99 @@ async fn an_organisations_a3_prints_in_the_one_form_layout() {
         "{}",
         r.0
     );
+}
+
+#[tokio::test]
+async fn the_a4_printed_from_libreoffice_is_readable_on_a3_landscape() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let (firm, filed) = app.ready_firm().await;
+    assert!(!filed.is_empty());
+    let clerk = app.login_demo("shi").await;
+    let (status, _, bytes) = clerk
+        .get_bytes(&format!("/orgs/{}/summary/a4/export?format=xlsx", p.city.0))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a4.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    // Print it as a user would: LibreOffice Calc, headless, to PDF.
+    let out = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            dir.path().join("profile").display()
+        ))
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&file)
+        .output()
+        .expect(
+            "soffice must be installed (libreoffice-calc-nogui; scripts/test-env.sh installs it)",
+        );
+    let pdf = dir.path().join("a4.pdf");
+    assert!(pdf.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info = String::from_utf8(
+        std::process::Command::new("pdfinfo")
+            .arg(&pdf)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    // A3 landscape is 1191 x 842 pt.
+    assert!(info.contains("1190.") || info.contains("1191"), "{info}");
+    assert!(info.contains("x 841.") || info.contains("x 842"), "{info}");
+    // Every word's box, from poppler: the text is at least 8 pt high.
+    let bbox = String::from_utf8(
+        std::process::Command::new("pdftotext")
+            .args(["-bbox"])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let attr = |w: &str, name: &str| -> f64 {
+        w.split(&format!("{name}=\""))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut heights: Vec<f64> = bbox
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<word"))
+        .map(|w| attr(w, "yMax") - attr(w, "yMin"))
+        .collect();
+    assert!(heights.len() > 50, "text found: {}", heights.len());
+    heights.sort_by(f64::total_cmp);
+    let smallest_tenth = heights[heights.len() / 10];
+    assert!(
+        smallest_tenth >= 8.0,
+        "text boxes {smallest_tenth:.1} pt high (median {:.1}, largest {:.1})",
+        heights[heights.len() / 2],
+        heights[heights.len() - 1]
+    );
+    // Long names are whole (wrapped, not cut): the firm organisation's name and the city's
+    // short name can be read in the text.
+    let text: String = String::from_utf8(
+        std::process::Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .collect();
+    let org = app.org(firm).await.name;
+    assert!(text.contains(&org), "{org} whole in: {text}");
+    let city = dengji::domain::org::short_node_name(&app.org(p.city).await.name);
+    assert!(text.contains(&city), "{city}");
+    assert!(text.contains("律师党员基本信息汇总表"));
 }
