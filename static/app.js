@@ -25,3 +25,12 @@ document.addEventListener("click", async (event) => {
   button.setAttribute("aria-expanded", "true");
   button.textContent = "−";
 });
+// 全选: a heading checkbox selects the first-column checkboxes of its table.
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("#survey-select-all, #select-all");
+  if (!all) return;
+  const table = all.closest("table");
+  for (const box of table.querySelectorAll("tbody tr td:first-child input[type=checkbox]")) {
+    box.checked = all.checked;
+  }
+});

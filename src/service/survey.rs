@@ -36,9 +36,74 @@ pub struct SurveyView {
     pub campaign_name: String,
     pub rows: Vec<RosterRow>,
     pub counts: SurveyCounts,
+    /// Rows the search and filter keep (all pages), the page shown, and whether more follow.
+    pub matched: usize,
+    pub page: i64,
+    pub has_next: bool,
     pub can_record: bool,
     /// The node's package is with its parent: the survey is read-only.
     pub lock: Option<super::package::Lock>,
+}
+
+/// Which members of the roster a page lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RosterShow {
+    #[default]
+    All,
+    /// 尚未核查.
+    Unchecked,
+    /// Any of the four checks still open.
+    Incomplete,
+    /// 未转入.
+    NotIn,
+    /// 导入待确认.
+    ToConfirm,
+}
+
+impl RosterShow {
+    pub const ALL: [(Self, &'static str, &'static str); 5] = [
+        (Self::All, "", "全部"),
+        (Self::Unchecked, "unchecked", "尚未核查"),
+        (Self::Incomplete, "incomplete", "四项未全部核查"),
+        (Self::NotIn, "not_in", "未转入"),
+        (Self::ToConfirm, "to_confirm", "导入待确认"),
+    ];
+
+    pub fn parse(code: &str) -> Self {
+        Self::ALL
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .map_or(Self::All, |(s, _, _)| *s)
+    }
+
+    pub fn code(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(s, _, _)| *s == self)
+            .map_or("", |(_, c, _)| c)
+    }
+
+    fn keeps(self, r: &RosterRow) -> bool {
+        let c = r.check.as_ref();
+        match self {
+            Self::All => true,
+            Self::Unchecked => c.is_none(),
+            Self::Incomplete => {
+                c.is_none_or(|c| !(c.basic_ok && c.transfer_ok && c.dues_ok && c.life_ok))
+            }
+            Self::NotIn => c.is_some_and(|c| c.transferred == "not_in"),
+            Self::ToConfirm => c.is_some_and(|c| c.imported),
+        }
+    }
+}
+
+/// A page of the roster: name search, filter, page number and size (0: everything).
+#[derive(Debug, Clone, Default)]
+pub struct RosterQuery {
+    pub name: String,
+    pub show: RosterShow,
+    pub page: i64,
+    pub per_page: i64,
 }
 
 pub fn counts(rows: &[RosterRow]) -> SurveyCounts {
@@ -117,14 +182,46 @@ pub fn check_entry(c: &Check) -> Result<(), Vec<FieldError>> {
 super::area!(SurveyService);
 
 impl SurveyService<'_> {
+    /// The whole roster of a node with its checks.
     pub async fn view(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<SurveyView> {
+        self.view_page(caller, org_id, &RosterQuery::default())
+            .await
+    }
+
+    /// One page of the roster, searched by name and narrowed by how far the check is; the
+    /// counts are over the whole roster.
+    pub async fn view_page(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+        q: &RosterQuery,
+    ) -> ServiceResult<SurveyView> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
-        let rows = survey::roster(&mut conn, campaign.id, org.id).await?;
+        let all = survey::roster(&mut conn, campaign.id, org.id).await?;
         let lock = super::package::lock_of(&mut conn, campaign.id, &org).await?;
+        let counts = counts(&all);
+        let name = q.name.trim();
+        let kept: Vec<RosterRow> = all
+            .into_iter()
+            .filter(|r| name.is_empty() || r.name.contains(name))
+            .filter(|r| q.show.keeps(r))
+            .collect();
+        let matched = kept.len();
+        let (page, per_page) = (
+            q.page.max(1),
+            if q.per_page > 0 { q.per_page } else { i64::MAX },
+        );
+        let skip = usize::try_from((page - 1).saturating_mul(per_page)).unwrap_or(usize::MAX);
+        let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+        let rows: Vec<RosterRow> = kept.into_iter().skip(skip).take(take).collect();
+        let has_next = skip.saturating_add(rows.len()) < matched;
         Ok(SurveyView {
-            counts: counts(&rows),
+            matched,
+            page,
+            has_next,
+            counts,
             can_record: lock.is_none()
                 && campaign.closed_at.is_none()
                 && caller
@@ -141,61 +238,94 @@ impl SurveyService<'_> {
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
-        mut entry: Check,
+        entry: Check,
     ) -> ServiceResult<()> {
+        self.record_many(caller, vec![(member_id, entry)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Record the checks of several members at once (a page saved, or a bulk mark), all or
+    /// none: a refusal names each member whose entry is wrong. Returns how many were saved.
+    pub async fn record_many(
+        &self,
+        caller: Caller<'_>,
+        entries: Vec<(MemberId, Check)>,
+    ) -> ServiceResult<usize> {
         caller.require(Action::ManageMembers, None)?;
-        entry.reason = entry
-            .reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
-        entry.case_code = entry.case_code.filter(|c| !c.is_empty());
-        check_entry(&entry).map_err(ServiceError::Invalid)?;
+        if entries.is_empty() {
+            return Err(ServiceError::invalid("党员", "请至少选择一名党员"));
+        }
         let mut tx = self.db.begin().await?;
-        let member = members::get(&mut tx, member_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageMembers, Some(&member.org_path))?;
         let campaign = super::open_campaign_of(&mut tx).await?;
-        super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
-        super::cases::follow_survey(
-            &mut tx,
-            caller,
-            &campaign,
-            &member,
-            &entry.transferred,
-            entry.case_code.as_deref(),
-        )
-        .await?;
-        let by = caller.user_id();
-        survey::upsert(
-            &mut tx,
-            campaign.id,
-            member_id,
-            &member.org_path,
-            &entry,
-            by,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "survey.record",
-                target_kind: "member",
-                target_id: member_id.to_string(),
-                target_path: &member.org_path,
-                detail: serde_json::json!({
-                    "basic_ok": entry.basic_ok,
-                    "transfer_ok": entry.transfer_ok,
-                    "dues_ok": entry.dues_ok,
-                    "life_ok": entry.life_ok,
-                    "transferred": entry.transferred,
-                    "case": entry.case_code,
-                }),
-            },
-        )
-        .await?;
+        let mut errors = Vec::new();
+        let mut checked = Vec::with_capacity(entries.len());
+        for (member_id, mut entry) in entries {
+            entry.reason = entry
+                .reason
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty());
+            entry.case_code = entry.case_code.filter(|c| !c.is_empty());
+            let member = members::get(&mut tx, member_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            caller.require(Action::ManageMembers, Some(&member.org_path))?;
+            if let Err(list) = check_entry(&entry) {
+                errors.extend(
+                    list.into_iter().map(|e| {
+                        FieldError::new(e.field, format!("{}（{}）", e.reason, member.name))
+                    }),
+                );
+            }
+            checked.push((member, entry));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let mut unlocked = std::collections::HashSet::new();
+        for (member, entry) in &checked {
+            if unlocked.insert(member.org_id) {
+                super::package::ensure_unlocked(&mut tx, campaign.id, member.org_id).await?;
+            }
+            super::cases::follow_survey(
+                &mut tx,
+                caller,
+                &campaign,
+                member,
+                &entry.transferred,
+                entry.case_code.as_deref(),
+            )
+            .await?;
+            survey::upsert(
+                &mut tx,
+                campaign.id,
+                member.id,
+                &member.org_path,
+                entry,
+                caller.user_id(),
+            )
+            .await?;
+            audit::append(
+                &mut tx,
+                caller.by(),
+                NewEvent {
+                    action: "survey.record",
+                    target_kind: "member",
+                    target_id: member.id.to_string(),
+                    target_path: &member.org_path,
+                    detail: serde_json::json!({
+                        "basic_ok": entry.basic_ok,
+                        "transfer_ok": entry.transfer_ok,
+                        "dues_ok": entry.dues_ok,
+                        "life_ok": entry.life_ok,
+                        "transferred": entry.transferred,
+                        "case": entry.case_code,
+                    }),
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(checked.len())
     }
 }

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::view::Ctx;
+use super::view::{Ctx, Pager};
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{MemberId, OrgId};
 use crate::forms::Catalogue;
 use crate::service::survey::Check;
-use crate::service::survey::{SurveyCounts, SurveyView};
+use crate::service::survey::{RosterQuery, RosterShow, SurveyCounts, SurveyView};
 use crate::service::{Caller, ServiceError};
 
 pub struct Row {
@@ -51,9 +51,18 @@ pub struct SurveyPage {
     lock: Option<crate::service::package::Lock>,
     notice: Option<String>,
     errors: Vec<String>,
+    /// The search, filter and page shown (kept through a save).
+    q: String,
+    show: &'static str,
+    shows: &'static [(RosterShow, &'static str, &'static str)],
+    matched: usize,
+    pager: Pager,
 }
 
-fn page(user: &CurrentUser, v: SurveyView) -> SurveyPage {
+/// Members per page of the survey.
+const PER_PAGE: i64 = 100;
+
+fn page(user: &CurrentUser, v: SurveyView, query: &RosterQuery) -> SurveyPage {
     let cases = Catalogue::get()
         .list("case")
         .map(|l| l.codes.clone())
@@ -103,12 +112,46 @@ fn page(user: &CurrentUser, v: SurveyView) -> SurveyPage {
         lock: v.lock.clone(),
         notice: None,
         errors: Vec::new(),
+        q: query.name.clone(),
+        show: query.show.code(),
+        shows: &RosterShow::ALL,
+        matched: v.matched,
+        pager: Pager::new(
+            &format!("/orgs/{}/survey", v.org.id.0),
+            &[
+                ("q", query.name.clone()),
+                ("show", query.show.code().to_owned()),
+            ],
+            &crate::service::directory::Page {
+                items: Vec::<()>::new(),
+                page: v.page,
+                per_page: PER_PAGE,
+                has_next: v.has_next,
+            },
+        ),
     }
 }
 
 #[derive(Deserialize, Default)]
 pub struct ShowQuery {
     saved: Option<String>,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    show: String,
+    page: Option<String>,
+}
+
+fn roster_query(q: &str, show: &str, page: Option<&str>) -> RosterQuery {
+    RosterQuery {
+        name: q.trim().chars().take(30).collect(),
+        show: RosterShow::parse(show),
+        page: page
+            .and_then(|p| p.trim().parse().ok())
+            .filter(|p: &i64| *p > 0)
+            .unwrap_or(1),
+        per_page: PER_PAGE,
+    }
 }
 
 pub async fn show(
@@ -117,59 +160,167 @@ pub async fn show(
     Path(id): Path<OrgId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<SurveyPage, AppError> {
+    let query = roster_query(&q.q, &q.show, q.page.as_deref());
     let v = state
         .services
         .survey()
-        .view(Caller::User(&user.actor), id)
+        .view_page(Caller::User(&user.actor), id, &query)
         .await?;
-    let mut p = page(&user, v);
-    p.notice = q.saved.map(|_| "已保存。".to_owned());
+    let mut p = page(&user, v, &query);
+    p.notice = q.saved.map(|n| format!("已保存 {n} 名党员的核查情况。"));
     Ok(p)
 }
 
-#[derive(Deserialize)]
-pub struct RecordForm {
-    member: String,
-    basic_ok: Option<String>,
-    transfer_ok: Option<String>,
-    dues_ok: Option<String>,
-    life_ok: Option<String>,
-    #[serde(default)]
-    transferred: String,
-    case: Option<String>,
-    reason: Option<String>,
+/// One member's entry as posted: by the row's own form (`member`, `basic_ok` …) or in the
+/// page's form (`basic_ok.12`, `transferred.12` …).
+fn entry_of(pairs: &[(String, String)], suffix: &str) -> Check {
+    let get = |name: &str| {
+        let key = format!("{name}{suffix}");
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    };
+    Check {
+        basic_ok: get("basic_ok").is_some(),
+        transfer_ok: get("transfer_ok").is_some(),
+        dues_ok: get("dues_ok").is_some(),
+        life_ok: get("life_ok").is_some(),
+        transferred: get("transferred").unwrap_or_default(),
+        case_code: get("case"),
+        reason: get("reason"),
+        imported: false,
+    }
+}
+
+/// The same entry, compared as stored (empty texts are none).
+fn same(a: &Check, b: &Check) -> bool {
+    let norm = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    a.basic_ok == b.basic_ok
+        && a.transfer_ok == b.transfer_ok
+        && a.dues_ok == b.dues_ok
+        && a.life_ok == b.life_ok
+        && a.transferred == b.transferred
+        && norm(&a.case_code) == norm(&b.case_code)
+        && norm(&a.reason) == norm(&b.reason)
+        && !b.imported
 }
 
 pub async fn record(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<OrgId>,
-    Form(f): Form<RecordForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let member = MemberId(
-        f.member
-            .trim()
-            .parse()
-            .map_err(|_| AppError::BadRequest("党员编号无效".into()))?,
+    let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let query = roster_query(
+        value("q").unwrap_or(""),
+        value("show").unwrap_or(""),
+        value("page"),
     );
-    let entry = Check {
-        basic_ok: f.basic_ok.is_some(),
-        transfer_ok: f.transfer_ok.is_some(),
-        dues_ok: f.dues_ok.is_some(),
-        life_ok: f.life_ok.is_some(),
-        transferred: f.transferred,
-        case_code: f.case,
-        reason: f.reason,
-        imported: false,
-    };
     let caller = Caller::User(&user.actor);
-    match state.services.survey().record(caller, member, entry).await {
-        Ok(()) => Ok(
-            Redirect::to(&format!("/orgs/{id}/survey?saved=1#survey-{}", member.0)).into_response(),
-        ),
+    let parse_id = |v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map(MemberId)
+            .map_err(|_| AppError::BadRequest("党员编号无效".into()))
+    };
+    let mut anchor = String::new();
+    let entries: Vec<(MemberId, Check)> = if let Some(m) = value("member") {
+        // One row's own form.
+        let member = parse_id(m)?;
+        anchor = format!("#survey-{}", member.0);
+        vec![(member, entry_of(&pairs, ""))]
+    } else {
+        let on_page: Vec<MemberId> = pairs
+            .iter()
+            .filter(|(k, _)| k == "m")
+            .map(|(_, v)| parse_id(v))
+            .collect::<Result<_, _>>()?;
+        let selected: Vec<MemberId> = pairs
+            .iter()
+            .filter(|(k, _)| k == "sel")
+            .map(|(_, v)| parse_id(v))
+            .collect::<Result<_, _>>()?;
+        if value("action") == Some("mark_in") {
+            // Bulk: the selected members, all four checked and 已转入.
+            selected
+                .into_iter()
+                .map(|m| {
+                    (
+                        m,
+                        Check {
+                            basic_ok: true,
+                            transfer_ok: true,
+                            dues_ok: true,
+                            life_ok: true,
+                            transferred: "in".into(),
+                            case_code: None,
+                            reason: None,
+                            imported: false,
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            // The page: rows that changed, and selected rows (an imported row is confirmed
+            // only when selected or changed).
+            let stored = state.services.survey().view(caller, id).await?;
+            on_page
+                .into_iter()
+                .filter_map(|m| {
+                    let entry = entry_of(&pairs, &format!(".{}", m.0));
+                    let before = stored
+                        .rows
+                        .iter()
+                        .find(|r| r.member_id == m)
+                        .and_then(|r| r.check.clone());
+                    let untouched = match &before {
+                        Some(b) => same(&entry, b),
+                        None => entry == Check::default(),
+                    };
+                    (!untouched || selected.contains(&m)).then_some((m, entry))
+                })
+                .collect()
+        }
+    };
+    if entries.is_empty() {
+        let v = state
+            .services
+            .survey()
+            .view_page(caller, id, &query)
+            .await?;
+        let mut p = page(&user, v, &query);
+        p.errors = vec![if value("action") == Some("mark_in") {
+            "请先勾选要标记的党员".to_owned()
+        } else {
+            "本页没有修改，未保存".to_owned()
+        }];
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
+    match state.services.survey().record_many(caller, entries).await {
+        Ok(n) => {
+            let back = serde_urlencoded::to_string([
+                ("saved", n.to_string()),
+                ("q", query.name.clone()),
+                ("show", query.show.code().to_owned()),
+                ("page", query.page.to_string()),
+            ])
+            .unwrap_or_default();
+            Ok(Redirect::to(&format!("/orgs/{id}/survey?{back}{anchor}")).into_response())
+        }
         Err(ServiceError::Invalid(list)) => {
-            let v = state.services.survey().view(caller, id).await?;
-            let mut p = page(&user, v);
+            let v = state
+                .services
+                .survey()
+                .view_page(caller, id, &query)
+                .await?;
+            let mut p = page(&user, v, &query);
             p.errors = list.iter().map(ToString::to_string).collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
         }

@@ -602,7 +602,7 @@ async fn locked_data_says_why_and_who_on_every_page_and_offers_no_dead_end() {
             .get(&survey)
             .await
             .body
-            .contains(&format!("action=\"{survey}\""))
+            .contains(&format!("method=\"post\" action=\"{survey}\""))
     );
     app.services
         .package()
@@ -627,7 +627,7 @@ async fn locked_data_says_why_and_who_on_every_page_and_offers_no_dead_end() {
             .get(&survey)
             .await
             .body
-            .contains(&format!("action=\"{survey}\""))
+            .contains(&format!("method=\"post\" action=\"{survey}\""))
     );
     assert!(!clerk.get(&a3).await.body.contains("id=\"save-a3\""));
     let firm_reviewer = app.login_demo("suo_shenhe").await;
@@ -924,4 +924,134 @@ async fn the_demo_in_progress_shows_a_campaign_at_every_stage() {
     // The check of the stored data finds nothing wrong.
     let (ok, out, err) = app.cli(&["check"]);
     assert!(ok, "{out}{err}");
+}
+
+#[tokio::test]
+async fn the_survey_pages_searches_saves_a_page_at_once_and_marks_in_bulk() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("suo").await;
+    let url = format!("/orgs/{}/survey", p.firm_org.0);
+    let members = app.members_at(p.firm_org).await;
+    assert!(members.len() >= 3);
+    let page = clerk.get(&url).await;
+    assert!(
+        page.body
+            .contains(&format!("共 {} 人符合条件", members.len()))
+    );
+    // Search by name narrows the page.
+    let one = &members[0];
+    let found = clerk.get(&format!("{url}?q={}", one.name)).await;
+    assert!(found.body.contains(&format!("id=\"survey-{}\"", one.id.0)));
+    let others = members
+        .iter()
+        .filter(|m| !m.name.contains(&one.name))
+        .count();
+    assert!(others > 0);
+    assert!(
+        !found
+            .body
+            .contains(&format!("共 {} 人符合条件", members.len()))
+    );
+    // Bulk: two selected members marked 已转入 with all four checks, in one go.
+    let (a, b, c) = (
+        members[0].id.0.to_string(),
+        members[1].id.0.to_string(),
+        members[2].id.0.to_string(),
+    );
+    let mut form: Vec<(&str, &str)> = vec![("action", "mark_in")];
+    for m in [&a, &b, &c] {
+        form.push(("m", m));
+    }
+    form.push(("sel", &a));
+    form.push(("sel", &b));
+    let r = clerk.post(&url, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().unwrap().contains("saved=2"));
+    let done = clerk.get(&format!("{url}?show=unchecked")).await;
+    assert!(!done.body.contains(&format!("id=\"survey-{a}\"")));
+    assert!(
+        done.body.contains(&format!("id=\"survey-{c}\"")),
+        "c not marked"
+    );
+    assert_eq!(app.audit("survey.record").await.len(), 2);
+    // The page's one save: only the changed row is recorded; a wrong row refuses the
+    // whole page and names the member.
+    let name_c = members[2].name.clone();
+    let reason_key = format!("reason.{c}");
+    let transferred_key = format!("transferred.{c}");
+    let bad: Vec<(&str, &str)> = vec![
+        ("action", "save"),
+        ("m", &a),
+        ("m", &c),
+        (transferred_key.as_str(), "not_in"),
+        (reason_key.as_str(), ""),
+    ];
+    let r = clerk.post(&url, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(&format!("（{name_c}）")), "{}", r.body);
+    assert_eq!(app.audit("survey.record").await.len(), 2, "nothing stored");
+    let a_keys: Vec<String> = ["basic_ok", "transfer_ok", "dues_ok", "life_ok"]
+        .iter()
+        .map(|k| format!("{k}.{a}"))
+        .collect();
+    let case_key = format!("case.{c}");
+    let transferred_a = format!("transferred.{a}");
+    let mut good: Vec<(&str, &str)> = vec![("action", "save"), ("m", &a), ("m", &c)];
+    for k in &a_keys {
+        good.push((k, "1"));
+    }
+    good.push((transferred_a.as_str(), "in"));
+    good.push((transferred_key.as_str(), "not_in"));
+    good.push((case_key.as_str(), "1"));
+    good.push((reason_key.as_str(), "组织关系仍在原单位，尚未转入"));
+    let r = clerk.post(&url, &good).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().unwrap().contains("saved=1"), "only c changed");
+    assert_eq!(app.audit("survey.record").await.len(), 3);
+    let not_in = clerk.get(&format!("{url}?show=not_in")).await;
+    assert!(not_in.body.contains(&format!("id=\"survey-{c}\"")));
+    // Headings and cells line up: every row has as many cells as the heading.
+    let page = clerk.get(&url).await;
+    let table = &page.body[page.body.find("id=\"survey\"").unwrap()..];
+    let head = &table[..table.find("</tr>").unwrap()];
+    let row_start = table.find(&format!("id=\"survey-{a}\"")).unwrap();
+    let row = &table[row_start..row_start + table[row_start..].find("</tr>").unwrap()];
+    assert_eq!(head.matches("</th>").count(), row.matches("</td>").count());
+}
+
+#[tokio::test]
+async fn the_survey_roster_pages_through_every_member_once() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let all = app.members_at(p.firm_org).await.len();
+    let mut seen = std::collections::HashSet::new();
+    let mut page = 1;
+    loop {
+        let v = app
+            .services
+            .survey()
+            .view_page(
+                OP,
+                p.firm_org,
+                &dengji::service::survey::RosterQuery {
+                    page,
+                    per_page: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(v.matched, all);
+        assert_eq!(v.counts.total, all, "counts over the whole roster");
+        assert!(v.rows.len() <= 2);
+        for r in &v.rows {
+            assert!(seen.insert(r.member_id), "twice: {:?}", r.member_id);
+        }
+        if !v.has_next {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(seen.len(), all);
 }
