@@ -54,6 +54,39 @@ pub fn codes() -> &'static std::collections::HashSet<String> {
     CODES.get_or_init(|| shipped().into_iter().map(|d| d.code).collect())
 }
 
+/// The shipped list, parsed once.
+pub fn all() -> &'static [Division] {
+    static ALL: std::sync::OnceLock<Vec<Division>> = std::sync::OnceLock::new();
+    ALL.get_or_init(shipped)
+}
+
+/// The divisions directly under `parent` (the provinces for `None`), in code order: what the
+/// 行政区划 picker offers at each step.
+pub fn children_of(parent: Option<&str>) -> Vec<&'static Division> {
+    all()
+        .iter()
+        .filter(|d| d.parent_code.as_deref() == parent)
+        .collect()
+}
+
+/// A code's full name, 省 市 区 joined: 四川省成都市武侯区.
+pub fn full_name(code: &str) -> Option<String> {
+    let mut names = Vec::new();
+    let mut at = all().iter().find(|d| d.code == code)?;
+    loop {
+        names.push(at.name.as_str());
+        match at.parent_code.as_deref() {
+            Some(p) => match all().iter().find(|d| d.code == p) {
+                Some(up) => at = up,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    names.reverse();
+    Some(names.concat())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +108,27 @@ mod tests {
                 assert!(find(p).is_some(), "{} has missing parent {p}", d.code);
             }
         }
+    }
+
+    #[test]
+    fn the_picker_walks_down_and_names_a_code_in_full() {
+        let provinces = children_of(None);
+        assert!(
+            provinces
+                .iter()
+                .any(|d| d.code == "510000" && d.name == "四川省")
+        );
+        assert!(
+            children_of(Some("510000"))
+                .iter()
+                .any(|d| d.code == "510100")
+        );
+        assert!(
+            children_of(Some("510100"))
+                .iter()
+                .any(|d| d.code == "510107")
+        );
+        assert_eq!(full_name("510107").as_deref(), Some("四川省成都市武侯区"));
+        assert_eq!(full_name("999999"), None);
     }
 }

@@ -77,6 +77,50 @@ pub fn submit_input() -> SubmitInput {
     }
 }
 
+/// File a member's form completely as the operator (代填, confirmed by phone): the prefill,
+/// [`completion_values`] judged today, a staff member's post, and `mobile` if given. False
+/// when the member is not one the campaign registers (nothing is saved then).
+pub async fn file_complete(
+    s: &super::Services,
+    member: MemberId,
+    step: Step,
+    mobile: Option<&str>,
+) -> ServiceResult<bool> {
+    let view = s.registration().view(OP, member).await?;
+    if !view.eligibility.registered {
+        return Ok(false);
+    }
+    let mut values = view.values.clone();
+    for (k, v) in completion_values(super::beijing_today()) {
+        values.insert(k.to_owned(), v);
+    }
+    if view.member.category == "staff" {
+        values.entry("staff_post".into()).or_insert("admin".into());
+        values
+            .entry("hired_on".into())
+            .or_insert("2015-01-01".into());
+    }
+    if let Some(m) = mobile {
+        values.insert("mobile".into(), m.into());
+    }
+    s.registration()
+        .save(
+            OP,
+            member,
+            RegistrationInput {
+                values,
+                citizen_id: String::new(),
+                version: view.version,
+                step,
+                confirmed: false,
+                proxy_method: Some("phone".into()),
+                warnings_note: "已电话核实".into(),
+            },
+        )
+        .await?;
+    Ok(true)
+}
+
 /// How far one firm-level node has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -115,7 +159,6 @@ impl DemoService<'_> {
         };
         let mut m = Motion {
             s: self,
-            today,
             keep: demo_member,
             done: InMotion::default(),
         };
@@ -197,7 +240,6 @@ impl DemoService<'_> {
 /// The demo's work in progress, counted as it goes.
 struct Motion<'a, 'b> {
     s: &'a DemoService<'b>,
-    today: time::Date,
     /// The demo member, whose form stays untouched.
     keep: Option<MemberId>,
     done: InMotion,
@@ -222,48 +264,23 @@ impl Motion<'_, '_> {
     }
 
     /// Fill a member's form completely; submit it, or keep it a draft. False when the member
-    /// is not one the campaign registers.
+    /// is not one the campaign registers, or the form is no longer theirs to change.
     async fn file(&mut self, member: MemberId, submit: bool) -> ServiceResult<bool> {
-        let view = self.s.registration().view(OP, member).await?;
-        if !view.eligibility.registered || !view.editable {
+        if !self.s.registration().view(OP, member).await?.editable {
             return Ok(false);
         }
-        let mut values = view.values.clone();
-        for (k, v) in completion_values(self.today) {
-            values.insert(k.to_owned(), v);
-        }
-        if view.member.category == "staff" {
-            values.entry("staff_post".into()).or_insert("admin".into());
-            values
-                .entry("hired_on".into())
-                .or_insert("2015-01-01".into());
-        }
-        self.s
-            .registration()
-            .save(
-                OP,
-                member,
-                RegistrationInput {
-                    values,
-                    citizen_id: String::new(),
-                    version: view.version,
-                    step: if submit {
-                        Step::Submit
-                    } else {
-                        Step::SaveDraft
-                    },
-                    confirmed: false,
-                    proxy_method: Some("phone".into()),
-                    warnings_note: "已电话核实".into(),
-                },
-            )
-            .await?;
-        if submit {
-            self.done.submitted += 1;
+        let step = if submit {
+            Step::Submit
         } else {
+            Step::SaveDraft
+        };
+        let filed = file_complete(self.s, member, step, None).await?;
+        if filed && submit {
+            self.done.submitted += 1;
+        } else if filed {
             self.done.drafts += 1;
         }
-        Ok(true)
+        Ok(filed)
     }
 
     async fn approve(&mut self, ids: &[MemberId]) -> ServiceResult<()> {

@@ -10,6 +10,8 @@ pub struct FieldView {
     pub label: String,
     pub input: &'static str,
     pub value: String,
+    /// A region field's code named in full (四川省成都市武侯区).
+    pub region_name: Option<String>,
     pub options: Vec<(String, String, bool)>,
     pub required: bool,
     pub placeholder: Option<&'static str>,
@@ -78,7 +80,13 @@ pub fn form_sections(
                         input: match f.kind {
                             Kind::Code => "select",
                             Kind::CitizenId => "citizen_id",
+                            Kind::Region => "region",
                             _ => "text",
+                        },
+                        region_name: if f.kind == Kind::Region {
+                            crate::forms::divisions::full_name(value.trim())
+                        } else {
+                            None
                         },
                         value,
                         options,

@@ -12,9 +12,11 @@ mod cities;
 mod client;
 mod cockpit;
 mod directory;
+mod divisions;
 mod error;
 mod export;
 mod formview;
+mod help;
 mod home;
 mod import;
 mod inbox;
@@ -182,6 +184,8 @@ pub fn router(state: AppState) -> Router {
         .route("/campaign/deadlines", post(campaign::deadlines))
         .route("/campaign/case-days", post(campaign::case_days))
         .route("/campaign/close", post(campaign::close))
+        .route("/divisions", get(divisions::children))
+        .route("/help", get(help::show))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)

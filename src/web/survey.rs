@@ -290,18 +290,12 @@ pub async fn record(
         }
     };
     if entries.is_empty() {
-        let v = state
-            .services
-            .survey()
-            .view_page(caller, id, &query)
-            .await?;
-        let mut p = page(&user, v, &query);
-        p.errors = vec![if value("action") == Some("mark_in") {
-            "请先勾选要标记的党员".to_owned()
+        let why = if value("action") == Some("mark_in") {
+            "请先勾选要标记的党员"
         } else {
-            "本页没有修改，未保存".to_owned()
-        }];
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+            "本页没有修改，未保存"
+        };
+        return refused(&state, &user, id, &query, vec![why.to_owned()]).await;
     }
     match state.services.survey().record_many(caller, entries).await {
         Ok(n) => {
@@ -315,15 +309,33 @@ pub async fn record(
             Ok(Redirect::to(&format!("/orgs/{id}/survey?{back}{anchor}")).into_response())
         }
         Err(ServiceError::Invalid(list)) => {
-            let v = state
-                .services
-                .survey()
-                .view_page(caller, id, &query)
-                .await?;
-            let mut p = page(&user, v, &query);
-            p.errors = list.iter().map(ToString::to_string).collect();
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
+            refused(
+                &state,
+                &user,
+                id,
+                &query,
+                list.iter().map(ToString::to_string).collect(),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The same page again with what was refused, nothing saved.
+async fn refused(
+    state: &AppState,
+    user: &CurrentUser,
+    id: OrgId,
+    query: &RosterQuery,
+    errors: Vec<String>,
+) -> Result<Response, AppError> {
+    let v = state
+        .services
+        .survey()
+        .view_page(Caller::User(&user.actor), id, query)
+        .await?;
+    let mut p = page(user, v, query);
+    p.errors = errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
 }

@@ -91,6 +91,16 @@ async fn start_server(app: &TestApp) -> SocketAddr {
     addr
 }
 
+/// The app served, chromedriver and a browser on it: the base address, and what must live as
+/// long as the client.
+async fn open(app: &TestApp) -> (String, Driver, tempfile::TempDir, Client) {
+    let addr = start_server(app).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    (format!("http://{addr}"), driver, profile, c)
+}
+
 async fn text_of(c: &Client, css: &str) -> String {
     // The element may belong to a page that is just being replaced: find it again then.
     for _ in 0..50 {
@@ -147,6 +157,14 @@ async fn login(c: &Client, base: &str, username: &str) {
     }
 }
 
+/// Keep a screenshot of the page (for people to look at; a failure to take one is no test
+/// failure).
+async fn shot(c: &Client, name: impl AsRef<std::path::Path>) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(screenshot_dir().join(name), png);
+    }
+}
+
 fn screenshot_dir() -> std::path::PathBuf {
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&d).unwrap();
@@ -157,11 +175,7 @@ fn screenshot_dir() -> std::path::PathBuf {
 async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
     let app = TestApp::spawn().await;
     let places = demo_places(&app).await;
-    let addr = start_server(&app).await;
-    let base = format!("http://{addr}");
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
+    let (base, _driver, _profile, c) = open(&app).await;
 
     // A wrong password first: the message is shown on the page.
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -205,10 +219,7 @@ async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
         .await
         .unwrap();
     let firm_org_name = link.text().await.unwrap();
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("tree.png"), png))
-        .ok();
+    shot(&c, "tree.png").await;
     link.click().await.unwrap();
     assert_eq!(text_of(&c, "#org-name").await, firm_org_name);
 
@@ -230,10 +241,7 @@ async fn log_in_walk_the_tree_open_a_member_log_out_and_be_refused_outside() {
     assert_eq!(text_of(&c, "#member-name").await, name);
     let id = text_of(&c, "#citizen-id").await;
     assert!(id.contains("********") && id.len() == 18, "masked: {id}");
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("member.png"), png))
-        .ok();
+    shot(&c, "member.png").await;
 
     // A node outside the province: refused exactly like a missing one.
     c.goto(&format!("{base}/orgs/{}", places.other_city.0))
@@ -315,11 +323,7 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
     let app = TestApp::spawn().await;
     let places = demo_places(&app).await;
     let firm = crate::helpers::firm_of_org(&app, places.firm_org.0).await;
-    let addr = start_server(&app).await;
-    let base = format!("http://{addr}");
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
+    let (base, _driver, _profile, c) = open(&app).await;
 
     // The firm's clerk adds the member and reads the one-time code.
     login(&c, &base, "suo").await;
@@ -386,10 +390,7 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
         let msg = text_of(&c, &format!("#row-{field} .field-error")).await;
         assert!(msg.contains(text), "{field}: {msg}");
     }
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("form-errors.png"), png))
-        .ok();
+    shot(&c, "form-errors.png").await;
 
     // Corrected, confirmed, submitted.
     fill(&c, "#f-mobile", "13912345678").await;
@@ -422,11 +423,7 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         .submit(op, firm, &crate::helpers::input())
         .await
         .unwrap();
-    let addr = start_server(&app).await;
-    let base = format!("http://{addr}");
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
+    let (base, _driver, _profile, c) = open(&app).await;
     let member = p.member.0;
 
     // The city's reviewer returns the member's approved record with a reason.
@@ -492,10 +489,7 @@ async fn the_city_returns_one_record_the_member_fixes_it_and_it_goes_back_up() {
         .unwrap();
     click(&c, "#accept-package").await;
     wait_for_text(&c, "#state", "上级已接收").await;
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("package-accepted.png"), png))
-        .ok();
+    shot(&c, "package-accepted.png").await;
     c.close().await.unwrap();
     assert_eq!(app.package_state(firm).await, Some(PackageState::Accepted));
 }
@@ -523,11 +517,7 @@ async fn no_sideways_scroll(c: &Client, what: &str) {
 async fn the_navigation_keeps_to_one_line_per_item_and_the_members_pages_fit_a_phone() {
     let app = TestApp::spawn().await;
     let places = demo_places(&app).await;
-    let addr = start_server(&app).await;
-    let base = format!("http://{addr}");
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
+    let (base, _driver, _profile, c) = open(&app).await;
     // The national administrator has the most navigation items.
     login(&c, &base, "admin").await;
     for width in [1366u32, 1024] {
@@ -551,10 +541,7 @@ async fn the_navigation_keeps_to_one_line_per_item_and_the_members_pages_fit_a_p
             "at {width}px an item is {tallest}px high (one line is {line}px)"
         );
         no_sideways_scroll(&c, &format!("home at {width}px")).await;
-        c.screenshot()
-            .await
-            .map(|png| std::fs::write(screenshot_dir().join(format!("nav-{width}.png")), png))
-            .ok();
+        shot(&c, format!("nav-{width}.png")).await;
     }
     logout(&c).await;
     // The member on a phone: home, form, inbox and the activation page fit 375 px.
@@ -597,10 +584,7 @@ async fn the_navigation_keeps_to_one_line_per_item_and_the_members_pages_fit_a_p
     )
     .await;
     assert!(height >= 44.0, "the submit button is {height}px high");
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("phone-form.png"), png))
-        .ok();
+    shot(&c, "phone-form.png").await;
     c.close().await.unwrap();
 }
 
@@ -609,19 +593,12 @@ async fn in_a_demo_in_progress_each_role_finds_its_work_and_the_reviewer_goes_on
     let app = TestApp::with_members(3000).await;
     app.services.demo().set_in_motion(2018).await.unwrap();
     let places = demo_places(&app).await;
-    let addr = start_server(&app).await;
-    let base = format!("http://{addr}");
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = browser(&driver, profile.path()).await;
+    let (base, _driver, _profile, c) = open(&app).await;
     // The firm's reviewer: forms to review on the home page; review one, then 下一份.
     login(&c, &base, "suo_shenhe").await;
     let task = text_of(&c, "#task-reviews").await;
     assert!(task.contains("份党员登记表待审核"), "{task}");
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("home-firm-reviewer.png"), png))
-        .ok();
+    shot(&c, "home-firm-reviewer.png").await;
     click(&c, "#task-reviews a").await;
     click(&c, "#pending tbody a").await;
     let first = c.current_url().await.unwrap().path().to_owned();
@@ -660,13 +637,54 @@ async fn in_a_demo_in_progress_each_role_finds_its_work_and_the_reviewer_goes_on
     for r in rows {
         assert_eq!(r.attr("class").await.unwrap().as_deref(), Some("overdue"));
     }
-    c.screenshot()
-        .await
-        .map(|png| std::fs::write(screenshot_dir().join("cockpit-overdue.png"), png))
-        .ok();
+    shot(&c, "cockpit-overdue.png").await;
     logout(&c).await;
     // The member: the untouched form, and the way to it.
     login(&c, &base, "dangyuan").await;
     assert_eq!(text_of(&c, "#my-state").await, "未填写");
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_is_picked_from_province_to_district() {
+    let app = TestApp::spawn().await;
+    let places = demo_places(&app).await;
+    let (base, _driver, _profile, c) = open(&app).await;
+    login(&c, &base, "dangyuan").await;
+    c.goto(&format!("{base}/members/{}/registration", places.member.0))
+        .await
+        .unwrap();
+    let picker = "#row-holder_region .region-picker select";
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("{picker} option[value=\"510000\"]")))
+        .await
+        .unwrap();
+    choose(&c, picker, "510000").await;
+    let city = "#row-holder_region .region-picker select:nth-of-type(2)";
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("{city} option[value=\"510100\"]")))
+        .await
+        .unwrap();
+    choose(&c, city, "510100").await;
+    let district = "#row-holder_region .region-picker select:nth-of-type(3)";
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!(
+            "{district} option[value=\"510107\"]"
+        )))
+        .await
+        .unwrap();
+    choose(&c, district, "510107").await;
+    let value = c
+        .find(Locator::Css("#f-holder_region"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("510107"));
+    wait_for_text(&c, "#region-name-holder_region", "四川省成都市武侯区").await;
     c.close().await.unwrap();
 }

@@ -309,11 +309,7 @@ async fn the_city_reminds_a_child_or_all_that_have_not_handed_in() {
     assert!(inbox.body.contains("催办：请于"), "{}", inbox.body);
     // Once the firm has handed in, it is not reminded and its row has no button.
     app.finish_own(p.firm_org).await;
-    app.services
-        .package()
-        .submit(OP, p.firm_org, &crate::helpers::input())
-        .await
-        .unwrap();
+    app.submit_package(p.firm_org).await;
     let r = city
         .post(
             &format!("/orgs/{}/remind/children", p.city.0),
@@ -446,11 +442,7 @@ async fn working_home_pages_list_the_tasks_of_their_level() {
     }
     app.services.review().approve(OP, &filed).await.unwrap();
     app.file_a3(p.firm_org).await;
-    app.services
-        .package()
-        .submit(OP, p.firm_org, &crate::helpers::input())
-        .await
-        .unwrap();
+    app.submit_package(p.firm_org).await;
     let home = city.get("/").await;
     let awaiting = task(&home.body, "task-awaiting");
     assert!(
@@ -480,20 +472,8 @@ async fn the_reviewer_reads_first_decides_at_the_end_and_goes_on_to_the_next_for
     let lawyers = app.registrable_lawyers_at(p.firm_org).await;
     let (first, second) = (lawyers[0], lawyers[1]);
     // Submitted through the page, so the reviewers get their 待审核 notices.
-    let clerk = app.login_demo("suo").await;
     for m in [first, second] {
-        let page = clerk.get(&format!("/members/{}/registration", m.0)).await;
-        let mut form = crate::helpers::inputs_of(&page.body);
-        form.extend(crate::helpers::completion());
-        form.push(("version".into(), "0".into()));
-        form.push(("step".into(), "submit".into()));
-        form.push(("proxy_method".into(), "phone".into()));
-        form.push(("warnings_note".into(), "已核实".into()));
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = clerk
-            .post(&format!("/members/{}/registration", m.0), &pairs)
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        crate::review::submit_for(&app, m.0).await;
     }
     let reviewer = app.login_demo("suo_shenhe").await;
     let unread = |html: &str| crate::helpers::between(html, "id=\"unread-count\">").to_owned();
@@ -604,11 +584,7 @@ async fn locked_data_says_why_and_who_on_every_page_and_offers_no_dead_end() {
             .body
             .contains(&format!("method=\"post\" action=\"{survey}\""))
     );
-    app.services
-        .package()
-        .submit(OP, firm, &crate::helpers::input())
-        .await
-        .unwrap();
+    app.submit_package(firm).await;
     let city_name = app.org(p.city).await.name;
     let banner = |html: &str| crate::helpers::between(html, "<strong>已锁定</strong> ").to_owned();
     for page in [&survey, &a3, &form] {
@@ -1054,4 +1030,60 @@ async fn the_survey_roster_pages_through_every_member_once() {
         page += 1;
     }
     assert_eq!(seen.len(), all);
+}
+
+#[tokio::test]
+async fn the_region_picker_lists_the_divisions_under_a_code() {
+    let app = TestApp::spawn().await;
+    let anonymous = app.anonymous().get("/divisions").await;
+    assert_ne!(anonymous.status, StatusCode::OK, "behind the login");
+    let member = app.login_demo("dangyuan").await;
+    let provinces: Vec<(String, String)> =
+        serde_json::from_str(&member.get("/divisions").await.body).unwrap();
+    assert!(provinces.contains(&("510000".into(), "四川省".into())));
+    assert!(provinces.iter().all(|(c, _)| c.ends_with("0000")));
+    let cities: Vec<(String, String)> =
+        serde_json::from_str(&member.get("/divisions?parent=510000").await.body).unwrap();
+    assert!(cities.contains(&("510100".into(), "成都市".into())));
+    let none: Vec<(String, String)> =
+        serde_json::from_str(&member.get("/divisions?parent=x").await.body).unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
+async fn the_user_guide_is_served_for_every_role_and_prints_a_role_a_page() {
+    let app = TestApp::spawn().await;
+    for who in [
+        "dangyuan",
+        "suo",
+        "suo_shenhe",
+        "shi",
+        "sheng",
+        "admin",
+        "auditor",
+    ] {
+        let c = app.login_demo(who).await;
+        let home = c.get("/").await;
+        assert!(
+            home.body.contains("id=\"help-link\""),
+            "{who}: 帮助 in the navigation"
+        );
+        let page = c.get("/help").await;
+        assert_eq!(page.status, StatusCode::OK, "{who}");
+        for role in [
+            "党员本人",
+            "律所党组织经办人",
+            "审核人（书记、组织委员）",
+            "地市、省级党组织",
+            "全国律师行业党委",
+        ] {
+            assert!(
+                page.body.contains(&format!("<h2>{role}</h2>")),
+                "{who}: {role}"
+            );
+        }
+    }
+    assert_ne!(app.anonymous().get("/help").await.status, StatusCode::OK);
+    let css = app.anonymous().get("/static/app.css").await.body;
+    assert!(css.contains(".guide-role { border: none; break-before: page;"));
 }

@@ -10,7 +10,7 @@ use dengji::service::campaign::Deadlines;
 use crate::helpers::{TestApp, demo_places};
 
 /// Submit a complete form for `member` as the firm's clerk (代填, confirmed by phone).
-async fn submit_for(app: &TestApp, member: i64) {
+pub(crate) async fn submit_for(app: &TestApp, member: i64) {
     let clerk = app.login_demo("suo").await;
     let page = clerk.get(&format!("/members/{member}/registration")).await;
     let mut form = crate::helpers::inputs_of(&page.body);

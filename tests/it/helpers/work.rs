@@ -4,7 +4,7 @@
 use dengji::domain::{MemberId, OrgId};
 use dengji::service::Caller;
 use dengji::service::package::SubmitInput;
-use dengji::service::registration::{RegistrationInput, Step};
+use dengji::service::registration::Step;
 
 use super::{TestApp, demo_places};
 
@@ -104,41 +104,9 @@ impl TestApp {
     /// File (and submit) a member's form as the operator; false when the member is not to be
     /// registered (the form refuses submission).
     pub async fn file_member(&self, member: MemberId, mobile: Option<&str>) -> bool {
-        let view = self.services.registration().view(OP, member).await.unwrap();
-        if !view.eligibility.registered {
-            return false;
-        }
-        let mut values = view.values.clone();
-        for (k, v) in completion() {
-            values.insert(k.trim_start_matches("f_").to_owned(), v);
-        }
-        if view.member.category == "staff" {
-            values.entry("staff_post".into()).or_insert("admin".into());
-            values
-                .entry("hired_on".into())
-                .or_insert("2015-01-01".into());
-        }
-        if let Some(m) = mobile {
-            values.insert("mobile".into(), m.into());
-        }
-        self.services
-            .registration()
-            .save(
-                OP,
-                member,
-                RegistrationInput {
-                    values,
-                    citizen_id: String::new(),
-                    version: view.version,
-                    step: Step::Submit,
-                    confirmed: false,
-                    proxy_method: Some("phone".into()),
-                    warnings_note: "已电话核实".into(),
-                },
-            )
+        dengji::service::demo_motion::file_complete(&self.services, member, Step::Submit, mobile)
             .await
-            .unwrap_or_else(|e| panic!("member {member:?}: {e:?}"));
-        true
+            .unwrap_or_else(|e| panic!("member {member:?}: {e:?}"))
     }
 
     /// File, approve and submit everything of a node's own (members and 附件3), as the operator.
@@ -153,6 +121,15 @@ impl TestApp {
             self.services.review().approve(OP, &filed).await.unwrap();
         }
         self.file_a3(org).await;
+    }
+
+    /// Submit a node's package as the operator.
+    pub async fn submit_package(&self, org: OrgId) {
+        self.services
+            .package()
+            .submit(OP, org, &input())
+            .await
+            .unwrap_or_else(|e| panic!("submit {org:?}: {e:?}"));
     }
 
     pub async fn package_version(&self, org: OrgId) -> i64 {
