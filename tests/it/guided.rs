@@ -1084,6 +1084,15 @@ async fn the_user_guide_is_served_for_every_role_and_prints_a_role_a_page() {
         }
     }
     assert_ne!(app.anonymous().get("/help").await.status, StatusCode::OK);
+    // The guide's screenshots are served by the binary, as PNG.
+    let c = app.login_demo("suo").await;
+    let guide = c.get("/help").await.body;
+    for img in ["guide-member-phone.png", "guide-firm-home.png", "guide-city-cockpit.png"] {
+        assert!(guide.contains(&format!("src=\"/static/{img}\"")), "{img}");
+        let (status, _, bytes) = c.get_bytes(&format!("/static/{img}")).await;
+        assert_eq!(status, StatusCode::OK, "{img}");
+        assert!(bytes.starts_with(b"\x89PNG"), "{img} is a PNG");
+    }
     let css = app.anonymous().get("/static/app.css").await.body;
     assert!(css.contains(".guide-role { border: none; break-before: page;"));
 }
