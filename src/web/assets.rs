@@ -10,9 +10,18 @@ const JS: &str = include_str!("../../static/app.js");
 /// The user guide's screenshots, taken by the browser tests (`tests/it/browser.rs`; refresh
 /// by copying from `target/tmp/screenshots/`, see README).
 const GUIDE: [(&str, &[u8]); 3] = [
-    ("guide-member-phone.png", include_bytes!("../../static/guide/member-phone.png")),
-    ("guide-firm-home.png", include_bytes!("../../static/guide/firm-home.png")),
-    ("guide-city-cockpit.png", include_bytes!("../../static/guide/city-cockpit.png")),
+    (
+        "guide-member-phone.png",
+        include_bytes!("../../static/guide/member-phone.png"),
+    ),
+    (
+        "guide-firm-home.png",
+        include_bytes!("../../static/guide/firm-home.png"),
+    ),
+    (
+        "guide-city-cockpit.png",
+        include_bytes!("../../static/guide/city-cockpit.png"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -1087,7 +1087,11 @@ async fn the_user_guide_is_served_for_every_role_and_prints_a_role_a_page() {
     // The guide's screenshots are served by the binary, as PNG.
     let c = app.login_demo("suo").await;
     let guide = c.get("/help").await.body;
-    for img in ["guide-member-phone.png", "guide-firm-home.png", "guide-city-cockpit.png"] {
+    for img in [
+        "guide-member-phone.png",
+        "guide-firm-home.png",
+        "guide-city-cockpit.png",
+    ] {
         assert!(guide.contains(&format!("src=\"/static/{img}\"")), "{img}");
         let (status, _, bytes) = c.get_bytes(&format!("/static/{img}")).await;
         assert_eq!(status, StatusCode::OK, "{img}");
