@@ -157,8 +157,13 @@ impl DemoService<'_> {
                 org_of("sheng").await?.org_id,
             )
         };
+        let campaign_id = {
+            let mut conn = self.db.acquire().await?;
+            super::current_campaign_of(&mut conn).await?.id
+        };
         let mut m = Motion {
             s: self,
+            campaign_id,
             keep: demo_member,
             done: InMotion::default(),
         };
@@ -240,6 +245,7 @@ impl DemoService<'_> {
 /// The demo's work in progress, counted as it goes.
 struct Motion<'a, 'b> {
     s: &'a DemoService<'b>,
+    campaign_id: i64,
     /// The demo member, whose form stays untouched.
     keep: Option<MemberId>,
     done: InMotion,
@@ -322,22 +328,16 @@ impl Motion<'_, '_> {
     }
 
     async fn accept(&mut self, org: OrgId) -> ServiceResult<()> {
-        let v = crate::store::packages::get(
-            &mut *self.s.db.acquire().await?,
-            self.campaign().await?,
-            org,
-        )
-        .await?
-        .ok_or(ServiceError::NotFound)?
-        .version;
+        let v = {
+            let mut conn = self.s.db.acquire().await?;
+            crate::store::packages::get(&mut conn, self.campaign_id, org)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+                .version
+        };
         self.s.package().accept(OP, org, v).await?;
         self.done.packages_accepted += 1;
         Ok(())
-    }
-
-    async fn campaign(&self) -> ServiceResult<i64> {
-        let mut conn = self.s.db.acquire().await?;
-        Ok(super::current_campaign_of(&mut conn).await?.id)
     }
 
     /// A whole subtree done bottom-up and the node submitted (accepting it is its parent's).

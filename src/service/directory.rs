@@ -175,6 +175,15 @@ impl DirectoryService<'_> {
         Ok((members::list_with_forms(&mut conn, &scope, &f).await?, node))
     }
 
+    /// The scope the audit log is read in: the caller's, narrowed to `under`.
+    async fn audit_scope(&self, caller: Caller<'_>, under: Option<OrgId>) -> ServiceResult<Scope> {
+        caller.require(Action::ReadAudit, None)?;
+        Ok(match under {
+            None => self.scope_of(caller).await?,
+            Some(_) => self.narrowed_scope(caller, under).await?.0,
+        })
+    }
+
     /// The audit log within the caller's scope (narrowed to `under`), newest first.
     pub async fn audit(
         &self,
@@ -184,11 +193,7 @@ impl DirectoryService<'_> {
         page: i64,
         per_page: i64,
     ) -> ServiceResult<Page<Event>> {
-        caller.require(Action::ReadAudit, None)?;
-        let scope = match under {
-            None => self.scope_of(caller).await?,
-            Some(_) => self.narrowed_scope(caller, under).await?.0,
-        };
+        let scope = self.audit_scope(caller, under).await?;
         let mut conn = self.db.acquire().await?;
         Ok(audit::list(&mut conn, &scope, f, page, per_page).await?)
     }
@@ -201,20 +206,16 @@ impl DirectoryService<'_> {
         under: Option<OrgId>,
         f: &AuditFilter,
     ) -> ServiceResult<(String, Vec<u8>)> {
-        let page = self.audit(caller, under, f, 1, AUDIT_EXPORT_ROWS).await?;
+        let Scope::Subtree(path) = self.audit_scope(caller, under).await? else {
+            return Err(ServiceError::NotFound);
+        };
+        let page = {
+            let mut conn = self.db.acquire().await?;
+            let scope = Scope::Subtree(path.clone());
+            audit::list(&mut conn, &scope, f, 1, AUDIT_EXPORT_ROWS).await?
+        };
         let bytes = audit_workbook(&page.items, page.has_next)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
-        let path = match under {
-            Some(_) => self.narrowed_scope(caller, under).await?.1.map(|o| o.path),
-            None => None,
-        };
-        let path = match path {
-            Some(p) => p,
-            None => match self.scope_of(caller).await? {
-                Scope::Subtree(p) => p,
-                Scope::OwnRecord(_) => return Err(ServiceError::NotFound),
-            },
-        };
         self.audit_export(
             caller,
             audit::NewEvent {

@@ -47,16 +47,7 @@ impl CockpitPage {
     }
 
     fn days(&self, d: impl std::borrow::Borrow<Option<i64>>) -> String {
-        days_label(*d.borrow())
-    }
-}
-
-fn days_label(d: Option<i64>) -> String {
-    match d {
-        Some(d) if d > 0 => format!("还有 {d} 天"),
-        Some(0) => "今天截止".to_owned(),
-        Some(d) => format!("已过期 {} 天", -d),
-        None => String::new(),
+        super::view::days_left_label(*d.borrow())
     }
 }
 
@@ -80,7 +71,7 @@ pub async fn show(
         csrf: user.csrf.clone(),
         can_remind: !c.closed
             && authorize(&user.actor, Action::Remind, Some(&c.org.path)) == Decision::Allow,
-        time_left: days_label(c.days_left),
+        time_left: super::view::days_left_label(c.days_left),
         show: show.code(),
         sort: order.code(),
         shows,

@@ -43,12 +43,7 @@ impl HomePage {
     }
 
     fn days(&self, d: &Option<i64>) -> String {
-        match *d {
-            Some(d) if d > 0 => format!("还有 {d} 天"),
-            Some(0) => "今天截止".to_owned(),
-            Some(d) => format!("已过期 {} 天", -d),
-            None => String::new(),
-        }
+        super::view::days_left_label(*d)
     }
 
     fn is_national(&self, t: &Tasks) -> bool {

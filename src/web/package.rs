@@ -89,12 +89,7 @@ async fn page(
         .iter()
         .filter_map(|m| m.get("what").and_then(|w| w.as_str()).map(str::to_owned))
         .collect();
-    let time_left = match v.deadline.days_left {
-        Some(d) if d > 0 => format!("还有 {d} 天"),
-        Some(0) => "今天截止".to_owned(),
-        Some(d) => format!("已过期 {} 天", -d),
-        None => String::new(),
-    };
+    let time_left = super::view::days_left_label(v.deadline.days_left);
     let children_pending = v
         .readiness
         .children

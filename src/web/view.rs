@@ -143,3 +143,13 @@ impl MemberView {
 pub fn paging(page: Option<i64>) -> (i64, i64) {
     (page.unwrap_or(1).clamp(1, 100_000), 20)
 }
+
+/// Time left to a deadline as the pages say it: 还有 N 天, 今天截止, 已过期 N 天.
+pub fn days_left_label(days: Option<i64>) -> String {
+    match days {
+        Some(d) if d > 0 => format!("还有 {d} 天"),
+        Some(0) => "今天截止".to_owned(),
+        Some(d) => format!("已过期 {} 天", -d),
+        None => String::new(),
+    }
+}

@@ -116,7 +116,7 @@ async fn a_firm_clerk_reminds_unsubmitted_members_once_a_day_and_it_is_logged() 
     let back = r.location().unwrap();
     let shown = clerk.get(&back).await;
     let members = app.members_of(p.firm_org).await.len();
-    let reached = between_ids(&shown.body, "id=\"reminded\" role=\"status\">");
+    let reached = crate::helpers::between(&shown.body, "id=\"reminded\" role=\"status\">");
     assert!(
         reached.starts_with(&format!("已催办 {members} 个对象，发送站内提醒 1 条")),
         "{reached}"
@@ -168,11 +168,6 @@ async fn a_firm_clerk_reminds_unsubmitted_members_once_a_day_and_it_is_logged() 
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.audit("remind.members").await.len(), 3);
-}
-
-/// The text after `start` up to the next tag.
-fn between_ids<'a>(html: &'a str, start: &str) -> &'a str {
-    crate::helpers::between(html, start)
 }
 
 #[tokio::test]
