@@ -1,5 +1,6 @@
 //! The command line: `main` parses and dispatches; one file per subcommand.
 
+mod audit;
 mod backup;
 mod bench;
 mod bench_import;
@@ -79,6 +80,9 @@ enum Command {
     /// 抽查核验：分层随机抽样、导出报告、按种子复核
     #[command(subcommand)]
     Sample(sample::Command),
+    /// 审计日志：校验防篡改哈希链、写检查点、按导出编号追查
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 /// A refusal (`CliError::Refused`) worded as by `format!`.
@@ -217,6 +221,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Export(args) => export::run(overrides, args).await,
         Command::Import(args) => import::run(overrides, args).await,
         Command::Sample(cmd) => sample::run(overrides, cmd).await,
+        Command::Audit(cmd) => audit::run(overrides, cmd).await,
     }
 }
 

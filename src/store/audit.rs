@@ -27,6 +27,93 @@ pub enum By<'a> {
 }
 
 pub async fn append(conn: &mut AnyConnection, by: By<'_>, e: NewEvent<'_>) -> StoreResult<()> {
+    append_with(conn, by, e, &[], None).await.map(|_| ())
+}
+
+/// The genesis link: the "previous hash" of the first event of the chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The fields of an event that its hash covers, in their canonical order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canonical {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_username: String,
+    pub actor_role: String,
+    pub actor_org_id: Option<i64>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub target_path: String,
+    pub detail: String,
+}
+
+impl Canonical {
+    /// SHA-256 over the previous hash and each field, length-prefixed (so no two different
+    /// events share an encoding), as lower-case hex.
+    pub fn hash(&self, prev_hash: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        field(prev_hash.as_bytes());
+        field(self.seq.to_string().as_bytes());
+        field(self.at.to_string().as_bytes());
+        field(
+            self.actor_user_id
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        field(self.actor_username.as_bytes());
+        field(self.actor_role.as_bytes());
+        field(
+            self.actor_org_id
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        field(self.action.as_bytes());
+        field(self.target_kind.as_bytes());
+        field(self.target_id.as_bytes());
+        field(self.target_path.as_bytes());
+        field(self.detail.as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// Take the next link of the chain: bumps the head's sequence number (on PostgreSQL this
+/// locks the head row until the transaction ends, which is what keeps many writers in one
+/// chain; on SQLite the single writer already holds the lock) and returns it with the
+/// previous hash.
+async fn next_link(conn: &mut AnyConnection) -> StoreResult<(i64, String)> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}
+
+async fn set_head(conn: &mut AnyConnection, hash: &str, at: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE audit_head SET hash = $1, updated_at = $2 WHERE id = 1")
+        .bind(hash.to_owned())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Append an event, chained to the one before, with the members it concerns (indexed for
+/// 查阅记录) and, for an export, the id printed in the file. Returns the event's id.
+pub async fn append_with(
+    conn: &mut AnyConnection,
+    by: By<'_>,
+    e: NewEvent<'_>,
+    subjects: &[i64],
+    export_id: Option<&str>,
+) -> StoreResult<i64> {
     let (user_id, username, role, org_id) = match by {
         By::Actor(a) => (
             Some(a.user_id.0),
@@ -36,24 +123,271 @@ pub async fn append(conn: &mut AnyConnection, by: By<'_>, e: NewEvent<'_>) -> St
         ),
         By::System(who) => (None, who.to_owned(), "system".to_owned(), None),
     };
-    sqlx::query(
+    let (seq, prev_hash) = next_link(conn).await?;
+    let c = Canonical {
+        seq,
+        at: now(),
+        actor_user_id: user_id,
+        actor_username: username,
+        actor_role: role,
+        actor_org_id: org_id,
+        action: e.action.to_owned(),
+        target_kind: e.target_kind.to_owned(),
+        target_id: e.target_id,
+        target_path: e.target_path.as_str().to_owned(),
+        detail: e.detail.to_string(),
+    };
+    let hash = c.hash(&prev_hash);
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_events (at, actor_user_id, actor_username, actor_role, actor_org_id, \
-         action, target_kind, target_id, target_path, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         action, target_kind, target_id, target_path, detail, seq, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
-    .bind(now())
-    .bind(user_id)
-    .bind(username)
-    .bind(role)
-    .bind(org_id)
-    .bind(e.action)
-    .bind(e.target_kind)
-    .bind(e.target_id)
-    .bind(e.target_path.as_str().to_owned())
-    .bind(e.detail.to_string())
-    .execute(&mut *conn)
+    .bind(c.at)
+    .bind(c.actor_user_id)
+    .bind(c.actor_username)
+    .bind(c.actor_role)
+    .bind(c.actor_org_id)
+    .bind(c.action)
+    .bind(c.target_kind)
+    .bind(c.target_id)
+    .bind(c.target_path)
+    .bind(c.detail)
+    .bind(seq)
+    .bind(prev_hash)
+    .bind(hash.clone())
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    set_head(conn, &hash, c.at).await?;
+    for chunk in subjects.chunks(400) {
+        let mut sql = super::Sql::new("INSERT INTO audit_subjects (event_id, member_id) VALUES ");
+        for (i, m) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").int(id).push(", ").int(*m).push(")");
+        }
+        sql.query().execute(&mut *conn).await?;
+    }
+    if let Some(x) = export_id {
+        sqlx::query("INSERT INTO audit_exports (export_id, event_id) VALUES ($1, $2)")
+            .bind(x.to_owned())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Seal the events written before the chain existed (hash empty) into it, in id order.
+/// Run once after the migration; a no-op afterwards. Returns how many were sealed.
+pub async fn seal_unchained(conn: &mut AnyConnection) -> StoreResult<u64> {
+    let mut sealed = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+             target_kind, target_id, target_path, detail FROM audit_events \
+             WHERE hash IS NULL ORDER BY id LIMIT 1000",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(sealed);
+        }
+        for r in &rows {
+            let (seq, prev_hash) = next_link(conn).await?;
+            let id: i64 = r.try_get("id")?;
+            let c = canonical_of(r, seq)?;
+            let hash = c.hash(&prev_hash);
+            sqlx::query(
+                "UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4",
+            )
+            .bind(seq)
+            .bind(prev_hash)
+            .bind(hash.clone())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            set_head(conn, &hash, c.at).await?;
+            sealed += 1;
+        }
+    }
+}
+
+fn canonical_of(r: &sqlx::any::AnyRow, seq: i64) -> StoreResult<Canonical> {
+    Ok(Canonical {
+        seq,
+        at: r.try_get("at")?,
+        actor_user_id: r.try_get("actor_user_id")?,
+        actor_username: r.try_get("actor_username")?,
+        actor_role: r.try_get("actor_role")?,
+        actor_org_id: r.try_get("actor_org_id")?,
+        action: r.try_get("action")?,
+        target_kind: r.try_get("target_kind")?,
+        target_id: r.try_get("target_id")?,
+        target_path: r.try_get("target_path")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+/// The head of the chain: the last link's number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    pub updated_at: i64,
+}
+
+pub async fn head(conn: &mut AnyConnection) -> StoreResult<Head> {
+    let r = sqlx::query("SELECT seq, hash, updated_at FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Head {
+        seq: r.try_get("seq")?,
+        hash: r.try_get("hash")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// What is wrong with the chain at one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Break {
+    /// The event's content no longer matches its hash: it was edited.
+    Edited { id: i64, seq: i64 },
+    /// Events are missing before this one (sequence numbers skipped).
+    Deleted {
+        id: i64,
+        missing_from: i64,
+        missing_to: i64,
+    },
+    /// The event does not continue the chain from the one before it, or claims a place that
+    /// another event holds: it was inserted (or replaced one).
+    Inserted { id: i64, seq: i64 },
+    /// Events stand out of their order: they were swapped or moved.
+    Reordered { id: i64, seq: i64 },
+    /// The event has no place in the chain at all.
+    Unsealed { id: i64 },
+    /// The chain ends before the head says it does: the last events were removed.
+    TailMissing { last_seq: i64, head_seq: i64 },
+    /// The chain's last hash differs from the head's.
+    HeadMismatch { last_seq: i64 },
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub events: u64,
+    pub last_seq: i64,
+    pub last_hash: String,
+    pub first_break: Option<Break>,
+    /// The hash at given sequence numbers (for checking saved checkpoints).
+    pub at_seq: Vec<(i64, String)>,
+}
+
+/// Walk every event in id order and check each link; stops at the first break. `want` lists
+/// sequence numbers whose hash to report (checkpoints); `progress` is called every 100,000.
+pub async fn verify(
+    conn: &mut AnyConnection,
+    want: &[i64],
+    mut progress: impl FnMut(u64),
+) -> StoreResult<Verified> {
+    use futures_util::TryStreamExt;
+    let mut out = Verified {
+        events: 0,
+        last_seq: 0,
+        last_hash: GENESIS.to_owned(),
+        first_break: None,
+        at_seq: Vec::new(),
+    };
+    {
+        let mut rows = sqlx::query(
+            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+             target_kind, target_id, target_path, detail, seq, prev_hash, hash \
+             FROM audit_events ORDER BY id",
+        )
+        .fetch(&mut *conn);
+        let mut pending: Option<Break> = None;
+        while let Some(r) = rows.try_next().await? {
+            let id: i64 = r.try_get("id")?;
+            let seq: Option<i64> = r.try_get("seq")?;
+            let prev: Option<String> = r.try_get("prev_hash")?;
+            let hash: Option<String> = r.try_get("hash")?;
+            let (Some(seq), Some(prev), Some(hash)) = (seq, prev, hash) else {
+                out.first_break = Some(Break::Unsealed { id });
+                break;
+            };
+            let expected = out.last_seq + 1;
+            if pending.is_none() && canonical_of(&r, seq)?.hash(&prev) != hash {
+                out.first_break = Some(Break::Edited { id, seq });
+                break;
+            }
+            if let Some(Break::Deleted {
+                id: first,
+                missing_from,
+                missing_to,
+            }) = pending
+            {
+                // The row after a gap tells a deletion from a swap: one of the "missing"
+                // numbers turning up after it means the events were moved, not removed.
+                out.first_break = Some(if (missing_from..=missing_to).contains(&seq) {
+                    Break::Reordered {
+                        id: first,
+                        seq: missing_to + 1,
+                    }
+                } else {
+                    Break::Deleted {
+                        id: first,
+                        missing_from,
+                        missing_to,
+                    }
+                });
+                break;
+            }
+            if seq > expected {
+                pending = Some(Break::Deleted {
+                    id,
+                    missing_from: expected,
+                    missing_to: seq - 1,
+                });
+                continue;
+            }
+            if seq < expected {
+                // Every number below `expected` was seen already: a second event claims it.
+                out.first_break = Some(Break::Inserted { id, seq });
+                break;
+            }
+            if prev != out.last_hash {
+                out.first_break = Some(Break::Inserted { id, seq });
+                break;
+            }
+            out.events += 1;
+            out.last_seq = seq;
+            out.last_hash = hash;
+            if want.contains(&seq) {
+                out.at_seq.push((seq, out.last_hash.clone()));
+            }
+            if out.events.is_multiple_of(100_000) {
+                progress(out.events);
+            }
+        }
+        if out.first_break.is_none() {
+            out.first_break = pending;
+        }
+    }
+    if out.first_break.is_none() {
+        let h = head(conn).await?;
+        if h.seq > out.last_seq {
+            out.first_break = Some(Break::TailMissing {
+                last_seq: out.last_seq,
+                head_seq: h.seq,
+            });
+        } else if h.hash != out.last_hash || h.seq != out.last_seq {
+            out.first_break = Some(Break::HeadMismatch {
+                last_seq: out.last_seq,
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,20 +455,36 @@ pub async fn list(
         .push(" OFFSET ")
         .int((page - 1) * per_page);
     let rows = sql.query().fetch_all(&mut *conn).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(Event {
-            id: r.try_get("id")?,
-            at: r.try_get("at")?,
-            actor_username: r.try_get("actor_username")?,
-            actor_role: r.try_get("actor_role")?,
-            actor_name: r.try_get("actor_name")?,
-            actor_org: r.try_get("actor_org")?,
-            action: r.try_get("action")?,
-            target_kind: r.try_get("target_kind")?,
-            target_id: r.try_get("target_id")?,
-            detail: r.try_get("detail")?,
-        });
-    }
+    let items = rows.iter().map(event_of).collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page, per_page))
+}
+
+/// The export event printed with this id (any case), whoever may read it: for the operator.
+pub async fn find_export(conn: &mut AnyConnection, export_id: &str) -> StoreResult<Option<Event>> {
+    let r = sqlx::query(
+        "SELECT e.id, e.at, e.actor_username, e.actor_role, u.display_name AS actor_name, \
+         o.name AS actor_org, e.action, e.target_kind, e.target_id, e.detail \
+         FROM audit_exports x JOIN audit_events e ON e.id = x.event_id \
+         LEFT JOIN users u ON u.id = e.actor_user_id LEFT JOIN orgs o ON o.id = e.actor_org_id \
+         WHERE x.export_id = $1",
+    )
+    .bind(export_id.to_ascii_uppercase())
+    .fetch_optional(&mut *conn)
+    .await?;
+    r.as_ref().map(event_of).transpose()
+}
+
+fn event_of(r: &sqlx::any::AnyRow) -> StoreResult<Event> {
+    Ok(Event {
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        actor_username: r.try_get("actor_username")?,
+        actor_role: r.try_get("actor_role")?,
+        actor_name: r.try_get("actor_name")?,
+        actor_org: r.try_get("actor_org")?,
+        action: r.try_get("action")?,
+        target_kind: r.try_get("target_kind")?,
+        target_id: r.try_get("target_id")?,
+        detail: r.try_get("detail")?,
+    })
 }

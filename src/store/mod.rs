@@ -253,6 +253,14 @@ impl Db {
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         let mut conn = self.pool.acquire().await?;
         divisions::seed(&mut conn).await?;
+        drop(conn);
+        // Events older than the hash chain join it once (a no-op afterwards).
+        let mut tx = self.begin().await?;
+        let sealed = audit::seal_unchained(&mut tx).await?;
+        tx.commit().await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "audit events sealed into the hash chain");
+        }
         Ok(())
     }
 

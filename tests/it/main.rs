@@ -10,6 +10,7 @@ mod browser;
 mod campaign;
 mod cases;
 mod cli;
+mod confidentiality;
 mod deploy;
 mod export;
 mod guided;
