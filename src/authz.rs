@@ -16,6 +16,8 @@ pub struct Actor {
     pub org_path: TreePath,
     /// Set for the 党员本人 role: the member record this account belongs to.
     pub member_id: Option<MemberId>,
+    /// The address the request came from (set by the web layer; none on the command line).
+    pub source: Option<String>,
 }
 
 /// What a list query may return.
@@ -138,6 +140,7 @@ mod tests {
             org_name: "x".into(),
             org_path: path,
             member_id: member.map(MemberId),
+            source: None,
         }
     }
 

@@ -23,6 +23,9 @@ pub struct FileConfig {
     pub lookups_per_day: Option<i64>,
     /// Imports and dry runs running at once on this server.
     pub imports_at_once: Option<usize>,
+    /// Start every exported CSV with a `#` line naming the export (off for importers that
+    /// cannot skip a first line).
+    pub csv_watermark: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,7 @@ pub struct Config {
     pub login_failures_per_address: i64,
     pub lookups_per_day: i64,
     pub imports_at_once: usize,
+    pub csv_watermark: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dengji.db";
@@ -144,6 +148,7 @@ impl Config {
                 "imports_at_once",
             )?)
             .unwrap_or(2),
+            csv_watermark: file.csv_watermark.unwrap_or(defaults.csv_watermark),
         })
     }
 }

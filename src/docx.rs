@@ -5,7 +5,10 @@
 use std::io::Write;
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/></Types>"#;
+
+const DOCUMENT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/header" Target="header1.xml"/></Relationships>"#;
 
 const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
@@ -42,8 +45,14 @@ fn run(text: &str, bold: bool, size_half_points: u32) -> String {
     format!("<w:r>{props}{}</w:r>", parts.join("<w:br/>"))
 }
 
-/// The document: a centred bold title, then each item as a paragraph "label：text".
-pub fn document(title: &str, items: &[(&str, String)]) -> std::io::Result<Vec<u8>> {
+/// The document: a centred bold title, then each item as a paragraph "label：text"; `mark`
+/// (the export's watermark line) in small type in the header of every page.
+pub fn document(title: &str, items: &[(&str, String)], mark: &str) -> std::io::Result<Vec<u8>> {
+    let header = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:hdr \
+         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:p>{}</w:p></w:hdr>",
+        run(mark, false, 16)
+    );
     let mut body = format!(
         "<w:p><w:pPr><w:jc w:val=\"center\"/><w:spacing w:after=\"240\"/></w:pPr>{}</w:p>",
         run(title, true, 36)
@@ -57,8 +66,9 @@ pub fn document(title: &str, items: &[(&str, String)]) -> std::io::Result<Vec<u8
     // A4 portrait, margins of 2.54 cm.
     let doc = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:document \
-         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}\
-         <w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1440\" w:right=\"1440\" \
+         xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\" \
+         xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><w:body>{body}\
+         <w:sectPr><w:headerReference w:type=\"default\" r:id=\"rId1\"/><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1440\" w:right=\"1440\" \
          w:bottom=\"1440\" w:left=\"1440\" w:header=\"720\" w:footer=\"720\" w:gutter=\"0\"/>\
          </w:sectPr></w:body></w:document>"
     );
@@ -69,6 +79,8 @@ pub fn document(title: &str, items: &[(&str, String)]) -> std::io::Result<Vec<u8
         ("[Content_Types].xml", CONTENT_TYPES),
         ("_rels/.rels", RELS),
         ("word/document.xml", doc.as_str()),
+        ("word/_rels/document.xml.rels", DOCUMENT_RELS),
+        ("word/header1.xml", header.as_str()),
     ] {
         zip.start_file(name, options)
             .map_err(std::io::Error::other)?;
@@ -84,7 +96,7 @@ mod tests {
     #[test]
     fn text_is_escaped_and_control_characters_dropped() {
         assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;");
-        let bytes = document("标题", &[("姓名", "张<一>".into())]).unwrap();
+        let bytes = document("标题", &[("姓名", "张<一>".into())], "导出编号 EX-1").unwrap();
         assert!(bytes.starts_with(b"PK"));
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
         let mut xml = String::new();
@@ -92,5 +104,9 @@ mod tests {
             .unwrap();
         assert!(xml.contains("张&lt;一&gt;"), "{xml}");
         assert!(xml.contains("w:w=\"11906\""), "A4");
+        let mut header = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("word/header1.xml").unwrap(), &mut header)
+            .unwrap();
+        assert!(header.contains("导出编号 EX-1"), "{header}");
     }
 }

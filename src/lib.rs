@@ -12,5 +12,6 @@ pub mod private_file;
 pub mod service;
 pub mod sheet;
 pub mod store;
+pub mod watermark;
 pub mod web;
 pub mod workbook;

@@ -10,6 +10,8 @@
 ALTER TABLE audit_events ADD COLUMN seq BIGINT;
 ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
+-- The address the request came from, for events of signed-in users on the web.
+ALTER TABLE audit_events ADD COLUMN source TEXT;
 
 CREATE TABLE audit_head (
     id BIGINT PRIMARY KEY NOT NULL CHECK (id = 1),

@@ -24,6 +24,15 @@ pub struct Args {
     /// 输出文件（.xlsx 或 .csv）
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
+    /// 写出完整公民身份号码（默认脱敏）；须同时给出 --purpose
+    #[arg(long)]
+    full_ids: bool,
+    /// 导出完整号码的用途：审核、核查、分类处理、对接、其他（“其他”须加 --note）
+    #[arg(long, default_value = "")]
+    purpose: String,
+    /// 用途为“其他”时的说明
+    #[arg(long, default_value = "")]
+    note: String,
 }
 
 pub async fn run(o: Overrides, args: Args) -> CliResult {
@@ -45,6 +54,12 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             args.what
         )));
     }
+    let ids = crate::service::Ids::parse(
+        if args.full_ids { "full" } else { "" },
+        &args.purpose,
+        &args.note,
+    )
+    .map_err(super::describe)?;
     let config = load_config(&o)?;
     let services = open(&config).await?;
     // Written next to the target and renamed at the end: no half-written file under its name.
@@ -66,6 +81,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             OrgId(args.node),
             &what,
             format,
+            &ids,
             &mut file,
             &|n| bar.set_position(n),
         )

@@ -250,6 +250,7 @@ pub async fn open(config: &Config) -> Result<Services, CliError> {
             imports: std::sync::Arc::new(crate::service::import::Slots::new(
                 config.imports_at_once,
             )),
+            csv_watermark: config.csv_watermark,
         },
     ))
 }

@@ -41,6 +41,16 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("export.sample_report", "导出抽查核验报告"),
     ("export.accountability", "导出追责登记"),
     ("export.audit", "导出审计日志"),
+    ("export.accesses", "导出查阅记录"),
+    ("read.member", "查看党员信息"),
+    ("read.members", "浏览党员名单"),
+    ("read.registration", "查看登记表"),
+    ("read.reviews", "查看待审核名单"),
+    ("read.survey", "查看摸底核查名单"),
+    ("read.summary", "查看汇总表名单"),
+    ("read.case", "查看分类处理"),
+    ("read.sample_item", "查看抽查记录"),
+    ("reveal", "查看完整公民身份号码"),
     ("case.open", "分类处理立案"),
     ("case.step", "分类处理进展"),
     ("case.report", "分类处理书面报告"),
@@ -139,6 +149,14 @@ fn key_label(key: &str) -> &str {
         "changed" => "修改的栏目",
         "fields" => "栏目",
         "late_days" => "逾期天数",
+        "page" => "页",
+        "purpose" => "用途",
+        "export_id" => "导出编号",
+        "personal" => "含个人信息",
+        "ids" => "公民身份号码",
+        "table" => "表",
+        "format" => "格式",
+        "form" => "登记表",
         other => other,
     }
 }
@@ -146,6 +164,8 @@ fn key_label(key: &str) -> &str {
 fn value_text(v: &serde_json::Value) -> String {
     use serde_json::Value;
     match v {
+        Value::String(s) if s == "masked" => "脱敏".to_owned(),
+        Value::String(s) if s == "full" => "完整".to_owned(),
         Value::Null => "（空）".to_owned(),
         Value::Bool(true) => "是".to_owned(),
         Value::Bool(false) => "否".to_owned(),

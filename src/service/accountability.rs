@@ -343,7 +343,8 @@ impl AccountabilityService<'_> {
             }
             page += 1;
         };
-        let bytes = register_workbook(&all)
+        let mark = super::watermark(caller, &org.name, None);
+        let bytes = register_workbook(&all, &mark)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         self.audit_export(
             caller,
@@ -354,13 +355,18 @@ impl AccountabilityService<'_> {
                 target_path: &org.path,
                 detail: serde_json::json!({ "records": all.len() }),
             },
+            &[],
+            &mark,
         )
         .await?;
         Ok((format!("追责登记-{}.xlsx", org.name), bytes))
     }
 }
 
-fn register_workbook(all: &[Account]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn register_workbook(
+    all: &[Account],
+    mark: &crate::watermark::Watermark,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use crate::workbook::{Cell, a4_landscape, write_table};
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
@@ -403,5 +409,6 @@ fn register_workbook(all: &[Account]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
         })
         .collect();
     write_table(ws, 0, &cols, &rows)?;
+    mark.apply(&mut wb);
     wb.save_to_buffer()
 }

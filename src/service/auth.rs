@@ -50,6 +50,8 @@ pub struct LiveSession {
     pub token_hash: String,
     /// Unread notices in the inbox (the count in the header).
     pub unread: i64,
+    /// When the session was read (Beijing time): printed in the watermark of printed pages.
+    pub at: String,
 }
 
 fn actor_of(u: &users::User) -> Actor {
@@ -62,6 +64,7 @@ fn actor_of(u: &users::User) -> Actor {
         org_name: u.org_name.clone(),
         org_path: u.org_path.clone(),
         member_id: u.member_id,
+        source: None,
     }
 }
 
@@ -219,6 +222,7 @@ impl AuthService<'_> {
             csrf_token: s.csrf_token,
             token_hash: s.token_hash,
             unread,
+            at: beijing_time(now()),
         }))
     }
 

@@ -250,6 +250,20 @@ impl CasesService<'_> {
                     }
                 }
         });
+        drop(conn);
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.case",
+                target_kind: "case",
+                target_id: id.to_string(),
+                target_path: &case.org_path,
+                subjects: vec![case.member_id.0],
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
         Ok(CaseView {
             overdue: case.overdue_on(&today()),
             can_step: caller
@@ -668,7 +682,8 @@ impl CasesService<'_> {
         id: CaseId,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let (case, report, body) = self.submitted_report(caller, id).await?;
-        let bytes = report_workbook(&body, &report)
+        let mark = super::watermark(caller, &case.owner_name, None);
+        let bytes = report_workbook(&body, &report, &mark)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         self.audit_export(
             caller,
@@ -679,6 +694,8 @@ impl CasesService<'_> {
                 target_path: &case.org_path,
                 detail: serde_json::json!({}),
             },
+            &[case.member_id.0],
+            &mark,
         )
         .await?;
         Ok((format!("分类处理书面报告-{}.xlsx", case.member_name), bytes))
@@ -692,8 +709,13 @@ impl CasesService<'_> {
         id: CaseId,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let (case, report, body) = self.submitted_report(caller, id).await?;
-        let bytes = crate::docx::document(&report_title(&body), &report_items(&body, &report))
-            .map_err(|e| ServiceError::Failed(format!("无法生成 Word 文件：{e}")))?;
+        let mark = super::watermark(caller, &case.owner_name, None);
+        let bytes = crate::docx::document(
+            &report_title(&body),
+            &report_items(&body, &report),
+            &mark.line(),
+        )
+        .map_err(|e| ServiceError::Failed(format!("无法生成 Word 文件：{e}")))?;
         self.audit_export(
             caller,
             NewEvent {
@@ -703,6 +725,8 @@ impl CasesService<'_> {
                 target_path: &case.org_path,
                 detail: serde_json::json!({ "format": "docx" }),
             },
+            &[case.member_id.0],
+            &mark,
         )
         .await?;
         Ok((format!("分类处理书面报告-{}.docx", case.member_name), bytes))
@@ -763,6 +787,7 @@ pub struct ReportInput {
 fn report_workbook(
     b: &serde_json::Value,
     report: &Report,
+    mark: &crate::watermark::Watermark,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
     let mut wb = Workbook::new();
@@ -787,6 +812,7 @@ fn report_workbook(
         ws.write_string_with_format(r, 0, *l, &label)?;
         ws.write_string_with_format(r, 1, v, &cell)?;
     }
+    mark.apply(&mut wb);
     wb.save_to_buffer()
 }
 

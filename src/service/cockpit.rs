@@ -334,7 +334,8 @@ impl CockpitService<'_> {
         org_id: OrgId,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let c = self.view(caller, org_id, Show::All, Order::Tree).await?;
-        let bytes = workbook(&c)
+        let mark = super::watermark(caller, &c.org.name, None);
+        let bytes = workbook(&c, &mark)
             .map_err(|e| super::ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         self.audit_export(
             caller,
@@ -345,6 +346,8 @@ impl CockpitService<'_> {
                 target_path: &c.org.path,
                 detail: serde_json::json!({ "children": c.rows.len() }),
             },
+            &[],
+            &mark,
         )
         .await?;
         Ok((format!("下级填报进度-{}.xlsx", c.org.name), bytes))
@@ -356,7 +359,10 @@ pub fn percent_label(p: Option<i64>) -> String {
     p.map_or_else(|| "—".to_owned(), |p| format!("{p}%"))
 }
 
-fn workbook(c: &Cockpit) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn workbook(
+    c: &Cockpit,
+    mark: &crate::watermark::Watermark,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use crate::workbook::{Cell, a4_landscape, write_table};
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
@@ -427,6 +433,7 @@ fn workbook(c: &Cockpit) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         percent_label(t.percent()).into(),
     ]);
     write_table(ws, 2, &heads, &rows)?;
+    mark.apply(&mut wb);
     wb.save_to_buffer()
 }
 

@@ -145,6 +145,20 @@ impl DirectoryService<'_> {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ReadMember(id), Some(&member.org_path))?;
+        drop(conn);
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.member",
+                target_kind: "member",
+                target_id: id.to_string(),
+                target_path: &member.org_path,
+                subjects: vec![id.0],
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
         Ok(member)
     }
 
@@ -172,7 +186,28 @@ impl DirectoryService<'_> {
             campaign: campaign.map(|c| c.id),
             ..f.clone()
         };
-        Ok((members::list_with_forms(&mut conn, &scope, &f).await?, node))
+        let page = members::list_with_forms(&mut conn, &scope, &f).await?;
+        drop(conn);
+        // One event per page shown, naming its rows.
+        let (target_id, path) = match (&node, caller) {
+            (Some(n), _) => (n.id.to_string(), n.path.clone()),
+            (None, Caller::User(a)) => (a.org_id.to_string(), a.org_path.clone()),
+            (None, Caller::Operator) => ("1".to_owned(), self.root_path().await?),
+        };
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.members",
+                target_kind: "org",
+                target_id,
+                target_path: &path,
+                subjects: page.items.iter().map(|m| m.member.id.0).collect(),
+                detail: serde_json::json!({"page": f.page, "name": f.name.as_deref().unwrap_or("")}),
+            },
+        )
+        .await?;
+        Ok((page, node))
     }
 
     /// The scope the audit log is read in: the caller's, narrowed to `under`.
@@ -214,7 +249,15 @@ impl DirectoryService<'_> {
             let scope = Scope::Subtree(path.clone());
             audit::list(&mut conn, &scope, f, 1, AUDIT_EXPORT_ROWS).await?
         };
-        let bytes = audit_workbook(&page.items, page.has_next)
+        let node = {
+            let mut conn = self.db.acquire().await?;
+            match path.ids().last() {
+                Some(id) => orgs::get(&mut conn, *id).await?.map(|o| o.name),
+                None => None,
+            }
+        };
+        let mark = super::watermark(caller, node.as_deref().unwrap_or(""), None);
+        let bytes = audit_workbook(&page.items, page.has_next, &mark)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         self.audit_export(
             caller,
@@ -225,6 +268,8 @@ impl DirectoryService<'_> {
                 target_path: &path,
                 detail: serde_json::json!({ "rows": page.items.len() }),
             },
+            &[],
+            &mark,
         )
         .await?;
         Ok(("审计日志.xlsx".to_owned(), bytes))
@@ -262,7 +307,11 @@ impl DirectoryService<'_> {
 /// Most events in one export of the audit log.
 pub const AUDIT_EXPORT_ROWS: i64 = 50_000;
 
-fn audit_workbook(events: &[Event], cut: bool) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn audit_workbook(
+    events: &[Event],
+    cut: bool,
+    mark: &crate::watermark::Watermark,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use crate::domain::audit::{action_label, detail_text, target_label};
     use crate::workbook::{Cell, a4_landscape, write_table};
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -307,5 +356,6 @@ fn audit_workbook(events: &[Event], cut: bool) -> Result<Vec<u8>, rust_xlsxwrite
         &["时间", "操作人", "所在组织", "角色", "操作", "对象", "内容"],
         &rows,
     )?;
+    mark.apply(&mut wb);
     wb.save_to_buffer()
 }

@@ -17,7 +17,7 @@ use super::{Caller, ServiceError, ServiceResult, beijing_today};
 use crate::authz::{Action, Scope};
 use crate::domain::{OrgId, OrgKind};
 use crate::forms::{Catalogue, Summary};
-use crate::store::audit::{self, NewEvent};
+use crate::store::audit::NewEvent;
 use crate::store::firms::form_label;
 use crate::store::summary::{self, Cursor, Stats};
 
@@ -330,6 +330,7 @@ struct XlsxJob {
     unit: &'static str,
     stats: Option<Stats>,
     path: std::path::PathBuf,
+    mark: crate::watermark::Watermark,
 }
 
 fn write_xlsx(
@@ -373,6 +374,7 @@ fn write_xlsx(
         ws.set_name("统计")?;
         write_stats(ws, &f, stats)?;
     }
+    job.mark.apply(&mut wb);
     wb.save(&job.path)
 }
 
@@ -393,6 +395,7 @@ impl<'a> Sink<'a> {
         format: ExportFormat,
         mut job: XlsxJob,
         out: &'a mut (dyn Write + Send),
+        csv_watermark: bool,
     ) -> ServiceResult<Self> {
         Ok(match format {
             ExportFormat::Xlsx => {
@@ -412,6 +415,10 @@ impl<'a> Sink<'a> {
             }
             ExportFormat::Csv => {
                 out.write_all("\u{feff}".as_bytes()).map_err(io_err)?;
+                if csv_watermark {
+                    out.write_all(job.mark.csv_line().as_bytes())
+                        .map_err(io_err)?;
+                }
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(job.columns.iter().map(|c| match c.group {
                     Some(g) => format!("{g}（{}）", c.label),
@@ -482,15 +489,18 @@ impl<'a> Sink<'a> {
 super::area!(ExportService);
 
 impl ExportService<'_> {
-    /// Export the whole summary table `code` (A4, A5, A6) of a node to `out`. Full ID numbers
-    /// are written (the official sheet needs them): only clerks, reviewers and administrators
-    /// of the subtree may export, and each export is audited (without any number).
+    /// Export the whole summary table `code` (A4, A5, A6, the rosters) of a node to `out`. ID
+    /// numbers are masked unless `ids` asks for them in full, with a purpose; only clerks,
+    /// reviewers and administrators of the subtree may export; each export is watermarked
+    /// and audited (with its id and purpose, never a number).
+    #[allow(clippy::too_many_arguments)]
     pub async fn table(
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
         code: &str,
         format: ExportFormat,
+        ids: &super::Ids,
         out: &mut (dyn Write + Send),
         progress: &(dyn Fn(u64) + Sync),
     ) -> ServiceResult<ExportSummary> {
@@ -518,6 +528,13 @@ impl ExportService<'_> {
         }
         let columns = out_columns(table);
         let organisations = table.rows == "organisation";
+        // Organisation tables hold no ID numbers: nothing to ask a purpose for.
+        let ids = if organisations {
+            &super::Ids::Masked
+        } else {
+            ids
+        };
+        let mark = super::watermark(caller, &org.name, ids.purpose().as_deref());
         let today = beijing_today().to_string();
         let header = super::summary::header_block(&mut conn, caller, campaign.id, &org, 0).await?;
 
@@ -539,8 +556,9 @@ impl ExportService<'_> {
             unit: if organisations { "个党组织" } else { "人" },
             stats,
             path: std::path::PathBuf::new(),
+            mark: mark.clone(),
         };
-        let mut sink = Sink::open(format, job, out)?;
+        let mut sink = Sink::open(format, job, out, self.limits.csv_watermark)?;
 
         let filled = self
             .fill(
@@ -550,6 +568,7 @@ impl ExportService<'_> {
                 &names,
                 campaign.id,
                 &org.path,
+                ids,
                 progress,
             )
             .await;
@@ -569,11 +588,12 @@ impl ExportService<'_> {
         self.exported(
             caller,
             &org,
-            &table.code,
+            (&table.code, !organisations, ids),
             format,
             written,
             &table.attachment,
             &today,
+            &mark,
         )
         .await
     }
@@ -592,6 +612,7 @@ impl ExportService<'_> {
         let mut conn = self.db.acquire().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         let today = beijing_today().to_string();
+        let mark = super::watermark(caller, &org.name, None);
         let firms = kind == ImportKind::Firms;
         let mut labels: Vec<&str> = vec!["序号"];
         labels.extend(registry_import::columns(kind).iter().map(|c| c.label));
@@ -684,8 +705,9 @@ impl ExportService<'_> {
             },
             stats: None,
             path: std::path::PathBuf::new(),
+            mark: mark.clone(),
         };
-        let mut sink = Sink::open(format, job, out)?;
+        let mut sink = Sink::open(format, job, out, self.limits.csv_watermark)?;
         let mut rows = rows.into_iter();
         loop {
             let chunk: Vec<Vec<String>> = rows.by_ref().take(CHUNK as usize).collect();
@@ -702,11 +724,12 @@ impl ExportService<'_> {
         self.exported(
             caller,
             &org,
-            kind.code(),
+            (kind.code(), false, &super::Ids::Masked),
             format,
             written,
             kind.label(),
             &today,
+            &mark,
         )
         .await
     }
@@ -718,28 +741,40 @@ impl ExportService<'_> {
         &self,
         caller: Caller<'_>,
         org: &crate::store::orgs::Org,
-        table: &str,
+        (table, personal, ids): (&str, bool, &super::Ids),
         format: ExportFormat,
         written: u64,
         title: &str,
         today: &str,
+        mark: &crate::watermark::Watermark,
     ) -> ServiceResult<ExportSummary> {
-        let mut tx = self.db.begin().await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
+        let mut detail = serde_json::json!({
+            "table": table, "format": format.extension(), "rows": written,
+        });
+        if personal {
+            // Found by 查阅记录 of every member below the node.
+            detail["personal"] = true.into();
+            detail["ids"] = if ids == &super::Ids::Masked {
+                "masked"
+            } else {
+                "full"
+            }
+            .into();
+        }
+        super::record_export(
+            &self.db,
+            caller,
             NewEvent {
                 action: "export",
                 target_kind: "org",
                 target_id: org.id.to_string(),
                 target_path: &org.path,
-                detail: serde_json::json!({
-                    "table": table, "format": format.extension(), "rows": written,
-                }),
+                detail,
             },
+            &[],
+            mark,
         )
         .await?;
-        tx.commit().await?;
         Ok(ExportSummary {
             rows: written,
             file_name: format!("{title}_{}_{today}.{}", org.name, format.extension()),
@@ -756,6 +791,7 @@ impl ExportService<'_> {
         names: &HashMap<i64, String>,
         campaign_id: i64,
         path: &crate::domain::TreePath,
+        ids: &super::Ids,
         progress: &(dyn Fn(u64) + Sync),
     ) -> ServiceResult<u64> {
         let catalogue = Catalogue::get();
@@ -781,11 +817,15 @@ impl ExportService<'_> {
                 cursor = Cursor::AfterMember(last.org_path.clone(), last.name.clone(), last.id);
                 for m in &list {
                     written += 1;
-                    let enc = m
-                        .form_citizen_id_enc
-                        .as_deref()
-                        .unwrap_or(&m.citizen_id_enc);
-                    let id = self.keys.decrypt_id(enc)?;
+                    let id = if ids == &super::Ids::Masked {
+                        m.citizen_id_masked.clone()
+                    } else {
+                        let enc = m
+                            .form_citizen_id_enc
+                            .as_deref()
+                            .unwrap_or(&m.citizen_id_enc);
+                        self.keys.decrypt_id(enc)?
+                    };
                     chunk.push(member_cells(
                         table,
                         catalogue,

@@ -7,7 +7,7 @@ use super::{Caller, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::{MemberId, OrgId};
 use crate::forms::{Catalogue, Form};
-use crate::store::audit::{self, NewEvent};
+use crate::store::audit::NewEvent;
 
 fn xlsx_err(e: XlsxError) -> ServiceError {
     ServiceError::Failed(format!("无法生成 Excel 文件：{e}"))
@@ -16,18 +16,19 @@ fn xlsx_err(e: XlsxError) -> ServiceError {
 super::area!(MemberFormService);
 
 impl MemberFormService<'_> {
-    /// The audit event of a form export: `(action, target kind, target id)`.
+    /// The audit event of a form export: `(action, target kind, target id)`, with the
+    /// member it named and the file's watermark.
     async fn audit_form_export(
         &self,
         caller: Caller<'_>,
         (action, target_kind, target_id): (&'static str, &'static str, String),
         path: &crate::domain::TreePath,
         form: &str,
+        (subjects, mark): (&[i64], &crate::watermark::Watermark),
     ) -> ServiceResult<()> {
-        let mut tx = self.db.begin().await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
+        super::record_export(
+            &self.db,
+            caller,
             NewEvent {
                 action,
                 target_kind,
@@ -35,10 +36,10 @@ impl MemberFormService<'_> {
                 target_path: path,
                 detail: serde_json::json!({ "form": form }),
             },
+            subjects,
+            mark,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// A member's registration form as it stands, as an .xlsx file name and bytes: title, the
@@ -49,6 +50,7 @@ impl MemberFormService<'_> {
         &self,
         caller: Caller<'_>,
         member_id: MemberId,
+        ids: &super::Ids,
     ) -> ServiceResult<(String, Vec<u8>)> {
         let (member, campaign, reg, _) = self
             .registration()
@@ -59,12 +61,17 @@ impl MemberFormService<'_> {
             super::managed_org(&mut conn, caller, member.org_id).await?
         };
         let (form, mut values) = super::registration::form_and_values(&member, reg.as_ref())?;
-        values.insert(
-            "citizen_id".into(),
+        let shown_id = if ids == &super::Ids::Masked {
+            reg.as_ref()
+                .and_then(|r| r.citizen_id_masked.clone())
+                .unwrap_or_else(|| member.citizen_id_masked.clone())
+        } else {
             self.registration()
                 .current_citizen_id(&member, reg.as_ref())
-                .await?,
-        );
+                .await?
+        };
+        values.insert("citizen_id".into(), shown_id);
+        let mark = super::watermark(caller, &org.name, ids.purpose().as_deref());
         let state = reg.as_ref().map_or("未填写", |r| r.state.label());
 
         let bytes = form_sheet(
@@ -76,6 +83,7 @@ impl MemberFormService<'_> {
                 beijing_today()
             ),
             &values,
+            &mark,
         )?;
 
         self.audit_form_export(
@@ -83,6 +91,7 @@ impl MemberFormService<'_> {
             ("export.member_form", "member", member.id.0.to_string()),
             &member.org_path,
             &form.code,
+            (&[member.id.0], &mark),
         )
         .await?;
         Ok((format!("{}-{}.xlsx", form.attachment, member.name), bytes))
@@ -100,6 +109,7 @@ impl MemberFormService<'_> {
         let mut conn = self.db.acquire().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         drop(conn);
+        let mark = super::watermark(caller, &org.name, None);
         let state = if view.version == 0 {
             "未填写"
         } else {
@@ -116,12 +126,14 @@ impl MemberFormService<'_> {
                 beijing_today()
             ),
             &view.values,
+            &mark,
         )?;
         self.audit_form_export(
             caller,
             ("export.org_form", "org", org.id.to_string()),
             &org.path,
             &view.form.code,
+            (&[], &mark),
         )
         .await?;
         Ok((format!("{}-{}.xlsx", view.form.attachment, org.name), bytes))
@@ -135,6 +147,7 @@ fn form_sheet(
     form: &Form,
     meta: &str,
     values: &std::collections::BTreeMap<String, String>,
+    mark: &crate::watermark::Watermark,
 ) -> ServiceResult<Vec<u8>> {
     let catalogue = Catalogue::get();
     let mut wb = Workbook::new();
@@ -190,5 +203,6 @@ fn form_sheet(
     ws.set_portrait();
     ws.set_print_fit_to_pages(1, 0);
     ws.set_footer("&C第 &P 页，共 &N 页");
+    mark.apply(&mut wb);
     wb.save_to_buffer().map_err(xlsx_err)
 }

@@ -18,6 +18,7 @@ pub mod member_form;
 pub mod membership;
 pub mod org_registration;
 pub mod package;
+pub mod reads;
 pub mod refusal;
 pub mod registration;
 pub mod remind;
@@ -82,6 +83,8 @@ pub struct Limits {
     pub lookups_per_day: i64,
     /// Imports and dry runs running at once: on the whole server and per user.
     pub imports: std::sync::Arc<import::Slots>,
+    /// Exported CSV files start with a `#` line naming the export (see `Config`).
+    pub csv_watermark: bool,
 }
 
 impl Default for Limits {
@@ -90,6 +93,7 @@ impl Default for Limits {
             address_failures: 30,
             lookups_per_day: 1_000_000,
             imports: std::sync::Arc::new(import::Slots::new(2)),
+            csv_watermark: true,
         }
     }
 }
@@ -110,11 +114,10 @@ impl Services {
         &self,
         caller: Caller<'_>,
         event: crate::store::audit::NewEvent<'_>,
+        subjects: &[i64],
+        mark: &crate::watermark::Watermark,
     ) -> ServiceResult<()> {
-        let mut tx = self.db.begin().await?;
-        crate::store::audit::append(&mut tx, caller.by(), event).await?;
-        tx.commit().await?;
-        Ok(())
+        record_export(&self.db, caller, event, subjects, mark).await
     }
 
     // Service areas, one per module: `services.import().run(..)` is in `service::import`.
@@ -222,6 +225,11 @@ impl Services {
     /// 摸底核查, the survey of members not registered ([`survey`]).
     pub fn survey(&self) -> survey::SurveyService<'_> {
         survey::SurveyService::of(self)
+    }
+
+    /// Read audit and access histories ([`reads`]).
+    pub fn reads(&self) -> reads::ReadsService<'_> {
+        reads::ReadsService::of(self)
     }
 
     /// User accounts ([`users`]).
@@ -431,4 +439,132 @@ pub fn beijing_day_start(date: time::Date) -> i64 {
 pub fn beijing_today() -> time::Date {
     let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::now_utc().to_offset(offset).date()
+}
+
+/// The watermark of an export made now by `caller` for the node `org_name`.
+pub(crate) fn watermark(
+    caller: Caller<'_>,
+    org_name: &str,
+    purpose: Option<&str>,
+) -> crate::watermark::Watermark {
+    crate::watermark::Watermark {
+        export_id: crate::watermark::new_export_id(),
+        who: match caller {
+            Caller::User(a) => format!("{}（{}）", a.display_name, a.username),
+            Caller::Operator => "命令行".to_owned(),
+        },
+        org: org_name.to_owned(),
+        at: beijing_time(crate::store::now()),
+        purpose: purpose.map(str::to_owned),
+    }
+}
+
+/// Record an export in its own transaction: the event carries the export's id (also in its
+/// detail, for the log) and the members it named.
+pub(crate) async fn record_export(
+    db: &Db,
+    caller: Caller<'_>,
+    mut e: crate::store::audit::NewEvent<'_>,
+    subjects: &[i64],
+    mark: &crate::watermark::Watermark,
+) -> ServiceResult<()> {
+    if let serde_json::Value::Object(map) = &mut e.detail {
+        map.insert("export_id".into(), mark.export_id.clone().into());
+        if let Some(p) = &mark.purpose {
+            map.insert("purpose".into(), p.clone().into());
+        }
+    }
+    let mut tx = db.begin().await?;
+    crate::store::audit::append_with(&mut tx, caller.by(), e, subjects, Some(&mark.export_id))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Why someone sees full citizen ID numbers (a reveal on screen, or an export with them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    Review,
+    Verify,
+    Case,
+    Exchange,
+    Other(String),
+}
+
+impl Purpose {
+    /// The choices offered, as (code, label).
+    pub const CHOICES: [(&'static str, &'static str); 5] = [
+        ("review", "审核"),
+        ("verify", "核查"),
+        ("case", "分类处理"),
+        ("exchange", "对接"),
+        ("other", "其他"),
+    ];
+
+    /// Read a choice; 其他 needs a note (at most 100 characters). Refused with the field named.
+    pub fn parse(code: &str, note: &str) -> Result<Self, ServiceError> {
+        let note = note.trim();
+        // The Chinese label reads as its code (the command line takes either).
+        let code = Self::CHOICES
+            .iter()
+            .find(|(_, l)| *l == code.trim())
+            .map_or(code.trim(), |(c, _)| *c);
+        Ok(match code {
+            "review" => Self::Review,
+            "verify" => Self::Verify,
+            "case" => Self::Case,
+            "exchange" => Self::Exchange,
+            "other" if note.is_empty() => {
+                return Err(ServiceError::invalid("用途说明", "选择“其他”时请写明用途"));
+            }
+            "other" if note.chars().count() > 100 => {
+                return Err(ServiceError::invalid("用途说明", "用途说明请写在100字以内"));
+            }
+            "other" => Self::Other(note.to_owned()),
+            "" => {
+                return Err(ServiceError::invalid(
+                    "用途",
+                    "查看或导出完整公民身份号码须选择用途",
+                ));
+            }
+            _ => return Err(ServiceError::invalid("用途", "请从列表中选择用途")),
+        })
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Self::Review => "审核".into(),
+            Self::Verify => "核查".into(),
+            Self::Case => "分类处理".into(),
+            Self::Exchange => "对接".into(),
+            Self::Other(note) => format!("其他：{note}"),
+        }
+    }
+}
+
+/// How an export writes citizen ID numbers: masked (the default) or in full, for a purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Ids {
+    #[default]
+    Masked,
+    Full(Purpose),
+}
+
+impl Ids {
+    pub fn purpose(&self) -> Option<String> {
+        match self {
+            Self::Masked => None,
+            Self::Full(p) => Some(p.label()),
+        }
+    }
+
+    /// From a form or query: `ids=full` with `purpose` (and `note` for 其他); anything else
+    /// is masked.
+    pub fn parse(ids: &str, purpose: &str, note: &str) -> Result<Self, ServiceError> {
+        if ids.trim() == "full" {
+            Ok(Self::Full(Purpose::parse(purpose, note)?))
+        } else {
+            Ok(Self::Masked)
+        }
+    }
 }

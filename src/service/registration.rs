@@ -243,6 +243,19 @@ impl RegistrationService<'_> {
             && caller
                 .require(Action::FileRegistration(member_id), Some(&member.org_path))
                 .is_ok();
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.registration",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                subjects: vec![member_id.0],
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
         Ok(RegistrationView {
             citizen_id_masked: reg
                 .as_ref()

@@ -462,7 +462,38 @@ impl ReviewService<'_> {
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let list = registrations::pending(&mut conn, campaign.id, &org.path, 1000).await?;
+        drop(conn);
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.reviews",
+                target_kind: "org",
+                target_id: org.id.to_string(),
+                target_path: &org.path,
+                subjects: list.iter().map(|p| p.member_id.0).collect(),
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
         Ok((org, list))
+    }
+
+    /// The oldest form still waiting below the node other than `after` (下一份), by name only.
+    pub async fn next_pending(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+        after: MemberId,
+    ) -> ServiceResult<Option<(MemberId, String)>> {
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        let list = registrations::pending(&mut conn, campaign.id, &org.path, 2).await?;
+        Ok(list
+            .into_iter()
+            .find(|f| f.member_id != after)
+            .map(|f| (f.member_id, f.name)))
     }
 }
 

@@ -607,6 +607,20 @@ impl SamplesService<'_> {
             .map(|r| form_fields(&r.form_code, &r.data))
             .unwrap_or_default();
         let account = accountability::of_item(&mut conn, id).await?;
+        drop(conn);
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.sample_item",
+                target_kind: "sample_item",
+                target_id: id.to_string(),
+                target_path: &item.org_path,
+                subjects: vec![item.member_id.0],
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
         Ok(ItemView {
             changed_since_drawn: current.as_deref() != Some(item.digest.as_str()),
             fields,
@@ -768,7 +782,8 @@ impl SamplesService<'_> {
             .filter(|i| seen.contains(&i.org_path))
             .collect();
         drop(conn);
-        let bytes = report_workbook(&view, &items)
+        let mark = super::watermark(caller, &view.sample.org_name, None);
+        let bytes = report_workbook(&view, &items, &mark)
             .map_err(|e| ServiceError::Failed(format!("无法生成 Excel 文件：{e}")))?;
         self.audit_export(
             caller,
@@ -779,6 +794,8 @@ impl SamplesService<'_> {
                 target_path: &seen,
                 detail: serde_json::json!({ "records": items.len() }),
             },
+            &items.iter().map(|i| i.member_id.0).collect::<Vec<_>>(),
+            &mark,
         )
         .await?;
         Ok((format!("抽查核验报告-{}.xlsx", id.0), bytes))
@@ -819,7 +836,11 @@ fn interval(e: Option<Estimate>) -> (String, String) {
 }
 
 /// Two sheets on A4: the report per stratum with the overall line, and the checked records.
-fn report_workbook(v: &SampleView, items: &[Item]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn report_workbook(
+    v: &SampleView,
+    items: &[Item],
+    mark: &crate::watermark::Watermark,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, FormatBorder, Workbook};
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
@@ -940,5 +961,6 @@ fn report_workbook(v: &SampleView, items: &[Item]) -> Result<Vec<u8>, rust_xlsxw
             }
         }
     }
+    mark.apply(&mut wb);
     wb.save_to_buffer()
 }

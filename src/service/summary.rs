@@ -320,6 +320,22 @@ impl SummaryService<'_> {
         };
 
         let header = header_block(&mut conn, caller, campaign.id, &org, total).await?;
+        drop(conn);
+        if let Rows::Members(list) = &rows {
+            super::reads::record(
+                &self.db,
+                caller,
+                super::reads::Read {
+                    action: "read.summary",
+                    target_kind: "org",
+                    target_id: org.id.to_string(),
+                    target_path: &org.path,
+                    subjects: list.iter().map(|m| m.id).collect(),
+                    detail: serde_json::json!({"table": table.code, "page": page}),
+                },
+            )
+            .await?;
+        }
         Ok(SummaryTable {
             org,
             code: table.code.clone(),

@@ -217,6 +217,20 @@ impl SurveyService<'_> {
         let take = usize::try_from(per_page).unwrap_or(usize::MAX);
         let rows: Vec<RosterRow> = kept.into_iter().skip(skip).take(take).collect();
         let has_next = skip.saturating_add(rows.len()) < matched;
+        drop(conn);
+        super::reads::record(
+            &self.db,
+            caller,
+            super::reads::Read {
+                action: "read.survey",
+                target_kind: "org",
+                target_id: org.id.to_string(),
+                target_path: &org.path,
+                subjects: rows.iter().map(|r| r.member_id.0).collect(),
+                detail: serde_json::json!({"page": page}),
+            },
+        )
+        .await?;
         Ok(SurveyView {
             matched,
             page,

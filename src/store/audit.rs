@@ -42,6 +42,7 @@ pub struct Canonical {
     pub actor_username: String,
     pub actor_role: String,
     pub actor_org_id: Option<i64>,
+    pub source: Option<String>,
     pub action: String,
     pub target_kind: String,
     pub target_id: String,
@@ -76,6 +77,7 @@ impl Canonical {
                 .unwrap_or_default()
                 .as_bytes(),
         );
+        field(self.source.as_deref().unwrap_or_default().as_bytes());
         field(self.action.as_bytes());
         field(self.target_kind.as_bytes());
         field(self.target_id.as_bytes());
@@ -114,14 +116,15 @@ pub async fn append_with(
     subjects: &[i64],
     export_id: Option<&str>,
 ) -> StoreResult<i64> {
-    let (user_id, username, role, org_id) = match by {
+    let (user_id, username, role, org_id, source) = match by {
         By::Actor(a) => (
             Some(a.user_id.0),
             a.username.clone(),
             a.role.code().to_owned(),
             Some(a.org_id.0),
+            a.source.clone(),
         ),
-        By::System(who) => (None, who.to_owned(), "system".to_owned(), None),
+        By::System(who) => (None, who.to_owned(), "system".to_owned(), None, None),
     };
     let (seq, prev_hash) = next_link(conn).await?;
     let c = Canonical {
@@ -131,6 +134,7 @@ pub async fn append_with(
         actor_username: username,
         actor_role: role,
         actor_org_id: org_id,
+        source,
         action: e.action.to_owned(),
         target_kind: e.target_kind.to_owned(),
         target_id: e.target_id,
@@ -140,14 +144,15 @@ pub async fn append_with(
     let hash = c.hash(&prev_hash);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_events (at, actor_user_id, actor_username, actor_role, actor_org_id, \
-         action, target_kind, target_id, target_path, detail, seq, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+         source, action, target_kind, target_id, target_path, detail, seq, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(c.at)
     .bind(c.actor_user_id)
     .bind(c.actor_username)
     .bind(c.actor_role)
     .bind(c.actor_org_id)
+    .bind(c.source)
     .bind(c.action)
     .bind(c.target_kind)
     .bind(c.target_id)
@@ -185,7 +190,7 @@ pub async fn seal_unchained(conn: &mut AnyConnection) -> StoreResult<u64> {
     let mut sealed = 0u64;
     loop {
         let rows = sqlx::query(
-            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
              target_kind, target_id, target_path, detail FROM audit_events \
              WHERE hash IS NULL ORDER BY id LIMIT 1000",
         )
@@ -222,6 +227,7 @@ fn canonical_of(r: &sqlx::any::AnyRow, seq: i64) -> StoreResult<Canonical> {
         actor_username: r.try_get("actor_username")?,
         actor_role: r.try_get("actor_role")?,
         actor_org_id: r.try_get("actor_org_id")?,
+        source: r.try_get("source")?,
         action: r.try_get("action")?,
         target_kind: r.try_get("target_kind")?,
         target_id: r.try_get("target_id")?,
@@ -301,7 +307,7 @@ pub async fn verify(
     };
     {
         let mut rows = sqlx::query(
-            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+            "SELECT id, at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
              target_kind, target_id, target_path, detail, seq, prev_hash, hash \
              FROM audit_events ORDER BY id",
         )
@@ -399,6 +405,8 @@ pub struct Event {
     /// The account's name and organisation, when the event was an account's.
     pub actor_name: Option<String>,
     pub actor_org: Option<String>,
+    /// The address the request came from.
+    pub source: Option<String>,
     pub action: String,
     pub target_kind: String,
     pub target_id: String,
@@ -428,7 +436,7 @@ pub async fn list(
     };
     let mut sql = Sql::new(
         "SELECT e.id, e.at, e.actor_username, e.actor_role, u.display_name AS actor_name, \
-         o.name AS actor_org, e.action, e.target_kind, e.target_id, e.detail \
+         o.name AS actor_org, e.source, e.action, e.target_kind, e.target_id, e.detail \
          FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
          LEFT JOIN orgs o ON o.id = e.actor_org_id WHERE 1 = 1",
     );
@@ -463,7 +471,7 @@ pub async fn list(
 pub async fn find_export(conn: &mut AnyConnection, export_id: &str) -> StoreResult<Option<Event>> {
     let r = sqlx::query(
         "SELECT e.id, e.at, e.actor_username, e.actor_role, u.display_name AS actor_name, \
-         o.name AS actor_org, e.action, e.target_kind, e.target_id, e.detail \
+         o.name AS actor_org, e.source, e.action, e.target_kind, e.target_id, e.detail \
          FROM audit_exports x JOIN audit_events e ON e.id = x.event_id \
          LEFT JOIN users u ON u.id = e.actor_user_id LEFT JOIN orgs o ON o.id = e.actor_org_id \
          WHERE x.export_id = $1",
@@ -482,9 +490,121 @@ fn event_of(r: &sqlx::any::AnyRow) -> StoreResult<Event> {
         actor_role: r.try_get("actor_role")?,
         actor_name: r.try_get("actor_name")?,
         actor_org: r.try_get("actor_org")?,
+        source: r.try_get("source")?,
         action: r.try_get("action")?,
         target_kind: r.try_get("target_kind")?,
         target_id: r.try_get("target_id")?,
         detail: r.try_get("detail")?,
     })
+}
+
+/// What an access history is filtered by: unix seconds, from (inclusive) and to (exclusive).
+#[derive(Debug, Clone, Default)]
+pub struct AccessFilter {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// One access to personal data: the event, and whether it covered the member only as part
+/// of an exported table of a whole node (not named on a page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub event: Event,
+    pub covered: bool,
+}
+
+/// The actions that are accesses: reads of personal data and exports.
+const ACCESS: &str = "(e.action LIKE 'read.%' OR e.action LIKE 'export%' OR e.action = 'reveal')";
+
+const EVENT_COLUMNS: &str = "SELECT e.id, e.at, e.actor_username, e.actor_role, \
+    u.display_name AS actor_name, o.name AS actor_org, e.source, e.action, e.target_kind, \
+    e.target_id, e.detail FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+    LEFT JOIN orgs o ON o.id = e.actor_org_id";
+
+fn push_period(sql: &mut Sql, f: &AccessFilter) {
+    if let Some(from) = f.from {
+        sql.push(" AND e.at >= ").int(from);
+    }
+    if let Some(to) = f.to {
+        sql.push(" AND e.at < ").int(to);
+    }
+}
+
+async fn access_page(
+    conn: &mut AnyConnection,
+    mut sql: Sql,
+    page: i64,
+    per_page: i64,
+) -> StoreResult<Page<Access>> {
+    sql.push(" ORDER BY e.id DESC LIMIT ")
+        .int(per_page + 1)
+        .push(" OFFSET ")
+        .int((page - 1) * per_page);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let event = event_of(r)?;
+            Ok(Access {
+                covered: event.action == "export",
+                event,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page, per_page))
+}
+
+/// Every access naming the member, and every export of a person table made at a node above
+/// them (`path` and its ancestors), newest first.
+pub async fn accesses_of_member(
+    conn: &mut AnyConnection,
+    member_id: i64,
+    path: &TreePath,
+    f: &AccessFilter,
+    page: i64,
+    per_page: i64,
+) -> StoreResult<Page<Access>> {
+    let mut sql = Sql::new(EVENT_COLUMNS);
+    sql.push(" WHERE (e.id IN (SELECT event_id FROM audit_subjects WHERE member_id = ")
+        .int(member_id)
+        .push(") OR (e.action = 'export' AND e.detail LIKE '%\"personal\":true%' AND e.target_path IN (");
+    let ids = path.ids();
+    let mut prefix = TreePath::root(ids[0]);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            prefix = prefix.child(*id);
+            sql.push(", ");
+        }
+        sql.text(prefix.as_str().to_owned());
+    }
+    sql.push(")))");
+    push_period(&mut sql, f);
+    access_page(conn, sql, page, per_page).await
+}
+
+/// Every access by one account, newest first.
+pub async fn accesses_by_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    f: &AccessFilter,
+    page: i64,
+    per_page: i64,
+) -> StoreResult<Page<Access>> {
+    let mut sql = Sql::new(EVENT_COLUMNS);
+    sql.push(" WHERE e.actor_user_id = ")
+        .int(user_id)
+        .push(" AND ")
+        .push(ACCESS);
+    push_period(&mut sql, f);
+    access_page(conn, sql, page, per_page).await
+}
+
+/// The members an event named (a list page's rows), in the order stored.
+pub async fn subjects_of(conn: &mut AnyConnection, event_id: i64) -> StoreResult<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT member_id FROM audit_subjects WHERE event_id = $1 ORDER BY member_id",
+    )
+    .bind(event_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }

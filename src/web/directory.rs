@@ -431,12 +431,64 @@ pub struct MemberPage {
     /// The member's 分类处理 case: id, category and state in words.
     case: Option<(i64, &'static str, &'static str)>,
     categories: Vec<(&'static str, &'static str)>,
+    /// The full ID number after 查看完整号码 (this response only).
+    revealed: Option<String>,
+    reveal_error: Option<String>,
+    purposes: [(&'static str, &'static str); 5],
+    can_read_audit: bool,
 }
 
 pub async fn member(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<MemberId>,
+) -> Result<MemberPage, AppError> {
+    member_page(&state, &user, id).await
+}
+
+#[derive(Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// 查看完整号码: the member page again, with the full number of this record for the stated
+/// purpose (audited), or the reason it was refused. Posted, so the number is never in a URL.
+pub async fn reveal(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<MemberId>,
+    axum::Form(f): axum::Form<RevealForm>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let caller = Caller::User(&user.actor);
+    let outcome = match crate::service::Purpose::parse(&f.purpose, &f.note) {
+        Ok(p) => state.services.reads().reveal(caller, id, &p).await,
+        Err(e) => Err(e),
+    };
+    let mut page = member_page(&state, &user, id).await?;
+    match outcome {
+        Ok(full) => page.revealed = Some(full),
+        Err(crate::service::ServiceError::Invalid(list)) => {
+            page.reveal_error = Some(
+                list.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            );
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(page.into_response())
+}
+
+async fn member_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: MemberId,
 ) -> Result<MemberPage, AppError> {
     let m = state
         .services
@@ -476,8 +528,16 @@ pub async fn member(
             Some(&m.org_path),
         ) == crate::authz::Decision::Allow,
         csrf: user.csrf.clone(),
+        revealed: None,
+        reveal_error: None,
+        purposes: crate::service::Purpose::CHOICES,
+        can_read_audit: crate::authz::authorize(
+            &user.actor,
+            crate::authz::Action::ReadAudit,
+            Some(&m.org_path),
+        ) == crate::authz::Decision::Allow,
         ctx: Some(Ctx::new(
-            &user,
+            user,
             if user.actor.role == Role::Member {
                 "home"
             } else {

@@ -14,6 +14,13 @@ use crate::service::Caller;
 #[derive(Deserialize, Default)]
 pub struct ExportQuery {
     format: Option<String>,
+    /// `full` for full citizen ID numbers (with a purpose); masked otherwise.
+    #[serde(default)]
+    ids: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    note: String,
 }
 
 /// `filename*` of a Content-Disposition header (RFC 5987): UTF-8, percent-encoded.
@@ -39,6 +46,7 @@ pub async fn export(
     use crate::service::export::ExportFormat;
     let format = ExportFormat::from_code(q.format.as_deref().unwrap_or("xlsx"))
         .ok_or_else(|| AppError::BadRequest("导出格式应为 xlsx 或 csv".into()))?;
+    let ids = crate::service::Ids::parse(&q.ids, &q.purpose, &q.note)?;
     let mut buf: Vec<u8> = Vec::new();
     let summary = state
         .services
@@ -48,6 +56,7 @@ pub async fn export(
             id,
             &code,
             format,
+            &ids,
             &mut buf,
             &|_| {},
         )
@@ -96,11 +105,13 @@ pub async fn member_form(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<crate::domain::MemberId>,
+    Query(q): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
+    let ids = crate::service::Ids::parse(&q.ids, &q.purpose, &q.note)?;
     let (name, bytes) = state
         .services
         .member_form()
-        .of_member(Caller::User(&user.actor), id)
+        .of_member(Caller::User(&user.actor), id, &ids)
         .await?;
     Ok(xlsx_download(&name, bytes))
 }

@@ -1,6 +1,7 @@
 //! The web application: every route in [`router`], thin handlers over the services, pages
 //! from compiled templates, assets embedded in the binary.
 
+mod accesses;
 mod account;
 mod accountability;
 mod assets;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             "/account/password",
             get(account::password_page).post(account::change_password),
         )
+        .route("/account/accesses", get(accesses::own))
         .route("/orgs", get(directory::orgs))
         .route("/orgs/{id}", get(directory::org))
         .route("/orgs/{id}/children", get(directory::org_children))
@@ -122,6 +124,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/members/{id}", get(directory::member))
         .route("/members/{id}/form.xlsx", get(export::member_form))
+        .route("/members/{id}/accesses", get(accesses::of_member))
+        .route("/members/{id}/reveal", post(directory::reveal))
+        .route("/members/{id}/accesses.xlsx", get(accesses::of_member_xlsx))
         .route("/orgs/{id}/a3.xlsx", get(export::org_form))
         .route(
             "/members/{id}/registration",
@@ -172,6 +177,8 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox/{id}", get(inbox::open))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
+        .route("/users/{id}/accesses", get(accesses::of_user))
+        .route("/users/{id}/accesses.xlsx", get(accesses::of_user_xlsx))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route(

@@ -181,15 +181,12 @@ pub async fn show(
     p.decided = matches!(q.done.as_deref(), Some("approve" | "return"));
     if p.decided {
         // 下一份: the oldest form still waiting below the reviewer's node.
-        let (_, queue) = state
+        p.next = state
             .services
             .review()
-            .pending(Caller::User(&user.actor), user.actor.org_id)
-            .await?;
-        p.next = queue
-            .into_iter()
-            .find(|f| f.member_id != id)
-            .map(|f| (f.member_id.0, f.name));
+            .next_pending(Caller::User(&user.actor), user.actor.org_id, id)
+            .await?
+            .map(|(m, name)| (m.0, name));
     }
     Ok(p)
 }

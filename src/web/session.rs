@@ -28,6 +28,8 @@ pub struct CurrentUser {
     pub csrf: String,
     pub token_hash: String,
     pub unread: i64,
+    /// When the request was read (for the print watermark).
+    pub at: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -40,6 +42,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                 csrf: s.csrf_token.clone(),
                 token_hash: s.token_hash.clone(),
                 unread: s.unread,
+                at: s.at.clone(),
             }),
             _ => Err(AppError::LoginRequired {
                 next: parts.uri.path().to_owned(),
@@ -122,6 +125,13 @@ pub async fn resolve_and_guard(
         None => None,
     };
     let (mut parts, body) = request.into_parts();
+    // Every audit event of the request names the address it came from.
+    let mut session = session;
+    if let Some(live) = session.as_mut() {
+        let Ok(super::client::ClientAddr(addr)) =
+            super::client::ClientAddr::from_request_parts(&mut parts, &state).await;
+        live.actor.source = addr;
+    }
     let body = if is_safe(&parts.method) {
         body
     } else if matches!(parts.uri.path(), "/login" | "/activate") {
@@ -197,6 +207,7 @@ pub async fn resolve_and_guard(
                 csrf: live.csrf_token,
                 token_hash: live.token_hash,
                 unread: live.unread,
+                at: live.at,
             };
             render_error(response.status(), info, Some(Ctx::new(&user, "")))
         }

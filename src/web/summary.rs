@@ -21,6 +21,9 @@ pub struct SummaryPage {
     coverage: String,
     prev: Option<String>,
     next: Option<String>,
+    /// A table of persons: exported masked by default, in full with a purpose.
+    personal: bool,
+    purposes: [(&'static str, &'static str); 5],
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +52,8 @@ pub async fn summary(
         prev: (t.page > 1).then(|| link(t.page - 1)),
         next: t.has_next.then(|| link(t.page + 1)),
         coverage,
+        personal: !matches!(t.code.as_str(), "A3" | "A6"),
+        purposes: crate::service::Purpose::CHOICES,
         t,
     })
 }

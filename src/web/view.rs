@@ -22,6 +22,8 @@ pub struct Ctx {
     pub can_run_campaigns: bool,
     pub unread: i64,
     pub nav: &'static str,
+    /// Printed diagonally on every printed page: who printed it, where, when.
+    pub watermark: String,
 }
 
 impl Ctx {
@@ -39,6 +41,10 @@ impl Ctx {
             can_run_campaigns: a.role == Role::Admin && a.org_path.depth() == 0,
             unread: user.unread,
             nav,
+            watermark: format!(
+                "{}（{}）· {} · {} · 内部资料 注意保密",
+                a.display_name, a.username, a.org_name, user.at
+            ),
         }
     }
 }

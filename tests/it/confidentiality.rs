@@ -104,7 +104,7 @@ async fn an_untouched_chain_verifies_and_checkpoints_match() {
     for (id,) in rows {
         use sqlx::Row;
         let r = sqlx::query(
-            "SELECT seq, at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+            "SELECT seq, at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
              target_kind, target_id, target_path, detail FROM audit_events WHERE id = $1",
         )
         .bind(id)
@@ -118,6 +118,7 @@ async fn an_untouched_chain_verifies_and_checkpoints_match() {
             actor_username: r.get("actor_username"),
             actor_role: r.get("actor_role"),
             actor_org_id: r.get("actor_org_id"),
+            source: r.get("source"),
             action: r.get("action"),
             target_kind: r.get("target_kind"),
             target_id: r.get("target_id"),
@@ -220,6 +221,7 @@ async fn verify_names_an_inserted_event() {
         actor_username: "forger".into(),
         actor_role: "system".into(),
         actor_org_id: None,
+        source: None,
         action: "test.event".into(),
         target_kind: "test".into(),
         target_id: "x".into(),
@@ -254,7 +256,7 @@ async fn verify_names_two_swapped_events() {
     events(&app, 5).await;
     let all = ids(&app).await;
     let (a, b) = (all[2], all[3]);
-    let cols = "at, actor_user_id, actor_username, actor_role, actor_org_id, action, \
+    let cols = "at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
                 target_kind, target_id, target_path, detail, seq, prev_hash, hash";
     as_intruder(
         &app,
@@ -339,4 +341,371 @@ async fn many_writers_keep_one_chain() {
     let n = count(&app, "SELECT COUNT(*) FROM audit_events").await;
     assert_eq!(v.events as i64, n);
     assert!(n >= 80);
+}
+
+// ---- Read audit, 查阅记录, purposeful reveal, watermarks -------------------------------------
+
+use axum::http::StatusCode;
+use dengji::domain::Role;
+
+use crate::helpers::{demo_places, python};
+
+/// The 方式 cells of an access page, in order.
+fn access_actions(html: &str) -> Vec<String> {
+    html.split("<td class=\"access-action\">")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_auditor_sees_exactly_the_accesses_made_to_a_members_record() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let m = p.member.0;
+    // What was read before (the test's own set-up reads through the services).
+    let auditor = app.login_demo("auditor").await;
+    let first = auditor.get(&format!("/members/{m}/accesses")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let baseline = access_actions(&first.body);
+    let clerk = app.login_demo("shi").await;
+    assert_eq!(
+        clerk.get(&format!("/members/{m}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        clerk
+            .get(&format!("/members/{m}/registration"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The member reading their own record is nobody else's access.
+    let own = app.login_demo("dangyuan").await;
+    assert_eq!(
+        own.get(&format!("/members/{m}")).await.status,
+        StatusCode::OK
+    );
+
+    let page = auditor.get(&format!("/members/{m}/accesses")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let mut expected = vec!["查看登记表".to_owned(), "查看党员信息".to_owned()];
+    expected.extend(baseline);
+    assert_eq!(
+        access_actions(&page.body),
+        expected,
+        "newest first, exactly the two reads on top of what was there"
+    );
+    assert!(
+        page.body.contains("市经办人") || page.body.contains("shi"),
+        "who"
+    );
+
+    // A list page is one event naming the rows it showed.
+    let before = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'read.members'",
+    )
+    .await;
+    let name = app.member(p.member).await.name;
+    let list = clerk
+        .get(&format!(
+            "/members?name={}",
+            serde_urlencoded::to_string([("n", &name)])
+                .unwrap()
+                .trim_start_matches("n=")
+        ))
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body.contains(&format!("href=\"/members/{m}\"")),
+        "the member is listed"
+    );
+    let after = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'read.members'",
+    )
+    .await;
+    assert_eq!(after, before + 1);
+    let shown = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_subjects WHERE event_id = (SELECT MAX(id) FROM audit_events WHERE action = 'read.members')",
+    )
+    .await;
+    let rows = list.body.matches("href=\"/members/").count() as i64;
+    assert!(shown > 0 && shown <= rows, "{shown} named, {rows} links");
+    let page = auditor.get(&format!("/members/{m}/accesses")).await;
+    assert_eq!(access_actions(&page.body)[0], "浏览党员名单");
+
+    // What the clerk accessed, for the auditor; and for the clerk themself.
+    let shi = app.user("shi").await;
+    let theirs = auditor.get(&format!("/users/{}/accesses", shi.id.0)).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_eq!(access_actions(&theirs.body).len(), 3);
+    let mine = clerk.get("/account/accesses").await;
+    assert_eq!(access_actions(&mine.body), access_actions(&theirs.body));
+
+    // The history exports, watermarked, and the export is itself recorded.
+    let (status, _, bytes) = auditor
+        .get_bytes(&format!("/members/{m}/accesses.xlsx"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bytes.starts_with(b"PK"));
+    assert_eq!(app.audit("export.accesses").await.len(), 1);
+}
+
+#[tokio::test]
+async fn access_histories_are_closed_outside_the_subtree_and_to_other_roles() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let m = p.member.0;
+    let elsewhere = app.login_as(Role::Auditor, p.other_province, None).await;
+    assert_eq!(
+        elsewhere
+            .get(&format!("/members/{m}/accesses"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        elsewhere
+            .get(&format!("/members/{m}/accesses.xlsx"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // A clerk of the member's own city reads the record but not who else read it.
+    let clerk = app.login_demo("shi").await;
+    assert_eq!(
+        clerk.get(&format!("/members/{m}/accesses")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Nor another account's accesses.
+    let sheng = app.user("sheng").await;
+    assert_eq!(
+        clerk
+            .get(&format!("/users/{}/accesses", sheng.id.0))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_full_id_number_is_shown_only_for_a_stated_purpose() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let m = p.member.0;
+    let full = {
+        let member = app.member(p.member).await;
+        let enc: Vec<u8> = sqlx::query_scalar("SELECT citizen_id_enc FROM members WHERE id = $1")
+            .bind(m)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+        let id = app.services.keys.decrypt_id(&enc).unwrap();
+        assert_ne!(member.citizen_id_masked, id);
+        id
+    };
+    let clerk = app.login_demo("shi").await;
+    let page = clerk.get(&format!("/members/{m}")).await;
+    assert!(!page.body.contains(&full), "masked by default");
+
+    let r = clerk
+        .post(&format!("/members/{m}/reveal"), &[("purpose", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("须选择用途") && !r.body.contains(&full),
+        "{}",
+        r.body
+    );
+    let r = clerk
+        .post(
+            &format!("/members/{m}/reveal"),
+            &[("purpose", "other"), ("note", "  ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请写明用途"), "{}", r.body);
+    assert!(
+        app.audit("reveal").await.is_empty(),
+        "nothing recorded for a refusal"
+    );
+
+    let r = clerk
+        .post(&format!("/members/{m}/reveal"), &[("purpose", "verify")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains(&format!("<span id=\"citizen-id-full\">{full}</span>"))
+    );
+    let reveals = app.audit("reveal").await;
+    assert_eq!(reveals.len(), 1);
+    assert!(reveals[0].detail.contains("核查"), "{}", reveals[0].detail);
+    // The number itself is in no audit event.
+    let leaked =
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE detail LIKE $1")
+            .bind(format!("%{full}%"))
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(leaked, 0);
+    // Shown for that response only: the next view is masked again.
+    assert!(
+        !clerk
+            .get(&format!("/members/{m}"))
+            .await
+            .body
+            .contains(&full)
+    );
+    // And the reveal is in the member's 查阅记录.
+    let auditor = app.login_demo("auditor").await;
+    let page = auditor.get(&format!("/members/{m}/accesses")).await;
+    assert!(access_actions(&page.body).contains(&"查看完整公民身份号码".to_owned()));
+    assert!(page.body.contains("用途：核查"), "{}", page.body);
+}
+
+/// Header, document properties and the ID column of an exported sheet, by openpyxl.
+fn watermark_of(bytes: &[u8]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.xlsx");
+    std::fs::write(&file, bytes).unwrap();
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb.worksheets[0]
+custom = {p.name: p.value for p in wb.custom_doc_props.props}
+print(json.dumps({
+    "header": ws.oddHeader.left.text or "",
+    "author": wb.properties.creator or "",
+    "comment": wb.properties.description or "",
+    "custom": custom,
+    "cells": [["" if c.value is None else str(c.value) for c in row] for row in ws.iter_rows()],
+}, ensure_ascii=False))
+"#;
+    serde_json::from_slice(&python(script, &[file.as_os_str()])).unwrap()
+}
+
+#[tokio::test]
+async fn exports_are_masked_by_default_and_full_numbers_need_a_purpose() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("shi").await;
+    let url = format!("/orgs/{}/summary/a4/export", p.city.0);
+
+    let (status, _, bytes) = clerk.get_bytes(&format!("{url}?format=xlsx")).await;
+    assert_eq!(status, StatusCode::OK);
+    let book = watermark_of(&bytes);
+    let ids: Vec<String> = book["cells"].as_array().unwrap()[4..]
+        .iter()
+        .filter(|r| r[0].as_str().unwrap().parse::<u64>().is_ok())
+        .map(|r| r[9].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|i| i.contains('*')), "masked: {ids:?}");
+
+    // Full numbers without a purpose: refused, nothing exported or recorded.
+    let exports = app.audit("export").await.len();
+    let r = clerk.get(&format!("{url}?format=xlsx&ids=full")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("须选择用途"), "{}", r.body);
+    assert_eq!(app.audit("export").await.len(), exports);
+
+    let (status, _, bytes) = clerk
+        .get_bytes(&format!("{url}?format=xlsx&ids=full&purpose=exchange"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let book = watermark_of(&bytes);
+    let full: Vec<String> = book["cells"].as_array().unwrap()[4..]
+        .iter()
+        .filter(|r| r[0].as_str().unwrap().parse::<u64>().is_ok())
+        .map(|r| r[9].as_str().unwrap().to_owned())
+        .collect();
+    assert!(full.iter().all(|i| i.len() == 18 && !i.contains('*')));
+
+    // The watermark: in the page header and the document properties, naming who, where,
+    // when, why, and the export's id — which the command line traces back.
+    let header = book["header"].as_str().unwrap();
+    let export_id = book["custom"]["导出编号"].as_str().unwrap().to_owned();
+    assert!(export_id.starts_with("EX-"), "{book}");
+    for part in [export_id.as_str(), "shi", "用途：对接"] {
+        assert!(header.contains(part), "{part} in {header}");
+        assert!(book["comment"].as_str().unwrap().contains(part));
+    }
+    assert!(book["author"].as_str().unwrap().contains("shi"));
+    let event = app.audit("export").await.into_iter().next().unwrap();
+    assert!(event.detail.contains(&export_id) && event.detail.contains("\"ids\":\"full\""));
+    let (ok, out, err) = app.cli(&["audit", "export", &export_id.to_lowercase()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shi") && out.contains("导出汇总表"), "{out}");
+    let (ok, _, err) = app.cli(&["audit", "export", "EX-NOSUCH00"]);
+    assert!(!ok && err.contains("没有编号为"), "{err}");
+
+    // A CSV starts with the watermark line.
+    let (status, _, csv) = clerk.get_bytes(&format!("{url}?format=csv")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(csv).unwrap();
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.starts_with("# 导出编号 EX-") && first.contains("shi"),
+        "{first}"
+    );
+
+    // A member's one-form export: masked unless a purpose is given.
+    let m = p.member.0;
+    let (_, _, form) = clerk.get_bytes(&format!("/members/{m}/form.xlsx")).await;
+    let cells = watermark_of(&form)["cells"].to_string();
+    assert!(cells.contains('*'));
+    let r = clerk
+        .get(&format!("/members/{m}/form.xlsx?ids=full&purpose=other"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请写明用途"));
+    let (status, _, form) = clerk
+        .get_bytes(&format!(
+            "/members/{m}/form.xlsx?ids=full&purpose=other&note=%E8%B0%83%E6%A1%A3"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let book = watermark_of(&form);
+    assert!(
+        book["header"]
+            .as_str()
+            .unwrap()
+            .contains("用途：其他：调档")
+    );
+}
+
+#[tokio::test]
+async fn the_csv_watermark_line_can_be_turned_off() {
+    let mut app = TestApp::spawn().await;
+    app.services.limits.csv_watermark = false;
+    let p = demo_places(&app).await;
+    let mut out = Vec::new();
+    app.services
+        .export()
+        .table(
+            dengji::service::Caller::Operator,
+            p.city,
+            "a6",
+            dengji::service::export::ExportFormat::Csv,
+            &dengji::service::Ids::Masked,
+            &mut out,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.trim_start_matches('\u{feff}').starts_with("序号"),
+        "{}",
+        &text[..60]
+    );
 }

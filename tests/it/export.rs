@@ -81,7 +81,10 @@ async fn the_city_a4_in_excel_reads_back_with_full_id_numbers_as_text() {
 
     let clerk = app.login_demo("shi").await;
     let r = clerk
-        .get_bytes(&format!("/orgs/{}/summary/a4/export?format=xlsx", p.city.0))
+        .get_bytes(&format!(
+            "/orgs/{}/summary/a4/export?format=xlsx&ids=full&purpose=review",
+            p.city.0
+        ))
         .await;
     assert_eq!(r.0, StatusCode::OK);
     assert!(
@@ -232,8 +235,11 @@ async fn csv_exports_carry_a_bom_and_defuse_formulas() {
         ))
         .await;
     assert_eq!(r.0, StatusCode::OK);
-    let table = read_csv(&r.2);
-    // The header row as users see it (附件5's columns, in order).
+    let mut table = read_csv(&r.2);
+    // The first line names the export (the watermark); then the header row as users see
+    // it (附件5's columns, in order).
+    assert!(table[0][0].starts_with("# 导出编号 EX-"), "{:?}", table[0]);
+    table.remove(0);
     insta::assert_snapshot!(table[0].join(","), @"序号,省,地市,律所名称,所在党组织,姓名,性别,民族,出生日期,公民身份号码,学历,人员类别,入党日期,转正日期,岗位类别,组织关系所在党组织,组织关系是否在本所,转接状态,党费交至年月,参加组织生活党组织,问题类别,审核状态,备注");
     let staff = app
         .members_at(p.firm_org)
@@ -242,7 +248,12 @@ async fn csv_exports_carry_a_bom_and_defuse_formulas() {
         .filter(|m| m.category == "staff")
         .count() as i64;
     assert_eq!(table.len() as i64 - 1, staff);
-    assert!(table[1..].iter().all(|r| r[9].len() == 18));
+    assert!(
+        table[1..]
+            .iter()
+            .all(|r| r[9].chars().count() == 18 && r[9].contains('*')),
+        "masked by default"
+    );
     assert_eq!(dengji::service::export::defuse("=1+1"), "'=1+1");
     assert_eq!(dengji::service::export::defuse("-2"), "'-2");
     assert_eq!(dengji::service::export::defuse("@SUM(A1)"), "'@SUM(A1)");
@@ -391,11 +402,25 @@ async fn the_export_command_writes_the_file_or_nothing() {
         .await
         .unwrap();
     let broken = dir.path().join("broken.xlsx");
+    // Full numbers need a purpose.
+    let (ok, _, err) = run(vec![
+        "export".into(),
+        "a4".into(),
+        "--node".into(),
+        p.firm_org.0.to_string(),
+        "--full-ids".into(),
+        "-o".into(),
+        broken.display().to_string(),
+    ]);
+    assert!(!ok && err.contains("须选择用途"), "{err}");
     let (ok, _, _) = run(vec![
         "export".into(),
         "a4".into(),
         "--node".into(),
         p.firm_org.0.to_string(),
+        "--full-ids".into(),
+        "--purpose".into(),
+        "核查".into(),
         "-o".into(),
         broken.display().to_string(),
     ]);
@@ -482,7 +507,10 @@ async fn a_members_form_prints_in_the_official_one_form_layout() {
     let clerk = app.login_demo("shi").await;
     let page = clerk.get(&format!("/members/{id}")).await;
     assert!(page.body.contains(&format!("/members/{id}/form.xlsx")));
-    let r = clerk.get_bytes(&format!("/members/{id}/form.xlsx")).await;
+    // The official form to stamp carries the full number: exported for a purpose.
+    let r = clerk
+        .get_bytes(&format!("/members/{id}/form.xlsx?ids=full&purpose=review"))
+        .await;
     assert_eq!(r.0, StatusCode::OK);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("form.xlsx");
@@ -716,6 +744,24 @@ async fn the_a4_printed_from_libreoffice_is_readable_on_a3_landscape() {
     .collect();
     let org = app.org(firm).await.name;
     assert!(text.contains(&org), "{org} whole in: {text}");
+    // The watermark prints in the header of the page: the export's id and who took it.
+    let export_id = app
+        .audit("export")
+        .await
+        .into_iter()
+        .find_map(|e| {
+            let d: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+            d["export_id"].as_str().map(str::to_owned)
+        })
+        .expect("the export's id");
+    assert!(
+        text.contains(&format!("导出编号{export_id}")),
+        "{export_id} printed: {text}"
+    );
+    assert!(
+        text.contains("市经办人") || text.contains("shi"),
+        "who printed"
+    );
     let city = dengji::domain::org::short_node_name(&app.org(p.city).await.name);
     assert!(text.contains(&city), "{city}");
     assert!(text.contains("律师党员基本信息汇总表"));

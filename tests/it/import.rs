@@ -967,6 +967,7 @@ async fn an_exported_roster_imports_again_with_the_same_values() {
             p.firm_org,
             "a1",
             dengji::service::export::ExportFormat::Xlsx,
+            &dengji::service::Ids::Full(dengji::service::Purpose::Exchange),
             &mut xlsx,
             &|_| {},
         )
@@ -1325,7 +1326,15 @@ async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
         let mut bytes = Vec::new();
         demo.services
             .export()
-            .table(OP, from, what, ExportFormat::Xlsx, &mut bytes, &|_| {})
+            .table(
+                OP,
+                from,
+                what,
+                ExportFormat::Xlsx,
+                &dengji::service::Ids::Full(dengji::service::Purpose::Exchange),
+                &mut bytes,
+                &|_| {},
+            )
             .await
             .unwrap();
         let done = fresh

@@ -897,7 +897,33 @@ print(json.dumps([[c if c is None or isinstance(c, str) else repr(c) for c in r]
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(csv.starts_with("\u{feff}序号,律师事务所名称,统一社会信用代码".as_bytes()));
+    let csv_text = String::from_utf8(csv.clone()).unwrap();
+    let mut lines = csv_text.trim_start_matches('\u{feff}').lines();
+    assert!(
+        lines.next().unwrap().starts_with("# 导出编号 EX-"),
+        "the watermark line"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("序号,律师事务所名称,统一社会信用代码")
+    );
+    // The watermark line does not stop the file from being read again: the header is found
+    // under it and every firm is recognised as already on record.
+    let again = check(&app, p.city, &csv).await;
+    assert_eq!(again.kind, Some(ImportKind::Firms));
+    assert!(!again.file_error, "{}", issues(&again));
+    assert!(again.invalid > 0);
+    assert!(
+        again
+            .issues
+            .iter()
+            .filter(|i| i.error)
+            .all(|i| i.rule == "FIRM-EXISTS"),
+        "{}",
+        issues(&again)
+    );
     assert_eq!(
         count(
             &app,
