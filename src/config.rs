@@ -26,6 +26,8 @@ pub struct FileConfig {
     /// Start every exported CSV with a `#` line naming the export (off for importers that
     /// cannot skip a first line).
     pub csv_watermark: Option<bool>,
+    /// Minutes a session may stay unused before it ends (default 120).
+    pub idle_minutes: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct Config {
     pub lookups_per_day: i64,
     pub imports_at_once: usize,
     pub csv_watermark: bool,
+    pub idle_minutes: i64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dengji.db";
@@ -149,6 +152,7 @@ impl Config {
             )?)
             .unwrap_or(2),
             csv_watermark: file.csv_watermark.unwrap_or(defaults.csv_watermark),
+            idle_minutes: positive(file.idle_minutes, defaults.idle_minutes, "idle_minutes")?,
         })
     }
 }

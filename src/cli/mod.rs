@@ -251,6 +251,7 @@ pub async fn open(config: &Config) -> Result<Services, CliError> {
                 config.imports_at_once,
             )),
             csv_watermark: config.csv_watermark,
+            idle_minutes: config.idle_minutes,
         },
     ))
 }

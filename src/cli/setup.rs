@@ -133,6 +133,8 @@ async fn setup(services: &crate::service::Services, args: Args) -> CliResult {
                 role: Role::Admin,
                 org_id: root,
                 member_id: None,
+                // A password printed here is someone else's to change; one typed in is theirs.
+                must_change_password: generated,
             },
         )
         .await?;

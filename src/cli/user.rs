@@ -28,7 +28,7 @@ pub enum Command {
         /// 关联党员编号（仅 member 角色）
         #[arg(long)]
         member: Option<i64>,
-        /// 从标准输入读取初始密码（一行；至少8位，含字母和数字）。密码不放在命令行上，
+        /// 从标准输入读取初始密码（一行；至少10位，含字母和数字）。密码不放在命令行上，
         /// 以免被其他用户用 ps 看到；也可用环境变量 DENGJI_NEW_PASSWORD
         #[arg(long)]
         password_stdin: bool,
@@ -122,6 +122,7 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                         role,
                         org_id: OrgId(org),
                         member_id: member.map(MemberId),
+                        must_change_password: true,
                     },
                 )
                 .await?;

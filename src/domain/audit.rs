@@ -13,6 +13,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("user.reset_password", "重置密码"),
     ("user.change_password", "修改密码"),
     ("user.activate", "激活账号"),
+    ("user.end_sessions", "结束账号全部登录"),
+    ("session.end", "结束一处登录"),
     ("member.add", "添加党员"),
     ("member.activation", "生成激活码"),
     ("registration.save", "保存登记表草稿"),

@@ -52,6 +52,8 @@ pub struct LiveSession {
     pub unread: i64,
     /// When the session was read (Beijing time): printed in the watermark of printed pages.
     pub at: String,
+    /// The password was set by someone else: every page but 修改密码 is closed until changed.
+    pub must_change_password: bool,
 }
 
 fn actor_of(u: &users::User) -> Actor {
@@ -128,6 +130,7 @@ impl AuthService<'_> {
             user.id,
             &csrf_token,
             expires_at,
+            source,
         )
         .await?;
         let actor = actor_of(user);
@@ -216,13 +219,30 @@ impl AuthService<'_> {
         if s.user.disabled {
             return Ok(None);
         }
+        // Idle too long: the session ends (a new sign-in is needed); used: noted, at most
+        // once a minute so that reading pages is not a write each time. Both writes are
+        // best effort: a page is not refused because a long import holds SQLite's write
+        // lock (the session is judged by what was read either way).
+        let t = now();
+        if s.last_seen_at > 0 && t - s.last_seen_at > self.limits.idle_minutes * 60 {
+            if let Err(e) = sessions::revoke(&mut conn, &s.token_hash).await {
+                tracing::debug!(error = %e, "idle session not marked revoked");
+            }
+            return Ok(None);
+        }
+        if t - s.last_seen_at >= 60
+            && let Err(e) = sessions::touch(&mut conn, &s.token_hash, t).await
+        {
+            tracing::debug!(error = %e, "session use not noted");
+        }
         let unread = crate::store::notifications::unread_count(&mut conn, s.user.id).await?;
         Ok(Some(LiveSession {
             actor: actor_of(&s.user),
             csrf_token: s.csrf_token,
             token_hash: s.token_hash,
             unread,
-            at: beijing_time(now()),
+            at: beijing_time(t),
+            must_change_password: s.user.must_change_password,
         }))
     }
 
@@ -251,5 +271,33 @@ impl AuthService<'_> {
         let mut conn = self.db.acquire().await?;
         throttle::purge(&mut conn, now(), FAILURE_WINDOW).await?;
         Ok(sessions::purge_expired(&mut conn).await?)
+    }
+
+    /// The caller's own live sessions, most recently used first.
+    pub async fn sessions_of(&self, actor: &Actor) -> ServiceResult<Vec<sessions::SessionLine>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(sessions::live_of(&mut conn, actor.user_id).await?)
+    }
+
+    /// End one of the caller's own sessions (named by its handle); audited.
+    pub async fn end_own_session(&self, actor: &Actor, handle: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        if !sessions::revoke_handle(&mut tx, actor.user_id, handle).await? {
+            return Err(ServiceError::NotFound);
+        }
+        audit::append(
+            &mut tx,
+            By::Actor(actor),
+            NewEvent {
+                action: "session.end",
+                target_kind: "user",
+                target_id: actor.user_id.to_string(),
+                target_path: &actor.org_path,
+                detail: serde_json::json!({"session": handle}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

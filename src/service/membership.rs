@@ -437,7 +437,7 @@ impl MembershipService<'_> {
             });
         };
         throttle::clear(&mut tx, &key).await?;
-        users::set_password(&mut tx, user.id, &hash).await?;
+        users::set_password(&mut tx, user.id, &hash, false).await?;
         audit::append(
             &mut tx,
             super::Caller::Operator.by(),

@@ -85,6 +85,8 @@ pub struct Limits {
     pub imports: std::sync::Arc<import::Slots>,
     /// Exported CSV files start with a `#` line naming the export (see `Config`).
     pub csv_watermark: bool,
+    /// A session unused this long ends (its absolute lifetime is `session_hours`).
+    pub idle_minutes: i64,
 }
 
 impl Default for Limits {
@@ -94,6 +96,7 @@ impl Default for Limits {
             lookups_per_day: 1_000_000,
             imports: std::sync::Arc::new(import::Slots::new(2)),
             csv_watermark: true,
+            idle_minutes: 120,
         }
     }
 }

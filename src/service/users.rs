@@ -23,6 +23,9 @@ pub struct NewAccount {
     pub org_id: OrgId,
     /// Required for the 党员本人 role, refused for the others.
     pub member_id: Option<MemberId>,
+    /// The password was chosen by whoever creates the account (an administrator): the user
+    /// must change it at the first sign-in.
+    pub must_change_password: bool,
 }
 
 pub fn check_username(username: &str) -> Result<(), FieldError> {
@@ -38,18 +41,45 @@ pub fn check_username(username: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Passwords too common to allow, shipped with the binary (one per line, `#` comments).
+const COMMON_PASSWORDS: &str = include_str!("data/common_passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    let p = password.to_lowercase();
+    // One character repeated, or a run of consecutive digits or letters (0123456789…).
+    let chars: Vec<char> = p.chars().collect();
+    let same = chars.windows(2).all(|w| w[0] == w[1]);
+    let ascending = chars
+        .windows(2)
+        .all(|w| u32::from(w[1]) == u32::from(w[0]) + 1);
+    same || ascending
+        || COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .any(|l| l == p)
+}
+
+/// The password rules: 10–128 characters, letters and digits, not the username, not a
+/// common password.
 pub fn check_password(password: &str, username: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
-    if !(8..=128).contains(&n) {
-        return Err(FieldError::new("密码", "长度应为8–128位"));
+    if !(10..=128).contains(&n) {
+        return Err(FieldError::new("密码", "长度应为10–128位"));
     }
     let letters = password.chars().any(|c| c.is_alphabetic());
     let digits = password.chars().any(|c| c.is_ascii_digit());
     if !(letters && digits) {
         return Err(FieldError::new("密码", "应同时包含字母和数字"));
     }
-    if password.eq_ignore_ascii_case(username) {
+    if password.to_lowercase() == username.trim().to_lowercase() {
         return Err(FieldError::new("密码", "不能与用户名相同"));
+    }
+    if is_common(password) {
+        return Err(FieldError::new(
+            "密码",
+            "过于常见，容易被猜中，请换一个不常见的密码",
+        ));
     }
     Ok(())
 }
@@ -129,6 +159,9 @@ impl UsersService<'_> {
             StoreError::Duplicate(_) => ServiceError::invalid("用户名", "该用户名已被使用"),
             other => other.into(),
         })?;
+        if new.must_change_password {
+            users::require_password_change(&mut tx, id).await?;
+        }
         audit::append(
             &mut tx,
             caller.by(),
@@ -149,6 +182,32 @@ impl UsersService<'_> {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// End every session of an account (an administrator of its scope): it must sign in
+    /// again everywhere.
+    pub async fn end_sessions(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<()> {
+        caller.require(Action::ManageUsers, None)?;
+        let mut tx = self.db.begin().await?;
+        let user = users::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageUsers, Some(&user.org_path))?;
+        sessions::revoke_all_of(&mut tx, id).await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "user.end_sessions",
+                target_kind: "user",
+                target_id: id.to_string(),
+                target_path: &user.org_path,
+                detail: serde_json::json!({"username": user.username}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Disable (revoking every session at once) or re-enable an account.
@@ -212,7 +271,7 @@ impl UsersService<'_> {
         check_password(password, &user.username).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let hash = hash_off_thread(password).await?;
         let mut tx = self.db.begin().await?;
-        users::set_password(&mut tx, id, &hash).await?;
+        users::set_password(&mut tx, id, &hash, true).await?;
         sessions::revoke_all_of(&mut tx, id).await?;
         for key in [
             Key::Password(&user.username),
@@ -261,7 +320,7 @@ impl UsersService<'_> {
         check_password(new, &user.username).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let hash = hash_off_thread(new).await?;
         let mut tx = self.db.begin().await?;
-        users::set_password(&mut tx, actor.user_id, &hash).await?;
+        users::set_password(&mut tx, actor.user_id, &hash, false).await?;
         sessions::revoke_all_except(&mut tx, actor.user_id, keep_session_hash).await?;
         audit::append(
             &mut tx,

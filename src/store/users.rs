@@ -24,11 +24,13 @@ pub struct User {
     pub failed_logins: i64,
     pub locked_until: i64,
     pub created_at: i64,
+    /// The password was set by someone else: change it before anything else.
+    pub must_change_password: bool,
 }
 
 const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, \
      u.org_id, o.name AS org_name, o.path AS org_path, u.member_id, u.disabled, \
-     u.failed_logins, u.locked_until, u.created_at \
+     u.failed_logins, u.locked_until, u.created_at, u.must_change_password \
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
 pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
@@ -49,6 +51,7 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get("locked_until")?,
         created_at: r.try_get("created_at")?,
+        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
     })
 }
 
@@ -151,15 +154,32 @@ pub async fn set_disabled(conn: &mut AnyConnection, id: UserId, disabled: bool) 
     Ok(())
 }
 
-/// Set a new password hash and clear any lock-out.
-pub async fn set_password(conn: &mut AnyConnection, id: UserId, hash: &str) -> StoreResult<()> {
+/// Set a new password hash and clear any lock-out; `by_other`: set by someone else (an
+/// administrator), so the user must change it at the next sign-in.
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: UserId,
+    hash: &str,
+    by_other: bool,
+) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2",
+        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0, \
+         must_change_password = $3 WHERE id = $2",
     )
     .bind(hash.to_owned())
     .bind(id.0)
+    .bind(i64::from(by_other))
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Require the user to change their password at the next sign-in.
+pub async fn require_password_change(conn: &mut AnyConnection, id: UserId) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

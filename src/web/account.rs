@@ -1,4 +1,4 @@
-//! The signed-in user's own account: changing the password.
+//! The signed-in user's own account: changing the password, their sessions.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -31,7 +31,9 @@ pub async fn password_page(user: CurrentUser) -> PasswordPage {
         heading: "修改密码".into(),
         action: "/account/password".into(),
         ask_old: true,
-        notice: None,
+        notice: user
+            .must_change_password
+            .then(|| "您的密码由管理员设置：请先修改密码，之后才能继续使用系统。".to_owned()),
         errors: Vec::new(),
     }
 }
@@ -52,10 +54,13 @@ pub async fn change_password(
         .users()
         .change_own_password(&user.actor, &f.old, &f.new, &user.token_hash)
         .await;
+    let forced = user.must_change_password;
     let mut page = password_page(user).await;
     match result {
+        Ok(()) if forced => Ok(axum::response::Redirect::to("/?password=changed").into_response()),
         Ok(()) => {
             page.notice = Some("密码已修改，其他设备上的登录已失效。".into());
+            page.errors.clear();
             Ok(page.into_response())
         }
         Err(ServiceError::Invalid(list)) => {
@@ -64,4 +69,73 @@ pub async fn change_password(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+pub struct SessionRow {
+    handle: String,
+    created: String,
+    last_seen: String,
+    source: String,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    rows: Vec<SessionRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SessionsQuery {
+    done: Option<String>,
+}
+
+/// 登录设备: the user's own live sessions, each with 结束.
+pub async fn sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<SessionsQuery>,
+) -> Result<SessionsPage, AppError> {
+    let lines = state.services.auth().sessions_of(&user.actor).await?;
+    let own: String = user.token_hash.chars().take(12).collect();
+    Ok(SessionsPage {
+        csrf: user.csrf.clone(),
+        ctx: Some(Ctx::new(&user, "")),
+        rows: lines
+            .into_iter()
+            .map(|l| SessionRow {
+                current: l.handle == own,
+                created: crate::service::beijing_time(l.created_at),
+                last_seen: if l.last_seen_at > 0 {
+                    crate::service::beijing_time(l.last_seen_at)
+                } else {
+                    String::new()
+                },
+                source: l.source.unwrap_or_default(),
+                handle: l.handle,
+            })
+            .collect(),
+        notice: (q.done.as_deref() == Some("ended")).then_some("已结束该登录。"),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EndForm {
+    session: String,
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<EndForm>,
+) -> Result<Response, AppError> {
+    state
+        .services
+        .auth()
+        .end_own_session(&user.actor, f.session.trim())
+        .await?;
+    Ok(axum::response::Redirect::to("/account/sessions?done=ended").into_response())
 }

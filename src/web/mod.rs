@@ -81,6 +81,8 @@ pub fn router(state: AppState) -> Router {
             get(account::password_page).post(account::change_password),
         )
         .route("/account/accesses", get(accesses::own))
+        .route("/account/sessions", get(account::sessions))
+        .route("/account/sessions/end", post(account::end_session))
         .route("/orgs", get(directory::orgs))
         .route("/orgs/{id}", get(directory::org))
         .route("/orgs/{id}/children", get(directory::org_children))
@@ -178,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/accesses", get(accesses::of_user))
+        .route("/users/{id}/sessions/end", post(users::end_sessions))
         .route("/users/{id}/accesses.xlsx", get(accesses::of_user_xlsx))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))

@@ -30,6 +30,8 @@ pub struct CurrentUser {
     pub unread: i64,
     /// When the request was read (for the print watermark).
     pub at: String,
+    /// Every page but 修改密码 is closed until the password is changed.
+    pub must_change_password: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -43,6 +45,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                 token_hash: s.token_hash.clone(),
                 unread: s.unread,
                 at: s.at.clone(),
+                must_change_password: s.must_change_password,
             }),
             _ => Err(AppError::LoginRequired {
                 next: parts.uri.path().to_owned(),
@@ -125,6 +128,16 @@ pub async fn resolve_and_guard(
         None => None,
     };
     let (mut parts, body) = request.into_parts();
+    // A password set by an administrator is changed before anything else.
+    if session.as_ref().is_some_and(|s| s.must_change_password)
+        && !matches!(
+            parts.uri.path(),
+            "/account/password" | "/logout" | "/help" | "/healthz"
+        )
+        && !parts.uri.path().starts_with("/static/")
+    {
+        return axum::response::Redirect::to("/account/password").into_response();
+    }
     // Every audit event of the request names the address it came from.
     let mut session = session;
     if let Some(live) = session.as_mut() {
@@ -208,6 +221,7 @@ pub async fn resolve_and_guard(
                 token_hash: live.token_hash,
                 unread: live.unread,
                 at: live.at,
+                must_change_password: live.must_change_password,
             };
             render_error(response.status(), info, Some(Ctx::new(&user, "")))
         }

@@ -77,7 +77,10 @@ pub async fn list(
         Some("created") => Some("账号已创建。".to_owned()),
         Some("disabled") => Some("账号已停用，其登录已全部失效。".to_owned()),
         Some("enabled") => Some("账号已启用。".to_owned()),
-        Some("password") => Some("密码已重置，该账号需用新密码重新登录。".to_owned()),
+        Some("password") => {
+            Some("密码已重置，该账号需用新密码重新登录，并在登录后修改密码。".to_owned())
+        }
+        Some("sessions_ended") => Some("该账号的全部登录已结束。".to_owned()),
         _ => None,
     };
     Ok(UsersPage {
@@ -187,6 +190,7 @@ pub async fn create(
                 role,
                 org_id,
                 member_id: member,
+                must_change_password: true,
             },
         )
         .await;
@@ -214,6 +218,19 @@ pub async fn create(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<UserId>,
+) -> Result<Redirect, AppError> {
+    state
+        .services
+        .users()
+        .end_sessions(Caller::User(&user.actor), id)
+        .await?;
+    Ok(Redirect::to("/users?done=sessions_ended"))
 }
 
 pub async fn disable(

@@ -183,7 +183,7 @@ async fn change_own_password_keeps_this_session_and_ends_others() {
             &[("old", "Dengji2018"), ("new", "short")],
         )
         .await;
-    assert!(r.body.contains("长度应为8–128位"), "{}", r.body);
+    assert!(r.body.contains("长度应为10–128位"), "{}", r.body);
     let r = here
         .post(
             "/account/password",
@@ -325,8 +325,8 @@ async fn wrong_activation_codes_never_lock_the_password_login() {
                 &[
                     ("username", "admin"),
                     ("code", "AAAA-AAAA"),
-                    ("password", "Mine12345x"),
-                    ("password2", "Mine12345x"),
+                    ("password", "Mine12345xx"),
+                    ("password2", "Mine12345xx"),
                 ],
             )
             .await;

@@ -347,12 +347,12 @@ async fn clerk_adds_member_who_activates_fixes_three_mistakes_and_submits() {
     click(&c, "#activate-link").await;
     fill(&c, "#act-username", &username).await;
     fill(&c, "#act-code", &code).await;
-    fill(&c, "#act-password", "Mine12345").await;
-    fill(&c, "#act-password2", "Mine12345").await;
+    fill(&c, "#act-password", "Mine12345x").await;
+    fill(&c, "#act-password2", "Mine12345x").await;
     click(&c, "#act-submit").await;
     assert!(text_of(&c, "#login-notice").await.contains("账号已激活"));
     fill(&c, "#username", &username).await;
-    fill(&c, "#password", "Mine12345").await;
+    fill(&c, "#password", "Mine12345x").await;
     click(&c, "#login-submit").await;
 
     // The form, with three mistakes.

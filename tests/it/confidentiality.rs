@@ -709,3 +709,162 @@ async fn the_csv_watermark_line_can_be_turned_off() {
         &text[..60]
     );
 }
+
+// ---- Account security ----------------------------------------------------------------------
+
+#[test]
+fn the_password_rules_name_what_is_wrong_in_chinese() {
+    use dengji::service::users::check_password;
+    let reason = |p: &str, u: &str| check_password(p, u).unwrap_err().to_string();
+    assert!(reason("Abc12345", "zhang").contains("长度应为10–128位"));
+    assert!(reason("abcdefghijk", "zhang").contains("应同时包含字母和数字"));
+    assert!(reason("Zhang12345", "zhang12345").contains("不能与用户名相同"));
+    assert!(reason("Password123", "zhang").contains("过于常见"));
+    assert!(
+        reason("WOAINI123456", "zhang").contains("过于常见"),
+        "any case"
+    );
+    assert!(
+        reason("1234567890", "zhang").contains("字母和数字")
+            || reason("1234567890", "zhang").contains("过于常见")
+    );
+    assert!(check_password("Qiuyu7Lantern", "zhang").is_ok());
+}
+
+#[tokio::test]
+async fn a_password_set_by_an_administrator_is_changed_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let admin = app.login_demo("admin").await;
+    let r = admin
+        .post(
+            "/users",
+            &[
+                ("username", "xinren"),
+                ("display_name", "新人"),
+                ("password", "Chushi2018ab"),
+                ("role", "clerk"),
+                ("org", &p.city.0.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let user = app.login("xinren", "Chushi2018ab").await;
+    let home = user.get("/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location().as_deref(), Some("/account/password"));
+    assert_eq!(
+        user.get("/members").await.location().as_deref(),
+        Some("/account/password"),
+        "every page"
+    );
+    let page = user.get("/account/password").await;
+    assert!(page.body.contains("请先修改密码"), "{}", page.body);
+    // A change that breaks the rules is refused with the reason and keeps the lock.
+    let r = user
+        .post(
+            "/account/password",
+            &[("old", "Chushi2018ab"), ("new", "password123")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("过于常见"), "{}", r.body);
+    assert_eq!(user.get("/").await.status, StatusCode::SEE_OTHER);
+    let r = user
+        .post(
+            "/account/password",
+            &[("old", "Chushi2018ab"), ("new", "Ziji2026mima")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(user.get("/").await.status, StatusCode::OK);
+
+    // After an administrator's reset, the same again.
+    let id = app.user("xinren").await.id.0;
+    let r = admin
+        .post(
+            &format!("/users/{id}/password"),
+            &[("new", "Chongzhi2026x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let again = app.login("xinren", "Chongzhi2026x").await;
+    assert_eq!(
+        again.get("/").await.location().as_deref(),
+        Some("/account/password")
+    );
+}
+
+#[tokio::test]
+async fn a_session_idle_too_long_ends() {
+    let app = TestApp::spawn().await;
+    let c = app.login_demo("shi").await;
+    assert_eq!(c.get("/").await.status, StatusCode::OK);
+    // Two hours and a minute without use (the default limit is 120 minutes).
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 121 * 60")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    let r = c.get("/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location().unwrap_or_default().starts_with("/login"),
+        "{:?}",
+        r.location()
+    );
+    // Still within the limit, a session lives on.
+    let d = app.login_demo("shi").await;
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 60 * 60 WHERE revoked = 0")
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(d.get("/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn users_end_their_own_sessions_and_administrators_end_all_of_an_account() {
+    let app = TestApp::spawn().await;
+    let here = app.login_demo("sheng").await;
+    let there = app.login_demo("sheng").await;
+    let page = here.get("/account/sessions").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body.matches("<tr><td>").count(), 2, "{}", page.body);
+    assert!(page.body.contains("本设备"));
+    let handle = page
+        .body
+        .split("name=\"session\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    // Someone else's handle, or nonsense, ends nothing.
+    let shi = app.login_demo("shi").await;
+    assert_eq!(
+        shi.post("/account/sessions/end", &[("session", &handle)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(there.get("/").await.status, StatusCode::OK);
+    let r = here
+        .post("/account/sessions/end", &[("session", &handle)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(there.get("/").await.status, StatusCode::SEE_OTHER, "ended");
+    assert_eq!(here.get("/").await.status, StatusCode::OK, "this one lives");
+    assert_eq!(app.audit("session.end").await.len(), 1);
+
+    let admin = app.login_demo("admin").await;
+    let id = app.user("sheng").await.id.0;
+    let r = admin.post(&format!("/users/{id}/sessions/end"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(here.get("/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.audit("user.end_sessions").await.len(), 1);
+    // A clerk may not.
+    assert_eq!(
+        shi.post(&format!("/users/{id}/sessions/end"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

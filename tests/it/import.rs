@@ -876,8 +876,8 @@ async fn imported_members_get_their_login_from_the_member_page() {
         vec![
             ("username".to_owned(), username.clone()),
             ("code".to_owned(), c.to_owned()),
-            ("password".to_owned(), "Mine12345".to_owned()),
-            ("password2".to_owned(), "Mine12345".to_owned()),
+            ("password".to_owned(), "Mine12345x".to_owned()),
+            ("password2".to_owned(), "Mine12345x".to_owned()),
         ]
     };
     let old = form(&old_code);

@@ -96,8 +96,8 @@ async fn clerk_adds_a_member_who_activates_once() {
             &[
                 ("username", &username),
                 ("code", &code),
-                ("password", "Mine12345"),
-                ("password2", "Mine123456"),
+                ("password", "Mine12345x"),
+                ("password2", "Mine12345x6"),
             ],
         )
         .await;
@@ -108,8 +108,8 @@ async fn clerk_adds_a_member_who_activates_once() {
             &[
                 ("username", &username),
                 ("code", "AAAA-AAAA"),
-                ("password", "Mine12345"),
-                ("password2", "Mine12345"),
+                ("password", "Mine12345x"),
+                ("password2", "Mine12345x"),
             ],
         )
         .await;
@@ -122,8 +122,8 @@ async fn clerk_adds_a_member_who_activates_once() {
             &[
                 ("username", &username),
                 ("code", &lower),
-                ("password", "Mine12345"),
-                ("password2", "Mine12345"),
+                ("password", "Mine12345x"),
+                ("password2", "Mine12345x"),
             ],
         )
         .await;
@@ -144,7 +144,7 @@ async fn clerk_adds_a_member_who_activates_once() {
         r.body.contains("激活码无效、已使用或已过期"),
         "a code works once"
     );
-    let me = app.login(&username, "Mine12345").await;
+    let me = app.login(&username, "Mine12345x").await;
     let home = me.get("/").await;
     assert!(home.body.contains("填写登记表"));
 }
@@ -174,8 +174,8 @@ async fn an_expired_code_is_refused() {
             &[
                 ("username", &username),
                 ("code", &code),
-                ("password", "Mine12345"),
-                ("password2", "Mine12345"),
+                ("password", "Mine12345x"),
+                ("password2", "Mine12345x"),
             ],
         )
         .await;

@@ -163,7 +163,7 @@ async fn admin_creates_an_account_and_bad_input_is_named() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("用户名：应为3–32位"), "{}", bad.body);
     assert!(bad.body.contains("姓名：不能为空"));
-    assert!(bad.body.contains("密码：长度应为8–128位"));
+    assert!(bad.body.contains("密码：长度应为10–128位"));
     let before: i64 = count(&app, "SELECT COUNT(*) FROM users").await;
     let ok = c
         .post(
@@ -243,7 +243,7 @@ async fn admin_disables_enables_and_resets() {
         .post(&format!("/users/{id}/password"), &[("new", "abc")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("长度应为8–128位"));
+    assert!(r.body.contains("长度应为10–128位"));
     c.post(&format!("/users/{id}/enable"), &[]).await;
     let r = c
         .post(&format!("/users/{id}/password"), &[("new", "NewPass2018")])

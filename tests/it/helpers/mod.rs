@@ -263,6 +263,7 @@ impl TestApp {
                     role,
                     org_id: org,
                     member_id: member,
+                    must_change_password: false,
                 },
             )
             .await
