@@ -12,6 +12,7 @@ pub mod private_file;
 pub mod service;
 pub mod sheet;
 pub mod store;
+pub mod totp;
 pub mod watermark;
 pub mod web;
 pub mod workbook;

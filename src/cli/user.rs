@@ -57,6 +57,16 @@ pub enum Command {
         #[arg(long)]
         username: String,
     },
+    /// 清除账号的动态验证码（手机丢失时；其所有登录立即失效）
+    ResetTotp {
+        #[arg(long)]
+        username: String,
+    },
+    /// 要求（on）或不再要求（off）审核人和管理员使用动态验证码
+    RequireTotp {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 fn generated_password() -> String {
@@ -190,6 +200,28 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                 .set_disabled(Caller::Operator, id, false)
                 .await?;
             println!("已启用 {username}。");
+            Ok(())
+        }
+        Command::ResetTotp { username } => {
+            let id = user_id(&services, &username).await?;
+            services.factors().reset(Caller::Operator, id).await?;
+            println!("已清除 {username} 的动态验证码。");
+            Ok(())
+        }
+        Command::RequireTotp { state } => {
+            let on = state == "on";
+            services
+                .factors()
+                .set_required(Caller::Operator, on)
+                .await?;
+            println!(
+                "{}",
+                if on {
+                    "已要求审核人和管理员使用动态验证码。"
+                } else {
+                    "动态验证码改为自愿使用。"
+                }
+            );
             Ok(())
         }
     };

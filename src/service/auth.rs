@@ -5,7 +5,7 @@ use crate::authz::Actor;
 use crate::crypto::{random_token, token_hash, verify_password};
 use crate::store::audit::{self, By, NewEvent};
 use crate::store::throttle::{self, Key};
-use crate::store::{now, sessions, users};
+use crate::store::{factors, now, sessions, users};
 
 /// Wrong passwords (or activation codes) for one username within [`FAILURE_WINDOW`] before it
 /// is locked, and for how long. Unknown usernames are counted and locked the same way, so the
@@ -31,6 +31,18 @@ async fn verify_off_thread(password: &str, hash: String) -> bool {
         .unwrap_or(false)
 }
 
+/// How long the ticket between the password and the code at sign-in stays valid.
+pub const TICKET_SECONDS: i64 = 5 * 60;
+
+/// What the password step of signing in gives.
+#[derive(Debug, Clone)]
+pub enum LoginStep {
+    /// Signed in.
+    Done(NewSession),
+    /// The account has a second factor: the code is asked for with this ticket.
+    Code { ticket: String },
+}
+
 /// A new session: the cookie token (only its hash is stored) and the form token.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -54,6 +66,9 @@ pub struct LiveSession {
     pub at: String,
     /// The password was set by someone else: every page but 修改密码 is closed until changed.
     pub must_change_password: bool,
+    /// A second factor is required of this role and not set up: every page but 动态验证码 is
+    /// closed until it is.
+    pub must_set_up_factor: bool,
 }
 
 fn actor_of(u: &users::User) -> Actor {
@@ -74,13 +89,31 @@ super::area!(AuthService);
 
 impl AuthService<'_> {
     /// Check the password, enforce the lock-outs (of the username and of the source
-    /// address), open a session.
+    /// address), open a session. An account with a second factor is refused here (the web
+    /// sign-in uses [`Self::login_start`] and [`Self::login_code`]).
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         source: Source<'_>,
     ) -> ServiceResult<NewSession> {
+        match self.login_start(username, password, source).await? {
+            LoginStep::Done(s) => Ok(s),
+            LoginStep::Code { .. } => Err(ServiceError::invalid(
+                "动态验证码",
+                "该账号已启用动态验证码，请在网页上登录",
+            )),
+        }
+    }
+
+    /// The first step of signing in: the password. Without a second factor the session
+    /// opens; with one, a ticket (valid [`TICKET_SECONDS`]) is handed back for the code.
+    pub async fn login_start(
+        &self,
+        username: &str,
+        password: &str,
+        source: Source<'_>,
+    ) -> ServiceResult<LoginStep> {
         let username = username.trim();
         let t = now();
         let user = {
@@ -120,12 +153,125 @@ impl AuthService<'_> {
         if user.disabled {
             return Err(ServiceError::Disabled);
         }
+        if user.has_totp {
+            let ticket = random_token();
+            factors::insert_ticket(&mut tx, &token_hash(&ticket), user.id, t + TICKET_SECONDS)
+                .await?;
+            tx.commit().await?;
+            return Ok(LoginStep::Code { ticket });
+        }
         throttle::clear(&mut tx, &Key::Password(username)).await?;
+        let session = self.open(&mut tx, user, source, t, "password").await?;
+        tx.commit().await?;
+        Ok(LoginStep::Done(session))
+    }
+
+    /// The second step: a code from the authenticator (or one recovery code) for the ticket
+    /// the password step gave. Wrong codes count towards the same lock-outs as passwords; a
+    /// code already used is refused.
+    pub async fn login_code(
+        &self,
+        ticket: &str,
+        code: &str,
+        source: Source<'_>,
+    ) -> ServiceResult<NewSession> {
+        let t = now();
+        let ticket_hash = token_hash(ticket.trim());
+        let (user, factor) = {
+            let mut conn = self.db.acquire().await?;
+            let Some(id) = factors::ticket_user(&mut conn, &ticket_hash, t).await? else {
+                return Err(ServiceError::invalid(
+                    "动态验证码",
+                    "登录已超时，请重新输入用户名和密码",
+                ));
+            };
+            let user = users::get(&mut conn, id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            self.refuse_locked(&mut conn, &Key::Password(&user.username), source, t)
+                .await?;
+            let factor = factors::get(&mut conn, id).await?;
+            (user, factor)
+        };
+        if user.disabled {
+            return Err(ServiceError::Disabled);
+        }
+        let mut tx = self.db.begin().await?;
+        // A factor reset by an administrator in the meantime: the password was enough.
+        let outcome = match &factor {
+            None => Ok("password"),
+            Some(f) => {
+                let typed = code.trim();
+                if typed.chars().any(|c| c.is_ascii_alphabetic()) {
+                    let hash = super::second_factor::recovery_hash(typed);
+                    if factors::use_recovery(&mut tx, user.id, &hash).await? {
+                        Ok("recovery")
+                    } else {
+                        Err(ServiceError::invalid(
+                            "动态验证码",
+                            "恢复码不正确或已使用过",
+                        ))
+                    }
+                } else {
+                    let secret = self.keys.decrypt_bytes(&f.secret_enc)?;
+                    match crate::totp::check(&secret, typed, t, f.last_step) {
+                        Ok(step) if factors::use_step(&mut tx, user.id, step).await? => Ok("totp"),
+                        Ok(_) => Err(super::second_factor::refused(
+                            crate::totp::Refused::Replayed,
+                        )),
+                        Err(r) => Err(super::second_factor::refused(r)),
+                    }
+                }
+            }
+        };
+        let how = match outcome {
+            Ok(how) => how,
+            Err(refusal) => {
+                let locked = self
+                    .count_failure(&mut tx, &Key::Password(&user.username), source, t)
+                    .await?;
+                if locked.is_some() {
+                    factors::drop_ticket(&mut tx, &ticket_hash).await?;
+                }
+                audit::append(
+                    &mut tx,
+                    By::System(&user.username),
+                    NewEvent {
+                        action: "login.code_failed",
+                        target_kind: "user",
+                        target_id: user.id.to_string(),
+                        target_path: &user.org_path,
+                        detail: serde_json::json!({"locked": locked.is_some(), "from": source}),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(locked.map_or(refusal, |until| {
+                    ServiceError::LockedOut(beijing_time(until))
+                }));
+            }
+        };
+        factors::drop_ticket(&mut tx, &ticket_hash).await?;
+        throttle::clear(&mut tx, &Key::Password(&user.username)).await?;
+        let session = self.open(&mut tx, &user, source, t, how).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Open a session for a user who has proved who they are; audited with how.
+    async fn open(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user: &users::User,
+        source: Source<'_>,
+        t: i64,
+        how: &str,
+    ) -> ServiceResult<NewSession> {
         let token = random_token();
         let csrf_token = random_token();
         let expires_at = t + self.session_hours * 3600;
         sessions::insert(
-            &mut tx,
+            &mut *tx,
             &token_hash(&token),
             user.id,
             &csrf_token,
@@ -135,18 +281,17 @@ impl AuthService<'_> {
         .await?;
         let actor = actor_of(user);
         audit::append(
-            &mut tx,
+            &mut *tx,
             By::Actor(&actor),
             NewEvent {
                 action: "login",
                 target_kind: "user",
                 target_id: user.id.to_string(),
                 target_path: &user.org_path,
-                detail: serde_json::json!({"from": source}),
+                detail: serde_json::json!({"from": source, "factor": how}),
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -236,6 +381,9 @@ impl AuthService<'_> {
             tracing::debug!(error = %e, "session use not noted");
         }
         let unread = crate::store::notifications::unread_count(&mut conn, s.user.id).await?;
+        let must_set_up_factor = !s.user.has_totp
+            && super::second_factor::role_needs_factor(s.user.role)
+            && factors::required(&mut conn).await?;
         Ok(Some(LiveSession {
             actor: actor_of(&s.user),
             csrf_token: s.csrf_token,
@@ -243,6 +391,7 @@ impl AuthService<'_> {
             unread,
             at: beijing_time(t),
             must_change_password: s.user.must_change_password,
+            must_set_up_factor,
         }))
     }
 

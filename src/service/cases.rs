@@ -3,6 +3,7 @@
 //! standing in), a timeline of steps, an outcome allowed for the category, and for cases 4 and
 //! 5 the written report the superior organisation acknowledges before the case may close.
 
+use super::four_eyes::Via;
 use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::{Action, Scope};
 use crate::domain::{
@@ -411,6 +412,7 @@ impl CasesService<'_> {
 
     /// Close the case with an outcome its category allows (`version`: the one the page
     /// showed). Cases 4 and 5 close only once their report is acknowledged.
+    /// Closing a case of category 4 or 5 needs a second person (双人复核).
     pub async fn close(
         &self,
         caller: Caller<'_>,
@@ -419,13 +421,26 @@ impl CasesService<'_> {
         note: &str,
         version: i64,
     ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        self.close_in(&mut tx, caller, (id, outcome, note, version), Via::Direct)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn close_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        (id, outcome, note, version): (CaseId, &str, &str, i64),
+        via: Via,
+    ) -> ServiceResult<()> {
         let outcome = CaseOutcome::parse(outcome)
             .ok_or_else(|| ServiceError::invalid("办理结果", "请选择"))?;
         let note = note_of(note, "办结说明", false)?;
-        let mut tx = self.db.begin().await?;
-        let case = self.readable(&mut tx, caller, id).await?;
+        let case = self.readable(&mut *tx, caller, id).await?;
         caller.require(Action::ManageMembers, Some(&case.owner_path))?;
-        super::open_campaign_of(&mut tx).await?;
+        super::open_campaign_of(&mut *tx).await?;
         if !case.category.outcomes().contains(&outcome) {
             let allowed: Vec<&str> = case.category.outcomes().iter().map(|o| o.label()).collect();
             return Err(ServiceError::Invalid(vec![FieldError::new(
@@ -438,15 +453,16 @@ impl CasesService<'_> {
             )]));
         }
         if case.category.needs_report() {
-            let report = cases::report_of(&mut tx, id).await?;
+            let report = cases::report_of(&mut *tx, id).await?;
             if report.as_ref().map(|r| r.state) != Some(ReportState::Acknowledged) {
                 return Err(ServiceError::Conflict(Refusal::ReportNotAcknowledged));
             }
         }
+        super::four_eyes::gate(caller, via, case.category.needs_report())?;
         let name = caller.display_name();
         if !note.is_empty() {
             cases::add_step(
-                &mut tx,
+                &mut *tx,
                 id,
                 CaseStep::Other.code(),
                 &format!("办结：{note}"),
@@ -460,11 +476,11 @@ impl CasesService<'_> {
         } else {
             version + 1
         };
-        cases::close(&mut tx, id, outcome, version, caller.user_id(), &name)
+        cases::close(&mut *tx, id, outcome, version, caller.user_id(), &name)
             .await
             .map_err(|e| super::on_race(e, "该案件在您打开页面之后已有变化，请刷新页面后再办结"))?;
         audit_case(
-            &mut tx,
+            &mut *tx,
             caller,
             "case.close",
             id,
@@ -472,7 +488,6 @@ impl CasesService<'_> {
             serde_json::json!({ "outcome": outcome.code() }),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod demo_motion;
 pub mod directory;
 pub mod export;
+pub mod four_eyes;
 pub mod import;
 pub mod inbox;
 pub mod member_form;
@@ -24,6 +25,7 @@ pub mod registration;
 pub mod remind;
 pub mod review;
 pub mod samples;
+pub mod second_factor;
 pub mod setup;
 pub mod summary;
 pub mod survey;
@@ -236,6 +238,14 @@ impl Services {
     }
 
     /// User accounts ([`users`]).
+    pub fn four_eyes(&self) -> four_eyes::FourEyesService<'_> {
+        four_eyes::FourEyesService::of(self)
+    }
+
+    pub fn factors(&self) -> second_factor::FactorService<'_> {
+        second_factor::FactorService::of(self)
+    }
+
     pub fn users(&self) -> users::UsersService<'_> {
         users::UsersService::of(self)
     }

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::four_eyes::Via;
 use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::{NoticeKind, OrgId, OrgLevel, PackageMove, PackageState};
@@ -490,6 +491,7 @@ impl PackageService<'_> {
     }
 
     /// Accept a child's submitted package (`version` is the one the reviewer looked at).
+    /// The national level's acceptance of a province needs a second person (双人复核).
     pub async fn accept(
         &self,
         caller: Caller<'_>,
@@ -497,10 +499,27 @@ impl PackageService<'_> {
         version: i64,
     ) -> ServiceResult<()> {
         let mut tx = self.db.begin().await?;
-        let (child, campaign) = self.decidable(&mut tx, caller, child_id).await?;
-        let pkg = self.package_in(&mut tx, &campaign, &child, version).await?;
+        self.accept_in(&mut tx, caller, child_id, version, Via::Direct)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn accept_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        child_id: OrgId,
+        version: i64,
+        via: Via,
+    ) -> ServiceResult<()> {
+        let (child, campaign) = self.decidable(&mut *tx, caller, child_id).await?;
+        let pkg = self
+            .package_in(&mut *tx, &campaign, &child, version)
+            .await?;
+        super::four_eyes::gate(caller, via, child.path.depth() == 1)?;
         packages::decide(
-            &mut tx,
+            &mut *tx,
             &pkg,
             &PackageState::before(PackageMove::Accept),
             PackageState::Accepted,
@@ -517,9 +536,9 @@ impl PackageService<'_> {
             .into_iter()
             .filter(|id| *id != child.id)
             .collect();
-        packages::count_change(&mut tx, campaign.id, &above, 1).await?;
+        packages::count_change(&mut *tx, campaign.id, &above, 1).await?;
         tell_and_audit(
-            &mut tx,
+            &mut *tx,
             caller,
             &child,
             (NoticeKind::Accepted, "本组织报送的登记核查材料已被上级接收"),
@@ -527,7 +546,6 @@ impl PackageService<'_> {
             serde_json::json!({"version": pkg.version}),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -86,6 +86,21 @@ pub enum Refusal {
     /// An administrator disabling their own account.
     #[error("不能停用自己的账号")]
     OwnAccount,
+    /// A risky action tried by one person alone (双人复核).
+    #[error("此操作需要双人复核：请填写理由提交申请，由另一位有权限的人员复核同意后生效")]
+    NeedsSecondPerson,
+    /// Deciding one's own four-eyes request.
+    #[error("不能复核自己提出的申请，请由另一位有权限的人员复核")]
+    OwnRequest,
+    /// A four-eyes request already decided (or withdrawn).
+    #[error("该申请已经处理，不能再次处理")]
+    NotPending,
+    /// The same action on the same target is waiting already.
+    #[error("同一事项已有待复核的申请，请等待复核结果")]
+    AlreadyRequested,
+    /// An approval refused because the target changed after the request (why).
+    #[error("申请提出之后，相关记录已有变化，本申请已失效：{0}。如仍需办理，请重新提出申请")]
+    TargetChanged(String),
     /// An activation code for a member whose account is active.
     #[error("该党员已激活账号，不能再发激活码；如忘记密码，请联系系统管理员重置")]
     AlreadyActivated,
@@ -151,6 +166,7 @@ mod tests {
         insta::assert_snapshot!(Refusal::AlreadyChecked("王核查".into()), @"该记录已由王核查核验，不能重复核验");
         insta::assert_snapshot!(Refusal::CampaignClosed("2018年登记核查".into()), @"“2018年登记核查”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委");
         insta::assert_snapshot!(Refusal::DeadlinePassed("2018-08-31".into()), @"已超过报送截止日期（2018-08-31），不能报送；请向上级党组织申请延期");
+        insta::assert_snapshot!(Refusal::TargetChanged("版本已变".into()), @"申请提出之后，相关记录已有变化，本申请已失效：版本已变。如仍需办理，请重新提出申请");
         insta::assert_snapshot!(Refusal::NoCampaign, @"尚未建立登记核查工作，暂不能填报或核查");
         insta::assert_snapshot!(Refusal::OwnForm, @"不能审核本人的登记表，请由本组织其他审核人或上级党组织审核");
         insta::assert_snapshot!(Refusal::ReviewsWaiting(3), @"本组织还有 3 份登记表待审核，请审核后再报送");

@@ -1,5 +1,6 @@
 //! Account management: create, disable, enable, reset and change passwords.
 
+use super::four_eyes::Via;
 use super::{Caller, Refusal, ServiceError, ServiceResult};
 use crate::authz::{Action, Actor, Scope};
 use crate::crypto::{hash_password, verify_password};
@@ -162,6 +163,17 @@ impl UsersService<'_> {
         if new.must_change_password {
             users::require_password_change(&mut tx, id).await?;
         }
+        // A new administrator account waits, disabled, for a second administrator (双人复核).
+        if let (Role::Admin, Caller::User(actor)) = (new.role, caller) {
+            users::set_disabled(&mut tx, id, true).await?;
+            super::four_eyes::request_in(
+                &mut tx,
+                actor,
+                &super::four_eyes::Risky::EnableAdmin { user: id.0 },
+                "新建管理员账号",
+            )
+            .await?;
+        }
         audit::append(
             &mut tx,
             caller.by(),
@@ -211,30 +223,61 @@ impl UsersService<'_> {
     }
 
     /// Disable (revoking every session at once) or re-enable an account.
+    /// Disabling an administrator, or enabling one (granting the role's powers), needs a
+    /// second person (双人复核).
     pub async fn set_disabled(
         &self,
         caller: Caller<'_>,
         id: UserId,
         disabled: bool,
     ) -> ServiceResult<()> {
-        caller.require(Action::ManageUsers, None)?;
         let mut tx = self.db.begin().await?;
-        let user = users::get(&mut tx, id)
+        self.set_disabled_in(&mut tx, caller, id, disabled, Via::Direct)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_disabled_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        id: UserId,
+        disabled: bool,
+        via: Via,
+    ) -> ServiceResult<()> {
+        caller.require(Action::ManageUsers, None)?;
+        let user = users::get(&mut *tx, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageUsers, Some(&user.org_path))?;
+        // Already so: nothing to do, except that an approved request for it has lapsed.
+        if user.disabled == disabled {
+            if via == Via::Approved {
+                return Err(ServiceError::Conflict(Refusal::TargetChanged(
+                    if disabled {
+                        "该账号已停用"
+                    } else {
+                        "该账号已启用"
+                    }
+                    .into(),
+                )));
+            }
+            return Ok(());
+        }
         if let Caller::User(actor) = caller
             && actor.user_id == id
             && disabled
         {
             return Err(ServiceError::Conflict(Refusal::OwnAccount));
         }
-        users::set_disabled(&mut tx, id, disabled).await?;
+        super::four_eyes::gate(caller, via, user.role == Role::Admin)?;
+        users::set_disabled(&mut *tx, id, disabled).await?;
         if disabled {
-            sessions::revoke_all_of(&mut tx, id).await?;
+            sessions::revoke_all_of(&mut *tx, id).await?;
         }
         audit::append(
-            &mut tx,
+            &mut *tx,
             caller.by(),
             NewEvent {
                 action: if disabled {
@@ -249,7 +292,6 @@ impl UsersService<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -4,12 +4,14 @@
 
 pub mod accountability;
 pub mod activation;
+pub mod approvals;
 pub mod audit;
 pub mod bulk;
 pub mod campaigns;
 pub mod cases;
 pub mod check;
 pub mod divisions;
+pub mod factors;
 pub mod firms;
 pub mod imports;
 pub mod members;

@@ -46,6 +46,7 @@ pub async fn get_live(conn: &mut AnyConnection, token_hash: &str) -> StoreResult
         "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.username, u.display_name, \
          u.password_hash, u.role, u.org_id, o.name AS org_name, o.path AS org_path, u.member_id, \
          u.disabled, u.failed_logins, u.locked_until, u.created_at, u.must_change_password, \
+         CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_totp, \
          s.last_seen_at, s.created_at AS session_created_at \
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id \
          WHERE s.token_hash = $1 AND s.revoked = 0 AND s.expires_at > $2",

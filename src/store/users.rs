@@ -26,11 +26,14 @@ pub struct User {
     pub created_at: i64,
     /// The password was set by someone else: change it before anything else.
     pub must_change_password: bool,
+    /// A TOTP second factor is set up: sign-in asks for a code after the password.
+    pub has_totp: bool,
 }
 
 const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, \
      u.org_id, o.name AS org_name, o.path AS org_path, u.member_id, u.disabled, \
-     u.failed_logins, u.locked_until, u.created_at, u.must_change_password \
+     u.failed_logins, u.locked_until, u.created_at, u.must_change_password, \
+     CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_totp \
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
 pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
@@ -52,6 +55,7 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<User> {
         locked_until: r.try_get("locked_until")?,
         created_at: r.try_get("created_at")?,
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+        has_totp: r.try_get::<i64, _>("has_totp")? != 0,
     })
 }
 

@@ -139,3 +139,136 @@ pub async fn end_session(
         .await?;
     Ok(axum::response::Redirect::to("/account/sessions?done=ended").into_response())
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "totp.html")]
+pub struct TotpPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    username: String,
+    status: crate::service::second_factor::Status,
+    /// A secret being set up: the QR code and the confirming form.
+    enrolment: Option<crate::service::second_factor::Enrolment>,
+    /// Recovery codes just issued, shown this once.
+    codes: Vec<String>,
+    notice: Option<String>,
+    errors: Vec<String>,
+}
+
+async fn totp_view(state: &AppState, user: &CurrentUser) -> Result<TotpPage, AppError> {
+    let status = state.services.factors().status(&user.actor).await?;
+    let notice = (status.required && !status.enabled)
+        .then(|| "您的角色必须使用动态验证码：请先完成设置，之后才能继续使用系统。".to_owned());
+    Ok(TotpPage {
+        ctx: Some(Ctx::new(user, "")),
+        csrf: user.csrf.clone(),
+        username: user.actor.username.clone(),
+        status,
+        enrolment: None,
+        codes: Vec::new(),
+        notice,
+        errors: Vec::new(),
+    })
+}
+
+/// 动态验证码: the account's second factor, set up, replaced, turned off.
+pub async fn totp_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<TotpPage, AppError> {
+    totp_view(&state, &user).await
+}
+
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<TotpPage, AppError> {
+    let enrolment = state.services.factors().begin(&user.actor).await?;
+    let mut page = totp_view(&state, &user).await?;
+    page.enrolment = Some(enrolment);
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let result = state.services.factors().confirm(&user.actor, &f.code).await;
+    let mut page = totp_view(&state, &user).await?;
+    match result {
+        Ok(codes) => {
+            page.codes = codes;
+            page.notice = Some(
+                "动态验证码已启用。请把下面的恢复码抄下或打印，妥善保管：手机不在身边时，每个恢复码可代替验证码登录一次。恢复码只显示这一次。"
+                    .into(),
+            );
+            Ok(page.into_response())
+        }
+        Err(ServiceError::Invalid(list)) => {
+            page.enrolment = state.services.factors().pending(&user.actor).await?;
+            page.errors = list.iter().map(ToString::to_string).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    password: String,
+}
+
+pub async fn totp_recovery(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let result = state
+        .services
+        .factors()
+        .new_recovery_codes(&user.actor, &f.password)
+        .await;
+    let mut page = totp_view(&state, &user).await?;
+    match result {
+        Ok(codes) => {
+            page.codes = codes;
+            page.notice = Some("已生成新的恢复码，原有恢复码全部作废。恢复码只显示这一次。".into());
+            Ok(page.into_response())
+        }
+        Err(ServiceError::Invalid(list)) => {
+            page.errors = list.iter().map(ToString::to_string).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let result = state
+        .services
+        .factors()
+        .disable_own(&user.actor, &f.password)
+        .await;
+    let mut page = totp_view(&state, &user).await?;
+    match result {
+        Ok(()) => {
+            page.notice = Some("动态验证码已关闭，登录只需密码。".into());
+            Ok(page.into_response())
+        }
+        Err(ServiceError::Invalid(list)) => {
+            page.errors = list.iter().map(ToString::to_string).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

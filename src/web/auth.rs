@@ -13,6 +13,7 @@ use super::session::{clear_cookie, session_cookie};
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::service::ServiceError;
+use crate::service::auth::LoginStep;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -92,14 +93,17 @@ pub async fn login(
     match state
         .services
         .auth()
-        .login(&f.username, &f.password, from.as_deref())
+        .login_start(&f.username, &f.password, from.as_deref())
         .await
     {
-        Ok(s) => {
-            let max_age = s.max_age;
-            let cookie = session_cookie(&s.token, max_age, state.secure_cookies);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+        Ok(LoginStep::Done(s)) => signed_in(&state, &s, &next),
+        Ok(LoginStep::Code { ticket }) => CodePage {
+            ctx: None,
+            error: None,
+            ticket,
+            next,
         }
+        .into_response(),
         Err(
             e @ (ServiceError::LoginFailed
             | ServiceError::LockedOut(_)
@@ -111,6 +115,71 @@ pub async fn login(
                 error: Some(e.to_string()),
                 notice: None,
                 username: f.username.trim().to_owned(),
+                next,
+            };
+            (StatusCode::UNAUTHORIZED, page).into_response()
+        }
+        Err(e) => AppError::Service(e).into_response(),
+    }
+}
+
+fn signed_in(state: &AppState, s: &crate::service::auth::NewSession, next: &str) -> Response {
+    let cookie = session_cookie(&s.token, s.max_age, state.secure_cookies);
+    ([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response()
+}
+
+/// The second step of signing in: the code from the authenticator app.
+#[derive(Template, WebTemplate)]
+#[template(path = "login_code.html")]
+pub struct CodePage {
+    ctx: Option<Ctx>,
+    error: Option<String>,
+    ticket: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    ticket: String,
+    code: String,
+    next: Option<String>,
+}
+
+pub async fn login_code(
+    State(state): State<AppState>,
+    from: ClientAddr,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    match state
+        .services
+        .auth()
+        .login_code(&f.ticket, &f.code, from.as_deref())
+        .await
+    {
+        Ok(s) => signed_in(&state, &s, &next),
+        Err(ServiceError::Invalid(list)) => {
+            let page = CodePage {
+                ctx: None,
+                error: Some(
+                    list.iter()
+                        .map(|e| e.reason.clone())
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                ),
+                ticket: f.ticket,
+                next,
+            };
+            (StatusCode::UNAUTHORIZED, page).into_response()
+        }
+        Err(
+            e @ (ServiceError::LockedOut(_) | ServiceError::Throttled(_) | ServiceError::Disabled),
+        ) => {
+            let page = LoginPage {
+                ctx: None,
+                error: Some(e.to_string()),
+                notice: None,
+                username: String::new(),
                 next,
             };
             (StatusCode::UNAUTHORIZED, page).into_response()

@@ -15,6 +15,7 @@ use super::view::{Ctx, Pager};
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::{CaseCategory, CaseId, CaseOutcome, CaseState, CaseStep, MemberId, OrgId};
 use crate::service::cases::{Case, CaseFilter, CaseView, ReportInput};
+use crate::service::four_eyes::Risky;
 use crate::service::{Caller, ServiceError, beijing_time};
 
 /// A case as a list row or a page heading shows it.
@@ -371,6 +372,16 @@ pub async fn close(
             f.version,
         )
         .await;
+    let risky = Risky::CloseCase {
+        case: id.0,
+        outcome: f.outcome.clone(),
+        note: f.note.clone(),
+        version: f.version,
+    };
+    let r = match super::approvals::or_ask(&user, risky, r) {
+        Ok(r) => r,
+        Err(ask) => return Ok(*ask),
+    };
     after(&state, &user, id, "close", r).await
 }
 

@@ -392,12 +392,20 @@ pub async fn undo(
     Path(batch): Path<i64>,
     Form(f): Form<UndoForm>,
 ) -> Result<Response, AppError> {
-    match state
+    let result = state
         .services
         .import()
         .undo(Caller::User(&user.actor), batch)
-        .await
-    {
+        .await;
+    let result = match super::approvals::or_ask(
+        &user,
+        crate::service::four_eyes::Risky::UndoImport { batch },
+        result,
+    ) {
+        Ok(r) => r,
+        Err(ask) => return Ok(*ask),
+    };
+    match result {
         Ok(u) => Ok(Redirect::to(&format!(
             "/orgs/{}/import?undone={}&kind={}",
             f.org,

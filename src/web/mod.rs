@@ -4,6 +4,7 @@
 mod accesses;
 mod account;
 mod accountability;
+mod approvals;
 mod assets;
 mod audit;
 mod auth;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/code", post(auth::login_code))
         .route("/logout", post(auth::logout))
         .route(
             "/activate",
@@ -82,6 +84,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/accesses", get(accesses::own))
         .route("/account/sessions", get(account::sessions))
+        .route("/account/totp", get(account::totp_page))
+        .route("/account/totp/begin", post(account::totp_begin))
+        .route("/account/totp/confirm", post(account::totp_confirm))
+        .route("/account/totp/recovery", post(account::totp_recovery))
+        .route("/account/totp/disable", post(account::totp_disable))
         .route("/account/sessions/end", post(account::end_session))
         .route("/orgs", get(directory::orgs))
         .route("/orgs/{id}", get(directory::org))
@@ -181,6 +188,12 @@ pub fn router(state: AppState) -> Router {
         .route("/users/new", get(users::new_page))
         .route("/users/{id}/accesses", get(accesses::of_user))
         .route("/users/{id}/sessions/end", post(users::end_sessions))
+        .route("/users/{id}/totp/reset", post(users::reset_factor))
+        .route("/users/factor-requirement", post(users::require_factor))
+        .route("/approvals", get(approvals::list).post(approvals::request))
+        .route("/approvals/{id}/approve", post(approvals::approve))
+        .route("/approvals/{id}/refuse", post(approvals::refuse))
+        .route("/approvals/{id}/withdraw", post(approvals::withdraw))
         .route("/users/{id}/accesses.xlsx", get(accesses::of_user_xlsx))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
+use crate::service::four_eyes::Risky;
 use crate::service::package::{PackageView, SubmitInput, state_label};
 use crate::service::{Caller, ServiceError, beijing_time};
 
@@ -204,6 +205,14 @@ pub async fn accept(
         .package()
         .accept(Caller::User(&user.actor), id, f.version)
         .await;
+    let risky = Risky::AcceptPackage {
+        child: id.0,
+        version: f.version,
+    };
+    let result = match super::approvals::or_ask(&user, risky, result) {
+        Ok(r) => r,
+        Err(ask) => return Ok(*ask),
+    };
     decided(&state, &user, id, result, "accept").await
 }
 

@@ -32,6 +32,8 @@ pub struct CurrentUser {
     pub at: String,
     /// Every page but 修改密码 is closed until the password is changed.
     pub must_change_password: bool,
+    /// Every page but 动态验证码 is closed until a second factor is set up.
+    pub must_set_up_factor: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -46,6 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                 unread: s.unread,
                 at: s.at.clone(),
                 must_change_password: s.must_change_password,
+                must_set_up_factor: s.must_set_up_factor,
             }),
             _ => Err(AppError::LoginRequired {
                 next: parts.uri.path().to_owned(),
@@ -138,6 +141,21 @@ pub async fn resolve_and_guard(
     {
         return axum::response::Redirect::to("/account/password").into_response();
     }
+    // So is a second factor the role requires.
+    if session.as_ref().is_some_and(|s| s.must_set_up_factor)
+        && !matches!(
+            parts.uri.path(),
+            "/account/totp"
+                | "/account/totp/begin"
+                | "/account/totp/confirm"
+                | "/logout"
+                | "/help"
+                | "/healthz"
+        )
+        && !parts.uri.path().starts_with("/static/")
+    {
+        return axum::response::Redirect::to("/account/totp").into_response();
+    }
     // Every audit event of the request names the address it came from.
     let mut session = session;
     if let Some(live) = session.as_mut() {
@@ -147,7 +165,7 @@ pub async fn resolve_and_guard(
     }
     let body = if is_safe(&parts.method) {
         body
-    } else if matches!(parts.uri.path(), "/login" | "/activate") {
+    } else if matches!(parts.uri.path(), "/login" | "/login/code" | "/activate") {
         let host = parts
             .headers
             .get(header::HOST)
@@ -222,6 +240,7 @@ pub async fn resolve_and_guard(
                 unread: live.unread,
                 at: live.at,
                 must_change_password: live.must_change_password,
+                must_set_up_factor: live.must_set_up_factor,
             };
             render_error(response.status(), info, Some(Ctx::new(&user, "")))
         }

@@ -43,6 +43,8 @@ pub struct UsersPage {
     notice: Option<String>,
     page: Page<User>,
     pager: Pager,
+    /// The second-factor requirement, for a national administrator.
+    factor_setting: Option<bool>,
 }
 
 pub async fn list(
@@ -75,15 +77,29 @@ pub async fn list(
     let role_code = role.map(|r| r.code().to_owned()).unwrap_or_default();
     let notice = match q.done.as_deref() {
         Some("created") => Some("账号已创建。".to_owned()),
+        Some("admin_pending") => Some(
+            "管理员账号已创建，暂为停用状态：须由另一位管理员在“双人复核”中同意后才能使用。"
+                .to_owned(),
+        ),
         Some("disabled") => Some("账号已停用，其登录已全部失效。".to_owned()),
         Some("enabled") => Some("账号已启用。".to_owned()),
         Some("password") => {
             Some("密码已重置，该账号需用新密码重新登录，并在登录后修改密码。".to_owned())
         }
         Some("sessions_ended") => Some("该账号的全部登录已结束。".to_owned()),
+        Some("totp_reset") => Some(
+            "该账号的动态验证码已清除，其登录已全部失效；下次登录只需密码，之后可重新设置。"
+                .to_owned(),
+        ),
+        Some("totp_required") => Some(
+            "已要求审核人和管理员使用动态验证码：未设置的账号下次打开页面时须先设置。".to_owned(),
+        ),
+        Some("totp_optional") => Some("动态验证码已改为自愿使用。".to_owned()),
         _ => None,
     };
+    let factor_setting = state.services.factors().setting_for(&user.actor).await?;
     Ok(UsersPage {
+        factor_setting,
         ctx: Some(Ctx::new(&user, "users")),
         pager: Pager::new(
             "/users",
@@ -195,6 +211,9 @@ pub async fn create(
         )
         .await;
     match result {
+        Ok(_) if role == Role::Admin => {
+            Ok(Redirect::to("/users?done=admin_pending").into_response())
+        }
         Ok(_) => Ok(Redirect::to("/users?done=created").into_response()),
         Err(ServiceError::Invalid(list)) => {
             let org = state
@@ -233,30 +252,76 @@ pub async fn end_sessions(
     Ok(Redirect::to("/users?done=sessions_ended"))
 }
 
-pub async fn disable(
+pub async fn reset_factor(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<UserId>,
 ) -> Result<Redirect, AppError> {
     state
         .services
+        .factors()
+        .reset(Caller::User(&user.actor), id)
+        .await?;
+    Ok(Redirect::to("/users?done=totp_reset"))
+}
+
+#[derive(Deserialize)]
+pub struct RequireForm {
+    on: String,
+}
+
+pub async fn require_factor(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::Form(f): axum::Form<RequireForm>,
+) -> Result<Redirect, AppError> {
+    let on = f.on == "1";
+    state
+        .services
+        .factors()
+        .set_required(Caller::User(&user.actor), on)
+        .await?;
+    Ok(Redirect::to(if on {
+        "/users?done=totp_required"
+    } else {
+        "/users?done=totp_optional"
+    }))
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<UserId>,
+) -> Result<Response, AppError> {
+    let r = state
+        .services
         .users()
         .set_disabled(Caller::User(&user.actor), id, true)
-        .await?;
-    Ok(Redirect::to("/users?done=disabled"))
+        .await;
+    let risky = crate::service::four_eyes::Risky::DisableAdmin { user: id.0 };
+    match super::approvals::or_ask(&user, risky, r) {
+        Ok(r) => r?,
+        Err(ask) => return Ok(*ask),
+    }
+    Ok(Redirect::to("/users?done=disabled").into_response())
 }
 
 pub async fn enable(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<UserId>,
-) -> Result<Redirect, AppError> {
-    state
+) -> Result<Response, AppError> {
+    let r = state
         .services
         .users()
         .set_disabled(Caller::User(&user.actor), id, false)
-        .await?;
-    Ok(Redirect::to("/users?done=enabled"))
+        .await;
+    let risky = crate::service::four_eyes::Risky::EnableAdmin { user: id.0 };
+    match super::approvals::or_ask(&user, risky, r) {
+        Ok(r) => r?,
+        Err(ask) => return Ok(*ask),
+    }
+    Ok(Redirect::to("/users?done=enabled").into_response())
 }
 
 fn reset_page(user: &CurrentUser, target: &User) -> PasswordPage {

@@ -244,14 +244,21 @@ async fn the_whole_campaign_from_members_to_the_national_committee() {
 
     // The national committee receives every province and accepts them.
     let root = app.root().await;
+    // Accepting a province takes two national reviewers (双人复核).
     let national = app.login_demo("quanguo").await;
     let v = app.package_version(p.province).await.to_string();
-    post_ok(
-        &national,
-        &format!("/orgs/{}/package/accept", p.province.0),
-        &[("version", &v)],
-    )
-    .await;
+    let r = national
+        .post(
+            &format!("/orgs/{}/package/accept", p.province.0),
+            &[("version", &v)],
+        )
+        .await;
+    let request = national
+        .ask_second_person(&r, "材料齐全，汇总表核对无误")
+        .await;
+    let second = app.login_as(Role::Reviewer, root, None).await;
+    let r = second.approve_request(request).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     for c in app.children_of(root).await {
         if c != p.province {
             app.finish_subtree(c).await;

@@ -358,7 +358,8 @@ async fn a_case_four_closes_only_after_the_province_acknowledges_its_report() {
         "{xml}"
     );
     assert!(xml.contains("w:w=\"11906\""), "A4: {xml}");
-    // Now it closes, and the member is not registered.
+    // Now it closes, with a second person (双人复核): the city's clerk asks with a reason,
+    // nothing is closed yet; the city's reviewer approves and it is done.
     let version = case_of(&app, member).await.version.to_string();
     let r = city
         .post(
@@ -366,6 +367,17 @@ async fn a_case_four_closes_only_after_the_province_acknowledges_its_report() {
             &[("outcome", "transferred_out"), ("version", &version)],
         )
         .await;
+    let request = city.ask_second_person(&r, "上级已阅，转出手续完成").await;
+    assert_eq!(case_of(&app, member).await.state, CaseState::Open);
+    let city_reviewer = app.login_demo("shi_shenhe").await;
+    let waiting = city_reviewer.get("/approvals").await;
+    assert!(
+        waiting.body.contains("办结第4、5类案件"),
+        "{}",
+        waiting.body
+    );
+    assert!(waiting.body.contains("上级已阅，转出手续完成"));
+    let r = city_reviewer.approve_request(request).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(case_of(&app, member).await.state, CaseState::Closed);
     let reg = app.services.registration().view(OP, member).await.unwrap();

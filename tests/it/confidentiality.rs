@@ -868,3 +868,278 @@ async fn users_end_their_own_sessions_and_administrators_end_all_of_an_account()
         StatusCode::FORBIDDEN
     );
 }
+
+use dengji::totp;
+
+/// The value of the first `attr="…"` after `marker` in a page.
+fn after<'a>(html: &'a str, marker: &str) -> &'a str {
+    html.split(marker)
+        .nth(1)
+        .and_then(|s| s.split(['"', '<']).next())
+        .unwrap_or_else(|| panic!("{marker} not in {html}"))
+}
+
+/// A six-digit code that is none of the codes near now.
+fn wrong_code(secret: &[u8]) -> String {
+    let now = totp::step_of(dengji::store::now());
+    let near: Vec<String> = (now - 3..=now + 3)
+        .map(|s| totp::code_at(secret, s))
+        .collect();
+    (0..)
+        .map(|i| format!("{:06}", 123_456 + i))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
+/// Set up a second factor for a signed-in client: its secret and recovery codes.
+async fn set_up_factor(c: &crate::helpers::Client) -> (Vec<u8>, Vec<String>) {
+    let page = c.post("/account/totp/begin", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<svg"), "a QR code on the page");
+    let secret = totp::from_base32(after(&page.body, "id=\"totp-secret\">")).unwrap();
+    assert_eq!(secret.len(), 20);
+    // A wrong code is refused, and the set-up can be finished after.
+    let r = c
+        .post("/account/totp/confirm", &[("code", &wrong_code(&secret))])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("验证码不正确"), "{}", r.body);
+    assert!(r.body.contains("id=\"totp-secret\""), "the QR code again");
+    let now = totp::step_of(dengji::store::now());
+    let r = c
+        .post(
+            "/account/totp/confirm",
+            &[("code", &totp::code_at(&secret, now))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("动态验证码已启用"), "{}", r.body);
+    let codes: Vec<String> = r
+        .body
+        .split("id=\"recovery-codes\"")
+        .nth(1)
+        .unwrap()
+        .split("<li>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), totp::RECOVERY_CODES);
+    (secret, codes)
+}
+
+/// The password step: the ticket of the code page.
+async fn password_step(app: &TestApp, username: &str) -> String {
+    let r = app
+        .anonymous()
+        .post_raw(
+            "/login",
+            &[
+                ("username", username),
+                ("password", "Dengji2018"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the code is asked for: {}",
+        r.body
+    );
+    assert!(r.body.contains("动态验证码"), "{}", r.body);
+    assert!(
+        r.header("set-cookie").is_none(),
+        "no session before the code"
+    );
+    after(&r.body, "name=\"ticket\" value=\"").to_owned()
+}
+
+async fn code_step(app: &TestApp, ticket: &str, code: &str) -> crate::helpers::TestResponse {
+    app.anonymous()
+        .post_raw(
+            "/login/code",
+            &[("ticket", ticket), ("code", code), ("next", "/")],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_second_factor_is_asked_for_at_sign_in_and_each_code_works_once() {
+    let app = TestApp::spawn().await;
+    let c = app.login_demo("shi_shenhe").await;
+    let (secret, recovery) = set_up_factor(&c).await;
+    assert_eq!(app.audit("totp.enable").await.len(), 1);
+
+    // The password alone no longer signs in; a wrong code is refused and counted.
+    let ticket = password_step(&app, "shi_shenhe").await;
+    let r = code_step(&app, &ticket, &wrong_code(&secret)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("验证码不正确"), "{}", r.body);
+    assert_eq!(app.audit("login.code_failed").await.len(), 1);
+    // The next step's code (a phone a little ahead) signs in, once.
+    let next = totp::code_at(&secret, totp::step_of(dengji::store::now()) + 1);
+    let r = code_step(&app, &ticket, &next).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let signed = TestApp::signed_in(app.anonymous(), &r).await;
+    assert_eq!(signed.get("/").await.status, StatusCode::OK);
+    // The ticket is spent, and the same code on a new ticket is a replay.
+    let r = code_step(&app, &ticket, &next).await;
+    assert!(r.body.contains("登录已超时"), "{}", r.body);
+    let again = password_step(&app, "shi_shenhe").await;
+    let r = code_step(&app, &again, &next).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("已使用过"), "{}", r.body);
+
+    // A recovery code stands in for the phone, once.
+    let r = code_step(&app, &again, &recovery[0].to_uppercase()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let third = password_step(&app, "shi_shenhe").await;
+    let r = code_step(&app, &third, &recovery[0]).await;
+    assert!(r.body.contains("恢复码不正确或已使用过"), "{}", r.body);
+    assert!(
+        c.get("/account/totp")
+            .await
+            .body
+            .contains("剩余恢复码 9 个"),
+        "one used"
+    );
+    // A made-up ticket opens nothing.
+    let r = code_step(&app, "made-up", &next).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let logins = app.audit("login").await;
+    assert!(
+        logins
+            .iter()
+            .any(|e| e.detail.contains("\"factor\":\"totp\""))
+    );
+    assert!(
+        logins
+            .iter()
+            .any(|e| e.detail.contains("\"factor\":\"recovery\""))
+    );
+
+    // Wrong codes lock the account as wrong passwords do.
+    let fourth = password_step(&app, "shi_shenhe").await;
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        bodies.push(code_step(&app, &fourth, &wrong_code(&secret)).await.body);
+    }
+    assert!(bodies.iter().any(|b| b.contains("暂时锁定")), "{bodies:?}");
+    let r = app
+        .anonymous()
+        .post_raw(
+            "/login",
+            &[("username", "shi_shenhe"), ("password", "Dengji2018")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body.contains("暂时锁定"),
+        "even the right password: {}",
+        r.body
+    );
+
+    // Turned off with the password, sign-in is the password again.
+    let r = c
+        .post("/account/totp/disable", &[("password", "wrong")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .post("/account/totp/disable", &[("password", "Dengji2018")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(app.audit("totp.disable").await.len(), 1);
+    assert!(!app.user("shi_shenhe").await.has_totp);
+}
+
+#[tokio::test]
+async fn administrators_require_a_second_factor_and_reset_a_lost_one() {
+    let app = TestApp::spawn().await;
+    // Only a national administrator sets the requirement.
+    let province_admin = app.login_demo("sheng_admin").await;
+    assert!(
+        !province_admin
+            .get("/users")
+            .await
+            .body
+            .contains("factor-requirement")
+    );
+    assert_eq!(
+        province_admin
+            .post("/users/factor-requirement", &[("on", "1")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = app.login_demo("admin").await;
+    let r = admin
+        .post("/users/factor-requirement", &[("on", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.audit("totp.required").await.len(), 1);
+
+    // A reviewer without one sees nothing else until it is set up; a clerk is not asked.
+    let reviewer = app.login_demo("shi_shenhe").await;
+    let r = reviewer.get("/members").await;
+    assert_eq!(r.location().as_deref(), Some("/account/totp"));
+    assert!(
+        reviewer
+            .get("/account/totp")
+            .await
+            .body
+            .contains("必须使用动态验证码")
+    );
+    let clerk = app.login_demo("shi").await;
+    assert_eq!(clerk.get("/members").await.status, StatusCode::OK);
+    set_up_factor(&reviewer).await;
+    assert_eq!(reviewer.get("/members").await.status, StatusCode::OK);
+    // It cannot be turned off while required.
+    let r = reviewer
+        .post("/account/totp/disable", &[("password", "Dengji2018")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("不能关闭"), "{}", r.body);
+
+    // A lost phone: an administrator of the subtree clears it; the user's sessions end and
+    // the next sign-in (password only) leads straight to setting a new one up.
+    let id = app.user("shi_shenhe").await.id.0;
+    // Administrators are held to it too.
+    assert_eq!(
+        province_admin.get("/users").await.location().as_deref(),
+        Some("/account/totp")
+    );
+    set_up_factor(&province_admin).await;
+    assert!(
+        province_admin
+            .get("/users?q=shi_shenhe")
+            .await
+            .body
+            .contains("清除动态验证码")
+    );
+    assert_eq!(
+        clerk
+            .post(&format!("/users/{id}/totp/reset"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = province_admin
+        .post(&format!("/users/{id}/totp/reset"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.audit("totp.reset").await.len(), 1);
+    assert_eq!(reviewer.get("/").await.status, StatusCode::SEE_OTHER);
+    assert!(
+        reviewer
+            .get("/")
+            .await
+            .location()
+            .unwrap_or_default()
+            .starts_with("/login")
+    );
+    let back = app.login_demo("shi_shenhe").await;
+    assert_eq!(
+        back.get("/").await.location().as_deref(),
+        Some("/account/totp")
+    );
+}

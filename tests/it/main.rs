@@ -13,6 +13,7 @@ mod cli;
 mod confidentiality;
 mod deploy;
 mod export;
+mod four_eyes;
 mod guided;
 mod helpers;
 mod import;

@@ -33,6 +33,8 @@ pub use crate::store::imports::Batch;
 
 /// How long an uploaded file waits for the user's decision after the dry run.
 pub const UPLOAD_HOURS: i64 = 24;
+/// An undo of more imported rows than this needs a second person (双人复核).
+pub const FOUR_EYES_UNDO_ROWS: i64 = 1000;
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ImportKind {
@@ -829,30 +831,46 @@ impl ImportService<'_> {
 
     /// Undo a batch: its members and their untouched drafts are removed, while nothing
     /// depends on them (no form saved or submitted since, no login issued, no survey check).
+    /// Undoing more than [`FOUR_EYES_UNDO_ROWS`] rows needs a second person (双人复核).
     pub async fn undo(&self, caller: Caller<'_>, batch: i64) -> ServiceResult<Undone> {
-        caller.require(Action::ManageMembers, None)?;
         let mut tx = self.db.begin().await?;
-        let b = imports::get_batch(&mut tx, batch)
+        let undone = self
+            .undo_in(&mut tx, caller, batch, super::four_eyes::Via::Direct)
+            .await?;
+        tx.commit().await?;
+        Ok(undone)
+    }
+
+    pub(crate) async fn undo_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        batch: i64,
+        via: super::four_eyes::Via,
+    ) -> ServiceResult<Undone> {
+        caller.require(Action::ManageMembers, None)?;
+        let b = imports::get_batch(&mut *tx, batch)
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageMembers, Some(&b.org_path))?;
         if b.undone_at.is_some() {
             return Err(ServiceError::Conflict(Refusal::AlreadyUndone));
         }
+        super::four_eyes::gate(caller, via, b.rows_imported > FOUR_EYES_UNDO_ROWS)?;
         let kind = ImportKind::from_code(&b.kind).unwrap_or(ImportKind::Lawyers);
         let gone = if kind.is_registry() {
-            Self::registry_undo(&mut tx, &b, caller.user_id()).await?
+            Self::registry_undo(&mut *tx, &b, caller.user_id()).await?
         } else {
-            let d = imports::dependents(&mut tx, batch).await?;
+            let d = imports::dependents(&mut *tx, batch).await?;
             if d.any() {
                 return Err(ServiceError::Conflict(Refusal::UndoBlocked(
                     dependents_message(d),
                 )));
             }
-            imports::undo(&mut tx, batch, caller.user_id()).await?
+            imports::undo(&mut *tx, batch, caller.user_id()).await?
         };
         audit::append(
-            &mut tx,
+            &mut *tx,
             caller.by(),
             NewEvent {
                 action: "import.undo",
@@ -863,7 +881,6 @@ impl ImportService<'_> {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(Undone {
             kind,
             removed: gone,

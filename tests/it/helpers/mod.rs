@@ -215,7 +215,7 @@ impl TestApp {
 
     /// Log in through the login form.
     pub async fn login(&self, username: &str, password: &str) -> Client {
-        let mut c = self.anonymous();
+        let c = self.anonymous();
         let r = c
             .post_raw(
                 "/login",
@@ -232,9 +232,18 @@ impl TestApp {
             "login of {username} failed: {}",
             r.body
         );
+        Self::signed_in(c, &r).await
+    }
+
+    /// The client of a sign-in that answered `r` (a redirect with the session cookie).
+    pub async fn signed_in(mut c: Client, r: &TestResponse) -> Client {
         let set = r.header("set-cookie").expect("session cookie");
         c.cookie = Some(set.split(';').next().unwrap_or_default().to_owned());
-        let page = c.get("/account/password").await;
+        let mut page = c.get("/account/password").await;
+        // A second factor still to set up closes every other page.
+        if let Some(to) = page.location() {
+            page = c.get(&to).await;
+        }
         c.csrf = Some(extract_csrf(&page.body).expect("csrf token on page"));
         c
     }
@@ -588,4 +597,46 @@ pub fn between<'a>(html: &'a str, start: &str) -> &'a str {
     let s = html.find(start).map(|i| i + start.len()).unwrap_or(0);
     let e = html[s..].find('<').map(|i| s + i).unwrap_or(s);
     &html[s..e]
+}
+
+/// HTML text back to what it says (the entities askama writes).
+pub fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Client {
+    /// A risky action answered with the 双人复核 form: ask with `reason`; the request's id.
+    pub async fn ask_second_person(&self, page: &TestResponse, reason: &str) -> i64 {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("需要双人复核"), "{}", page.body);
+        let payload = page
+            .body
+            .split("name=\"payload\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(unescape)
+            .expect("payload");
+        let r = self
+            .post("/approvals", &[("payload", &payload), ("reason", reason)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let mine = self.get("/approvals").await;
+        mine.body
+            .split("action=\"/approvals/")
+            .nth(1)
+            .and_then(|s| s.split('/').next())
+            .and_then(|s| s.parse().ok())
+            .expect("the request among mine")
+    }
+
+    /// Approve request `id`; the response.
+    pub async fn approve_request(&self, id: i64) -> TestResponse {
+        self.post(&format!("/approvals/{id}/approve"), &[("note", "")])
+            .await
+    }
 }
