@@ -48,6 +48,15 @@ pub enum Risky {
     DisableAdmin { user: i64 },
     /// An administrator account is enabled: a new one, or one disabled before.
     EnableAdmin { user: i64 },
+    /// The name and/or ID number of a form approved once is corrected (the form's version
+    /// at the request; the new ID number sealed with the server's key, and masked).
+    CorrectIdentity {
+        member: i64,
+        version: i64,
+        name: Option<String>,
+        id_enc: Option<String>,
+        id_masked: Option<String>,
+    },
 }
 
 impl Risky {
@@ -58,13 +67,16 @@ impl Risky {
             Self::UndoImport { .. } => "undo_import",
             Self::DisableAdmin { .. } => "disable_admin",
             Self::EnableAdmin { .. } => "enable_admin",
+            Self::CorrectIdentity { .. } => "correct_identity",
         }
     }
 
     /// Who may approve: the role, and the action they must hold over the target.
     fn approver(&self) -> (Role, Action) {
         match self {
-            Self::AcceptPackage { .. } => (Role::Reviewer, Action::Review),
+            Self::AcceptPackage { .. } | Self::CorrectIdentity { .. } => {
+                (Role::Reviewer, Action::Review)
+            }
             Self::CloseCase { .. } | Self::UndoImport { .. } => {
                 (Role::Reviewer, Action::ManageMembers)
             }
@@ -83,6 +95,7 @@ pub fn kind_label(code: &str) -> &'static str {
         "undo_import" => "撤销超过1000行的导入",
         "disable_admin" => "停用管理员账号",
         "enable_admin" => "启用管理员账号（授予管理员权限）",
+        "correct_identity" => "审核通过后更正姓名或公民身份号码",
         _ => "其他",
     }
 }
@@ -154,6 +167,34 @@ async fn target_of(conn: &mut sqlx::AnyConnection, risky: &Risky) -> ServiceResu
                     b.file_name, b.rows_imported, b.created_by_name
                 ),
                 path: b.org_path,
+            }
+        }
+        Risky::CorrectIdentity {
+            member,
+            name,
+            id_masked,
+            ..
+        } => {
+            let m = crate::store::members::get(conn, crate::domain::MemberId(*member))
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let mut parts = Vec::new();
+            if let Some(n) = name {
+                parts.push(format!("姓名改为“{n}”"));
+            }
+            if let Some(id) = id_masked {
+                parts.push(format!("公民身份号码改为 {id}"));
+            }
+            Target {
+                kind: "member",
+                id: member.to_string(),
+                summary: format!(
+                    "更正{}（{}）的登记表：{}",
+                    m.name,
+                    m.org_name,
+                    parts.join("，")
+                ),
+                path: m.org_path,
             }
         }
         Risky::DisableAdmin { user } | Risky::EnableAdmin { user } => {
@@ -361,6 +402,27 @@ impl FourEyesService<'_> {
                 .undo_in(&mut tx, caller, *batch, Via::Approved)
                 .await
                 .map(|_| ()),
+            Risky::CorrectIdentity {
+                member,
+                version,
+                name,
+                id_enc,
+                id_masked,
+            } => {
+                self.registration()
+                    .correct_identity_in(
+                        &mut tx,
+                        caller,
+                        crate::domain::MemberId(*member),
+                        (
+                            *version,
+                            name.as_deref(),
+                            id_enc.as_deref(),
+                            id_masked.as_deref(),
+                        ),
+                    )
+                    .await
+            }
             Risky::DisableAdmin { user } | Risky::EnableAdmin { user } => {
                 let disable = matches!(risky, Risky::DisableAdmin { .. });
                 self.users()

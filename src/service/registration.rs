@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use super::{Caller, Refusal, ServiceError, ServiceResult, beijing_today};
 use crate::authz::Action;
 use crate::domain::eligibility::{self, Eligibility, Facts};
-use crate::domain::{CitizenId, MemberId, NoticeKind, RegistrationMove, RegistrationState, Role};
+use crate::domain::{
+    CitizenId, FieldError, MemberId, NoticeKind, RegistrationMove, RegistrationState, Role,
+};
 use crate::forms::{Catalogue, Finding, Form, Severity, validate};
 use crate::store::audit::{self, NewEvent};
 use crate::store::members::Member;
@@ -46,6 +48,9 @@ pub struct RegistrationView {
     pub findings: Vec<Finding>,
     pub eligibility: Eligibility,
     pub editable: bool,
+    /// The form was approved once: its name and ID number change only through a
+    /// four-eyes request (双人复核).
+    pub identity_locked: bool,
     /// The member's organisation has handed in: the form is read-only.
     pub lock: Option<super::package::Lock>,
 }
@@ -243,6 +248,15 @@ impl RegistrationService<'_> {
             && caller
                 .require(Action::FileRegistration(member_id), Some(&member.org_path))
                 .is_ok();
+        let identity_locked = match &reg {
+            Some(r) => {
+                let mut conn = self.db.acquire().await?;
+                crate::store::reviews::latest_approval(&mut conn, r.id)
+                    .await?
+                    .is_some()
+            }
+            None => false,
+        };
         super::reads::record(
             &self.db,
             caller,
@@ -280,8 +294,149 @@ impl RegistrationService<'_> {
             findings,
             member,
             editable,
+            identity_locked,
             lock,
         })
+    }
+
+    /// Ask to correct the name and/or ID number of a form approved once (双人复核): the form
+    /// must be open for changes (returned); a reviewer of the member's organisation approves.
+    pub async fn request_identity(
+        &self,
+        actor: &crate::authz::Actor,
+        member_id: MemberId,
+        (name, citizen_id, reason): (&str, &str, &str),
+    ) -> ServiceResult<i64> {
+        let caller = Caller::User(actor);
+        let (member, campaign, reg, _) = self
+            .registration_context(caller, member_id, Action::ManageMembers)
+            .await?;
+        let reg = reg.ok_or(ServiceError::Conflict(Refusal::NotEditable(
+            RegistrationState::Draft,
+        )))?;
+        if !reg.state.editable() {
+            return Err(ServiceError::Conflict(Refusal::NotEditable(reg.state)));
+        }
+        let stored: BTreeMap<String, String> = serde_json::from_str(&reg.data).unwrap_or_default();
+        let old_name = stored.get("name").cloned().unwrap_or_default();
+        let name = name.trim();
+        let typed = citizen_id.trim().to_uppercase();
+        let mut errors = Vec::new();
+        if name.chars().count() > 50 {
+            errors.push(FieldError::new("姓名", "不超过50个字"));
+        }
+        let today = super::rules_date(Some(&campaign));
+        let id = if typed.is_empty() {
+            None
+        } else {
+            match CitizenId::parse(&typed, today) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    errors.push(FieldError::new("公民身份号码", e.to_string()));
+                    None
+                }
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let new_name = (!name.is_empty() && name != old_name).then(|| name.to_owned());
+        let current = self.current_citizen_id(&member, Some(&reg)).await?;
+        let id = id.filter(|id| id.as_str() != current);
+        if new_name.is_none() && id.is_none() {
+            return Err(ServiceError::invalid(
+                "姓名",
+                "填写的姓名和公民身份号码与登记表中的相同，无需更正",
+            ));
+        }
+        let risky = super::four_eyes::Risky::CorrectIdentity {
+            member: member_id.0,
+            version: reg.version,
+            name: new_name,
+            id_enc: id.as_ref().map(|id| hex::encode(self.keys.encrypt_id(id))),
+            id_masked: id.as_ref().map(CitizenId::masked),
+        };
+        let mut tx = self.db.begin().await?;
+        let request = super::four_eyes::request_in(&mut tx, actor, &risky, reason).await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    /// Carry out an approved correction of the name and/or ID number: refused if the form
+    /// changed since the request or is no longer open for changes.
+    pub(crate) async fn correct_identity_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        (version, name, id_enc, id_masked): (i64, Option<&str>, Option<&str>, Option<&str>),
+    ) -> ServiceResult<()> {
+        let member = members::get(&mut *tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::Review, Some(&member.org_path))?;
+        let campaign = super::open_campaign_of(&mut *tx).await?;
+        let reg = registrations::get(&mut *tx, campaign.id, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if reg.version != version {
+            return Err(ServiceError::Conflict(Refusal::TargetChanged(
+                "登记表在申请之后已被修改".into(),
+            )));
+        }
+        if !reg.state.editable() {
+            return Err(ServiceError::Conflict(Refusal::NotEditable(reg.state)));
+        }
+        super::package::ensure_unlocked(&mut *tx, campaign.id, member.org_id).await?;
+        let mut data: BTreeMap<String, String> =
+            serde_json::from_str(&reg.data).unwrap_or_default();
+        let old_name = data.get("name").cloned().unwrap_or_default();
+        if let Some(n) = name {
+            data.insert("name".into(), n.to_owned());
+        }
+        let enc = match id_enc {
+            Some(h) => Some(
+                hex::decode(h)
+                    .map_err(|e| ServiceError::Failed(format!("申请内容无法读取：{e}")))?,
+            ),
+            None => reg.citizen_id_enc.clone(),
+        };
+        // What was sealed must open: a payload not written by this server is refused.
+        if let Some(e) = &enc {
+            self.keys.decrypt_id(e)?;
+        }
+        registrations::set_identity(
+            &mut *tx,
+            reg.id,
+            reg.version,
+            &serde_json::to_string(&data).unwrap_or_else(|_| "{}".into()),
+            (
+                enc,
+                id_masked
+                    .map(str::to_owned)
+                    .or(reg.citizen_id_masked.clone()),
+            ),
+            caller.user_id(),
+        )
+        .await
+        .map_err(|e| super::on_race(e, "登记表刚刚被修改，请刷新后重试"))?;
+        audit::append(
+            &mut *tx,
+            caller.by(),
+            NewEvent {
+                action: "registration.identity",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({
+                    "name_was": name.map(|_| old_name),
+                    "name": name,
+                    "citizen_id": id_masked,
+                }),
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Save a draft, or confirm and submit. On refusal nothing is stored and the findings say
@@ -341,6 +496,29 @@ impl RegistrationService<'_> {
         values.insert("citizen_id".into(), id_for_check);
         let mut findings = validate(catalogue, form, &values, today);
         values.remove("citizen_id");
+        // Once approved, the name and the ID number change only with a second person.
+        if let (Some(r), Caller::User(_)) = (&reg, caller) {
+            let approved_once = {
+                let mut conn = self.db.acquire().await?;
+                crate::store::reviews::latest_approval(&mut conn, r.id)
+                    .await?
+                    .is_some()
+            };
+            if approved_once {
+                let name_changed =
+                    values.get("name").map(|v| v.trim()) != stored.get("name").map(|v| v.trim());
+                let id_changed = !typed_id.is_empty()
+                    && typed_id != self.current_citizen_id(&member, reg.as_ref()).await?;
+                if name_changed || id_changed {
+                    return Err(ServiceError::Rejected(vec![finding(
+                        "IDENTITY-FOUR-EYES",
+                        if id_changed { "citizen_id" } else { "name" },
+                        "登记表审核通过后，姓名和公民身份号码只能经双人复核更正：请保持原值保存，\
+                         并在本页下方“申请更正姓名或公民身份号码”中提出申请",
+                    )]));
+                }
+            }
+        }
         // A corrected ID number is kept (encrypted) only when it is valid.
         let (id_enc, id_masked) = match CitizenId::parse(&typed_id, today) {
             Ok(id) => (Some(self.keys.encrypt_id(&id)), Some(id.masked())),

@@ -415,3 +415,29 @@ pub async fn set_approved_digests_for_bench(
     .await?;
     Ok(())
 }
+
+/// Set the name (inside the JSON data) and the corrected ID number of a registration at
+/// `expected_version` (an approved four-eyes correction); `Conflict` if it moved on.
+pub async fn set_identity(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected_version: i64,
+    data: &str,
+    (citizen_id_enc, citizen_id_masked): (Option<Vec<u8>>, Option<String>),
+    by: Option<UserId>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE registrations SET data = $1, citizen_id_enc = $2, citizen_id_masked = $3, \
+         version = version + 1, updated_at = $4, updated_by = $5 WHERE id = $6 AND version = $7",
+    )
+    .bind(data.to_owned())
+    .bind(citizen_id_enc)
+    .bind(citizen_id_masked)
+    .bind(now())
+    .bind(by.map(|u| u.0))
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    super::changed_one(&done)
+}

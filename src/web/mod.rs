@@ -141,6 +141,10 @@ pub fn router(state: AppState) -> Router {
             "/members/{id}/registration",
             get(registration::show).post(registration::save),
         )
+        .route(
+            "/members/{id}/identity",
+            post(registration::request_identity),
+        )
         .route("/members/{id}/approve", post(registration::approve))
         .route(
             "/members/{id}/activation",

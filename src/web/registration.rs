@@ -24,6 +24,7 @@ use crate::service::{Caller, ServiceError};
 #[template(path = "registration.html")]
 pub struct RegistrationPage {
     ctx: Option<Ctx>,
+    identity_locked: bool,
     csrf: String,
     member_id: i64,
     member_name: String,
@@ -101,6 +102,7 @@ fn page(
         sections,
         citizen_id_masked: view.citizen_id_masked.clone(),
         editable: view.editable,
+        identity_locked: view.identity_locked,
         by_member: user.actor.role == Role::Member,
         proxy_methods: PROXY_METHODS.to_vec(),
         proxy_method: view.proxy_method.clone().unwrap_or_default(),
@@ -306,4 +308,49 @@ pub async fn return_form(
     Ok(Redirect::to(&format!(
         "/members/{id}/registration?done=return"
     )))
+}
+
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    citizen_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// 申请更正姓名或公民身份号码: a four-eyes request for a form approved once.
+pub async fn request_identity(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<MemberId>,
+    axum::Form(f): axum::Form<IdentityForm>,
+) -> Result<Response, AppError> {
+    match state
+        .services
+        .registration()
+        .request_identity(&user.actor, id, (&f.name, &f.citizen_id, &f.reason))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/approvals?done=requested").into_response()),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let view = state
+                .services
+                .registration()
+                .view(Caller::User(&user.actor), id)
+                .await?;
+            let mut p = page(&user, &view, &view.values, "", &[]);
+            p.top_error = Some(match e {
+                ServiceError::Invalid(list) => list
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                other => other.to_string(),
+            });
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -310,3 +310,106 @@ async fn undoing_a_large_import_and_disabling_or_making_an_administrator_need_a_
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(!app.user("xin_guanli").await.disabled);
 }
+
+#[tokio::test]
+async fn a_name_or_id_number_corrected_after_approval_needs_a_second_person() {
+    let app = TestApp::spawn().await;
+    let (_, filed) = app.ready_firm().await;
+    let m = filed[0];
+    app.services
+        .review()
+        .send_back(OP, m, "incorrect", "公民身份号码有误")
+        .await
+        .unwrap();
+    let clerk = app.login_demo("suo").await;
+    let path = format!("/members/{}/registration", m.0);
+    let page = clerk.get(&path).await;
+    assert!(
+        page.body.contains("申请更正姓名或公民身份号码"),
+        "{}",
+        page.body
+    );
+    let new_id = crate::helpers::fresh_id(777);
+
+    // Typed into the form itself, a new ID number is refused with the way to go.
+    let mut form = crate::helpers::inputs_of(&page.body);
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    form.push(("version".into(), version));
+    form.push(("citizen_id".into(), new_id.clone()));
+    form.push(("step".into(), "save".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = clerk.post(&path, &pairs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("只能经双人复核更正"), "{}", r.body);
+
+    // A wrong number in the request is named; a good one is asked for with a reason.
+    let ask = format!("/members/{}/identity", m.0);
+    let r = clerk
+        .post(
+            &ask,
+            &[
+                ("citizen_id", "110105194912310021"),
+                ("reason", "身份证复印件核对"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("公民身份号码"), "{}", r.body);
+    let r = clerk
+        .post(
+            &ask,
+            &[
+                ("name", "林更正"),
+                ("citizen_id", &new_id),
+                ("reason", "身份证复印件核对"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let before = app.services.registration().view(OP, m).await.unwrap();
+    assert_ne!(
+        before.values.get("name").map(String::as_str),
+        Some("林更正")
+    );
+    // The full number is nowhere in the request as stored, nor on the approver's page.
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM approvals")
+        .fetch_all(app.services.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        payloads.iter().all(|p| !p.contains(&new_id)),
+        "{payloads:?}"
+    );
+    let reviewer = app.login_demo("suo_shenhe").await;
+    let waiting = reviewer.get("/approvals").await;
+    assert!(
+        waiting.body.contains("姓名改为“林更正”"),
+        "{}",
+        waiting.body
+    );
+    assert!(!waiting.body.contains(&new_id));
+    let id: i64 = waiting
+        .body
+        .split("action=\"/approvals/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let own = clerk.approve_request(id).await;
+    assert!(own.body.contains("不能复核自己提出的申请"), "{}", own.body);
+    let r = reviewer.approve_request(id).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = app.services.registration().view(OP, m).await.unwrap();
+    assert_eq!(after.values.get("name").map(String::as_str), Some("林更正"));
+    let masked = dengji::domain::CitizenId::parse(&new_id, dengji::service::beijing_today())
+        .unwrap()
+        .masked();
+    assert_eq!(after.citizen_id_masked, masked);
+    assert_eq!(app.audit("registration.identity").await.len(), 1);
+}
