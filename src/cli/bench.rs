@@ -36,6 +36,16 @@ pub struct Args {
     /// 并在演示地市开启 200 件分类处理；会改动基准库），再测报告页与地市分类处理列表；只做这一项
     #[arg(long, default_value_t = 0)]
     sample_draws: usize,
+    /// 审计哈希链基准：这么多个并发写入者，各提交 --audit-writes 次带审计的事务（再以不带哈希链的同样写入对照；
+    /// 会改动基准库）；只做这一项
+    #[arg(long, default_value_t = 0)]
+    audit_writers: usize,
+    /// 审计哈希链基准：每个写入者的事务数
+    #[arg(long, default_value_t = 200)]
+    audit_writes: usize,
+    /// 向审计日志一次追加这么多条带哈希链的事件（供测量 dengji audit verify；会改动基准库）；只做这一项
+    #[arg(long, default_value_t = 0)]
+    audit_fill: u64,
 }
 
 struct Stats {
@@ -73,19 +83,36 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         services.db.close().await;
         return Ok(());
     }
+    if args.audit_writers > 0 {
+        super::bench_audit::writers(&services, args.audit_writers, args.audit_writes.max(1))
+            .await?;
+        services.db.close().await;
+        return Ok(());
+    }
+    if args.audit_fill > 0 {
+        super::bench_audit::fill(&services, args.audit_fill).await?;
+        services.db.close().await;
+        return Ok(());
+    }
     let iterations = args.iterations.max(1);
     if args.sample_draws > 0 {
         super::bench_sample::run(&services, &app, args.sample_draws, iterations).await?;
         services.db.close().await;
         return Ok(());
     }
-    let (province, province_path, city) = {
+    let (province, province_path, city, member) = {
         use crate::store::users::get_by_username;
         let mut conn = services.db.acquire().await?;
         let need = "基准测试需要演示数据（dengji demo）";
         let sheng = get_by_username(&mut conn, "sheng").await?.ok_or(need)?;
         let shi = get_by_username(&mut conn, "shi").await?.ok_or(need)?;
-        (sheng.org_id, sheng.org_path, shi.org_id)
+        let dangyuan = get_by_username(&mut conn, "dangyuan").await?.ok_or(need)?;
+        (
+            sheng.org_id,
+            sheng.org_path,
+            shi.org_id,
+            dangyuan.member_id.ok_or(need)?.0,
+        )
     };
     let counts = |path: crate::domain::TreePath| {
         let services = services.clone();
@@ -176,6 +203,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             format!("/orgs/{province}"),
         ),
         ("全国首页（含全国计数）".into(), admin.clone(), "/".into()),
+        (
+            "党员页面（省级经办人查看本省一名党员；记录查阅）".into(),
+            sheng.clone(),
+            format!("/members/{member}"),
+        ),
     ];
     println!(
         "数据库：{}；每项 {iterations} 次（先预热3次），单位毫秒",

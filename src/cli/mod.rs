@@ -3,6 +3,7 @@
 mod audit;
 mod backup;
 mod bench;
+mod bench_audit;
 mod bench_import;
 mod bench_sample;
 mod campaign;

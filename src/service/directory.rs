@@ -9,7 +9,7 @@ use crate::store::{audit, firms, members, orgs};
 
 // The read types this area returns, re-exported: callers (web, cli) name them here, not in
 // the store.
-pub use crate::store::audit::{AuditFilter, Event};
+pub use crate::store::audit::{AuditFilter, Event, EventKind};
 pub use crate::store::firms::{Coverage, Firm, FirmFilter, FirmSort, form_label};
 pub use crate::store::members::{FormFilter, ListedMember, Member, MemberFilter, MemberSort};
 pub use crate::store::orgs::{Org, OrgFilter, OrgSort, Page, SubtreeCounts};

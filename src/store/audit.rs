@@ -413,10 +413,19 @@ pub struct Event {
     pub detail: String,
 }
 
+/// Reads of personal data (`read.*`, `reveal`, `export.*`) or everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Reads,
+    Changes,
+}
+
 /// What the audit log is filtered by (besides the reader's scope).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub action: Option<String>,
+    /// Only reads of personal data (views, reveals, exports), or only the rest.
+    pub kind: Option<EventKind>,
     /// Part of the acting account's username or name.
     pub user: Option<String>,
     /// Unix seconds: from (inclusive) and to (exclusive).
@@ -443,6 +452,17 @@ pub async fn list(
     push_path_scope(&mut sql, "e.target_path", path);
     if let Some(a) = f.action.as_deref().filter(|a| !a.is_empty()) {
         sql.push(" AND e.action = ").text(a);
+    }
+    const READS: &str =
+        "(e.action LIKE 'read.%' OR e.action = 'reveal' OR e.action LIKE 'export.%')";
+    match f.kind {
+        Some(EventKind::Reads) => {
+            sql.push(" AND ").push(READS);
+        }
+        Some(EventKind::Changes) => {
+            sql.push(" AND NOT ").push(READS);
+        }
+        None => {}
     }
     if let Some(who) = f.user.as_deref().filter(|u| !u.is_empty()) {
         let like = format!("%{}%", super::sql::like_escape(who));
@@ -607,4 +627,118 @@ pub async fn subjects_of(conn: &mut AnyConnection, event_id: i64) -> StoreResult
     .bind(event_id)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Benchmarks only: append `n` chained events of a typical size (a member page read with
+/// its subject) at once, continuing the chain from the head, in transactions of 100,000;
+/// `progress` gets the count written so far.
+pub async fn fill_for_bench(
+    pool: &sqlx::AnyPool,
+    n: u64,
+    mut progress: impl FnMut(u64),
+) -> StoreResult<()> {
+    use super::sql::{Arg, insert_rows};
+    let mut done = 0u64;
+    while done < n {
+        let mut tx = pool.begin().await?;
+        let h = head(&mut tx).await?;
+        let (mut seq, mut prev) = (h.seq, h.hash);
+        let at = now();
+        let take = (n - done).min(100_000);
+        let mut rows = Vec::with_capacity(usize::try_from(take).unwrap_or(0));
+        for i in 0..take {
+            seq += 1;
+            let member = 1 + (done + i) % 1_000_000;
+            let c = Canonical {
+                seq,
+                at,
+                actor_user_id: Some(1),
+                actor_username: "bench".into(),
+                actor_role: "clerk".into(),
+                actor_org_id: Some(1),
+                source: Some("127.0.0.1".into()),
+                action: "read.member".into(),
+                target_kind: "member".into(),
+                target_id: member.to_string(),
+                target_path: "/1/".into(),
+                detail: "{}".into(),
+            };
+            let hash = c.hash(&prev);
+            rows.push(vec![
+                Arg::Int(c.at),
+                Arg::Int(1),
+                Arg::Text(c.actor_username),
+                Arg::Text(c.actor_role),
+                Arg::Int(1),
+                Arg::Text("127.0.0.1".into()),
+                Arg::Text(c.action),
+                Arg::Text(c.target_kind),
+                Arg::Text(c.target_id),
+                Arg::Text(c.target_path),
+                Arg::Text(c.detail),
+                Arg::Int(seq),
+                Arg::Text(std::mem::replace(&mut prev, hash.clone())),
+                Arg::Text(hash),
+            ]);
+        }
+        insert_rows(
+            &mut tx,
+            "audit_events",
+            "at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
+             target_kind, target_id, target_path, detail, seq, prev_hash, hash",
+            rows,
+        )
+        .await?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, updated_at = $3 WHERE id = 1")
+            .bind(seq)
+            .bind(prev)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        done += take;
+        progress(done);
+    }
+    Ok(())
+}
+
+/// Benchmarks only: create (or drop) a table of audit events without the chain, the
+/// baseline the chain's cost is measured against.
+pub async fn bench_baseline(pool: &sqlx::AnyPool, create: bool) -> StoreResult<()> {
+    let sql = if create {
+        "CREATE TABLE IF NOT EXISTS bench_unchained_events (id BIGINT, at BIGINT NOT NULL, \
+         actor_username TEXT NOT NULL, actor_role TEXT NOT NULL, action TEXT NOT NULL, \
+         target_kind TEXT NOT NULL, target_id TEXT NOT NULL, target_path TEXT NOT NULL, \
+         detail TEXT NOT NULL)"
+    } else {
+        "DROP TABLE IF EXISTS bench_unchained_events"
+    };
+    sqlx::query(sql).execute(pool).await?;
+    Ok(())
+}
+
+/// Benchmarks only: the row `append` writes, without the chain.
+pub async fn bench_unchained_write(
+    conn: &mut AnyConnection,
+    id: i64,
+    target_id: &str,
+    path: &TreePath,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO bench_unchained_events (id, at, actor_username, actor_role, action, \
+         target_kind, target_id, target_path, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(now())
+    .bind("bench")
+    .bind("system")
+    .bind("bench.write")
+    .bind("bench")
+    .bind(target_id.to_owned())
+    .bind(path.as_str().to_owned())
+    .bind(detail.to_owned())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -18,6 +18,9 @@ use crate::service::{Caller, beijing_day_start, beijing_time};
 pub struct AuditQuery {
     #[serde(default)]
     action: String,
+    /// `reads` (查阅) or `changes` (操作), or empty for both.
+    #[serde(default)]
+    kind: String,
     #[serde(default)]
     user: String,
     #[serde(default)]
@@ -86,6 +89,11 @@ fn filter_of(q: &AuditQuery) -> (AuditFilter, Option<OrgId>, Vec<String>) {
     (
         AuditFilter {
             action,
+            kind: match q.kind.as_str() {
+                "reads" => Some(crate::service::directory::EventKind::Reads),
+                "changes" => Some(crate::service::directory::EventKind::Changes),
+                _ => None,
+            },
             user: (!user.is_empty()).then_some(user),
             from,
             to,
@@ -138,6 +146,7 @@ pub async fn list(
         .collect();
     let params = [
         ("action", q.action.clone()),
+        ("kind", q.kind.clone()),
         ("user", q.user.clone()),
         ("from", q.from.clone()),
         ("to", q.to.clone()),

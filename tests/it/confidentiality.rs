@@ -1143,3 +1143,30 @@ async fn administrators_require_a_second_factor_and_reset_a_lost_one() {
         Some("/account/totp")
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_shows_reads_and_changes_apart() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("shi").await;
+    assert_eq!(
+        clerk.get(&format!("/members/{}", p.member.0)).await.status,
+        StatusCode::OK
+    );
+    let auditor = app.login_demo("auditor").await;
+    let cells = |html: &str| -> Vec<String> {
+        html.split("<td class=\"audit-action\">")
+            .skip(1)
+            .map(|s| s.split('<').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let reads = cells(&auditor.get("/audit?kind=reads").await.body);
+    assert!(reads.iter().any(|a| a == "查看党员信息"), "{reads:?}");
+    assert!(!reads.iter().any(|a| a == "登录"), "{reads:?}");
+    let changes = cells(&auditor.get("/audit?kind=changes").await.body);
+    assert!(changes.iter().any(|a| a == "登录"), "{changes:?}");
+    assert!(
+        !changes.iter().any(|a| a.starts_with("查看")),
+        "{changes:?}"
+    );
+}
