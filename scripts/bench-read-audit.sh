@@ -36,3 +36,12 @@ report() {
 }
 report "province member list (name contains 王)" "$t_list"
 report "member page /members/$member" "$t_one"
+# The server's own time of each request (its request log: route pattern and ms), without
+# curl and the loopback; the warm-up requests are left out the same way.
+server() {
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -a "route=$2 " | grep -ao 'ms=[0-9.]*' | cut -d= -f2 | tail -n "$rounds" | sort -g |
+    awk -v label="$1" '{ v[NR] = $1 } END {
+      printf "%-44s n=%d  median %.2f ms  p95 %.2f ms  (server)\n", label, NR, v[int((NR + 1) / 2)], v[int(NR * 0.95)] }'
+}
+server "province member list (name contains 王)" "/members"
+server "member page" "/members/{id}"

@@ -27,6 +27,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("approval.withdraw", "撤回复核申请"),
     ("approval.stale", "复核申请失效"),
     ("registration.identity", "更正姓名或公民身份号码"),
+    ("bench.write", "基准测试写入"),
     ("member.add", "添加党员"),
     ("member.activation", "生成激活码"),
     ("registration.save", "保存登记表草稿"),

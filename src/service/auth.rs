@@ -24,7 +24,8 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| crate::crypto::hash_password("dengji-dummy").unwrap_or_default())
 }
 
-async fn verify_off_thread(password: &str, hash: String) -> bool {
+/// Check a password against its hash on a blocking thread (Argon2 takes a while).
+pub(crate) async fn verify_off_thread(password: &str, hash: String) -> bool {
     let pw = password.to_owned();
     tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
         .await

@@ -253,7 +253,7 @@ impl CasesService<'_> {
         });
         drop(conn);
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.case",

@@ -147,7 +147,7 @@ impl DirectoryService<'_> {
         caller.require(Action::ReadMember(id), Some(&member.org_path))?;
         drop(conn);
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.member",
@@ -195,7 +195,7 @@ impl DirectoryService<'_> {
             (None, Caller::Operator) => ("1".to_owned(), self.root_path().await?),
         };
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.members",
@@ -229,6 +229,7 @@ impl DirectoryService<'_> {
         per_page: i64,
     ) -> ServiceResult<Page<Event>> {
         let scope = self.audit_scope(caller, under).await?;
+        self.read_log.flush().await;
         let mut conn = self.db.acquire().await?;
         Ok(audit::list(&mut conn, &scope, f, page, per_page).await?)
     }
@@ -241,6 +242,7 @@ impl DirectoryService<'_> {
         under: Option<OrgId>,
         f: &AuditFilter,
     ) -> ServiceResult<(String, Vec<u8>)> {
+        self.read_log.flush().await;
         let Scope::Subtree(path) = self.audit_scope(caller, under).await? else {
             return Err(ServiceError::NotFound);
         };

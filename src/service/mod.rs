@@ -72,6 +72,8 @@ pub struct Services {
     pub keys: Keys,
     pub session_hours: i64,
     pub limits: Limits,
+    /// Reads of personal data waiting to be recorded (see [`reads::ReadLog`]).
+    pub read_log: reads::ReadLog,
 }
 
 /// Limits that protect the server and the data from one user (settings, see `Config`).
@@ -110,6 +112,7 @@ impl Services {
             keys,
             session_hours,
             limits,
+            read_log: reads::ReadLog::default(),
         }
     }
 

@@ -23,9 +23,130 @@ pub struct Read<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Record a read in its own short transaction. A member reading only their own record is
-/// not recorded (it is nobody else's access to their data).
-pub(crate) async fn record(db: &Db, caller: Caller<'_>, r: Read<'_>) -> ServiceResult<()> {
+/// A read waiting to be written: what [`Read`] says, owned.
+#[derive(Debug)]
+struct Pending {
+    actor: Option<crate::authz::Actor>,
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    target_path: TreePath,
+    subjects: Vec<i64>,
+    detail: serde_json::Value,
+}
+
+#[derive(Debug)]
+enum Msg {
+    Read(Box<Pending>),
+    /// Answered once everything queued before it is committed.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The queue of reads to record. Pages hand their read over and answer at once; one writer
+/// task commits what has queued up in one transaction (many reads per transaction under
+/// load), so the audit costs a page a channel send, not a write. Whoever reads the audit log
+/// flushes the queue first, so a history always shows the reads made before it was asked for.
+/// What a crash loses is what waited for the current transaction (milliseconds of reads).
+#[derive(Debug, Clone, Default)]
+pub struct ReadLog(std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Msg>>>);
+
+/// Reads written per transaction at most.
+const BATCH: usize = 500;
+
+impl ReadLog {
+    fn sender(&self, db: &Db) -> &tokio::sync::mpsc::UnboundedSender<Msg> {
+        self.0.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(writer(db.clone(), rx));
+            tx
+        })
+    }
+
+    /// Wait until every read queued so far is in the database.
+    pub async fn flush(&self) {
+        let Some(tx) = self.0.get() else { return };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if tx.send(Msg::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// How long the writer lets reads gather after the first one arrives (unless somebody is
+/// waiting for a flush): group commit, one transaction for all of them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
+async fn writer(db: Db, mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = rx.recv().await {
+        let mut reads = Vec::new();
+        let mut flushes = Vec::new();
+        let mut gathered = false;
+        let mut next = Some(first);
+        loop {
+            while let Some(m) = next.take() {
+                match m {
+                    Msg::Read(p) => reads.push(*p),
+                    Msg::Flush(f) => flushes.push(f),
+                }
+                if reads.len() < BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if gathered || !flushes.is_empty() || reads.len() >= BATCH {
+                break;
+            }
+            tokio::time::sleep(GATHER).await;
+            gathered = true;
+            next = rx.try_recv().ok();
+        }
+        if !reads.is_empty() {
+            // One retry after a pause: a long import may hold SQLite's write lock.
+            let mut result = write(&db, &reads).await;
+            if result.is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                result = write(&db, &reads).await;
+            }
+            if let Err(e) = result {
+                tracing::error!(reads = reads.len(), error = %e, "read audit events not written");
+            }
+        }
+        for f in flushes {
+            let _ = f.send(());
+        }
+    }
+}
+
+async fn write(db: &Db, reads: &[Pending]) -> ServiceResult<()> {
+    let batch: Vec<audit::BatchEvent<'_>> = reads
+        .iter()
+        .map(|r| audit::BatchEvent {
+            by: match &r.actor {
+                Some(a) => audit::By::Actor(a),
+                None => audit::By::System("命令行"),
+            },
+            event: NewEvent {
+                action: r.action,
+                target_kind: r.target_kind,
+                target_id: r.target_id.clone(),
+                target_path: &r.target_path,
+                detail: r.detail.clone(),
+            },
+            subjects: &r.subjects,
+        })
+        .collect();
+    let mut tx = db.begin().await?;
+    audit::append_batch(&mut tx, &batch).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Record a read (queued, see [`ReadLog`]). A member reading only their own record is not
+/// recorded (it is nobody else's access to their data).
+pub(crate) async fn record(
+    services: &super::Services,
+    caller: Caller<'_>,
+    r: Read<'_>,
+) -> ServiceResult<()> {
     if let Caller::User(a) = caller
         && let Some(own) = a.member_id
         && r.subjects.iter().all(|s| *s == own.0)
@@ -35,22 +156,23 @@ pub(crate) async fn record(db: &Db, caller: Caller<'_>, r: Read<'_>) -> ServiceR
     if r.subjects.is_empty() {
         return Ok(());
     }
-    let mut tx = db.begin().await?;
-    audit::append_with(
-        &mut tx,
-        caller.by(),
-        NewEvent {
-            action: r.action,
-            target_kind: r.target_kind,
-            target_id: r.target_id,
-            target_path: r.target_path,
-            detail: r.detail,
+    let pending = Pending {
+        actor: match caller {
+            Caller::User(a) => Some(a.clone()),
+            Caller::Operator => None,
         },
-        &r.subjects,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+        action: r.action,
+        target_kind: r.target_kind,
+        target_id: r.target_id,
+        target_path: r.target_path.clone(),
+        subjects: r.subjects,
+        detail: r.detail,
+    };
+    services
+        .read_log
+        .sender(&services.db)
+        .send(Msg::Read(Box::new(pending)))
+        .map_err(|_| ServiceError::Failed("查阅记录无法写入（记录队列已关闭）".into()))?;
     Ok(())
 }
 
@@ -72,6 +194,7 @@ impl ReadsService<'_> {
         page: i64,
         per_page: i64,
     ) -> ServiceResult<(members::Member, Page<Access>)> {
+        self.read_log.flush().await;
         let mut conn = self.db.acquire().await?;
         let member = members::get(&mut conn, id)
             .await?
@@ -93,6 +216,7 @@ impl ReadsService<'_> {
         page: i64,
         per_page: i64,
     ) -> ServiceResult<(users::User, Page<Access>)> {
+        self.read_log.flush().await;
         let mut conn = self.db.acquire().await?;
         let user = users::get(&mut conn, id)
             .await?

@@ -258,7 +258,7 @@ impl RegistrationService<'_> {
             None => false,
         };
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.registration",

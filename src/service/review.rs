@@ -464,7 +464,7 @@ impl ReviewService<'_> {
         let list = registrations::pending(&mut conn, campaign.id, &org.path, 1000).await?;
         drop(conn);
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.reviews",

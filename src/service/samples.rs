@@ -609,7 +609,7 @@ impl SamplesService<'_> {
         let account = accountability::of_item(&mut conn, id).await?;
         drop(conn);
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.sample_item",

@@ -4,7 +4,7 @@
 
 use super::{Caller, ServiceError, ServiceResult};
 use crate::authz::{Action, Actor};
-use crate::crypto::{token_hash, verify_password};
+use crate::crypto::token_hash;
 use crate::domain::{Role, UserId};
 use crate::store::audit::{self, By, NewEvent};
 use crate::store::{factors, now, users};
@@ -35,11 +35,37 @@ pub struct Enrolment {
     pub qr_svg: String,
 }
 
-async fn password_ok(password: &str, hash: String) -> bool {
-    let pw = password.to_owned();
-    tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false)
+/// New recovery codes for an account (the old ones stop working): the codes, shown once.
+async fn issue_recovery(
+    conn: &mut sqlx::AnyConnection,
+    user: UserId,
+) -> ServiceResult<Vec<String>> {
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+    factors::replace_recovery(conn, user, &hashes).await?;
+    Ok(codes)
+}
+
+/// An event about the actor's own account.
+async fn own_event(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> ServiceResult<()> {
+    audit::append(
+        conn,
+        By::Actor(actor),
+        NewEvent {
+            action,
+            target_kind: "user",
+            target_id: actor.user_id.to_string(),
+            target_path: &actor.org_path,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The stored form of a recovery code.
@@ -137,19 +163,12 @@ impl FactorService<'_> {
         let step = totp::check(&secret, code, now(), 0).map_err(refused)?;
         let replacing = factors::get(&mut tx, actor.user_id).await?.is_some();
         factors::enable(&mut tx, actor.user_id, enc, step).await?;
-        let codes = totp::new_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
-        factors::replace_recovery(&mut tx, actor.user_id, &hashes).await?;
-        audit::append(
+        let codes = issue_recovery(&mut tx, actor.user_id).await?;
+        own_event(
             &mut tx,
-            By::Actor(actor),
-            NewEvent {
-                action: "totp.enable",
-                target_kind: "user",
-                target_id: actor.user_id.to_string(),
-                target_path: &actor.org_path,
-                detail: serde_json::json!({"replacing": replacing}),
-            },
+            actor,
+            "totp.enable",
+            serde_json::json!({"replacing": replacing}),
         )
         .await?;
         tx.commit().await?;
@@ -167,19 +186,12 @@ impl FactorService<'_> {
         if factors::get(&mut tx, actor.user_id).await?.is_none() {
             return Err(ServiceError::invalid("动态验证码", "尚未启用动态验证码"));
         }
-        let codes = totp::new_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
-        factors::replace_recovery(&mut tx, actor.user_id, &hashes).await?;
-        audit::append(
+        let codes = issue_recovery(&mut tx, actor.user_id).await?;
+        own_event(
             &mut tx,
-            By::Actor(actor),
-            NewEvent {
-                action: "totp.recovery_codes",
-                target_kind: "user",
-                target_id: actor.user_id.to_string(),
-                target_path: &actor.org_path,
-                detail: serde_json::json!({"codes": codes.len()}),
-            },
+            actor,
+            "totp.recovery_codes",
+            serde_json::json!({"codes": codes.len()}),
         )
         .await?;
         tx.commit().await?;
@@ -200,18 +212,7 @@ impl FactorService<'_> {
         if !factors::disable(&mut tx, actor.user_id).await? {
             return Err(ServiceError::invalid("动态验证码", "尚未启用动态验证码"));
         }
-        audit::append(
-            &mut tx,
-            By::Actor(actor),
-            NewEvent {
-                action: "totp.disable",
-                target_kind: "user",
-                target_id: actor.user_id.to_string(),
-                target_path: &actor.org_path,
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
+        own_event(&mut tx, actor, "totp.disable", serde_json::json!({})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -223,7 +224,7 @@ impl FactorService<'_> {
                 .await?
                 .ok_or(ServiceError::NotFound)?
         };
-        if !password_ok(password, user.password_hash).await {
+        if !super::auth::verify_off_thread(password, user.password_hash).await {
             return Err(ServiceError::invalid("密码", "密码不正确"));
         }
         Ok(())

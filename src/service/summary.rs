@@ -323,7 +323,7 @@ impl SummaryService<'_> {
         drop(conn);
         if let Rows::Members(list) = &rows {
             super::reads::record(
-                &self.db,
+                self,
                 caller,
                 super::reads::Read {
                     action: "read.summary",

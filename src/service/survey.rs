@@ -219,7 +219,7 @@ impl SurveyService<'_> {
         let has_next = skip.saturating_add(rows.len()) < matched;
         drop(conn);
         super::reads::record(
-            &self.db,
+            self,
             caller,
             super::reads::Read {
                 action: "read.survey",

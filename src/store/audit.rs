@@ -26,6 +26,24 @@ pub enum By<'a> {
     System(&'a str),
 }
 
+/// What an event records of who acted: account id, username, role, node, source address.
+type ActorFields = (Option<i64>, String, String, Option<i64>, Option<String>);
+
+impl By<'_> {
+    fn fields(&self) -> ActorFields {
+        match self {
+            By::Actor(a) => (
+                Some(a.user_id.0),
+                a.username.clone(),
+                a.role.code().to_owned(),
+                Some(a.org_id.0),
+                a.source.clone(),
+            ),
+            By::System(who) => (None, (*who).to_owned(), "system".to_owned(), None, None),
+        }
+    }
+}
+
 pub async fn append(conn: &mut AnyConnection, by: By<'_>, e: NewEvent<'_>) -> StoreResult<()> {
     append_with(conn, by, e, &[], None).await.map(|_| ())
 }
@@ -116,16 +134,7 @@ pub async fn append_with(
     subjects: &[i64],
     export_id: Option<&str>,
 ) -> StoreResult<i64> {
-    let (user_id, username, role, org_id, source) = match by {
-        By::Actor(a) => (
-            Some(a.user_id.0),
-            a.username.clone(),
-            a.role.code().to_owned(),
-            Some(a.org_id.0),
-            a.source.clone(),
-        ),
-        By::System(who) => (None, who.to_owned(), "system".to_owned(), None, None),
-    };
+    let (user_id, username, role, org_id, source) = by.fields();
     let (seq, prev_hash) = next_link(conn).await?;
     let c = Canonical {
         seq,
@@ -740,5 +749,103 @@ pub async fn bench_unchained_write(
     .bind(detail.to_owned())
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// One event of a batch written by [`append_batch`]: the event, who, the members it names.
+pub struct BatchEvent<'a> {
+    pub by: By<'a>,
+    pub event: NewEvent<'a>,
+    pub subjects: &'a [i64],
+}
+
+/// Append many events at once, chained in order: one head update for all of them, one
+/// multi-row insert of the events and one of their subjects (the read log's writer: a
+/// handful of statements per transaction however many reads waited).
+pub async fn append_batch(conn: &mut AnyConnection, batch: &[BatchEvent<'_>]) -> StoreResult<()> {
+    use super::sql::{Arg, insert_rows};
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let n = i64::try_from(batch.len()).unwrap_or(i64::MAX);
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last: i64 = row.try_get("seq")?;
+    let mut prev: String = row.try_get("hash")?;
+    let first = last - n + 1;
+    let at = now();
+    let mut rows = Vec::with_capacity(batch.len());
+    for (i, b) in batch.iter().enumerate() {
+        let (user_id, username, role, org_id, source) = b.by.fields();
+        let c = Canonical {
+            seq: first + i64::try_from(i).unwrap_or(0),
+            at,
+            actor_user_id: user_id,
+            actor_username: username,
+            actor_role: role,
+            actor_org_id: org_id,
+            source,
+            action: b.event.action.to_owned(),
+            target_kind: b.event.target_kind.to_owned(),
+            target_id: b.event.target_id.clone(),
+            target_path: b.event.target_path.as_str().to_owned(),
+            detail: b.event.detail.to_string(),
+        };
+        let hash = c.hash(&prev);
+        let opt_int = |v: Option<i64>| v.map_or(Arg::NullInt, Arg::Int);
+        rows.push(vec![
+            Arg::Int(c.at),
+            opt_int(c.actor_user_id),
+            Arg::Text(c.actor_username),
+            Arg::Text(c.actor_role),
+            opt_int(c.actor_org_id),
+            c.source.map_or(Arg::NullText, Arg::Text),
+            Arg::Text(c.action),
+            Arg::Text(c.target_kind),
+            Arg::Text(c.target_id),
+            Arg::Text(c.target_path),
+            Arg::Text(c.detail),
+            Arg::Int(c.seq),
+            Arg::Text(std::mem::replace(&mut prev, hash.clone())),
+            Arg::Text(hash),
+        ]);
+    }
+    insert_rows(
+        &mut *conn,
+        "audit_events",
+        "at, actor_user_id, actor_username, actor_role, actor_org_id, source, action, \
+         target_kind, target_id, target_path, detail, seq, prev_hash, hash",
+        rows,
+    )
+    .await?;
+    set_head(conn, &prev, at).await?;
+    // The events' ids, by their place in the chain, for the subjects.
+    let ids: Vec<(i64, i64)> =
+        sqlx::query("SELECT seq, id FROM audit_events WHERE seq >= $1 AND seq <= $2 ORDER BY seq")
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("seq")?, r.try_get("id")?)))
+            .collect::<StoreResult<_>>()?;
+    let mut subjects = Vec::new();
+    for (seq, id) in ids {
+        let i = usize::try_from(seq - first).unwrap_or(usize::MAX);
+        if let Some(b) = batch.get(i) {
+            subjects.extend(b.subjects.iter().map(|m| vec![Arg::Int(id), Arg::Int(*m)]));
+        }
+    }
+    if !subjects.is_empty() {
+        insert_rows(
+            &mut *conn,
+            "audit_subjects",
+            "event_id, member_id",
+            subjects,
+        )
+        .await?;
+    }
     Ok(())
 }

@@ -282,6 +282,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
             }
         }
     });
+    let read_log = state.services.read_log.clone();
     let app = router(state);
     axum::serve(
         listener,
@@ -291,5 +292,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // The reads of the last requests are written before the process ends.
+    read_log.flush().await;
     Ok(())
 }

@@ -103,38 +103,42 @@ async fn user_commands_check_and_backup() {
     );
     assert!(!ok);
     assert!(err.contains("角色 boss 无效"), "{err}");
-    let (ok, _, err) = app.cli_with_input(
-        &[
-            "user",
-            "add",
-            "--username",
-            "cli_admin",
-            "--name",
-            "y",
-            "--role",
-            "clerk",
-            "--org",
-            "1",
-            "--password-stdin",
-        ],
-        "Good1234pass\n",
-    );
+    let (ok, _, err) = app
+        .cli_with_input(
+            &[
+                "user",
+                "add",
+                "--username",
+                "cli_admin",
+                "--name",
+                "y",
+                "--role",
+                "clerk",
+                "--org",
+                "1",
+                "--password-stdin",
+            ],
+            "Good1234pass\n",
+        )
+        .await;
     assert!(!ok);
     assert!(err.contains("该用户名已被使用"), "{err}");
     let (ok, out, _) = dengji(&["user", "list", "--query", "cli_"], &url);
     assert!(ok && out.contains("cli_admin"), "{out}");
     let (ok, out, _) = dengji(&["user", "disable", "--username", "cli_admin"], &url);
     assert!(ok && out.contains("已停用"), "{out}");
-    let (ok, out, _) = app.cli_with_input(
-        &[
-            "user",
-            "reset-password",
-            "--username",
-            "cli_admin",
-            "--password-stdin",
-        ],
-        "Reset1234pw\n",
-    );
+    let (ok, out, _) = app
+        .cli_with_input(
+            &[
+                "user",
+                "reset-password",
+                "--username",
+                "cli_admin",
+                "--password-stdin",
+            ],
+            "Reset1234pw\n",
+        )
+        .await;
     assert!(ok && out.contains("已重置"), "{out}");
     assert!(
         !out.contains("Reset1234pw"),
@@ -213,13 +217,13 @@ async fn check_reports_a_broken_tree() {
 #[tokio::test]
 async fn export_and_import_help_name_everything_they_do() {
     let app = crate::helpers::TestApp::empty().await;
-    let (ok, export, _) = app.cli(&["export", "--help"]);
+    let (ok, export, _) = app.cli(&["export", "--help"]).await;
     assert!(ok);
     let first = export.lines().next().unwrap();
     for what in ["附件4/5/6", "附件1/2/3", "律师事务所", "党组织名册"] {
         assert!(first.contains(what), "export --help: {first}");
     }
-    let (ok, import, _) = app.cli(&["import", "--help"]);
+    let (ok, import, _) = app.cli(&["import", "--help"]).await;
     assert!(ok);
     let first = import.lines().next().unwrap();
     for what in [

@@ -54,8 +54,8 @@ async fn ids(app: &TestApp) -> Vec<i64> {
 }
 
 /// `dengji audit verify`: passes on an untouched log, and names the break when refused.
-fn verify(app: &TestApp) -> (bool, String) {
-    let (ok, out, err) = app.cli(&["audit", "verify"]);
+async fn verify(app: &TestApp) -> (bool, String) {
+    let (ok, out, err) = app.cli(&["audit", "verify"]).await;
     (ok, format!("{out}{err}"))
 }
 
@@ -63,7 +63,7 @@ fn verify(app: &TestApp) -> (bool, String) {
 async fn an_untouched_chain_verifies_and_checkpoints_match() {
     let app = TestApp::empty().await;
     events(&app, 5).await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(ok, "{out}");
     assert!(out.contains("审计日志完整"), "{out}");
     let n = count(&app, "SELECT COUNT(*) FROM audit_events").await;
@@ -72,11 +72,11 @@ async fn an_untouched_chain_verifies_and_checkpoints_match() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("checkpoints.txt");
     let file = file.to_str().unwrap();
-    let (ok, line, err) = app.cli(&["audit", "checkpoint", "--append", file]);
+    let (ok, line, err) = app.cli(&["audit", "checkpoint", "--append", file]).await;
     assert!(ok, "{err}");
     assert!(line.starts_with(&format!("{n}\t")), "{line}");
     events(&app, 3).await;
-    let (ok, out, err) = app.cli(&["audit", "verify", "--checkpoints", file]);
+    let (ok, out, err) = app.cli(&["audit", "verify", "--checkpoints", file]).await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("与 1 个检查点一致"), "{out}");
 
@@ -140,9 +140,9 @@ async fn an_untouched_chain_verifies_and_checkpoints_match() {
         .execute(app.services.db.pool())
         .await
         .unwrap();
-    let (ok, _) = verify(&app);
+    let (ok, _) = verify(&app).await;
     assert!(ok, "without checkpoints a rewritten chain looks whole");
-    let (ok, out, _) = app.cli(&["audit", "verify", "--checkpoints", file]);
+    let (ok, out, _) = app.cli(&["audit", "verify", "--checkpoints", file]).await;
     assert!(!ok);
     assert!(out.contains("检查点") && out.contains("链被重写"), "{out}");
 }
@@ -159,7 +159,7 @@ async fn verify_names_an_edited_event() {
         )],
     )
     .await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(!ok);
     assert!(
         out.contains(&format!("编号 {id}")) && out.contains("被修改"),
@@ -178,7 +178,7 @@ async fn verify_names_a_deleted_event() {
         &[&format!("DELETE FROM audit_events WHERE id = {gone}")],
     )
     .await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(!ok);
     assert!(
         out.contains(&format!("记录编号 {} 之前缺少第 3–3 条", all[3])),
@@ -197,7 +197,7 @@ async fn verify_names_a_deleted_last_event() {
         &[&format!("DELETE FROM audit_events WHERE id = {last}")],
     )
     .await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(!ok);
     assert!(out.contains("最后的记录被删除"), "{out}");
 }
@@ -242,7 +242,7 @@ async fn verify_names_an_inserted_event() {
     .execute(app.services.db.pool())
     .await
     .unwrap();
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(!ok);
     assert!(
         out.contains(&format!("编号 {forged}")) && out.contains("被插入"),
@@ -270,7 +270,7 @@ async fn verify_names_two_swapped_events() {
         ],
     )
     .await;
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     assert!(!ok);
     assert!(
         out.contains(&format!("记录编号 {a} 处顺序错乱")) && out.contains("被调换"),
@@ -291,7 +291,7 @@ async fn events_from_before_the_chain_are_sealed_at_start_up() {
     .execute(app.services.db.pool())
     .await
     .unwrap();
-    let (ok, out) = verify(&app);
+    let (ok, out) = verify(&app).await;
     // The command migrates first, which seals it: verify then passes and counts it.
     assert!(ok, "{out}");
     let sealed = count(&app, "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL").await;
@@ -637,10 +637,12 @@ async fn exports_are_masked_by_default_and_full_numbers_need_a_purpose() {
     assert!(book["author"].as_str().unwrap().contains("shi"));
     let event = app.audit("export").await.into_iter().next().unwrap();
     assert!(event.detail.contains(&export_id) && event.detail.contains("\"ids\":\"full\""));
-    let (ok, out, err) = app.cli(&["audit", "export", &export_id.to_lowercase()]);
+    let (ok, out, err) = app
+        .cli(&["audit", "export", &export_id.to_lowercase()])
+        .await;
     assert!(ok, "{err}");
     assert!(out.contains("shi") && out.contains("导出汇总表"), "{out}");
-    let (ok, _, err) = app.cli(&["audit", "export", "EX-NOSUCH00"]);
+    let (ok, _, err) = app.cli(&["audit", "export", "EX-NOSUCH00"]).await;
     assert!(!ok && err.contains("没有编号为"), "{err}");
 
     // A CSV starts with the watermark line.
@@ -1169,4 +1171,31 @@ async fn the_audit_log_shows_reads_and_changes_apart() {
         !changes.iter().any(|a| a.starts_with("查看")),
         "{changes:?}"
     );
+}
+
+#[tokio::test]
+async fn reads_written_together_keep_the_chain_and_name_their_members() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let clerk = app.login_demo("shi").await;
+    let members = app.members_of(p.firm_org).await;
+    // Pages read in quick succession land in the same transactions of the read log.
+    let paths: Vec<String> = members
+        .iter()
+        .take(12)
+        .map(|m| format!("/members/{}", m.0))
+        .collect();
+    let pages = paths.iter().map(|path| clerk.get(path));
+    for r in futures_util::future::join_all(pages).await {
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let named = count(
+        &app,
+        "SELECT COUNT(DISTINCT s.member_id) FROM audit_subjects s \
+         JOIN audit_events e ON e.id = s.event_id WHERE e.action = 'read.member'",
+    )
+    .await;
+    assert_eq!(named, 12.min(members.len() as i64));
+    let (ok, out) = verify(&app).await;
+    assert!(ok, "{out}");
 }

@@ -31,14 +31,14 @@ const SETUP: [&str; 18] = [
 #[tokio::test]
 async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campaign() {
     let app = TestApp::empty().await;
-    let (ok, out, err) = app.cli_with_input(&SETUP, "Guanli2018x\n");
+    let (ok, out, err) = app.cli_with_input(&SETUP, "Guanli2018x\n").await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("已建立全国管理员账号 guanli"), "{out}");
     assert!(out.contains("已开展登记核查工作"), "{out}");
     // Run again, it refuses and changes nothing.
-    let (ok, _, err) = app.cli_with_input(&SETUP, "Guanli2018x\n");
+    let (ok, _, err) = app.cli_with_input(&SETUP, "Guanli2018x\n").await;
     assert!(!ok && err.contains("已初始化过"), "{err}");
-    let (ok, out, _) = app.cli(&["campaign", "show"]);
+    let (ok, out, _) = app.cli(&["campaign", "show"]).await;
     assert!(
         ok && out.contains("2018-07-31") && out.contains("进行中"),
         "{out}"
@@ -58,7 +58,7 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
     let js = count(&app, "SELECT id FROM orgs WHERE region_code = '320000'")
         .await
         .to_string();
-    let (ok, out, err) = app.cli(&["setup", "cities", "--province", &js]);
+    let (ok, out, err) = app.cli(&["setup", "cities", "--province", &js]).await;
     assert!(
         ok && out.contains("南京市") && out.contains("320100"),
         "{out}{err}"
@@ -68,15 +68,17 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
         0,
         "listing builds nothing"
     );
-    let (ok, out, err) = app.cli(&[
-        "setup",
-        "cities",
-        "--province",
-        &js,
-        "--create",
-        "--judicial",
-        "320500",
-    ]);
+    let (ok, out, err) = app
+        .cli(&[
+            "setup",
+            "cities",
+            "--province",
+            &js,
+            "--create",
+            "--judicial",
+            "320500",
+        ])
+        .await;
     assert!(ok, "{out}{err}");
     let prefectures = count(
         &app,
@@ -102,18 +104,20 @@ async fn setup_on_an_empty_database_makes_the_administrator_and_the_first_campai
     );
     // Half the campaign's dates is refused by the command, naming what is missing.
     let app2 = TestApp::empty().await;
-    let (ok, _, err) = app2.cli_with_input(&SETUP[..10], "Guanli2018x\n");
+    let (ok, _, err) = app2.cli_with_input(&SETUP[..10], "Guanli2018x\n").await;
     assert!(!ok && err.contains("--firm"), "{err}");
     // Without the administrator's names nothing is opened: the command was given wrongly.
-    let (code, _, err) = app2.cli_status(&["setup", "--password-stdin"], "");
+    let (code, _, err) = app2.cli_status(&["setup", "--password-stdin"], "").await;
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--admin-username"), "{err}");
     // Refused by the records (already set up): 1; the database out of reach: 3.
-    let (code, _, err) = app.cli_status(&SETUP, "Guanli2018x\n");
+    let (code, _, err) = app.cli_status(&SETUP, "Guanli2018x\n").await;
     assert_eq!(code, Some(1), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let nowhere = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
-    let (code, _, err) = app.cli_status(&["--database-url", &nowhere, "check"], "");
+    let (code, _, err) = app
+        .cli_status(&["--database-url", &nowhere, "check"], "")
+        .await;
     assert_eq!(code, Some(3), "{err}");
 }
 
@@ -442,6 +446,6 @@ async fn a_province_comes_in_from_its_own_sheets_into_an_empty_deployment() {
         .await,
         3
     );
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
 }

@@ -353,7 +353,11 @@ async fn the_export_command_writes_the_file_or_nothing() {
     let app = TestApp::spawn().await;
     let p = demo_places(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: Vec<String>| app.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let app = &app;
+    let run = |args: Vec<String>| async move {
+        app.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .await
+    };
     let target = dir.path().join("a6.xlsx");
     let (ok, out, err) = run(vec![
         "export".into(),
@@ -362,7 +366,8 @@ async fn the_export_command_writes_the_file_or_nothing() {
         p.city.0.to_string(),
         "-o".into(),
         target.display().to_string(),
-    ]);
+    ])
+    .await;
     assert!(ok, "{err}");
     assert!(out.contains("已导出"), "{out}");
     {
@@ -382,7 +387,8 @@ async fn the_export_command_writes_the_file_or_nothing() {
         "1".into(),
         "-o".into(),
         dir.path().join("x.pdf").display().to_string(),
-    ]);
+    ])
+    .await;
     assert!(!ok && err.contains(".xlsx 或 .csv"), "{err}");
     let (ok, _, err) = run(vec![
         "export".into(),
@@ -391,7 +397,8 @@ async fn the_export_command_writes_the_file_or_nothing() {
         "1".into(),
         "-o".into(),
         dir.path().join("x.csv").display().to_string(),
-    ]);
+    ])
+    .await;
     assert!(!ok && err.contains("a4、a5、a6，名册 a1、a2"), "{err}");
 
     // A record that cannot be read stops the export: no file, no partial file.
@@ -411,7 +418,8 @@ async fn the_export_command_writes_the_file_or_nothing() {
         "--full-ids".into(),
         "-o".into(),
         broken.display().to_string(),
-    ]);
+    ])
+    .await;
     assert!(!ok && err.contains("须选择用途"), "{err}");
     let (ok, _, _) = run(vec![
         "export".into(),
@@ -423,7 +431,8 @@ async fn the_export_command_writes_the_file_or_nothing() {
         "核查".into(),
         "-o".into(),
         broken.display().to_string(),
-    ]);
+    ])
+    .await;
     assert!(!ok);
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()

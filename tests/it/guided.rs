@@ -893,7 +893,7 @@ async fn the_demo_in_progress_shows_a_campaign_at_every_stage() {
             .contains("id=\"my-state\">未填写<")
     );
     // The check of the stored data finds nothing wrong.
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
 }
 

@@ -784,11 +784,10 @@ async fn the_import_command_checks_imports_and_undoes() {
     let mut bad = row(&own, 122);
     bad[5] = "12345".into();
     std::fs::write(&file, Book::new(vec![row(&own, 121), bad]).bytes()).unwrap();
-    let dengji = |args: &[&str]| app.cli(args);
     let node = p.firm_org.0.to_string();
     let f = file.display().to_string();
     let before = count(&app, "SELECT COUNT(*) FROM members").await;
-    let (ok, out, err) = dengji(&["import", &f, "--into", &node, "--dry-run"]);
+    let (ok, out, err) = app.cli(&["import", &f, "--into", &node, "--dry-run"]).await;
     assert!(!ok, "errors make the dry run fail");
     assert!(
         out.contains("第3行 错误") && out.contains("手机号码"),
@@ -802,18 +801,24 @@ async fn the_import_command_checks_imports_and_undoes() {
     // Every finding into a CSV, the same list the web page gives.
     let list = dir.path().join("问题.csv");
     let l = list.display().to_string();
-    let (_, out, _) = dengji(&["import", &f, "--into", &node, "--dry-run", "--issues", &l]);
+    let (_, out, _) = app
+        .cli(&["import", &f, "--into", &node, "--dry-run", "--issues", &l])
+        .await;
     assert!(out.contains("问题清单已写入"), "{out}");
     let csv = std::fs::read(&list).unwrap();
     assert!(csv.starts_with(b"\xEF\xBB\xBF"));
     let csv = String::from_utf8_lossy(&csv);
     assert!(csv.contains("第3行") && csv.contains("MOBILE"), "{csv}");
-    let (ok, out, _) = dengji(&["import", &f, "--into", &node, "--dry-run", "--valid-only"]);
+    let (ok, out, _) = app
+        .cli(&["import", &f, "--into", &node, "--dry-run", "--valid-only"])
+        .await;
     assert!(ok, "{out}");
-    let (ok, _, err) = dengji(&["import", &f, "--into", &node]);
+    let (ok, _, err) = app.cli(&["import", &f, "--into", &node]).await;
     assert!(!ok && err.contains("未导入任何数据"), "{err}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
-    let (ok, out, err) = dengji(&["import", &f, "--into", &node, "--valid-only"]);
+    let (ok, out, err) = app
+        .cli(&["import", &f, "--into", &node, "--valid-only"])
+        .await;
     assert!(ok, "{err}");
     assert!(out.contains("已导入 1 行"), "{out}");
     assert_eq!(
@@ -823,12 +828,14 @@ async fn the_import_command_checks_imports_and_undoes() {
     let batch = count(&app, "SELECT MAX(id) FROM import_batches")
         .await
         .to_string();
-    let (ok, out, err) = dengji(&["import", "--undo", &batch]);
+    let (ok, out, err) = app.cli(&["import", "--undo", &batch]).await;
     assert!(ok, "{err}");
     assert!(out.contains("删除了 1 名党员"), "{out}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
     // A missing file and an unknown node are named.
-    let (ok, _, err) = dengji(&["import", "/nonexistent.xlsx", "--into", &node]);
+    let (ok, _, err) = app
+        .cli(&["import", "/nonexistent.xlsx", "--into", &node])
+        .await;
     assert!(!ok && err.contains("无法读取"), "{err}");
 }
 
@@ -1361,7 +1368,7 @@ async fn the_demo_nation_exported_imports_into_a_fresh_database_whole() {
             "{what}: every record arrived"
         );
     }
-    let (ok, out, err) = fresh.cli(&["check"]);
+    let (ok, out, err) = fresh.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
 }
 
@@ -1590,7 +1597,7 @@ async fn a_person_twice_in_a_file_flags_both_rows_even_far_apart() {
         .await,
         0
     );
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
 }
 
@@ -1678,7 +1685,7 @@ async fn lawyers_and_staff_in_one_list_import_each_to_their_own_form() {
     for ((n, c, f), (en, ec, ef)) in stored.iter().zip(expect) {
         assert_eq!((n.as_str(), c.as_str(), f.as_str()), (en, ec, ef));
     }
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
 }
 

@@ -715,7 +715,9 @@ async fn the_pages_and_the_command_take_registries_through_to_undo() {
     let firms = dir.path().join("律所.csv");
     std::fs::write(&firms, &gbk).unwrap();
     let node = p.city.0.to_string();
-    let (ok, out, err) = app.cli(&["import", &firms.display().to_string(), "--into", &node]);
+    let (ok, out, err) = app
+        .cli(&["import", &firms.display().to_string(), "--into", &node])
+        .await;
     assert!(ok, "{err}");
     assert!(
         out.contains("律师事务所名册") && out.contains("已导入 1 行"),
@@ -733,25 +735,29 @@ async fn the_pages_and_the_command_take_registries_through_to_undo() {
         "",
     ])];
     std::fs::write(&orgs, xlsx(&ORG_HEAD, &rows)).unwrap();
-    let (ok, out, err) = app.cli(&[
-        "import",
-        &orgs.display().to_string(),
-        "--into",
-        &node,
-        "--kind",
-        "orgs",
-    ]);
+    let (ok, out, err) = app
+        .cli(&[
+            "import",
+            &orgs.display().to_string(),
+            "--into",
+            &node,
+            "--kind",
+            "orgs",
+        ])
+        .await;
     assert!(ok, "{err}");
     assert!(out.contains("党组织名册"), "{out}");
     let roster = dir.path().join("名册.csv");
-    let (ok, _, err) = app.cli(&[
-        "export",
-        "orgs",
-        "--node",
-        &node,
-        "-o",
-        &roster.display().to_string(),
-    ]);
+    let (ok, _, err) = app
+        .cli(&[
+            "export",
+            "orgs",
+            "--node",
+            &node,
+            "-o",
+            &roster.display().to_string(),
+        ])
+        .await;
     assert!(ok, "{err}");
     let roster = std::fs::read_to_string(&roster).unwrap();
     assert!(
@@ -761,7 +767,7 @@ async fn the_pages_and_the_command_take_registries_through_to_undo() {
     let batch = count(&app, "SELECT MAX(id) FROM import_batches")
         .await
         .to_string();
-    let (ok, out, err) = app.cli(&["import", "--undo", &batch]);
+    let (ok, out, err) = app.cli(&["import", "--undo", &batch]).await;
     assert!(ok && out.contains("删除了 1 个党组织"), "{out}{err}");
 }
 
@@ -1208,13 +1214,15 @@ async fn into_a_province_a_firm_organisation_builds_the_missing_city_it_names() 
     let file = dir.path().join("党组织.xlsx");
     std::fs::write(&file, &bytes).unwrap();
     // (Not importable all-or-nothing, so it ends with an error status.)
-    let (_, out, err) = app.cli(&[
-        "import",
-        &file.display().to_string(),
-        "--into",
-        &js.0.to_string(),
-        "--dry-run",
-    ]);
+    let (_, out, err) = app
+        .cli(&[
+            "import",
+            &file.display().to_string(),
+            "--into",
+            &js.0.to_string(),
+            "--dry-run",
+        ])
+        .await;
     assert!(out.contains("另将新建 1 个上级党组织"), "{out}{err}");
 
     // So does the preview page: its button names the city to be built.

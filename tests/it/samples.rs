@@ -144,7 +144,7 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
         .unwrap();
     assert_ne!(members_of(&all_items(&app, c).await), members_of(&first));
     assert!(samples.reproduces(OP, a).await.unwrap());
-    let (ok, out, err) = app.cli(&["sample", "verify", &a.0.to_string()]);
+    let (ok, out, err) = app.cli(&["sample", "verify", &a.0.to_string()]).await;
     assert!(ok, "{err}");
     assert!(out.contains("完全一致"), "{out}");
 
@@ -160,13 +160,13 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
     }
     assert_ne!(members_of(&all_items(&app, a).await), members_of(&first));
     assert!(!samples.reproduces(OP, a).await.unwrap());
-    let (ok, _, err) = app.cli(&["sample", "verify", &a.0.to_string()]);
+    let (ok, _, err) = app.cli(&["sample", "verify", &a.0.to_string()]).await;
     assert!(!ok && err.contains("不一致"), "{err}");
     assert_eq!(app.audit("sample.draw").await.len(), 3);
 
     // `dengji check` holds every sampled record to its form, and every approved form to the
     // digest of its approval.
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(ok, "{out}{err}");
     sqlx::query("UPDATE sample_items SET member_id = member_id + 1000000 WHERE sample_id = $1 AND position = 3")
         .bind(c.0)
@@ -180,7 +180,7 @@ async fn a_stratified_sample_is_drawn_again_identically_from_the_same_seed() {
     .execute(app.services.db.pool())
     .await
     .unwrap();
-    let (ok, out, err) = app.cli(&["check"]);
+    let (ok, out, err) = app.cli(&["check"]).await;
     assert!(!ok);
     let report = format!("{out}{err}");
     assert!(

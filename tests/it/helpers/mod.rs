@@ -167,20 +167,22 @@ impl TestApp {
 
     /// Run the `dengji` binary on this app's database with the test keys: success, stdout,
     /// stderr.
-    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        self.cli_with_input(args, "")
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        self.cli_with_input(args, "").await
     }
 
     /// [`TestApp::cli`] with `input` on the command's standard input.
-    pub fn cli_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
-        let (code, out, err) = self.cli_status(args, input);
+    pub async fn cli_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
+        let (code, out, err) = self.cli_status(args, input).await;
         (code == Some(0), out, err)
     }
 
     /// [`TestApp::cli_with_input`] with the exit status: 0 done, 1 refused, 2 given wrongly,
-    /// 3 unavailable.
-    pub fn cli_status(&self, args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    /// 3 unavailable. The reads this app recorded are written first: the test's thread waits
+    /// for the command, and the writer must not hold the database meanwhile.
+    pub async fn cli_status(&self, args: &[&str], input: &str) -> (Option<i32>, String, String) {
         use std::io::Write;
+        self.services.read_log.flush().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("test.key");
         std::fs::write(&key, "2a".repeat(32)).expect("key file");
@@ -529,6 +531,7 @@ pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
 // Shared by several test files: counting rows, ID numbers, page text, imports.
 
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.services.read_log.flush().await;
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(app.services.db.pool())
         .await
