@@ -14,7 +14,7 @@ use super::{AppError, AppState, CurrentUser};
 use crate::domain::audit::{action_label, detail_text, target_label, target_link};
 use crate::domain::{MemberId, Role, UserId};
 use crate::service::reads::{Access, AccessFilter};
-use crate::service::{Caller, beijing_day_start, beijing_time};
+use crate::service::{Caller, beijing_time};
 
 #[derive(Deserialize, Default)]
 pub struct AccessQuery {
@@ -56,21 +56,7 @@ pub struct AccessesPage {
 /// The date filter the query asks for, and what in it could not be read.
 fn filter_of(q: &AccessQuery) -> (AccessFilter, Vec<String>) {
     let mut errors = Vec::new();
-    let mut day = |label: &str, v: &str| -> Option<time::Date> {
-        let v = v.trim();
-        if v.is_empty() {
-            return None;
-        }
-        let d = crate::forms::rules::parse_date(v);
-        if d.is_none() {
-            errors.push(format!("{label}：请按 年-月-日 填写，例如 2018-09-01"));
-        }
-        d
-    };
-    let from = day("起始日期", &q.from).map(beijing_day_start);
-    let to = day("截止日期", &q.to)
-        .and_then(|d| d.next_day())
-        .map(beijing_day_start);
+    let (from, to) = super::audit::period_of(&q.from, &q.to, &mut errors);
     (AccessFilter { from, to }, errors)
 }
 

@@ -57,8 +57,13 @@ pub struct AuditPage {
 }
 
 /// The filter the query asks for, and what in it could not be read.
-fn filter_of(q: &AuditQuery) -> (AuditFilter, Option<OrgId>, Vec<String>) {
-    let mut errors = Vec::new();
+/// A 起始日期–截止日期 filter as typed: the period in unix seconds (from inclusive, to
+/// exclusive, Beijing days), and what in it could not be read.
+pub(super) fn period_of(
+    from: &str,
+    to: &str,
+    errors: &mut Vec<String>,
+) -> (Option<i64>, Option<i64>) {
     let mut day = |label: &str, v: &str| -> Option<time::Date> {
         let v = v.trim();
         if v.is_empty() {
@@ -70,10 +75,16 @@ fn filter_of(q: &AuditQuery) -> (AuditFilter, Option<OrgId>, Vec<String>) {
         }
         d
     };
-    let from = day("起始日期", &q.from).map(beijing_day_start);
-    let to = day("截止日期", &q.to)
+    let from = day("起始日期", from).map(beijing_day_start);
+    let to = day("截止日期", to)
         .and_then(|d| d.next_day())
         .map(beijing_day_start);
+    (from, to)
+}
+
+fn filter_of(q: &AuditQuery) -> (AuditFilter, Option<OrgId>, Vec<String>) {
+    let mut errors = Vec::new();
+    let (from, to) = period_of(&q.from, &q.to, &mut errors);
     let action = ACTIONS
         .iter()
         .find(|(c, _)| *c == q.action.trim())
