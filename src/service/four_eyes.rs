@@ -304,7 +304,8 @@ impl FourEyesService<'_> {
     /// and the actor's own requests.
     pub async fn inbox(&self, actor: &Actor) -> ServiceResult<Inbox> {
         let mut conn = self.db.acquire().await?;
-        let pending = approvals::pending_in(&mut conn, &actor.org_path, 200).await?;
+        let pending =
+            approvals::pending_in(&mut conn, &crate::authz::Scope::of(actor), 200).await?;
         let to_decide = pending
             .into_iter()
             .filter(|a| a.requested_by != actor.user_id)

@@ -233,12 +233,8 @@ impl FactorService<'_> {
     /// An administrator removes an account's second factor (a lost phone): the user signs in
     /// with the password alone and, where required, sets a new one up at once.
     pub async fn reset(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<()> {
-        caller.require(Action::ManageUsers, None)?;
         let mut tx = self.db.begin().await?;
-        let user = users::get(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageUsers, Some(&user.org_path))?;
+        let user = super::users::managed(&mut tx, caller, id).await?;
         if !factors::disable(&mut tx, id).await? {
             return Err(ServiceError::invalid(
                 "动态验证码",
@@ -246,18 +242,7 @@ impl FactorService<'_> {
             ));
         }
         crate::store::sessions::revoke_all_of(&mut tx, id).await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "totp.reset",
-                target_kind: "user",
-                target_id: id.to_string(),
-                target_path: &user.org_path,
-                detail: serde_json::json!({"username": user.username}),
-            },
-        )
-        .await?;
+        super::users::account_event(&mut tx, caller, "totp.reset", &user).await?;
         tx.commit().await?;
         Ok(())
     }

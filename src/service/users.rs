@@ -93,6 +93,41 @@ async fn hash_off_thread(password: &str) -> ServiceResult<String> {
         .map_err(ServiceError::from)
 }
 
+/// An account the caller manages: found, and inside the caller's subtree (administrators;
+/// "not found" for one outside, as for one that does not exist).
+pub(crate) async fn managed(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    id: UserId,
+) -> ServiceResult<users::User> {
+    caller.require(Action::ManageUsers, None)?;
+    let user = users::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+    caller.require(Action::ManageUsers, Some(&user.org_path))?;
+    Ok(user)
+}
+
+/// The audit event of something done to an account, naming it by username.
+pub(crate) async fn account_event(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    action: &'static str,
+    user: &users::User,
+) -> ServiceResult<()> {
+    audit::append(
+        conn,
+        caller.by(),
+        NewEvent {
+            action,
+            target_kind: "user",
+            target_id: user.id.to_string(),
+            target_path: &user.org_path,
+            detail: serde_json::json!({"username": user.username}),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 super::area!(UsersService);
 
 impl UsersService<'_> {
@@ -199,25 +234,10 @@ impl UsersService<'_> {
     /// End every session of an account (an administrator of its scope): it must sign in
     /// again everywhere.
     pub async fn end_sessions(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<()> {
-        caller.require(Action::ManageUsers, None)?;
         let mut tx = self.db.begin().await?;
-        let user = users::get(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageUsers, Some(&user.org_path))?;
+        let user = managed(&mut tx, caller, id).await?;
         sessions::revoke_all_of(&mut tx, id).await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "user.end_sessions",
-                target_kind: "user",
-                target_id: id.to_string(),
-                target_path: &user.org_path,
-                detail: serde_json::json!({"username": user.username}),
-            },
-        )
-        .await?;
+        account_event(&mut tx, caller, "user.end_sessions", &user).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -246,11 +266,7 @@ impl UsersService<'_> {
         disabled: bool,
         via: Via,
     ) -> ServiceResult<()> {
-        caller.require(Action::ManageUsers, None)?;
-        let user = users::get(&mut *tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageUsers, Some(&user.org_path))?;
+        let user = managed(&mut *tx, caller, id).await?;
         // Already so: nothing to do, except that an approved request for it has lapsed.
         if user.disabled == disabled {
             if via == Via::Approved {
@@ -276,22 +292,12 @@ impl UsersService<'_> {
         if disabled {
             sessions::revoke_all_of(&mut *tx, id).await?;
         }
-        audit::append(
-            &mut *tx,
-            caller.by(),
-            NewEvent {
-                action: if disabled {
-                    "user.disable"
-                } else {
-                    "user.enable"
-                },
-                target_kind: "user",
-                target_id: id.to_string(),
-                target_path: &user.org_path,
-                detail: serde_json::json!({"username": user.username}),
-            },
-        )
-        .await?;
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        account_event(&mut *tx, caller, action, &user).await?;
         Ok(())
     }
 
@@ -302,14 +308,10 @@ impl UsersService<'_> {
         id: UserId,
         password: &str,
     ) -> ServiceResult<()> {
-        caller.require(Action::ManageUsers, None)?;
         let user = {
             let mut conn = self.db.acquire().await?;
-            users::get(&mut conn, id)
-                .await?
-                .ok_or(ServiceError::NotFound)?
+            managed(&mut conn, caller, id).await?
         };
-        caller.require(Action::ManageUsers, Some(&user.org_path))?;
         check_password(password, &user.username).map_err(|e| ServiceError::Invalid(vec![e]))?;
         let hash = hash_off_thread(password).await?;
         let mut tx = self.db.begin().await?;
@@ -321,18 +323,7 @@ impl UsersService<'_> {
         ] {
             throttle::clear(&mut tx, &key).await?;
         }
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "user.reset_password",
-                target_kind: "user",
-                target_id: id.to_string(),
-                target_path: &user.org_path,
-                detail: serde_json::json!({"username": user.username}),
-            },
-        )
-        .await?;
+        account_event(&mut tx, caller, "user.reset_password", &user).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -395,13 +386,8 @@ impl UsersService<'_> {
     }
 
     pub async fn get(&self, caller: Caller<'_>, id: UserId) -> ServiceResult<users::User> {
-        caller.require(Action::ManageUsers, None)?;
         let mut conn = self.db.acquire().await?;
-        let user = users::get(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageUsers, Some(&user.org_path))?;
-        Ok(user)
+        managed(&mut conn, caller, id).await
     }
 }
 

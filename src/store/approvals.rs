@@ -6,6 +6,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::orgs::push_path_scope;
 use super::{Sql, StoreError, StoreResult, changed_one};
+use crate::authz::Scope;
 use crate::domain::{TreePath, UserId};
 
 /// A request and, once decided, its decision.
@@ -101,15 +102,18 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Approv
     }
 }
 
-/// Pending requests on targets within `scope`, oldest first.
+/// Pending requests on targets within `scope`, oldest first (none for a member's own scope).
 pub async fn pending_in(
     conn: &mut AnyConnection,
-    scope: &TreePath,
+    scope: &Scope,
     limit: i64,
 ) -> StoreResult<Vec<Approval>> {
+    let Scope::Subtree(path) = scope else {
+        return Ok(Vec::new());
+    };
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE state = 'pending'");
-    push_path_scope(&mut sql, "target_path", scope);
+    push_path_scope(&mut sql, "target_path", path);
     sql.push(" ORDER BY requested_at, id LIMIT ").int(limit);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()

@@ -155,6 +155,14 @@ pub struct TotpPage {
     errors: Vec<String>,
 }
 
+impl TotpPage {
+    /// The page again with what was wrong, answered 422.
+    fn refused(mut self, list: &[crate::domain::FieldError]) -> Response {
+        self.errors = list.iter().map(ToString::to_string).collect();
+        (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
+    }
+}
+
 async fn totp_view(state: &AppState, user: &CurrentUser) -> Result<TotpPage, AppError> {
     let status = state.services.factors().status(&user.actor).await?;
     let notice = (status.required && !status.enabled)
@@ -212,8 +220,7 @@ pub async fn totp_confirm(
         }
         Err(ServiceError::Invalid(list)) => {
             page.enrolment = state.services.factors().pending(&user.actor).await?;
-            page.errors = list.iter().map(ToString::to_string).collect();
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            Ok(page.refused(&list))
         }
         Err(e) => Err(e.into()),
     }
@@ -241,10 +248,7 @@ pub async fn totp_recovery(
             page.notice = Some("已生成新的恢复码，原有恢复码全部作废。恢复码只显示这一次。".into());
             Ok(page.into_response())
         }
-        Err(ServiceError::Invalid(list)) => {
-            page.errors = list.iter().map(ToString::to_string).collect();
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
+        Err(ServiceError::Invalid(list)) => Ok(page.refused(&list)),
         Err(e) => Err(e.into()),
     }
 }
@@ -265,10 +269,7 @@ pub async fn totp_disable(
             page.notice = Some("动态验证码已关闭，登录只需密码。".into());
             Ok(page.into_response())
         }
-        Err(ServiceError::Invalid(list)) => {
-            page.errors = list.iter().map(ToString::to_string).collect();
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
+        Err(ServiceError::Invalid(list)) => Ok(page.refused(&list)),
         Err(e) => Err(e.into()),
     }
 }

@@ -293,17 +293,7 @@ pub async fn disable(
     user: CurrentUser,
     Path(id): Path<UserId>,
 ) -> Result<Response, AppError> {
-    let r = state
-        .services
-        .users()
-        .set_disabled(Caller::User(&user.actor), id, true)
-        .await;
-    let risky = crate::service::four_eyes::Risky::DisableAdmin { user: id.0 };
-    match super::approvals::or_ask(&user, risky, r) {
-        Ok(r) => r?,
-        Err(ask) => return Ok(*ask),
-    }
-    Ok(Redirect::to("/users?done=disabled").into_response())
+    set_disabled(&state, &user, id, true).await
 }
 
 pub async fn enable(
@@ -311,17 +301,32 @@ pub async fn enable(
     user: CurrentUser,
     Path(id): Path<UserId>,
 ) -> Result<Response, AppError> {
+    set_disabled(&state, &user, id, false).await
+}
+
+/// 停用 / 启用; for an administrator's account, the 双人复核 request form instead.
+async fn set_disabled(
+    state: &AppState,
+    user: &CurrentUser,
+    id: UserId,
+    disabled: bool,
+) -> Result<Response, AppError> {
+    use crate::service::four_eyes::Risky;
     let r = state
         .services
         .users()
-        .set_disabled(Caller::User(&user.actor), id, false)
+        .set_disabled(Caller::User(&user.actor), id, disabled)
         .await;
-    let risky = crate::service::four_eyes::Risky::EnableAdmin { user: id.0 };
-    match super::approvals::or_ask(&user, risky, r) {
+    let (risky, done) = if disabled {
+        (Risky::DisableAdmin { user: id.0 }, "/users?done=disabled")
+    } else {
+        (Risky::EnableAdmin { user: id.0 }, "/users?done=enabled")
+    };
+    match super::approvals::or_ask(user, risky, r) {
         Ok(r) => r?,
         Err(ask) => return Ok(*ask),
     }
-    Ok(Redirect::to("/users?done=enabled").into_response())
+    Ok(Redirect::to(done).into_response())
 }
 
 fn reset_page(user: &CurrentUser, target: &User) -> PasswordPage {
