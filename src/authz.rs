@@ -74,6 +74,10 @@ pub enum Action {
     /// 催办: remind the members or the child nodes of the subtree that have not finished:
     /// 经办人, 审核人 or administrator.
     Remind,
+    /// Edit the registry of firms and organisations (rename, particulars, coverage, 注销):
+    /// clerks, reviewers and administrators of a city-level node or above, within their
+    /// subtree — the level that keeps the firm registry.
+    EditDirectory,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +108,10 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         }
         Action::DrawSample | Action::HoldToAccount => {
             matches!(actor.role, Role::Reviewer | Role::Admin)
+        }
+        Action::EditDirectory => {
+            matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin)
+                && actor.org_path.depth() <= 2
         }
     };
     if let (Role::Member, Action::ReadMember(id) | Action::FileRegistration(id)) =

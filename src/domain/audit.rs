@@ -82,6 +82,16 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("tree.init", "建立组织树"),
     ("tree.cities", "建立地市级党组织"),
     ("demo.generate", "生成演示数据"),
+    ("firm.edit", "修改律师事务所信息"),
+    ("firm.close", "注销律师事务所"),
+    ("firm.move", "调整律师事务所所属党组织"),
+    ("org.edit", "修改党组织信息"),
+    ("transfer.start", "发起组织关系转接"),
+    ("transfer.accept", "接收组织关系转入"),
+    ("transfer.refuse", "拒收组织关系转入"),
+    ("transfer.cancel", "撤回组织关系转接"),
+    ("read.roster", "查看名册"),
+    ("read.archive", "查看档案"),
 ];
 
 /// The Chinese name of an action; an unknown code reads as itself.
@@ -182,6 +192,13 @@ fn key_label(key: &str) -> &str {
         "codes" => "恢复码个数",
         "on" => "开启",
         "session" => "登录",
+        "effective_on" => "生效日期",
+        "to" => "转入",
+        "transfer" => "转接编号",
+        "credit_code" => "统一社会信用代码",
+        "created" => "新建党组织",
+        "as_of" => "截至日期",
+        "roster" => "名册",
         other => other,
     }
 }

@@ -24,12 +24,15 @@ pub mod refusal;
 pub mod registration;
 pub mod remind;
 pub mod review;
+pub mod roster;
 pub mod samples;
 pub mod second_factor;
 pub mod setup;
 pub mod summary;
 pub mod survey;
 pub mod template;
+pub mod transfer;
+pub mod upkeep;
 pub mod users;
 
 pub use refusal::Refusal;
@@ -251,6 +254,21 @@ impl Services {
 
     pub fn users(&self) -> users::UsersService<'_> {
         users::UsersService::of(self)
+    }
+
+    /// 名册 (now or on a past date) and 档案 ([`roster`]).
+    pub fn roster(&self) -> roster::RosterService<'_> {
+        roster::RosterService::of(self)
+    }
+
+    /// 组织关系转接: start, accept, refuse, withdraw ([`transfer`]).
+    pub fn transfer(&self) -> transfer::TransferService<'_> {
+        transfer::TransferService::of(self)
+    }
+
+    /// Keeping the firm and organisation registry current ([`upkeep`]).
+    pub fn upkeep(&self) -> upkeep::UpkeepService<'_> {
+        upkeep::UpkeepService::of(self)
     }
 }
 

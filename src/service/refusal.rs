@@ -140,6 +140,42 @@ pub enum Refusal {
     /// A second check of a sampled record (who checked it first).
     #[error("该记录已由{0}核验，不能重复核验")]
     AlreadyChecked(String),
+    /// An effective date before the record's current version began (that date).
+    #[error("生效日期不能早于该记录现有信息的起始日期（{0}）")]
+    EffectiveTooEarly(String),
+    /// An effective date after today.
+    #[error("生效日期不能晚于今天")]
+    EffectiveInFuture,
+    /// Closing a firm that still has members (how many).
+    #[error("该律师事务所还有 {0} 名党员，不能注销；请先办理这些党员的组织关系转接")]
+    FirmHasMembers(i64),
+    /// A credit code another firm has (where is not said).
+    #[error("该统一社会信用代码已有律师事务所登记，请核对")]
+    CreditCodeTaken,
+    /// A sibling organisation with the same name.
+    #[error("同一上级党组织下已有同名党组织")]
+    OrgNameTaken,
+    /// An organisation kind its level does not take (the kind's label).
+    #[error("该层级的党组织不能设为“{0}”")]
+    KindNotAllowed(&'static str),
+    /// A firm moved to the organisation it is already under.
+    #[error("该律师事务所已在该党组织之下")]
+    SamePlace,
+    /// A transfer to the firm and organisation the member is in.
+    #[error("该党员的组织关系已在该律师事务所党组织，无需转接")]
+    TransferToSelf,
+    /// A second transfer of a member while one is pending.
+    #[error("该党员已有一项待接收的组织关系转接，请等待接收方处理或先撤回")]
+    TransferPending,
+    /// A transfer decided already (its state, in words).
+    #[error("该组织关系转接{0}，不能再次处理")]
+    TransferDecided(&'static str),
+    /// A member with an open 分类处理 case.
+    #[error("该党员的分类处理尚未办结，办结后才能转接组织关系")]
+    CaseOpen,
+    /// The member moved since the transfer was started.
+    #[error("该党员发起转接后所在组织已有变化，本转接已失效，请撤回后重新发起")]
+    TransferStale,
     /// A check by an account the record is not assigned to.
     #[error("该记录已分配给{0}核验")]
     AssignedToAnother(String),

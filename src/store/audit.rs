@@ -849,3 +849,34 @@ pub async fn append_batch(conn: &mut AnyConnection, batch: &[BatchEvent<'_>]) ->
     }
     Ok(())
 }
+
+/// The changes recorded against one record (`target_kind`, `target_id`), found under each
+/// path it has had (so the target path index answers), oldest first, at most `limit`.
+pub async fn changes_of(
+    conn: &mut AnyConnection,
+    target_kind: &str,
+    target_id: i64,
+    paths: &[TreePath],
+    limit: i64,
+) -> StoreResult<Vec<Event>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(EVENT_COLUMNS);
+    sql.push(" WHERE e.target_kind = ")
+        .text(target_kind.to_owned())
+        .push(" AND e.target_id = ")
+        .text(target_id.to_string())
+        .push(" AND NOT ")
+        .push(ACCESS)
+        .push(" AND e.target_path IN (");
+    for (i, p) in paths.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(p.as_str().to_owned());
+    }
+    sql.push(") ORDER BY e.id LIMIT ").int(limit);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    rows.iter().map(event_of).collect()
+}

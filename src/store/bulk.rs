@@ -43,6 +43,7 @@ pub async fn max_id(conn: &mut AnyConnection, table: &'static str) -> StoreResul
 
 pub async fn insert_orgs(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> StoreResult<()> {
     let t = now();
+    let placed_on = super::roster::placement_date(conn).await?;
     let args = rows
         .into_iter()
         .map(|o| {
@@ -59,6 +60,7 @@ pub async fn insert_orgs(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> StoreRe
                 Arg::opt_text(o.contact_phone),
                 Arg::opt_text(o.formed_on),
                 Arg::Int(t),
+                Arg::opt_text(placed_on.clone()),
             ]
         })
         .collect();
@@ -66,7 +68,7 @@ pub async fn insert_orgs(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> StoreRe
         conn,
         "orgs",
         "id, parent_id, depth, path, level, kind, name, region_code, secretary_name, \
-         contact_phone, formed_on, created_at",
+         contact_phone, formed_on, created_at, placed_on",
         args,
     )
     .await?;
@@ -75,6 +77,7 @@ pub async fn insert_orgs(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> StoreRe
 
 pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> StoreResult<()> {
     let t = now();
+    let placed_on = super::roster::placement_date(conn).await?;
     let args = rows
         .into_iter()
         .map(|f| {
@@ -89,6 +92,7 @@ pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> Store
                 Arg::Text(f.form.to_owned()),
                 Arg::Int(f.lawyer_count),
                 Arg::Int(t),
+                Arg::opt_text(placed_on.clone()),
             ]
         })
         .collect();
@@ -96,7 +100,7 @@ pub async fn insert_firms(conn: &mut AnyConnection, rows: Vec<FirmRow>) -> Store
         conn,
         "firms",
         "id, name, credit_code, region_code, city_org_id, org_id, scope_path, form, \
-         lawyer_count, created_at",
+         lawyer_count, created_at, placed_on",
         args,
     )
     .await?;
@@ -110,6 +114,7 @@ pub async fn insert_members(
     rows: Vec<super::members::NewMember>,
 ) -> StoreResult<()> {
     let t = now();
+    let placed_on = super::roster::placement_date(conn).await?;
     let args = rows
         .into_iter()
         .map(|m| {
@@ -135,6 +140,7 @@ pub async fn insert_members(
                 Arg::Int(1),
                 Arg::Int(t),
                 Arg::Int(t),
+                Arg::opt_text(placed_on.clone()),
             ]
         })
         .collect();

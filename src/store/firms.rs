@@ -252,6 +252,7 @@ pub async fn insert_firms(
     batch: i64,
 ) -> StoreResult<()> {
     let at = now();
+    let placed_on = super::roster::placement_date(conn).await?;
     let rows = firms
         .iter()
         .map(|f| {
@@ -266,6 +267,7 @@ pub async fn insert_firms(
                 Arg::Int(f.lawyer_count),
                 Arg::Int(at),
                 Arg::Int(batch),
+                Arg::opt_text(placed_on.clone()),
             ]
         })
         .collect();
@@ -273,7 +275,7 @@ pub async fn insert_firms(
         conn,
         "firms",
         "name, credit_code, region_code, city_org_id, org_id, scope_path, form, lawyer_count, \
-         created_at, import_batch_id",
+         created_at, import_batch_id, placed_on",
         rows,
     )
     .await?;
@@ -478,4 +480,122 @@ pub async fn codes_by_org(
             .push(r.try_get("credit_code")?);
     }
     Ok(codes)
+}
+
+/// A firm's particulars as edited in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmChange {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub form: String,
+    pub lawyer_count: i64,
+}
+
+/// Whether another firm already has this credit code.
+pub async fn credit_code_taken(
+    conn: &mut AnyConnection,
+    code: &str,
+    except: FirmId,
+) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("SELECT id FROM firms WHERE credit_code = $1 AND id <> $2")
+            .bind(code.to_owned())
+            .bind(except.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Write a firm's new particulars, its new version beginning `on`.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: FirmId,
+    c: &FirmChange,
+    on: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE firms SET name = $1, credit_code = $2, region_code = $3, form = $4, \
+         lawyer_count = $5, placed_on = $6 WHERE id = $7",
+    )
+    .bind(c.name.clone())
+    .bind(c.credit_code.clone())
+    .bind(c.region_code.clone())
+    .bind(c.form.clone())
+    .bind(c.lawyer_count)
+    .bind(on.to_owned())
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Put a firm under another organisation (`None`: none, directly under its city), its new
+/// version beginning `on` (the tally triggers move its counts).
+pub async fn set_org(
+    conn: &mut AnyConnection,
+    id: FirmId,
+    org: Option<OrgId>,
+    scope_path: &TreePath,
+    on: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE firms SET org_id = $1, scope_path = $2, placed_on = $3 WHERE id = $4")
+        .bind(org.map(|o| o.0))
+        .bind(scope_path.as_str().to_owned())
+        .bind(on.to_owned())
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Remove a closed firm (注销) that has no members left; false when it still has some (the
+/// caller keeps its last version in the roster history first).
+pub async fn delete_empty(conn: &mut AnyConnection, id: FirmId) -> StoreResult<bool> {
+    let gone = sqlx::query(
+        "DELETE FROM firms WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM members m WHERE m.firm_id = $1)",
+    )
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(gone.rows_affected() == 1)
+}
+
+/// A firm found nationwide by its exact credit code or a part of its name, with only what a
+/// transfer's sender may know of it: its name and the organisation that would receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFirm {
+    pub id: FirmId,
+    pub name: String,
+    /// The covering organisation, or the city-level node when it has none.
+    pub org_id: OrgId,
+    pub org_name: String,
+}
+
+pub async fn find_nationwide(
+    conn: &mut AnyConnection,
+    query: &str,
+    limit: i64,
+) -> StoreResult<Vec<FoundFirm>> {
+    let mut sql = Sql::new(
+        "SELECT f.id, f.name, o.id AS org_id, o.name AS org_name FROM firms f \
+         JOIN orgs o ON o.id = COALESCE(f.org_id, f.city_org_id) WHERE f.credit_code = ",
+    );
+    sql.text(query.to_owned())
+        .push(" OR f.name LIKE ")
+        .text(format!("%{}%", like_escape(query)))
+        .push(" ESCAPE '\\' ORDER BY f.name, f.id LIMIT ")
+        .int(limit);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FoundFirm {
+                id: FirmId(r.try_get("id")?),
+                name: r.try_get("name")?,
+                org_id: OrgId(r.try_get("org_id")?),
+                org_name: r.try_get("org_name")?,
+            })
+        })
+        .collect()
 }

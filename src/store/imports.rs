@@ -258,9 +258,10 @@ pub async fn insert_members(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let placed_on = super::roster::placement_date(conn).await?;
     let backend = super::sql::backend_of(conn);
     let sql = format!(
-        "INSERT INTO members ({}, import_batch_id) SELECT {}, 1, $2, $2, $3 FROM {} \
+        "INSERT INTO members ({}, import_batch_id) SELECT {}, 1, $2, $2, $4, $3 FROM {} \
          RETURNING id, citizen_id_index",
         super::members::INSERT_COLUMNS,
         super::sql::json_columns(backend, &"ttttbttttttttttiit".chars().collect::<Vec<_>>()),
@@ -279,6 +280,7 @@ pub async fn insert_members(
         .bind(json)
         .bind(now())
         .bind(batch)
+        .bind(placed_on)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()

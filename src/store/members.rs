@@ -264,15 +264,16 @@ pub struct NewMember {
 pub const INSERT_COLUMNS: &str = "name, sex, ethnicity, birth_date, citizen_id_enc, \
      citizen_id_index, citizen_id_masked, category, practice_type, licence_no, education, \
      party_status, joined_on, full_member_on, mobile, firm_id, org_id, org_path, version, \
-     created_at, updated_at";
+     created_at, updated_at, placed_on";
 
 pub async fn insert(conn: &mut AnyConnection, m: &NewMember) -> StoreResult<MemberId> {
     let sql = format!(
         "INSERT INTO members ({INSERT_COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19, $20) \
          RETURNING id"
     );
     let t = now();
+    let placed_on = super::roster::placement_date(conn).await?;
     let id: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(m.name.clone())
         .bind(m.sex.clone())
@@ -293,6 +294,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMember) -> StoreResult<Memb
         .bind(m.org_id.0)
         .bind(m.org_path.as_str().to_owned())
         .bind(t)
+        .bind(placed_on)
         .fetch_one(&mut *conn)
         .await?
         .try_get("id")?;
@@ -323,4 +325,31 @@ pub async fn encrypted_id(conn: &mut AnyConnection, id: MemberId) -> StoreResult
         Some(r) => Some(r.try_get("citizen_id_enc")?),
         None => None,
     })
+}
+
+/// How many members are registered in a firm.
+pub async fn count_in_firm(conn: &mut AnyConnection, firm: FirmId) -> StoreResult<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE firm_id = $1")
+            .bind(firm.0)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?,
+    )
+}
+
+/// The members of a firm whose 组织关系 sits with the organisation `org`.
+pub async fn in_firm_at(
+    conn: &mut AnyConnection,
+    firm: FirmId,
+    org: OrgId,
+) -> StoreResult<Vec<MemberId>> {
+    let rows = sqlx::query("SELECT id FROM members WHERE firm_id = $1 AND org_id = $2 ORDER BY id")
+        .bind(firm.0)
+        .bind(org.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(MemberId(r.try_get("id")?)))
+        .collect()
 }

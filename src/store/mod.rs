@@ -21,6 +21,7 @@ pub mod orgs;
 pub mod packages;
 pub mod registrations;
 pub mod reviews;
+pub mod roster;
 pub mod samples;
 pub mod sessions;
 pub mod sql;
@@ -28,6 +29,7 @@ pub mod summary;
 pub mod survey;
 pub mod tallies;
 pub mod throttle;
+pub mod transfers;
 pub mod users;
 
 use std::str::FromStr;

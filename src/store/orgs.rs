@@ -151,8 +151,8 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewOrg) -> StoreResult<(OrgI
     let placeholder = format!("#{}", crate::crypto::random_token());
     let id: i64 = sqlx::query(
         "INSERT INTO orgs (parent_id, path, depth, level, kind, name, region_code, \
-         secretary_name, contact_phone, formed_on, created_at, import_batch_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         secretary_name, contact_phone, formed_on, created_at, import_batch_id, placed_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(new.parent.as_ref().map(|p| p.0.0))
     .bind(placeholder)
@@ -166,6 +166,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewOrg) -> StoreResult<(OrgI
     .bind(new.formed_on.clone())
     .bind(now())
     .bind(new.import_batch_id)
+    .bind(super::roster::placement_date(conn).await?)
     .fetch_one(&mut *conn)
     .await?
     .try_get("id")?;
@@ -436,4 +437,68 @@ pub async fn org_lines(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<V
             org,
         })
         .collect())
+}
+
+/// An organisation's particulars as edited in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgChange {
+    pub name: String,
+    pub kind: OrgKind,
+    pub secretary_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub formed_on: Option<String>,
+}
+
+/// Write an organisation's new particulars, its new version beginning `on`; a change of
+/// kind recounts its firms as own or joint (the tally triggers watch the firms, not the
+/// organisation's kind).
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: OrgId,
+    c: &OrgChange,
+    on: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE orgs SET name = $1, kind = $2, secretary_name = $3, contact_phone = $4, \
+         formed_on = $5, placed_on = $6 WHERE id = $7",
+    )
+    .bind(c.name.clone())
+    .bind(c.kind.code())
+    .bind(c.secretary_name.clone())
+    .bind(c.contact_phone.clone())
+    .bind(c.formed_on.clone())
+    .bind(on.to_owned())
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE org_tallies SET \
+         firms_own = (SELECT COUNT(*) FROM firms f JOIN orgs o ON o.id = f.org_id \
+                      WHERE f.org_id = $1 AND o.kind <> 'joint_branch'), \
+         firms_joint = (SELECT COUNT(*) FROM firms f JOIN orgs o ON o.id = f.org_id \
+                        WHERE f.org_id = $1 AND o.kind = 'joint_branch') \
+         WHERE org_id = $1",
+    )
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether an organisation other than `except` under `parent` already has this name.
+pub async fn name_taken(
+    conn: &mut AnyConnection,
+    parent: OrgId,
+    name: &str,
+    except: Option<OrgId>,
+) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("SELECT id FROM orgs WHERE parent_id = $1 AND name = $2 AND id <> $3")
+            .bind(parent.0)
+            .bind(name.to_owned())
+            .bind(except.map_or(0, |o| o.0))
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some(),
+    )
 }

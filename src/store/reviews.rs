@@ -130,3 +130,22 @@ pub async fn transition(
     }
     Ok(())
 }
+
+/// Every decision on every form of a member (all campaigns), oldest first, with the
+/// campaign's id.
+pub async fn of_member(
+    conn: &mut AnyConnection,
+    member: crate::domain::MemberId,
+) -> StoreResult<Vec<(i64, Review)>> {
+    let rows = sqlx::query(
+        "SELECT r.campaign_id, v.decision, v.reason_code, v.note, v.reviewer_name, \
+         v.reviewer_role, v.digest, v.snapshot, v.at FROM registration_reviews v \
+         JOIN registrations r ON r.id = v.registration_id WHERE r.member_id = $1 ORDER BY v.id",
+    )
+    .bind(member.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("campaign_id")?, review_from_row(r)?)))
+        .collect()
+}

@@ -36,6 +36,7 @@ pub struct OrgPage {
     view: OrgView,
     can_manage_users: bool,
     can_add_members: bool,
+    can_edit: bool,
 }
 
 pub async fn org(
@@ -52,6 +53,8 @@ pub async fn org(
         can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
             == Decision::Allow,
         can_add_members: authorize(&user.actor, Action::ManageMembers, Some(&view.org.path))
+            == Decision::Allow,
+        can_edit: authorize(&user.actor, Action::EditDirectory, Some(&view.org.path))
             == Decision::Allow,
         ctx: Some(Ctx::new(&user, "tree")),
         view,
@@ -245,6 +248,7 @@ pub struct FirmPage {
     firm: Firm,
     form_label: &'static str,
     coverage_label: &'static str,
+    can_edit: bool,
 }
 
 pub async fn firm(
@@ -261,6 +265,8 @@ pub async fn firm(
         ctx: Some(Ctx::new(&user, "firms")),
         form_label: form_label(&firm.form),
         coverage_label: Coverage::of(&firm).label(),
+        can_edit: authorize(&user.actor, Action::EditDirectory, Some(&firm.scope_path))
+            == Decision::Allow,
         firm,
     })
 }

@@ -29,11 +29,14 @@ mod path;
 mod registration;
 mod remind;
 mod reviews;
+mod roster;
 mod samples;
 mod session;
 mod summary;
 mod survey;
 mod template;
+mod transfer;
+mod upkeep;
 mod users;
 mod view;
 
@@ -126,6 +129,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/firms", get(directory::firms))
         .route("/firms/{id}", get(directory::firm))
+        .route(
+            "/firms/{id}/edit",
+            get(upkeep::firm_edit).post(upkeep::firm_save),
+        )
+        .route("/firms/{id}/move", post(upkeep::firm_move))
+        .route("/firms/{id}/close", post(upkeep::firm_close))
+        .route(
+            "/orgs/{id}/edit",
+            get(upkeep::org_edit).post(upkeep::org_save),
+        )
+        .route("/orgs/{id}/rosters", get(roster::show))
+        .route("/orgs/{id}/rosters/print", get(roster::print))
+        .route("/orgs/{id}/rosters/export", get(roster::export))
+        .route("/orgs/{id}/archive", get(roster::org))
+        .route("/members/{id}/archive", get(roster::member))
+        .route(
+            "/members/{id}/transfer",
+            get(transfer::new).post(transfer::start),
+        )
+        .route("/orgs/{id}/transfers", get(transfer::list))
+        .route("/transfers/{id}", get(transfer::show))
+        .route("/transfers/{id}/accept", post(transfer::accept))
+        .route("/transfers/{id}/refuse", post(transfer::refuse))
+        .route("/transfers/{id}/cancel", post(transfer::cancel))
         .route("/members", get(directory::members))
         .route(
             "/members/new",

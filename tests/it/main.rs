@@ -17,6 +17,7 @@ mod four_eyes;
 mod guided;
 mod helpers;
 mod import;
+mod living;
 mod membership;
 mod org_registration;
 mod pages;

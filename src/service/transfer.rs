@@ -1,0 +1,353 @@
+//! 组织关系转接 (转出/转入): the sending organisation starts a member's transfer to a firm found
+//! anywhere in the country, the receiving organisation accepts or refuses it, the sender may
+//! withdraw it while it waits; the lowest common ancestor and everything above see it.
+
+use super::{Caller, ServiceError, ServiceResult, refusal::Refusal};
+use crate::authz::Action;
+use crate::domain::{FieldError, FirmId, MemberId, NoticeKind, OrgId, TreePath};
+use crate::store::audit::{self, NewEvent};
+use crate::store::notifications::{self, To};
+use crate::store::roster::{self, RecordKind};
+use crate::store::transfers::{self, NewTransfer, TransferState};
+
+pub use crate::store::firms::FoundFirm;
+pub use crate::store::transfers::{Direction, Transfer};
+
+super::area!(TransferService);
+
+/// What the sender types: the receiving firm (picked from a search), why, and from when.
+#[derive(Debug, Clone, Default)]
+pub struct TransferInput {
+    pub to_firm: Option<FirmId>,
+    pub reason: String,
+    pub effective_on: String,
+}
+
+/// The deepest node both paths lie under.
+pub fn common_ancestor(a: &TreePath, b: &TreePath) -> TreePath {
+    let (x, y) = (a.ids(), b.ids());
+    let mut path = TreePath::root(x[0]);
+    for (i, (p, q)) in x.iter().zip(y.iter()).enumerate() {
+        if p != q {
+            break;
+        }
+        if i > 0 {
+            path = path.child(*p);
+        }
+    }
+    path
+}
+
+async fn open_case(conn: &mut sqlx::AnyConnection, member: MemberId) -> ServiceResult<bool> {
+    let Some(c) = crate::store::campaigns::latest(conn).await? else {
+        return Ok(false);
+    };
+    Ok(crate::store::cases::of_member(conn, c.id, member)
+        .await?
+        .is_some_and(|k| k.state == crate::domain::case::CaseState::Open))
+}
+
+impl TransferService<'_> {
+    /// Firms anywhere in the country whose credit code is `query` or whose name contains it:
+    /// only the firm's name and the organisation that would receive (nothing else of it).
+    pub async fn find_receivers(
+        &self,
+        caller: Caller<'_>,
+        query: &str,
+    ) -> ServiceResult<Vec<FoundFirm>> {
+        caller.require(Action::ManageMembers, None)?;
+        let q = query.trim();
+        if q.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.acquire().await?;
+        Ok(crate::store::firms::find_nationwide(&mut conn, q, 20).await?)
+    }
+
+    /// Start a member's transfer to another firm (and its organisation).
+    pub async fn start(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        input: &TransferInput,
+    ) -> ServiceResult<i64> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut errors = Vec::new();
+        if input.to_firm.is_none() {
+            errors.push(FieldError::new("to_firm", "请先查找并选择转入的律师事务所"));
+        }
+        let reason = input.reason.trim().to_owned();
+        if reason.is_empty() {
+            errors.push(FieldError::new(
+                "reason",
+                "请填写转接原因，例如“调入某某律师事务所执业”",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let Some(to_firm) = input.to_firm else {
+            return Err(ServiceError::Invalid(Vec::new()));
+        };
+        let mut tx = self.db.begin().await?;
+        let member = crate::store::members::get(&mut tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        let firm = crate::store::firms::get(&mut tx, to_firm)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Invalid(vec![FieldError::new("to_firm", "未找到该律师事务所")])
+            })?;
+        let to_org = firm.org_id.unwrap_or(firm.city_org_id);
+        if to_firm == member.firm_id && to_org == member.org_id {
+            return Err(ServiceError::Conflict(Refusal::TransferToSelf));
+        }
+        if open_case(&mut tx, member_id).await? {
+            return Err(ServiceError::Conflict(Refusal::CaseOpen));
+        }
+        super::upkeep::ensure_open_unlocked(&mut tx, &[member.org_id]).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Member, member_id.0).await?;
+        let on = super::upkeep::effective_on(&input.effective_on, placed.as_deref())?;
+        let from_firm = crate::store::firms::get(&mut tx, member.firm_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let common = common_ancestor(&member.org_path, &firm.scope_path);
+        let new = NewTransfer {
+            member_id,
+            member_name: member.name.clone(),
+            from: (
+                member.org_id,
+                member.firm_id,
+                from_firm.name.clone(),
+                member.org_path.clone(),
+            ),
+            to: (to_org, to_firm, firm.name.clone(), firm.scope_path.clone()),
+            common_path: common,
+            reason: reason.clone(),
+            effective_on: on.clone(),
+            started_name: by_name(caller),
+        };
+        let id = transfers::insert(&mut tx, &new)
+            .await?
+            .ok_or(ServiceError::Conflict(Refusal::TransferPending))?;
+        notifications::send(
+            &mut tx,
+            To::Staff(to_org),
+            NoticeKind::Other,
+            &format!("有一名党员的组织关系待转入：{}", member.name),
+            &format!("/transfers/{id}"),
+            None,
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "transfer.start",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({
+                    "transfer": id, "name": member.name, "from": from_firm.name,
+                    "to": firm.name, "reason": reason, "effective_on": on,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A transfer the caller may see: sender's side, receiver's side, or above them both.
+    pub async fn get(&self, caller: Caller<'_>, id: i64) -> ServiceResult<TransferView> {
+        caller.require(Action::ReadDirectory, None)?;
+        let mut conn = self.db.acquire().await?;
+        let t = transfers::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let may = |p: &TreePath| caller.require(Action::ManageMembers, Some(p)).is_ok();
+        let sees = [&t.from_path, &t.to_path, &t.common_path]
+            .iter()
+            .any(|p| caller.require(Action::ReadDirectory, Some(p)).is_ok());
+        if !sees {
+            return Err(ServiceError::NotFound);
+        }
+        let pending = t.state == TransferState::Pending;
+        Ok(TransferView {
+            can_decide: pending && may(&t.to_path),
+            can_cancel: pending && may(&t.from_path),
+            transfer: t,
+        })
+    }
+
+    /// The receiving side takes the member in: the member, their forms and counts move.
+    pub async fn accept(&self, caller: Caller<'_>, id: i64, note: &str) -> ServiceResult<()> {
+        self.decide(caller, id, TransferState::Accepted, note).await
+    }
+
+    /// The receiving side refuses (with a reason the sender reads).
+    pub async fn refuse(&self, caller: Caller<'_>, id: i64, note: &str) -> ServiceResult<()> {
+        if note.trim().is_empty() {
+            return Err(ServiceError::Invalid(vec![FieldError::new(
+                "note",
+                "拒收时请说明原因",
+            )]));
+        }
+        self.decide(caller, id, TransferState::Refused, note).await
+    }
+
+    /// The sending side withdraws a transfer still waiting.
+    pub async fn cancel(&self, caller: Caller<'_>, id: i64) -> ServiceResult<()> {
+        self.decide(caller, id, TransferState::Cancelled, "").await
+    }
+
+    async fn decide(
+        &self,
+        caller: Caller<'_>,
+        id: i64,
+        state: TransferState,
+        note: &str,
+    ) -> ServiceResult<()> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut tx = self.db.begin().await?;
+        let t = transfers::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let side = if state == TransferState::Cancelled {
+            &t.from_path
+        } else {
+            &t.to_path
+        };
+        caller.require(Action::ManageMembers, Some(side))?;
+        if t.state != TransferState::Pending {
+            return Err(ServiceError::Conflict(Refusal::TransferDecided(
+                t.state.label(),
+            )));
+        }
+        let member = crate::store::members::get(&mut tx, t.member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if state == TransferState::Accepted {
+            if member.org_id != t.from_org_id || member.firm_id != t.from_firm_id {
+                return Err(ServiceError::Conflict(Refusal::TransferStale));
+            }
+            let firm = crate::store::firms::get(&mut tx, t.to_firm_id).await?;
+            let Some(firm) = firm.filter(|f| f.org_id.unwrap_or(f.city_org_id) == t.to_org_id)
+            else {
+                return Err(ServiceError::Conflict(Refusal::TransferStale));
+            };
+            if open_case(&mut tx, t.member_id).await? {
+                return Err(ServiceError::Conflict(Refusal::CaseOpen));
+            }
+            super::upkeep::ensure_open_unlocked(&mut tx, &[t.from_org_id, t.to_org_id]).await?;
+            let placed = roster::placed_on(&mut tx, RecordKind::Member, t.member_id.0).await?;
+            let on = match placed.as_deref() {
+                Some(p) if p > t.effective_on.as_str() => p.to_owned(),
+                _ => t.effective_on.clone(),
+            };
+            if let Some(v) = roster::member_version(&mut tx, t.member_id, &on, "transfer").await? {
+                roster::keep(&mut tx, &v).await?;
+            }
+            transfers::move_member(
+                &mut tx,
+                t.member_id,
+                (t.to_org_id, t.to_firm_id, &firm.scope_path),
+                &on,
+            )
+            .await?;
+        }
+        if !transfers::decide(&mut tx, id, state, &by_name(caller), note.trim()).await? {
+            return Err(ServiceError::Conflict(Refusal::Raced(
+                "该转接刚刚已被他人处理，请刷新页面".into(),
+            )));
+        }
+        let (tell, title) = match state {
+            TransferState::Accepted => (
+                t.from_org_id,
+                format!("{} 的组织关系已转入{}", t.member_name, t.to_org_name),
+            ),
+            TransferState::Refused => (
+                t.from_org_id,
+                format!("{} 的组织关系转接被拒收：{}", t.member_name, note.trim()),
+            ),
+            _ => (
+                t.to_org_id,
+                format!("{} 的组织关系转接已由转出方撤回", t.member_name),
+            ),
+        };
+        notifications::send(
+            &mut tx,
+            To::Staff(tell),
+            NoticeKind::Other,
+            &title,
+            &format!("/transfers/{id}"),
+            None,
+        )
+        .await?;
+        let action = match state {
+            TransferState::Accepted => "transfer.accept",
+            TransferState::Refused => "transfer.refuse",
+            _ => "transfer.cancel",
+        };
+        let path = if state == TransferState::Accepted {
+            t.to_path.clone()
+        } else {
+            member.org_path.clone()
+        };
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action,
+                target_kind: "member",
+                target_id: t.member_id.to_string(),
+                target_path: &path,
+                detail: serde_json::json!({
+                    "transfer": id, "name": t.member_name, "from": t.from_firm_name,
+                    "to": t.to_firm_name, "note": note.trim(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Transfers the subtree of `org` (the caller's own node by default) sees, newest first.
+    pub async fn list(
+        &self,
+        caller: Caller<'_>,
+        org: Option<OrgId>,
+        direction: Direction,
+        pending_only: bool,
+        page: i64,
+    ) -> ServiceResult<(
+        crate::store::orgs::Page<Transfer>,
+        Option<crate::store::orgs::Org>,
+    )> {
+        let (scope, node) = self.directory().narrowed_scope(caller, org).await?;
+        let crate::authz::Scope::Subtree(path) = scope else {
+            return Err(ServiceError::NotFound);
+        };
+        let mut conn = self.db.acquire().await?;
+        let page =
+            transfers::list(&mut conn, &path, direction, pending_only, page.max(1), 50).await?;
+        Ok((page, node))
+    }
+}
+
+/// A transfer and what the caller may do with it.
+#[derive(Debug, Clone)]
+pub struct TransferView {
+    pub transfer: Transfer,
+    pub can_decide: bool,
+    pub can_cancel: bool,
+}
+
+fn by_name(caller: Caller<'_>) -> String {
+    match caller {
+        Caller::User(a) => format!("{}（{}）", a.display_name, a.org_name),
+        Caller::Operator => "命令行".into(),
+    }
+}

@@ -1,0 +1,528 @@
+//! Keeping the directory current after (and during) a campaign: a firm's particulars, its
+//! closing (注销), moving a firm to another organisation (or its own new one), and an
+//! organisation's particulars — each version it ends kept in the roster history.
+
+use super::{Caller, ServiceError, ServiceResult, refusal::Refusal};
+use crate::authz::Action;
+use crate::domain::{FieldError, FirmId, OrgId, OrgKind, OrgLevel};
+use crate::store::audit::{self, NewEvent};
+use crate::store::firms::{self, FirmChange};
+use crate::store::orgs::{self, OrgChange};
+use crate::store::roster::{self, RecordKind};
+use crate::store::transfers;
+
+super::area!(UpkeepService);
+
+/// A firm's particulars as typed on its edit page.
+#[derive(Debug, Clone, Default)]
+pub struct FirmInput {
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub form: String,
+    pub lawyer_count: String,
+    /// The day the change took effect (`YYYY-MM-DD`); empty: today.
+    pub effective_on: String,
+}
+
+/// An organisation's particulars as typed on its edit page.
+#[derive(Debug, Clone, Default)]
+pub struct OrgInput {
+    pub name: String,
+    pub kind: String,
+    pub secretary_name: String,
+    pub contact_phone: String,
+    pub formed_on: String,
+    pub effective_on: String,
+}
+
+/// Where a firm goes: directly under its city (no organisation), an organisation of its city,
+/// or a new organisation of its own created for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cover {
+    None,
+    Org(OrgId),
+    New { name: String, kind: OrgKind },
+}
+
+/// The 组织形式 codes a firm may have.
+pub const FIRM_FORMS: [&str; 4] = ["partnership", "state", "sole", "other"];
+
+/// The day a change takes effect: the date typed (not after today, not before the record's
+/// current version began), or today when none was typed (or its version's start when that
+/// lies ahead, as for a campaign whose cut-off is still to come).
+pub(crate) fn effective_on(typed: &str, placed: Option<&str>) -> ServiceResult<String> {
+    let today = super::beijing_today().to_string();
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(match placed {
+            Some(p) if p > today.as_str() => p.to_owned(),
+            _ => today,
+        });
+    }
+    if crate::forms::rules::parse_date(typed).is_none() {
+        return Err(ServiceError::Invalid(vec![FieldError::new(
+            "effective_on",
+            "生效日期应为“年-月-日”，例如 2019-03-01",
+        )]));
+    }
+    if typed > today.as_str() {
+        return Err(ServiceError::Conflict(Refusal::EffectiveInFuture));
+    }
+    if let Some(p) = placed
+        && typed < p
+    {
+        return Err(ServiceError::Conflict(Refusal::EffectiveTooEarly(
+            p.to_owned(),
+        )));
+    }
+    Ok(typed.to_owned())
+}
+
+/// Refuse a change to the data of these nodes while the open campaign has any of their
+/// packages with the parent (a closed campaign locks nothing: the roster lives on).
+pub(crate) async fn ensure_open_unlocked(
+    conn: &mut sqlx::AnyConnection,
+    nodes: &[OrgId],
+) -> ServiceResult<()> {
+    if let Some(c) = crate::store::campaigns::latest(conn).await?
+        && c.closed_at.is_none()
+    {
+        for n in nodes {
+            super::package::ensure_unlocked(conn, c.id, *n).await?;
+        }
+    }
+    Ok(())
+}
+
+fn firm_change(input: &FirmInput) -> ServiceResult<FirmChange> {
+    let mut errors = Vec::new();
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "请填写律师事务所名称"));
+    }
+    let credit_code = match crate::domain::CreditCode::parse_law_firm(&input.credit_code) {
+        Ok(c) => c.as_str().to_owned(),
+        Err(e) => {
+            errors.push(FieldError::new("credit_code", e.to_string()));
+            String::new()
+        }
+    };
+    let region_code = input.region_code.trim().to_owned();
+    if !crate::forms::divisions::codes().contains(&region_code) {
+        errors.push(FieldError::new(
+            "region_code",
+            "行政区划代码应为6位国家标准代码（GB/T 2260），例如 110105",
+        ));
+    }
+    let form = input.form.trim().to_owned();
+    if !FIRM_FORMS.contains(&form.as_str()) {
+        errors.push(FieldError::new("form", "请选择组织形式"));
+    }
+    let lawyer_count = match input.lawyer_count.trim().parse::<i64>() {
+        Ok(n) if (0..=100_000).contains(&n) => n,
+        _ => {
+            errors.push(FieldError::new("lawyer_count", "律师人数应为不小于0的整数"));
+            0
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    Ok(FirmChange {
+        name,
+        credit_code,
+        region_code,
+        form,
+        lawyer_count,
+    })
+}
+
+impl UpkeepService<'_> {
+    /// A firm to edit, found in the caller's subtree.
+    async fn editable_firm(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        id: FirmId,
+    ) -> ServiceResult<firms::Firm> {
+        caller.require(Action::EditDirectory, None)?;
+        let firm = firms::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&firm.scope_path))?;
+        Ok(firm)
+    }
+
+    /// Change a firm's particulars (name, credit code, region, 组织形式, lawyers).
+    pub async fn edit_firm(
+        &self,
+        caller: Caller<'_>,
+        id: FirmId,
+        input: &FirmInput,
+    ) -> ServiceResult<()> {
+        let change = firm_change(input)?;
+        let mut tx = self.db.begin().await?;
+        let firm = self.editable_firm(&mut tx, caller, id).await?;
+        let before = FirmChange {
+            name: firm.name.clone(),
+            credit_code: firm.credit_code.clone(),
+            region_code: firm.region_code.clone(),
+            form: firm.form.clone(),
+            lawyer_count: firm.lawyer_count,
+        };
+        if before == change {
+            return Ok(());
+        }
+        let nodes: Vec<OrgId> = std::iter::once(firm.city_org_id)
+            .chain(firm.org_id)
+            .collect();
+        ensure_open_unlocked(&mut tx, &nodes).await?;
+        if change.credit_code != firm.credit_code
+            && firms::credit_code_taken(&mut tx, &change.credit_code, id).await?
+        {
+            return Err(ServiceError::Conflict(Refusal::CreditCodeTaken));
+        }
+        let placed = roster::placed_on(&mut tx, RecordKind::Firm, id.0).await?;
+        let on = effective_on(&input.effective_on, placed.as_deref())?;
+        roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "edit")).await?;
+        firms::update(&mut tx, id, &change, &on).await?;
+        let mut changed = serde_json::Map::new();
+        for (field, old, new) in [
+            ("律师事务所名称", &before.name, &change.name),
+            ("统一社会信用代码", &before.credit_code, &change.credit_code),
+            ("行政区划代码", &before.region_code, &change.region_code),
+            (
+                "组织形式",
+                &firms::form_label(&before.form).to_owned(),
+                &firms::form_label(&change.form).to_owned(),
+            ),
+            (
+                "律师人数",
+                &before.lawyer_count.to_string(),
+                &change.lawyer_count.to_string(),
+            ),
+        ] {
+            if old != new {
+                changed.insert(field.to_owned(), serde_json::json!([old, new]));
+            }
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "firm.edit",
+                target_kind: "firm",
+                target_id: id.to_string(),
+                target_path: &firm.scope_path,
+                detail: serde_json::json!({ "name": change.name, "effective_on": on, "changed": changed }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Close a firm (注销) from a date: refused while members are still registered in it; its
+    /// last version stays in the roster history, so past rosters still list it.
+    pub async fn close_firm(
+        &self,
+        caller: Caller<'_>,
+        id: FirmId,
+        effective: &str,
+        note: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let firm = self.editable_firm(&mut tx, caller, id).await?;
+        let members = crate::store::members::count_in_firm(&mut tx, id).await?;
+        if members > 0 {
+            return Err(ServiceError::Conflict(Refusal::FirmHasMembers(members)));
+        }
+        let nodes: Vec<OrgId> = std::iter::once(firm.city_org_id)
+            .chain(firm.org_id)
+            .collect();
+        ensure_open_unlocked(&mut tx, &nodes).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Firm, id.0).await?;
+        let on = effective_on(effective, placed.as_deref())?;
+        let mut version = roster::firm_version(&firm, placed, &on, "close");
+        version.detail["note"] = note.trim().into();
+        roster::keep(&mut tx, &version).await?;
+        if !firms::delete_empty(&mut tx, id).await? {
+            return Err(ServiceError::Conflict(Refusal::Raced(
+                "该律师事务所刚刚有党员转入，未能注销，请刷新后再试".into(),
+            )));
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "firm.close",
+                target_kind: "firm",
+                target_id: id.to_string(),
+                target_path: &firm.scope_path,
+                detail: serde_json::json!({
+                    "name": firm.name, "credit_code": firm.credit_code, "effective_on": on,
+                    "note": note.trim(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Put a firm under another organisation of its city, a new organisation of its own, or
+    /// none; the members whose 组织关系 sat with its old organisation move with it.
+    pub async fn move_firm(
+        &self,
+        caller: Caller<'_>,
+        id: FirmId,
+        to: &Cover,
+        effective: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let firm = self.editable_firm(&mut tx, caller, id).await?;
+        let city = orgs::get(&mut tx, firm.city_org_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Firm, id.0).await?;
+        let on = effective_on(effective, placed.as_deref())?;
+        let target: Option<(OrgId, crate::domain::TreePath, String)> = match to {
+            Cover::None => None,
+            Cover::Org(o) => {
+                let org = orgs::get(&mut tx, *o)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
+                if org.parent_id != Some(city.id) || org.level != OrgLevel::Firm {
+                    return Err(ServiceError::Invalid(vec![FieldError::new(
+                        "org",
+                        "只能划入本律所所属地市级党组织下的律师事务所党组织",
+                    )]));
+                }
+                Some((org.id, org.path, org.name))
+            }
+            Cover::New { name, kind } => {
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err(ServiceError::Invalid(vec![FieldError::new(
+                        "new_name",
+                        "请填写新建党组织的名称",
+                    )]));
+                }
+                if !kind.allowed_at(OrgLevel::Firm) {
+                    return Err(ServiceError::Conflict(Refusal::KindNotAllowed(
+                        kind.label(),
+                    )));
+                }
+                if orgs::name_taken(&mut tx, city.id, name, None).await? {
+                    return Err(ServiceError::Conflict(Refusal::OrgNameTaken));
+                }
+                let (oid, path) = orgs::insert(
+                    &mut tx,
+                    &orgs::NewOrg::bare(
+                        Some((city.id, city.path.clone())),
+                        OrgLevel::Firm,
+                        *kind,
+                        name.to_owned(),
+                        Some(firm.region_code.clone()),
+                    ),
+                )
+                .await?;
+                sqlx::query("UPDATE orgs SET placed_on = $1 WHERE id = $2")
+                    .bind(on.clone())
+                    .bind(oid.0)
+                    .execute(&mut *tx)
+                    .await?;
+                Some((oid, path, name.to_owned()))
+            }
+        };
+        if target.as_ref().map(|t| t.0) == firm.org_id {
+            return Err(ServiceError::Conflict(Refusal::SamePlace));
+        }
+        let mut nodes = vec![city.id];
+        nodes.extend(firm.org_id);
+        nodes.extend(target.as_ref().map(|t| t.0));
+        ensure_open_unlocked(&mut tx, &nodes).await?;
+        roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "move")).await?;
+        let (new_org, new_path) = match &target {
+            Some((o, p, _)) => (Some(*o), p.clone()),
+            None => (None, city.path.clone()),
+        };
+        firms::set_org(&mut tx, id, new_org, &new_path, &on).await?;
+        // Members whose 组织关系 sat with the firm's old organisation (or its city, when it had
+        // none) follow the firm.
+        let old_home = firm.org_id.unwrap_or(city.id);
+        let new_home = new_org.unwrap_or(city.id);
+        let moving = crate::store::members::in_firm_at(&mut tx, id, old_home).await?;
+        for m in &moving {
+            let placed_m = roster::placed_on(&mut tx, RecordKind::Member, m.0).await?;
+            let on_m = match placed_m.as_deref() {
+                Some(p) if p > on.as_str() => p.to_owned(),
+                _ => on.clone(),
+            };
+            if let Some(v) = roster::member_version(&mut tx, *m, &on_m, "move").await? {
+                roster::keep(&mut tx, &v).await?;
+            }
+            transfers::move_member(&mut tx, *m, (new_home, id, &new_path), &on_m).await?;
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "firm.move",
+                target_kind: "firm",
+                target_id: id.to_string(),
+                target_path: &city.path,
+                detail: serde_json::json!({
+                    "name": firm.name,
+                    "from": firm.org_name.clone().unwrap_or_else(|| "未建立党组织".into()),
+                    "to": target.as_ref().map_or("未建立党组织".to_owned(), |t| t.2.clone()),
+                    "created": matches!(to, Cover::New { .. }),
+                    "members": moving.len(),
+                    "effective_on": on,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Change an organisation's particulars: name, kind (a 支部 becoming a 总支), 书记, phone,
+    /// date formed.
+    pub async fn edit_org(
+        &self,
+        caller: Caller<'_>,
+        id: OrgId,
+        input: &OrgInput,
+    ) -> ServiceResult<()> {
+        caller.require(Action::EditDirectory, None)?;
+        let mut tx = self.db.begin().await?;
+        let org = orgs::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&org.path))?;
+        let mut errors = Vec::new();
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            errors.push(FieldError::new("name", "请填写党组织名称"));
+        }
+        let kind = OrgKind::from_code(input.kind.trim());
+        if kind.is_none() {
+            errors.push(FieldError::new("kind", "请选择党组织类别"));
+        }
+        let formed_on = Some(input.formed_on.trim().to_owned()).filter(|s| !s.is_empty());
+        if let Some(f) = &formed_on
+            && crate::forms::rules::parse_date(f).is_none()
+        {
+            errors.push(FieldError::new("formed_on", "成立时间应为“年-月-日”"));
+        }
+        let phone = Some(input.contact_phone.trim().to_owned()).filter(|s| !s.is_empty());
+        if let Some(p) = &phone
+            && (p.chars().count() > 20
+                || !p.chars().all(|c| c.is_ascii_digit() || "-+() ".contains(c)))
+        {
+            errors.push(FieldError::new("contact_phone", "联系电话只能含数字和“-”"));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        let Some(kind) = kind else {
+            return Err(ServiceError::Invalid(Vec::new()));
+        };
+        if !kind.allowed_at(org.level) {
+            return Err(ServiceError::Conflict(Refusal::KindNotAllowed(
+                kind.label(),
+            )));
+        }
+        let change = OrgChange {
+            name,
+            kind,
+            secretary_name: Some(input.secretary_name.trim().to_owned()).filter(|s| !s.is_empty()),
+            contact_phone: phone,
+            formed_on,
+        };
+        let before = OrgChange {
+            name: org.name.clone(),
+            kind: org.kind,
+            secretary_name: org.secretary_name.clone(),
+            contact_phone: org.contact_phone.clone(),
+            formed_on: org.formed_on.clone(),
+        };
+        if before == change {
+            return Ok(());
+        }
+        if let Some(parent) = org.parent_id
+            && change.name != org.name
+            && orgs::name_taken(&mut tx, parent, &change.name, Some(id)).await?
+        {
+            return Err(ServiceError::Conflict(Refusal::OrgNameTaken));
+        }
+        ensure_open_unlocked(&mut tx, &[id]).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Org, id.0).await?;
+        let on = effective_on(&input.effective_on, placed.as_deref())?;
+        let parent_name = match org.parent_id {
+            Some(p) => orgs::get(&mut tx, p)
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        roster::keep(
+            &mut tx,
+            &roster::org_version(&org, &parent_name, placed, &on, "edit"),
+        )
+        .await?;
+        orgs::update(&mut tx, id, &change, &on).await?;
+        let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+        let mut changed = serde_json::Map::new();
+        for (field, old, new) in [
+            ("名称", before.name.clone(), change.name.clone()),
+            (
+                "类别",
+                before.kind.label().to_owned(),
+                change.kind.label().to_owned(),
+            ),
+            (
+                "书记",
+                opt(&before.secretary_name),
+                opt(&change.secretary_name),
+            ),
+            (
+                "联系电话",
+                opt(&before.contact_phone),
+                opt(&change.contact_phone),
+            ),
+            ("成立时间", opt(&before.formed_on), opt(&change.formed_on)),
+        ] {
+            if old != new {
+                changed.insert(field.to_owned(), serde_json::json!([old, new]));
+            }
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "org.edit",
+                target_kind: "org",
+                target_id: id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({ "name": change.name, "effective_on": on, "changed": changed }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The organisations a firm of `city` may be put under (for the move form).
+    pub async fn covers_of_city(
+        &self,
+        caller: Caller<'_>,
+        firm: FirmId,
+    ) -> ServiceResult<(firms::Firm, Vec<orgs::Org>)> {
+        let mut conn = self.db.acquire().await?;
+        let firm = self.editable_firm(&mut conn, caller, firm).await?;
+        let kids =
+            orgs::children(&mut conn, firm.city_org_id, super::directory::MAX_CHILDREN).await?;
+        Ok((firm, kids))
+    }
+}
