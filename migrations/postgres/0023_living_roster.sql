@@ -9,6 +9,9 @@
 ALTER TABLE members ADD COLUMN placed_on TEXT;
 ALTER TABLE firms ADD COLUMN placed_on TEXT;
 ALTER TABLE orgs ADD COLUMN placed_on TEXT;
+-- An organisation dissolved (撤销, or merged into another) keeps its row for the records
+-- that name it; from this date it has no members, firms or children and no list shows it.
+ALTER TABLE orgs ADD COLUMN dissolved_on TEXT;
 
 -- What is on record when the migration runs has been there since the first campaign's cut-off.
 UPDATE members SET placed_on = (SELECT MIN(cutoff_date) FROM campaigns);

@@ -46,6 +46,10 @@ pub struct Args {
     /// 向审计日志一次追加这么多条带哈希链的事件（供测量 dengji audit verify；会改动基准库）；只做这一项
     #[arg(long, default_value_t = 0)]
     audit_fill: u64,
+    /// 名册基准：在演示省内办理这么多次组织关系转接（并将演示党员往返转接 20 次；会改动基准库），
+    /// 再测过去日期的省级名册首页与党员档案页；只做这一项
+    #[arg(long, default_value_t = 0)]
+    roster_moves: usize,
 }
 
 struct Stats {
@@ -95,6 +99,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         return Ok(());
     }
     let iterations = args.iterations.max(1);
+    if args.roster_moves > 0 {
+        super::bench_roster::run(&services, &app, args.roster_moves, iterations).await?;
+        services.db.close().await;
+        return Ok(());
+    }
     if args.sample_draws > 0 {
         super::bench_sample::run(&services, &app, args.sample_draws, iterations).await?;
         services.db.close().await;

@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod bench_audit;
 mod bench_import;
+mod bench_roster;
 mod bench_sample;
 mod campaign;
 mod check;

@@ -86,6 +86,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("firm.close", "注销律师事务所"),
     ("firm.move", "调整律师事务所所属党组织"),
     ("org.edit", "修改党组织信息"),
+    ("org.dissolve", "撤销党组织"),
+    ("org.merge", "合并党组织"),
     ("transfer.start", "发起组织关系转接"),
     ("transfer.accept", "接收组织关系转入"),
     ("transfer.refuse", "拒收组织关系转入"),

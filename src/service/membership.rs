@@ -58,7 +58,7 @@ fn activation_code() -> String {
 }
 
 /// The password hash of an account nobody can use before activation.
-async fn placeholder_hash() -> ServiceResult<String> {
+pub(super) async fn placeholder_hash() -> ServiceResult<String> {
     let pw = random_token();
     tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
@@ -67,7 +67,7 @@ async fn placeholder_hash() -> ServiceResult<String> {
 }
 
 /// A fresh activation code for `user` (stored as a hash); returns it and its expiry.
-async fn new_code(
+pub(super) async fn new_code(
     tx: &mut sqlx::AnyConnection,
     caller: Caller<'_>,
     user: crate::domain::UserId,

@@ -3,6 +3,7 @@
 //! these; neither touches the store for a change directly.
 
 pub mod accountability;
+pub mod accounts;
 pub mod auth;
 pub mod campaign;
 pub mod cases;
@@ -254,6 +255,11 @@ impl Services {
 
     pub fn users(&self) -> users::UsersService<'_> {
         users::UsersService::of(self)
+    }
+
+    /// Working accounts in bulk from a sheet, with activation codes ([`accounts`]).
+    pub fn accounts(&self) -> accounts::AccountsService<'_> {
+        accounts::AccountsService::of(self)
     }
 
     /// 名册 (now or on a past date) and 档案 ([`roster`]).

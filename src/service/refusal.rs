@@ -176,6 +176,21 @@ pub enum Refusal {
     /// The member moved since the transfer was started.
     #[error("该党员发起转接后所在组织已有变化，本转接已失效，请撤回后重新发起")]
     TransferStale,
+    /// Dissolving an organisation that still has members, firms or children (how many).
+    #[error(
+        "该党组织还有 {members} 名党员、{firms} 家律师事务所、{children} 个下级组织，不能撤销；请先办理党员的组织关系转接，并将律师事务所调整到其他党组织（或合并到其他党组织）"
+    )]
+    OrgNotEmpty {
+        members: i64,
+        firms: i64,
+        children: i64,
+    },
+    /// Dissolving or merging an organisation that is no firm-level one.
+    #[error("只能撤销或合并律师事务所党组织（基层党组织）")]
+    NotFirmLevel,
+    /// Merging an organisation into itself or one of another city.
+    #[error("只能合并到同一地市级党组织下的另一个律师事务所党组织")]
+    MergeTarget,
     /// A check by an account the record is not assigned to.
     #[error("该记录已分配给{0}核验")]
     AssignedToAnother(String),

@@ -86,6 +86,8 @@ fn reason_label(r: &str) -> &'static str {
         "transfer" => "组织关系转接",
         "move" => "律所调整所属党组织",
         "close" => "注销",
+        "dissolve" => "撤销",
+        "merge" => "合并",
         _ => "信息变更",
     }
 }

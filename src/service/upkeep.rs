@@ -138,6 +138,36 @@ fn firm_change(input: &FirmInput) -> ServiceResult<FirmChange> {
     })
 }
 
+/// Put a firm under `to` (an organisation of its city, or none) from `on`, keeping its
+/// version, and carry along the members whose 组织关系 sat with its old organisation (or
+/// its city, when it had none); returns how many moved.
+async fn carry_firm(
+    tx: &mut sqlx::AnyConnection,
+    firm: &firms::Firm,
+    city: &orgs::Org,
+    to: (Option<OrgId>, &crate::domain::TreePath),
+    placed: Option<String>,
+    on: &str,
+) -> ServiceResult<usize> {
+    roster::keep(tx, &roster::firm_version(firm, placed, on, "move")).await?;
+    firms::set_org(tx, firm.id, to.0, to.1, on).await?;
+    let old_home = firm.org_id.unwrap_or(city.id);
+    let new_home = to.0.unwrap_or(city.id);
+    let moving = crate::store::members::in_firm_at(tx, firm.id, old_home).await?;
+    for m in &moving {
+        let placed_m = roster::placed_on(tx, RecordKind::Member, m.0).await?;
+        let on_m = match placed_m.as_deref() {
+            Some(p) if p > on => p.to_owned(),
+            _ => on.to_owned(),
+        };
+        if let Some(v) = roster::member_version(tx, *m, &on_m, "move").await? {
+            roster::keep(tx, &v).await?;
+        }
+        transfers::move_member(tx, *m, (new_home, firm.id, to.1), &on_m).await?;
+    }
+    Ok(moving.len())
+}
+
 impl UpkeepService<'_> {
     /// A firm to edit, found in the caller's subtree.
     async fn editable_firm(
@@ -291,7 +321,10 @@ impl UpkeepService<'_> {
                 let org = orgs::get(&mut tx, *o)
                     .await?
                     .ok_or(ServiceError::NotFound)?;
-                if org.parent_id != Some(city.id) || org.level != OrgLevel::Firm {
+                if org.parent_id != Some(city.id)
+                    || org.level != OrgLevel::Firm
+                    || orgs::is_dissolved(&mut tx, org.id).await?
+                {
                     return Err(ServiceError::Invalid(vec![FieldError::new(
                         "org",
                         "只能划入本律所所属地市级党组织下的律师事务所党组织",
@@ -341,28 +374,11 @@ impl UpkeepService<'_> {
         nodes.extend(firm.org_id);
         nodes.extend(target.as_ref().map(|t| t.0));
         ensure_open_unlocked(&mut tx, &nodes).await?;
-        roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "move")).await?;
         let (new_org, new_path) = match &target {
             Some((o, p, _)) => (Some(*o), p.clone()),
             None => (None, city.path.clone()),
         };
-        firms::set_org(&mut tx, id, new_org, &new_path, &on).await?;
-        // Members whose 组织关系 sat with the firm's old organisation (or its city, when it had
-        // none) follow the firm.
-        let old_home = firm.org_id.unwrap_or(city.id);
-        let new_home = new_org.unwrap_or(city.id);
-        let moving = crate::store::members::in_firm_at(&mut tx, id, old_home).await?;
-        for m in &moving {
-            let placed_m = roster::placed_on(&mut tx, RecordKind::Member, m.0).await?;
-            let on_m = match placed_m.as_deref() {
-                Some(p) if p > on.as_str() => p.to_owned(),
-                _ => on.clone(),
-            };
-            if let Some(v) = roster::member_version(&mut tx, *m, &on_m, "move").await? {
-                roster::keep(&mut tx, &v).await?;
-            }
-            transfers::move_member(&mut tx, *m, (new_home, id, &new_path), &on_m).await?;
-        }
+        let moving = carry_firm(&mut tx, &firm, &city, (new_org, &new_path), placed, &on).await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -376,7 +392,7 @@ impl UpkeepService<'_> {
                     "from": firm.org_name.clone().unwrap_or_else(|| "未建立党组织".into()),
                     "to": target.as_ref().map_or("未建立党组织".to_owned(), |t| t.2.clone()),
                     "created": matches!(to, Cover::New { .. }),
-                    "members": moving.len(),
+                    "members": moving,
                     "effective_on": on,
                 }),
             },
@@ -511,6 +527,177 @@ impl UpkeepService<'_> {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Dissolve (撤销) a firm-level organisation from a date: refused while members, firms or
+    /// children remain (they must go somewhere first); its accounts are disabled, its last
+    /// version stays in the roster history.
+    pub async fn dissolve_org(
+        &self,
+        caller: Caller<'_>,
+        id: OrgId,
+        effective: &str,
+        note: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let org = self.dissolvable(&mut tx, caller, id).await?;
+        let (members, firms_n, children) = orgs::dependents(&mut tx, id).await?;
+        if members + firms_n + children > 0 {
+            return Err(ServiceError::Conflict(Refusal::OrgNotEmpty {
+                members,
+                firms: firms_n,
+                children,
+            }));
+        }
+        let on = self.end_org(&mut tx, &org, effective, "dissolve").await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "org.dissolve",
+                target_kind: "org",
+                target_id: id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({
+                    "name": org.name, "effective_on": on, "note": note.trim(),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Merge a firm-level organisation into another of the same city: every firm it covers
+    /// (with the members whose 组织关系 sat with it) goes to `into`, then it is dissolved.
+    pub async fn merge_org(
+        &self,
+        caller: Caller<'_>,
+        id: OrgId,
+        into: OrgId,
+        effective: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let org = self.dissolvable(&mut tx, caller, id).await?;
+        let target = orgs::get(&mut tx, into)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&target.path))?;
+        if into == id
+            || target.parent_id != org.parent_id
+            || target.level != OrgLevel::Firm
+            || orgs::is_dissolved(&mut tx, into).await?
+        {
+            return Err(ServiceError::Conflict(Refusal::MergeTarget));
+        }
+        let city = match org.parent_id {
+            Some(p) => orgs::get(&mut tx, p).await?.ok_or(ServiceError::NotFound)?,
+            None => return Err(ServiceError::Conflict(Refusal::NotFirmLevel)),
+        };
+        ensure_open_unlocked(&mut tx, &[city.id, id, into]).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Org, id.0).await?;
+        let on = effective_on(effective, placed.as_deref())?;
+        let mut moved = 0;
+        let covered = firms::list(
+            &mut tx,
+            &crate::authz::Scope::Subtree(org.path.clone()),
+            &firms::FirmFilter {
+                org: Some(id),
+                page: 1,
+                per_page: 100_000,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+        for f in &covered {
+            let placed_f = roster::placed_on(&mut tx, RecordKind::Firm, f.id.0).await?;
+            let on_f = match placed_f.as_deref() {
+                Some(p) if p > on.as_str() => p.to_owned(),
+                _ => on.clone(),
+            };
+            moved += carry_firm(
+                &mut tx,
+                f,
+                &city,
+                (Some(into), &target.path),
+                placed_f,
+                &on_f,
+            )
+            .await?;
+        }
+        // Anyone left (a member filed at the organisation outside its firms) blocks it.
+        let (members, firms_n, children) = orgs::dependents(&mut tx, id).await?;
+        if members + firms_n + children > 0 {
+            return Err(ServiceError::Conflict(Refusal::OrgNotEmpty {
+                members,
+                firms: firms_n,
+                children,
+            }));
+        }
+        let on = self.end_org(&mut tx, &org, &on, "merge").await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "org.merge",
+                target_kind: "org",
+                target_id: id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({
+                    "name": org.name, "to": target.name, "firms": covered.len(),
+                    "members": moved, "effective_on": on,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A firm-level organisation the caller may dissolve or merge.
+    async fn dissolvable(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
+        id: OrgId,
+    ) -> ServiceResult<orgs::Org> {
+        caller.require(Action::EditDirectory, None)?;
+        let org = orgs::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&org.path))?;
+        if orgs::is_dissolved(conn, id).await? {
+            return Err(ServiceError::NotFound);
+        }
+        if org.level != OrgLevel::Firm {
+            return Err(ServiceError::Conflict(Refusal::NotFirmLevel));
+        }
+        Ok(org)
+    }
+
+    /// End an organisation from the day given: its version kept, the row marked dissolved,
+    /// its accounts disabled; the day it ended.
+    async fn end_org(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        org: &orgs::Org,
+        effective: &str,
+        reason: &str,
+    ) -> ServiceResult<String> {
+        ensure_open_unlocked(tx, &[org.id]).await?;
+        let placed = roster::placed_on(tx, RecordKind::Org, org.id.0).await?;
+        let on = effective_on(effective, placed.as_deref())?;
+        let parent_name = match org.parent_id {
+            Some(p) => orgs::get(tx, p).await?.map(|o| o.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        roster::keep(
+            tx,
+            &roster::org_version(org, &parent_name, placed, &on, reason),
+        )
+        .await?;
+        orgs::dissolve(tx, org.id, &on).await?;
+        crate::store::users::disable_at_org(tx, org.id).await?;
+        Ok(on)
     }
 
     /// The organisations a firm of `city` may be put under (for the move form).

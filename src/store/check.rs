@@ -79,6 +79,13 @@ pub const INVARIANTS: &[Invariant] = &[
               (party_status = 'probationary' AND full_member_on IS NOT NULL)",
     },
     Invariant {
+        name: "已撤销的党组织不应再有党员、律所或下级组织",
+        sql: "SELECT COUNT(*) AS n FROM orgs o WHERE o.dissolved_on IS NOT NULL AND ( \
+              EXISTS (SELECT 1 FROM members m WHERE m.org_id = o.id) OR \
+              EXISTS (SELECT 1 FROM firms f WHERE f.org_id = o.id) OR \
+              EXISTS (SELECT 1 FROM orgs c WHERE c.parent_id = o.id AND c.dissolved_on IS NULL))",
+    },
+    Invariant {
         name: "每个党组织都应有统计计数行",
         sql: "SELECT COUNT(*) AS n FROM orgs o WHERE NOT EXISTS \
               (SELECT 1 FROM org_tallies t WHERE t.org_id = o.id)",

@@ -32,7 +32,7 @@ pub struct Org {
 
 const SELECT: &str = "SELECT o.id, o.parent_id, o.path, o.level, o.kind, o.name, o.region_code, \
      d.name AS region_name, o.secretary_name, o.contact_phone, o.formed_on, \
-     (SELECT COUNT(*) FROM orgs c WHERE c.parent_id = o.id) AS child_count \
+     (SELECT COUNT(*) FROM orgs c WHERE c.parent_id = o.id AND c.dissolved_on IS NULL) AS child_count \
      FROM orgs o LEFT JOIN divisions d ON d.code = o.region_code";
 
 fn from_row(r: &AnyRow) -> StoreResult<Org> {
@@ -95,7 +95,7 @@ pub async fn children(
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE o.parent_id = ")
         .int(parent.0)
-        .push(" ORDER BY COALESCE(o.region_code, '999999'), o.name, o.id LIMIT ")
+        .push(" AND o.dissolved_on IS NULL ORDER BY COALESCE(o.region_code, '999999'), o.name, o.id LIMIT ")
         .int(limit);
     let rows = sql.query().fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
@@ -246,7 +246,7 @@ pub(crate) async fn select_in(
         return Ok(Vec::new());
     };
     let mut sql = Sql::new(SELECT);
-    sql.push(" WHERE 1 = 1");
+    sql.push(" WHERE o.dissolved_on IS NULL");
     push_path_scope(&mut sql, "o.path", path);
     filter(&mut sql);
     let rows = sql.query().fetch_all(&mut *conn).await?;
@@ -263,7 +263,7 @@ pub async fn list(
         Scope::OwnRecord(_) => return Ok(Page::from_rows(Vec::new(), 1, f.per_page)),
     };
     let mut sql = Sql::new(SELECT);
-    sql.push(" WHERE 1 = 1");
+    sql.push(" WHERE o.dissolved_on IS NULL");
     push_path_scope(&mut sql, "o.path", path);
     if let Some(name) = f.name.as_deref().filter(|n| !n.is_empty()) {
         sql.push(" AND o.name LIKE ")
@@ -302,7 +302,7 @@ pub async fn subtree_counts(
     conn: &mut AnyConnection,
     path: &TreePath,
 ) -> StoreResult<SubtreeCounts> {
-    let mut sql = Sql::new("SELECT (SELECT COUNT(*) FROM orgs o WHERE 1 = 1");
+    let mut sql = Sql::new("SELECT (SELECT COUNT(*) FROM orgs o WHERE o.dissolved_on IS NULL");
     push_path_scope(&mut sql, "o.path", path);
     sql.push(") AS orgs, (SELECT COUNT(*) FROM firms f WHERE 1 = 1");
     push_path_scope(&mut sql, "f.scope_path", path);
@@ -492,13 +492,50 @@ pub async fn name_taken(
     name: &str,
     except: Option<OrgId>,
 ) -> StoreResult<bool> {
-    Ok(
-        sqlx::query("SELECT id FROM orgs WHERE parent_id = $1 AND name = $2 AND id <> $3")
-            .bind(parent.0)
-            .bind(name.to_owned())
-            .bind(except.map_or(0, |o| o.0))
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_some(),
+    Ok(sqlx::query(
+        "SELECT id FROM orgs WHERE parent_id = $1 AND name = $2 AND id <> $3 \
+             AND dissolved_on IS NULL",
     )
+    .bind(parent.0)
+    .bind(name.to_owned())
+    .bind(except.map_or(0, |o| o.0))
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// Mark an organisation dissolved from `on` (it keeps its row for the records naming it).
+pub async fn dissolve(conn: &mut AnyConnection, id: OrgId, on: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE orgs SET dissolved_on = $1 WHERE id = $2")
+        .bind(on.to_owned())
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What still hangs under an organisation: its members, the firms it covers, its live
+/// children.
+pub async fn dependents(conn: &mut AnyConnection, id: OrgId) -> StoreResult<(i64, i64, i64)> {
+    let r = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM members WHERE org_id = $1) AS m, \
+         (SELECT COUNT(*) FROM firms WHERE org_id = $1) AS f, \
+         (SELECT COUNT(*) FROM orgs WHERE parent_id = $1 AND dissolved_on IS NULL) AS c",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((r.try_get("m")?, r.try_get("f")?, r.try_get("c")?))
+}
+
+/// Whether an organisation is dissolved.
+pub async fn is_dissolved(conn: &mut AnyConnection, id: OrgId) -> StoreResult<bool> {
+    Ok(sqlx::query("SELECT dissolved_on FROM orgs WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("dissolved_on"))
+        .transpose()?
+        .flatten()
+        .is_some())
 }

@@ -337,7 +337,7 @@ pub async fn record_overdue(
         "INSERT INTO overdue_marks (campaign_id, org_id, deadline, recorded_at) \
          SELECT $1, o.id, COALESCE((SELECT e.until FROM deadline_extensions e \
                 WHERE e.org_id = o.id AND e.campaign_id = $1 ORDER BY e.id DESC LIMIT 1), $3), $5 \
-         FROM orgs o WHERE o.level = $2 \
+         FROM orgs o WHERE o.level = $2 AND o.dissolved_on IS NULL \
          AND COALESCE((SELECT e.until FROM deadline_extensions e \
                 WHERE e.org_id = o.id AND e.campaign_id = $1 ORDER BY e.id DESC LIMIT 1), $3) < $4 \
          AND NOT EXISTS (SELECT 1 FROM packages p WHERE p.campaign_id = $1 AND p.org_id = o.id \

@@ -217,7 +217,7 @@ pub async fn progress_of_children(
     };
     let rows = sqlx::query(
         "SELECT c.id, c.name, c.level FROM orgs c WHERE c.parent_id = $1 \
-         ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
+         AND c.dissolved_on IS NULL ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
     )
     .bind(parent.0)
     .fetch_all(&mut *conn)

@@ -260,7 +260,7 @@ const ORG_NOW: &str = "SELECT o.id, o.name, o.path, o.placed_on AS from_date, \
      COALESCE(o.secretary_name, '') AS secretary_name, \
      COALESCE(o.contact_phone, '') AS contact_phone, COALESCE(o.formed_on, '') AS formed_on, \
      CAST(NULL AS TEXT) AS detail \
-     FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id WHERE 1 = 1";
+     FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id WHERE o.dissolved_on IS NULL";
 const ORG_THEN: &str = "SELECT h.record_id AS id, h.name, h.path, h.from_date, h.to_date, \
      h.category, h.place, h.status AS org, '' AS region_code, '' AS secretary_name, \
      '' AS contact_phone, '' AS formed_on, h.detail \

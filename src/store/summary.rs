@@ -129,7 +129,7 @@ pub async fn stats(
 
     let rows = sqlx::query(
         "SELECT kind, COUNT(*) AS n FROM orgs WHERE path >= $1 AND path < $2 AND level = 'firm' \
-         GROUP BY kind",
+         AND dissolved_on IS NULL GROUP BY kind",
     )
     .bind(lo)
     .bind(hi)
@@ -315,7 +315,8 @@ pub struct OrgRow {
 pub async fn org_count(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<i64> {
     let (lo, hi) = range(path);
     let r = sqlx::query(
-        "SELECT COUNT(*) AS n FROM orgs WHERE path >= $1 AND path < $2 AND level = 'firm'",
+        "SELECT COUNT(*) AS n FROM orgs WHERE path >= $1 AND path < $2 AND level = 'firm' \
+         AND dissolved_on IS NULL",
     )
     .bind(lo)
     .bind(hi)
@@ -344,7 +345,7 @@ pub async fn org_rows(
          p.name AS parent_name, a.data AS a3 \
          FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id \
          LEFT JOIN org_registrations a ON a.org_id = o.id AND a.campaign_id = $1 \
-         WHERE o.path >= $2 AND o.path < $3 AND o.level = 'firm' \
+         WHERE o.path >= $2 AND o.path < $3 AND o.level = 'firm' AND o.dissolved_on IS NULL \
          ORDER BY o.path LIMIT $4 OFFSET $5",
     )
     .bind(campaign_id)

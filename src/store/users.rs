@@ -216,3 +216,14 @@ pub async fn clear_failed_logins(conn: &mut AnyConnection, id: UserId) -> StoreR
         .await?;
     Ok(())
 }
+
+/// Disable every account of an organisation (it was dissolved).
+pub async fn disable_at_org(conn: &mut AnyConnection, org: OrgId) -> StoreResult<u64> {
+    Ok(
+        sqlx::query("UPDATE users SET disabled = 1 WHERE org_id = $1")
+            .bind(org.0)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}

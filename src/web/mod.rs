@@ -4,6 +4,7 @@
 mod accesses;
 mod account;
 mod accountability;
+mod accounts;
 mod approvals;
 mod assets;
 mod audit;
@@ -135,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/firms/{id}/move", post(upkeep::firm_move))
         .route("/firms/{id}/close", post(upkeep::firm_close))
+        .route("/orgs/{id}/dissolve", post(upkeep::org_dissolve))
+        .route("/orgs/{id}/merge", post(upkeep::org_merge))
         .route(
             "/orgs/{id}/edit",
             get(upkeep::org_edit).post(upkeep::org_save),
@@ -217,6 +220,12 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox/{id}", get(inbox::open))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_page))
+        .route(
+            "/users/import",
+            get(accounts::show)
+                .post(accounts::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BODY_BYTES)),
+        )
         .route("/users/{id}/accesses", get(accesses::of_user))
         .route("/users/{id}/sessions/end", post(users::end_sessions))
         .route("/users/{id}/totp/reset", post(users::reset_factor))

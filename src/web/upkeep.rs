@@ -250,6 +250,9 @@ pub struct OrgEditPage {
     title: String,
     f: OrgInput,
     kinds: Vec<(&'static str, &'static str)>,
+    /// A firm-level organisation may be dissolved or merged into a sibling: (id, name).
+    firm_level: bool,
+    siblings: Vec<(i64, String)>,
     errors: Vec<String>,
 }
 
@@ -272,7 +275,23 @@ async fn org_page(
         formed_on: org.formed_on.clone().unwrap_or_default(),
         effective_on: String::new(),
     });
+    let firm_level = org.level == crate::domain::OrgLevel::Firm;
+    let siblings = match (firm_level, org.parent_id) {
+        (true, Some(p)) => state
+            .services
+            .directory()
+            .children(caller, p)
+            .await?
+            .1
+            .into_iter()
+            .filter(|o| o.id != org.id)
+            .map(|o| (o.id.0, o.name))
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(OrgEditPage {
+        firm_level,
+        siblings,
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),
         id: id.0,
@@ -324,4 +343,68 @@ pub async fn org_save(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EndForm {
+    #[serde(default)]
+    into: String,
+    #[serde(default)]
+    effective_on: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn after_end(
+    state: &AppState,
+    user: &CurrentUser,
+    id: OrgId,
+    r: Result<(), ServiceError>,
+) -> Result<Response, AppError> {
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/orgs/{}/archive", id.0)).into_response()),
+        Err(e) => {
+            let errors = errors_of(e)?;
+            let page = org_page(state, user, id, None, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// `POST /orgs/{id}/dissolve`: 撤销 (only once nothing hangs under it).
+pub async fn org_dissolve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+    Form(f): Form<EndForm>,
+) -> Result<Response, AppError> {
+    let r = state
+        .services
+        .upkeep()
+        .dissolve_org(Caller::User(&user.actor), id, &f.effective_on, &f.note)
+        .await;
+    after_end(&state, &user, id, r).await
+}
+
+/// `POST /orgs/{id}/merge`: into a sibling organisation, with its firms and members.
+pub async fn org_merge(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+    Form(f): Form<EndForm>,
+) -> Result<Response, AppError> {
+    let r = match f.into.trim().parse::<i64>() {
+        Ok(into) => {
+            state
+                .services
+                .upkeep()
+                .merge_org(Caller::User(&user.actor), id, OrgId(into), &f.effective_on)
+                .await
+        }
+        Err(_) => Err(ServiceError::Invalid(vec![crate::domain::FieldError::new(
+            "into",
+            "请选择合并到的党组织",
+        )])),
+    };
+    after_end(&state, &user, id, r).await
 }

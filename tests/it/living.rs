@@ -682,3 +682,218 @@ async fn the_roster_pages_filter_print_and_export_with_masked_numbers() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn organisations_are_merged_and_dissolved_only_once_nothing_hangs_under_them() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let a = app.firm_org(p.city).with_members(2).build().await;
+    let b = app.firm_org(p.city).with_members(1).build().await;
+    let clerk_at_a = app.login_as(Role::Clerk, a.org, None).await;
+
+    // Dissolving an organisation with members and a firm is refused, naming what is left.
+    let shi = app.login_demo("shi").await;
+    let r = shi
+        .post(
+            &format!("/orgs/{}/dissolve", a.org.0),
+            &[("effective_on", ""), ("note", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("还有 2 名党员、1 家律师事务所"),
+        "{}",
+        r.body
+    );
+    // A city is no firm-level organisation.
+    assert_eq!(
+        refusal(app.services.upkeep().dissolve_org(OP, p.city, "", "").await),
+        Refusal::NotFirmLevel
+    );
+    // Into itself, or into another city's organisation: refused.
+    assert_eq!(
+        refusal(app.services.upkeep().merge_org(OP, a.org, a.org, "").await),
+        Refusal::MergeTarget
+    );
+    let far = app.firm_org(p.other_city).build().await;
+    assert_eq!(
+        refusal(
+            app.services
+                .upkeep()
+                .merge_org(OP, a.org, far.org, "")
+                .await
+        ),
+        Refusal::MergeTarget
+    );
+
+    // Merging A into B moves A's firm and members to B, then A is gone from every list.
+    let r = shi
+        .post(
+            &format!("/orgs/{}/merge", a.org.0),
+            &[
+                ("into", &b.org.0.to_string()),
+                ("effective_on", "2020-09-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_clean(&app).await;
+    assert_eq!(app.firm(a.firm).await.org_id, Some(b.org));
+    let mut at_b: Vec<_> = a.members.iter().chain(&b.members).copied().collect();
+    at_b.sort_by_key(|m| m.0);
+    assert_eq!(app.members_of(b.org).await, at_b);
+    assert!(!app.children_of(p.city).await.contains(&a.org));
+    assert!(
+        !on_roster(&app, p.city, Roster::Orgs, None)
+            .await
+            .contains(&a.org.0)
+    );
+    assert!(
+        on_roster(&app, p.city, Roster::Orgs, Some("2020-08-31"))
+            .await
+            .contains(&a.org.0)
+    );
+    // Its accounts are disabled; its archive tells the merge.
+    let r = clerk_at_a.get("/").await;
+    assert_ne!(
+        r.status,
+        StatusCode::OK,
+        "a dissolved organisation's account is off"
+    );
+    let archive = shi.get(&format!("/orgs/{}/archive", a.org.0)).await;
+    assert!(archive.body.contains("合并党组织"), "{}", archive.body);
+    // Once, not twice.
+    assert!(matches!(
+        app.services.upkeep().merge_org(OP, a.org, b.org, "").await,
+        Err(ServiceError::NotFound)
+    ));
+
+    // An emptied organisation dissolves: B's firm goes to no organisation first.
+    app.services
+        .upkeep()
+        .move_firm(OP, b.firm, &Cover::None, "")
+        .await
+        .unwrap();
+    app.services
+        .upkeep()
+        .move_firm(OP, a.firm, &Cover::None, "")
+        .await
+        .unwrap();
+    app.services
+        .upkeep()
+        .dissolve_org(OP, b.org, "", "党员均已调出")
+        .await
+        .unwrap();
+    assert_clean(&app).await;
+    assert_eq!(app.audit("org.dissolve").await.len(), 1);
+    assert!(!app.children_of(p.city).await.contains(&b.org));
+}
+
+#[tokio::test]
+async fn a_city_makes_its_organisations_accounts_from_a_sheet_written_by_hand() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let a = app.firm_org(p.city).build().await;
+    let b = app.firm_org(p.city).build().await;
+    let (na, nb) = (app.org(a.org).await.name, app.org(b.org).await.name);
+    let admin = app.login_as(Role::Admin, p.city, None).await;
+    let users_before = crate::helpers::count(&app, "SELECT COUNT(*) FROM users").await;
+
+    // Wrong rows: every one named by row and column, and no account made.
+    let bad = format!(
+        "\u{feff}＊党组织,姓名,岗位,手机号码,备注\n\
+         {na},张经办,经办,13800001111,\n\
+         不存在的党组织,李四,审核人,13800002222,\n\
+         {nb},王五,管理员,1380000,\n"
+    );
+    let r = admin
+        .post_file(
+            "/users/import",
+            &[("output", "print")],
+            "账号.csv",
+            bad.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("第3行“党组织”列"), "{}", r.body);
+    assert!(r.body.contains("第4行“角色”列"), "{}", r.body);
+    assert!(r.body.contains("第4行“手机号”列"), "{}", r.body);
+    assert_eq!(
+        crate::helpers::count(&app, "SELECT COUNT(*) FROM users").await,
+        users_before,
+        "nothing half-made"
+    );
+
+    // The same people written right (full-width spaces, 书记 for 审核人) all get accounts.
+    let good = format!(
+        "党组织名称,姓名,角色,手机\n\
+         {na},张经办,经办,13800001111\n\
+         {nb} ,李书记,书记,13800002222\n\
+         {nb},王审计,只读审计,13800003333\n"
+    );
+    let r = admin
+        .post_file(
+            "/users/import",
+            &[("output", "print")],
+            "账号.csv",
+            good.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("m13800001111"), "{}", r.body);
+    assert_eq!(
+        crate::helpers::count(&app, "SELECT COUNT(*) FROM users").await,
+        users_before + 3
+    );
+    let li = app.user("m13800002222").await;
+    assert_eq!((li.role, li.org_id), (Role::Reviewer, b.org));
+    // The code on the list activates the account; its holder then signs in at their node.
+    let marker = "m13800001111</td><td class=\"mono\">";
+    let at = r.body.find(marker).expect("the code beside the username") + marker.len();
+    let code: String = r.body[at..].split('<').next().unwrap().to_owned();
+    let anon = app.anonymous();
+    let done = anon
+        .post_raw(
+            "/activate",
+            &[
+                ("username", "m13800001111"),
+                ("code", &code),
+                ("password", "Zhang-jingban-2026"),
+                ("password2", "Zhang-jingban-2026"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let zhang = app.login("m13800001111", "Zhang-jingban-2026").await;
+    let home = zhang.get(&format!("/orgs/{}", a.org.0)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    // Importing the same sheet again makes new usernames, never a clash; as .xlsx.
+    let (status, ctype, bytes) = {
+        let r = admin
+            .post_file(
+                "/users/import",
+                &[("output", "xlsx")],
+                "账号.csv",
+                good.as_bytes(),
+            )
+            .await;
+        (
+            r.status,
+            r.header("content-type").unwrap_or_default(),
+            r.body,
+        )
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.contains("spreadsheetml"), "{ctype}");
+    assert!(!bytes.is_empty());
+    assert_eq!(app.user("m13800001111-2").await.org_id, a.org);
+    // Only administrators make accounts.
+    let clerk = app.login_as(Role::Clerk, p.city, None).await;
+    assert_eq!(
+        clerk
+            .post_file("/users/import", &[], "账号.csv", good.as_bytes())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
