@@ -60,7 +60,7 @@ impl MemberFormService<'_> {
             let mut conn = self.db.acquire().await?;
             super::managed_org(&mut conn, caller, member.org_id).await?
         };
-        let (form, mut values) = super::registration::form_and_values(&member, reg.as_ref())?;
+        let (form, mut values) = super::registration::form_and_values(&member, reg.as_ref(), None)?;
         let shown_id = if ids == &super::Ids::Masked {
             reg.as_ref()
                 .and_then(|r| r.citizen_id_masked.clone())

@@ -53,6 +53,9 @@ pub struct RegistrationView {
     pub identity_locked: bool,
     /// The member's organisation has handed in: the form is read-only.
     pub lock: Option<super::package::Lock>,
+    /// The form approved in an earlier campaign (its name), this one started from it, and
+    /// what differs from it now.
+    pub previous: Option<(String, Vec<super::review::Change>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +151,7 @@ fn finding(rule: &'static str, field: &str, message: impl Into<String>) -> Findi
 pub(super) fn form_and_values(
     member: &Member,
     reg: Option<&Registration>,
+    previous: Option<&str>,
 ) -> ServiceResult<(&'static Form, BTreeMap<String, String>)> {
     let form = Catalogue::get()
         .form_for_category(&member.category)
@@ -166,7 +170,17 @@ pub(super) fn form_and_values(
             v
         }
         Some(r) => serde_json::from_str(&r.data).unwrap_or_default(),
-        None => prefill(member),
+        // A later campaign starts from the form approved last time; what the record knows now
+        // (a transfer, a corrected name) wins over it.
+        None => match previous {
+            Some(data) => {
+                let mut v: BTreeMap<String, String> =
+                    serde_json::from_str(data).unwrap_or_default();
+                v.extend(prefill(member));
+                v
+            }
+            None => prefill(member),
+        },
     };
     Ok((form, values))
 }
@@ -222,7 +236,19 @@ impl RegistrationService<'_> {
             .registration_context(caller, member_id, Action::ReadMember(member_id))
             .await?;
         let catalogue = Catalogue::get();
-        let (form, values) = form_and_values(&member, reg.as_ref())?;
+        let previous = {
+            let mut conn = self.db.acquire().await?;
+            registrations::last_approved_before(&mut conn, member_id, campaign.id).await?
+        };
+        let (form, values) = form_and_values(
+            &member,
+            reg.as_ref(),
+            previous.as_ref().map(|p| p.1.as_str()),
+        )?;
+        let previous = previous.map(|(name, data)| {
+            let now = serde_json::to_string(&values).unwrap_or_default();
+            (name, super::review::changes(&data, &now))
+        });
         let id = self.current_citizen_id(&member, reg.as_ref()).await?;
         let mut checked = values.clone();
         checked.insert("citizen_id".into(), id);
@@ -295,6 +321,7 @@ impl RegistrationService<'_> {
             member,
             editable,
             identity_locked,
+            previous,
             lock,
         })
     }

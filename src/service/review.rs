@@ -21,8 +21,11 @@ use crate::store::{members, orgs, packages};
 #[derive(Debug, Clone, Default)]
 pub struct ReviewState {
     pub last: Option<Review>,
-    /// For a form resubmitted after a return: what changed since.
+    /// For a form resubmitted after a return: what changed since; for the first submission
+    /// of a later campaign: what changed since the form approved last time.
     pub changes: Vec<Change>,
+    /// The earlier campaign `changes` compare with (none: with the return).
+    pub since: Option<String>,
     pub can_approve: bool,
     pub can_return: bool,
 }
@@ -438,14 +441,26 @@ impl ReviewService<'_> {
         };
         let may_review = may_review && !own_level_locked;
         let last = reviews::latest(&mut conn, reg.id).await?;
+        let mut since = None;
         let changes = match &last {
             Some(r) if r.decision == "return" && reg.state == RegistrationState::Submitted => {
                 changes(&r.snapshot, &reg.data)
+            }
+            None if reg.state == RegistrationState::Submitted => {
+                match registrations::last_approved_before(&mut conn, member_id, campaign.id).await?
+                {
+                    Some((name, data)) => {
+                        since = Some(name);
+                        changes(&data, &reg.data)
+                    }
+                    None => Vec::new(),
+                }
             }
             _ => Vec::new(),
         };
         Ok(ReviewState {
             last,
+            since,
             changes,
             can_approve: may_review && reg.state.after(RegistrationMove::Approve).is_some(),
             can_return: may_review && reg.state.after(RegistrationMove::Return).is_some(),

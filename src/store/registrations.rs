@@ -441,3 +441,23 @@ pub async fn set_identity(
     .await?;
     super::changed_one(&done)
 }
+
+/// The member's form approved in the latest campaign before `campaign_id`: that campaign's
+/// name and the form's values (a JSON object's text).
+pub async fn last_approved_before(
+    conn: &mut AnyConnection,
+    member: MemberId,
+    campaign_id: i64,
+) -> StoreResult<Option<(String, String)>> {
+    let row = sqlx::query(
+        "SELECT c.name, r.data FROM registrations r JOIN campaigns c ON c.id = r.campaign_id \
+         WHERE r.member_id = $1 AND r.campaign_id < $2 AND r.state = 'approved' \
+         ORDER BY r.campaign_id DESC LIMIT 1",
+    )
+    .bind(member.0)
+    .bind(campaign_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.try_get("name")?, r.try_get("data")?)))
+        .transpose()
+}

@@ -51,6 +51,11 @@ pub struct RegistrationPage {
     can_approve: bool,
     can_return: bool,
     changes: Vec<(String, String, String)>,
+    /// The earlier campaign `changes` compare with (none: with the return).
+    changes_since: Option<String>,
+    /// This campaign's form started from the one approved in an earlier campaign (its name)
+    /// and the fields changed since.
+    carried: Option<(String, usize)>,
     return_reasons: Vec<(String, String)>,
     /// After a decision: the next form waiting in the reviewer's queue (id, name).
     next: Option<(i64, String)>,
@@ -112,6 +117,11 @@ fn page(
         can_approve: false,
         can_return: false,
         changes: Vec::new(),
+        changes_since: None,
+        carried: view
+            .previous
+            .as_ref()
+            .map(|(name, changed)| (name.clone(), changed.len())),
         return_reasons: crate::forms::Catalogue::get()
             .list("return_reason")
             .map(|l| l.codes.clone())
@@ -180,6 +190,7 @@ pub async fn show(
     p.can_approve = review.can_approve;
     p.can_return = review.can_return;
     p.changes = review.changes;
+    p.changes_since = review.since;
     p.decided = matches!(q.done.as_deref(), Some("approve" | "return"));
     if p.decided {
         // 下一份: the oldest form still waiting below the reviewer's node.

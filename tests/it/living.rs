@@ -897,3 +897,88 @@ async fn a_city_makes_its_organisations_accounts_from_a_sheet_written_by_hand() 
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_next_campaign_starts_from_last_years_accepted_form_and_shows_what_changed() {
+    use dengji::service::campaign::{CampaignForm, Deadlines};
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let m = app.registrable_lawyers_at(p.firm_org).await[0];
+    assert!(app.file_member(m, None).await);
+    app.services.review().approve(OP, &[m]).await.unwrap();
+    let first = app.services.registration().view(OP, m).await.unwrap();
+    assert!(
+        first.previous.is_none(),
+        "nothing before the first campaign"
+    );
+    app.services.campaign().close(OP).await.unwrap();
+
+    // After the close the registry lives on: a firm is edited without any lock.
+    let own = app.firm_of(p.firm_org).await;
+    let mut input = firm_input(&own);
+    input.lawyer_count = (own.lawyer_count + 1).to_string();
+    app.services
+        .upkeep()
+        .edit_firm(OP, own.id, &input)
+        .await
+        .unwrap();
+
+    // Deadlines out of order are refused, naming them; nothing starts.
+    let bad = CampaignForm {
+        name: "2019年度更新".into(),
+        cutoff: "2019-12-31".into(),
+        reference: String::new(),
+        deadlines: Deadlines {
+            firm: "2099-09-30".into(),
+            city: "2099-08-31".into(),
+            province: "2099-10-31".into(),
+            national: "2099-11-30".into(),
+        },
+    };
+    match app.services.campaign().start(OP, &bad).await {
+        Err(ServiceError::Invalid(list)) => {
+            assert!(list[0].to_string().contains("逐级递增"), "{list:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Judged today like the demo's own campaign (its records are dated around today).
+    let today = dengji::service::beijing_today().to_string();
+    app.start_campaign("2019年度更新", "2019-12-31", &today)
+        .await;
+
+    // The member's form in the new campaign starts from last year's approved one.
+    let view = app.services.registration().view(OP, m).await.unwrap();
+    let (from, changed) = view.previous.clone().expect("last year's form");
+    assert!(from.starts_with("2018年"), "{from}");
+    assert!(changed.is_empty(), "{changed:?}");
+    for (k, v) in &first.values {
+        assert_eq!(view.values.get(k), Some(v), "field {k} carried over");
+    }
+    let suo_shenhe = app.login_demo("suo_shenhe").await;
+    let page = suo_shenhe
+        .get(&format!("/members/{}/registration", m.0))
+        .await;
+    assert!(page.body.contains("carried-hint"), "{}", page.body);
+
+    // Confirmed with a new mobile and submitted: the reviewer sees that one change.
+    assert!(
+        dengji::service::demo_motion::file_complete(
+            &app.services,
+            m,
+            dengji::service::registration::Step::Submit,
+            Some("13900001111")
+        )
+        .await
+        .unwrap()
+    );
+    let page = suo_shenhe
+        .get(&format!("/members/{}/registration", m.0))
+        .await;
+    assert!(
+        page.body.contains("与上次登记相比修改的栏目"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("13900001111"), "{}", page.body);
+    assert_clean(&app).await;
+}
