@@ -92,6 +92,15 @@ fn reason_label(r: &str) -> &'static str {
     }
 }
 
+/// Every path a record has had: its versions' and its current one, each once.
+fn paths_of(versions: &[store::Version], now: &TreePath) -> Vec<TreePath> {
+    let mut paths: Vec<TreePath> = versions.iter().map(|v| v.path.clone()).collect();
+    paths.push(now.clone());
+    paths.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    paths.dedup();
+    paths
+}
+
 fn event_entry(e: &crate::store::audit::Event) -> Entry {
     use crate::domain::audit::{action_label, detail_text};
     let who = match (&e.actor_name, &e.actor_org) {
@@ -247,10 +256,7 @@ impl RosterService<'_> {
             previous = Some(r.snapshot);
             entries.push(e);
         }
-        let mut paths: Vec<TreePath> = versions.iter().map(|v| v.path.clone()).collect();
-        paths.push(member.org_path.clone());
-        paths.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        paths.dedup();
+        let paths = paths_of(&versions, &member.org_path);
         for e in crate::store::audit::changes_of(&mut conn, "member", id.0, &paths, 2_000).await? {
             // Decisions are listed above with their content.
             if e.action == "registration.approve" || e.action == "registration.return" {
@@ -370,10 +376,7 @@ impl RosterService<'_> {
                 ),
             ));
         }
-        let mut paths: Vec<TreePath> = versions.iter().map(|v| v.path.clone()).collect();
-        paths.push(org.path.clone());
-        paths.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        paths.dedup();
+        let paths = paths_of(&versions, &org.path);
         for e in crate::store::audit::changes_of(&mut conn, "org", id.0, &paths, 2_000).await? {
             entries.push(event_entry(&e));
         }

@@ -242,10 +242,7 @@ impl TransferService<'_> {
             }
             super::upkeep::ensure_open_unlocked(&mut tx, &[t.from_org_id, t.to_org_id]).await?;
             let placed = roster::placed_on(&mut tx, RecordKind::Member, t.member_id.0).await?;
-            let on = match placed.as_deref() {
-                Some(p) if p > t.effective_on.as_str() => p.to_owned(),
-                _ => t.effective_on.clone(),
-            };
+            let on = super::upkeep::not_before(placed.as_deref(), &t.effective_on);
             if let Some(v) = roster::member_version(&mut tx, t.member_id, &on, "transfer").await? {
                 roster::keep(&mut tx, &v).await?;
             }

@@ -55,10 +55,7 @@ pub(crate) fn effective_on(typed: &str, placed: Option<&str>) -> ServiceResult<S
     let today = super::beijing_today().to_string();
     let typed = typed.trim();
     if typed.is_empty() {
-        return Ok(match placed {
-            Some(p) if p > today.as_str() => p.to_owned(),
-            _ => today,
-        });
+        return Ok(not_before(placed, &today));
     }
     if crate::forms::rules::parse_date(typed).is_none() {
         return Err(ServiceError::Invalid(vec![FieldError::new(
@@ -77,6 +74,37 @@ pub(crate) fn effective_on(typed: &str, placed: Option<&str>) -> ServiceResult<S
         )));
     }
     Ok(typed.to_owned())
+}
+
+/// The later of a record's current version start and `on`: a change never ends a version
+/// before it began.
+pub(crate) fn not_before(placed: Option<&str>, on: &str) -> String {
+    match placed {
+        Some(p) if p > on => p.to_owned(),
+        _ => on.to_owned(),
+    }
+}
+
+/// The fields whose value differs, as `{field: [before, after]}` for the audit detail.
+fn changed_fields(pairs: &[(&str, String, String)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .filter(|(_, old, new)| old != new)
+        .map(|(f, old, new)| ((*f).to_owned(), serde_json::json!([old, new])))
+        .collect()
+}
+
+/// Refuse ending an organisation while members, firms or live children remain under it.
+async fn ensure_empty(conn: &mut sqlx::AnyConnection, id: OrgId) -> ServiceResult<()> {
+    let (members, firms_n, children) = orgs::dependents(conn, id).await?;
+    if members + firms_n + children > 0 {
+        return Err(ServiceError::Conflict(Refusal::OrgNotEmpty {
+            members,
+            firms: firms_n,
+            children,
+        }));
+    }
+    Ok(())
 }
 
 /// Refuse a change to the data of these nodes while the open campaign has any of their
@@ -156,10 +184,7 @@ async fn carry_firm(
     let moving = crate::store::members::in_firm_at(tx, firm.id, old_home).await?;
     for m in &moving {
         let placed_m = roster::placed_on(tx, RecordKind::Member, m.0).await?;
-        let on_m = match placed_m.as_deref() {
-            Some(p) if p > on => p.to_owned(),
-            _ => on.to_owned(),
-        };
+        let on_m = not_before(placed_m.as_deref(), on);
         if let Some(v) = roster::member_version(tx, *m, &on_m, "move").await? {
             roster::keep(tx, &v).await?;
         }
@@ -215,26 +240,29 @@ impl UpkeepService<'_> {
         let on = effective_on(&input.effective_on, placed.as_deref())?;
         roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "edit")).await?;
         firms::update(&mut tx, id, &change, &on).await?;
-        let mut changed = serde_json::Map::new();
-        for (field, old, new) in [
-            ("律师事务所名称", &before.name, &change.name),
-            ("统一社会信用代码", &before.credit_code, &change.credit_code),
-            ("行政区划代码", &before.region_code, &change.region_code),
+        let changed = changed_fields(&[
+            ("律师事务所名称", before.name.clone(), change.name.clone()),
+            (
+                "统一社会信用代码",
+                before.credit_code.clone(),
+                change.credit_code.clone(),
+            ),
+            (
+                "行政区划代码",
+                before.region_code.clone(),
+                change.region_code.clone(),
+            ),
             (
                 "组织形式",
-                &firms::form_label(&before.form).to_owned(),
-                &firms::form_label(&change.form).to_owned(),
+                firms::form_label(&before.form).to_owned(),
+                firms::form_label(&change.form).to_owned(),
             ),
             (
                 "律师人数",
-                &before.lawyer_count.to_string(),
-                &change.lawyer_count.to_string(),
+                before.lawyer_count.to_string(),
+                change.lawyer_count.to_string(),
             ),
-        ] {
-            if old != new {
-                changed.insert(field.to_owned(), serde_json::json!([old, new]));
-            }
-        }
+        ]);
         audit::append(
             &mut tx,
             caller.by(),
@@ -489,8 +517,7 @@ impl UpkeepService<'_> {
         .await?;
         orgs::update(&mut tx, id, &change, &on).await?;
         let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-        let mut changed = serde_json::Map::new();
-        for (field, old, new) in [
+        let changed = changed_fields(&[
             ("名称", before.name.clone(), change.name.clone()),
             (
                 "类别",
@@ -508,11 +535,7 @@ impl UpkeepService<'_> {
                 opt(&change.contact_phone),
             ),
             ("成立时间", opt(&before.formed_on), opt(&change.formed_on)),
-        ] {
-            if old != new {
-                changed.insert(field.to_owned(), serde_json::json!([old, new]));
-            }
-        }
+        ]);
         audit::append(
             &mut tx,
             caller.by(),
@@ -541,14 +564,7 @@ impl UpkeepService<'_> {
     ) -> ServiceResult<()> {
         let mut tx = self.db.begin().await?;
         let org = self.dissolvable(&mut tx, caller, id).await?;
-        let (members, firms_n, children) = orgs::dependents(&mut tx, id).await?;
-        if members + firms_n + children > 0 {
-            return Err(ServiceError::Conflict(Refusal::OrgNotEmpty {
-                members,
-                firms: firms_n,
-                children,
-            }));
-        }
+        ensure_empty(&mut tx, id).await?;
         let on = self.end_org(&mut tx, &org, effective, "dissolve").await?;
         audit::append(
             &mut tx,
@@ -612,10 +628,7 @@ impl UpkeepService<'_> {
         .items;
         for f in &covered {
             let placed_f = roster::placed_on(&mut tx, RecordKind::Firm, f.id.0).await?;
-            let on_f = match placed_f.as_deref() {
-                Some(p) if p > on.as_str() => p.to_owned(),
-                _ => on.clone(),
-            };
+            let on_f = not_before(placed_f.as_deref(), &on);
             moved += carry_firm(
                 &mut tx,
                 f,
@@ -627,14 +640,7 @@ impl UpkeepService<'_> {
             .await?;
         }
         // Anyone left (a member filed at the organisation outside its firms) blocks it.
-        let (members, firms_n, children) = orgs::dependents(&mut tx, id).await?;
-        if members + firms_n + children > 0 {
-            return Err(ServiceError::Conflict(Refusal::OrgNotEmpty {
-                members,
-                firms: firms_n,
-                children,
-            }));
-        }
+        ensure_empty(&mut tx, id).await?;
         let on = self.end_org(&mut tx, &org, &on, "merge").await?;
         audit::append(
             &mut tx,

@@ -72,6 +72,21 @@ fn transfer_to(firm: FirmId, on: &str) -> TransferInput {
     }
 }
 
+/// Why starting a transfer of `m` to `firm` from `on` is refused.
+async fn start_refused(
+    app: &TestApp,
+    m: dengji::domain::MemberId,
+    firm: FirmId,
+    on: &str,
+) -> Refusal {
+    refusal(
+        app.services
+            .transfer()
+            .start(OP, m, &transfer_to(firm, on))
+            .await,
+    )
+}
+
 #[tokio::test]
 async fn a_member_moves_to_another_province_through_both_sides_and_the_rosters_remember() {
     let app = TestApp::spawn().await;
@@ -234,22 +249,12 @@ async fn transfers_that_cannot_be_are_refused_and_change_nothing() {
 
     // To the firm and organisation the member is in.
     assert_eq!(
-        refusal(
-            app.services
-                .transfer()
-                .start(OP, m, &transfer_to(own_firm, ""))
-                .await
-        ),
+        start_refused(&app, m, own_firm, "").await,
         Refusal::TransferToSelf
     );
     // A date to come, a date not a date, no reason, no firm.
     assert_eq!(
-        refusal(
-            app.services
-                .transfer()
-                .start(OP, m, &transfer_to(to_firm.id, "2999-01-01"))
-                .await
-        ),
+        start_refused(&app, m, to_firm.id, "2999-01-01").await,
         Refusal::EffectiveInFuture
     );
     match app
@@ -280,12 +285,7 @@ async fn transfers_that_cannot_be_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(
-        refusal(
-            app.services
-                .transfer()
-                .start(OP, m, &transfer_to(to_firm.id, ""))
-                .await
-        ),
+        start_refused(&app, m, to_firm.id, "").await,
         Refusal::TransferPending
     );
     // Refusing needs a reason.
@@ -318,12 +318,7 @@ async fn transfers_that_cannot_be_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(
-        refusal(
-            app.services
-                .transfer()
-                .start(OP, m2, &transfer_to(to_firm.id, ""))
-                .await
-        ),
+        start_refused(&app, m2, to_firm.id, "").await,
         Refusal::CaseOpen
     );
     // Nobody moved.
