@@ -706,6 +706,17 @@ impl UpkeepService<'_> {
         Ok(on)
     }
 
+    /// An organisation the caller may edit (for its edit page).
+    pub async fn editable_org(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<orgs::Org> {
+        caller.require(Action::EditDirectory, None)?;
+        let mut conn = self.db.acquire().await?;
+        let org = orgs::get(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&org.path))?;
+        Ok(org)
+    }
+
     /// The organisations a firm of `city` may be put under (for the move form).
     pub async fn covers_of_city(
         &self,

@@ -264,9 +264,7 @@ async fn org_page(
     errors: Vec<String>,
 ) -> Result<OrgEditPage, AppError> {
     let caller = Caller::User(&user.actor);
-    caller.require(crate::authz::Action::EditDirectory, None)?;
-    let org = state.services.directory().org(caller, id).await?.org;
-    caller.require(crate::authz::Action::EditDirectory, Some(&org.path))?;
+    let org = state.services.upkeep().editable_org(caller, id).await?;
     let f = typed.unwrap_or_else(|| OrgInput {
         name: org.name.clone(),
         kind: org.kind.code().to_owned(),
