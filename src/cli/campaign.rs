@@ -60,6 +60,11 @@ pub enum Command {
     Deadlines(DeadlineArgs),
     /// 立即记录逾期并发送截止提醒
     Sweep,
+    /// 设置登记核查结束后定期上报变更的周期：month（每月）或 quarter（每季度）
+    ChangePeriod {
+        /// month 或 quarter
+        cadence: String,
+    },
 }
 
 pub async fn run(o: Overrides, cmd: Command) -> CliResult {
@@ -103,6 +108,16 @@ pub async fn run(o: Overrides, cmd: Command) -> CliResult {
                 .await
                 .map_err(super::describe)?;
             println!("已更新各级截止日期。");
+        }
+        Command::ChangePeriod { cadence } => {
+            let c = crate::domain::change::Cadence::from_code(&cadence)
+                .ok_or("周期应为 month（每月）或 quarter（每季度）")?;
+            services
+                .changes()
+                .set_cadence(Caller::Operator, c)
+                .await
+                .map_err(super::describe)?;
+            println!("定期上报周期已设为{}。", c.label());
         }
         Command::Sweep => {
             let n = services

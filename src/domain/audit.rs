@@ -92,6 +92,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("transfer.accept", "接收组织关系转入"),
     ("transfer.refuse", "拒收组织关系转入"),
     ("transfer.cancel", "撤回组织关系转接"),
+    ("changeset.submit", "报送定期变更"),
+    ("changeset.accept", "接收下级定期变更"),
+    ("changeset.return", "退回下级定期变更"),
+    ("changeset.cadence", "设置定期上报周期"),
+    ("change.return", "退回一条变更记录"),
+    ("change.answer", "处理被退回的变更记录"),
     ("read.roster", "查看名册"),
     ("read.archive", "查看档案"),
 ];
@@ -201,6 +207,11 @@ fn key_label(key: &str) -> &str {
         "created" => "新建党组织",
         "as_of" => "截至日期",
         "roster" => "名册",
+        "period" => "报送期间",
+        "changes" => "变更条数",
+        "official" => "转为正式的变更条数",
+        "cadence" => "上报周期",
+        "change" => "变更记录编号",
         other => other,
     }
 }

@@ -3,6 +3,7 @@
 pub mod accountability;
 pub mod audit;
 pub mod case;
+pub mod change;
 pub mod citizen_id;
 pub mod credit_code;
 pub mod eligibility;

@@ -311,6 +311,33 @@ impl MembershipService<'_> {
             },
         )
         .await?;
+        if super::changes::reported(&mut tx, &[org_id]).await? {
+            let placed = crate::store::roster::placement_date(&mut tx)
+                .await?
+                .unwrap_or_default();
+            let mut fields = serde_json::Map::new();
+            fields.insert("所在律师事务所".into(), serde_json::json!(["", firm.name]));
+            fields.insert(
+                "人员类别".into(),
+                serde_json::json!(["", if lawyer { "律师" } else { "工作人员" }]),
+            );
+            super::changes::record(
+                &mut tx,
+                caller,
+                (org_id, &org_path),
+                super::changes::Record {
+                    kind: crate::domain::change::ChangeKind::Add,
+                    subject: crate::store::roster::RecordKind::Member,
+                    subject_id: member_id.0,
+                    subject_name: &name,
+                    fields,
+                    history_id: None,
+                    note: "",
+                    effective_on: &placed,
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Activation {
             member_id,

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod auth;
 pub mod campaign;
 pub mod cases;
+pub mod changes;
 pub mod cities;
 pub mod cockpit;
 pub mod demo;
@@ -273,6 +274,10 @@ impl Services {
     }
 
     /// Keeping the firm and organisation registry current ([`upkeep`]).
+    pub fn changes(&self) -> changes::ChangeService<'_> {
+        changes::ChangeService::of(self)
+    }
+
     pub fn upkeep(&self) -> upkeep::UpkeepService<'_> {
         upkeep::UpkeepService::of(self)
     }

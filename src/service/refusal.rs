@@ -191,6 +191,27 @@ pub enum Refusal {
     /// Merging an organisation into itself or one of another city.
     #[error("只能合并到同一地市级党组织下的另一个律师事务所党组织")]
     MergeTarget,
+    /// A change set with nothing in it.
+    #[error("本期（{0}）本组织及下级没有变更记录，无需报送")]
+    NothingToReport(String),
+    /// The node's change set of the period is already with the parent.
+    #[error("本期变更已报送上级（{}），请等待上级处理；如需修改，须由上级退回", .0.label())]
+    ChangeSetWithParent(crate::domain::change::SetState),
+    /// A change of the set (whose record is named) was returned and not answered yet.
+    #[error("变更记录“{0}”已被上级退回，请先更正并填写处理说明，再报送本期变更")]
+    ChangeReturned(String),
+    /// Children (named) whose changes of the period have not been accepted yet.
+    #[error("下级组织的本期变更尚未全部接收：{0}")]
+    ChildChangesWaiting(String),
+    /// A decision on a change set that is not waiting for one.
+    #[error("该组织本期变更当前不在“已报送”状态，不能接收")]
+    SetNotSubmitted,
+    /// Returning a change that is not on its way (already returned, or official).
+    #[error("该变更记录当前为“{}”，不能退回", .0.label())]
+    ChangeNotReturnable(crate::domain::change::ChangeState),
+    /// Answering a change that was not returned.
+    #[error("该变更记录没有被退回，无需处理")]
+    ChangeNotReturned,
     /// A check by an account the record is not assigned to.
     #[error("该记录已分配给{0}核验")]
     AssignedToAnother(String),

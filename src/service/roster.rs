@@ -46,6 +46,41 @@ pub struct Entry {
     pub changes: Vec<super::review::Change>,
 }
 
+/// The change records (定期上报) of one record as archive entries.
+async fn reported_entries(
+    conn: &mut sqlx::AnyConnection,
+    kind: RecordKind,
+    id: i64,
+) -> ServiceResult<Vec<Entry>> {
+    Ok(crate::store::changes::of_subject(conn, kind, id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|(k, a, b)| format!("{k}：{a} → {b}"))
+                .collect();
+            Entry::new(
+                c.recorded_at,
+                format!("定期上报变更（{}，{}）", c.kind.label(), c.state.label()),
+                c.recorder_name.clone(),
+                format!(
+                    "{}；{}报送期间 {}，由{}登记",
+                    fields.join("；"),
+                    if c.effective_on.is_empty() {
+                        String::new()
+                    } else {
+                        format!("生效日期 {}；", c.effective_on)
+                    },
+                    crate::domain::change::period_label(&c.period),
+                    c.org_name
+                ),
+            )
+        })
+        .collect())
+}
+
 impl Entry {
     fn new(at: i64, what: impl Into<String>, who: impl Into<String>, detail: String) -> Self {
         Self {
@@ -264,6 +299,7 @@ impl RosterService<'_> {
             }
             entries.push(event_entry(&e));
         }
+        entries.extend(reported_entries(&mut conn, RecordKind::Member, id.0).await?);
         for t in crate::store::transfers::of_member(&mut conn, id).await? {
             entries.push(Entry::new(
                 t.decided_at.unwrap_or(t.started_at),
@@ -380,6 +416,7 @@ impl RosterService<'_> {
         for e in crate::store::audit::changes_of(&mut conn, "org", id.0, &paths, 2_000).await? {
             entries.push(event_entry(&e));
         }
+        entries.extend(reported_entries(&mut conn, RecordKind::Org, id.0).await?);
         for v in store::firm_versions_under(&mut conn, &org.path).await? {
             entries.push(Entry::new(
                 v.at,

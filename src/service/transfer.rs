@@ -2,8 +2,10 @@
 //! anywhere in the country, the receiving organisation accepts or refuses it, the sender may
 //! withdraw it while it waits; the lowest common ancestor and everything above see it.
 
+use super::changes;
 use super::{Caller, ServiceError, ServiceResult, refusal::Refusal};
 use crate::authz::Action;
+use crate::domain::change::ChangeKind;
 use crate::domain::{FieldError, FirmId, MemberId, NoticeKind, OrgId, TreePath};
 use crate::store::audit::{self, NewEvent};
 use crate::store::notifications::{self, To};
@@ -106,7 +108,6 @@ impl TransferService<'_> {
         if open_case(&mut tx, member_id).await? {
             return Err(ServiceError::Conflict(Refusal::CaseOpen));
         }
-        super::upkeep::ensure_open_unlocked(&mut tx, &[member.org_id]).await?;
         let placed = roster::placed_on(&mut tx, RecordKind::Member, member_id.0).await?;
         let on = super::upkeep::effective_on(&input.effective_on, placed.as_deref())?;
         let from_firm = crate::store::firms::get(&mut tx, member.firm_id)
@@ -240,11 +241,44 @@ impl TransferService<'_> {
             if open_case(&mut tx, t.member_id).await? {
                 return Err(ServiceError::Conflict(Refusal::CaseOpen));
             }
-            super::upkeep::ensure_open_unlocked(&mut tx, &[t.from_org_id, t.to_org_id]).await?;
+            let reported = changes::reported(&mut tx, &[t.from_org_id, t.to_org_id]).await?;
             let placed = roster::placed_on(&mut tx, RecordKind::Member, t.member_id.0).await?;
             let on = super::upkeep::not_before(placed.as_deref(), &t.effective_on);
+            let mut history = None;
             if let Some(v) = roster::member_version(&mut tx, t.member_id, &on, "transfer").await? {
-                roster::keep(&mut tx, &v).await?;
+                history = Some(roster::keep(&mut tx, &v).await?);
+            }
+            if reported {
+                let mut fields = serde_json::Map::new();
+                fields.insert(
+                    "所在律师事务所".into(),
+                    serde_json::json!([t.from_firm_name, t.to_firm_name]),
+                );
+                fields.insert(
+                    "组织关系所在党组织".into(),
+                    serde_json::json!([t.from_org_name, t.to_org_name]),
+                );
+                for (kind, keeper) in [
+                    (ChangeKind::Out, (t.from_org_id, &t.from_path)),
+                    (ChangeKind::In, (t.to_org_id, &t.to_path)),
+                ] {
+                    changes::record(
+                        &mut tx,
+                        caller,
+                        keeper,
+                        changes::Record {
+                            kind,
+                            subject: RecordKind::Member,
+                            subject_id: t.member_id.0,
+                            subject_name: &t.member_name,
+                            fields: fields.clone(),
+                            history_id: history,
+                            note: &t.reason,
+                            effective_on: &on,
+                        },
+                    )
+                    .await?;
+                }
             }
             transfers::move_member(
                 &mut tx,

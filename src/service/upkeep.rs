@@ -2,9 +2,11 @@
 //! closing (注销), moving a firm to another organisation (or its own new one), and an
 //! organisation's particulars — each version it ends kept in the roster history.
 
+use super::changes::{self, Record};
 use super::{Caller, ServiceError, ServiceResult, refusal::Refusal};
 use crate::authz::Action;
-use crate::domain::{FieldError, FirmId, OrgId, OrgKind, OrgLevel};
+use crate::domain::change::ChangeKind;
+use crate::domain::{FieldError, FirmId, MemberId, OrgId, OrgKind, OrgLevel, TreePath};
 use crate::store::audit::{self, NewEvent};
 use crate::store::firms::{self, FirmChange};
 use crate::store::orgs::{self, OrgChange};
@@ -107,22 +109,6 @@ async fn ensure_empty(conn: &mut sqlx::AnyConnection, id: OrgId) -> ServiceResul
     Ok(())
 }
 
-/// Refuse a change to the data of these nodes while the open campaign has any of their
-/// packages with the parent (a closed campaign locks nothing: the roster lives on).
-pub(crate) async fn ensure_open_unlocked(
-    conn: &mut sqlx::AnyConnection,
-    nodes: &[OrgId],
-) -> ServiceResult<()> {
-    if let Some(c) = crate::store::campaigns::latest(conn).await?
-        && c.closed_at.is_none()
-    {
-        for n in nodes {
-            super::package::ensure_unlocked(conn, c.id, *n).await?;
-        }
-    }
-    Ok(())
-}
-
 fn firm_change(input: &FirmInput) -> ServiceResult<FirmChange> {
     let mut errors = Vec::new();
     let name = input.name.trim().to_owned();
@@ -166,31 +152,149 @@ fn firm_change(input: &FirmInput) -> ServiceResult<FirmChange> {
     })
 }
 
+/// What moving a firm ended: the firm's version kept, and each member carried along with
+/// theirs.
+struct Carried {
+    firm_history: i64,
+    members: Vec<(MemberId, Option<i64>)>,
+}
+
 /// Put a firm under `to` (an organisation of its city, or none) from `on`, keeping its
 /// version, and carry along the members whose 组织关系 sat with its old organisation (or
-/// its city, when it had none); returns how many moved.
+/// its city, when it had none).
 async fn carry_firm(
     tx: &mut sqlx::AnyConnection,
     firm: &firms::Firm,
     city: &orgs::Org,
-    to: (Option<OrgId>, &crate::domain::TreePath),
+    to: (Option<OrgId>, &TreePath),
     placed: Option<String>,
     on: &str,
-) -> ServiceResult<usize> {
-    roster::keep(tx, &roster::firm_version(firm, placed, on, "move")).await?;
+) -> ServiceResult<Carried> {
+    let firm_history = roster::keep(tx, &roster::firm_version(firm, placed, on, "move")).await?;
     firms::set_org(tx, firm.id, to.0, to.1, on).await?;
     let old_home = firm.org_id.unwrap_or(city.id);
     let new_home = to.0.unwrap_or(city.id);
     let moving = crate::store::members::in_firm_at(tx, firm.id, old_home).await?;
+    let mut members = Vec::with_capacity(moving.len());
     for m in &moving {
         let placed_m = roster::placed_on(tx, RecordKind::Member, m.0).await?;
         let on_m = not_before(placed_m.as_deref(), on);
+        let mut history = None;
         if let Some(v) = roster::member_version(tx, *m, &on_m, "move").await? {
-            roster::keep(tx, &v).await?;
+            history = Some(roster::keep(tx, &v).await?);
         }
         transfers::move_member(tx, *m, (new_home, firm.id, to.1), &on_m).await?;
+        members.push((*m, history));
     }
-    Ok(moving.len())
+    Ok(Carried {
+        firm_history,
+        members,
+    })
+}
+
+/// Report a firm's move as changes: the firm's (kept by its city) and each member's carried
+/// along (kept by the organisation they arrive at).
+#[allow(clippy::too_many_arguments)]
+async fn report_move(
+    tx: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    firm: &firms::Firm,
+    city: &orgs::Org,
+    (to_id, to_path, to_name): (OrgId, &TreePath, &str),
+    carried: &Carried,
+    on: &str,
+    note: &str,
+) -> ServiceResult<()> {
+    let from = firm
+        .org_name
+        .clone()
+        .unwrap_or_else(|| "未建立党组织".into());
+    let mut fields = serde_json::Map::new();
+    fields.insert("所属党组织".into(), serde_json::json!([from, to_name]));
+    changes::record(
+        tx,
+        caller,
+        (city.id, &city.path),
+        Record {
+            kind: ChangeKind::Edit,
+            subject: RecordKind::Firm,
+            subject_id: firm.id.0,
+            subject_name: &firm.name,
+            fields: fields.clone(),
+            history_id: Some(carried.firm_history),
+            note,
+            effective_on: on,
+        },
+    )
+    .await?;
+    let mut member_fields = serde_json::Map::new();
+    member_fields.insert(
+        "组织关系所在党组织".into(),
+        serde_json::json!([from, to_name]),
+    );
+    for (m, history) in &carried.members {
+        let name = crate::store::members::get(tx, *m)
+            .await?
+            .map(|m| m.name)
+            .unwrap_or_default();
+        changes::record(
+            tx,
+            caller,
+            (to_id, to_path),
+            Record {
+                kind: ChangeKind::Edit,
+                subject: RecordKind::Member,
+                subject_id: m.0,
+                subject_name: &name,
+                fields: member_fields.clone(),
+                history_id: *history,
+                note,
+                effective_on: on,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Report a change of a firm's or an organisation's own record, kept by `keeper`.
+#[allow(clippy::too_many_arguments)]
+async fn report_one(
+    tx: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    keeper: (OrgId, &TreePath),
+    kind: ChangeKind,
+    (subject, id, name): (RecordKind, i64, &str),
+    fields: serde_json::Map<String, serde_json::Value>,
+    history: i64,
+    (on, note): (&str, &str),
+) -> ServiceResult<()> {
+    changes::record(
+        tx,
+        caller,
+        keeper,
+        Record {
+            kind,
+            subject,
+            subject_id: id,
+            subject_name: name,
+            fields,
+            history_id: Some(history),
+            note,
+            effective_on: on,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The node that keeps an organisation's record and reports its changes: its parent (the
+/// national organisation keeps its own).
+async fn keeper_of(conn: &mut sqlx::AnyConnection, org: &orgs::Org) -> ServiceResult<orgs::Org> {
+    match org.parent_id {
+        Some(p) => orgs::get(conn, p).await?.ok_or(ServiceError::NotFound),
+        None => Ok(org.clone()),
+    }
 }
 
 impl UpkeepService<'_> {
@@ -230,7 +334,7 @@ impl UpkeepService<'_> {
         let nodes: Vec<OrgId> = std::iter::once(firm.city_org_id)
             .chain(firm.org_id)
             .collect();
-        ensure_open_unlocked(&mut tx, &nodes).await?;
+        let reported = changes::reported(&mut tx, &nodes).await?;
         if change.credit_code != firm.credit_code
             && firms::credit_code_taken(&mut tx, &change.credit_code, id).await?
         {
@@ -238,7 +342,8 @@ impl UpkeepService<'_> {
         }
         let placed = roster::placed_on(&mut tx, RecordKind::Firm, id.0).await?;
         let on = effective_on(&input.effective_on, placed.as_deref())?;
-        roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "edit")).await?;
+        let history =
+            roster::keep(&mut tx, &roster::firm_version(&firm, placed, &on, "edit")).await?;
         firms::update(&mut tx, id, &change, &on).await?;
         let changed = changed_fields(&[
             ("律师事务所名称", before.name.clone(), change.name.clone()),
@@ -275,6 +380,22 @@ impl UpkeepService<'_> {
             },
         )
         .await?;
+        if reported {
+            let city = orgs::get(&mut tx, firm.city_org_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            report_one(
+                &mut tx,
+                caller,
+                (city.id, &city.path),
+                ChangeKind::Edit,
+                (RecordKind::Firm, id.0, &change.name),
+                changed,
+                history,
+                (&on, ""),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -297,12 +418,30 @@ impl UpkeepService<'_> {
         let nodes: Vec<OrgId> = std::iter::once(firm.city_org_id)
             .chain(firm.org_id)
             .collect();
-        ensure_open_unlocked(&mut tx, &nodes).await?;
+        let reported = changes::reported(&mut tx, &nodes).await?;
         let placed = roster::placed_on(&mut tx, RecordKind::Firm, id.0).await?;
         let on = effective_on(effective, placed.as_deref())?;
         let mut version = roster::firm_version(&firm, placed, &on, "close");
         version.detail["note"] = note.trim().into();
-        roster::keep(&mut tx, &version).await?;
+        let history = roster::keep(&mut tx, &version).await?;
+        if reported {
+            let city = orgs::get(&mut tx, firm.city_org_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let mut fields = serde_json::Map::new();
+            fields.insert("状态".into(), serde_json::json!(["存续", "注销"]));
+            report_one(
+                &mut tx,
+                caller,
+                (city.id, &city.path),
+                ChangeKind::Close,
+                (RecordKind::Firm, id.0, &firm.name),
+                fields,
+                history,
+                (&on, note),
+            )
+            .await?;
+        }
         if !firms::delete_empty(&mut tx, id).await? {
             return Err(ServiceError::Conflict(Refusal::Raced(
                 "该律师事务所刚刚有党员转入，未能注销，请刷新后再试".into(),
@@ -401,12 +540,29 @@ impl UpkeepService<'_> {
         let mut nodes = vec![city.id];
         nodes.extend(firm.org_id);
         nodes.extend(target.as_ref().map(|t| t.0));
-        ensure_open_unlocked(&mut tx, &nodes).await?;
+        let reported = changes::reported(&mut tx, &nodes).await?;
         let (new_org, new_path) = match &target {
             Some((o, p, _)) => (Some(*o), p.clone()),
             None => (None, city.path.clone()),
         };
-        let moving = carry_firm(&mut tx, &firm, &city, (new_org, &new_path), placed, &on).await?;
+        let carried = carry_firm(&mut tx, &firm, &city, (new_org, &new_path), placed, &on).await?;
+        let moving = carried.members.len();
+        if reported {
+            let to_name = target
+                .as_ref()
+                .map_or("未建立党组织".to_owned(), |t| t.2.clone());
+            report_move(
+                &mut tx,
+                caller,
+                &firm,
+                &city,
+                (new_org.unwrap_or(city.id), &new_path, &to_name),
+                &carried,
+                &on,
+                "",
+            )
+            .await?;
+        }
         audit::append(
             &mut tx,
             caller.by(),
@@ -500,7 +656,7 @@ impl UpkeepService<'_> {
         {
             return Err(ServiceError::Conflict(Refusal::OrgNameTaken));
         }
-        ensure_open_unlocked(&mut tx, &[id]).await?;
+        let reported = changes::reported(&mut tx, &[id]).await?;
         let placed = roster::placed_on(&mut tx, RecordKind::Org, id.0).await?;
         let on = effective_on(&input.effective_on, placed.as_deref())?;
         let parent_name = match org.parent_id {
@@ -510,7 +666,7 @@ impl UpkeepService<'_> {
                 .unwrap_or_default(),
             None => String::new(),
         };
-        roster::keep(
+        let history = roster::keep(
             &mut tx,
             &roster::org_version(&org, &parent_name, placed, &on, "edit"),
         )
@@ -548,6 +704,20 @@ impl UpkeepService<'_> {
             },
         )
         .await?;
+        if reported {
+            let keeper = keeper_of(&mut tx, &org).await?;
+            report_one(
+                &mut tx,
+                caller,
+                (keeper.id, &keeper.path),
+                ChangeKind::Edit,
+                (RecordKind::Org, id.0, &change.name),
+                changed,
+                history,
+                (&on, ""),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -565,7 +735,9 @@ impl UpkeepService<'_> {
         let mut tx = self.db.begin().await?;
         let org = self.dissolvable(&mut tx, caller, id).await?;
         ensure_empty(&mut tx, id).await?;
-        let on = self.end_org(&mut tx, &org, effective, "dissolve").await?;
+        let on = self
+            .end_org(&mut tx, caller, &org, (effective, note), "dissolve")
+            .await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -610,7 +782,7 @@ impl UpkeepService<'_> {
             Some(p) => orgs::get(&mut tx, p).await?.ok_or(ServiceError::NotFound)?,
             None => return Err(ServiceError::Conflict(Refusal::NotFirmLevel)),
         };
-        ensure_open_unlocked(&mut tx, &[city.id, id, into]).await?;
+        let reported = changes::reported(&mut tx, &[city.id, id, into]).await?;
         let placed = roster::placed_on(&mut tx, RecordKind::Org, id.0).await?;
         let on = effective_on(effective, placed.as_deref())?;
         let mut moved = 0;
@@ -629,7 +801,7 @@ impl UpkeepService<'_> {
         for f in &covered {
             let placed_f = roster::placed_on(&mut tx, RecordKind::Firm, f.id.0).await?;
             let on_f = not_before(placed_f.as_deref(), &on);
-            moved += carry_firm(
+            let carried = carry_firm(
                 &mut tx,
                 f,
                 &city,
@@ -638,10 +810,27 @@ impl UpkeepService<'_> {
                 &on_f,
             )
             .await?;
+            moved += carried.members.len();
+            if reported {
+                report_move(
+                    &mut tx,
+                    caller,
+                    f,
+                    &city,
+                    (into, &target.path, &target.name),
+                    &carried,
+                    &on_f,
+                    &format!("{}合并入{}", org.name, target.name),
+                )
+                .await?;
+            }
         }
         // Anyone left (a member filed at the organisation outside its firms) blocks it.
         ensure_empty(&mut tx, id).await?;
-        let on = self.end_org(&mut tx, &org, &on, "merge").await?;
+        let merged = format!("合并入{}", target.name);
+        let on = self
+            .end_org(&mut tx, caller, &org, (&on, &merged), "merge")
+            .await?;
         audit::append(
             &mut tx,
             caller.by(),
@@ -685,23 +874,40 @@ impl UpkeepService<'_> {
     async fn end_org(
         &self,
         tx: &mut sqlx::AnyConnection,
+        caller: Caller<'_>,
         org: &orgs::Org,
-        effective: &str,
+        (effective, note): (&str, &str),
         reason: &str,
     ) -> ServiceResult<String> {
-        ensure_open_unlocked(tx, &[org.id]).await?;
+        let reported = changes::reported(tx, &[org.id]).await?;
         let placed = roster::placed_on(tx, RecordKind::Org, org.id.0).await?;
         let on = effective_on(effective, placed.as_deref())?;
         let parent_name = match org.parent_id {
             Some(p) => orgs::get(tx, p).await?.map(|o| o.name).unwrap_or_default(),
             None => String::new(),
         };
-        roster::keep(
+        let history = roster::keep(
             tx,
             &roster::org_version(org, &parent_name, placed, &on, reason),
         )
         .await?;
         orgs::dissolve(tx, org.id, &on).await?;
+        if reported {
+            let keeper = keeper_of(tx, org).await?;
+            let mut fields = serde_json::Map::new();
+            fields.insert("状态".into(), serde_json::json!(["存续", "撤销"]));
+            report_one(
+                tx,
+                caller,
+                (keeper.id, &keeper.path),
+                ChangeKind::Close,
+                (RecordKind::Org, org.id.0, &org.name),
+                fields,
+                history,
+                (&on, note),
+            )
+            .await?;
+        }
         crate::store::users::disable_at_org(tx, org.id).await?;
         Ok(on)
     }

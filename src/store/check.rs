@@ -86,6 +86,18 @@ pub const INVARIANTS: &[Invariant] = &[
               EXISTS (SELECT 1 FROM orgs c WHERE c.parent_id = o.id AND c.dissolved_on IS NULL))",
     },
     Invariant {
+        name: "变更记录的组织路径应与其登记组织一致",
+        sql: "SELECT COUNT(*) AS n FROM changes c JOIN orgs o ON o.id = c.org_id \
+              WHERE c.org_path <> o.path",
+    },
+    Invariant {
+        name: "已被全国接收的省级变更，其中的变更记录都应为正式",
+        sql: "SELECT COUNT(*) AS n FROM changes c JOIN change_sets s ON s.period = c.period \
+              AND s.state = 'accepted' JOIN orgs p ON p.id = s.org_id AND p.depth = 1 \
+              WHERE c.state = 'pending' AND c.org_path >= p.path \
+              AND c.org_path < p.path || '~'",
+    },
+    Invariant {
         name: "每个党组织都应有统计计数行",
         sql: "SELECT COUNT(*) AS n FROM orgs o WHERE NOT EXISTS \
               (SELECT 1 FROM org_tallies t WHERE t.org_id = o.id)",

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod bulk;
 pub mod campaigns;
 pub mod cases;
+pub mod changes;
 pub mod check;
 pub mod divisions;
 pub mod factors;
@@ -68,7 +69,6 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
 }
 
-/// A workflow state read from a row (`parse` of the state's type), or `Corrupt` naming it.
 /// An update guarded by a version (or a state): `Conflict` unless it changed exactly one row
 /// (somebody else acted first).
 pub(crate) fn changed_one(done: &sqlx::any::AnyQueryResult) -> StoreResult<()> {
@@ -79,6 +79,7 @@ pub(crate) fn changed_one(done: &sqlx::any::AnyQueryResult) -> StoreResult<()> {
     }
 }
 
+/// A workflow state read from a row (`parse` of the state's type), or `Corrupt` naming it.
 pub(crate) fn state_of<T>(code: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
     parse(code).ok_or_else(|| StoreError::Corrupt(format!("未知状态 {code}")))
 }

@@ -72,12 +72,12 @@ pub struct Version {
     pub at: i64,
 }
 
-/// Keep an ended version.
-pub async fn keep(conn: &mut AnyConnection, v: &Version) -> StoreResult<()> {
-    sqlx::query(
+/// Keep an ended version; its id.
+pub async fn keep(conn: &mut AnyConnection, v: &Version) -> StoreResult<i64> {
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO roster_history (kind, record_id, path, from_date, to_date, name, place, \
          category, status, org_id, firm_id, detail, reason, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(v.kind.code())
     .bind(v.record_id)
@@ -93,9 +93,9 @@ pub async fn keep(conn: &mut AnyConnection, v: &Version) -> StoreResult<()> {
     .bind(v.detail.to_string())
     .bind(v.reason.clone())
     .bind(v.at)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 fn version_of(r: &AnyRow) -> StoreResult<Version> {
@@ -210,6 +210,10 @@ pub struct RosterFilter {
     pub as_of: Option<String>,
     pub category: Option<String>,
     pub name: Option<String>,
+    /// The accepted (official) roster: each record as its last change accepted by the
+    /// national level left it (records with changes on their way up show the version before
+    /// them; records added and not yet accepted are left out). Only for today's roster.
+    pub accepted: bool,
     pub page: i64,
     pub per_page: i64,
 }
@@ -350,12 +354,36 @@ fn roster_sql(f: &RosterFilter, path: &TreePath, limit: Option<(i64, i64)>) -> S
             ("h.path", "h.name", "h.category", ""),
         ),
     };
+    let (kind, id_col) = match f.roster {
+        Roster::Lawyers | Roster::Staff => ("member", "m.id"),
+        Roster::Firms => ("firm", "f.id"),
+        Roster::Orgs => ("org", "o.id"),
+    };
+    let accepted = f.accepted && f.as_of.is_none();
     let mut sql = Sql::new("SELECT * FROM (");
     sql.push(now_sql);
     branch(&mut sql, f, path, false, now_cols);
+    if accepted {
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.subject_kind = '")
+            .push(kind)
+            .push("' AND c.subject_id = ")
+            .push(id_col)
+            .push(" AND c.state <> 'accepted')");
+    }
     if f.as_of.is_some() {
         sql.push(" UNION ALL ").push(then_sql);
         branch(&mut sql, f, path, true, then_cols);
+    } else if accepted {
+        // The version each record's first unaccepted change ended.
+        sql.push(" UNION ALL ").push(then_sql);
+        branch(&mut sql, f, path, true, then_cols);
+        sql.push(" AND h.id IN (SELECT c.history_id FROM changes c WHERE c.subject_kind = '")
+            .push(kind)
+            .push(
+                "' AND c.state <> 'accepted' AND c.history_id IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM changes e WHERE e.subject_kind = c.subject_kind \
+                 AND e.subject_id = c.subject_id AND e.state <> 'accepted' AND e.id < c.id))",
+            );
     }
     sql.push(") x ORDER BY x.path, x.name, x.id");
     if let Some((page, per_page)) = limit {

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod campaign;
 mod cases;
+mod changes;
 mod cities;
 mod client;
 mod cockpit;
@@ -152,6 +153,12 @@ pub fn router(state: AppState) -> Router {
             get(transfer::new).post(transfer::start),
         )
         .route("/orgs/{id}/transfers", get(transfer::list))
+        .route("/orgs/{id}/changes", get(changes::show))
+        .route("/orgs/{id}/changes/submit", post(changes::submit))
+        .route("/orgs/{id}/changes/accept", post(changes::accept))
+        .route("/orgs/{id}/changes/return", post(changes::send_back))
+        .route("/changes/{id}/return", post(changes::return_one))
+        .route("/changes/{id}/answer", post(changes::answer))
         .route("/transfers/{id}", get(transfer::show))
         .route("/transfers/{id}/accept", post(transfer::accept))
         .route("/transfers/{id}/refuse", post(transfer::refuse))

@@ -26,6 +26,9 @@ pub struct RosterQuery {
     category: String,
     #[serde(default)]
     name: String,
+    /// `accepted`: the official roster (changes accepted by the national level only).
+    #[serde(default)]
+    basis: String,
     #[serde(default)]
     page: String,
     #[serde(default)]
@@ -45,6 +48,7 @@ impl RosterQuery {
             category: Some(self.category.trim().to_owned())
                 .filter(|c| categories(roster).iter().any(|(k, _)| k == c)),
             name: Some(self.name.trim().to_owned()).filter(|n| !n.is_empty()),
+            accepted: self.basis == "accepted",
             page: self.page.parse::<i64>().unwrap_or(1).max(1),
             per_page,
         }
@@ -56,6 +60,14 @@ impl RosterQuery {
             ("as_of", self.as_of.trim().to_owned()),
             ("category", self.category.trim().to_owned()),
             ("name", self.name.trim().to_owned()),
+            (
+                "basis",
+                if self.basis == "accepted" {
+                    "accepted".to_owned()
+                } else {
+                    String::new()
+                },
+            ),
         ]
     }
 
@@ -128,6 +140,7 @@ pub struct RostersPage {
     as_of: String,
     category: String,
     name: String,
+    accepted: bool,
     categories: Vec<(String, String)>,
     columns: Vec<&'static str>,
     rows: Vec<RosterRow>,
@@ -189,6 +202,7 @@ pub async fn show(
         as_of: q.as_of.trim().to_owned(),
         category: f.category.clone().unwrap_or_default(),
         name: q.name.trim().to_owned(),
+        accepted: f.accepted && f.as_of.is_none(),
         categories: categories(f.roster),
         columns: std::iter::once("序号")
             .chain(roster_columns(f.roster).iter().copied())
@@ -230,7 +244,13 @@ pub async fn print(
     Ok(RosterPrint {
         ctx: Some(Ctx::new(&user, "tree")),
         title: format!("{}{}", org.name, f.roster.label()),
-        as_of: f.as_of.clone().unwrap_or_else(|| "当前".to_owned()),
+        as_of: f.as_of.clone().unwrap_or_else(|| {
+            if f.accepted {
+                "当前（正式口径：已被全国接收的变更）".to_owned()
+            } else {
+                "当前".to_owned()
+            }
+        }),
         columns: std::iter::once("序号")
             .chain(roster_columns(f.roster).iter().copied())
             .collect(),

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod campaign;
 mod cases;
+mod changes;
 mod cli;
 mod confidentiality;
 mod deploy;

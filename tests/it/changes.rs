@@ -1,0 +1,591 @@
+//! 定期上报 (issue 16 part 5): after the campaign every change to registered data is a change
+//! record of the node keeping it; sets climb level by level (submit, accept, return one change,
+//! answer, resubmit), the national level's acceptance makes them the official roster, and every
+//! conflict is refused with `dengji check` clean throughout.
+
+use axum::http::StatusCode;
+
+use dengji::domain::change::{Cadence, ChangeState};
+use dengji::domain::{FirmId, MemberId, OrgId};
+use dengji::service::roster::{Roster, RosterFilter};
+use dengji::service::transfer::TransferInput;
+use dengji::service::upkeep::FirmInput;
+use dengji::service::{Caller, Refusal, ServiceError, beijing_today};
+use dengji::store::changes::ChangeFilter;
+
+use crate::helpers::{TestApp, demo_places};
+
+const OP: Caller<'static> = Caller::Operator;
+
+async fn assert_clean(app: &TestApp) {
+    let mut conn = app.services.db.acquire().await.unwrap();
+    let broken: Vec<_> = dengji::store::check::run(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.violations > 0)
+        .map(|f| format!("{}: {}", f.name, f.violations))
+        .collect();
+    assert!(broken.is_empty(), "dengji check: {broken:?}");
+}
+
+fn refusal(r: Result<impl std::fmt::Debug, ServiceError>) -> Refusal {
+    match r {
+        Err(ServiceError::Conflict(x)) => x,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn this_period() -> String {
+    Cadence::Monthly.period_of(beijing_today())
+}
+
+/// The ids and names on a roster of `org`'s subtree, now or official.
+async fn roster(app: &TestApp, org: OrgId, r: Roster, accepted: bool) -> Vec<(i64, String)> {
+    let (_, page) = app
+        .services
+        .roster()
+        .page(
+            OP,
+            org,
+            &RosterFilter {
+                roster: r,
+                as_of: None,
+                category: None,
+                name: None,
+                accepted,
+                page: 1,
+                per_page: 10_000,
+            },
+        )
+        .await
+        .unwrap();
+    page.items.iter().map(|l| (l.id, l.name.clone())).collect()
+}
+
+async fn on_member_roster(app: &TestApp, org: OrgId, m: MemberId, accepted: bool) -> bool {
+    for r in [Roster::Lawyers, Roster::Staff] {
+        if roster(app, org, r, accepted)
+            .await
+            .iter()
+            .any(|(id, _)| *id == m.0)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The changes of the period in `org`'s subtree.
+async fn changes_of(app: &TestApp, org: OrgId) -> Vec<dengji::store::changes::Change> {
+    app.services
+        .changes()
+        .view(
+            OP,
+            org,
+            None,
+            &ChangeFilter {
+                page: 1,
+                per_page: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .changes
+        .items
+}
+
+async fn transfer(app: &TestApp, m: MemberId, to: FirmId) {
+    let t = app
+        .services
+        .transfer()
+        .start(
+            OP,
+            m,
+            &TransferInput {
+                to_firm: Some(to),
+                reason: "调入该所执业".into(),
+                effective_on: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    app.services.transfer().accept(OP, t, "").await.unwrap();
+}
+
+async fn rename_firm(app: &TestApp, firm: FirmId, name: &str) {
+    let f = app.firm(firm).await;
+    app.services
+        .upkeep()
+        .edit_firm(
+            OP,
+            firm,
+            &FirmInput {
+                name: name.into(),
+                credit_code: f.credit_code.clone(),
+                region_code: f.region_code.clone(),
+                form: f.form.clone(),
+                lawyer_count: f.lawyer_count.to_string(),
+                effective_on: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Submit and accept the sets of the chain from `org` up to (not including) the national
+/// level, as the operator.
+async fn climb(app: &TestApp, org: OrgId) {
+    let period = this_period();
+    let mut node = app.org(org).await;
+    while let Some(parent) = node.parent_id {
+        app.services
+            .changes()
+            .submit(OP, node.id, &period)
+            .await
+            .unwrap_or_else(|e| panic!("submit {}: {e:?}", node.name));
+        app.services
+            .changes()
+            .accept(OP, node.id, &period)
+            .await
+            .unwrap_or_else(|e| panic!("accept {}: {e:?}", node.name));
+        node = app.org(parent).await;
+    }
+}
+
+#[tokio::test]
+async fn after_the_campaign_changes_climb_level_by_level_and_become_the_official_roster() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    app.services.campaign().close(OP).await.unwrap();
+    let m = app.members_of(p.firm_org).await[0];
+    let name = app.member(m).await.name;
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    let to_org = to_firm.org_id.unwrap_or(to_firm.city_org_id);
+    transfer(&app, m, to_firm.id).await;
+    let city_firm = app.first_firm_of_city(p.city).await;
+    rename_firm(&app, city_firm.id, "改名后的测试律师事务所").await;
+
+    // Recorded where the records are kept: 转出 at the sender, 转入 at the receiver, the
+    // firm's rename at its city.
+    let here = changes_of(&app, p.firm_org).await;
+    assert_eq!(here.len(), 1, "{here:?}");
+    assert_eq!(here[0].kind.label(), "转出");
+    assert_eq!(here[0].subject_name, name);
+    assert!(
+        here[0]
+            .fields
+            .iter()
+            .any(|(k, a, b)| k == "所在律师事务所" && b == &to_firm.name && !a.is_empty()),
+        "{:?}",
+        here[0].fields
+    );
+    let there = changes_of(&app, to_org).await;
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0].kind.label(), "转入");
+    let city = changes_of(&app, p.city).await;
+    assert!(city.iter().any(|c| {
+        c.subject_name == "改名后的测试律师事务所"
+            && c.fields
+                .iter()
+                .any(|(k, a, _)| k == "律师事务所名称" && a == &city_firm.name)
+    }));
+
+    // Current rosters show the changes; the official ones do not yet.
+    assert!(!on_member_roster(&app, p.province, m, false).await);
+    assert!(on_member_roster(&app, p.province, m, true).await);
+    assert!(on_member_roster(&app, p.other_province, m, false).await);
+    assert!(!on_member_roster(&app, p.other_province, m, true).await);
+    let official_firms = roster(&app, p.city, Roster::Firms, true).await;
+    assert!(
+        official_firms
+            .iter()
+            .any(|(id, n)| *id == city_firm.id.0 && *n == city_firm.name)
+    );
+    assert!(
+        roster(&app, p.city, Roster::Firms, false)
+            .await
+            .iter()
+            .any(|(id, n)| *id == city_firm.id.0 && n == "改名后的测试律师事务所")
+    );
+
+    // The firm organisation's clerk submits on the page.
+    let period = this_period();
+    let suo = app.login_demo("suo").await;
+    let page = suo.get(&format!("/orgs/{}/changes", p.firm_org.0)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&name), "{}", page.body);
+    assert!(page.body.contains("changes-submit"), "{}", page.body);
+    let r = suo
+        .post(
+            &format!("/orgs/{}/changes/submit", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Twice is refused.
+    let again = suo
+        .post(
+            &format!("/orgs/{}/changes/submit", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("已报送上级"), "{}", again.body);
+
+    // The city's reviewer sees the set as a diff and returns the one change.
+    let shenhe = app.login_demo("shi_shenhe").await;
+    let seen = shenhe
+        .get(&format!("/orgs/{}/changes?period={period}", p.firm_org.0))
+        .await;
+    assert!(seen.body.contains("changes-accept"), "{}", seen.body);
+    assert!(
+        seen.body.contains(&format!(
+            "{} → {}",
+            here[0].fields[0].1, here[0].fields[0].2
+        )) || seen.body.contains(&to_firm.name)
+    );
+    let r = shenhe
+        .post(
+            &format!("/changes/{}/return", here[0].id),
+            &[
+                ("org", &p.firm_org.0.to_string()),
+                ("period", &period),
+                ("text", "转出日期与介绍信不符"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        changes_of(&app, p.firm_org).await[0].state,
+        ChangeState::Returned
+    );
+    // Returning it again is refused.
+    assert!(matches!(
+        refusal(
+            app.services
+                .changes()
+                .return_change(OP, here[0].id, "再次退回试试")
+                .await
+        ),
+        Refusal::ChangeNotReturnable(ChangeState::Returned)
+    ));
+    // The set holding a returned change cannot go up again until the change is answered.
+    let blocked = suo
+        .post(
+            &format!("/orgs/{}/changes/submit", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_eq!(blocked.status, StatusCode::CONFLICT);
+    assert!(blocked.body.contains("已被上级退回"), "{}", blocked.body);
+    // Nor can the city accept it.
+    assert!(matches!(
+        refusal(app.services.changes().accept(OP, p.firm_org, &period).await),
+        Refusal::ChangeReturned(_)
+    ));
+    let r = suo
+        .post(
+            &format!("/changes/{}/answer", here[0].id),
+            &[
+                ("org", &p.firm_org.0.to_string()),
+                ("period", &period),
+                ("text", "已核对介绍信，日期无误"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = suo
+        .post(
+            &format!("/orgs/{}/changes/submit", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = shenhe
+        .post(
+            &format!("/orgs/{}/changes/accept", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // Up the sending chain: the city (its own rename and the firm organisation's set), the
+    // province, then the national level makes them official.
+    climb(&app, p.city).await;
+    assert!(
+        changes_of(&app, p.province)
+            .await
+            .iter()
+            .all(|c| c.state == ChangeState::Accepted)
+    );
+    assert!(
+        roster(&app, p.city, Roster::Firms, true)
+            .await
+            .iter()
+            .any(|(id, n)| *id == city_firm.id.0 && n == "改名后的测试律师事务所")
+    );
+    // A transfer is official once both sides' reports are: the receiving chain is still out.
+    assert!(on_member_roster(&app, p.province, m, true).await);
+    climb(&app, to_org).await;
+    assert!(!on_member_roster(&app, p.province, m, true).await);
+    assert!(on_member_roster(&app, p.other_province, m, true).await);
+
+    // The member's archive lists the reported changes and where they stand.
+    let national = app.login_demo("quanguo").await;
+    let archive = national.get(&format!("/members/{}/archive", m.0)).await;
+    assert_eq!(archive.status, StatusCode::OK);
+    assert!(
+        archive
+            .body
+            .contains("定期上报变更（转出，已接收（正式））"),
+        "{}",
+        archive.body
+    );
+    let a = app.login_demo("shi").await;
+    let page = a
+        .get(&format!("/orgs/{}/changes?period={period}", p.city.0))
+        .await;
+    assert!(page.body.contains("上级已接收"), "{}", page.body);
+    assert_clean(&app).await;
+}
+
+#[tokio::test]
+async fn change_sets_refuse_what_does_not_fit() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    app.services.campaign().close(OP).await.unwrap();
+    let period = this_period();
+    // Nothing recorded: nothing to report.
+    assert!(matches!(
+        refusal(app.services.changes().submit(OP, p.firm_org, &period).await),
+        Refusal::NothingToReport(_)
+    ));
+    // A period that is not one.
+    assert!(matches!(
+        app.services
+            .changes()
+            .submit(OP, p.firm_org, "2027-13")
+            .await,
+        Err(ServiceError::Invalid(_))
+    ));
+    // The national level submits to nobody.
+    let root = app.root().await;
+    assert_eq!(
+        refusal(app.services.changes().submit(OP, root, &period).await),
+        Refusal::TopOfTree
+    );
+    let m = app.members_of(p.firm_org).await[0];
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    transfer(&app, m, to_firm.id).await;
+    // The city cannot report before the firm organisation's set is accepted.
+    assert!(matches!(
+        refusal(app.services.changes().submit(OP, p.city, &period).await),
+        Refusal::ChildChangesWaiting(_)
+    ));
+    // Accepting a set never submitted.
+    assert_eq!(
+        refusal(app.services.changes().accept(OP, p.firm_org, &period).await),
+        Refusal::SetNotSubmitted
+    );
+    let c = changes_of(&app, p.firm_org).await[0].clone();
+    // Answering a change nobody returned.
+    assert_eq!(
+        refusal(app.services.changes().answer(OP, c.id, "无需处理").await),
+        Refusal::ChangeNotReturned
+    );
+    // A return needs a reason.
+    assert!(matches!(
+        app.services.changes().return_change(OP, c.id, "不").await,
+        Err(ServiceError::Invalid(_))
+    ));
+    // Returning a change whose set is not with the parent.
+    assert_eq!(
+        refusal(
+            app.services
+                .changes()
+                .return_change(OP, c.id, "请核实转出日期")
+                .await
+        ),
+        Refusal::SetNotSubmitted
+    );
+    app.services
+        .changes()
+        .submit(OP, p.firm_org, &period)
+        .await
+        .unwrap();
+    // Once the set is up, the next change of the node waits for the next period.
+    let m2 = app.members_of(p.firm_org).await[0];
+    transfer(&app, m2, to_firm.id).await;
+    let later: Vec<_> = app
+        .services
+        .changes()
+        .view(
+            OP,
+            p.firm_org,
+            Some(&dengji::domain::change::next_period(&period).unwrap()),
+            &ChangeFilter {
+                page: 1,
+                per_page: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .changes
+        .items;
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].subject_id, m2.0);
+    assert_eq!(changes_of(&app, p.firm_org).await.len(), 1);
+    // The whole set returned (with a reason), then resubmitted and accepted.
+    assert!(matches!(
+        app.services
+            .changes()
+            .send_back(OP, p.firm_org, &period, "短")
+            .await,
+        Err(ServiceError::Invalid(_))
+    ));
+    app.services
+        .changes()
+        .send_back(OP, p.firm_org, &period, "请补充转出原因")
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(app.services.changes().accept(OP, p.firm_org, &period).await),
+        Refusal::SetNotSubmitted
+    );
+    app.services
+        .changes()
+        .submit(OP, p.firm_org, &period)
+        .await
+        .unwrap();
+    app.services
+        .changes()
+        .accept(OP, p.firm_org, &period)
+        .await
+        .unwrap();
+    // The city's reviewer may not decide the province's business, nor a clerk submit for
+    // another node.
+    let shi = app.login_demo("shi").await;
+    let r = shi
+        .post(
+            &format!("/orgs/{}/changes/submit", p.firm_org.0),
+            &[("period", &period)],
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER);
+    assert_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_move_while_the_package_is_with_the_city_becomes_a_pending_change() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    let (org, filed) = app.ready_firm().await;
+    let m = filed[0];
+    app.submit_package(org).await;
+    let v = app.package_version(org).await;
+    app.services.package().accept(OP, org, v).await.unwrap();
+    // The campaign is open and the package accepted: the move is not refused, it is reported.
+    transfer(&app, m, to_firm.id).await;
+    assert_ne!(app.member(m).await.org_id, org);
+    let recorded = changes_of(&app, org).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].subject_id, m.0);
+    assert_eq!(recorded[0].state, ChangeState::Pending);
+    // The package the city accepted is untouched; the official roster still has the member
+    // where the package put them.
+    assert_eq!(
+        app.package(org).await.unwrap().state,
+        dengji::domain::PackageState::Accepted
+    );
+    assert!(on_member_roster(&app, p.firm_org, m, true).await);
+    assert!(!on_member_roster(&app, p.firm_org, m, false).await);
+    // A node whose package is not with the parent changes without a record (the campaign
+    // carries it).
+    let before = changes_of(&app, p.other_city).await.len();
+    rename_firm(
+        &app,
+        app.first_firm_of_city(p.other_city).await.id,
+        "另一家改名律所",
+    )
+    .await;
+    assert_eq!(changes_of(&app, p.other_city).await.len(), before);
+    assert_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_late_change_set_is_marked_overdue_and_the_cadence_can_be_quarterly() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    app.services.campaign().close(OP).await.unwrap();
+    let m = app.members_of(p.firm_org).await[0];
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    transfer(&app, m, to_firm.id).await;
+    // The change belongs to a month long past (as if recorded then).
+    let mut conn = app.services.db.acquire().await.unwrap();
+    sqlx::query("UPDATE changes SET period = '2026-01'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let v = app
+        .services
+        .changes()
+        .view(OP, p.firm_org, Some("2026-01"), &ChangeFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(v.deadline, "2026-02-05");
+    assert!(v.overdue_days > 0);
+    let city = app
+        .services
+        .changes()
+        .view(OP, p.city, Some("2026-01"), &ChangeFilter::default())
+        .await
+        .unwrap();
+    let child = city
+        .children
+        .iter()
+        .find(|c| c.org.id == p.firm_org)
+        .unwrap();
+    assert!(child.overdue_days > 0);
+    let shi = app.login_demo("shi").await;
+    let page = shi
+        .get(&format!("/orgs/{}/changes?period=2026-01", p.city.0))
+        .await;
+    assert!(page.body.contains("逾期"), "{}", page.body);
+    // Submitted late, the lateness stays on the set.
+    app.services
+        .changes()
+        .submit(OP, p.firm_org, "2026-01")
+        .await
+        .unwrap();
+    let v = app
+        .services
+        .changes()
+        .view(OP, p.firm_org, Some("2026-01"), &ChangeFilter::default())
+        .await
+        .unwrap();
+    assert!(v.set.unwrap().late_days > 0);
+    assert_eq!(v.overdue_days, 0);
+    // Quarterly: the next change falls in the quarter.
+    app.services
+        .changes()
+        .set_cadence(OP, Cadence::Quarterly)
+        .await
+        .unwrap();
+    let m2 = app.members_of(p.firm_org).await[0];
+    transfer(&app, m2, to_firm.id).await;
+    let q = Cadence::Quarterly.period_of(beijing_today());
+    let v = app
+        .services
+        .changes()
+        .view(OP, p.firm_org, Some(&q), &ChangeFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(v.counts.total, 1);
+    assert!(v.periods.contains(&"2026-01".to_owned()));
+    assert_clean(&app).await;
+}
