@@ -61,3 +61,9 @@ CREATE TABLE change_sets (
 CREATE INDEX change_sets_period ON change_sets (period, org_id);
 CREATE INDEX change_sets_submitted_by ON change_sets (submitted_by);
 CREATE INDEX change_sets_decided_by ON change_sets (decided_by);
+
+-- The organisation's committee beyond the 书记 (组织委员) and its current term (本届任期), kept
+-- current after the campaign and versioned like the rest of the organisation's particulars.
+ALTER TABLE orgs ADD COLUMN organiser_name TEXT;
+ALTER TABLE orgs ADD COLUMN term_start TEXT;
+ALTER TABLE orgs ADD COLUMN term_end TEXT;

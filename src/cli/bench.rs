@@ -50,6 +50,10 @@ pub struct Args {
     /// 再测过去日期的省级名册首页与党员档案页；只做这一项
     #[arg(long, default_value_t = 0)]
     roster_moves: usize,
+    /// 定期上报基准：结束登记核查，在演示省内办理转接产生这么多条变更（会改动基准库），逐级报送，
+    /// 再测全国接收省级变更与地市定期上报页；只做这一项
+    #[arg(long, default_value_t = 0)]
+    change_sets: usize,
 }
 
 struct Stats {
@@ -99,6 +103,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         return Ok(());
     }
     let iterations = args.iterations.max(1);
+    if args.change_sets > 0 {
+        super::bench_changes::run(&services, &app, args.change_sets, iterations).await?;
+        services.db.close().await;
+        return Ok(());
+    }
     if args.roster_moves > 0 {
         super::bench_roster::run(&services, &app, args.roster_moves, iterations).await?;
         services.db.close().await;

@@ -4,6 +4,7 @@ mod audit;
 mod backup;
 mod bench;
 mod bench_audit;
+mod bench_changes;
 mod bench_import;
 mod bench_roster;
 mod bench_sample;

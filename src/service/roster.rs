@@ -395,20 +395,28 @@ impl RosterService<'_> {
         let placed = store::placed_on(&mut conn, RecordKind::Org, id.0).await?;
         let mut entries = Vec::new();
         for v in &versions {
+            let detail = |k: &str| {
+                v.detail
+                    .get(k)
+                    .and_then(|s| s.as_str())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("—")
+                    .to_owned()
+            };
             entries.push(Entry::new(
                 v.at,
                 format!("{}：此前信息", reason_label(&v.reason)),
                 "",
                 format!(
-                    "{} 至 {}：{}（{}），书记 {}",
+                    "{} 至 {}：{}（{}），书记 {}，组织委员 {}，本届任期 {} 至 {}",
                     v.from_date.as_deref().unwrap_or("建档"),
                     v.to_date,
                     v.name,
                     crate::domain::OrgKind::from_code(&v.category).map_or("", |k| k.label()),
-                    v.detail
-                        .get("secretary_name")
-                        .and_then(|s| s.as_str())
-                        .unwrap_or("")
+                    detail("secretary_name"),
+                    detail("organiser_name"),
+                    detail("term_start"),
+                    detail("term_end"),
                 ),
             ));
         }

@@ -35,6 +35,11 @@ pub struct OrgInput {
     pub secretary_name: String,
     pub contact_phone: String,
     pub formed_on: String,
+    /// 组织委员.
+    pub organiser_name: String,
+    /// 本届任期: first day and 届满 day (`YYYY-MM-DD`, both or neither).
+    pub term_start: String,
+    pub term_end: String,
     pub effective_on: String,
 }
 
@@ -107,6 +112,52 @@ async fn ensure_empty(conn: &mut sqlx::AnyConnection, id: OrgId) -> ServiceResul
         }));
     }
     Ok(())
+}
+
+/// What is wrong with a term typed on the edit page: dates, both or neither, the end after
+/// the start, and no longer than five years and one (a term is three or five years; the
+/// superior may extend it by up to one).
+fn term_errors(start: Option<&str>, end: Option<&str>) -> Vec<FieldError> {
+    use crate::forms::rules::parse_date;
+    let mut errors = Vec::new();
+    let (s, e) = (start.map(parse_date), end.map(parse_date));
+    if matches!(s, Some(None)) {
+        errors.push(FieldError::new(
+            "term_start",
+            "本届任期起始日期应为“年-月-日”",
+        ));
+    }
+    if matches!(e, Some(None)) {
+        errors.push(FieldError::new("term_end", "本届届满日期应为“年-月-日”"));
+    }
+    match (s.flatten(), e.flatten()) {
+        (Some(s), Some(e)) if e <= s => {
+            errors.push(FieldError::new(
+                "term_end",
+                "本届届满日期应晚于任期起始日期",
+            ));
+        }
+        (Some(s), Some(e)) if (e - s).whole_days() > 6 * 366 => {
+            errors.push(FieldError::new(
+                "term_end",
+                "每届任期为三年或五年（经批准最多延长一年），请核对届满日期",
+            ));
+        }
+        (Some(_), None) if errors.is_empty() => {
+            errors.push(FieldError::new(
+                "term_end",
+                "填写任期起始日期时请同时填写届满日期",
+            ));
+        }
+        (None, Some(_)) if errors.is_empty() => {
+            errors.push(FieldError::new(
+                "term_start",
+                "填写届满日期时请同时填写任期起始日期",
+            ));
+        }
+        _ => {}
+    }
+    errors
 }
 
 fn firm_change(input: &FirmInput) -> ServiceResult<FirmChange> {
@@ -622,6 +673,19 @@ impl UpkeepService<'_> {
         {
             errors.push(FieldError::new("contact_phone", "联系电话只能含数字和“-”"));
         }
+        let term_start = Some(input.term_start.trim().to_owned()).filter(|s| !s.is_empty());
+        let term_end = Some(input.term_end.trim().to_owned()).filter(|s| !s.is_empty());
+        errors.extend(term_errors(term_start.as_deref(), term_end.as_deref()));
+        let organiser_name = Some(input.organiser_name.trim().to_owned()).filter(|s| !s.is_empty());
+        if organiser_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 30)
+        {
+            errors.push(FieldError::new(
+                "organiser_name",
+                "组织委员姓名请在30字以内",
+            ));
+        }
         if !errors.is_empty() {
             return Err(ServiceError::Invalid(errors));
         }
@@ -639,6 +703,9 @@ impl UpkeepService<'_> {
             secretary_name: Some(input.secretary_name.trim().to_owned()).filter(|s| !s.is_empty()),
             contact_phone: phone,
             formed_on,
+            organiser_name,
+            term_start,
+            term_end,
         };
         let before = OrgChange {
             name: org.name.clone(),
@@ -646,6 +713,9 @@ impl UpkeepService<'_> {
             secretary_name: org.secretary_name.clone(),
             contact_phone: org.contact_phone.clone(),
             formed_on: org.formed_on.clone(),
+            organiser_name: org.organiser_name.clone(),
+            term_start: org.term_start.clone(),
+            term_end: org.term_end.clone(),
         };
         if before == change {
             return Ok(());
@@ -691,6 +761,17 @@ impl UpkeepService<'_> {
                 opt(&change.contact_phone),
             ),
             ("成立时间", opt(&before.formed_on), opt(&change.formed_on)),
+            (
+                "组织委员",
+                opt(&before.organiser_name),
+                opt(&change.organiser_name),
+            ),
+            (
+                "本届任期起始日期",
+                opt(&before.term_start),
+                opt(&change.term_start),
+            ),
+            ("本届届满日期", opt(&before.term_end), opt(&change.term_end)),
         ]);
         audit::append(
             &mut tx,

@@ -26,12 +26,18 @@ pub struct Org {
     pub secretary_name: Option<String>,
     pub contact_phone: Option<String>,
     pub formed_on: Option<String>,
+    /// 组织委员.
+    pub organiser_name: Option<String>,
+    /// 本届任期: the first day and the day it ends (届满).
+    pub term_start: Option<String>,
+    pub term_end: Option<String>,
     /// Number of direct children.
     pub child_count: i64,
 }
 
 const SELECT: &str = "SELECT o.id, o.parent_id, o.path, o.level, o.kind, o.name, o.region_code, \
      d.name AS region_name, o.secretary_name, o.contact_phone, o.formed_on, \
+     o.organiser_name, o.term_start, o.term_end, \
      (SELECT COUNT(*) FROM orgs c WHERE c.parent_id = o.id AND c.dissolved_on IS NULL) AS child_count \
      FROM orgs o LEFT JOIN divisions d ON d.code = o.region_code";
 
@@ -53,6 +59,9 @@ fn from_row(r: &AnyRow) -> StoreResult<Org> {
         secretary_name: r.try_get("secretary_name")?,
         contact_phone: r.try_get("contact_phone")?,
         formed_on: r.try_get("formed_on")?,
+        organiser_name: r.try_get("organiser_name")?,
+        term_start: r.try_get("term_start")?,
+        term_end: r.try_get("term_end")?,
         child_count: r.try_get("child_count")?,
     })
 }
@@ -447,6 +456,9 @@ pub struct OrgChange {
     pub secretary_name: Option<String>,
     pub contact_phone: Option<String>,
     pub formed_on: Option<String>,
+    pub organiser_name: Option<String>,
+    pub term_start: Option<String>,
+    pub term_end: Option<String>,
 }
 
 /// Write an organisation's new particulars, its new version beginning `on`; a change of
@@ -460,7 +472,8 @@ pub async fn update(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE orgs SET name = $1, kind = $2, secretary_name = $3, contact_phone = $4, \
-         formed_on = $5, placed_on = $6 WHERE id = $7",
+         formed_on = $5, placed_on = $6, organiser_name = $7, term_start = $8, term_end = $9 \
+         WHERE id = $10",
     )
     .bind(c.name.clone())
     .bind(c.kind.code())
@@ -468,6 +481,9 @@ pub async fn update(
     .bind(c.contact_phone.clone())
     .bind(c.formed_on.clone())
     .bind(on.to_owned())
+    .bind(c.organiser_name.clone())
+    .bind(c.term_start.clone())
+    .bind(c.term_end.clone())
     .bind(id.0)
     .execute(&mut *conn)
     .await?;

@@ -263,11 +263,12 @@ const ORG_NOW: &str = "SELECT o.id, o.name, o.path, o.placed_on AS from_date, \
      o.level AS org, COALESCE(o.region_code, '') AS region_code, \
      COALESCE(o.secretary_name, '') AS secretary_name, \
      COALESCE(o.contact_phone, '') AS contact_phone, COALESCE(o.formed_on, '') AS formed_on, \
+     COALESCE(o.organiser_name, '') AS organiser_name, COALESCE(o.term_end, '') AS term_end, \
      CAST(NULL AS TEXT) AS detail \
      FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id WHERE o.dissolved_on IS NULL";
 const ORG_THEN: &str = "SELECT h.record_id AS id, h.name, h.path, h.from_date, h.to_date, \
      h.category, h.place, h.status AS org, '' AS region_code, '' AS secretary_name, \
-     '' AS contact_phone, '' AS formed_on, h.detail \
+     '' AS contact_phone, '' AS formed_on, '' AS organiser_name, '' AS term_end, h.detail \
      FROM roster_history h WHERE h.kind = 'org'";
 
 /// The filters of one branch (the current rows or the history), with its column names.
@@ -446,6 +447,8 @@ fn line_of(roster: Roster, r: &AnyRow) -> StoreResult<Line> {
             from_detail("secretary_name", text(r, "secretary_name")?),
             from_detail("contact_phone", text(r, "contact_phone")?),
             from_detail("formed_on", text(r, "formed_on")?),
+            from_detail("organiser_name", text(r, "organiser_name")?),
+            from_detail("term_end", text(r, "term_end")?),
         ],
     };
     Ok(Line {
@@ -585,6 +588,9 @@ pub fn org_version(
             "secretary_name": o.secretary_name.clone().unwrap_or_default(),
             "contact_phone": o.contact_phone.clone().unwrap_or_default(),
             "formed_on": o.formed_on.clone().unwrap_or_default(),
+            "organiser_name": o.organiser_name.clone().unwrap_or_default(),
+            "term_start": o.term_start.clone().unwrap_or_default(),
+            "term_end": o.term_end.clone().unwrap_or_default(),
         }),
         reason: reason.to_owned(),
         at: now(),

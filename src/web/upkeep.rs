@@ -238,6 +238,12 @@ pub struct OrgForm {
     #[serde(default)]
     formed_on: String,
     #[serde(default)]
+    organiser_name: String,
+    #[serde(default)]
+    term_start: String,
+    #[serde(default)]
+    term_end: String,
+    #[serde(default)]
     effective_on: String,
 }
 
@@ -271,6 +277,9 @@ async fn org_page(
         secretary_name: org.secretary_name.clone().unwrap_or_default(),
         contact_phone: org.contact_phone.clone().unwrap_or_default(),
         formed_on: org.formed_on.clone().unwrap_or_default(),
+        organiser_name: org.organiser_name.clone().unwrap_or_default(),
+        term_start: org.term_start.clone().unwrap_or_default(),
+        term_end: org.term_end.clone().unwrap_or_default(),
         effective_on: String::new(),
     });
     let firm_level = org.level == crate::domain::OrgLevel::Firm;
@@ -326,6 +335,9 @@ pub async fn org_save(
         secretary_name: f.secretary_name,
         contact_phone: f.contact_phone,
         formed_on: f.formed_on,
+        organiser_name: f.organiser_name,
+        term_start: f.term_start,
+        term_end: f.term_end,
         effective_on: f.effective_on,
     };
     match state

@@ -589,3 +589,72 @@ async fn a_late_change_set_is_marked_overdue_and_the_cadence_can_be_quarterly() 
     assert!(v.periods.contains(&"2026-01".to_owned()));
     assert_clean(&app).await;
 }
+
+#[tokio::test]
+async fn an_organisations_committee_and_term_are_kept_with_their_history() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    app.services.campaign().close(OP).await.unwrap();
+    let org = app.org(p.firm_org).await;
+    let shi = app.login_demo("shi").await;
+    let path = format!("/orgs/{}/edit", org.id.0);
+    let form = |organiser: &'static str, start: &'static str, end: &'static str| {
+        vec![
+            ("name", org.name.clone()),
+            ("kind", org.kind.code().to_owned()),
+            ("secretary_name", "王书记".to_owned()),
+            ("contact_phone", "010-12345678".to_owned()),
+            ("formed_on", String::new()),
+            ("organiser_name", organiser.to_owned()),
+            ("term_start", start.to_owned()),
+            ("term_end", end.to_owned()),
+            ("effective_on", String::new()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let shi = shi.clone();
+        let path = path.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            shi.post(&path, &pairs).await
+        }
+    };
+    // A term ending before it starts, a term of ten years, half a term: each refused by name.
+    for (start, end, says) in [
+        ("2024-03-01", "2023-03-01", "本届届满日期应晚于任期起始日期"),
+        ("2020-03-01", "2030-03-01", "每届任期为三年或五年"),
+        ("2024-03-01", "", "请同时填写届满日期"),
+        ("2024-13-01", "2027-03-01", "本届任期起始日期应为"),
+    ] {
+        let r = post(form("张委员", start, end)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{start} {end}");
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    assert_eq!(app.org(org.id).await.organiser_name, None);
+    let r = post(form("张委员", "2024-03-01", "2027-02-28")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post(form("李委员", "2024-03-01", "2027-02-28")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let now = app.org(org.id).await;
+    assert_eq!(now.organiser_name.as_deref(), Some("李委员"));
+    assert_eq!(now.term_end.as_deref(), Some("2027-02-28"));
+    // The organisations roster shows the committee and the term's end; the archive keeps
+    // the committee before; the city reports the changes.
+    let roster = shi
+        .get(&format!(
+            "/orgs/{}/rosters?roster=orgs&name={}",
+            p.city.0, "律师"
+        ))
+        .await;
+    assert!(roster.body.contains("本届届满日期"), "{}", roster.body);
+    let archive = shi.get(&format!("/orgs/{}/archive", org.id.0)).await;
+    assert!(archive.body.contains("组织委员 张委员"), "{}", archive.body);
+    let kept = changes_of(&app, p.city).await;
+    assert!(kept.iter().any(|c| {
+        c.subject_id == org.id.0
+            && c.fields
+                .iter()
+                .any(|(k, a, b)| k == "组织委员" && a == "张委员" && b == "李委员")
+    }));
+    assert_clean(&app).await;
+}

@@ -806,6 +806,9 @@ mod tests {
             secretary_name: None,
             contact_phone: None,
             formed_on: None,
+            organiser_name: None,
+            term_start: None,
+            term_end: None,
             child_count: 0,
         };
         let cities = vec![city(10, "320100"), city(11, "320200"), city(12, "310101")];
