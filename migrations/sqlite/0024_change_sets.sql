@@ -13,7 +13,7 @@ CREATE TABLE changes (
     org_path TEXT NOT NULL,
     -- '2027-01' (monthly) or '2027-Q1' (quarterly)
     period TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('add', 'edit', 'out', 'in', 'close')),
+    kind TEXT NOT NULL CHECK (kind IN ('add', 'edit', 'out', 'in', 'close', 'stop')),
     subject_kind TEXT NOT NULL CHECK (subject_kind IN ('member', 'firm', 'org')),
     subject_id INTEGER NOT NULL,
     subject_name TEXT NOT NULL,
@@ -67,3 +67,10 @@ CREATE INDEX change_sets_decided_by ON change_sets (decided_by);
 ALTER TABLE orgs ADD COLUMN organiser_name TEXT;
 ALTER TABLE orgs ADD COLUMN term_start TEXT;
 ALTER TABLE orgs ADD COLUMN term_end TEXT;
+
+-- 停止登记: a member whose registration ended (组织关系转出律师行业, left the profession, 出党,
+-- died …) keeps their row for the records that name it; from `stopped_on` they are off the
+-- roster (the version that ended is in roster_history) and no campaign registers them.
+ALTER TABLE members ADD COLUMN stopped_on TEXT;
+ALTER TABLE members ADD COLUMN stop_reason TEXT;
+ALTER TABLE members ADD COLUMN stop_destination TEXT;

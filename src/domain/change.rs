@@ -18,10 +18,19 @@ pub enum ChangeKind {
     In,
     /// 注销 (a firm) or 撤销 (an organisation).
     Close,
+    /// 停止登记: a member's registration ended (or, with the fields saying so, resumed).
+    Stop,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 5] = [Self::Add, Self::Edit, Self::Out, Self::In, Self::Close];
+    pub const ALL: [Self; 6] = [
+        Self::Add,
+        Self::Edit,
+        Self::Out,
+        Self::In,
+        Self::Close,
+        Self::Stop,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -30,6 +39,7 @@ impl ChangeKind {
             Self::Out => "out",
             Self::In => "in",
             Self::Close => "close",
+            Self::Stop => "stop",
         }
     }
 
@@ -44,6 +54,57 @@ impl ChangeKind {
             Self::Out => "转出",
             Self::In => "转入",
             Self::Close => "注销/撤销",
+            Self::Stop => "停止登记",
+        }
+    }
+}
+
+/// Why a member's registration ended (停止登记).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// 组织关系转出律师行业: to a party organisation outside the lawyer industry (the
+    /// destination is required).
+    TransferredOut,
+    /// 离开律师行业（注销执业证、调离等）.
+    LeftProfession,
+    /// 出党、除名或退党.
+    LeftParty,
+    /// 去世.
+    Deceased,
+    /// 其他 (the note says what).
+    Other,
+}
+
+impl StopReason {
+    pub const ALL: [Self; 5] = [
+        Self::TransferredOut,
+        Self::LeftProfession,
+        Self::LeftParty,
+        Self::Deceased,
+        Self::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TransferredOut => "transferred_out",
+            Self::LeftProfession => "left_profession",
+            Self::LeftParty => "left_party",
+            Self::Deceased => "deceased",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TransferredOut => "组织关系转出律师行业",
+            Self::LeftProfession => "离开律师行业（注销执业证、调离等）",
+            Self::LeftParty => "出党、除名或退党",
+            Self::Deceased => "去世",
+            Self::Other => "其他",
         }
     }
 }

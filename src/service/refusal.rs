@@ -191,6 +191,12 @@ pub enum Refusal {
     /// Merging an organisation into itself or one of another city.
     #[error("只能合并到同一地市级党组织下的另一个律师事务所党组织")]
     MergeTarget,
+    /// The member's registration has ended (停止登记, on the date named).
+    #[error("该党员已于 {0} 停止登记，不再填报、转接；如属误操作，请由所在党组织“恢复登记”")]
+    MemberStopped(String),
+    /// Resuming a member whose registration has not ended.
+    #[error("该党员仍在册，无需恢复登记")]
+    MemberNotStopped,
     /// A change set with nothing in it.
     #[error("本期（{0}）本组织及下级没有变更记录，无需报送")]
     NothingToReport(String),

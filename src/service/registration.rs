@@ -477,6 +477,9 @@ impl RegistrationService<'_> {
         let (member, campaign, reg, case) = self
             .registration_context(caller, member_id, Action::FileRegistration(member_id))
             .await?;
+        if let Some(on) = &member.stopped_on {
+            return Err(ServiceError::Conflict(Refusal::MemberStopped(on.clone())));
+        }
         let catalogue = Catalogue::get();
         let form = catalogue
             .form_for_category(&member.category)

@@ -123,6 +123,7 @@ fn reason_label(r: &str) -> &'static str {
         "close" => "注销",
         "dissolve" => "撤销",
         "merge" => "合并",
+        "stop" => "停止登记",
         _ => "信息变更",
     }
 }

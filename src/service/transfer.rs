@@ -17,6 +17,16 @@ pub use crate::store::transfers::{Direction, Transfer};
 
 super::area!(TransferService);
 
+/// What ending a member's registration records: why, where the 组织关系 went (required for
+/// a transfer out of the lawyer industry), from when, and a note.
+#[derive(Debug, Clone, Default)]
+pub struct StopInput {
+    pub reason: String,
+    pub destination: String,
+    pub effective_on: String,
+    pub note: String,
+}
+
 /// What the sender types: the receiving firm (picked from a search), why, and from when.
 #[derive(Debug, Clone, Default)]
 pub struct TransferInput {
@@ -50,6 +60,209 @@ async fn open_case(conn: &mut sqlx::AnyConnection, member: MemberId) -> ServiceR
 }
 
 impl TransferService<'_> {
+    /// 停止登记: end a member's registration (a transfer out of the lawyer industry records
+    /// the receiving organisation). The member leaves the roster from the day given (their
+    /// version stays in the history), their account is disabled, no campaign registers them,
+    /// and the change is reported like any other.
+    pub async fn stop(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        input: &StopInput,
+    ) -> ServiceResult<()> {
+        use crate::domain::change::StopReason;
+        caller.require(Action::ManageMembers, None)?;
+        let mut errors = Vec::new();
+        let reason = StopReason::from_code(input.reason.trim());
+        if reason.is_none() {
+            errors.push(FieldError::new("reason", "请选择停止登记的原因"));
+        }
+        let destination = input.destination.trim();
+        if reason == Some(StopReason::TransferredOut) && destination.chars().count() < 2 {
+            errors.push(FieldError::new(
+                "destination",
+                "组织关系转出律师行业的，请填写接收的党组织名称",
+            ));
+        }
+        if destination.chars().count() > 100 {
+            errors.push(FieldError::new("destination", "去向请在100字以内"));
+        }
+        let note = input.note.trim();
+        if reason == Some(StopReason::Other) && note.chars().count() < 2 {
+            errors.push(FieldError::new("note", "原因为“其他”时请写明情况"));
+        }
+        if note.chars().count() > 500 {
+            errors.push(FieldError::new("note", "说明请在500字以内"));
+        }
+        let (Some(reason), true) = (reason, errors.is_empty()) else {
+            return Err(ServiceError::Invalid(errors));
+        };
+        let mut tx = self.db.begin().await?;
+        let member = crate::store::members::get(&mut tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        if let Some(on) = &member.stopped_on {
+            return Err(ServiceError::Conflict(Refusal::MemberStopped(on.clone())));
+        }
+        if transfers::of_member(&mut tx, member_id)
+            .await?
+            .iter()
+            .any(|t| t.state == TransferState::Pending)
+        {
+            return Err(ServiceError::Conflict(Refusal::TransferPending));
+        }
+        if open_case(&mut tx, member_id).await? {
+            return Err(ServiceError::Conflict(Refusal::CaseOpen));
+        }
+        let reported = changes::reported(&mut tx, &[member.org_id]).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Member, member_id.0).await?;
+        let on = super::upkeep::effective_on(&input.effective_on, placed.as_deref())?;
+        let mut history = None;
+        if let Some(mut v) = roster::member_version(&mut tx, member_id, &on, "stop").await? {
+            v.detail["stop_reason"] = reason.label().into();
+            v.detail["destination"] = destination.into();
+            history = Some(roster::keep(&mut tx, &v).await?);
+        }
+        crate::store::members::stop(
+            &mut tx,
+            member_id,
+            &on,
+            reason.code(),
+            Some(destination).filter(|d| !d.is_empty()),
+        )
+        .await
+        .map_err(|e| super::on_race(e, "该党员刚刚已被停止登记，请刷新页面"))?;
+        crate::store::users::set_member_disabled(&mut tx, member_id, true).await?;
+        if reported {
+            let mut fields = serde_json::Map::new();
+            fields.insert("登记状态".into(), serde_json::json!(["在册", "停止登记"]));
+            fields.insert("原因".into(), serde_json::json!(["", reason.label()]));
+            if !destination.is_empty() {
+                fields.insert("去向".into(), serde_json::json!(["", destination]));
+            }
+            changes::record(
+                &mut tx,
+                caller,
+                (member.org_id, &member.org_path),
+                changes::Record {
+                    kind: ChangeKind::Stop,
+                    subject: RecordKind::Member,
+                    subject_id: member_id.0,
+                    subject_name: &member.name,
+                    fields,
+                    history_id: history,
+                    note,
+                    effective_on: &on,
+                },
+            )
+            .await?;
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "member.stop",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({
+                    "name": member.name, "reason": reason.label(), "destination": destination,
+                    "effective_on": on, "note": note,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A member whose registration the caller may end (for the form): refused before the
+    /// member is read when the role may not.
+    pub async fn stoppable(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+    ) -> ServiceResult<crate::store::members::Member> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut conn = self.db.acquire().await?;
+        let member = crate::store::members::get(&mut conn, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        if let Some(on) = &member.stopped_on {
+            return Err(ServiceError::Conflict(Refusal::MemberStopped(on.clone())));
+        }
+        Ok(member)
+    }
+
+    /// 恢复登记: put a member whose registration ended back on the roster (a mistake undone,
+    /// or the member back in the profession), from the day given.
+    pub async fn resume(
+        &self,
+        caller: Caller<'_>,
+        member_id: MemberId,
+        effective_on: &str,
+        note: &str,
+    ) -> ServiceResult<()> {
+        let note = note.trim();
+        if note.chars().count() < 2 || note.chars().count() > 500 {
+            return Err(ServiceError::invalid(
+                "note",
+                "请写明恢复登记的原因（2至500字）",
+            ));
+        }
+        caller.require(Action::ManageMembers, None)?;
+        let mut tx = self.db.begin().await?;
+        let member = crate::store::members::get(&mut tx, member_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        let Some(stopped) = member.stopped_on.clone() else {
+            return Err(ServiceError::Conflict(Refusal::MemberNotStopped));
+        };
+        let reported = changes::reported(&mut tx, &[member.org_id]).await?;
+        let on = super::upkeep::effective_on(effective_on, Some(&stopped))?;
+        crate::store::members::resume(&mut tx, member_id, &on)
+            .await
+            .map_err(|e| super::on_race(e, "该党员刚刚已恢复登记，请刷新页面"))?;
+        crate::store::users::set_member_disabled(&mut tx, member_id, false).await?;
+        if reported {
+            let mut fields = serde_json::Map::new();
+            fields.insert("登记状态".into(), serde_json::json!(["停止登记", "在册"]));
+            changes::record(
+                &mut tx,
+                caller,
+                (member.org_id, &member.org_path),
+                changes::Record {
+                    kind: ChangeKind::Add,
+                    subject: RecordKind::Member,
+                    subject_id: member_id.0,
+                    subject_name: &member.name,
+                    fields,
+                    history_id: None,
+                    note,
+                    effective_on: &on,
+                },
+            )
+            .await?;
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "member.resume",
+                target_kind: "member",
+                target_id: member_id.to_string(),
+                target_path: &member.org_path,
+                detail: serde_json::json!({"name": member.name, "effective_on": on, "note": note}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Firms anywhere in the country whose credit code is `query` or whose name contains it:
     /// only the firm's name and the organisation that would receive (nothing else of it).
     pub async fn find_receivers(
@@ -96,6 +309,9 @@ impl TransferService<'_> {
             .await?
             .ok_or(ServiceError::NotFound)?;
         caller.require(Action::ManageMembers, Some(&member.org_path))?;
+        if let Some(on) = &member.stopped_on {
+            return Err(ServiceError::Conflict(Refusal::MemberStopped(on.clone())));
+        }
         let firm = crate::store::firms::get(&mut tx, to_firm)
             .await?
             .ok_or_else(|| {

@@ -205,7 +205,7 @@ pub async fn of_subject(
 pub struct Counts {
     pub total: i64,
     /// In the order of [`ChangeKind::ALL`].
-    pub by_kind: [i64; 5],
+    pub by_kind: [i64; 6],
     pub returned: i64,
     pub accepted: i64,
 }

@@ -32,6 +32,11 @@ pub struct Member {
     pub org_name: String,
     pub org_path: TreePath,
     pub version: i64,
+    /// 停止登记: the day registration ended, why (a [`StopReason`](crate::domain::change::StopReason)
+    /// code) and where the 组织关系 went.
+    pub stopped_on: Option<String>,
+    pub stop_reason: Option<String>,
+    pub stop_destination: Option<String>,
 }
 
 impl Member {
@@ -48,7 +53,7 @@ impl Member {
 const SELECT: &str = "SELECT m.id, m.name, m.sex, m.ethnicity, m.birth_date, m.citizen_id_masked, \
      m.category, m.practice_type, m.licence_no, m.education, m.party_status, m.joined_on, \
      m.full_member_on, m.mobile, m.firm_id, f.name AS firm_name, m.org_id, o.name AS org_name, \
-     m.org_path, m.version \
+     m.org_path, m.version, m.stopped_on, m.stop_reason, m.stop_destination \
      FROM members m JOIN firms f ON f.id = m.firm_id JOIN orgs o ON o.id = m.org_id";
 
 fn from_row(r: &AnyRow) -> StoreResult<Member> {
@@ -75,7 +80,45 @@ fn from_row(r: &AnyRow) -> StoreResult<Member> {
         org_path: TreePath::parse(&path)
             .ok_or_else(|| StoreError::Corrupt(format!("member org path {path}")))?,
         version: r.try_get("version")?,
+        stopped_on: r.try_get("stopped_on")?,
+        stop_reason: r.try_get("stop_reason")?,
+        stop_destination: r.try_get("stop_destination")?,
     })
+}
+
+/// End a member's registration from `on` (`Conflict` if it already ended).
+pub async fn stop(
+    conn: &mut AnyConnection,
+    id: MemberId,
+    on: &str,
+    reason: &str,
+    destination: Option<&str>,
+) -> StoreResult<()> {
+    let r = sqlx::query(
+        "UPDATE members SET stopped_on = $1, stop_reason = $2, stop_destination = $3, \
+         version = version + 1 WHERE id = $4 AND stopped_on IS NULL",
+    )
+    .bind(on.to_owned())
+    .bind(reason.to_owned())
+    .bind(destination.map(str::to_owned))
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    super::changed_one(&r)
+}
+
+/// Put a member whose registration ended back on the roster from `on` (`Conflict` if it had
+/// not ended).
+pub async fn resume(conn: &mut AnyConnection, id: MemberId, on: &str) -> StoreResult<()> {
+    let r = sqlx::query(
+        "UPDATE members SET stopped_on = NULL, stop_reason = NULL, stop_destination = NULL, \
+         placed_on = $1, version = version + 1 WHERE id = $2 AND stopped_on IS NOT NULL",
+    )
+    .bind(on.to_owned())
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    super::changed_one(&r)
 }
 
 pub async fn get(conn: &mut AnyConnection, id: MemberId) -> StoreResult<Option<Member>> {

@@ -416,11 +416,11 @@ pub async fn own_progress(
          COUNT(CASE WHEN r.state = 'approved' THEN 1 END) AS approved, \
          COUNT(CASE WHEN r.state = 'submitted' THEN 1 END) AS waiting, \
          COUNT(CASE WHEN (r.state IS NULL OR r.state IN ('draft', 'returned')) \
-               AND NOT (COALESCE(s.case_code, '') IN ('4', '5') \
+               AND NOT (COALESCE(s.case_code, '') IN ('4', '5') OR m.stopped_on IS NOT NULL \
                     OR (m.category = 'lawyer' AND COALESCE(m.practice_type, '1') <> '1')) \
                THEN 1 END) AS unfinished, \
          COUNT(CASE WHEN (r.state IS NULL OR r.state IN ('draft', 'returned')) \
-               AND (COALESCE(s.case_code, '') IN ('4', '5') \
+               AND (COALESCE(s.case_code, '') IN ('4', '5') OR m.stopped_on IS NOT NULL \
                     OR (m.category = 'lawyer' AND COALESCE(m.practice_type, '1') <> '1')) \
                THEN 1 END) AS not_registered \
          FROM members m \

@@ -241,7 +241,8 @@ pub struct Line {
 const MEMBER_NOW: &str = "SELECT m.id, m.name, m.org_path AS path, m.placed_on AS from_date, \
      CAST(NULL AS TEXT) AS to_date, m.party_status AS category, f.name AS place, o.name AS org, \
      m.sex, m.birth_date, m.citizen_id_masked, m.joined_on, m.full_member_on, m.licence_no \
-     FROM members m JOIN firms f ON f.id = m.firm_id JOIN orgs o ON o.id = m.org_id WHERE 1 = 1";
+     FROM members m JOIN firms f ON f.id = m.firm_id JOIN orgs o ON o.id = m.org_id \
+     WHERE m.stopped_on IS NULL";
 const MEMBER_THEN: &str = "SELECT m.id, m.name, h.path, h.from_date, h.to_date, \
      h.status AS category, h.place, COALESCE(o.name, '') AS org, m.sex, m.birth_date, \
      m.citizen_id_masked, m.joined_on, m.full_member_on, m.licence_no \

@@ -196,7 +196,8 @@ pub async fn member_count(
 ) -> StoreResult<i64> {
     let (lo, hi) = range(path);
     let r = sqlx::query(
-        "SELECT COUNT(*) AS n FROM members WHERE org_path >= $1 AND org_path < $2 AND category = $3",
+        "SELECT COUNT(*) AS n FROM members WHERE org_path >= $1 AND org_path < $2 AND category = $3 \
+         AND stopped_on IS NULL",
     )
     .bind(lo)
     .bind(hi)
@@ -245,7 +246,8 @@ pub async fn member_rows(
          FROM members m JOIN orgs o ON o.id = m.org_id JOIN firms f ON f.id = m.firm_id \
          LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = $1 \
          LEFT JOIN survey_checks s ON s.member_id = m.id AND s.campaign_id = $1 \
-         WHERE m.org_path >= $2 AND m.org_path < $3 AND m.category = $4 {keyset} \
+         WHERE m.org_path >= $2 AND m.org_path < $3 AND m.category = $4 \
+         AND m.stopped_on IS NULL {keyset} \
          ORDER BY m.org_path, m.name, m.id LIMIT $5 OFFSET $6"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -218,6 +218,22 @@ pub async fn clear_failed_logins(conn: &mut AnyConnection, id: UserId) -> StoreR
 }
 
 /// Disable every account of an organisation (it was dissolved).
+/// Disable (or enable again) the member account of a member; how many.
+pub async fn set_member_disabled(
+    conn: &mut AnyConnection,
+    member: crate::domain::MemberId,
+    disabled: bool,
+) -> StoreResult<u64> {
+    Ok(
+        sqlx::query("UPDATE users SET disabled = $1 WHERE member_id = $2")
+            .bind(i64::from(disabled))
+            .bind(member.0)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub async fn disable_at_org(conn: &mut AnyConnection, org: OrgId) -> StoreResult<u64> {
     Ok(
         sqlx::query("UPDATE users SET disabled = 1 WHERE org_id = $1")

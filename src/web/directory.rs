@@ -442,6 +442,8 @@ pub struct MemberPage {
     reveal_error: Option<String>,
     purposes: [(&'static str, &'static str); 5],
     can_read_audit: bool,
+    /// 停止登记: when, why and where to, in words (none: on the roster).
+    stopped: Option<String>,
 }
 
 pub async fn member(
@@ -550,6 +552,17 @@ async fn member_page(
                 "members"
             },
         )),
+        stopped: m.stopped_on.as_ref().map(|on| {
+            let why = m
+                .stop_reason
+                .as_deref()
+                .and_then(crate::domain::change::StopReason::from_code)
+                .map_or("", |r| r.label());
+            match &m.stop_destination {
+                Some(d) => format!("已于 {on} 停止登记（{why}，去向：{d}）"),
+                None => format!("已于 {on} 停止登记（{why}）"),
+            }
+        }),
         m: MemberView::new(&m, true),
     })
 }

@@ -152,6 +152,11 @@ pub fn router(state: AppState) -> Router {
             "/members/{id}/transfer",
             get(transfer::new).post(transfer::start),
         )
+        .route(
+            "/members/{id}/stop",
+            get(transfer::stop_form).post(transfer::stop),
+        )
+        .route("/members/{id}/resume", post(transfer::resume))
         .route("/orgs/{id}/transfers", get(transfer::list))
         .route("/orgs/{id}/changes", get(changes::show))
         .route("/orgs/{id}/changes/submit", post(changes::submit))

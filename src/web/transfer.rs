@@ -361,3 +361,127 @@ pub async fn cancel(
         .await;
     after(&state, &user, id, "cancel", r).await
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "member_stop.html")]
+pub struct StopPage {
+    ctx: Option<Ctx>,
+    csrf: String,
+    member_id: i64,
+    member_name: String,
+    place: String,
+    reasons: Vec<(&'static str, &'static str)>,
+    f: StopForm,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct StopForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    destination: String,
+    #[serde(default)]
+    effective_on: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn stop_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: MemberId,
+    f: StopForm,
+    errors: Vec<String>,
+) -> Result<StopPage, AppError> {
+    let m = state
+        .services
+        .transfer()
+        .stoppable(Caller::User(&user.actor), id)
+        .await?;
+    Ok(StopPage {
+        ctx: Some(Ctx::new(user, "members")),
+        csrf: user.csrf.clone(),
+        member_id: id.0,
+        member_name: m.name.clone(),
+        place: format!("{}（{}）", m.firm_name, m.org_name),
+        reasons: crate::domain::change::StopReason::ALL
+            .iter()
+            .map(|r| (r.code(), r.label()))
+            .collect(),
+        f,
+        errors,
+    })
+}
+
+/// `GET /members/{id}/stop`: the form ending a member's registration.
+pub async fn stop_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<MemberId>,
+) -> Result<StopPage, AppError> {
+    stop_page(&state, &user, id, StopForm::default(), Vec::new()).await
+}
+
+/// `POST /members/{id}/stop`
+pub async fn stop(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<MemberId>,
+    Form(f): Form<StopForm>,
+) -> Result<Response, AppError> {
+    let input = crate::service::transfer::StopInput {
+        reason: f.reason.clone(),
+        destination: f.destination.clone(),
+        effective_on: f.effective_on.clone(),
+        note: f.note.clone(),
+    };
+    let (status, errors) = match state
+        .services
+        .transfer()
+        .stop(Caller::User(&user.actor), id, &input)
+        .await
+    {
+        Ok(()) => return Ok(Redirect::to(&format!("/members/{}", id.0)).into_response()),
+        Err(ServiceError::Invalid(list)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            list.iter().map(ToString::to_string).collect(),
+        ),
+        Err(ServiceError::Conflict(r)) => (StatusCode::CONFLICT, vec![r.to_string()]),
+        Err(e) => return Err(e.into()),
+    };
+    let page = stop_page(&state, &user, id, f, errors).await?;
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ResumeForm {
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    effective_on: String,
+}
+
+/// `POST /members/{id}/resume`: 恢复登记; a refusal is shown on the stop page's layout.
+pub async fn resume(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<MemberId>,
+    Form(f): Form<ResumeForm>,
+) -> Result<Response, AppError> {
+    match state
+        .services
+        .transfer()
+        .resume(Caller::User(&user.actor), id, &f.effective_on, &f.note)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/members/{}", id.0)).into_response()),
+        Err(ServiceError::Invalid(list)) => Err(AppError::BadRequest(
+            list.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("；"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -658,3 +658,237 @@ async fn an_organisations_committee_and_term_are_kept_with_their_history() {
     }));
     assert_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_can_come_back() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    app.services.campaign().close(OP).await.unwrap();
+    let m = p.member;
+    let suo = app.login_demo("suo").await;
+    let page = suo.get(&format!("/members/{}/stop", m.0)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // A member may not end their own registration.
+    let own = app.login_demo("dangyuan").await;
+    assert_ne!(
+        own.get(&format!("/members/{}/stop", m.0)).await.status,
+        StatusCode::OK
+    );
+    // A transfer out of the industry names the receiving organisation.
+    let r = suo
+        .post(
+            &format!("/members/{}/stop", m.0),
+            &[
+                ("reason", "transferred_out"),
+                ("destination", ""),
+                ("effective_on", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请填写接收的党组织名称"), "{}", r.body);
+    let r = suo
+        .post(
+            &format!("/members/{}/stop", m.0),
+            &[
+                ("reason", "nonsense"),
+                ("destination", "x"),
+                ("effective_on", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.member(m).await.stopped_on, None);
+    let r = suo
+        .post(
+            &format!("/members/{}/stop", m.0),
+            &[
+                ("reason", "transferred_out"),
+                ("destination", "中共某某区某某街道工作委员会"),
+                ("effective_on", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let today = beijing_today().to_string();
+    assert_eq!(
+        app.member(m).await.stopped_on.as_deref(),
+        Some(today.as_str())
+    );
+    let shown = suo.get(&format!("/members/{}", m.0)).await;
+    assert!(
+        shown
+            .body
+            .contains("停止登记（组织关系转出律师行业，去向：中共某某区某某街道工作委员会）"),
+        "{}",
+        shown.body
+    );
+    // Off today's roster, still on last year's; the account no longer signs in.
+    assert!(!on_member_roster(&app, p.firm_org, m, false).await);
+    let (_, then) = app
+        .services
+        .roster()
+        .page(
+            OP,
+            p.firm_org,
+            &RosterFilter {
+                roster: Roster::Lawyers,
+                as_of: Some("2025-01-01".into()),
+                category: None,
+                name: None,
+                accepted: false,
+                page: 1,
+                per_page: 10_000,
+            },
+        )
+        .await
+        .unwrap();
+    let (_, then_staff) = app
+        .services
+        .roster()
+        .page(
+            OP,
+            p.firm_org,
+            &RosterFilter {
+                roster: Roster::Staff,
+                as_of: Some("2025-01-01".into()),
+                category: None,
+                name: None,
+                accepted: false,
+                page: 1,
+                per_page: 10_000,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        then.items
+            .iter()
+            .chain(&then_staff.items)
+            .any(|l| l.id == m.0)
+    );
+    assert!(
+        app.services
+            .auth()
+            .login("dangyuan", dengji::service::demo::DEMO_PASSWORD, None)
+            .await
+            .is_err()
+    );
+    // Reported as a change of the organisation, with where the member went.
+    let kept = changes_of(&app, p.firm_org).await;
+    assert!(kept.iter().any(|c| {
+        c.subject_id == m.0
+            && c.kind.label() == "停止登记"
+            && c.fields
+                .iter()
+                .any(|(k, _, b)| k == "去向" && b.contains("街道"))
+    }));
+    // Nothing more happens to a stopped member: no second stop, no transfer.
+    assert!(matches!(
+        refusal(
+            app.services
+                .transfer()
+                .stop(
+                    OP,
+                    m,
+                    &dengji::service::transfer::StopInput {
+                        reason: "deceased".into(),
+                        ..Default::default()
+                    }
+                )
+                .await
+        ),
+        Refusal::MemberStopped(_)
+    ));
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    assert!(matches!(
+        refusal(
+            app.services
+                .transfer()
+                .start(
+                    OP,
+                    m,
+                    &TransferInput {
+                        to_firm: Some(to_firm.id),
+                        reason: "调入".into(),
+                        effective_on: String::new(),
+                    },
+                )
+                .await
+        ),
+        Refusal::MemberStopped(_)
+    ));
+    // 恢复登记 needs a reason, then puts the member back.
+    let r = suo
+        .post(
+            &format!("/members/{}/resume", m.0),
+            &[("note", ""), ("effective_on", "")],
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER);
+    let r = suo
+        .post(
+            &format!("/members/{}/resume", m.0),
+            &[("note", "误操作，该党员仍在本所执业"), ("effective_on", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.member(m).await.stopped_on, None);
+    assert!(on_member_roster(&app, p.firm_org, m, false).await);
+    assert!(
+        app.services
+            .auth()
+            .login("dangyuan", dengji::service::demo::DEMO_PASSWORD, None)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        refusal(
+            app.services
+                .transfer()
+                .resume(OP, m, "", "再恢复一次")
+                .await
+        ),
+        Refusal::MemberNotStopped
+    );
+    assert_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_stopped_member_is_no_longer_asked_to_register() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let own = |app: &TestApp| {
+        let services = app.services.clone();
+        async move {
+            services
+                .package()
+                .view(OP, p.firm_org)
+                .await
+                .unwrap()
+                .readiness
+                .own
+        }
+    };
+    let before = own(&app).await;
+    assert!(before.unfinished > 0);
+    let m = app.members_of(p.firm_org).await[0];
+    app.services
+        .transfer()
+        .stop(
+            OP,
+            m,
+            &dengji::service::transfer::StopInput {
+                reason: "deceased".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let after = own(&app).await;
+    assert_eq!(after.unfinished, before.unfinished - 1);
+    assert_eq!(after.not_registered, before.not_registered + 1);
+    // Open campaign, package not with the city: no change record (the campaign carries it).
+    assert!(changes_of(&app, p.firm_org).await.is_empty());
+    assert_clean(&app).await;
+}
