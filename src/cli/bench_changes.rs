@@ -1,7 +1,8 @@
 //! `dengji bench --change-sets N`: the change-set targets of issue 16 — the campaign closed,
 //! N/2 组织关系 transfers inside the demo province (2 change records each, through the transfer
 //! service), every set submitted and accepted level by level, then the national acceptance of
-//! the province set (N changes made official) timed, and the demo city's change set page.
+//! the province set (N changes made official) timed, the demo city's change set page, and —
+//! after a second campaign starts — the 附件6 pages with the year-on-year figures.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -201,6 +202,49 @@ pub async fn run(
         ),
     ] {
         time_page(app, label, &cookie, &path, iterations).await?;
+    }
+    // A second campaign: the 附件6 pages set the roster beside the first campaign's.
+    let year = crate::service::beijing_today().year();
+    services
+        .campaign()
+        .start(
+            OP,
+            &crate::service::campaign::CampaignForm {
+                name: format!("{year}年度更新（基准测试）"),
+                cutoff: format!("{year}-01-01"),
+                reference: String::new(),
+                deadlines: crate::service::campaign::Deadlines {
+                    firm: format!("{}-03-31", year + 1),
+                    city: format!("{}-04-30", year + 1),
+                    province: format!("{}-05-31", year + 1),
+                    national: format!("{}-06-30", year + 1),
+                },
+            },
+        )
+        .await
+        .map_err(|e| format!("开展第二次登记核查失败：{e}"))?;
+    let s = services
+        .auth()
+        .login("quanguo", DEMO_PASSWORD, None)
+        .await
+        .map_err(|e| format!("演示账号 quanguo 无法登录：{e}"))?;
+    let national = format!("{SESSION_COOKIE}={}", s.token);
+    let root = crate::store::orgs::root(&mut *services.db.acquire().await?)
+        .await?
+        .ok_or(need)?;
+    for (label, path, who) in [
+        (
+            "省级附件6（含与上次登记核查相比）",
+            format!("/orgs/{}/summary/a6", province.org_id),
+            &cookie,
+        ),
+        (
+            "全国附件6（含与上次登记核查相比）",
+            format!("/orgs/{}/summary/a6", root.id),
+            &national,
+        ),
+    ] {
+        time_page(app, label, who, &path, iterations).await?;
     }
     Ok(())
 }

@@ -34,6 +34,58 @@ pub struct SummaryTable {
     pub has_next: bool,
     /// The level statistics block (附件6).
     pub stats: Option<Stats>,
+    /// The roster now beside the roster at the previous campaign's cut-off (附件6, once a
+    /// second campaign exists).
+    pub year_on_year: Option<YearOnYear>,
+}
+
+/// This campaign's roster figures beside the previous one's.
+#[derive(Debug, Clone)]
+pub struct YearOnYear {
+    pub previous: String,
+    pub as_of: String,
+    /// (label, then, now).
+    pub rows: Vec<(&'static str, i64, i64)>,
+}
+
+impl YearOnYear {
+    /// `+3`, `-2`, `0`.
+    pub fn change(then: i64, now: i64) -> String {
+        match now - then {
+            d if d > 0 => format!("+{d}"),
+            d => d.to_string(),
+        }
+    }
+}
+
+/// The figures of the previous campaign (as of its cut-off) and now, from the living roster.
+async fn year_on_year(
+    conn: &mut sqlx::AnyConnection,
+    campaign: &crate::store::campaigns::Campaign,
+    path: &crate::domain::TreePath,
+) -> ServiceResult<Option<YearOnYear>> {
+    let all = crate::store::campaigns::all(conn).await?;
+    let Some(prev) = all
+        .iter()
+        .filter(|c| c.id < campaign.id)
+        .max_by_key(|c| c.id)
+    else {
+        return Ok(None);
+    };
+    let then = crate::store::roster::counts_as_of(conn, path, Some(&prev.cutoff_date)).await?;
+    let now = crate::store::roster::counts_as_of(conn, path, None).await?;
+    Ok(Some(YearOnYear {
+        previous: prev.name.clone(),
+        as_of: prev.cutoff_date.clone(),
+        rows: vec![
+            ("党员律师", then.lawyers, now.lawyers),
+            ("工作人员党员", then.staff, now.staff),
+            ("正式党员", then.full_members, now.full_members),
+            ("预备党员", then.probationary, now.probationary),
+            ("律师事务所", then.firms, now.firms),
+            ("律所党组织", then.firm_orgs, now.firm_orgs),
+        ],
+    }))
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -320,6 +372,11 @@ impl SummaryService<'_> {
         };
 
         let header = header_block(&mut conn, caller, campaign.id, &org, total).await?;
+        let year_on_year = if stats.is_some() {
+            year_on_year(&mut conn, &campaign, &org.path).await?
+        } else {
+            None
+        };
         drop(conn);
         if let Rows::Members(list) = &rows {
             super::reads::record(
@@ -346,6 +403,7 @@ impl SummaryService<'_> {
             rows: cells,
             page,
             has_next,
+            year_on_year,
             stats,
         })
     }

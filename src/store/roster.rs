@@ -623,3 +623,86 @@ pub async fn member_created_at(conn: &mut AnyConnection, id: MemberId) -> StoreR
         .map(|r| r.try_get("created_at"))
         .transpose()?)
 }
+
+/// The size of a subtree's rosters on a day (`None`: now): members by category and status,
+/// firms, firm-level organisations — from the current rows placed by then and the history
+/// versions that held on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RosterCounts {
+    pub lawyers: i64,
+    pub staff: i64,
+    pub full_members: i64,
+    pub probationary: i64,
+    pub firms: i64,
+    pub firm_orgs: i64,
+}
+
+pub async fn counts_as_of(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+    day: Option<&str>,
+) -> StoreResult<RosterCounts> {
+    let placed = |sql: &mut Sql, col: &str| {
+        if let Some(d) = day {
+            sql.push(" AND (")
+                .push(col)
+                .push(" IS NULL OR ")
+                .push(col)
+                .push(" <= ")
+                .text(d.to_owned())
+                .push(")");
+        }
+    };
+    let held = |sql: &mut Sql, kind: &str| {
+        if let Some(d) = day {
+            sql.push(
+                " UNION ALL SELECT h.category AS a, h.status AS b FROM roster_history h \
+                       WHERE h.kind = '",
+            )
+            .push(kind)
+            .push("'");
+            push_path_scope(sql, "h.path", path);
+            sql.push(" AND h.to_date > ").text(d.to_owned());
+            sql.push(" AND (h.from_date IS NULL OR h.from_date <= ")
+                .text(d.to_owned())
+                .push(")");
+        }
+    };
+    let mut out = RosterCounts::default();
+    let mut sql = Sql::new(
+        "SELECT x.a, x.b, COUNT(*) AS n FROM (SELECT m.category AS a, m.party_status AS b \
+         FROM members m WHERE m.stopped_on IS NULL",
+    );
+    push_path_scope(&mut sql, "m.org_path", path);
+    placed(&mut sql, "m.placed_on");
+    held(&mut sql, "member");
+    sql.push(") x GROUP BY x.a, x.b");
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        let (a, b, n): (String, String, i64) = (r.try_get("a")?, r.try_get("b")?, r.try_get("n")?);
+        match a.as_str() {
+            "lawyer" => out.lawyers += n,
+            _ => out.staff += n,
+        }
+        match b.as_str() {
+            "full" => out.full_members += n,
+            _ => out.probationary += n,
+        }
+    }
+    let mut sql =
+        Sql::new("SELECT COUNT(*) AS n FROM (SELECT '' AS a, '' AS b FROM firms f WHERE 1 = 1");
+    push_path_scope(&mut sql, "f.scope_path", path);
+    placed(&mut sql, "f.placed_on");
+    held(&mut sql, "firm");
+    sql.push(") x");
+    out.firms = sql.query().fetch_one(&mut *conn).await?.try_get("n")?;
+    let mut sql = Sql::new(
+        "SELECT COUNT(*) AS n FROM (SELECT o.kind AS a, o.level AS b FROM orgs o \
+         WHERE o.level = 'firm' AND o.dissolved_on IS NULL",
+    );
+    push_path_scope(&mut sql, "o.path", path);
+    placed(&mut sql, "o.placed_on");
+    held(&mut sql, "org");
+    sql.push(") x WHERE x.b = 'firm'");
+    out.firm_orgs = sql.query().fetch_one(&mut *conn).await?.try_get("n")?;
+    Ok(out)
+}

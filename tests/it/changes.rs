@@ -892,3 +892,69 @@ async fn a_stopped_member_is_no_longer_asked_to_register() {
     assert!(changes_of(&app, p.firm_org).await.is_empty());
     assert_clean(&app).await;
 }
+
+#[tokio::test]
+async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let members_then = app.list_members(p.city, None).await;
+    let lawyers_then = members_then
+        .iter()
+        .filter(|m| m.category == "lawyer")
+        .count() as i64;
+    let staff_then = members_then.len() as i64 - lawyers_then;
+    // One campaign only: nothing to compare with.
+    let first = app
+        .services
+        .summary()
+        .table(OP, p.city, "a6", 1)
+        .await
+        .unwrap();
+    assert!(first.year_on_year.is_none());
+    app.services.campaign().close(OP).await.unwrap();
+    // After the close, one lawyer of the city moves to another province, another member's
+    // registration ends.
+    let lawyers: Vec<MemberId> = members_then
+        .iter()
+        .filter(|m| m.category == "lawyer" && m.org_id == p.firm_org)
+        .map(|m| m.id)
+        .collect();
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    transfer(&app, lawyers[0], to_firm.id).await;
+    app.services
+        .transfer()
+        .stop(
+            OP,
+            lawyers[1],
+            &dengji::service::transfer::StopInput {
+                reason: "left_profession".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let today = beijing_today().to_string();
+    app.start_campaign("2019年度更新", "2019-12-31", &today)
+        .await;
+    let t = app
+        .services
+        .summary()
+        .table(OP, p.city, "a6", 1)
+        .await
+        .unwrap();
+    let y = t.year_on_year.expect("a previous campaign");
+    let row = |label: &str| {
+        y.rows
+            .iter()
+            .find(|(l, _, _)| *l == label)
+            .map(|(_, a, b)| (*a, *b))
+            .unwrap()
+    };
+    assert_eq!(row("党员律师"), (lawyers_then, lawyers_then - 2));
+    assert_eq!(row("工作人员党员"), (staff_then, staff_then));
+    let shi = app.login_demo("shi").await;
+    let page = shi.get(&format!("/orgs/{}/summary/a6", p.city.0)).await;
+    assert!(page.body.contains("与上次登记核查相比"), "{}", page.body);
+    assert!(page.body.contains("<td>-2</td>"), "{}", page.body);
+    assert_clean(&app).await;
+}

@@ -63,7 +63,7 @@ impl TestApp {
     }
 
     /// The directory's member list under `under`, only those filed at `at` if given.
-    async fn list_members(&self, under: OrgId, at: Option<OrgId>) -> Vec<Member> {
+    pub async fn list_members(&self, under: OrgId, at: Option<OrgId>) -> Vec<Member> {
         let f = MemberFilter {
             org: at,
             page: 1,
