@@ -93,6 +93,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("transfer.refuse", "拒收组织关系转入"),
     ("transfer.cancel", "撤回组织关系转接"),
     ("member.stop", "停止登记"),
+    ("org.reparent", "调整党组织隶属关系"),
     ("member.resume", "恢复登记"),
     ("changeset.submit", "报送定期变更"),
     ("changeset.accept", "接收下级定期变更"),

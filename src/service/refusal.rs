@@ -197,6 +197,16 @@ pub enum Refusal {
     /// Resuming a member whose registration has not ended.
     #[error("该党员仍在册，无需恢复登记")]
     MemberNotStopped,
+    /// Re-parenting to something that is not a live city-level organisation of the caller's
+    /// subtree.
+    #[error("只能调整到本级管辖范围内的其他地市级党组织之下")]
+    ReparentTarget,
+    /// Re-parenting an organisation that has a package in the open campaign.
+    #[error("登记核查进行中且本组织已报送材料，不能调整隶属关系；请在登记核查结束后调整")]
+    ReparentPackaged,
+    /// Re-parenting while a 组织关系转接 into or out of the subtree is waiting.
+    #[error("本组织还有 {0} 件组织关系转接待处理，请先处理后再调整隶属关系")]
+    ReparentTransfers(i64),
     /// A change set with nothing in it.
     #[error("本期（{0}）本组织及下级没有变更记录，无需报送")]
     NothingToReport(String),

@@ -124,6 +124,7 @@ fn reason_label(r: &str) -> &'static str {
         "dissolve" => "撤销",
         "merge" => "合并",
         "stop" => "停止登记",
+        "reparent" => "调整隶属关系",
         _ => "信息变更",
     }
 }

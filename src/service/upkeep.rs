@@ -931,6 +931,207 @@ impl UpkeepService<'_> {
         Ok(())
     }
 
+    /// Put a firm-level organisation (with the firms it covers and its members) under another
+    /// city-level organisation of the caller's subtree (a firm moving city): every record
+    /// moved keeps the version it ends; refused while the open campaign has its package or
+    /// a transfer into or out of it waits.
+    pub async fn reparent_org(
+        &self,
+        caller: Caller<'_>,
+        id: OrgId,
+        to: OrgId,
+        effective: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin().await?;
+        let org = self.dissolvable(&mut tx, caller, id).await?;
+        let target = orgs::get(&mut tx, to)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::EditDirectory, Some(&target.path))?;
+        if target.level != OrgLevel::City || orgs::is_dissolved(&mut tx, to).await? {
+            return Err(ServiceError::Conflict(Refusal::ReparentTarget));
+        }
+        if org.parent_id == Some(to) {
+            return Err(ServiceError::Conflict(Refusal::SamePlace));
+        }
+        if orgs::name_taken(&mut tx, to, &org.name, Some(id)).await? {
+            return Err(ServiceError::Conflict(Refusal::OrgNameTaken));
+        }
+        if let Some(c) = crate::store::campaigns::latest(&mut tx).await?
+            && c.closed_at.is_none()
+            && crate::store::packages::get(&mut tx, c.id, id)
+                .await?
+                .is_some()
+        {
+            return Err(ServiceError::Conflict(Refusal::ReparentPackaged));
+        }
+        let waiting = transfers::pending_touching(&mut tx, &org.path).await?;
+        if waiting > 0 {
+            return Err(ServiceError::Conflict(Refusal::ReparentTransfers(waiting)));
+        }
+        let old_parent = keeper_of(&mut tx, &org).await?;
+        let reported = changes::reported(&mut tx, &[old_parent.id, id, to]).await?;
+        let placed = roster::placed_on(&mut tx, RecordKind::Org, id.0).await?;
+        let on = effective_on(effective, placed.as_deref())?;
+        // Keep what ends, before the paths change.
+        let org_history = roster::keep(
+            &mut tx,
+            &roster::org_version(&org, &old_parent.name, placed, &on, "reparent"),
+        )
+        .await?;
+        let scope = crate::authz::Scope::Subtree(org.path.clone());
+        let covered = firms::list(
+            &mut tx,
+            &scope,
+            &firms::FirmFilter {
+                page: 1,
+                per_page: 100_000,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+        let mut firm_history = Vec::with_capacity(covered.len());
+        for f in &covered {
+            let placed_f = roster::placed_on(&mut tx, RecordKind::Firm, f.id.0).await?;
+            let on_f = not_before(placed_f.as_deref(), &on);
+            let h = roster::keep(
+                &mut tx,
+                &roster::firm_version(f, placed_f, &on_f, "reparent"),
+            )
+            .await?;
+            firm_history.push((f, h, on_f));
+        }
+        let moving = crate::store::members::list(
+            &mut tx,
+            &scope,
+            &crate::store::members::MemberFilter {
+                page: 1,
+                per_page: 100_000,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+        let mut member_history = Vec::with_capacity(moving.len());
+        for m in &moving {
+            let placed_m = roster::placed_on(&mut tx, RecordKind::Member, m.id.0).await?;
+            let on_m = not_before(placed_m.as_deref(), &on);
+            let h = match roster::member_version(&mut tx, m.id, &on_m, "reparent").await? {
+                Some(v) => Some(roster::keep(&mut tx, &v).await?),
+                None => None,
+            };
+            member_history.push((m, h, on_m));
+        }
+        let new_path = target.path.child(id);
+        orgs::reparent(&mut tx, id, (&org.path, &new_path), to, to, &on).await?;
+        if reported {
+            let mut fields = serde_json::Map::new();
+            fields.insert(
+                "上级党组织".into(),
+                serde_json::json!([old_parent.name, target.name]),
+            );
+            report_one(
+                &mut tx,
+                caller,
+                (target.id, &target.path),
+                ChangeKind::Edit,
+                (RecordKind::Org, id.0, &org.name),
+                fields.clone(),
+                org_history,
+                (&on, ""),
+            )
+            .await?;
+            let mut firm_fields = serde_json::Map::new();
+            firm_fields.insert(
+                "所属地市级党组织".into(),
+                serde_json::json!([old_parent.name, target.name]),
+            );
+            for (f, h, on_f) in &firm_history {
+                report_one(
+                    &mut tx,
+                    caller,
+                    (target.id, &target.path),
+                    ChangeKind::Edit,
+                    (RecordKind::Firm, f.id.0, &f.name),
+                    firm_fields.clone(),
+                    *h,
+                    (on_f, ""),
+                )
+                .await?;
+            }
+            for (m, h, on_m) in &member_history {
+                changes::record(
+                    &mut tx,
+                    caller,
+                    (m.org_id, &new_path.clone()),
+                    Record {
+                        kind: ChangeKind::Edit,
+                        subject: RecordKind::Member,
+                        subject_id: m.id.0,
+                        subject_name: &m.name,
+                        fields: firm_fields.clone(),
+                        history_id: *h,
+                        note: "",
+                        effective_on: on_m,
+                    },
+                )
+                .await?;
+            }
+        }
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "org.reparent",
+                target_kind: "org",
+                target_id: id.to_string(),
+                target_path: &new_path,
+                detail: serde_json::json!({
+                    "name": org.name, "from": old_parent.name, "to": target.name,
+                    "firms": covered.len(), "members": moving.len(), "effective_on": on,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The city-level organisations of the caller's subtree a firm-level organisation may be
+    /// moved under (for the edit page).
+    pub async fn cities_for(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<Vec<orgs::Org>> {
+        let org = self.editable_org(caller, id).await?;
+        if org.level != OrgLevel::Firm {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.acquire().await?;
+        let scope = match caller {
+            Caller::User(a) => a.org_path.clone(),
+            Caller::Operator => {
+                orgs::root(&mut conn)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?
+                    .path
+            }
+        };
+        Ok(orgs::list(
+            &mut conn,
+            &crate::authz::Scope::Subtree(scope),
+            &orgs::OrgFilter {
+                level: Some(OrgLevel::City),
+                page: 1,
+                per_page: 2_000,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|c| Some(c.id) != org.parent_id)
+        .collect())
+    }
+
     /// A firm-level organisation the caller may dissolve or merge.
     async fn dissolvable(
         &self,

@@ -555,3 +555,72 @@ pub async fn is_dissolved(conn: &mut AnyConnection, id: OrgId) -> StoreResult<bo
         .flatten()
         .is_some())
 }
+
+/// Put the organisation `id` (at `old`) under `new_parent`, its subtree's paths becoming
+/// `new`: the organisation rows, the firms it covers (and their city), its members, their
+/// forms, survey marks and reviews, its packages, cases and change records. What recorded
+/// where things were — the audit log, the roster history, samples, imports, transfers
+/// decided — keeps the old paths.
+pub async fn reparent(
+    conn: &mut AnyConnection,
+    id: OrgId,
+    (old, new): (&TreePath, &TreePath),
+    new_parent: OrgId,
+    city: OrgId,
+    on: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE orgs SET parent_id = $1 WHERE id = $2")
+        .bind(new_parent.0)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    let cut = old.as_str().chars().count() as i64 + 1;
+    for (table, col) in [
+        ("orgs", "path"),
+        ("firms", "scope_path"),
+        ("members", "org_path"),
+        ("registrations", "org_path"),
+        ("survey_checks", "org_path"),
+        ("registration_reviews", "org_path"),
+        ("packages", "org_path"),
+        ("cases", "org_path"),
+        ("cases", "owner_path"),
+        ("changes", "org_path"),
+    ] {
+        let sql = format!(
+            "UPDATE {table} SET {col} = $1 || substr({col}, CAST($2 AS INTEGER)) \
+             WHERE {col} >= $3 AND {col} < $4"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(new.as_str().to_owned())
+            .bind(cut)
+            .bind(old.as_str().to_owned())
+            .bind(old.upper_bound())
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE firms SET city_org_id = $1 WHERE scope_path >= $2 AND scope_path < $3")
+        .bind(city.0)
+        .bind(new.as_str().to_owned())
+        .bind(new.upper_bound())
+        .execute(&mut *conn)
+        .await?;
+    // Every record moved begins its new version `on` (never before its current one began).
+    for (table, col) in [
+        ("orgs", "path"),
+        ("firms", "scope_path"),
+        ("members", "org_path"),
+    ] {
+        let sql = format!(
+            "UPDATE {table} SET placed_on = $1 WHERE {col} >= $2 AND {col} < $3 \
+             AND (placed_on IS NULL OR placed_on < $1)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(on.to_owned())
+            .bind(new.as_str().to_owned())
+            .bind(new.upper_bound())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -250,6 +250,18 @@ pub async fn list(
 }
 
 /// Every transfer of one member, oldest first.
+/// How many transfers still waiting start or end in the subtree at `path`.
+pub async fn pending_touching(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM transfers WHERE state = 'pending' AND \
+         ((from_path >= $1 AND from_path < $2) OR (to_path >= $1 AND to_path < $2))",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 pub async fn of_member(conn: &mut AnyConnection, member: MemberId) -> StoreResult<Vec<Transfer>> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE t.member_id = ")

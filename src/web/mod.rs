@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/firms/{id}/close", post(upkeep::firm_close))
         .route("/orgs/{id}/dissolve", post(upkeep::org_dissolve))
         .route("/orgs/{id}/merge", post(upkeep::org_merge))
+        .route("/orgs/{id}/reparent", post(upkeep::org_reparent))
         .route(
             "/orgs/{id}/edit",
             get(upkeep::org_edit).post(upkeep::org_save),

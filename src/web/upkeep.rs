@@ -259,6 +259,8 @@ pub struct OrgEditPage {
     /// A firm-level organisation may be dissolved or merged into a sibling: (id, name).
     firm_level: bool,
     siblings: Vec<(i64, String)>,
+    /// The city-level organisations it may be moved under: (id, name).
+    cities: Vec<(i64, String)>,
     errors: Vec<String>,
 }
 
@@ -296,9 +298,18 @@ async fn org_page(
             .collect(),
         _ => Vec::new(),
     };
+    let cities = state
+        .services
+        .upkeep()
+        .cities_for(caller, id)
+        .await?
+        .into_iter()
+        .map(|o| (o.id.0, o.name))
+        .collect();
     Ok(OrgEditPage {
         firm_level,
         siblings,
+        cities,
         ctx: Some(Ctx::new(user, "tree")),
         csrf: user.csrf.clone(),
         id: id.0,
@@ -393,6 +404,30 @@ pub async fn org_dissolve(
         .upkeep()
         .dissolve_org(Caller::User(&user.actor), id, &f.effective_on, &f.note)
         .await;
+    after_end(&state, &user, id, r).await
+}
+
+/// `POST /orgs/{id}/reparent`: under another city-level organisation (`into`), with its firms
+/// and members.
+pub async fn org_reparent(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+    Form(f): Form<EndForm>,
+) -> Result<Response, AppError> {
+    let r = match f.into.trim().parse::<i64>() {
+        Ok(to) => {
+            state
+                .services
+                .upkeep()
+                .reparent_org(Caller::User(&user.actor), id, OrgId(to), &f.effective_on)
+                .await
+        }
+        Err(_) => Err(ServiceError::Invalid(vec![crate::domain::FieldError::new(
+            "into",
+            "请选择调整到的地市级党组织",
+        )])),
+    };
     after_end(&state, &user, id, r).await
 }
 

@@ -958,3 +958,129 @@ async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
     assert!(page.body.contains("<td>-2</td>"), "{}", page.body);
     assert_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_firm_organisation_moves_to_another_city_with_its_firms_and_members() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let members = app.members_of(p.firm_org).await;
+    assert!(!members.is_empty());
+    let other = app
+        .children_of(p.province)
+        .await
+        .into_iter()
+        .find(|c| *c != p.city)
+        .expect("a second city in the demo province");
+    // During the campaign, with its package up, the organisation stays where it is.
+    let (org, _) = app.ready_firm().await;
+    app.submit_package(org).await;
+    assert_eq!(
+        refusal(app.services.upkeep().reparent_org(OP, org, other, "").await),
+        Refusal::ReparentPackaged
+    );
+    app.services.campaign().close(OP).await.unwrap();
+    // Not under a firm-level organisation, not where it already is.
+    let sibling = app
+        .children_of(p.city)
+        .await
+        .into_iter()
+        .find(|c| *c != p.firm_org)
+        .unwrap();
+    assert_eq!(
+        refusal(
+            app.services
+                .upkeep()
+                .reparent_org(OP, p.firm_org, sibling, "")
+                .await
+        ),
+        Refusal::ReparentTarget
+    );
+    assert_eq!(
+        refusal(
+            app.services
+                .upkeep()
+                .reparent_org(OP, p.firm_org, p.city, "")
+                .await
+        ),
+        Refusal::SamePlace
+    );
+    // A transfer waiting blocks it.
+    let to_firm = app.first_firm_of_city(p.other_city).await;
+    let t = app
+        .services
+        .transfer()
+        .start(
+            OP,
+            members[0],
+            &TransferInput {
+                to_firm: Some(to_firm.id),
+                reason: "调入".into(),
+                effective_on: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(
+            app.services
+                .upkeep()
+                .reparent_org(OP, p.firm_org, other, "")
+                .await
+        ),
+        Refusal::ReparentTransfers(1)
+    );
+    app.services.transfer().cancel(OP, t).await.unwrap();
+
+    // The province's clerk moves it on the edit page.
+    let sheng = app.login_demo("sheng").await;
+    let page = sheng.get(&format!("/orgs/{}/edit", p.firm_org.0)).await;
+    assert!(page.body.contains("org-reparent"), "{}", page.body);
+    let r = sheng
+        .post(
+            &format!("/orgs/{}/reparent", p.firm_org.0),
+            &[("into", &other.0.to_string()), ("effective_on", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let moved = app.org(p.firm_org).await;
+    assert_eq!(moved.parent_id, Some(other));
+    assert!(app.org(other).await.path.contains(&moved.path));
+    for m in &members {
+        let now = app.member(*m).await;
+        assert_eq!(now.org_path, moved.path);
+        assert!(on_member_roster(&app, other, *m, false).await);
+        assert!(!on_member_roster(&app, p.city, *m, false).await);
+    }
+    let firm = app.firm_of(p.firm_org).await;
+    assert_eq!(firm.city_org_id, other);
+    // The old city's roster of last year still lists them.
+    let (_, then) = app
+        .services
+        .roster()
+        .page(
+            OP,
+            p.city,
+            &RosterFilter {
+                roster: Roster::Firms,
+                as_of: Some("2025-01-01".into()),
+                category: None,
+                name: None,
+                accepted: false,
+                page: 1,
+                per_page: 10_000,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(then.items.iter().any(|l| l.id == firm.id.0));
+    // The new city reports the move.
+    let kept = changes_of(&app, other).await;
+    let other_name = app.org(other).await.name;
+    assert!(kept.iter().any(|c| {
+        c.subject_id == p.firm_org.0
+            && c.fields
+                .iter()
+                .any(|(k, _, b)| k == "上级党组织" && *b == other_name)
+    }));
+    assert_clean(&app).await;
+}
