@@ -235,12 +235,12 @@ pub async fn run(
     for (label, path, who) in [
         (
             "省级附件6（含与上次登记核查相比）",
-            format!("/orgs/{}/summary/a6", province.org_id),
+            format!("/orgs/{}/summary/a6?compare=1", province.org_id),
             &cookie,
         ),
         (
             "全国附件6（含与上次登记核查相比）",
-            format!("/orgs/{}/summary/a6", root.id),
+            format!("/orgs/{}/summary/a6?compare=1", root.id),
             &national,
         ),
     ] {

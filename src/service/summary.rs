@@ -34,9 +34,6 @@ pub struct SummaryTable {
     pub has_next: bool,
     /// The level statistics block (附件6).
     pub stats: Option<Stats>,
-    /// The roster now beside the roster at the previous campaign's cut-off (附件6, once a
-    /// second campaign exists).
-    pub year_on_year: Option<YearOnYear>,
 }
 
 /// This campaign's roster figures beside the previous one's.
@@ -283,6 +280,20 @@ super::area!(SummaryService);
 
 impl SummaryService<'_> {
     /// One page of summary table `code` (`A4`, `A5` or `A6`) of the node `org_id`.
+    /// The subtree's roster now beside the roster at the previous campaign's cut-off
+    /// (`None` before a second campaign). Reads the whole subtree's roster twice, so the
+    /// 附件6 page asks for it on demand.
+    pub async fn year_on_year(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+    ) -> ServiceResult<Option<YearOnYear>> {
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
+        let campaign = super::current_campaign_of(&mut conn).await?;
+        year_on_year(&mut conn, &campaign, &org.path).await
+    }
+
     pub async fn table(
         &self,
         caller: Caller<'_>,
@@ -372,11 +383,6 @@ impl SummaryService<'_> {
         };
 
         let header = header_block(&mut conn, caller, campaign.id, &org, total).await?;
-        let year_on_year = if stats.is_some() {
-            year_on_year(&mut conn, &campaign, &org.path).await?
-        } else {
-            None
-        };
         drop(conn);
         if let Rows::Members(list) = &rows {
             super::reads::record(
@@ -403,7 +409,6 @@ impl SummaryService<'_> {
             rows: cells,
             page,
             has_next,
-            year_on_year,
             stats,
         })
     }

@@ -24,11 +24,15 @@ pub struct SummaryPage {
     /// A table of persons: exported masked by default, in full with a purpose.
     personal: bool,
     purposes: [(&'static str, &'static str); 5],
+    /// 与上次登记核查相比, when asked for (`?compare=1`): none yet, or the figures.
+    compared: bool,
+    year_on_year: Option<crate::service::summary::YearOnYear>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     page: Option<i64>,
+    compare: Option<String>,
 }
 
 pub async fn summary(
@@ -42,6 +46,16 @@ pub async fn summary(
         .summary()
         .table(Caller::User(&user.actor), id, &code, q.page.unwrap_or(1))
         .await?;
+    let compared = q.compare.is_some() && t.stats.is_some();
+    let year_on_year = if compared {
+        state
+            .services
+            .summary()
+            .year_on_year(Caller::User(&user.actor), id)
+            .await?
+    } else {
+        None
+    };
     let link = |p: i64| format!("/orgs/{id}/summary/{}?page={p}", code.to_lowercase());
     let coverage = t.stats.as_ref().map_or_else(String::new, |s| {
         let pm = s.coverage_permille();
@@ -54,6 +68,8 @@ pub async fn summary(
         coverage,
         personal: !matches!(t.code.as_str(), "A3" | "A6"),
         purposes: crate::service::Purpose::CHOICES,
+        compared,
+        year_on_year,
         t,
     })
 }

@@ -904,13 +904,14 @@ async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
         .count() as i64;
     let staff_then = members_then.len() as i64 - lawyers_then;
     // One campaign only: nothing to compare with.
-    let first = app
-        .services
-        .summary()
-        .table(OP, p.city, "a6", 1)
-        .await
-        .unwrap();
-    assert!(first.year_on_year.is_none());
+    assert!(
+        app.services
+            .summary()
+            .year_on_year(OP, p.city)
+            .await
+            .unwrap()
+            .is_none()
+    );
     app.services.campaign().close(OP).await.unwrap();
     // After the close, one lawyer of the city moves to another province, another member's
     // registration ends.
@@ -936,13 +937,13 @@ async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
     let today = beijing_today().to_string();
     app.start_campaign("2019年度更新", "2019-12-31", &today)
         .await;
-    let t = app
+    let y = app
         .services
         .summary()
-        .table(OP, p.city, "a6", 1)
+        .year_on_year(OP, p.city)
         .await
-        .unwrap();
-    let y = t.year_on_year.expect("a previous campaign");
+        .unwrap()
+        .expect("a previous campaign");
     let row = |label: &str| {
         y.rows
             .iter()
@@ -953,8 +954,16 @@ async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
     assert_eq!(row("党员律师"), (lawyers_then, lawyers_then - 2));
     assert_eq!(row("工作人员党员"), (staff_then, staff_then));
     let shi = app.login_demo("shi").await;
-    let page = shi.get(&format!("/orgs/{}/summary/a6", p.city.0)).await;
-    assert!(page.body.contains("与上次登记核查相比"), "{}", page.body);
+    let plain = shi.get(&format!("/orgs/{}/summary/a6", p.city.0)).await;
+    assert!(plain.body.contains("compare-link"), "{}", plain.body);
+    let page = shi
+        .get(&format!("/orgs/{}/summary/a6?compare=1", p.city.0))
+        .await;
+    assert!(
+        page.body.contains("与上次登记核查相比（上次"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("<td>-2</td>"), "{}", page.body);
     assert_clean(&app).await;
 }
