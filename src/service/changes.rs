@@ -482,28 +482,21 @@ impl ChangeService<'_> {
         } else {
             0
         };
-        notifications::send(
+        tell_and_audit(
             &mut tx,
-            To::Staff(child.id),
-            NoticeKind::Accepted,
-            &format!(
-                "本组织报送的{}变更已被上级接收",
-                change::period_label(period)
+            caller,
+            (&child, period),
+            (
+                NoticeKind::Accepted,
+                &format!(
+                    "本组织报送的{}变更已被上级接收",
+                    change::period_label(period)
+                ),
             ),
-            &format!("/orgs/{}/changes?period={period}", child.id),
-            None,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "changeset.accept",
-                target_kind: "org",
-                target_id: child.id.to_string(),
-                target_path: &child.path,
-                detail: serde_json::json!({"period": period, "official": official}),
-            },
+            (
+                "changeset.accept",
+                serde_json::json!({"period": period, "official": official}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -540,28 +533,21 @@ impl ChangeService<'_> {
         if moved != 1 {
             return Err(ServiceError::Conflict(Refusal::SetNotSubmitted));
         }
-        notifications::send(
+        tell_and_audit(
             &mut tx,
-            To::Staff(child.id),
-            NoticeKind::Returned,
-            &format!(
-                "本组织报送的{}变更被上级退回：{reason}",
-                change::period_label(period)
+            caller,
+            (&child, period),
+            (
+                NoticeKind::Returned,
+                &format!(
+                    "本组织报送的{}变更被上级退回：{reason}",
+                    change::period_label(period)
+                ),
             ),
-            &format!("/orgs/{}/changes?period={period}", child.id),
-            None,
-        )
-        .await?;
-        audit::append(
-            &mut tx,
-            caller.by(),
-            NewEvent {
-                action: "changeset.return",
-                target_kind: "org",
-                target_id: child.id.to_string(),
-                target_path: &child.path,
-                detail: serde_json::json!({"period": period, "reason": reason}),
-            },
+            (
+                "changeset.return",
+                serde_json::json!({"period": period, "reason": reason}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -720,6 +706,39 @@ impl ChangeService<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Tell the working accounts of `child` about a decision on its set of `period` and audit it,
+/// in the caller's transaction.
+async fn tell_and_audit(
+    tx: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    (child, period): (&Org, &str),
+    (kind, title): (NoticeKind, &str),
+    (action, detail): (&'static str, serde_json::Value),
+) -> ServiceResult<()> {
+    notifications::send(
+        tx,
+        To::Staff(child.id),
+        kind,
+        title,
+        &format!("/orgs/{}/changes?period={period}", child.id),
+        None,
+    )
+    .await?;
+    audit::append(
+        tx,
+        caller.by(),
+        NewEvent {
+            action,
+            target_kind: "org",
+            target_id: child.id.to_string(),
+            target_path: &child.path,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 fn reason_ok(reason: &str) -> ServiceResult<&str> {

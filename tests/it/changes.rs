@@ -13,31 +13,24 @@ use dengji::service::upkeep::FirmInput;
 use dengji::service::{Caller, Refusal, ServiceError, beijing_today};
 use dengji::store::changes::ChangeFilter;
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, assert_clean, demo_places, refusal};
 
 const OP: Caller<'static> = Caller::Operator;
 
-async fn assert_clean(app: &TestApp) {
-    let mut conn = app.services.db.acquire().await.unwrap();
-    let broken: Vec<_> = dengji::store::check::run(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.violations > 0)
-        .map(|f| format!("{}: {}", f.name, f.violations))
-        .collect();
-    assert!(broken.is_empty(), "dengji check: {broken:?}");
-}
-
-fn refusal(r: Result<impl std::fmt::Debug, ServiceError>) -> Refusal {
-    match r {
-        Err(ServiceError::Conflict(x)) => x,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
 fn this_period() -> String {
     Cadence::Monthly.period_of(beijing_today())
+}
+
+fn roster_filter(roster: Roster, as_of: Option<&str>, accepted: bool) -> RosterFilter {
+    RosterFilter {
+        roster,
+        as_of: as_of.map(str::to_owned),
+        category: None,
+        name: None,
+        accepted,
+        page: 1,
+        per_page: 10_000,
+    }
 }
 
 /// The ids and names on a roster of `org`'s subtree, now or official.
@@ -731,15 +724,7 @@ async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_
         .page(
             OP,
             p.firm_org,
-            &RosterFilter {
-                roster: Roster::Lawyers,
-                as_of: Some("2025-01-01".into()),
-                category: None,
-                name: None,
-                accepted: false,
-                page: 1,
-                per_page: 10_000,
-            },
+            &roster_filter(Roster::Lawyers, Some("2025-01-01"), false),
         )
         .await
         .unwrap();
@@ -749,15 +734,7 @@ async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_
         .page(
             OP,
             p.firm_org,
-            &RosterFilter {
-                roster: Roster::Staff,
-                as_of: Some("2025-01-01".into()),
-                category: None,
-                name: None,
-                accepted: false,
-                page: 1,
-                per_page: 10_000,
-            },
+            &roster_filter(Roster::Staff, Some("2025-01-01"), false),
         )
         .await
         .unwrap();
@@ -1069,15 +1046,7 @@ async fn a_firm_organisation_moves_to_another_city_with_its_firms_and_members() 
         .page(
             OP,
             p.city,
-            &RosterFilter {
-                roster: Roster::Firms,
-                as_of: Some("2025-01-01".into()),
-                category: None,
-                name: None,
-                accepted: false,
-                page: 1,
-                per_page: 10_000,
-            },
+            &roster_filter(Roster::Firms, Some("2025-01-01"), false),
         )
         .await
         .unwrap();

@@ -10,22 +10,9 @@ use dengji::service::transfer::TransferInput;
 use dengji::service::upkeep::{Cover, FirmInput, OrgInput};
 use dengji::service::{Caller, Refusal, ServiceError};
 
-use crate::helpers::{TestApp, demo_places};
+use crate::helpers::{TestApp, assert_clean, demo_places, refusal};
 
 const OP: Caller<'static> = Caller::Operator;
-
-/// Every invariant of `dengji check` holds.
-async fn assert_clean(app: &TestApp) {
-    let mut conn = app.services.db.acquire().await.unwrap();
-    let broken: Vec<_> = dengji::store::check::run(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.violations > 0)
-        .map(|f| format!("{}: {}", f.name, f.violations))
-        .collect();
-    assert!(broken.is_empty(), "dengji check: {broken:?}");
-}
 
 fn filter(roster: Roster, as_of: Option<&str>) -> RosterFilter {
     RosterFilter {
@@ -55,13 +42,6 @@ fn roster_of(category: &str) -> Roster {
         Roster::Staff
     } else {
         Roster::Lawyers
-    }
-}
-
-fn refusal(r: Result<impl std::fmt::Debug, ServiceError>) -> Refusal {
-    match r {
-        Err(ServiceError::Conflict(x)) => x,
-        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 

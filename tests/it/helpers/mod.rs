@@ -643,3 +643,26 @@ impl Client {
             .await
     }
 }
+
+/// Every invariant of `dengji check` holds.
+pub async fn assert_clean(app: &TestApp) {
+    let mut conn = app.services.db.acquire().await.unwrap();
+    let broken: Vec<_> = dengji::store::check::run(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.violations > 0)
+        .map(|f| format!("{}: {}", f.name, f.violations))
+        .collect();
+    assert!(broken.is_empty(), "dengji check: {broken:?}");
+}
+
+/// The named refusal of a service call that should have been refused.
+pub fn refusal(
+    r: Result<impl std::fmt::Debug, dengji::service::ServiceError>,
+) -> dengji::service::Refusal {
+    match r {
+        Err(dengji::service::ServiceError::Conflict(x)) => x,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
