@@ -9,6 +9,7 @@ use crate::domain::{OrgId, TreePath};
 use crate::forms::{Catalogue, Summary};
 use crate::store::orgs::{self, Org};
 use crate::store::packages;
+use crate::store::roster::{self, CountBasis, RosterCounts};
 use crate::store::summary::{self, Cursor, MemberRow, OrgRow, Stats};
 
 /// 填报单位, 填报人, 联系电话, 填报日期, 合计.
@@ -36,22 +37,36 @@ pub struct SummaryTable {
     pub stats: Option<Stats>,
 }
 
-/// This campaign's roster figures beside the previous one's.
+/// Two states of the subtree's roster side by side: the previous campaign's (as of its
+/// cut-off) and now, or the accepted (official) state and the current one.
 #[derive(Debug, Clone)]
-pub struct YearOnYear {
-    pub previous: String,
-    pub as_of: String,
-    /// (label, then, now).
+pub struct Comparison {
+    pub caption: String,
+    /// The column heads of the two states.
+    pub left: &'static str,
+    pub right: &'static str,
+    /// (label, left, right).
     pub rows: Vec<(&'static str, i64, i64)>,
 }
 
-impl YearOnYear {
+impl Comparison {
     /// `+3`, `-2`, `0`.
     pub fn change(then: i64, now: i64) -> String {
         match now - then {
             d if d > 0 => format!("+{d}"),
             d => d.to_string(),
         }
+    }
+
+    fn rows(then: RosterCounts, now: RosterCounts) -> Vec<(&'static str, i64, i64)> {
+        vec![
+            ("党员律师", then.lawyers, now.lawyers),
+            ("工作人员党员", then.staff, now.staff),
+            ("正式党员", then.full_members, now.full_members),
+            ("预备党员", then.probationary, now.probationary),
+            ("律师事务所", then.firms, now.firms),
+            ("律所党组织", then.firm_orgs, now.firm_orgs),
+        ]
     }
 }
 
@@ -60,7 +75,7 @@ async fn year_on_year(
     conn: &mut sqlx::AnyConnection,
     campaign: &crate::store::campaigns::Campaign,
     path: &crate::domain::TreePath,
-) -> ServiceResult<Option<YearOnYear>> {
+) -> ServiceResult<Option<Comparison>> {
     let all = crate::store::campaigns::all(conn).await?;
     let Some(prev) = all
         .iter()
@@ -69,19 +84,16 @@ async fn year_on_year(
     else {
         return Ok(None);
     };
-    let then = crate::store::roster::counts_as_of(conn, path, Some(&prev.cutoff_date)).await?;
-    let now = crate::store::roster::counts_as_of(conn, path, None).await?;
-    Ok(Some(YearOnYear {
-        previous: prev.name.clone(),
-        as_of: prev.cutoff_date.clone(),
-        rows: vec![
-            ("党员律师", then.lawyers, now.lawyers),
-            ("工作人员党员", then.staff, now.staff),
-            ("正式党员", then.full_members, now.full_members),
-            ("预备党员", then.probationary, now.probationary),
-            ("律师事务所", then.firms, now.firms),
-            ("律所党组织", then.firm_orgs, now.firm_orgs),
-        ],
+    let then = roster::counts(conn, path, CountBasis::AsOf(&prev.cutoff_date)).await?;
+    let now = roster::counts(conn, path, CountBasis::Current).await?;
+    Ok(Some(Comparison {
+        caption: format!(
+            "与上次登记核查相比（上次：{}，截至 {}；本次：当前名册）",
+            prev.name, prev.cutoff_date
+        ),
+        left: "上次",
+        right: "本次",
+        rows: Comparison::rows(then, now),
     }))
 }
 
@@ -287,11 +299,33 @@ impl SummaryService<'_> {
         &self,
         caller: Caller<'_>,
         org_id: OrgId,
-    ) -> ServiceResult<Option<YearOnYear>> {
+    ) -> ServiceResult<Option<Comparison>> {
         let mut conn = self.db.acquire().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         year_on_year(&mut conn, &campaign, &org.path).await
+    }
+
+    /// The subtree's roster in the accepted (official) state beside the current one, which
+    /// includes the changes still on their way up (定期上报).
+    pub async fn official_basis(
+        &self,
+        caller: Caller<'_>,
+        org_id: OrgId,
+    ) -> ServiceResult<Comparison> {
+        let mut conn = self.db.acquire().await?;
+        let org = super::readable_org(&mut conn, caller, org_id).await?;
+        let official = roster::counts(&mut conn, &org.path, CountBasis::Accepted).await?;
+        let current = roster::counts(&mut conn, &org.path, CountBasis::Current).await?;
+        let waiting = crate::store::changes::unaccepted_in(&mut conn, &org.path).await?;
+        Ok(Comparison {
+            caption: format!(
+                "正式口径与当前口径（正式：已被全国接收的名册；当前：含 {waiting} 项尚未被全国接收的变更）"
+            ),
+            left: "正式",
+            right: "当前",
+            rows: Comparison::rows(official, current),
+        })
     }
 
     pub async fn table(

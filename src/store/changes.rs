@@ -238,6 +238,13 @@ pub async fn counts(
     Ok(out)
 }
 
+/// How many changes of a subtree, of any period, are not yet accepted.
+pub async fn unaccepted_in(conn: &mut AnyConnection, path: &TreePath) -> StoreResult<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM changes c WHERE c.state <> 'accepted'");
+    push_path_scope(&mut sql, "c.org_path", path);
+    Ok(sql.query().fetch_one(&mut *conn).await?.try_get("n")?)
+}
+
 /// The nodes of a subtree that keep changes of a period, with how many each keeps.
 pub async fn origins(
     conn: &mut AnyConnection,

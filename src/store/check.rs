@@ -114,7 +114,7 @@ pub const INVARIANTS: &[Invariant] = &[
                       COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
                       COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
                       COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
-               FROM members GROUP BY org_id) m ON m.org_id = t.org_id \
+               FROM members WHERE stopped_on IS NULL GROUP BY org_id) m ON m.org_id = t.org_id \
               WHERE t.lawyers <> COALESCE(m.l, 0) OR t.staff <> COALESCE(m.s, 0) \
                  OR t.full_members <> COALESCE(m.f, 0) OR t.probationary <> COALESCE(m.p, 0)",
     },

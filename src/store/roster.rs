@@ -624,9 +624,20 @@ pub async fn member_created_at(conn: &mut AnyConnection, id: MemberId) -> StoreR
         .transpose()?)
 }
 
-/// The size of a subtree's rosters on a day (`None`: now): members by category and status,
-/// firms, firm-level organisations — from the current rows placed by then and the history
-/// versions that held on it.
+/// Which state of the roster to count: as it stood on a day, as it is now, or the accepted
+/// (official) state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountBasis<'a> {
+    AsOf(&'a str),
+    Current,
+    /// Each record as its last accepted change left it (see [`RosterFilter::accepted`]).
+    Accepted,
+}
+
+/// The size of a subtree's rosters — members by category and status, firms, firm-level
+/// organisations — on a basis: the current rows (placed by the day, or with no change on its
+/// way up) and the history versions that held on the day (or that the first unaccepted
+/// change ended).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RosterCounts {
     pub lawyers: i64,
@@ -637,35 +648,61 @@ pub struct RosterCounts {
     pub firm_orgs: i64,
 }
 
-pub async fn counts_as_of(
+pub async fn counts(
     conn: &mut AnyConnection,
     path: &TreePath,
-    day: Option<&str>,
+    basis: CountBasis<'_>,
 ) -> StoreResult<RosterCounts> {
-    let placed = |sql: &mut Sql, col: &str| {
-        if let Some(d) = day {
+    // Narrows the current rows of `kind` (id column `id`, placed-on column `placed`).
+    let now = |sql: &mut Sql, kind: &str, id: &str, placed: &str| match basis {
+        CountBasis::AsOf(d) => {
             sql.push(" AND (")
-                .push(col)
+                .push(placed)
                 .push(" IS NULL OR ")
-                .push(col)
+                .push(placed)
                 .push(" <= ")
                 .text(d.to_owned())
                 .push(")");
         }
+        CountBasis::Current => {}
+        CountBasis::Accepted => {
+            sql.push(" AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.subject_kind = '")
+                .push(kind)
+                .push("' AND c.subject_id = ")
+                .push(id)
+                .push(" AND c.state <> 'accepted')");
+        }
     };
+    // The history versions of `kind` that count.
     let held = |sql: &mut Sql, kind: &str| {
-        if let Some(d) = day {
-            sql.push(
-                " UNION ALL SELECT h.category AS a, h.status AS b FROM roster_history h \
-                       WHERE h.kind = '",
-            )
-            .push(kind)
-            .push("'");
-            push_path_scope(sql, "h.path", path);
-            sql.push(" AND h.to_date > ").text(d.to_owned());
-            sql.push(" AND (h.from_date IS NULL OR h.from_date <= ")
-                .text(d.to_owned())
-                .push(")");
+        if basis == CountBasis::Current {
+            return;
+        }
+        sql.push(
+            " UNION ALL SELECT h.category AS a, h.status AS b FROM roster_history h \
+             WHERE h.kind = '",
+        )
+        .push(kind)
+        .push("'");
+        push_path_scope(sql, "h.path", path);
+        match basis {
+            CountBasis::AsOf(d) => {
+                sql.push(" AND h.to_date > ").text(d.to_owned());
+                sql.push(" AND (h.from_date IS NULL OR h.from_date <= ")
+                    .text(d.to_owned())
+                    .push(")");
+            }
+            _ => {
+                sql.push(
+                    " AND h.id IN (SELECT c.history_id FROM changes c WHERE c.subject_kind = '",
+                )
+                .push(kind)
+                .push(
+                    "' AND c.state <> 'accepted' AND c.history_id IS NOT NULL AND NOT EXISTS \
+                     (SELECT 1 FROM changes e WHERE e.subject_kind = c.subject_kind \
+                     AND e.subject_id = c.subject_id AND e.state <> 'accepted' AND e.id < c.id))",
+                );
+            }
         }
     };
     let mut out = RosterCounts::default();
@@ -674,7 +711,7 @@ pub async fn counts_as_of(
          FROM members m WHERE m.stopped_on IS NULL",
     );
     push_path_scope(&mut sql, "m.org_path", path);
-    placed(&mut sql, "m.placed_on");
+    now(&mut sql, "member", "m.id", "m.placed_on");
     held(&mut sql, "member");
     sql.push(") x GROUP BY x.a, x.b");
     for r in sql.query().fetch_all(&mut *conn).await? {
@@ -691,7 +728,7 @@ pub async fn counts_as_of(
     let mut sql =
         Sql::new("SELECT COUNT(*) AS n FROM (SELECT '' AS a, '' AS b FROM firms f WHERE 1 = 1");
     push_path_scope(&mut sql, "f.scope_path", path);
-    placed(&mut sql, "f.placed_on");
+    now(&mut sql, "firm", "f.id", "f.placed_on");
     held(&mut sql, "firm");
     sql.push(") x");
     out.firms = sql.query().fetch_one(&mut *conn).await?.try_get("n")?;
@@ -700,7 +737,7 @@ pub async fn counts_as_of(
          WHERE o.level = 'firm' AND o.dissolved_on IS NULL",
     );
     push_path_scope(&mut sql, "o.path", path);
-    placed(&mut sql, "o.placed_on");
+    now(&mut sql, "org", "o.id", "o.placed_on");
     held(&mut sql, "org");
     sql.push(") x WHERE x.b = 'firm'");
     out.firm_orgs = sql.query().fetch_one(&mut *conn).await?.try_get("n")?;

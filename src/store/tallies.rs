@@ -27,7 +27,7 @@ const REBUILD: [&str; 5] = [
              COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
              COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
              COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
-         FROM members GROUP BY org_id) m ON m.org_id = o.id \
+         FROM members WHERE stopped_on IS NULL GROUP BY org_id) m ON m.org_id = o.id \
      LEFT JOIN (SELECT COALESCE(f.org_id, f.city_org_id) AS org_id, COUNT(*) AS n, \
              COUNT(CASE WHEN k.kind <> 'joint_branch' THEN 1 END) AS own, \
              COUNT(CASE WHEN k.kind = 'joint_branch' THEN 1 END) AS j, \
@@ -97,7 +97,7 @@ const COUNT_OUT: [&str; 3] = [
              COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
              COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
              COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
-         FROM members WHERE import_batch_id = $1 GROUP BY org_id) d \
+         FROM members WHERE import_batch_id = $1 AND stopped_on IS NULL GROUP BY org_id) d \
      WHERE org_tallies.org_id = d.org_id",
     // Fires the firms' own triggers once per firm (firms with members).
     "UPDATE firms SET member_count = member_count - d.n \

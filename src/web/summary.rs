@@ -11,7 +11,7 @@ use super::view::Ctx;
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
 use crate::service::Caller;
-use crate::service::summary::SummaryTable;
+use crate::service::summary::{Comparison, SummaryTable};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "summary.html")]
@@ -26,13 +26,16 @@ pub struct SummaryPage {
     purposes: [(&'static str, &'static str); 5],
     /// 与上次登记核查相比, when asked for (`?compare=1`): none yet, or the figures.
     compared: bool,
-    year_on_year: Option<crate::service::summary::YearOnYear>,
+    year_on_year: Option<Comparison>,
+    /// 正式口径 beside 当前口径, when asked for (`?basis=accepted`).
+    official: Option<Comparison>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
     page: Option<i64>,
     compare: Option<String>,
+    basis: Option<String>,
 }
 
 pub async fn summary(
@@ -56,6 +59,17 @@ pub async fn summary(
     } else {
         None
     };
+    let official = if t.stats.is_some() && q.basis.as_deref() == Some("accepted") {
+        Some(
+            state
+                .services
+                .summary()
+                .official_basis(Caller::User(&user.actor), id)
+                .await?,
+        )
+    } else {
+        None
+    };
     let link = |p: i64| format!("/orgs/{id}/summary/{}?page={p}", code.to_lowercase());
     let coverage = t.stats.as_ref().map_or_else(String::new, |s| {
         let pm = s.coverage_permille();
@@ -70,6 +84,7 @@ pub async fn summary(
         purposes: crate::service::Purpose::CHOICES,
         compared,
         year_on_year,
+        official,
         t,
     })
 }

@@ -89,6 +89,32 @@ async fn changes_of(app: &TestApp, org: OrgId) -> Vec<dengji::store::changes::Ch
         .items
 }
 
+/// (official, current) of one line of a node's 正式口径 figures.
+async fn basis(app: &TestApp, org: OrgId, label: &str) -> (i64, i64) {
+    let c = app
+        .services
+        .summary()
+        .official_basis(OP, org)
+        .await
+        .unwrap();
+    c.rows
+        .iter()
+        .find(|(l, _, _)| *l == label)
+        .map(|(_, a, b)| (*a, *b))
+        .unwrap()
+}
+
+/// The members counted in a node's 附件6 statistics block.
+async fn a6_members(app: &TestApp, org: OrgId) -> i64 {
+    let t = app
+        .services
+        .summary()
+        .table(OP, org, "A6", 1)
+        .await
+        .unwrap();
+    t.stats.expect("附件6 has the statistics block").members()
+}
+
 async fn transfer(app: &TestApp, m: MemberId, to: FirmId) {
     let t = app
         .services
@@ -202,6 +228,23 @@ async fn after_the_campaign_changes_climb_level_by_level_and_become_the_official
             .iter()
             .any(|(id, n)| *id == city_firm.id.0 && n == "改名后的测试律师事务所")
     );
+
+    // So do the province's figures on the two bases (附件6's 正式口径).
+    let label = if app.member(m).await.category == "lawyer" {
+        "党员律师"
+    } else {
+        "工作人员党员"
+    };
+    let (official, current) = basis(&app, p.province, label).await;
+    assert_eq!(official, current + 1);
+    let (official, current) = basis(&app, p.other_province, label).await;
+    assert_eq!(official + 1, current);
+    let sheng = app.login_demo("sheng").await;
+    let a6 = sheng
+        .get(&format!("/orgs/{}/summary/a6?basis=accepted", p.province.0))
+        .await;
+    assert!(a6.body.contains("正式口径与当前口径（"), "{}", a6.body);
+    assert!(a6.body.contains("<td>-1</td>"), "{}", a6.body);
 
     // The firm organisation's clerk submits on the page.
     let period = this_period();
@@ -324,6 +367,10 @@ async fn after_the_campaign_changes_climb_level_by_level_and_become_the_official
     climb(&app, to_org).await;
     assert!(!on_member_roster(&app, p.province, m, true).await);
     assert!(on_member_roster(&app, p.other_province, m, true).await);
+    for org in [p.province, p.other_province] {
+        let (official, current) = basis(&app, org, label).await;
+        assert_eq!(official, current);
+    }
 
     // The member's archive lists the reported changes and where they stand.
     let national = app.login_demo("quanguo").await;
@@ -658,6 +705,7 @@ async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_
     let p = demo_places(&app).await;
     app.services.campaign().close(OP).await.unwrap();
     let m = p.member;
+    let members_before = a6_members(&app, p.city).await;
     let suo = app.login_demo("suo").await;
     let page = suo.get(&format!("/members/{}/stop", m.0)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -716,8 +764,10 @@ async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_
         "{}",
         shown.body
     );
-    // Off today's roster, still on last year's; the account no longer signs in.
+    // Off today's roster and the 附件6 figures, still on last year's roster; the account no
+    // longer signs in.
     assert!(!on_member_roster(&app, p.firm_org, m, false).await);
+    assert_eq!(a6_members(&app, p.city).await, members_before - 1);
     let (_, then) = app
         .services
         .roster()
@@ -812,6 +862,7 @@ async fn a_member_leaving_the_industry_stops_registration_leaves_the_roster_and_
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(app.member(m).await.stopped_on, None);
     assert!(on_member_roster(&app, p.firm_org, m, false).await);
+    assert_eq!(a6_members(&app, p.city).await, members_before);
     assert!(
         app.services
             .auth()
