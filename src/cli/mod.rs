@@ -15,6 +15,8 @@ mod demo;
 mod export;
 mod import;
 mod migrate;
+mod migrate_data;
+mod restore;
 mod sample;
 mod serve;
 mod setup;
@@ -70,7 +72,11 @@ enum Command {
     /// 备份数据库（SQLite：VACUUM INTO；PostgreSQL：pg_dump）
     Backup(backup::Args),
     /// 检查数据一致性（组织树、外键、路径、计数）
-    Check,
+    Check(check::Args),
+    /// 把一个数据库的全部数据复制到一个空库（如从 SQLite 迁移到 PostgreSQL），并以内容摘要核对
+    MigrateData(migrate_data::Args),
+    /// 从备份恢复数据库（SQLite 备份文件或 pg_dump 文件），先核对密钥；默认只恢复到空库
+    Restore(restore::Args),
     /// 性能基准：在演示数据上测量各页面的服务器处理时间
     Bench(bench::Args),
     /// 导出汇总表（附件4/5/6）、登记表名册（附件1/2/3）和律师事务所、党组织名册为 Excel 或 CSV
@@ -218,7 +224,9 @@ async fn run(cli: Cli) -> CliResult {
         Command::Demo(args) => demo::run(overrides, args).await,
         Command::User(cmd) => user::run(overrides, cmd).await,
         Command::Backup(args) => backup::run(overrides, args).await,
-        Command::Check => check::run(overrides).await,
+        Command::Check(args) => check::run(overrides, args).await,
+        Command::MigrateData(args) => migrate_data::run(args).await,
+        Command::Restore(args) => restore::run(overrides, args).await,
         Command::Bench(args) => bench::run(overrides, args).await,
         Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
         Command::Export(args) => export::run(overrides, args).await,

@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod changes;
 pub mod check;
+pub mod copy;
 pub mod divisions;
 pub mod factors;
 pub mod firms;

@@ -14,6 +14,8 @@ pub enum Arg {
     NullInt,
     /// A NULL of a text column.
     NullText,
+    /// A NULL of a binary column.
+    NullBlob,
 }
 
 impl Arg {
@@ -100,6 +102,7 @@ impl Sql {
                 Arg::Blob(b) => q.bind(b.clone()),
                 Arg::NullInt => q.bind(None::<i64>),
                 Arg::NullText => q.bind(None::<String>),
+                Arg::NullBlob => q.bind(None::<Vec<u8>>),
             };
         }
         q

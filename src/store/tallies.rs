@@ -15,7 +15,7 @@ const TRIGGERS: [(&str, &str); 3] = [
 ];
 
 /// Recount every tally from the records (the same statements as the migration's backfill).
-const REBUILD: [&str; 5] = [
+pub(crate) const REBUILD: [&str; 5] = [
     "DELETE FROM org_tallies",
     "DELETE FROM campaign_tallies",
     "UPDATE firms SET member_count = (SELECT COUNT(*) FROM members m WHERE m.firm_id = firms.id)",

@@ -22,6 +22,7 @@ mod living;
 mod membership;
 mod org_registration;
 mod pages;
+mod recovery;
 mod registration;
 mod registry_import;
 mod review;
