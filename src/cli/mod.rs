@@ -12,6 +12,7 @@ mod campaign;
 mod check;
 mod cities;
 mod demo;
+mod doctor;
 mod export;
 mod import;
 mod migrate;
@@ -75,6 +76,8 @@ enum Command {
     Check(check::Args),
     /// 把一个数据库的全部数据复制到一个空库（如从 SQLite 迁移到 PostgreSQL），并以内容摘要核对
     MigrateData(migrate_data::Args),
+    /// 部署检查：数据库与迁移、密钥文件、文件权限、安全 Cookie、磁盘空间、备份时间、时钟、PostgreSQL 设置
+    Doctor(doctor::Args),
     /// 从备份恢复数据库（SQLite 备份文件或 pg_dump 文件），先核对密钥；默认只恢复到空库
     Restore(restore::Args),
     /// 性能基准：在演示数据上测量各页面的服务器处理时间
@@ -227,6 +230,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Check(args) => check::run(overrides, args).await,
         Command::MigrateData(args) => migrate_data::run(args).await,
         Command::Restore(args) => restore::run(overrides, args).await,
+        Command::Doctor(args) => doctor::run(overrides, args).await,
         Command::Bench(args) => bench::run(overrides, args).await,
         Command::Campaign(cmd) => campaign::run(overrides, cmd).await,
         Command::Export(args) => export::run(overrides, args).await,

@@ -270,6 +270,29 @@ impl Db {
         Ok(())
     }
 
+    /// The migrations this binary knows and how many of them the database has applied
+    /// (`None`: never migrated — no bookkeeping table), without applying anything.
+    pub async fn migration_status(&self) -> StoreResult<(usize, Option<usize>)> {
+        use sqlx::Row as _;
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        let applied = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await;
+        let Ok(rows) = applied else {
+            return Ok((known.len(), None));
+        };
+        let mut n = 0;
+        for r in rows {
+            let v: i64 = r.try_get("version")?;
+            n += usize::from(known.contains(&v));
+        }
+        Ok((known.len(), Some(n)))
+    }
+
     /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
     /// at once: a deferred transaction that reads first and writes later fails with
     /// `SQLITE_BUSY_SNAPSHOT` (517) when another connection committed in between, and no busy

@@ -282,6 +282,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Ctrl-C, or SIGTERM (what systemd and most supervisors send to stop a service).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("无法监听 {addr}：端口已被占用，请换一个端口（--listen）或先停止占用它的程序")]
@@ -337,9 +362,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await?;
     // The reads of the last requests are written before the process ends.
     read_log.flush().await;

@@ -20,6 +20,7 @@ mod helpers;
 mod import;
 mod living;
 mod membership;
+mod operations;
 mod org_registration;
 mod pages;
 mod recovery;
