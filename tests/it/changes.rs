@@ -9,11 +9,10 @@ use dengji::domain::change::{Cadence, ChangeState};
 use dengji::domain::{FirmId, MemberId, OrgId};
 use dengji::service::roster::{Roster, RosterFilter};
 use dengji::service::transfer::TransferInput;
-use dengji::service::upkeep::FirmInput;
 use dengji::service::{Caller, Refusal, ServiceError, beijing_today};
 use dengji::store::changes::ChangeFilter;
 
-use crate::helpers::{TestApp, assert_clean, demo_places, refusal};
+use crate::helpers::{TestApp, assert_clean, demo_places, refusal, rename_firm};
 
 const OP: Caller<'static> = Caller::Operator;
 
@@ -131,26 +130,6 @@ async fn transfer(app: &TestApp, m: MemberId, to: FirmId) {
         .await
         .unwrap();
     app.services.transfer().accept(OP, t, "").await.unwrap();
-}
-
-async fn rename_firm(app: &TestApp, firm: FirmId, name: &str) {
-    let f = app.firm(firm).await;
-    app.services
-        .upkeep()
-        .edit_firm(
-            OP,
-            firm,
-            &FirmInput {
-                name: name.into(),
-                credit_code: f.credit_code.clone(),
-                region_code: f.region_code.clone(),
-                form: f.form.clone(),
-                lawyer_count: f.lawyer_count.to_string(),
-                effective_on: String::new(),
-            },
-        )
-        .await
-        .unwrap();
 }
 
 /// Submit and accept the sets of the chain from `org` up to (not including) the national

@@ -4,34 +4,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::helpers::{TestApp, backend};
+use crate::helpers::{TestApp, backend, dengji_with_key, write_key};
 use dengji::store::Backend;
 
 fn doctor(url: &str, key: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
-        .arg("doctor")
-        .args(extra)
-        .env("DENGJI_DATABASE_URL", url)
-        .env("DENGJI_KEY_FILE", key)
-        .env_remove("DENGJI_LISTEN")
-        .env_remove("DENGJI_CONFIG")
-        .output()
-        .expect("run dengji");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn write_key(path: &Path, byte: u8, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    let hex: String = std::iter::repeat_n(format!("{byte:02x}"), 32).collect();
-    std::fs::write(path, hex).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let mut args = vec!["doctor"];
+    args.extend_from_slice(extra);
+    dengji_with_key(&args, url, key)
 }
 
 #[tokio::test]

@@ -3,43 +3,20 @@
 //! PostgreSQL for the same records; a wrong key, a full target or a file that is no backup is
 //! refused before anything is written.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use dengji::domain::FirmId;
-use dengji::service::Caller;
-use dengji::service::upkeep::FirmInput;
 use dengji::store::{Backend, Db, copy};
+use std::path::{Path, PathBuf};
 
-use crate::helpers::{TestApp, backend, fresh_database};
+use crate::helpers::{TestApp, backend, dengji_with_key, fresh_database, rename_firm, write_key};
 
 /// The test installation's key file (the master secret of `helpers::test_keys`).
 fn key_file(dir: &Path) -> PathBuf {
     let path = dir.join("k.key");
-    std::fs::write(&path, hex_of(&[42u8; 32])).unwrap();
+    write_key(&path, 42, 0o600);
     path
 }
 
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn dengji(args: &[&str], url: &str, key: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dengji"))
-        .args(args)
-        .env("DENGJI_DATABASE_URL", url)
-        .env("DENGJI_KEY_FILE", key)
-        .env_remove("DENGJI_LISTEN")
-        .output()
-        .expect("run dengji");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    dengji_with_key(args, url, key)
 }
 
 async fn digest_of(url: &str) -> String {
@@ -49,26 +26,6 @@ async fn digest_of(url: &str) -> String {
     drop(conn);
     db.close().await;
     d
-}
-
-async fn rename_firm(app: &TestApp, firm: FirmId, name: &str) {
-    let f = app.firm(firm).await;
-    app.services
-        .upkeep()
-        .edit_firm(
-            Caller::Operator,
-            firm,
-            &FirmInput {
-                name: name.into(),
-                credit_code: f.credit_code.clone(),
-                region_code: f.region_code.clone(),
-                form: f.form.clone(),
-                lawyer_count: f.lawyer_count.to_string(),
-                effective_on: String::new(),
-            },
-        )
-        .await
-        .unwrap();
 }
 
 fn backup_name(dir: &Path, n: u32) -> String {
@@ -239,7 +196,7 @@ async fn restore_refuses_a_wrong_key_a_full_target_and_a_file_that_is_no_backup(
     // Another installation's key: refused before anything is written.
     let (target, _d) = fresh_database().await;
     let other = dir.path().join("other.key");
-    std::fs::write(&other, hex_of(&[7u8; 32])).unwrap();
+    write_key(&other, 7, 0o600);
     let (ok, out) = dengji(&["restore", "--from", &file], &target, &other);
     assert!(!ok);
     assert!(out.contains("密钥文件与备份不符"), "{out}");

@@ -666,3 +666,53 @@ pub fn refusal(
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// Run the `dengji` binary on database `url` with key file `key` (and `DENGJI_CONFIG` unset):
+/// whether it succeeded, and what it printed on both streams.
+pub fn dengji_with_key(args: &[&str], url: &str, key: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
+        .args(args)
+        .env("DENGJI_DATABASE_URL", url)
+        .env("DENGJI_KEY_FILE", key)
+        .env_remove("DENGJI_LISTEN")
+        .env_remove("DENGJI_CONFIG")
+        .output()
+        .expect("run dengji");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Write a key file of 32 bytes `byte` (42: the master secret of [`test_keys`]) with `mode`.
+pub fn write_key(path: &std::path::Path, byte: u8, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let hex: String = std::iter::repeat_n(format!("{byte:02x}"), 32).collect();
+    std::fs::write(path, hex).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Rename a firm through the directory service as the operator, keeping its other particulars.
+pub async fn rename_firm(app: &TestApp, firm: dengji::domain::FirmId, name: &str) {
+    let f = app.firm(firm).await;
+    app.services
+        .upkeep()
+        .edit_firm(
+            dengji::service::Caller::Operator,
+            firm,
+            &dengji::service::upkeep::FirmInput {
+                name: name.into(),
+                credit_code: f.credit_code.clone(),
+                region_code: f.region_code.clone(),
+                form: f.form.clone(),
+                lawyer_count: f.lawyer_count.to_string(),
+                effective_on: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+}
