@@ -482,10 +482,11 @@ impl ChangeService<'_> {
         } else {
             0
         };
-        tell_and_audit(
+        super::tell_child_and_audit(
             &mut tx,
             caller,
-            (&child, period),
+            &child,
+            &format!("/orgs/{}/changes?period={period}", child.id),
             (
                 NoticeKind::Accepted,
                 &format!(
@@ -493,10 +494,8 @@ impl ChangeService<'_> {
                     change::period_label(period)
                 ),
             ),
-            (
-                "changeset.accept",
-                serde_json::json!({"period": period, "official": official}),
-            ),
+            "changeset.accept",
+            serde_json::json!({"period": period, "official": official}),
         )
         .await?;
         tx.commit().await?;
@@ -533,10 +532,11 @@ impl ChangeService<'_> {
         if moved != 1 {
             return Err(ServiceError::Conflict(Refusal::SetNotSubmitted));
         }
-        tell_and_audit(
+        super::tell_child_and_audit(
             &mut tx,
             caller,
-            (&child, period),
+            &child,
+            &format!("/orgs/{}/changes?period={period}", child.id),
             (
                 NoticeKind::Returned,
                 &format!(
@@ -544,10 +544,8 @@ impl ChangeService<'_> {
                     change::period_label(period)
                 ),
             ),
-            (
-                "changeset.return",
-                serde_json::json!({"period": period, "reason": reason}),
-            ),
+            "changeset.return",
+            serde_json::json!({"period": period, "reason": reason}),
         )
         .await?;
         tx.commit().await?;
@@ -706,39 +704,6 @@ impl ChangeService<'_> {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Tell the working accounts of `child` about a decision on its set of `period` and audit it,
-/// in the caller's transaction.
-async fn tell_and_audit(
-    tx: &mut sqlx::AnyConnection,
-    caller: Caller<'_>,
-    (child, period): (&Org, &str),
-    (kind, title): (NoticeKind, &str),
-    (action, detail): (&'static str, serde_json::Value),
-) -> ServiceResult<()> {
-    notifications::send(
-        tx,
-        To::Staff(child.id),
-        kind,
-        title,
-        &format!("/orgs/{}/changes?period={period}", child.id),
-        None,
-    )
-    .await?;
-    audit::append(
-        tx,
-        caller.by(),
-        NewEvent {
-            action,
-            target_kind: "org",
-            target_id: child.id.to_string(),
-            target_path: &child.path,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 fn reason_ok(reason: &str) -> ServiceResult<&str> {

@@ -613,3 +613,38 @@ impl Ids {
         }
     }
 }
+
+/// Tell the working accounts of `child` about a decision on what it reported (`notice`: kind
+/// and title, `link`: the page to open) and audit it as `action`, in the caller's transaction.
+pub(crate) async fn tell_child_and_audit(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    child: &crate::store::orgs::Org,
+    link: &str,
+    notice: (crate::domain::NoticeKind, &str),
+    action: &'static str,
+    detail: serde_json::Value,
+) -> ServiceResult<()> {
+    crate::store::notifications::send(
+        conn,
+        crate::store::notifications::To::Staff(child.id),
+        notice.0,
+        notice.1,
+        link,
+        None,
+    )
+    .await?;
+    crate::store::audit::append(
+        conn,
+        caller.by(),
+        crate::store::audit::NewEvent {
+            action,
+            target_kind: "org",
+            target_id: child.id.to_string(),
+            target_path: &child.path,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -202,40 +202,6 @@ pub async fn lock_of(
     }))
 }
 
-/// Tell the working accounts of `child` about a decision on its package (`notice`: kind and
-/// title) and audit it as `action`, in the caller's transaction.
-async fn tell_and_audit(
-    conn: &mut sqlx::AnyConnection,
-    caller: Caller<'_>,
-    child: &Org,
-    notice: (NoticeKind, &str),
-    action: &'static str,
-    detail: serde_json::Value,
-) -> ServiceResult<()> {
-    notifications::send(
-        conn,
-        To::Staff(child.id),
-        notice.0,
-        notice.1,
-        &format!("/orgs/{}/package", child.id),
-        None,
-    )
-    .await?;
-    audit::append(
-        conn,
-        caller.by(),
-        NewEvent {
-            action,
-            target_kind: "org",
-            target_id: child.id.to_string(),
-            target_path: &child.path,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 super::area!(PackageService);
 
 impl PackageService<'_> {
@@ -537,10 +503,11 @@ impl PackageService<'_> {
             .filter(|id| *id != child.id)
             .collect();
         packages::count_change(&mut *tx, campaign.id, &above, 1).await?;
-        tell_and_audit(
+        super::tell_child_and_audit(
             &mut *tx,
             caller,
             &child,
+            &format!("/orgs/{}/package", child.id),
             (NoticeKind::Accepted, "本组织报送的登记核查材料已被上级接收"),
             "package.accept",
             serde_json::json!({"version": pkg.version}),
@@ -597,10 +564,11 @@ impl PackageService<'_> {
         )
         .await
         .map_err(|e| super::on_race(e, "该材料的状态刚刚发生变化，请刷新页面后再操作"))?;
-        tell_and_audit(
+        super::tell_child_and_audit(
             &mut tx,
             caller,
             &child,
+            &format!("/orgs/{}/package", child.id),
             (
                 NoticeKind::Returned,
                 &format!("本组织报送的材料被上级退回：{reason}"),
@@ -661,10 +629,11 @@ impl PackageService<'_> {
             &by_name(caller),
         )
         .await?;
-        tell_and_audit(
+        super::tell_child_and_audit(
             &mut tx,
             caller,
             &child,
+            &format!("/orgs/{}/package", child.id),
             (
                 NoticeKind::Extension,
                 &format!("上级已批准延期报送至 {until}"),

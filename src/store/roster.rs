@@ -327,6 +327,28 @@ fn branch(
     }
 }
 
+/// The official basis, current rows: only records of `kind` (id column `id_col`) with no
+/// change on its way up.
+fn without_unaccepted_change(sql: &mut Sql, kind: &str, id_col: &str) {
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.subject_kind = '")
+        .push(kind)
+        .push("' AND c.subject_id = ")
+        .push(id_col)
+        .push(" AND c.state <> 'accepted')");
+}
+
+/// The official basis, history rows: the version of `kind` that each record's first
+/// unaccepted change ended.
+fn ended_by_first_unaccepted_change(sql: &mut Sql, kind: &str) {
+    sql.push(" AND h.id IN (SELECT c.history_id FROM changes c WHERE c.subject_kind = '")
+        .push(kind)
+        .push(
+            "' AND c.state <> 'accepted' AND c.history_id IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM changes e WHERE e.subject_kind = c.subject_kind \
+             AND e.subject_id = c.subject_id AND e.state <> 'accepted' AND e.id < c.id))",
+        );
+}
+
 /// The SQL of a roster: the current rows (placed by the day asked for) and, on a past day,
 /// the ended versions that held on it; in path and name order. `None` limit: every line.
 fn roster_sql(f: &RosterFilter, path: &TreePath, limit: Option<(i64, i64)>) -> Sql {
@@ -366,11 +388,7 @@ fn roster_sql(f: &RosterFilter, path: &TreePath, limit: Option<(i64, i64)>) -> S
     sql.push(now_sql);
     branch(&mut sql, f, path, false, now_cols);
     if accepted {
-        sql.push(" AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.subject_kind = '")
-            .push(kind)
-            .push("' AND c.subject_id = ")
-            .push(id_col)
-            .push(" AND c.state <> 'accepted')");
+        without_unaccepted_change(&mut sql, kind, id_col);
     }
     if f.as_of.is_some() {
         sql.push(" UNION ALL ").push(then_sql);
@@ -379,13 +397,7 @@ fn roster_sql(f: &RosterFilter, path: &TreePath, limit: Option<(i64, i64)>) -> S
         // The version each record's first unaccepted change ended.
         sql.push(" UNION ALL ").push(then_sql);
         branch(&mut sql, f, path, true, then_cols);
-        sql.push(" AND h.id IN (SELECT c.history_id FROM changes c WHERE c.subject_kind = '")
-            .push(kind)
-            .push(
-                "' AND c.state <> 'accepted' AND c.history_id IS NOT NULL AND NOT EXISTS \
-                 (SELECT 1 FROM changes e WHERE e.subject_kind = c.subject_kind \
-                 AND e.subject_id = c.subject_id AND e.state <> 'accepted' AND e.id < c.id))",
-            );
+        ended_by_first_unaccepted_change(&mut sql, kind);
     }
     sql.push(") x ORDER BY x.path, x.name, x.id");
     if let Some((page, per_page)) = limit {
@@ -665,13 +677,7 @@ pub async fn counts(
                 .push(")");
         }
         CountBasis::Current => {}
-        CountBasis::Accepted => {
-            sql.push(" AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.subject_kind = '")
-                .push(kind)
-                .push("' AND c.subject_id = ")
-                .push(id)
-                .push(" AND c.state <> 'accepted')");
-        }
+        CountBasis::Accepted => without_unaccepted_change(sql, kind, id),
     };
     // The history versions of `kind` that count.
     let held = |sql: &mut Sql, kind: &str| {
@@ -692,17 +698,7 @@ pub async fn counts(
                     .text(d.to_owned())
                     .push(")");
             }
-            _ => {
-                sql.push(
-                    " AND h.id IN (SELECT c.history_id FROM changes c WHERE c.subject_kind = '",
-                )
-                .push(kind)
-                .push(
-                    "' AND c.state <> 'accepted' AND c.history_id IS NOT NULL AND NOT EXISTS \
-                     (SELECT 1 FROM changes e WHERE e.subject_kind = c.subject_kind \
-                     AND e.subject_id = c.subject_id AND e.state <> 'accepted' AND e.id < c.id))",
-                );
-            }
+            _ => ended_by_first_unaccepted_change(sql, kind),
         }
     };
     let mut out = RosterCounts::default();
