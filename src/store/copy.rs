@@ -193,19 +193,12 @@ fn add(sum: &mut [u64; 4], d: &[u8; 32]) {
 
 /// What stands in the target of a copy: records that would be overwritten.
 pub async fn occupied(conn: &mut AnyConnection) -> StoreResult<Vec<(&'static str, i64)>> {
-    let mut out = Vec::new();
-    for (label, sql) in [
-        ("账号", "SELECT COUNT(*) AS n FROM users"),
-        ("党员", "SELECT COUNT(*) AS n FROM members"),
-        ("律所", "SELECT COUNT(*) AS n FROM firms"),
-        ("审计事件", "SELECT COUNT(*) AS n FROM audit_events"),
-    ] {
-        let n: i64 = sqlx::query(sql).fetch_one(&mut *conn).await?.try_get("n")?;
-        if n > 0 {
-            out.push((label, n));
-        }
-    }
-    Ok(out)
+    // The counts `dengji check` prints, less what a fresh installation sets up itself.
+    Ok(super::check::table_counts(conn)
+        .await?
+        .into_iter()
+        .filter(|(label, n)| *n > 0 && matches!(*label, "账号" | "党员" | "律所" | "审计事件"))
+        .collect())
 }
 
 /// Rows read and written per statement batch.
