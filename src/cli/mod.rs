@@ -173,9 +173,9 @@ pub(crate) fn describe(e: crate::service::ServiceError) -> CliError {
                 .collect::<Vec<_>>()
                 .join("；"),
         ),
-        E::Store(s @ (S::Unreachable { .. } | S::Busy | S::Migrate(_) | S::UnknownScheme(_))) => {
-            CliError::Unavailable(s.to_string())
-        }
+        E::Store(
+            s @ (S::Unreachable { .. } | S::Busy | S::Lost | S::Migrate(_) | S::UnknownScheme(_)),
+        ) => CliError::Unavailable(s.to_string()),
         E::Busy(m) | E::Failed(m) => CliError::Unavailable(m),
         other => CliError::Refused(other.to_string()),
     }

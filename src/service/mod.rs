@@ -366,9 +366,13 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// Too much at once, from the service's limits or the database's: try again later.
+    /// Too much at once, from the service's limits or the database's, or the database out of
+    /// reach for a moment: try again later.
     pub fn is_busy(&self) -> bool {
-        matches!(self, Self::Busy(_) | Self::Store(StoreError::Busy))
+        matches!(
+            self,
+            Self::Busy(_) | Self::Store(StoreError::Busy | StoreError::Lost)
+        )
     }
 
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {

@@ -66,6 +66,12 @@ pub enum StoreError {
     /// No connection came free in time (every one waited on a long write).
     #[error("系统正忙（数据库繁忙），请稍后再试")]
     Busy,
+    /// The connection to the database went while working (the server restarted, the network
+    /// dropped): an open transaction is rolled back by the server, but a connection lost
+    /// during the commit leaves it unknown whether it landed, so the message asks to look.
+    /// The pool reconnects for the next request.
+    #[error("暂时无法访问数据库，请稍后刷新页面，确认刚才的操作是否已经保存")]
+    Lost,
     #[error("数据库错误：{0}")]
     Database(#[source] sqlx::Error),
 }
@@ -95,7 +101,23 @@ impl From<sqlx::Error> for StoreError {
         if matches!(e, sqlx::Error::PoolTimedOut) {
             return Self::Busy;
         }
+        if connection_lost(&e) {
+            return Self::Lost;
+        }
         Self::Database(e)
+    }
+}
+
+/// Whether `e` says the database connection is gone rather than that the statement was
+/// wrong: an I/O error, a closed pool or connection, or PostgreSQL's connection-exception
+/// (SQLSTATE class 08) and operator-intervention shutdown codes (57P01–57P03).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
@@ -493,6 +515,27 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_lost_connection_is_not_a_database_error() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Io(reset)),
+            StoreError::Lost
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolClosed),
+            StoreError::Lost
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Database(_)
+        ));
     }
 
     #[test]
