@@ -8,6 +8,8 @@ pub mod crypto;
 pub mod docx;
 pub mod domain;
 pub mod forms;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod private_file;
 pub mod service;
 pub mod sheet;

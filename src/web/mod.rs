@@ -50,6 +50,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub(crate) use auth::safe_next;
 pub use error::AppError;
 pub use session::{CurrentUser, SESSION_COOKIE};
 

@@ -15,6 +15,7 @@ mod confidentiality;
 mod deploy;
 mod export;
 mod four_eyes;
+mod fuzz_corpus;
 mod guided;
 mod helpers;
 mod import;

@@ -545,6 +545,20 @@ impl ImportService<'_> {
         Ok(report)
     }
 
+    /// The check of [`Self::check`] without taking an import slot, counting lookups or
+    /// writing the audit record: for the fuzz targets (`crate::fuzzing`), which check
+    /// millions of files.
+    pub(crate) async fn check_unrecorded(
+        &self,
+        caller: Caller<'_>,
+        into: OrgId,
+        bytes: &[u8],
+        kind: Option<ImportKind>,
+    ) -> ServiceResult<Report> {
+        let org = self.target(caller, into).await?;
+        self.check_file(caller, &org, bytes, kind, &|_, _| {}).await
+    }
+
     async fn check_file(
         &self,
         caller: Caller<'_>,
