@@ -342,15 +342,12 @@ class RegistryOp:
     def count(self, name, sql):
         return int(self.env.query(name, sql))
 
-
-class FirmsOp(RegistryOp):
-    label = "导入 20,000 家律师事务所名册"
-
     def prepare(self):
         e = self.env
-        self.city, self.file, _ = self.base()
-        self.before = self.count("ct_reg", "SELECT COUNT(*) FROM firms")
-        e.clone("ct_reg", "ct_probe")
+        self.city, firms, orgs = self.base()
+        self.source, self.file = self.ready(firms, orgs)
+        self.before = self.count(self.source, f"SELECT COUNT(*) FROM {self.kind}")
+        e.clone(self.source, "ct_probe")
         self.duration = timed(e, "ct_probe", self.argv())
         if self.judge("ct_probe") != "full":
             raise SystemExit(f"{self.label}: the uninterrupted import did not apply: "
@@ -358,11 +355,20 @@ class FirmsOp(RegistryOp):
         e.drop("ct_probe")
 
     def argv(self):
-        return ["import", self.file, "--into", self.city, "--kind", "firms"]
+        return ["import", self.file, "--into", self.city, "--kind", self.kind]
 
     def fresh(self, name):
-        self.env.clone("ct_reg", name)
+        self.env.clone(self.source, name)
         return self.argv()
+
+
+class FirmsOp(RegistryOp):
+    label = "导入 20,000 家律师事务所名册"
+    kind = "firms"
+
+    def ready(self, firms, orgs):
+        """The database each trial copies and the file it imports."""
+        return "ct_reg", firms
 
     def judge(self, name):
         new = self.count(name, "SELECT COUNT(*) FROM firms WHERE name LIKE '导入律所%'")
@@ -378,27 +384,15 @@ class FirmsOp(RegistryOp):
 
 class OrgsOp(RegistryOp):
     label = "导入 20,000 个党组织名册"
+    kind = "orgs"
 
-    def prepare(self):
+    def ready(self, firms, orgs):
+        # The organisations' firms are in the registry first.
         e = self.env
-        self.city, firms, self.file = self.base()
         e.clone("ct_reg", "ct_orgs")
         e.dengji("ct_orgs", "import", firms, "--into", self.city, "--kind", "firms")
         e.checkpoint("ct_orgs")
-        self.before = self.count("ct_orgs", "SELECT COUNT(*) FROM orgs")
-        e.clone("ct_orgs", "ct_probe")
-        self.duration = timed(e, "ct_probe", self.argv())
-        if self.judge("ct_probe") != "full":
-            raise SystemExit(f"{self.label}: the uninterrupted import did not apply: "
-                             f"{self.judge('ct_probe')}")
-        e.drop("ct_probe")
-
-    def argv(self):
-        return ["import", self.file, "--into", self.city, "--kind", "orgs"]
-
-    def fresh(self, name):
-        self.env.clone("ct_orgs", name)
-        return self.argv()
+        return "ct_orgs", orgs
 
     def judge(self, name):
         new = self.count(name, "SELECT COUNT(*) FROM orgs WHERE name LIKE '中共导入律所%'")
