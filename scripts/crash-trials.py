@@ -537,6 +537,17 @@ class WebOp:
         self.env.clone(self.source, name)
         return None
 
+    def package_outcome(self, name, action, org, value, none_full):
+        """A package decision judged by its state (`value`, before or after: `none_full`) and
+        its audit events, which must be none or exactly one."""
+        audits = int(self.env.query(name, "SELECT COUNT(*) FROM audit_events WHERE action = "
+                                    f"'{action}' AND target_id = '{org}'"))
+        if (str(value), audits) == (none_full[0], 0):
+            return "none"
+        if (str(value), audits) == (none_full[1], 1):
+            return "full"
+        return f"partial: {value}, audit events {audits}"
+
     def run_trial(self, name, wait, restart=None):
         """Post the write and, `wait` s after, kill the server (or restart the database)."""
         srv = self.ready(Server(self.env, name))
@@ -635,13 +646,8 @@ class AcceptOp(WebOp):
     def judge(self, name):
         state = self.env.query(name, f"SELECT state FROM packages WHERE org_id = {self.child} "
                                "ORDER BY id DESC LIMIT 1")
-        audits = int(self.env.query(name, "SELECT COUNT(*) FROM audit_events WHERE action = 'package.accept' "
-                                    f"AND target_id = '{self.child}'"))
-        if state == "submitted" and audits == 0:
-            return "none"
-        if state == "accepted" and audits == 1:
-            return "full"
-        return f"partial: state {state}, audit events {audits}"
+        return self.package_outcome(name, "package.accept", self.child, state,
+                                    ("submitted", "accepted"))
 
 
 class SubmitOp(WebOp):
@@ -693,15 +699,9 @@ class SubmitOp(WebOp):
                 "missing_note": "尚有登记表未审核完毕，审核后补报"}
 
     def judge(self, name):
-        n = int(self.env.query(name, f"SELECT COUNT(*) FROM packages WHERE org_id = {self.node} "
-                               "AND state = 'submitted'"))
-        audits = int(self.env.query(name, "SELECT COUNT(*) FROM audit_events WHERE action = 'package.submit' "
-                                    f"AND target_id = '{self.node}'"))
-        if n == 0 and audits == 0:
-            return "none"
-        if n == 1 and audits == 1:
-            return "full"
-        return f"partial: packages {n}, audit events {audits}"
+        n = self.env.query(name, f"SELECT COUNT(*) FROM packages WHERE org_id = {self.node} "
+                           "AND state = 'submitted'")
+        return self.package_outcome(name, "package.submit", self.node, n, ("0", "1"))
 
 
 class PgRestartOp(ApproveOp):
