@@ -172,7 +172,7 @@ impl ImportHarness {
     /// Build the demo nation (60 members) in a new SQLite file under the temporary folder.
     pub fn new() -> Self {
         let file = std::env::temp_dir().join(format!("dengji-fuzz-{}.db", std::process::id()));
-        remove_sqlite(&file);
+        crate::store::remove_sqlite_files(&file, true);
         let mut h = Self::on(&format!("sqlite://{}", file.display()));
         h.file = Some(file);
         h
@@ -273,13 +273,7 @@ impl Default for ImportHarness {
 impl Drop for ImportHarness {
     fn drop(&mut self) {
         if let Some(f) = &self.file {
-            remove_sqlite(f);
+            crate::store::remove_sqlite_files(f, true);
         }
-    }
-}
-
-fn remove_sqlite(file: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
 }

@@ -11,7 +11,7 @@ use sqlx::{Connection, Row};
 use super::{CliError, CliResult, load_config};
 use crate::config::Overrides;
 use crate::crypto::Keys;
-use crate::store::{Backend, Db, copy, redact_url, sqlite_file};
+use crate::store::{Backend, Db, copy, redact_url, remove_sqlite_files, sqlite_file};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -191,11 +191,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
                 done
             }
             .await;
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = staged.as_os_str().to_owned();
-                p.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(p));
-            }
+            remove_sqlite_files(&staged, true);
             copied?;
         }
         (Kind::PgDump, _) => {
@@ -252,11 +248,7 @@ fn replace_file(backup: &Path, db: &Path) -> Result<(), CliError> {
         std::io::copy(&mut input, &mut out)?;
         out.sync_all()?;
     }
-    for suffix in ["-wal", "-shm"] {
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
+    remove_sqlite_files(db, false);
     std::fs::rename(&staged, db)?;
     Ok(())
 }

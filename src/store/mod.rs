@@ -157,6 +157,21 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
+/// Remove an SQLite database's journals (`-wal`, `-shm`) and, with `and_file`, the database
+/// file itself; what is not there is no error.
+pub fn remove_sqlite_files(db: &std::path::Path, and_file: bool) {
+    let suffixes: &[&str] = if and_file {
+        &["", "-wal", "-shm"]
+    } else {
+        &["-wal", "-shm"]
+    };
+    for suffix in suffixes {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+}
+
 /// Decide the backend from the URL's scheme; anything else is refused.
 pub fn backend_of(url: &str) -> StoreResult<Backend> {
     let scheme = url.split(':').next().unwrap_or_default();
