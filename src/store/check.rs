@@ -163,6 +163,26 @@ pub const INVARIANTS: &[Invariant] = &[
                  OR NOT (i.org_path >= t.path AND i.org_path < t.path || '~') \
                  OR NOT (i.org_path >= s.org_path AND i.org_path < s.org_path || '~')",
     },
+    Invariant {
+        name: "姓名检索索引应包含每名党员姓名的每个字和相邻两字",
+        sql: "SELECT COUNT(*) AS n FROM ( \
+              SELECT substr(m.name, p.k, 1) AS gram, m.name, m.id, m.org_path \
+              FROM members m JOIN gram_positions p ON p.k <= length(m.name) \
+              UNION ALL \
+              SELECT substr(m.name, p.k, 2), m.name, m.id, m.org_path \
+              FROM members m JOIN gram_positions p ON p.k < length(m.name)) e \
+              WHERE NOT EXISTS (SELECT 1 FROM member_grams g WHERE g.gram = e.gram \
+              AND g.name = e.name AND g.member_id = e.id AND g.org_path = e.org_path)",
+    },
+    Invariant {
+        name: "姓名检索索引不应有多余的行",
+        sql: "SELECT ABS((SELECT COUNT(*) FROM member_grams) - (SELECT COUNT(*) FROM ( \
+              SELECT substr(m.name, p.k, 1) AS gram, m.id \
+              FROM members m JOIN gram_positions p ON p.k <= length(m.name) \
+              UNION \
+              SELECT substr(m.name, p.k, 2), m.id \
+              FROM members m JOIN gram_positions p ON p.k < length(m.name)) e)) AS n",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

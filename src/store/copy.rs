@@ -13,9 +13,10 @@ use super::{Backend, StoreResult};
 /// again after a copy.
 pub const EPHEMERAL: [&str; 4] = ["sessions", "login_tickets", "login_throttle", "tally_pause"];
 
-/// Tables derived from the records (migration 0007): not copied but rebuilt from the copied
-/// records, so the digest of a copy proves the recount equal.
-const DERIVED: [&str; 2] = ["org_tallies", "campaign_tallies"];
+/// Tables derived from the records (migrations 0007 and 0027): not copied but rebuilt from the
+/// copied records (the tallies by [`super::tallies::REBUILD`], the name grams by the members'
+/// triggers as they are written), so the digest of a copy proves the recount equal.
+const DERIVED: [&str; 3] = ["org_tallies", "campaign_tallies", "member_grams"];
 
 /// How a column's values are read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -341,11 +341,14 @@ pub struct Dependents {
     pub accounts: i64,
     /// Members checked in the 摸底核查 (a mark the batch prefilled counts once confirmed).
     pub surveyed: i64,
+    /// Members with a transfer (组织关系转接), a 分类处理 case or a stopped registration: their
+    /// history refers to the record.
+    pub casework: i64,
 }
 
 impl Dependents {
     pub fn any(&self) -> bool {
-        self.forms_changed + self.accounts + self.surveyed > 0
+        self.forms_changed + self.accounts + self.surveyed + self.casework > 0
     }
 }
 
@@ -357,7 +360,11 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
          (SELECT COUNT(*) FROM users u JOIN members m ON m.id = u.member_id \
           WHERE m.import_batch_id = $1) AS accounts, \
          (SELECT COUNT(*) FROM survey_checks s JOIN members m ON m.id = s.member_id \
-          WHERE m.import_batch_id = $1 AND COALESCE(s.import_batch_id, 0) <> $1) AS surveyed",
+          WHERE m.import_batch_id = $1 AND COALESCE(s.import_batch_id, 0) <> $1) AS surveyed, \
+         (SELECT COUNT(*) FROM members m WHERE m.import_batch_id = $1 \
+          AND (m.stopped_on IS NOT NULL \
+           OR EXISTS (SELECT 1 FROM transfers t WHERE t.member_id = m.id) \
+           OR EXISTS (SELECT 1 FROM cases c WHERE c.member_id = m.id))) AS casework",
     )
     .bind(batch)
     .fetch_one(&mut *conn)
@@ -366,6 +373,7 @@ pub async fn dependents(conn: &mut AnyConnection, batch: i64) -> StoreResult<Dep
         forms_changed: r.try_get("forms")?,
         accounts: r.try_get("accounts")?,
         surveyed: r.try_get("surveyed")?,
+        casework: r.try_get("casework")?,
     })
 }
 

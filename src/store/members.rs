@@ -184,6 +184,50 @@ pub async fn list(
     })
 }
 
+/// What the name box of a member list asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Search {
+    /// Four or more digits: licence numbers (执业证号) starting with them.
+    Licence(String),
+    /// A name pattern over a small subtree: the members of the range, checked one by one.
+    Name(String),
+    /// A name pattern over the nation or a province: the rows of one gram of the pattern
+    /// ([`gram_of`]), checked whole on the member.
+    Grams { gram: String, name: String },
+}
+
+impl Search {
+    fn of(text: &str, scope: &Scope) -> Search {
+        if text.len() >= 4 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Search::Licence(text.to_owned());
+        }
+        match scope {
+            Scope::Subtree(path) if path.depth() <= 1 => match gram_of(text) {
+                Some(gram) => Search::Grams {
+                    gram,
+                    name: text.to_owned(),
+                },
+                None => Search::Name(text.to_owned()),
+            },
+            _ => Search::Name(text.to_owned()),
+        }
+    }
+}
+
+/// The gram a name search reads (migration 0027): the first pair of adjacent characters of the
+/// pattern, else its first character, leaving out ASCII letters (grams keep letters as
+/// written, while SQLite's `LIKE` ignores their case, so a search of letters alone reads the
+/// range instead).
+fn gram_of(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let plain = |c: &char| !c.is_ascii_alphabetic();
+    chars
+        .windows(2)
+        .find(|w| w.iter().all(plain))
+        .map(|w| w.iter().collect())
+        .or_else(|| chars.iter().find(|c| plain(c)).map(char::to_string))
+}
+
 /// One page of members. The page's ids are chosen first from the members table alone (for
 /// the common name order that is a scan of the `(org_path, name)` index, no table rows), and
 /// only those rows are then joined to their firm and organisation.
@@ -197,6 +241,27 @@ pub async fn list_with_forms(
         MemberSort::BirthDate => " ORDER BY m.birth_date, m.id",
         MemberSort::JoinedOn => " ORDER BY m.joined_on, m.id",
     };
+    let search = f
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| Search::of(n, scope));
+    // The page's ids: from the gram rows of the searched name (national and province scopes,
+    // see migration 0027), otherwise from the members table alone.
+    let mut inner = String::from(" JOIN (SELECT m.id FROM ");
+    let inner_order = match (&search, f.sort) {
+        (Some(Search::Grams { .. }), MemberSort::Name) => {
+            " ORDER BY g.name, g.member_id".to_owned()
+        }
+        _ => order.to_owned(),
+    };
+    match &search {
+        // CROSS JOIN: SQLite then walks the gram's rows in name order and looks each member up,
+        // instead of reading every member of the range (PostgreSQL plans it as an inner join).
+        Some(Search::Grams { .. }) => inner.push_str("member_grams g CROSS JOIN members m"),
+        _ => inner.push_str("members m"),
+    }
     let mut sql = match f.campaign {
         Some(_) => Sql::new(&format!(
             "SELECT r.state AS form_state, {}",
@@ -204,19 +269,14 @@ pub async fn list_with_forms(
         )),
         None => Sql::new(SELECT),
     };
-    match f.campaign {
-        Some(c) => {
-            sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
-                .int(c)
-                .push(" JOIN (SELECT m.id FROM members m");
-            if f.form.is_some() {
-                sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
-                    .int(c);
-            }
-        }
-        None => {
-            sql.push(" JOIN (SELECT m.id FROM members m");
-        }
+    if let Some(c) = f.campaign {
+        sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
+            .int(c);
+    }
+    sql.push(&inner);
+    if let (Some(c), Some(_)) = (f.campaign, f.form) {
+        sql.push(" LEFT JOIN registrations r ON r.member_id = m.id AND r.campaign_id = ")
+            .int(c);
     }
     sql.push(" WHERE 1 = 1");
     match (f.campaign, f.form) {
@@ -228,16 +288,50 @@ pub async fn list_with_forms(
         }
         _ => {}
     }
-    match scope {
-        Scope::Subtree(path) => push_path_scope(&mut sql, "m.org_path", path),
-        Scope::OwnRecord(id) => {
+    match (&search, scope) {
+        (Some(Search::Grams { gram, .. }), Scope::Subtree(path)) => {
+            sql.push(" AND m.id = g.member_id AND g.gram = ")
+                .text(gram.clone());
+            push_path_scope(&mut sql, "g.org_path", path);
+        }
+        // A broad subtree listed by name with no narrowing filter: the first page is the
+        // first names of the `(name, id, org_path)` index that lie in the subtree, so the scope
+        // is written as an expression the `(org_path, name)` index cannot take (both
+        // databases then walk the name index and stop after one page, instead of sorting a
+        // province's 30,000 rows for each page).
+        (None, Scope::Subtree(path))
+            if path.depth() <= 1
+                && f.sort == MemberSort::Name
+                && f.form.is_none()
+                && f.firm.is_none()
+                && f.org.is_none() =>
+        {
+            // The length as a literal: PostgreSQL's substr takes an integer, not a bigint.
+            sql.push(&format!(
+                " AND substr(m.org_path, 1, {}) = ",
+                path.as_str().len()
+            ))
+            .text(path.as_str().to_owned());
+        }
+        (_, Scope::Subtree(path)) => push_path_scope(&mut sql, "m.org_path", path),
+        (_, Scope::OwnRecord(id)) => {
             sql.push(" AND m.id = ").int(id.0);
         }
     }
-    if let Some(name) = f.name.as_deref().filter(|n| !n.is_empty()) {
-        sql.push(" AND m.name LIKE ")
-            .text(format!("%{}%", like_escape(name)))
-            .push(" ESCAPE '\\'");
+    match &search {
+        Some(Search::Licence(prefix)) => {
+            // A prefix range over the unique licence index (digits sort before ':').
+            sql.push(" AND m.licence_no >= ")
+                .text(prefix.clone())
+                .push(" AND m.licence_no < ")
+                .text(format!("{prefix}:"));
+        }
+        Some(Search::Name(name) | Search::Grams { name, .. }) => {
+            sql.push(" AND m.name LIKE ")
+                .text(format!("%{}%", like_escape(name)))
+                .push(" ESCAPE '\\'");
+        }
+        None => {}
     }
     if let Some(c) = &f.category {
         sql.push(" AND m.category = ").text(c.clone());
@@ -251,7 +345,7 @@ pub async fn list_with_forms(
     if let Some(org) = f.org {
         sql.push(" AND m.org_id = ").int(org.0);
     }
-    sql.push(order)
+    sql.push(&inner_order)
         .push(" LIMIT ")
         .int(f.per_page + 1)
         .push(" OFFSET ")

@@ -311,18 +311,24 @@ pub async fn subtree_counts(
     conn: &mut AnyConnection,
     path: &TreePath,
 ) -> StoreResult<SubtreeCounts> {
-    let mut sql = Sql::new("SELECT (SELECT COUNT(*) FROM orgs o WHERE o.dissolved_on IS NULL");
-    push_path_scope(&mut sql, "o.path", path);
-    sql.push(") AS orgs, (SELECT COUNT(*) FROM firms f WHERE 1 = 1");
-    push_path_scope(&mut sql, "f.scope_path", path);
-    sql.push(") AS firms, (SELECT COUNT(*) FROM members m WHERE 1 = 1");
+    // From the tallies (migration 0007), not by counting a million member rows: members who
+    // still count, plus those whose registration stopped (the lists show them too).
+    let mut sql = Sql::new(
+        "SELECT COUNT(CASE WHEN o.dissolved_on IS NULL THEN 1 END) AS orgs, \
+         CAST(COALESCE(SUM(t.firms), 0) AS BIGINT) AS firms, \
+         CAST(COALESCE(SUM(t.lawyers + t.staff), 0) AS BIGINT) AS active, \
+         (SELECT COUNT(*) FROM members m WHERE m.stopped_on IS NOT NULL",
+    );
     push_path_scope(&mut sql, "m.org_path", path);
-    sql.push(") AS members");
+    sql.push(") AS stopped FROM orgs o LEFT JOIN org_tallies t ON t.org_id = o.id WHERE 1 = 1");
+    push_path_scope(&mut sql, "o.path", path);
     let r = sql.query().fetch_one(&mut *conn).await?;
+    let active: i64 = r.try_get("active")?;
+    let stopped: i64 = r.try_get("stopped")?;
     Ok(SubtreeCounts {
         orgs: r.try_get("orgs")?,
         firms: r.try_get("firms")?,
-        members: r.try_get("members")?,
+        members: active + stopped,
     })
 }
 

@@ -1859,3 +1859,47 @@ async fn a_member_lists_relationship_columns_prefill_the_survey_to_be_confirmed(
     let refused = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(refused.to_string().contains("摸底核查"), "{refused}");
 }
+
+#[tokio::test]
+async fn undo_is_refused_once_a_member_of_the_batch_was_transferred() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let firm = app.firm_of(p.firm_org).await;
+    let rows: Vec<Vec<String>> = (0..2).map(|s| row(&firm.credit_code, 760 + s)).collect();
+    let done = run(
+        &app,
+        p.firm_org,
+        &crate::helpers::files::xlsx(&HEAD, &rows),
+        Mode::AllOrNothing,
+    )
+    .await;
+    let batch = done
+        .batch_id
+        .unwrap_or_else(|| panic!("{}", issues(&done.report)));
+    let moved = app.member_named("林760").await;
+    let target = app.children_of(p.other_city).await[0];
+    let to_firm = app.firm_of(target).await.id;
+    let t = app
+        .services
+        .transfer()
+        .start(
+            OP,
+            moved.id,
+            &dengji::service::transfer::TransferInput {
+                to_firm: Some(to_firm),
+                reason: "调入该所执业".into(),
+                effective_on: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    app.services.transfer().accept(OP, t, "").await.unwrap();
+    let before = count(&app, "SELECT COUNT(*) FROM members").await;
+    let err = app.services.import().undo(OP, batch).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1 人已有组织关系转接、分类处理或停止登记"),
+        "{err}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await, before);
+}

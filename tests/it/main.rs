@@ -29,5 +29,6 @@ mod registration;
 mod registry_import;
 mod review;
 mod samples;
+mod scale;
 mod storage;
 mod survey;

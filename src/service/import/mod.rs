@@ -1010,6 +1010,12 @@ fn dependents_message(d: Dependents) -> String {
     if d.surveyed > 0 {
         parts.push(format!("{} 人已做摸底核查", d.surveyed));
     }
+    if d.casework > 0 {
+        parts.push(format!(
+            "{} 人已有组织关系转接、分类处理或停止登记",
+            d.casework
+        ));
+    }
     format!(
         "该批次已有后续工作，不能撤销：{}。如确需删除，请逐条处理。",
         parts.join("，")
