@@ -1,7 +1,8 @@
 -- Deadline-week scale (issue 20). Keep in step with migrations/sqlite/0027_search_and_scale.sql
 -- (which explains the three parts): same tables, columns and index names.
 -- Here the grams are kept by statement triggers over transition tables, so a bulk insert of
--- thousands of members runs one grouped statement, not a function per row.
+-- thousands of members runs one grouped statement, not a function per row; like the tally
+-- triggers, the insert and delete ones stand aside while a bulk load holds a tally_pause row.
 
 CREATE INDEX members_category_path ON members (category, org_path, name, id)
     WHERE stopped_on IS NULL;
@@ -29,6 +30,9 @@ CREATE TABLE member_grams (
 
 CREATE FUNCTION member_grams_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM tally_pause) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO member_grams (gram, name, member_id, org_path)
     SELECT substr(n.name, p.k, 1), n.name, n.id, n.org_path
         FROM new_rows n JOIN gram_positions p ON p.k <= length(n.name)
@@ -41,6 +45,9 @@ END; $$;
 
 CREATE FUNCTION member_grams_remove() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM tally_pause) THEN
+        RETURN NULL;
+    END IF;
     DELETE FROM member_grams g USING old_rows o
         WHERE g.member_id = o.id AND g.name = o.name AND g.gram IN (
             SELECT substr(o.name, p.k, 1) FROM gram_positions p

@@ -13,7 +13,9 @@
 --    character and every pair of adjacent characters of each member's name (as written), in
 --    name order, with the member's organisation path: a search takes the rows of one gram in
 --    name order and checks the whole pattern on the member row. Kept by triggers in the same
---    transaction as every change of a member; `dengji check` recounts it. Letters keep their case
+--    transaction as every change of a member; `dengji check` recounts it. Bulk loads that hold
+--    a `tally_pause` row (imports, their undo, the demo) write a batch's grams with one
+--    statement instead (store::tallies::add_grams / remove_grams / REBUILD). Letters keep their case
 --    (SQLite's LIKE ignores it): a search made only of ASCII letters reads the range instead.
 
 CREATE INDEX members_category_path ON members (category, org_path, name, id)
@@ -43,7 +45,8 @@ CREATE TABLE member_grams (
     PRIMARY KEY (gram, name, member_id)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER members_grams_insert AFTER INSERT ON members BEGIN
+CREATE TRIGGER members_grams_insert AFTER INSERT ON members
+WHEN NOT EXISTS (SELECT 1 FROM tally_pause) BEGIN
     INSERT INTO member_grams (gram, name, member_id, org_path)
     SELECT substr(NEW.name, k, 1), NEW.name, NEW.id, NEW.org_path
         FROM gram_positions WHERE k <= length(NEW.name)
@@ -52,7 +55,8 @@ CREATE TRIGGER members_grams_insert AFTER INSERT ON members BEGIN
         FROM gram_positions WHERE k < length(NEW.name);
 END;
 
-CREATE TRIGGER members_grams_delete AFTER DELETE ON members BEGIN
+CREATE TRIGGER members_grams_delete AFTER DELETE ON members
+WHEN NOT EXISTS (SELECT 1 FROM tally_pause) BEGIN
     DELETE FROM member_grams WHERE name = OLD.name AND member_id = OLD.id AND gram IN (
         SELECT substr(OLD.name, k, 1) FROM gram_positions WHERE k <= length(OLD.name)
         UNION ALL

@@ -14,8 +14,8 @@ use super::{Backend, StoreResult};
 pub const EPHEMERAL: [&str; 4] = ["sessions", "login_tickets", "login_throttle", "tally_pause"];
 
 /// Tables derived from the records (migrations 0007 and 0027): not copied but rebuilt from the
-/// copied records (the tallies by [`super::tallies::REBUILD`], the name grams by the members'
-/// triggers as they are written), so the digest of a copy proves the recount equal.
+/// copied records by [`super::tallies::REBUILD`], so the digest of a copy proves the recount
+/// equal.
 const DERIVED: [&str; 3] = ["org_tallies", "campaign_tallies", "member_grams"];
 
 /// How a column's values are read and written.

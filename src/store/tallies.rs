@@ -1,6 +1,6 @@
-//! The per-organisation tallies of migration 0007: paused during a PostgreSQL bulk load (its
-//! row triggers would run a function per inserted row) and rebuilt from the records afterwards
-//! in the same transaction.
+//! The per-organisation tallies of migration 0007 and the name grams of migration 0027:
+//! paused during a bulk load (row triggers would do per row what one grouped statement does
+//! for the batch) and rebuilt or written for the batch in the same transaction.
 
 use std::collections::HashMap;
 
@@ -14,26 +14,53 @@ const TRIGGERS: [(&str, &str); 3] = [
     ("members", "members_tally"),
 ];
 
-/// Recount every tally from the records (the same statements as the migration's backfill).
-pub(crate) const REBUILD: [&str; 5] = [
+/// Every name gram of the members a `WHERE` clause keeps (migration 0027).
+macro_rules! grams_of {
+    ($where:literal) => {
+        concat!(
+            "SELECT substr(m.name, p.k, 1) AS gram, m.name, m.id, m.org_path \
+             FROM members m JOIN gram_positions p ON p.k <= length(m.name) ",
+            $where,
+            " UNION SELECT substr(m.name, p.k, 2), m.name, m.id, m.org_path \
+             FROM members m JOIN gram_positions p ON p.k < length(m.name) ",
+            $where
+        )
+    };
+}
+
+/// Recount every tally and every name gram from the records (the same statements as the
+/// migrations' backfills).
+pub(crate) const REBUILD: [&str; 9] = [
     "DELETE FROM org_tallies",
     "DELETE FROM campaign_tallies",
+    "DELETE FROM member_grams",
+    concat!(
+        "INSERT INTO member_grams (gram, name, member_id, org_path) ",
+        grams_of!("WHERE 1 = 1")
+    ),
     "UPDATE firms SET member_count = (SELECT COUNT(*) FROM members m WHERE m.firm_id = firms.id)",
-    "INSERT INTO org_tallies \
-     SELECT o.id, COALESCE(m.l, 0), COALESCE(m.s, 0), COALESCE(m.f, 0), COALESCE(m.p, 0), \
-         COALESCE(x.n, 0), COALESCE(x.own, 0), COALESCE(x.j, 0), COALESCE(x.w, 0) \
-     FROM orgs o \
-     LEFT JOIN (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l, \
+    // A row per organisation, then the member and firm counts joined in by key: SQLite plans
+    // an INSERT … SELECT with LEFT JOINs to grouped subqueries as nested scans (174 s for the
+    // national demo), an UPDATE … FROM as one pass over the groups.
+    "INSERT INTO org_tallies (org_id, lawyers, staff, full_members, probationary, firms, \
+         firms_own, firms_joint, firms_with_members) \
+     SELECT o.id, 0, 0, 0, 0, 0, 0, 0, 0 FROM orgs o",
+    "UPDATE org_tallies SET lawyers = m.l, staff = m.s, full_members = m.f, probationary = m.p \
+     FROM (SELECT org_id, COUNT(CASE WHEN category = 'lawyer' THEN 1 END) AS l, \
              COUNT(CASE WHEN category = 'staff' THEN 1 END) AS s, \
              COUNT(CASE WHEN party_status = 'full' THEN 1 END) AS f, \
              COUNT(CASE WHEN party_status = 'probationary' THEN 1 END) AS p \
-         FROM members WHERE stopped_on IS NULL GROUP BY org_id) m ON m.org_id = o.id \
-     LEFT JOIN (SELECT COALESCE(f.org_id, f.city_org_id) AS org_id, COUNT(*) AS n, \
+         FROM members WHERE stopped_on IS NULL GROUP BY org_id) m \
+     WHERE org_tallies.org_id = m.org_id",
+    "UPDATE org_tallies SET firms = x.n, firms_own = x.own, firms_joint = x.j, \
+         firms_with_members = x.w \
+     FROM (SELECT COALESCE(f.org_id, f.city_org_id) AS org_id, COUNT(*) AS n, \
              COUNT(CASE WHEN k.kind <> 'joint_branch' THEN 1 END) AS own, \
              COUNT(CASE WHEN k.kind = 'joint_branch' THEN 1 END) AS j, \
              COUNT(CASE WHEN f.member_count > 0 THEN 1 END) AS w \
          FROM firms f LEFT JOIN orgs k ON k.id = f.org_id \
-         GROUP BY COALESCE(f.org_id, f.city_org_id)) x ON x.org_id = o.id",
+         GROUP BY COALESCE(f.org_id, f.city_org_id)) x \
+     WHERE org_tallies.org_id = x.org_id",
     "INSERT INTO campaign_tallies \
      SELECT g.org_id, g.campaign_id, SUM(g.d), SUM(g.s), SUM(g.r), SUM(g.a), SUM(g.t), \
          SUM(g.c1), SUM(g.c2), SUM(g.c3), SUM(g.c4), SUM(g.c5) \
@@ -58,9 +85,14 @@ pub(crate) const REBUILD: [&str; 5] = [
      GROUP BY g.org_id, g.campaign_id",
 ];
 
-/// Stop the tally triggers of the bulk-loaded tables for the rest of the transaction on
-/// PostgreSQL (SQLite's triggers are cheap statements and stay on).
+/// The `tally_pause` row of a whole-database load (import batches use their own ids).
+const LOAD_PAUSE: i64 = 0;
+
+/// Stop the tally and gram triggers of the bulk-loaded tables for the rest of the transaction:
+/// a `tally_pause` row on both databases, and on PostgreSQL the tally triggers of orgs, firms
+/// and members disabled. [`rebuild_and_resume`] recounts everything before the commit.
 pub async fn pause(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()> {
+    pause_rows(conn, LOAD_PAUSE).await?;
     if backend == Backend::Postgres {
         for (table, trigger) in TRIGGERS {
             conn.execute(sqlx::AssertSqlSafe(format!(
@@ -72,12 +104,13 @@ pub async fn pause(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()
     Ok(())
 }
 
-/// Recount the tallies from the records and switch the triggers back on (PostgreSQL).
+/// Recount the tallies and grams from the records and switch the triggers back on.
 pub async fn rebuild_and_resume(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()> {
+    for sql in REBUILD {
+        conn.execute(sql).await?;
+    }
+    resume_rows(conn, LOAD_PAUSE).await?;
     if backend == Backend::Postgres {
-        for sql in REBUILD {
-            conn.execute(sql).await?;
-        }
         for (table, trigger) in TRIGGERS {
             conn.execute(sqlx::AssertSqlSafe(format!(
                 "ALTER TABLE {table} ENABLE TRIGGER {trigger}"
@@ -133,6 +166,33 @@ pub async fn resume_rows(conn: &mut AnyConnection, batch: i64) -> StoreResult<()
         .bind(batch)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Write the name grams of an import batch's members (while [`pause_rows`] holds the
+/// triggers, before [`resume_rows`]).
+pub async fn add_grams(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    sqlx::query(concat!(
+        "INSERT INTO member_grams (gram, name, member_id, org_path) ",
+        grams_of!("WHERE m.import_batch_id = $1")
+    ))
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Remove the name grams of an import batch's members, before the members are deleted while
+/// [`pause_rows`] holds the triggers.
+pub async fn remove_grams(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    sqlx::query(concat!(
+        "DELETE FROM member_grams WHERE (gram, name, member_id, org_path) IN (",
+        grams_of!("WHERE m.import_batch_id = $1"),
+        ")"
+    ))
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -251,6 +251,7 @@ impl crate::service::import::ImportService<'_> {
         let mut tx = sink.tx;
         let batch = sink.batch;
         tallies::apply(&mut tx, &sink.tallies).await?;
+        tallies::add_grams(&mut tx, batch_id).await?;
         tallies::resume_rows(&mut tx, batch_id).await?;
         finish_batch(
             &mut tx,
