@@ -193,10 +193,13 @@ class FirmReviewer(Person):
     def queue(self):
         self.get(f"/orgs/{self.org}/reviews", "[read] review queue")
 
+    def waiting(self):
+        queue = self.get(f"/orgs/{self.org}/reviews", "[read] review queue").text
+        return ids(queue, r'href="/members/(\d+)/registration')
+
     @task(1)
     def return_one(self):
-        queue = self.get(f"/orgs/{self.org}/reviews", "[read] review queue").text
-        waiting = ids(queue, r'href="/members/(\d+)/registration')
+        waiting = self.waiting()
         if not waiting:
             return
         member = random.choice(waiting)
@@ -214,8 +217,7 @@ class FirmReviewer(Person):
 
     @task(1)
     def approve_one(self):
-        queue = self.get(f"/orgs/{self.org}/reviews", "[read] review queue").text
-        waiting = ids(queue, r'href="/members/(\d+)/registration')
+        waiting = self.waiting()
         if not waiting:
             return
         with self.client.post(
