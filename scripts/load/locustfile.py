@@ -15,9 +15,9 @@ administrator) and works with 1-5 s of thought between steps:
 Run (see BENCHMARKS.md "Issue 20"): start `dengji serve` on a national demo database, then
 
     locust -f scripts/load/locustfile.py --headless -u 200 -r 10 -t 10m \
-        --host http://127.0.0.1:8080 --csv /tmp/load
+        --host http://127.0.0.1:8080 --csv load
 
-Requests are named by kind (`[read] …`, `[write] …`) so the CSV gives p50/p95/p99 per kind.
+Requests are named by kind (`[read] …`, `[write] …`) so the CSV files (load_stats.csv …) give p50/p95/p99 per kind.
 Install: `pip install locust==2.47.0`.
 """
 

@@ -14,7 +14,9 @@ const TRIGGERS: [(&str, &str); 3] = [
     ("members", "members_tally"),
 ];
 
-/// Every name gram of the members a `WHERE` clause keeps (migration 0027).
+/// Every name gram of the members a `WHERE` clause keeps (migration 0027), as rows
+/// `(gram, name, id, org_path)`: the one text the rebuild, the batch writes and `dengji check`
+/// share.
 macro_rules! grams_of {
     ($where:literal) => {
         concat!(
@@ -27,6 +29,7 @@ macro_rules! grams_of {
         )
     };
 }
+pub(crate) use grams_of;
 
 /// Recount every tally and every name gram from the records (the same statements as the
 /// migrations' backfills).

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 
 use dengji::domain::change::{Cadence, ChangeState};
-use dengji::domain::{FirmId, MemberId, OrgId};
+use dengji::domain::{MemberId, OrgId};
 use dengji::service::roster::{Roster, RosterFilter};
 use dengji::service::transfer::TransferInput;
 use dengji::service::{Caller, Refusal, ServiceError, beijing_today};
@@ -114,24 +114,6 @@ async fn a6_members(app: &TestApp, org: OrgId) -> i64 {
     t.stats.expect("附件6 has the statistics block").members()
 }
 
-async fn transfer(app: &TestApp, m: MemberId, to: FirmId) {
-    let t = app
-        .services
-        .transfer()
-        .start(
-            OP,
-            m,
-            &TransferInput {
-                to_firm: Some(to),
-                reason: "调入该所执业".into(),
-                effective_on: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    app.services.transfer().accept(OP, t, "").await.unwrap();
-}
-
 /// Submit and accept the sets of the chain from `org` up to (not including) the national
 /// level, as the operator.
 async fn climb(app: &TestApp, org: OrgId) {
@@ -161,7 +143,7 @@ async fn after_the_campaign_changes_climb_level_by_level_and_become_the_official
     let name = app.member(m).await.name;
     let to_firm = app.first_firm_of_city(p.other_city).await;
     let to_org = to_firm.org_id.unwrap_or(to_firm.city_org_id);
-    transfer(&app, m, to_firm.id).await;
+    app.transfer(m, to_firm.id).await;
     let city_firm = app.first_firm_of_city(p.city).await;
     rename_firm(&app, city_firm.id, "改名后的测试律师事务所").await;
 
@@ -397,7 +379,7 @@ async fn change_sets_refuse_what_does_not_fit() {
     );
     let m = app.members_of(p.firm_org).await[0];
     let to_firm = app.first_firm_of_city(p.other_city).await;
-    transfer(&app, m, to_firm.id).await;
+    app.transfer(m, to_firm.id).await;
     // The city cannot report before the firm organisation's set is accepted.
     assert!(matches!(
         refusal(app.services.changes().submit(OP, p.city, &period).await),
@@ -436,7 +418,7 @@ async fn change_sets_refuse_what_does_not_fit() {
         .unwrap();
     // Once the set is up, the next change of the node waits for the next period.
     let m2 = app.members_of(p.firm_org).await[0];
-    transfer(&app, m2, to_firm.id).await;
+    app.transfer(m2, to_firm.id).await;
     let later: Vec<_> = app
         .services
         .changes()
@@ -508,7 +490,7 @@ async fn a_move_while_the_package_is_with_the_city_becomes_a_pending_change() {
     let v = app.package_version(org).await;
     app.services.package().accept(OP, org, v).await.unwrap();
     // The campaign is open and the package accepted: the move is not refused, it is reported.
-    transfer(&app, m, to_firm.id).await;
+    app.transfer(m, to_firm.id).await;
     assert_ne!(app.member(m).await.org_id, org);
     let recorded = changes_of(&app, org).await;
     assert_eq!(recorded.len(), 1);
@@ -542,7 +524,7 @@ async fn a_late_change_set_is_marked_overdue_and_the_cadence_can_be_quarterly() 
     app.services.campaign().close(OP).await.unwrap();
     let m = app.members_of(p.firm_org).await[0];
     let to_firm = app.first_firm_of_city(p.other_city).await;
-    transfer(&app, m, to_firm.id).await;
+    app.transfer(m, to_firm.id).await;
     // The change belongs to a month long past (as if recorded then).
     let mut conn = app.services.db.acquire().await.unwrap();
     sqlx::query("UPDATE changes SET period = '2026-01'")
@@ -596,7 +578,7 @@ async fn a_late_change_set_is_marked_overdue_and_the_cadence_can_be_quarterly() 
         .await
         .unwrap();
     let m2 = app.members_of(p.firm_org).await[0];
-    transfer(&app, m2, to_firm.id).await;
+    app.transfer(m2, to_firm.id).await;
     let q = Cadence::Quarterly.period_of(beijing_today());
     let v = app
         .services
@@ -928,7 +910,7 @@ async fn the_next_campaigns_summary_sets_the_roster_beside_last_years() {
         .map(|m| m.id)
         .collect();
     let to_firm = app.first_firm_of_city(p.other_city).await;
-    transfer(&app, lawyers[0], to_firm.id).await;
+    app.transfer(lawyers[0], to_firm.id).await;
     app.services
         .transfer()
         .stop(

@@ -1879,21 +1879,7 @@ async fn undo_is_refused_once_a_member_of_the_batch_was_transferred() {
     let moved = app.member_named("林760").await;
     let target = app.children_of(p.other_city).await[0];
     let to_firm = app.firm_of(target).await.id;
-    let t = app
-        .services
-        .transfer()
-        .start(
-            OP,
-            moved.id,
-            &dengji::service::transfer::TransferInput {
-                to_firm: Some(to_firm),
-                reason: "调入该所执业".into(),
-                effective_on: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    app.services.transfer().accept(OP, t, "").await.unwrap();
+    app.transfer(moved.id, to_firm).await;
     let before = count(&app, "SELECT COUNT(*) FROM members").await;
     let err = app.services.import().undo(OP, batch).await.unwrap_err();
     assert!(

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use dengji::authz::Scope;
 use dengji::domain::{MemberId, OrgId, TreePath};
 use dengji::service::import::Mode;
-use dengji::service::transfer::TransferInput;
 use dengji::store::members::{self, MemberFilter};
 use dengji::store::{check, orgs};
 
@@ -216,22 +215,7 @@ async fn the_name_index_follows_imports_renames_transfers_and_undo_and_check_see
     let moving = app.member(p.member).await;
     let target = app.children_of(p.other_city).await[0];
     let target_firm = app.firm_of(target).await.id;
-    let op = dengji::service::Caller::Operator;
-    let t = app
-        .services
-        .transfer()
-        .start(
-            op,
-            moving.id,
-            &TransferInput {
-                to_firm: Some(target_firm),
-                reason: "调入该所执业".into(),
-                effective_on: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    app.services.transfer().accept(op, t, "").await.unwrap();
+    app.transfer(moving.id, target_firm).await;
     assert!(
         !search(&app, &province, &moving.name)
             .await

@@ -1,7 +1,8 @@
 //! The campaign's work done as the operator through the services — filing forms, approving,
-//! filing 附件3, submitting and accepting whole subtrees — and the values such work types in.
+//! filing 附件3, submitting and accepting whole subtrees, transferring a member — and the
+//! values such work types in.
 
-use dengji::domain::{MemberId, OrgId};
+use dengji::domain::{FirmId, MemberId, OrgId};
 use dengji::service::Caller;
 use dengji::service::package::SubmitInput;
 use dengji::service::registration::Step;
@@ -79,6 +80,25 @@ pub fn member_form(org: i64, firm: i64, id: &str) -> Vec<(String, String)> {
 }
 
 impl TestApp {
+    /// Transfer a member to `to` (组织关系转接), started and accepted by the operator.
+    pub async fn transfer(&self, member: MemberId, to: FirmId) {
+        let t = self
+            .services
+            .transfer()
+            .start(
+                OP,
+                member,
+                &dengji::service::transfer::TransferInput {
+                    to_firm: Some(to),
+                    reason: "调入该所执业".into(),
+                    effective_on: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        self.services.transfer().accept(OP, t, "").await.unwrap();
+    }
+
     /// File the node's 附件3 (prefilled values completed).
     pub async fn file_a3(&self, org: OrgId) {
         let view = self
