@@ -989,8 +989,11 @@ impl DemoService<'_> {
         )
         .await?;
         self.db.reset_sequences(&mut tx).await?;
+        let started = std::time::Instant::now();
         crate::store::tallies::rebuild_and_resume(&mut tx, self.db.backend()).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "demo: tallies and grams rebuilt");
         tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "demo: committed");
         Ok(DemoSummary {
             orgs: n_orgs,
             firms: firms.len() as u64,

@@ -14,7 +14,7 @@ use super::{Backend, StoreResult};
 pub const EPHEMERAL: [&str; 4] = ["sessions", "login_tickets", "login_throttle", "tally_pause"];
 
 /// Tables derived from the records (migrations 0007 and 0027): not copied but rebuilt from the
-/// copied records by [`super::tallies::REBUILD`], so the digest of a copy proves the recount
+/// copied records by [`super::tallies::rebuild`], so the digest of a copy proves the recount
 /// equal.
 const DERIVED: [&str; 3] = ["org_tallies", "campaign_tallies", "member_grams"];
 
@@ -292,9 +292,7 @@ pub async fn copy_all(
         progress(table, n);
         total += n;
     }
-    for sql in super::tallies::REBUILD {
-        to.execute(sql).await?;
-    }
+    super::tallies::rebuild(to, to_backend).await?;
     if to_backend == Backend::Postgres {
         let identity: Vec<String> = sqlx::query(
             "SELECT table_name::text AS t FROM information_schema.columns \

@@ -251,7 +251,9 @@ impl crate::service::import::ImportService<'_> {
         let mut tx = sink.tx;
         let batch = sink.batch;
         tallies::apply(&mut tx, &sink.tallies).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: tallies applied");
         tallies::add_grams(&mut tx, batch_id).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: grams written");
         tallies::resume_rows(&mut tx, batch_id).await?;
         finish_batch(
             &mut tx,
@@ -266,6 +268,7 @@ impl crate::service::import::ImportService<'_> {
             }),
         )
         .await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "import: batch finished");
         tx.commit().await?;
         tracing::debug!(batch_id, elapsed = ?started.elapsed(), "import: committed");
         Ok(Imported {
