@@ -110,6 +110,9 @@ impl Default for Limits {
     }
 }
 
+/// The advisory lock key of [`Services::sweep_hourly`] ("dengji" + 1).
+pub const HOURLY_SWEEP_LOCK: i64 = 0x6465_6e67_6a69_0001;
+
 impl Services {
     pub fn new(db: Db, keys: Keys, session_hours: i64, limits: Limits) -> Self {
         Self {
@@ -131,6 +134,35 @@ impl Services {
         mark: &crate::watermark::Watermark,
     ) -> ServiceResult<()> {
         record_export(&self.db, caller, event, subjects, mark).await
+    }
+
+    /// The hourly upkeep of `dengji serve`: ended sessions dropped, deadline reminders sent,
+    /// overdue cases told, overdue nodes and cases recorded for accountability, expired import
+    /// uploads deleted. Several servers on one PostgreSQL database take turns: the one holding
+    /// the advisory lock sweeps, the others skip the round (returns `false`). A failing sweep
+    /// is logged and the others still run.
+    pub async fn sweep_hourly(&self) -> ServiceResult<bool> {
+        let Some(turn) = self.db.try_exclusive(HOURLY_SWEEP_LOCK).await? else {
+            tracing::debug!("another server is sweeping; this round skipped");
+            return Ok(false);
+        };
+        if let Err(e) = self.auth().purge_expired().await {
+            tracing::warn!(error = %e, "could not purge expired sessions");
+        }
+        if let Err(e) = self.package().sweep_deadlines().await {
+            tracing::warn!(error = %e, "could not sweep deadlines");
+        }
+        if let Err(e) = self.cases().sweep_overdue().await {
+            tracing::warn!(error = %e, "could not sweep overdue cases");
+        }
+        if let Err(e) = self.accountability().sweep().await {
+            tracing::warn!(error = %e, "could not record overdue nodes and cases");
+        }
+        if let Err(e) = self.import().purge_expired().await {
+            tracing::warn!(error = %e, "could not purge expired uploads");
+        }
+        turn.release().await?;
+        Ok(true)
     }
 
     // Service areas, one per module: `services.import().run(..)` is in `service::import`.

@@ -135,6 +135,21 @@ pub struct Db {
     url_for_display: String,
 }
 
+/// A task this server may run alone among several (see [`Db::try_exclusive`]).
+pub struct Exclusive {
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
+impl Exclusive {
+    /// Let another server take the task.
+    pub async fn release(self) -> StoreResult<()> {
+        if let Some(tx) = self.tx {
+            tx.rollback().await?;
+        }
+        Ok(())
+    }
+}
+
 /// A database URL with its password hidden, for messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -274,6 +289,25 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The right to run one task (`key`) while other servers on the same database run too
+    /// (several `dengji serve` behind a load balancer): on PostgreSQL a transaction-scoped
+    /// advisory lock, held until [`Exclusive::release`] or until the guard is dropped (the
+    /// transaction is rolled back) or the server dies; `None` when another server holds it.
+    /// SQLite serves from one machine and its writes take turns anyway: always granted.
+    pub async fn try_exclusive(&self, key: i64) -> StoreResult<Option<Exclusive>> {
+        match self.backend {
+            Backend::Sqlite => Ok(Some(Exclusive { tx: None })),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Ok(got.then_some(Exclusive { tx: Some(tx) }))
+            }
+        }
     }
 
     pub fn url_for_display(&self) -> &str {

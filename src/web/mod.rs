@@ -333,27 +333,15 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    // Ended sessions are dropped, overdue nodes recorded, deadline reminders sent, overdue
-    // cases told and recorded for accountability, and expired import uploads deleted at start and every hour.
+    // The hourly upkeep (Services::sweep_hourly), at start and every hour; with several
+    // servers on one PostgreSQL database one of them sweeps each round.
     let services = state.services.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = services.auth().purge_expired().await {
-                tracing::warn!(error = %e, "could not purge expired sessions");
-            }
-            if let Err(e) = services.package().sweep_deadlines().await {
-                tracing::warn!(error = %e, "could not sweep deadlines");
-            }
-            if let Err(e) = services.cases().sweep_overdue().await {
-                tracing::warn!(error = %e, "could not sweep overdue cases");
-            }
-            if let Err(e) = services.accountability().sweep().await {
-                tracing::warn!(error = %e, "could not record overdue nodes and cases");
-            }
-            if let Err(e) = services.import().purge_expired().await {
-                tracing::warn!(error = %e, "could not purge expired uploads");
+            if let Err(e) = services.sweep_hourly().await {
+                tracing::warn!(error = %e, "could not run the hourly sweeps");
             }
         }
     });

@@ -30,5 +30,6 @@ mod registry_import;
 mod review;
 mod samples;
 mod scale;
+mod servers;
 mod storage;
 mod survey;

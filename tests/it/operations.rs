@@ -122,55 +122,16 @@ fn the_deployment_kits_configuration_example_is_accepted() {
 
 #[tokio::test]
 async fn serve_stops_cleanly_on_sigterm_as_systemd_sends_it() {
-    use std::io::{Read, Write};
     let app = TestApp::empty().await;
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k.key");
-    write_key(&key, 42, 0o600);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dengji"))
-        .args(["serve", "--listen", &addr])
-        .env("DENGJI_DATABASE_URL", &app.url)
-        .env("DENGJI_KEY_FILE", &key)
-        .env_remove("DENGJI_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it answers (a bounded number of tries, not a time limit on the test).
-    let mut answered = false;
-    for _ in 0..300 {
-        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut text = String::new();
-            let _ = s.read_to_string(&mut text);
-            if text.contains("200 OK") {
-                answered = true;
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(answered, "the server came up");
+    let mut served = app.serve().await;
+    let child = &mut served.child;
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = std::fs::read_to_string(&served.log).unwrap();
     // A clean exit (status 0), not death by the signal.
     assert!(status.success(), "{status:?} {err}");
     assert!(err.contains("stopping"), "{err}");

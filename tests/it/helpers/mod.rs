@@ -209,6 +209,7 @@ impl TestApp {
     pub fn anonymous(&self) -> Client {
         Client {
             router: self.router.clone(),
+            server: None,
             cookie: None,
             csrf: None,
             from: None,
@@ -217,7 +218,11 @@ impl TestApp {
 
     /// Log in through the login form.
     pub async fn login(&self, username: &str, password: &str) -> Client {
-        let c = self.anonymous();
+        Self::login_with(self.anonymous(), username, password).await
+    }
+
+    /// Log in through the login form that `c` reaches (this router or a server).
+    pub async fn login_with(c: Client, username: &str, password: &str) -> Client {
         let r = c
             .post_raw(
                 "/login",
@@ -283,6 +288,68 @@ impl TestApp {
     }
 }
 
+/// A `dengji serve` process on a test app's database with the test keys, killed when dropped;
+/// what it writes to stderr goes to `log`.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestApp {
+    /// Start `dengji serve` on a free loopback port over this app's database, and wait until it
+    /// answers `/healthz` (a bounded number of tries, not a time limit on the test).
+    pub async fn serve(&self) -> Served {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().expect("dir");
+        let key = dir.path().join("k.key");
+        write_key(&key, 42, 0o600);
+        let log = dir.path().join("stderr.log");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_dengji"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("DENGJI_DATABASE_URL", &self.url)
+            .env("DENGJI_KEY_FILE", &key)
+            .env_remove("DENGJI_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("dengji serve starts");
+        let served = Served {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        };
+        for _ in 0..300 {
+            if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+                let _ =
+                    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut text = String::new();
+                let _ = s.read_to_string(&mut text);
+                if text.contains("200 OK") {
+                    return served;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "dengji serve did not come up: {}",
+            std::fs::read_to_string(&served.log).unwrap_or_default()
+        );
+    }
+}
+
 pub fn extract_csrf(html: &str) -> Option<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker)? + marker.len();
@@ -293,10 +360,76 @@ pub fn extract_csrf(html: &str) -> Option<String> {
 #[derive(Clone)]
 pub struct Client {
     router: Router,
+    /// Set by [`Client::via`]: the requests go over TCP to this `dengji serve` instead.
+    server: Option<std::net::SocketAddr>,
     pub cookie: Option<String>,
     pub csrf: Option<String>,
     /// The address the requests come from, as the server's listener would tell it.
     pub from: Option<std::net::SocketAddr>,
+}
+
+/// One request as HTTP/1.1 over a fresh TCP connection (`Connection: close`), the answer
+/// read to its end; a chunked body is joined. (Blocking I/O: the server is another process.)
+async fn over_tcp(addr: std::net::SocketAddr, req: Request<Body>) -> axum::response::Response {
+    use std::io::{Read, Write};
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.expect("request body").to_bytes();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        parts.method,
+        parts.uri,
+        body.len()
+    );
+    for (name, value) in &parts.headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().expect("header")));
+    }
+    head.push_str("\r\n");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.write_all(head.as_bytes()).expect("send");
+    stream.write_all(&body).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("answer");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of the answer's head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let mut resp = axum::response::Response::builder().status(status);
+    let mut chunked = false;
+    for line in lines {
+        let (name, value) = line.split_once(':').expect("header line");
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") && value.contains("chunked") {
+            chunked = true;
+            continue;
+        }
+        resp = resp.header(name, value);
+    }
+    if chunked {
+        let mut joined = Vec::new();
+        loop {
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size");
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16)
+                .expect("chunk size");
+            if size == 0 {
+                break;
+            }
+            joined.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest.drain(..eol + 2 + size + 2);
+        }
+        rest = joined;
+    }
+    resp.body(Body::from(rest)).expect("answer")
 }
 
 pub struct TestResponse {
@@ -319,7 +452,19 @@ impl TestResponse {
 }
 
 impl Client {
+    /// The same session and form token, talking to the server listening at `addr` (another
+    /// process on the same database) instead of this test's router.
+    pub fn via(&self, addr: std::net::SocketAddr) -> Client {
+        Client {
+            server: Some(addr),
+            ..self.clone()
+        }
+    }
+
     async fn respond(&self, req: Request<Body>) -> axum::response::Response {
+        if let Some(addr) = self.server {
+            return over_tcp(addr, req).await;
+        }
         self.router
             .clone()
             .oneshot(req)
