@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: prepares the environment, then runs the whole suite on SQLite and again
-# on PostgreSQL. A PostgreSQL run that cannot reach its server fails; it never skips.
+# on PostgreSQL, then the replica test against a real primary and streaming replica
+# (scripts/replica-test.sh). A PostgreSQL run that cannot reach its server fails; it never skips.
 # Uses cargo-nextest when it is installed (parallel, one process per test), else cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +35,7 @@ DENGJI_TEST_DATABASE=postgres run_suite || status=$?
 comm -13 <(printf '%s\n' "$before") <(test_databases) | while read -r db; do
   [ -n "$db" ] && psql -qX "$DENGJI_TEST_PG_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
 done
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+echo "== streaming replica (a primary and a replica of it on loopback)"
+bash scripts/replica-test.sh

@@ -11,6 +11,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    /// Streaming replicas of the PostgreSQL primary that `dengji serve` reads lists,
+    /// summaries, cockpits and exports from.
+    pub replica_urls: Option<Vec<String>>,
     pub listen: Option<String>,
     pub key_file: Option<PathBuf>,
     pub secure_cookies: Option<bool>,
@@ -33,6 +36,8 @@ pub struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// Read-only streaming replicas (PostgreSQL), empty for none.
+    pub replica_urls: Vec<String>,
     pub listen: SocketAddr,
     /// File holding the 32-byte master secret (hex) for ID-number encryption.
     pub key_file: PathBuf,
@@ -71,6 +76,7 @@ pub enum ConfigError {
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub replica_urls: Option<Vec<String>>,
     pub listen: Option<String>,
     pub key_file: Option<PathBuf>,
     pub secure_cookies: Option<bool>,
@@ -128,8 +134,18 @@ impl Config {
             Some(_) => Err(ConfigError::Positive(name)),
         };
         let defaults = crate::service::Limits::default();
+        let replica_urls = o
+            .replica_urls
+            .clone()
+            .or(file.replica_urls)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
         Ok(Self {
             database_url,
+            replica_urls,
             listen,
             key_file,
             secure_cookies: o.secure_cookies.or(file.secure_cookies).unwrap_or(false),
@@ -183,7 +199,8 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(
             &f,
-            "database_url = \"postgres://a@b/c\"\nlisten = \"0.0.0.0:9000\"\n",
+            "database_url = \"postgres://a@b/c\"\nlisten = \"0.0.0.0:9000\"\n\
+             replica_urls = [\"postgres://a@r1/c\", \" \"]\n",
         )
         .unwrap();
         let c = Config::load(&Overrides {
@@ -195,6 +212,11 @@ mod tests {
         assert_eq!(c.database_url, "postgres://a@b/c");
         assert_eq!(c.listen.to_string(), "127.0.0.1:9001", "flag beats file");
         assert_eq!(c.key_file, PathBuf::from("dengji.key"));
+        assert_eq!(
+            c.replica_urls,
+            ["postgres://a@r1/c"],
+            "blank entries dropped"
+        );
 
         std::fs::write(&f, "databse_url = \"x\"\n").unwrap();
         let err = Config::load(&Overrides {

@@ -21,10 +21,20 @@ pub struct Args {
     /// 会话 Cookie 加 Secure 标记（经 HTTPS 访问时）
     #[arg(long, env = "DENGJI_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// PostgreSQL 流复制只读副本地址（可多个，逗号分隔）：列表、汇总、总览和导出从副本读取
+    #[arg(
+        long = "replica-url",
+        env = "DENGJI_REPLICA_URL",
+        value_delimiter = ','
+    )]
+    replica_urls: Vec<String>,
 }
 
 pub async fn run(mut o: Overrides, args: Args) -> CliResult {
     o.listen = args.listen.clone();
+    if !args.replica_urls.is_empty() {
+        o.replica_urls = Some(args.replica_urls.clone());
+    }
     if args.secure_cookies {
         o.secure_cookies = Some(true);
     }
@@ -32,7 +42,12 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
     let listener = bind(config.listen)
         .await
         .map_err(|e| super::CliError::Unavailable(e.to_string()))?;
-    let services = open(&config).await?;
+    let mut services = open(&config).await?;
+    services
+        .db
+        .attach_replicas(&config.replica_urls)
+        .await
+        .map_err(|e| super::CliError::Unavailable(e.to_string()))?;
     if args.demo {
         let (firms, members) = {
             let mut conn = services.db.acquire().await?;
@@ -60,8 +75,12 @@ pub async fn run(mut o: Overrides, args: Args) -> CliResult {
     }
     let addr = listener.local_addr()?;
     println!(
-        "dengji 已启动：http://{addr}/   （数据库：{}，按 Ctrl-C 停止）",
-        services.db.url_for_display()
+        "dengji 已启动：http://{addr}/   （数据库：{}{}，按 Ctrl-C 停止）",
+        services.db.url_for_display(),
+        match services.db.replica_count() {
+            0 => String::new(),
+            n => format!("，只读副本 {n} 个"),
+        }
     );
     let state = AppState {
         services,

@@ -252,7 +252,7 @@ impl CockpitService<'_> {
         show: Show,
         order: Order,
     ) -> ServiceResult<Cockpit> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let deadline = org
@@ -475,7 +475,7 @@ impl Tasks {
 impl CockpitService<'_> {
     /// The home page's work list of the caller's own node; `None` before any campaign.
     pub async fn tasks(&self, caller: Caller<'_>, org_id: OrgId) -> ServiceResult<Option<Tasks>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let Some(campaign) = crate::store::campaigns::latest(&mut conn).await? else {
             return Ok(None);

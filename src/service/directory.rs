@@ -94,7 +94,7 @@ impl DirectoryService<'_> {
     /// The children of a node, for lazily opening the tree one level at a time.
     pub async fn children(&self, caller: Caller<'_>, id: OrgId) -> ServiceResult<(Org, Vec<Org>)> {
         caller.require(Action::ReadDirectory, None)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = orgs::get(&mut conn, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -114,7 +114,7 @@ impl DirectoryService<'_> {
         f: &OrgFilter,
     ) -> ServiceResult<(Page<Org>, Option<Org>)> {
         let (scope, node) = self.narrowed_scope(caller, under).await?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         Ok((orgs::list(&mut conn, &scope, f).await?, node))
     }
 
@@ -135,7 +135,7 @@ impl DirectoryService<'_> {
         f: &FirmFilter,
     ) -> ServiceResult<(Page<Firm>, Option<Org>)> {
         let (scope, node) = self.narrowed_scope(caller, under).await?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         Ok((firms::list(&mut conn, &scope, f).await?, node))
     }
 
@@ -180,7 +180,7 @@ impl DirectoryService<'_> {
             }
             _ => self.narrowed_scope(caller, under).await?,
         };
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let campaign = crate::store::campaigns::latest(&mut conn).await?;
         let f = MemberFilter {
             campaign: campaign.map(|c| c.id),
@@ -230,7 +230,7 @@ impl DirectoryService<'_> {
     ) -> ServiceResult<Page<Event>> {
         let scope = self.audit_scope(caller, under).await?;
         self.read_log.flush().await;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         Ok(audit::list(&mut conn, &scope, f, page, per_page).await?)
     }
 
@@ -283,7 +283,7 @@ impl DirectoryService<'_> {
         path: &TreePath,
     ) -> ServiceResult<SubtreeCounts> {
         caller.require(Action::ReadDirectory, Some(path))?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         Ok(orgs::subtree_counts(&mut conn, path).await?)
     }
 }

@@ -516,7 +516,7 @@ impl ExportService<'_> {
             .iter()
             .find(|t| t.code.eq_ignore_ascii_case(code))
             .ok_or(ServiceError::NotFound)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         let mut names: HashMap<i64, String> = summary::upper_names(&mut conn).await?;
@@ -609,7 +609,7 @@ impl ExportService<'_> {
         out: &mut (dyn Write + Send),
         progress: &(dyn Fn(u64) + Sync),
     ) -> ServiceResult<ExportSummary> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         let today = beijing_today().to_string();
         let mark = super::watermark(caller, &org.name, None);
@@ -983,7 +983,7 @@ impl ExportService<'_> {
                 "截至日期应为“年-月-日”，例如 2018-12-31",
             )]));
         }
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::managed_org(&mut conn, caller, org_id).await?;
         let lines = crate::store::roster::all(&mut conn, &org.path, f, ROSTER_LINES).await?;
         drop(conn);

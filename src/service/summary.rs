@@ -300,7 +300,7 @@ impl SummaryService<'_> {
         caller: Caller<'_>,
         org_id: OrgId,
     ) -> ServiceResult<Option<Comparison>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
         year_on_year(&mut conn, &campaign, &org.path).await
@@ -313,7 +313,7 @@ impl SummaryService<'_> {
         caller: Caller<'_>,
         org_id: OrgId,
     ) -> ServiceResult<Comparison> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let official = roster::counts(&mut conn, &org.path, CountBasis::Accepted).await?;
         let current = roster::counts(&mut conn, &org.path, CountBasis::Current).await?;
@@ -343,7 +343,7 @@ impl SummaryService<'_> {
             .ok_or(ServiceError::NotFound)?;
         let page = page.max(1);
         let offset = (page - 1) * PAGE_SIZE;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let campaign = super::current_campaign_of(&mut conn).await?;
 

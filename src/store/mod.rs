@@ -131,8 +131,29 @@ pub struct Db {
     /// pool queues them, so writers waiting for the lock never hold the readers' connections.
     /// On PostgreSQL the same pool as `pool`.
     writer: AnyPool,
+    /// Streaming replicas of a PostgreSQL primary ([`Db::attach_replicas`]), taken in turn by
+    /// [`Db::acquire_read`].
+    replicas: std::sync::Arc<Replicas>,
     backend: Backend,
     url_for_display: String,
+}
+
+#[derive(Debug, Default)]
+struct Replicas {
+    pools: Vec<(AnyPool, String)>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+tokio::task_local! {
+    /// Set around a request whose reads must see the caller's own latest writes (the web
+    /// layer sets it for a moment after each of the user's writes): [`Db::acquire_read`] then
+    /// reads from the primary.
+    static READ_PRIMARY: ();
+}
+
+/// Run `f` with every [`Db::acquire_read`] in it reading from the primary.
+pub async fn reading_primary<F: std::future::Future>(f: F) -> F::Output {
+    READ_PRIMARY.scope((), f).await
 }
 
 /// A task this server may run alone among several (see [`Db::try_exclusive`]).
@@ -282,9 +303,70 @@ impl Db {
         Ok(Self {
             pool,
             writer,
+            replicas: std::sync::Arc::default(),
             backend,
             url_for_display,
         })
+    }
+
+    /// Read the pages that may lag a moment (lists, summaries, cockpits, exports) from these
+    /// streaming replicas of the PostgreSQL primary, in turn. Each is connected to now, so a
+    /// wrong address is reported at start; one that stops answering later is passed over for
+    /// the primary (logged).
+    pub async fn attach_replicas(&mut self, urls: &[String]) -> StoreResult<()> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::Unreachable {
+                url: urls
+                    .iter()
+                    .map(|u| redact_url(u))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                reason: "只读副本（DENGJI_REPLICA_URL）仅用于 PostgreSQL 主库".into(),
+            });
+        }
+        let mut pools = Vec::new();
+        for url in urls {
+            let shown = redact_url(url);
+            if !matches!(backend_of(url), Ok(Backend::Postgres)) {
+                return Err(StoreError::Unreachable {
+                    url: shown,
+                    reason: "只读副本应为 PostgreSQL 数据库地址（postgres://…）".into(),
+                });
+            }
+            let unreachable = |e: sqlx::Error| StoreError::Unreachable {
+                url: shown.clone(),
+                reason: e.to_string(),
+            };
+            let options = AnyConnectOptions::from_str(url)
+                .map_err(unreachable)?
+                .disable_statement_logging();
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(3))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET jit = off").await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+                .map_err(unreachable)?;
+            pools.push((pool, shown));
+        }
+        self.replicas = std::sync::Arc::new(Replicas {
+            pools,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        });
+        Ok(())
+    }
+
+    /// How many replicas [`Db::acquire_read`] takes turns over.
+    pub fn replica_count(&self) -> usize {
+        self.replicas.pools.len()
     }
 
     pub fn backend(&self) -> Backend {
@@ -391,6 +473,29 @@ impl Db {
 
     pub async fn acquire(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection for a read-only page that may lag the primary by a moment: from the next
+    /// replica when there are any ([`Db::attach_replicas`]) and the request is not inside
+    /// [`reading_primary`]; from the primary otherwise, and when the replica does not answer.
+    pub async fn acquire_read(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+        let pools = &self.replicas.pools;
+        if pools.is_empty() || READ_PRIMARY.try_with(|_| ()).is_ok() {
+            return self.acquire().await;
+        }
+        let i = self
+            .replicas
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % pools.len();
+        let (pool, shown) = &pools[i];
+        match pool.acquire().await {
+            Ok(conn) => Ok(conn),
+            Err(e) => {
+                tracing::warn!(replica = %shown, error = %e, "replica unavailable; reading from the primary");
+                self.acquire().await
+            }
+        }
     }
 
     /// A connection for a long write transaction started with [`Db::begin_on`] (imports, the

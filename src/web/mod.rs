@@ -270,6 +270,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::resolve_and_guard,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::read_your_writes,
+        ))
         .layer(middleware::from_fn(session::log_request))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(static_header(

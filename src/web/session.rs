@@ -92,6 +92,54 @@ fn origin_host(origin: &str) -> Option<&str> {
         .map(|(_, rest)| rest.trim_end_matches('/'))
 }
 
+/// The cookie that sends a user's reads to the primary database for a moment after each of
+/// their writes, when lists and summaries are read from streaming replicas.
+pub const FRESH_COOKIE: &str = "dengji_fresh";
+/// How long after a write a user's reads stay on the primary: a streaming replica on the same
+/// network lags by well under a second; this leaves room for a slow moment.
+pub const FRESH_SECONDS: i64 = 10;
+
+/// Read-your-own-writes over replicas (the way Rails' database selector does it): a request
+/// that may write (any method but GET/HEAD/OPTIONS), and every request for
+/// [`FRESH_SECONDS`] after one, runs with [`crate::store::reading_primary`], so the page a
+/// user lands on after saving shows what they saved; other users' pages may lag a moment.
+/// The cookie holds no secret: forging it only moves one's own reads to the primary.
+pub async fn read_your_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.services.db.replica_count() == 0 {
+        return next.run(request).await;
+    }
+    let writes = !is_safe(request.method());
+    let fresh = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| {
+            pair.trim()
+                .split_once('=')
+                .is_some_and(|(n, _)| n == FRESH_COOKIE)
+        });
+    if !writes && !fresh {
+        return next.run(request).await;
+    }
+    let mut response = crate::store::reading_primary(next.run(request)).await;
+    if writes {
+        let cookie = format!(
+            "{FRESH_COOKIE}=1; Path=/; HttpOnly; SameSite=Strict; Max-Age={FRESH_SECONDS}{}",
+            if state.secure_cookies { "; Secure" } else { "" }
+        );
+        if let Ok(v) = cookie.parse() {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
 /// One log line per request: method, route pattern (never the path's ids or the query, which
 /// may hold personal data), status, time and the user's id.
 pub async fn log_request(request: Request, next: Next) -> Response {

@@ -27,6 +27,7 @@ mod pages;
 mod recovery;
 mod registration;
 mod registry_import;
+mod replicas;
 mod review;
 mod samples;
 mod scale;

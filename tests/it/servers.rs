@@ -152,3 +152,31 @@ async fn the_hourly_sweeps_run_on_one_server_at_a_time() {
         "the ended session is gone"
     );
 }
+
+#[tokio::test]
+async fn a_replica_that_cannot_be_one_is_refused_at_start_with_the_reason() {
+    let app = TestApp::empty().await;
+    let mut db = dengji::store::Db::connect(&app.url).await.unwrap();
+    let err = db
+        .attach_replicas(&["sqlite:///tmp/replica.db".to_owned()])
+        .await
+        .unwrap_err()
+        .to_string();
+    match backend() {
+        Backend::Sqlite => assert!(err.contains("仅用于 PostgreSQL 主库"), "{err}"),
+        Backend::Postgres => {
+            assert!(err.contains("只读副本应为 PostgreSQL 数据库地址"), "{err}");
+            // A replica that does not answer is named, its password hidden.
+            let err = db
+                .attach_replicas(&["postgres://dengji:secret@127.0.0.1:1/dengji".to_owned()])
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("127.0.0.1:1") && !err.contains("secret"),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(db.replica_count(), 0, "nothing attached");
+}
