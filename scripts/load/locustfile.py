@@ -1,7 +1,8 @@
 """Deadline week against `dengji serve` (issue 20): a mix of the people who use it at once.
 
-Every simulated user signs in with a session of their own (the demo's accounts, one per role
-and level: a member, a firm's clerk and reviewer, a city and a province clerk, the national
+Every simulated user signs in with a session of their own (distinct accounts per role from
+`dengji bench --load-accounts`, see ACCOUNTS below, or else the demo's one account per role:
+a member, a firm's clerk and reviewer, a city and a province clerk, the national
 administrator) and works with 1-5 s of thought between steps:
 
 - members open their own form and save it again (a draft save is a write);
@@ -21,6 +22,9 @@ Requests are named by kind (`[read] …`, `[write] …`) so the CSV files (load_
 Install: `pip install locust==2.47.0`.
 """
 
+import itertools
+import json
+import os
 import random
 import re
 from html.parser import HTMLParser
@@ -28,6 +32,16 @@ from html.parser import HTMLParser
 from locust import HttpUser, between, task
 
 PASSWORD = "Dengji2018"
+
+# Distinct people: `dengji bench --load-accounts N --load-accounts-file F` makes N accounts per
+# role and lists them; DENGJI_LOAD_ACCOUNTS=F hands them out in turn (each simulated user
+# takes the next account of its role). Without it every user of a role shares the demo account.
+ACCOUNTS = {}
+if os.environ.get("DENGJI_LOAD_ACCOUNTS"):
+    with open(os.environ["DENGJI_LOAD_ACCOUNTS"], encoding="utf-8") as f:
+        listed = json.load(f)
+    ACCOUNTS = {role: itertools.cycle(names) for role, names in listed["accounts"].items()}
+    ACCOUNTS_PASSWORD = listed["password"]
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"]
 
 
@@ -96,11 +110,16 @@ class Person(HttpUser):
     abstract = True
     wait_time = between(1, 5)
     username = None
+    role = None
 
     def on_start(self):
+        password = PASSWORD
+        if self.role in ACCOUNTS:
+            self.username = next(ACCOUNTS[self.role])
+            password = ACCOUNTS_PASSWORD
         r = self.client.post(
             "/login",
-            data={"username": self.username, "password": PASSWORD},
+            data={"username": self.username, "password": password},
             name="[write] sign in",
             allow_redirects=False,
         )
@@ -146,6 +165,7 @@ def csrf_of(html):
 class Member(Person):
     weight = 6
     username = "dangyuan"
+    role = "member"
 
     def on_start(self):
         super().on_start()
@@ -167,6 +187,7 @@ class Member(Person):
 class FirmClerk(Person):
     weight = 6
     username = "suo"
+    role = "firm_clerk"
 
     @task(3)
     def members(self):
@@ -188,6 +209,7 @@ class FirmClerk(Person):
 class FirmReviewer(Person):
     weight = 3
     username = "suo_shenhe"
+    role = "firm_reviewer"
 
     @task(3)
     def queue(self):
@@ -234,6 +256,7 @@ class FirmReviewer(Person):
 class CityClerk(Person):
     weight = 3
     username = "shi"
+    role = "city_clerk"
 
     @task(4)
     def cockpit(self):
@@ -255,6 +278,7 @@ class CityClerk(Person):
 class ProvinceClerk(Person):
     weight = 2
     username = "sheng"
+    role = "province_clerk"
 
     @task(3)
     def a4(self):

@@ -54,6 +54,13 @@ pub struct Args {
     /// 再测全国接收省级变更与地市定期上报页；只做这一项
     #[arg(long, default_value_t = 0)]
     change_sets: usize,
+    /// 压力测试账号：在这么多个律所党组织各建党员、经办人、审核人账号，并为其所在地市、省各建经办人账号
+    /// （密码同演示账号；会改动基准库），清单写入 --load-accounts-file；只做这一项
+    #[arg(long, default_value_t = 0)]
+    load_accounts: usize,
+    /// 压力测试账号清单（JSON，供 scripts/load/locustfile.py 读取）
+    #[arg(long, default_value = "load-accounts.json")]
+    load_accounts_file: std::path::PathBuf,
 }
 
 struct Stats {
@@ -94,6 +101,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     if args.audit_writers > 0 {
         super::bench_audit::writers(&services, args.audit_writers, args.audit_writes.max(1))
             .await?;
+        services.db.close().await;
+        return Ok(());
+    }
+    if args.load_accounts > 0 {
+        super::bench_load::run(&services, args.load_accounts, &args.load_accounts_file).await?;
         services.db.close().await;
         return Ok(());
     }

@@ -6,6 +6,7 @@ mod bench;
 mod bench_audit;
 mod bench_changes;
 mod bench_import;
+mod bench_load;
 mod bench_roster;
 mod bench_sample;
 mod campaign;

@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::sql::{Arg, insert_rows};
 use super::{StoreResult, now};
-use crate::domain::{FirmId, OrgId, OrgKind, OrgLevel, TreePath};
+use crate::domain::{FirmId, MemberId, OrgId, OrgKind, OrgLevel, TreePath};
 
 pub struct OrgRow {
     pub id: OrgId,
@@ -159,6 +159,35 @@ pub async fn firm_and_member_counts(conn: &mut AnyConnection) -> StoreResult<(i6
 }
 
 /// Pick a member of an organisation (the demo's 党员本人 login).
+/// Up to `n` firm-level organisations (not joint branches) in id order, each with its path and
+/// its first registered member that has no account yet (if any): places for the load
+/// scenario's accounts (`dengji bench --load-accounts`).
+pub async fn load_places(
+    conn: &mut AnyConnection,
+    n: i64,
+) -> StoreResult<Vec<(OrgId, String, Option<MemberId>)>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.path, (SELECT MIN(m.id) FROM members m WHERE m.org_id = o.id \
+             AND m.stopped_on IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.member_id = m.id)) AS member \
+         FROM orgs o WHERE o.level = 'firm' AND o.kind <> 'joint_branch' \
+             AND o.dissolved_on IS NULL \
+         ORDER BY o.id LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                OrgId(r.try_get("id")?),
+                r.try_get::<String, _>("path")?,
+                r.try_get::<Option<i64>, _>("member")?.map(MemberId),
+            ))
+        })
+        .collect()
+}
+
 pub async fn first_member_of(conn: &mut AnyConnection, org: OrgId) -> StoreResult<Option<i64>> {
     let row = sqlx::query("SELECT MIN(id) AS id FROM members WHERE org_id = $1")
         .bind(org.0)

@@ -180,3 +180,44 @@ async fn a_replica_that_cannot_be_one_is_refused_at_start_with_the_reason() {
     }
     assert_eq!(db.replica_count(), 0, "nothing attached");
 }
+
+#[tokio::test]
+async fn the_load_scenario_gets_accounts_of_every_role_that_sign_in() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("accounts.json");
+    let file_arg = file.to_str().unwrap();
+    let args = [
+        "bench",
+        "--load-accounts",
+        "3",
+        "--load-accounts-file",
+        file_arg,
+    ];
+    let (ok, out, err) = app.cli(&args).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("新建 "), "{out}");
+    let list: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let accounts = &list["accounts"];
+    for role in ["member", "firm_clerk", "firm_reviewer"] {
+        assert_eq!(accounts[role].as_array().unwrap().len(), 3, "{role}: {list}");
+    }
+    for role in ["city_clerk", "province_clerk"] {
+        assert!(!accounts[role].as_array().unwrap().is_empty(), "{role}: {list}");
+    }
+    // Distinct people: every member account is a different member, each signs in.
+    let members = count(
+        &app,
+        "SELECT COUNT(DISTINCT member_id) FROM users WHERE username LIKE 'load\\_dy\\_%' ESCAPE '\\'",
+    )
+    .await;
+    assert_eq!(members, 3);
+    for name in accounts.as_object().unwrap().values().flat_map(|v| v.as_array().unwrap()) {
+        let password = list["password"].as_str().unwrap();
+        let c = app.login(name.as_str().unwrap(), password).await;
+        assert_eq!(c.get("/").await.status, StatusCode::OK, "{name}");
+    }
+    // Run again: nothing new, the same list.
+    let (ok, out, _) = app.cli(&args).await;
+    assert!(ok && out.contains("新建 0 个"), "{out}");
+}
