@@ -5,7 +5,7 @@ Every simulated user signs in with a session of their own (distinct accounts per
 a member, a firm's clerk and reviewer, a city and a province clerk, the national
 administrator) and works with 1-5 s of thought between steps:
 
-- members open their own form and save it again (a draft save is a write);
+- members open their own form, save it again (a draft save is a write) and submit it;
 - firm clerks list and search their members, open forms, save drafts for members (代填);
 - firm reviewers open the review queue, return one submitted form with a reason, approve one;
 - city clerks watch the cockpit (its pages) and the city 附件6;
@@ -40,7 +40,12 @@ ACCOUNTS = {}
 if os.environ.get("DENGJI_LOAD_ACCOUNTS"):
     with open(os.environ["DENGJI_LOAD_ACCOUNTS"], encoding="utf-8") as f:
         listed = json.load(f)
-    ACCOUNTS = {role: itertools.cycle(names) for role, names in listed["accounts"].items()}
+    # DENGJI_LOAD_SHARD=i/n: this locust process is one of n (one per server) and takes every
+    # n-th account from the i-th, so no two processes sign in as the same person.
+    i, n = (int(x) for x in os.environ.get("DENGJI_LOAD_SHARD", "0/1").split("/"))
+    ACCOUNTS = {
+        role: itertools.cycle(names[i::n] or names) for role, names in listed["accounts"].items()
+    }
     ACCOUNTS_PASSWORD = listed["password"]
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"]
 
@@ -137,13 +142,16 @@ class Person(HttpUser):
             self.csrf = token
         return r
 
-    def save_form(self, member, name):
+    def save_form(self, member, name, step="save"):
         page = self.get(f"/members/{member}/registration", "[read] open a form")
         fields = form_of(page.text, "registration-form")
         if not fields:
             return
         fields = [(k, v) for k, v in fields if k not in ("confirm",)]
-        fields.append(("step", "save"))
+        if step == "submit":
+            # 本人承诺: the member confirms what they submit.
+            fields.append(("confirm", "1"))
+        fields.append(("step", step))
         with self.client.post(
             f"/members/{member}/registration",
             data=fields,
@@ -182,6 +190,12 @@ class Member(Person):
     def save_own_form(self):
         if self.me:
             self.save_form(self.me, "[write] save a form")
+
+    @task(1)
+    def submit_own_form(self):
+        # A submitted form goes to the firm's reviewers (a returned one comes back here).
+        if self.me:
+            self.save_form(self.me, "[write] submit a form", step="submit")
 
 
 class FirmClerk(Person):
@@ -314,7 +328,9 @@ class National(Person):
         r = self.get("/", "[read] home")
         provinces = ids(r.text, r'href="/orgs/(\d+)"')
         if provinces:
-            self.get(
+            # The workbook's bytes, not decoded as text (Python decoding 12 MB as text would
+            # cost the load generator more than the server spends making it).
+            self.client.get(
                 f"/orgs/{random.choice(provinces)}/summary/a4/export",
-                "[read] export 附件4 (.xlsx)",
-            )
+                name="[read] export 附件4 (.xlsx)",
+            ).content

@@ -200,10 +200,17 @@ async fn the_load_scenario_gets_accounts_of_every_role_that_sign_in() {
     let list: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let accounts = &list["accounts"];
     for role in ["member", "firm_clerk", "firm_reviewer"] {
-        assert_eq!(accounts[role].as_array().unwrap().len(), 3, "{role}: {list}");
+        assert_eq!(
+            accounts[role].as_array().unwrap().len(),
+            3,
+            "{role}: {list}"
+        );
     }
     for role in ["city_clerk", "province_clerk"] {
-        assert!(!accounts[role].as_array().unwrap().is_empty(), "{role}: {list}");
+        assert!(
+            !accounts[role].as_array().unwrap().is_empty(),
+            "{role}: {list}"
+        );
     }
     // Distinct people: every member account is a different member, each signs in.
     let members = count(
@@ -212,7 +219,12 @@ async fn the_load_scenario_gets_accounts_of_every_role_that_sign_in() {
     )
     .await;
     assert_eq!(members, 3);
-    for name in accounts.as_object().unwrap().values().flat_map(|v| v.as_array().unwrap()) {
+    for name in accounts
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_array().unwrap())
+    {
         let password = list["password"].as_str().unwrap();
         let c = app.login(name.as_str().unwrap(), password).await;
         assert_eq!(c.get("/").await.status, StatusCode::OK, "{name}");
