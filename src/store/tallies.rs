@@ -14,18 +14,28 @@ const TRIGGERS: [(&str, &str); 3] = [
     ("members", "members_tally"),
 ];
 
-/// Every name gram of the members a `WHERE` clause keeps (migration 0027), as rows
-/// `(gram, name, id, org_path)`, each once: what `dengji check` recounts.
-macro_rules! grams_of {
-    ($where:literal) => {
+/// The name grams of the members a `WHERE` clause keeps (migration 0027), as rows
+/// `(gram, name, id, org_path)`: single characters, then adjacent pairs, joined by `$union`.
+macro_rules! gram_select {
+    ($union:literal, $where:literal) => {
         concat!(
             "SELECT substr(m.name, p.k, 1) AS gram, m.name, m.id, m.org_path \
              FROM members m JOIN gram_positions p ON p.k <= length(m.name) ",
             $where,
-            " UNION SELECT substr(m.name, p.k, 2), m.name, m.id, m.org_path \
+            " ",
+            $union,
+            " SELECT substr(m.name, p.k, 2), m.name, m.id, m.org_path \
              FROM members m JOIN gram_positions p ON p.k < length(m.name) ",
             $where
         )
+    };
+}
+pub(crate) use gram_select;
+
+/// Every gram, each once (`UNION`): what `dengji check` recounts.
+macro_rules! grams_of {
+    ($where:literal) => {
+        $crate::store::tallies::gram_select!("UNION", $where)
     };
 }
 pub(crate) use grams_of;
@@ -35,14 +45,7 @@ pub(crate) use grams_of;
 /// 100,000-member batch on SQLite).
 macro_rules! gram_rows_of {
     ($where:literal) => {
-        concat!(
-            "SELECT substr(m.name, p.k, 1) AS gram, m.name, m.id, m.org_path \
-             FROM members m JOIN gram_positions p ON p.k <= length(m.name) ",
-            $where,
-            " UNION ALL SELECT substr(m.name, p.k, 2), m.name, m.id, m.org_path \
-             FROM members m JOIN gram_positions p ON p.k < length(m.name) ",
-            $where
-        )
+        gram_select!("UNION ALL", $where)
     };
 }
 
