@@ -8,7 +8,8 @@
 set -euo pipefail
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-dir=/var/tmp/dengji-load-replica
+# Where the replica's data goes (about the size of the primary's databases).
+dir=${DENGJI_REPLICA_DIR:-/var/tmp/dengji-load-replica}
 port=5493
 as_pg() { su postgres -s /bin/bash -c "$*"; }
 

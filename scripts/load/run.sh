@@ -5,8 +5,10 @@
 #
 #   scripts/load/run.sh DATABASE_URL USERS DURATION OUT [SERVERS] [REPLICA_URL]
 #
-# e.g. scripts/load/run.sh sqlite:///tmp/b/load.db 200 10m /tmp/load-sqlite
-#      scripts/load/run.sh postgres://dengji:dengji@127.0.0.1/dengji_bench20 200 10m /tmp/load-pg 2
+# e.g. scripts/load/run.sh sqlite://load.db 200 10m load-sqlite
+#      scripts/load/run.sh postgres://dengji:dengji@127.0.0.1/dengji_bench20 200 10m load-pg 2
+#
+# Relative paths are taken from the repository root (the script runs there).
 #
 # Distinct accounts: run `dengji bench --load-accounts 100 --load-accounts-file OUT.accounts.json`
 # on the database first (this script does it when the file is missing). SERVERS (default 1)
