@@ -4,6 +4,7 @@
 
 pub mod accountability;
 pub mod accounts;
+pub mod analysis;
 pub mod auth;
 pub mod campaign;
 pub mod cases;
@@ -190,6 +191,11 @@ impl Services {
     /// The cities assistant ([`cities`]).
     pub fn cities(&self) -> cities::CitiesService<'_> {
         cities::CitiesService::of(self)
+    }
+
+    /// 研判: a node's analysis of its subtree ([`analysis`]).
+    pub fn analysis(&self) -> analysis::AnalysisService<'_> {
+        analysis::AnalysisService::of(self)
     }
 
     /// The reviewer's overview of a subtree ([`cockpit`]).

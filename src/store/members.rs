@@ -50,13 +50,13 @@ impl Member {
     }
 }
 
-const SELECT: &str = "SELECT m.id, m.name, m.sex, m.ethnicity, m.birth_date, m.citizen_id_masked, \
+pub(crate) const SELECT: &str = "SELECT m.id, m.name, m.sex, m.ethnicity, m.birth_date, m.citizen_id_masked, \
      m.category, m.practice_type, m.licence_no, m.education, m.party_status, m.joined_on, \
      m.full_member_on, m.mobile, m.firm_id, f.name AS firm_name, m.org_id, o.name AS org_name, \
      m.org_path, m.version, m.stopped_on, m.stop_reason, m.stop_destination \
      FROM members m JOIN firms f ON f.id = m.firm_id JOIN orgs o ON o.id = m.org_id";
 
-fn from_row(r: &AnyRow) -> StoreResult<Member> {
+pub(crate) fn from_row(r: &AnyRow) -> StoreResult<Member> {
     let path: String = r.try_get("org_path")?;
     Ok(Member {
         id: MemberId(r.try_get("id")?),

@@ -4,6 +4,7 @@
 
 pub mod accountability;
 pub mod activation;
+pub mod analysis;
 pub mod approvals;
 pub mod audit;
 pub mod bulk;

@@ -5,6 +5,7 @@ mod accesses;
 mod account;
 mod accountability;
 mod accounts;
+mod analysis;
 mod approvals;
 mod assets;
 mod audit;
@@ -12,6 +13,7 @@ mod auth;
 mod campaign;
 mod cases;
 mod changes;
+mod chart;
 mod cities;
 mod client;
 mod cockpit;
@@ -199,6 +201,9 @@ pub fn router(state: AppState) -> Router {
             "/orgs/{id}/reviews",
             get(reviews::queue).post(reviews::approve_many),
         )
+        .route("/orgs/{id}/analysis", get(analysis::show))
+        .route("/orgs/{id}/analysis/report", get(analysis::report))
+        .route("/orgs/{id}/analysis/members", get(analysis::members))
         .route("/orgs/{id}/cockpit", get(cockpit::show))
         .route("/orgs/{id}/cockpit.xlsx", get(cockpit::export))
         .route("/orgs/{id}/remind/members", post(remind::members))

@@ -688,3 +688,51 @@ async fn a_region_is_picked_from_province_to_district() {
     wait_for_text(&c, "#region-name-holder_region", "四川省成都市武侯区").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_analysis_charts_draw_chinese_labels_and_a_bar_opens_its_list() {
+    let app = TestApp::spawn().await;
+    let places = demo_places(&app).await;
+    let (base, _driver, _profile, c) = open(&app).await;
+    login(&c, &base, "sheng").await;
+    c.goto(&format!("{base}/orgs/{}/analysis", places.province))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("svg#chart-age"))
+        .await
+        .unwrap();
+    shot(&c, "analysis.png").await;
+    // The labels are SVG text drawn in a CJK font: each has a width on the page, and a
+    // Chinese label is wider than a lone Latin letter at the same size.
+    let measured = c
+        .execute(
+            "const t = [...document.querySelectorAll('svg#chart-age text')]; \
+             const band = t.find(e => e.textContent === '31–40岁'); \
+             const probe = document.createElementNS('http://www.w3.org/2000/svg', 'text'); \
+             probe.textContent = 'x'; band.parentNode.appendChild(probe); \
+             const r = [band.getBBox().width, probe.getBBox().width, \
+                 document.querySelector('svg#chart-age title').textContent]; \
+             probe.remove(); return r;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let band = measured[0].as_f64().unwrap();
+    let letter = measured[1].as_f64().unwrap();
+    assert!(band > 3.0 * letter, "label {band}px, one letter {letter}px");
+    assert_eq!(measured[2].as_str(), Some("年龄（截至统计截止日）"));
+    let titles = text_of(&c, "#composition").await;
+    assert!(titles.contains("党员队伍构成"));
+    // A click on a bar opens the members behind it.
+    c.execute(
+        "document.querySelector('svg#chart-age a').dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    wait_for_text(&c, "#behind-label", "30岁及以下").await;
+    shot(&c, "analysis-list.png").await;
+    c.close().await.unwrap();
+}

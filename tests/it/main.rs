@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod analysis;
 mod auth;
 mod browser;
 mod campaign;

@@ -202,50 +202,9 @@ async fn the_registration_form_prints_on_a4_with_its_title_and_signature_lines()
         ),
     )
     .unwrap();
-    let pdf = dir.path().join("form.pdf");
-    let status = std::process::Command::new("chromium")
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-pdf-header-footer",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            &format!("--print-to-pdf={}", pdf.display()),
-            &format!("file://{}", page.display()),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("chromium must be installed (scripts/test.sh installs it)");
-    assert!(status.success());
-    let bytes = std::fs::read(&pdf).unwrap();
-    assert!(bytes.starts_with(b"%PDF"));
-    let info = std::process::Command::new("pdfinfo")
-        .arg(&pdf)
-        .output()
-        .expect("pdfinfo (poppler-utils)");
-    let info = String::from_utf8_lossy(&info.stdout).to_string();
-    let pages: usize = info
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Pages:")
-                .map(|n| n.trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0);
+    let (pages, info, text) = crate::helpers::print_to_pdf(dir.path(), &page);
     assert!((1..=4).contains(&pages), "printed pages: {info}");
     assert!(info.contains("(A4)"), "A4 paper: {info}");
-    // The text layer, read back by poppler's pdftotext.
-    let out = std::process::Command::new("pdftotext")
-        .arg(&pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext must be installed (poppler-utils; scripts/test.sh installs it)");
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("基本信息登记表"), "{text}");
     assert!(text.contains("本人签字"), "signature line printed: {text}");
     assert!(text.contains("党组织审核意见"), "stamp block printed");

@@ -861,3 +861,90 @@ pub async fn rename_firm(app: &TestApp, firm: dengji::domain::FirmId, name: &str
         .await
         .unwrap();
 }
+
+/// Print an HTML file to PDF in headless Chromium, as a user's 打印 does, and read it back with
+/// poppler: the number of pages, `pdfinfo`'s report and the text layer.
+pub fn print_to_pdf(dir: &std::path::Path, page: &std::path::Path) -> (usize, String, String) {
+    let pdf = dir.join("printed.pdf");
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+            &format!("--user-data-dir={}", dir.join("profile").display()),
+            &format!("--print-to-pdf={}", pdf.display()),
+            &format!("file://{}", page.display()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("chromium must be installed (scripts/test.sh installs it)");
+    assert!(status.success());
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: usize = info
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Pages:")
+                .map(|n| n.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let out = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed (poppler-utils; scripts/test.sh installs it)");
+    (
+        pages,
+        info,
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// A new city-level node made by the cities assistant, as a deployment makes them: under the
+/// province `under`, or (for the national root) under 江苏; its id.
+pub async fn make_city(app: &TestApp, under: OrgId) -> OrgId {
+    use dengji::service::cities::NewCity;
+    let op = Caller::Operator;
+    let province = if app.org(under).await.parent_id.is_none() {
+        OrgId(count(app, "SELECT id FROM orgs WHERE region_code = '320000'").await)
+    } else {
+        under
+    };
+    let (_, proposed) = app.services.cities().propose(op, province).await.unwrap();
+    let p = proposed
+        .into_iter()
+        .find(|p| p.existing.is_none())
+        .expect("a city left to create");
+    app.services
+        .cities()
+        .create(
+            op,
+            province,
+            &[NewCity {
+                region_code: p.region_code.clone(),
+                name: p.name.clone(),
+                judicial: false,
+            }],
+        )
+        .await
+        .unwrap();
+    OrgId(
+        sqlx::query_scalar("SELECT id FROM orgs WHERE level = 'city' AND region_code = $1")
+            .bind(p.region_code)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap(),
+    )
+}
