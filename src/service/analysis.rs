@@ -2,8 +2,6 @@
 //! side by side, the campaign's progress and the problems to act on — and the lists behind
 //! each figure, read-only and scoped like the summary tables.
 
-use time::Date;
-
 use super::{Caller, ServiceError, ServiceResult};
 use crate::domain::OrgId;
 use crate::store::analysis::{
@@ -42,24 +40,9 @@ impl Analysis {
     }
 }
 
-/// The day `years` years before `d` (28 February for a 29 February that year lacks).
-fn years_before(d: Date, years: i32) -> Date {
-    let y = d.year() - years;
-    d.replace_year(y)
-        .or_else(|_| Date::from_calendar_date(y, d.month(), 28))
-        .unwrap_or(d)
-}
-
 /// The band limits as of a cut-off date (`YYYY-MM-DD`); `None` when it is not a date.
 pub fn cuts_at(cutoff: &str) -> Option<Cuts> {
-    let d = crate::forms::rules::parse_date(cutoff)?;
-    let day = |n: i32| years_before(d, n).to_string();
-    let year = |n: i32| format!("{:04}", d.year() - n);
-    Some(Cuts {
-        age: [day(31), day(41), day(51), day(61)],
-        party: [day(5), day(10), day(20), day(30)],
-        practice: [year(5), year(10), year(20)],
-    })
+    Cuts::at(cutoff)
 }
 
 /// A drill-down request as the page links it: `facet` and `value` (see [`Facet::buckets`];
@@ -134,7 +117,7 @@ impl AnalysisService<'_> {
         let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, org_id).await?;
         let (campaign, cuts) = Self::cuts(&mut conn).await?;
-        let composition = analysis::composition(&mut conn, &org.path, &cuts).await?;
+        let composition = analysis::composition(&mut conn, &org.path, campaign.id, &cuts).await?;
         let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
         let progress = analysis::progress(&mut conn, campaign.id, &org.path).await?;
         let children = analysis::children(&mut conn, campaign.id, org.id).await?;

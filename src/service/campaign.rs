@@ -116,6 +116,8 @@ impl CampaignService<'_> {
             },
         )
         .await?;
+        // 研判 counts ages, 党龄 and 执业年限 as of the new cut-off.
+        crate::store::analysis::rebuild_composition(&mut tx, self.db.backend()).await?;
         let root = root_path(&mut tx).await?;
         audit::append(
             &mut tx,

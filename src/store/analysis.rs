@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::orgs::{Page, push_path_scope};
 use super::sql::Sql;
-use super::{StoreError, StoreResult};
+use super::{Backend, StoreError, StoreResult};
 use crate::domain::{OrgId, TreePath};
 use crate::store::members::Member;
 
@@ -23,6 +23,27 @@ pub struct Cuts {
     /// The cut-off's year less 5, 10 and 20 (`YYYY`): 执业年限 from the first-licence year
     /// in the 执业证号 (digits 6–9).
     pub practice: [String; 3],
+}
+
+impl Cuts {
+    /// The limits as of a cut-off date (`YYYY-MM-DD`); `None` when it is not a date. A year
+    /// before a 29 February that lacks one is the 28th.
+    pub fn at(cutoff: &str) -> Option<Self> {
+        let d = crate::forms::rules::parse_date(cutoff)?;
+        let day = |n: i32| {
+            let y = d.year() - n;
+            d.replace_year(y)
+                .or_else(|_| time::Date::from_calendar_date(y, d.month(), 28))
+                .unwrap_or(d)
+                .to_string()
+        };
+        let year = |n: i32| format!("{:04}", d.year() - n);
+        Some(Self {
+            age: [day(31), day(41), day(51), day(61)],
+            party: [day(5), day(10), day(20), day(30)],
+            practice: [year(5), year(10), year(20)],
+        })
+    }
 }
 
 /// An attribute the members of a subtree are counted by.
@@ -126,8 +147,22 @@ impl Facet {
             .map(|(_, l)| *l)
     }
 
-    /// Append the SQL expression whose value is the member's bucket (`m` is the member).
-    fn push_expr(self, sql: &mut Sql, cuts: &Cuts) {
+    /// Append the SQL expression whose value is the member's bucket (`m` is the member), the
+    /// band limits bound from `cuts` or read from the `composition_cuts` row `c`.
+    fn push_expr(self, sql: &mut Sql, limits: Limits<'_>) {
+        let cut = |sql: &mut Sql, which: &str, i: usize| match limits {
+            Limits::Bound(c) => {
+                let v = match which {
+                    "age" => &c.age[i],
+                    "party" => &c.party[i],
+                    _ => &c.practice[i],
+                };
+                sql.text(v.clone());
+            }
+            Limits::Table => {
+                sql.push(&format!("c.{which}{}", i + 1));
+            }
+        };
         match self {
             Self::Sex => {
                 sql.push("m.sex");
@@ -149,10 +184,10 @@ impl Facet {
             }
             Self::Age => {
                 sql.push("CASE");
-                for (cut, code) in cuts.age.iter().zip(["le30", "31_40", "41_50", "51_60"]) {
-                    sql.push(" WHEN m.birth_date > ")
-                        .text(cut.clone())
-                        .push(&format!(" THEN '{code}'"));
+                for (i, code) in ["le30", "31_40", "41_50", "51_60"].iter().enumerate() {
+                    sql.push(" WHEN m.birth_date > ");
+                    cut(sql, "age", i);
+                    sql.push(&format!(" THEN '{code}'"));
                 }
                 sql.push(" ELSE 'gt60' END");
             }
@@ -161,10 +196,10 @@ impl Facet {
                     "CASE WHEN m.party_status <> 'full' THEN 'probationary' \
                      WHEN COALESCE(m.full_member_on, '') = '' THEN 'unknown'",
                 );
-                for (cut, code) in cuts.party.iter().zip(["lt5", "5_10", "10_20", "20_30"]) {
-                    sql.push(" WHEN m.full_member_on > ")
-                        .text(cut.clone())
-                        .push(&format!(" THEN '{code}'"));
+                for (i, code) in ["lt5", "5_10", "10_20", "20_30"].iter().enumerate() {
+                    sql.push(" WHEN m.full_member_on > ");
+                    cut(sql, "party", i);
+                    sql.push(&format!(" THEN '{code}'"));
                 }
                 sql.push(" ELSE '30plus' END");
             }
@@ -173,15 +208,24 @@ impl Facet {
                     "CASE WHEN m.category <> 'lawyer' THEN 'staff' \
                      WHEN COALESCE(m.licence_no, '') = '' THEN 'unknown'",
                 );
-                for (cut, code) in cuts.practice.iter().zip(["lt5", "5_10", "10_20"]) {
-                    sql.push(" WHEN substr(m.licence_no, 6, 4) > ")
-                        .text(cut.clone())
-                        .push(&format!(" THEN '{code}'"));
+                for (i, code) in ["lt5", "5_10", "10_20"].iter().enumerate() {
+                    sql.push(" WHEN substr(m.licence_no, 6, 4) > ");
+                    cut(sql, "practice", i);
+                    sql.push(&format!(" THEN '{code}'"));
                 }
                 sql.push(" ELSE '20plus' END");
             }
         }
     }
+}
+
+/// Where the band limits of a bucket expression come from.
+#[derive(Debug, Clone, Copy)]
+enum Limits<'a> {
+    /// Bound as parameters.
+    Bound(&'a Cuts),
+    /// The columns of the `composition_cuts` row, joined as `c`.
+    Table,
 }
 
 /// What a drill-down list selects: one bucket of a facet, or (民族) one nationality by code.
@@ -222,8 +266,25 @@ fn push_active(sql: &mut Sql, path: &TreePath) {
 }
 
 /// Count the members registered in the subtree at `path` (not those whose registration
-/// stopped) by every facet, in one pass over the subtree's rows.
+/// stopped) by every facet as of the cut-off of `campaign_id`: from the composition tallies
+/// for a national, provincial or city subtree while they are kept for that campaign, else in
+/// one pass over the subtree's rows.
 pub async fn composition(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+    campaign_id: i64,
+    cuts: &Cuts,
+) -> StoreResult<Composition> {
+    if path.depth() <= SCOPE_DEPTH
+        && let Some(c) = composition_from_tallies(conn, path, campaign_id).await?
+    {
+        return Ok(c);
+    }
+    count_composition(conn, path, cuts).await
+}
+
+/// [`composition`] counted from the members' rows.
+pub async fn count_composition(
     conn: &mut AnyConnection,
     path: &TreePath,
     cuts: &Cuts,
@@ -231,7 +292,7 @@ pub async fn composition(
     let mut sql = Sql::new("SELECT m.ethnicity AS nationality");
     for f in Facet::ALL {
         sql.push(", ");
-        f.push_expr(&mut sql, cuts);
+        f.push_expr(&mut sql, Limits::Bound(cuts));
         sql.push(&format!(" AS {}", f.code()));
     }
     sql.push(", COUNT(*) AS n FROM members m");
@@ -277,7 +338,7 @@ pub async fn members(
     push_active(&mut sql, path);
     let bucket = |sql: &mut Sql, facet: Facet, code: &str| {
         sql.push(" AND ");
-        facet.push_expr(sql, cuts);
+        facet.push_expr(sql, Limits::Bound(cuts));
         sql.push(" = ").text(code.to_owned());
     };
     match selection {
@@ -483,4 +544,308 @@ pub async fn firms_should_organise(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The composition tallies (migration 0029): per city-level scope, facet and bucket, the number of
+// registered members, as of the latest campaign's cut-off (`composition_cuts`).
+
+/// The depth of the scope a member is counted under: its organisation path cut at the city
+/// level, so a national, provincial or city subtree is a range of scope keys.
+pub const SCOPE_DEPTH: i64 = 2;
+
+/// The facets the tallies keep: the eight of [`Facet`], 民族 by code (`nationality`, minorities
+/// only) and age band × sex (`age_sex`, `le30:2`).
+pub const TALLY_FACETS: [&str; 10] = [
+    "sex",
+    "age",
+    "ethnicity",
+    "education",
+    "party_age",
+    "status",
+    "category",
+    "practice",
+    "nationality",
+    "age_sex",
+];
+
+/// The member's scope key: `m.org_path` cut after its third id (shorter paths whole).
+fn scope_expr(backend: Backend) -> String {
+    match backend {
+        Backend::Postgres => {
+            "substring(m.org_path from '^/[0-9]+/(?:[0-9]+/(?:[0-9]+/)?)?')".into()
+        }
+        Backend::Sqlite => {
+            // i1..i3: the lengths (with their '/') of the first three ids.
+            let i1 = "instr(substr(m.org_path, 2), '/')".to_owned();
+            let i2 = format!("instr(substr(m.org_path, {i1} + 2), '/')");
+            let i3 = format!("instr(substr(m.org_path, {i1} + {i2} + 2), '/')");
+            format!(
+                "CASE WHEN {i3} = 0 THEN m.org_path \
+                 ELSE substr(m.org_path, 1, 1 + {i1} + {i2} + {i3}) END"
+            )
+        }
+    }
+}
+
+/// One row `(scope, facet, bucket)` per registered member of the members `m` a clause keeps
+/// (`filter` starts with `AND`) and per tally facet, the limits from `composition_cuts`.
+fn tally_rows(backend: Backend, filter: &str) -> String {
+    let mut sql = Sql::new("SELECT ");
+    sql.push(&scope_expr(backend))
+        .push(" AS scope, f.facet AS facet, CASE f.facet");
+    for f in Facet::ALL {
+        sql.push(&format!(" WHEN '{}' THEN ", f.code()));
+        f.push_expr(&mut sql, Limits::Table);
+    }
+    sql.push(" WHEN 'nationality' THEN m.ethnicity ELSE ");
+    Facet::Age.push_expr(&mut sql, Limits::Table);
+    sql.push(
+        " || ':' || m.sex END AS bucket \
+         FROM members m CROSS JOIN composition_cuts c CROSS JOIN composition_facets f \
+         WHERE m.stopped_on IS NULL AND (f.facet <> 'nationality' OR m.ethnicity <> '01') ",
+    )
+    .push(filter);
+    sql.as_str().to_owned()
+}
+
+/// The counts of [`tally_rows`], grouped.
+fn grouped(backend: Backend, filter: &str) -> String {
+    format!(
+        "SELECT scope, facet, bucket, COUNT(*) AS n FROM ({}) x WHERE true \
+         GROUP BY scope, facet, bucket",
+        tally_rows(backend, filter)
+    )
+}
+
+/// Which campaign's cut-off the tallies are kept for (`None`: none yet).
+async fn tallied_campaign(conn: &mut AnyConnection) -> StoreResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT campaign_id FROM composition_cuts WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// The latest campaign (the one pages show) and its cut-off.
+async fn latest_campaign(conn: &mut AnyConnection) -> StoreResult<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT id, cutoff_date FROM campaigns ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("cutoff_date")?)))
+        .transpose()
+}
+
+/// Recount the composition tallies from the records, as of the latest campaign's cut-off
+/// (none without a campaign). Part of every tally rebuild, and run when a campaign starts.
+pub async fn rebuild_composition(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()> {
+    sqlx::query("DELETE FROM composition_tallies")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM composition_cuts")
+        .execute(&mut *conn)
+        .await?;
+    let Some((campaign, cutoff)) = latest_campaign(conn).await? else {
+        return Ok(());
+    };
+    let cuts =
+        Cuts::at(&cutoff).ok_or_else(|| StoreError::Corrupt(format!("cut-off date {cutoff}")))?;
+    let mut sql = Sql::new(
+        "INSERT INTO composition_cuts (id, campaign_id, cutoff, age1, age2, age3, age4, \
+         party1, party2, party3, party4, practice1, practice2, practice3) VALUES (1, ",
+    );
+    sql.int(campaign).push(", ").text(cutoff);
+    for v in cuts.age.iter().chain(&cuts.party).chain(&cuts.practice) {
+        sql.push(", ").text(v.clone());
+    }
+    sql.push(")");
+    sql.query().execute(&mut *conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO composition_tallies (scope, facet, bucket, n) {}",
+        grouped(backend, "")
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Recount the tallies unless they are kept for the latest campaign already (after a
+/// migration, or a database restored from an older version).
+pub async fn ensure_composition(conn: &mut AnyConnection, backend: Backend) -> StoreResult<bool> {
+    let latest = latest_campaign(conn).await?.map(|(id, _)| id);
+    if latest.is_none() || tallied_campaign(conn).await? == latest {
+        return Ok(false);
+    }
+    rebuild_composition(conn, backend).await?;
+    Ok(true)
+}
+
+/// Add an import batch's members to the tallies (while `tally_pause` holds the row triggers).
+pub async fn add_batch(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    let backend = super::sql::backend_of(conn);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO composition_tallies (scope, facet, bucket, n) {} \
+         ON CONFLICT (scope, facet, bucket) DO UPDATE SET n = composition_tallies.n + excluded.n",
+        grouped(backend, "AND m.import_batch_id = $1")
+    )))
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Take an import batch's members out of the tallies, before they are deleted while
+/// `tally_pause` holds the row triggers.
+pub async fn remove_batch(conn: &mut AnyConnection, batch: i64) -> StoreResult<()> {
+    let backend = super::sql::backend_of(conn);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE composition_tallies SET n = composition_tallies.n - d.n FROM ({}) d \
+         WHERE composition_tallies.scope = d.scope AND composition_tallies.facet = d.facet \
+         AND composition_tallies.bucket = d.bucket",
+        grouped(backend, "AND m.import_batch_id = $1")
+    )))
+    .bind(batch)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM composition_tallies WHERE n = 0")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// [`composition`] from the tallies, when they are kept for `campaign_id`.
+async fn composition_from_tallies(
+    conn: &mut AnyConnection,
+    path: &TreePath,
+    campaign_id: i64,
+) -> StoreResult<Option<Composition>> {
+    if tallied_campaign(conn).await? != Some(campaign_id) {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT facet, bucket, CAST(SUM(n) AS BIGINT) AS n FROM composition_tallies \
+         WHERE scope >= $1 AND scope < $2 GROUP BY facet, bucket",
+    )
+    .bind(path.as_str().to_owned())
+    .bind(path.upper_bound())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut c = Composition::default();
+    for r in &rows {
+        let facet: String = r.try_get("facet")?;
+        let bucket: String = r.try_get("bucket")?;
+        let n: i64 = r.try_get("n")?;
+        if n == 0 {
+            continue;
+        }
+        match facet.as_str() {
+            "nationality" => {
+                c.nationalities.insert(bucket, n);
+            }
+            "age_sex" => {
+                let (age, sex) = bucket.split_once(':').unwrap_or((&bucket, ""));
+                c.age_sex.insert((age.to_owned(), sex.to_owned()), n);
+            }
+            code => {
+                let Some(f) = Facet::parse(code) else {
+                    continue;
+                };
+                if f == Facet::Status {
+                    c.total += n;
+                }
+                c.counts.entry(f).or_default().insert(bucket, n);
+            }
+        }
+    }
+    Ok(Some(c))
+}
+
+/// `dengji check`: the composition tallies against a recount (rows missing, wrong or left
+/// over), and the limits against the latest campaign's cut-off; 0 when all agree.
+pub async fn composition_violations(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> StoreResult<i64> {
+    let latest = latest_campaign(conn).await?;
+    let Some((campaign, cutoff)) = latest else {
+        return Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM composition_tallies")
+                .fetch_one(&mut *conn)
+                .await?,
+        );
+    };
+    if tallied_campaign(conn).await? != Some(campaign) {
+        return Ok(1);
+    }
+    let stored: Vec<String> = {
+        let r = sqlx::query(
+            "SELECT age1, age2, age3, age4, party1, party2, party3, party4, practice1, \
+             practice2, practice3 FROM composition_cuts WHERE id = 1",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        (0..11)
+            .map(|i| r.try_get::<String, _>(i))
+            .collect::<Result<_, _>>()?
+    };
+    let want: Vec<String> = Cuts::at(&cutoff)
+        .map(|c| c.age.into_iter().chain(c.party).chain(c.practice).collect())
+        .unwrap_or_default();
+    let mut bad = i64::from(stored != want);
+    let e = grouped(backend, "");
+    bad += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM ({e}) e LEFT JOIN composition_tallies t ON t.scope = e.scope \
+         AND t.facet = e.facet AND t.bucket = e.bucket WHERE t.n IS NULL OR t.n <> e.n"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    bad += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        "SELECT ABS((SELECT COUNT(*) FROM composition_tallies) - (SELECT COUNT(*) FROM ({e}) e))"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row triggers of migration 0029 count a member as the rebuild does: their bodies
+    /// are [`tally_rows`] of the trigger's row (SQLite `NEW`/`OLD`, PostgreSQL the record).
+    #[test]
+    fn the_migration_triggers_use_the_rebuild_rows() {
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let sqlite = flat(include_str!(
+            "../../migrations/sqlite/0029_composition_tallies.sql"
+        ));
+        let postgres = flat(include_str!(
+            "../../migrations/postgres/0029_composition_tallies.sql"
+        ));
+        let rows = flat(&tally_rows(Backend::Sqlite, ""));
+        let of = |row: &str| {
+            rows.replace("FROM members m CROSS JOIN", "FROM")
+                .replace("m.", &format!("{row}."))
+        };
+        let pg = flat(&tally_rows(Backend::Postgres, ""))
+            .replace("FROM members m", "FROM (SELECT rec.*) m");
+        // `PRINT_TRIGGERS=1 cargo test --lib the_migration_triggers -- --nocapture` prints them.
+        if std::env::var_os("PRINT_TRIGGERS").is_some() {
+            println!("NEW: {}\nOLD: {}\nPG: {pg}", of("NEW"), of("OLD"));
+        }
+        assert!(sqlite.contains(&of("NEW")), "SQLite trigger of NEW");
+        assert!(sqlite.contains(&of("OLD")), "SQLite trigger of OLD");
+        assert!(postgres.contains(&pg), "PostgreSQL trigger");
+    }
+
+    #[test]
+    fn scope_keys_stop_at_the_city() {
+        // The SQLite expression, evaluated by hand on the shapes of path.
+        let cut = |p: &str| -> String {
+            let ids: Vec<&str> = p.trim_matches('/').split('/').collect();
+            format!("/{}/", ids[..ids.len().min(3)].join("/"))
+        };
+        assert_eq!(cut("/1/"), "/1/");
+        assert_eq!(cut("/1/7/42/108/"), "/1/7/42/");
+    }
 }

@@ -203,6 +203,11 @@ pub async fn run(conn: &mut AnyConnection) -> StoreResult<Vec<Finding>> {
             violations: n,
         });
     }
+    let backend = super::sql::backend_of(conn);
+    out.push(Finding {
+        name: "研判构成统计计数应与党员记录一致（按本次登记核查的统计截止日）",
+        violations: super::analysis::composition_violations(conn, backend).await?,
+    });
     Ok(out)
 }
 

@@ -13,10 +13,16 @@ use super::{Backend, StoreResult};
 /// again after a copy.
 pub const EPHEMERAL: [&str; 4] = ["sessions", "login_tickets", "login_throttle", "tally_pause"];
 
-/// Tables derived from the records (migrations 0007 and 0027): not copied but rebuilt from the
-/// copied records by [`super::tallies::rebuild`], so the digest of a copy proves the recount
-/// equal.
-const DERIVED: [&str; 3] = ["org_tallies", "campaign_tallies", "member_grams"];
+/// Tables derived from the records (migrations 0007, 0027 and 0029): not copied but rebuilt
+/// from the copied records by [`super::tallies::rebuild`], so the digest of a copy proves the
+/// recount equal.
+const DERIVED: [&str; 5] = [
+    "org_tallies",
+    "campaign_tallies",
+    "member_grams",
+    "composition_tallies",
+    "composition_cuts",
+];
 
 /// How a column's values are read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

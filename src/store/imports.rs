@@ -411,6 +411,7 @@ pub async fn undo(conn: &mut AnyConnection, batch: i64, by: Option<UserId>) -> S
     super::tallies::pause_rows(conn, batch).await?;
     super::tallies::count_out_batch(conn, batch).await?;
     super::tallies::remove_grams(conn, batch).await?;
+    super::analysis::remove_batch(conn, batch).await?;
     // The marks the batch prefilled (its survey tally triggers count them out; the check
     // leaves no other mark on the batch's members).
     sqlx::query("DELETE FROM survey_checks WHERE import_batch_id = $1")

@@ -421,6 +421,13 @@ impl Db {
         if sealed > 0 {
             tracing::info!(sealed, "audit events sealed into the hash chain");
         }
+        // The composition tallies count as of the latest campaign's cut-off (migration 0029):
+        // recounted once after the migration or a restore from an older version.
+        let mut tx = self.begin().await?;
+        if analysis::ensure_composition(&mut tx, self.backend).await? {
+            tracing::info!("composition tallies recounted");
+        }
+        tx.commit().await?;
         Ok(())
     }
 

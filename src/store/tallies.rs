@@ -8,10 +8,11 @@ use sqlx::{AnyConnection, Executor};
 
 use super::{Backend, StoreResult};
 
-const TRIGGERS: [(&str, &str); 3] = [
+const TRIGGERS: [(&str, &str); 4] = [
     ("orgs", "orgs_tally_row"),
     ("firms", "firms_tally"),
     ("members", "members_tally"),
+    ("members", "members_composition"),
 ];
 
 /// The name grams of the members a `WHERE` clause keeps (migration 0027), as rows
@@ -150,12 +151,13 @@ pub async fn pause(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()
     Ok(())
 }
 
-/// Recount every tally and every name gram from the records.
+/// Recount every tally, every name gram and the composition tallies from the records.
 pub(crate) async fn rebuild(conn: &mut AnyConnection, backend: Backend) -> StoreResult<()> {
     for sql in REBUILD {
         conn.execute(sql).await?;
     }
-    fill_grams(conn, backend).await
+    fill_grams(conn, backend).await?;
+    super::analysis::rebuild_composition(conn, backend).await
 }
 
 /// Recount the tallies and grams from the records and switch the triggers back on.

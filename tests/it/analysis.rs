@@ -355,9 +355,47 @@ async fn ages_party_age_and_years_in_practice_are_judged_at_the_cut_off() {
     assert_eq!(practice["5_10"], 1);
     assert_eq!(practice["10_20"], 1);
     assert_eq!(practice["20plus"], 1);
-    // The same with the recount, list by list.
+    // The same with the recount, list by list, for the city (from the composition tallies)
+    // and the firm organisation (from the members' rows).
     let members = app.list_members(city, None).await;
     assert_page_is_recount(&app, &c, city, &members).await;
+    assert_page_is_recount(&app, &c, built.org, &members).await;
+
+    // One member stops registering: out of every figure at once (the row triggers).
+    let youngest = app.member_licensed("11101201411998801").await.id;
+    let r = c
+        .post(
+            &format!("/members/{}/stop", youngest.0),
+            &[
+                ("reason", "transferred_out"),
+                ("destination", "中共某某区某某街道工作委员会"),
+                ("effective_on", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let html = c.get(&format!("/orgs/{city}/analysis")).await.body;
+    assert_eq!(table_counts(&html, "age").get("le30"), Some(&0));
+    let members = app.list_members(city, None).await;
+    assert_page_is_recount(&app, &c, city, &members).await;
+    crate::helpers::assert_clean(&app).await;
+
+    // The next campaign, a year later: every band moves to its cut-off.
+    let op = dengji::service::Caller::Operator;
+    app.services.campaign().close(op).await.unwrap();
+    app.start_campaign("2019年登记核查", "2019-06-30", "").await;
+    let html = c.get(&format!("/orgs/{city}/analysis")).await.body;
+    assert!(html.contains("统计截止日 2019-06-30"));
+    let age = table_counts(&html, "age");
+    assert_eq!(age["31_40"], 1, "31 then, 32 now");
+    assert_eq!(age["gt60"], 2, "60 then, 61 now");
+    assert_eq!(
+        table_counts(&html, "practice")["10_20"],
+        0,
+        "19 years then, 20 now"
+    );
+    assert_page_is_recount(&app, &c, city, &members).await;
+    crate::helpers::assert_clean(&app).await;
 }
 
 #[tokio::test]

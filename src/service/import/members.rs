@@ -253,6 +253,7 @@ impl crate::service::import::ImportService<'_> {
         tallies::apply(&mut tx, &sink.tallies).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "import: tallies applied");
         tallies::add_grams(&mut tx, batch_id).await?;
+        crate::store::analysis::add_batch(&mut tx, batch_id).await?;
         tracing::debug!(elapsed = ?started.elapsed(), "import: grams written");
         tallies::resume_rows(&mut tx, batch_id).await?;
         finish_batch(
