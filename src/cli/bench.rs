@@ -234,6 +234,31 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
         ),
         ("全国首页（含全国计数）".into(), admin.clone(), "/".into()),
         (
+            "全国研判页（全部板块）".into(),
+            admin.clone(),
+            "/orgs/1/analysis".into(),
+        ),
+        (
+            "省级研判页（全部板块）".into(),
+            sheng.clone(),
+            format!("/orgs/{province}/analysis"),
+        ),
+        (
+            "地市级研判页（全部板块）".into(),
+            sheng.clone(),
+            format!("/orgs/{city}/analysis"),
+        ),
+        (
+            "全国研判名单首页（31–40岁）".into(),
+            admin.clone(),
+            "/orgs/1/analysis/members?facet=age&value=31_40".into(),
+        ),
+        (
+            "全国研判名单首页（少数民族）".into(),
+            admin.clone(),
+            "/orgs/1/analysis/members?facet=ethnicity&value=minority".into(),
+        ),
+        (
             "党员页面（省级经办人查看本省一名党员；记录查阅）".into(),
             sheng.clone(),
             format!("/members/{member}"),

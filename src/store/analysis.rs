@@ -335,7 +335,17 @@ pub async fn members(
 ) -> StoreResult<Page<Member>> {
     let page = page.max(1);
     let mut sql = Sql::new(super::members::SELECT);
-    push_active(&mut sql, path);
+    if path.depth() <= 1 {
+        // A nation or a province: written so that both databases walk the name index and
+        // stop after a page, instead of sorting the subtree (as the member list does).
+        sql.push(&format!(
+            " WHERE m.stopped_on IS NULL AND substr(m.org_path, 1, {}) = ",
+            path.as_str().len()
+        ))
+        .text(path.as_str().to_owned());
+    } else {
+        push_active(&mut sql, path);
+    }
     let bucket = |sql: &mut Sql, facet: Facet, code: &str| {
         sql.push(" AND ");
         facet.push_expr(sql, Limits::Bound(cuts));

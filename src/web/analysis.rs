@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::chart::{self, Bar, PyramidRow};
 use super::path::Path;
-use super::view::{Ctx, MemberView, Pager, code_label};
+use super::view::{Ctx, MemberView, Pager};
 use super::{AppError, AppState, CurrentUser};
 use crate::domain::OrgId;
 use crate::service::Caller;
-use crate::service::analysis::Analysis;
+use crate::service::analysis::{Analysis, Line};
 use crate::service::summary::Comparison;
 use crate::store::analysis::Facet;
 
@@ -82,59 +82,46 @@ fn link(org: OrgId, facet: &str, value: &str) -> String {
     format!("/orgs/{org}/analysis/members?facet={facet}&value={value}")
 }
 
-fn figures(
-    total: i64,
-    rows: impl IntoIterator<Item = (String, i64, Option<String>)>,
-) -> Vec<Figure> {
-    rows.into_iter()
-        .map(|(label, count, href)| Figure {
-            share: chart::share(count, total),
-            label,
-            count,
-            href,
+/// Lines as figures: each with its share of `total` and the link `href` makes of its code.
+fn figures(total: i64, lines: &[Line], href: impl Fn(&str) -> Option<String>) -> Vec<Figure> {
+    lines
+        .iter()
+        .map(|l| Figure {
+            share: chart::share(l.count, total),
+            label: l.label.clone(),
+            count: l.count,
+            href: href(&l.code),
         })
         .collect()
 }
 
+fn bars(figures: &[Figure]) -> Vec<Bar> {
+    figures
+        .iter()
+        .map(|f| Bar::new(f.label.clone(), f.count, f.href.clone()))
+        .collect()
+}
+
 fn facet_view(a: &Analysis, f: Facet) -> FacetView {
-    let c = &a.composition;
     let id = a.org.id;
-    let buckets: Vec<(&str, &str)> = f
-        .buckets()
+    let lines = a.facet_lines(f);
+    let rows = figures(a.composition.total, &lines, |code| {
+        Some(link(id, f.code(), code))
+    });
+    // 执业年限 is a lawyers' figure: the staff row stays in the table, not in the chart.
+    let charted: Vec<Bar> = lines
         .iter()
-        .copied()
-        // Rows that cannot occur in a subtree are left out when empty (正式党员未填转正日期).
-        .filter(|(code, _)| {
-            !matches!((f, *code), (Facet::PartyAge | Facet::Practice, "unknown"))
-                || c.count(f, code) > 0
-        })
+        .zip(&rows)
+        .filter(|(l, _)| !(f == Facet::Practice && l.code == "staff"))
+        .map(|(_, r)| Bar::new(r.label.clone(), r.count, r.href.clone()))
         .collect();
-    let bars: Vec<Bar> = buckets
-        .iter()
-        .filter(|(code, _)| !(f == Facet::Practice && *code == "staff"))
-        .map(|(code, label)| Bar::new(*label, c.count(f, code), Some(link(id, f.code(), code))))
-        .collect();
-    let total = c.total;
     FacetView {
         code: f.code(),
         title: f.label(),
-        chart: chart::bars(&format!("chart-{}", f.code()), f.label(), &bars),
-        rows: figures(
-            total,
-            buckets.iter().map(|(code, label)| {
-                (
-                    (*label).to_owned(),
-                    c.count(f, code),
-                    Some(link(id, f.code(), code)),
-                )
-            }),
-        ),
-        total,
+        chart: chart::bars(&format!("chart-{}", f.code()), f.label(), &charted),
+        rows,
+        total: a.composition.total,
     }
-}
-
-fn permille_label(part: i64, whole: i64) -> String {
-    chart::share(part, whole)
 }
 
 impl AnalysisPage {
@@ -143,32 +130,17 @@ impl AnalysisPage {
         let c = &a.composition;
         let s = &a.stats;
         let total = c.total;
-        let cards = figures(
-            total,
-            [
-                ("党员".to_owned(), total, None),
-                (
-                    "正式党员".to_owned(),
-                    c.count(Facet::Status, "full"),
-                    Some(link(id, "status", "full")),
-                ),
-                (
-                    "预备党员".to_owned(),
-                    c.count(Facet::Status, "probationary"),
-                    Some(link(id, "status", "probationary")),
-                ),
-                (
-                    "党员律师".to_owned(),
-                    c.count(Facet::Category, "lawyer"),
-                    Some(link(id, "category", "lawyer")),
-                ),
-                (
-                    "工作人员党员".to_owned(),
-                    c.count(Facet::Category, "staff"),
-                    Some(link(id, "category", "staff")),
-                ),
-            ],
-        );
+        let mut cards = vec![Figure {
+            label: "党员".into(),
+            count: total,
+            share: String::new(),
+            href: None,
+        }];
+        for f in [Facet::Status, Facet::Category] {
+            cards.extend(figures(total, &a.facet_lines(f), |code| {
+                Some(link(id, f.code(), code))
+            }));
+        }
         let facets = Facet::ALL
             .into_iter()
             .filter(|f| !matches!(f, Facet::Status | Facet::Category))
@@ -194,103 +166,40 @@ impl AnalysisPage {
             })
             .collect();
         let pyramid = chart::pyramid("chart-pyramid", "年龄与性别", &pyramid_rows);
-        let mut minority: Vec<(&String, &i64)> = c.nationalities.iter().collect();
-        minority.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
-        let mut minorities = figures(
-            total,
-            minority.into_iter().map(|(code, n)| {
-                (
-                    code_label("ethnicity", code),
-                    *n,
-                    Some(link(id, "nationality", code)),
-                )
-            }),
-        );
+        let mut minorities = figures(total, &a.minority_lines(), |code| {
+            Some(link(id, "nationality", code))
+        });
         let minorities_rest = minorities.split_off(minorities.len().min(10));
-        let firms_link = |coverage: &str| Some(format!("/firms?under={id}&coverage={coverage}"));
+        // Only the lists that are exactly the firms counted are linked.
+        let coverage = figures(s.firms, &a.coverage_lines(), |code| match code {
+            "all" => Some(format!("/firms?under={id}")),
+            "own" | "joint" => Some(format!("/firms?under={id}&coverage={code}")),
+            _ => None,
+        });
         let covered = s.firms_own_org + s.firms_joint;
-        let funnel = chart::funnel(
-            "chart-coverage",
-            "党的组织覆盖",
-            &[
-                Bar::new("律师事务所", s.firms, Some(format!("/firms?under={id}"))),
-                Bar::new("有党员的律所", s.firms_with_members, None),
-                Bar::new("已建立或纳入党组织", covered, None),
-                Bar::new("单独建立党组织", s.firms_own_org, firms_link("own")),
-            ],
-        );
-        let coverage = figures(
-            s.firms,
-            [
-                (
-                    "律师事务所".to_owned(),
-                    s.firms,
-                    Some(format!("/firms?under={id}")),
-                ),
-                ("有党员的律所".to_owned(), s.firms_with_members, None),
-                (
-                    "单独建立党组织的律所".to_owned(),
-                    s.firms_own_org,
-                    firms_link("own"),
-                ),
-                (
-                    "纳入联合党支部的律所".to_owned(),
-                    s.firms_joint,
-                    firms_link("joint"),
-                ),
-                (
-                    "有党员但未建立或纳入党组织的律所".to_owned(),
-                    a.firms_uncovered(),
-                    None,
-                ),
-                ("没有党员的律所".to_owned(), s.firms_without_members, None),
-            ],
-        );
-        let p = a.progress;
-        let progress_parts = [
-            ("未填报", a.not_started(), "none"),
-            ("草稿", p.drafts, "draft"),
-            ("待审核", p.submitted, "submitted"),
-            ("已退回", p.returned, "returned"),
-            ("已通过", p.approved, "approved"),
+        let funnel_steps = [
+            Bar::new("律师事务所", s.firms, Some(format!("/firms?under={id}"))),
+            Bar::new("有党员的律所", s.firms_with_members, None),
+            Bar::new("已建立或纳入党组织", covered, None),
+            Bar::new(
+                "单独建立党组织",
+                s.firms_own_org,
+                Some(format!("/firms?under={id}&coverage=own")),
+            ),
         ];
+        let funnel = chart::funnel("chart-coverage", "党的组织覆盖", &funnel_steps);
+        let progress = figures(total, &a.progress_lines(), |code| {
+            Some(format!("/members?under={id}&form={code}"))
+        });
         let progress_chart = chart::stacked(
             "chart-progress",
             &format!("{} 登记表填报进度", a.campaign_name),
-            &progress_parts
-                .iter()
-                .map(|(l, n, code)| {
-                    Bar::new(*l, *n, Some(format!("/members?under={id}&form={code}")))
-                })
-                .collect::<Vec<_>>(),
+            &bars(&progress),
         );
-        let progress = figures(
-            total,
-            progress_parts.iter().map(|(l, n, code)| {
-                (
-                    (*l).to_owned(),
-                    *n,
-                    Some(format!("/members?under={id}&form={code}")),
-                )
-            }),
-        );
-        let mut relation_rows = vec![(
-            "组织关系已转入（摸底核查）".to_owned(),
-            s.relation_in_industry,
-            None,
-        )];
-        for (i, n) in s.cases.iter().enumerate() {
-            relation_rows.push((
-                format!(
-                    "第{}类：{}",
-                    i + 1,
-                    code_label("case", &(i + 1).to_string())
-                ),
-                *n,
-                Some(format!("/orgs/{id}/cases")),
-            ));
-        }
-        let relations = figures(total, relation_rows);
+        let relations = figures(total, &a.relation_lines(), |code| {
+            code.starts_with("case")
+                .then(|| format!("/orgs/{id}/cases"))
+        });
         let children: Vec<ChildView> = a
             .children
             .iter()
@@ -307,10 +216,10 @@ impl AnalysisPage {
                     firms: k.firms,
                     firms_with_members: k.firms_with_members,
                     covered,
-                    coverage: permille_label(covered, k.firms_with_members),
+                    coverage: chart::share(covered, k.firms_with_members),
                     coverage_meter: chart::meter(covered, k.firms_with_members),
                     approved: k.approved,
-                    completion: permille_label(k.approved, k.members()),
+                    completion: chart::share(k.approved, k.members()),
                     completion_meter: chart::meter(k.approved, k.members()),
                 }
             })
@@ -380,6 +289,20 @@ pub async fn report(
     Path(id): Path<OrgId>,
 ) -> Result<AnalysisPage, AppError> {
     page(&state, &user, id, true).await
+}
+
+/// `GET /orgs/{id}/analysis.xlsx`: the figures, one sheet per section.
+pub async fn export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+) -> Result<axum::response::Response, AppError> {
+    let (name, bytes) = state
+        .services
+        .analysis()
+        .export_xlsx(Caller::User(&user.actor), id)
+        .await?;
+    Ok(super::export::xlsx_download(&name, bytes))
 }
 
 #[derive(Deserialize, Default)]

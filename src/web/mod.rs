@@ -203,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/orgs/{id}/analysis", get(analysis::show))
         .route("/orgs/{id}/analysis/report", get(analysis::report))
+        .route("/orgs/{id}/analysis.xlsx", get(analysis::export))
         .route("/orgs/{id}/analysis/members", get(analysis::members))
         .route("/orgs/{id}/cockpit", get(cockpit::show))
         .route("/orgs/{id}/cockpit.xlsx", get(cockpit::export))

@@ -492,3 +492,49 @@ async fn the_report_prints_on_a4_with_charts_and_a_blank_opinion() {
     assert!(text.contains("分析意见"));
     assert!(!text.contains("退出登录"), "no navigation on paper");
 }
+
+#[tokio::test]
+async fn the_figures_export_one_sheet_per_section_with_the_page_s_numbers() {
+    let app = TestApp::spawn().await;
+    let p = demo_places(&app).await;
+    let c = app.login_demo("sheng").await;
+    let html = c.get(&format!("/orgs/{}/analysis", p.province)).await.body;
+    let (status, _, bytes) = c
+        .get_bytes(&format!("/orgs/{}/analysis.xlsx", p.province))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("analysis.xlsx");
+    std::fs::write(&file, &bytes).unwrap();
+    let book = crate::export::read_xlsx(&file);
+    let sheets: Vec<&String> = book.as_object().unwrap().keys().collect();
+    for name in [
+        "队伍构成",
+        "少数民族",
+        "组织覆盖",
+        "进度与组织关系",
+        "下级对比",
+    ] {
+        assert!(sheets.iter().any(|s| *s == name), "{name} in {sheets:?}");
+    }
+    let rows: Vec<Vec<String>> = serde_json::from_value(book["队伍构成"]["rows"].clone()).unwrap();
+    let age = table_counts(&html, "age");
+    for (code, label) in dengji::store::analysis::Facet::Age.buckets() {
+        let row = rows
+            .iter()
+            .find(|r| r.first().map(String::as_str) == Some(*label))
+            .unwrap_or_else(|| panic!("{label} in the sheet"));
+        assert_eq!(row[1], age[*code].to_string(), "{label}");
+    }
+    assert_eq!(book["队伍构成"]["paper"], 9, "A4");
+    assert_eq!(
+        app.audit("export.analysis").await.len(),
+        1,
+        "the export is audited"
+    );
+    let member = app.login_demo("dangyuan").await;
+    let (status, _, _) = member
+        .get_bytes(&format!("/orgs/{}/analysis.xlsx", p.province))
+        .await;
+    assert_ne!(status, StatusCode::OK);
+}

@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, demo_places, python};
 
 /// Read an .xlsx with openpyxl: every sheet's cell values (as text, "" for empty), the data
 /// type of every cell, and the merged ranges, as JSON.
-fn read_xlsx(path: &std::path::Path) -> serde_json::Value {
+pub(crate) fn read_xlsx(path: &std::path::Path) -> serde_json::Value {
     let script = r#"
 import json, sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1])
