@@ -619,12 +619,39 @@ fn tally_rows(backend: Backend, filter: &str) -> String {
     sql.as_str().to_owned()
 }
 
-/// The counts of [`tally_rows`], grouped.
+/// The counts of [`tally_rows`], grouped: the members first by scope and every bucket at once
+/// (a few hundred thousand groups for a million members), then those groups by facet — a
+/// tenth of the rows a grouping of [`tally_rows`] itself would sort.
 fn grouped(backend: Backend, filter: &str) -> String {
+    let mut inner = Sql::new("SELECT ");
+    inner
+        .push(&scope_expr(backend))
+        .push(" AS scope, m.ethnicity AS nationality");
+    for f in Facet::ALL {
+        inner.push(", ");
+        f.push_expr(&mut inner, Limits::Table);
+        inner.push(&format!(" AS {}", f.code()));
+    }
+    inner
+        .push(
+            ", COUNT(*) AS n FROM members m CROSS JOIN composition_cuts c \
+             WHERE m.stopped_on IS NULL ",
+        )
+        .push(filter)
+        .push(" GROUP BY 1, 2");
+    for i in 0..Facet::ALL.len() {
+        inner.push(&format!(", {}", i + 3));
+    }
+    let mut bucket = String::from("CASE f.facet");
+    for f in Facet::ALL {
+        bucket.push_str(&format!(" WHEN '{0}' THEN g.{0}", f.code()));
+    }
+    bucket.push_str(" WHEN 'nationality' THEN g.nationality ELSE g.age || ':' || g.sex END");
     format!(
-        "SELECT scope, facet, bucket, COUNT(*) AS n FROM ({}) x WHERE true \
-         GROUP BY scope, facet, bucket",
-        tally_rows(backend, filter)
+        "SELECT g.scope AS scope, f.facet AS facet, {bucket} AS bucket, \
+         CAST(SUM(g.n) AS BIGINT) AS n FROM ({}) g CROSS JOIN composition_facets f \
+         WHERE f.facet <> 'nationality' OR g.nationality <> '01' GROUP BY 1, 2, 3",
+        inner.as_str()
     )
 }
 
@@ -802,7 +829,13 @@ pub async fn composition_violations(
         .map(|c| c.age.into_iter().chain(c.party).chain(c.practice).collect())
         .unwrap_or_default();
     let mut bad = i64::from(stored != want);
-    let e = grouped(backend, "");
+    // The recount counts each member row by row, as the row triggers do, so that neither the
+    // triggers nor the grouped statements of the batches and the rebuild check themselves.
+    let e = format!(
+        "SELECT scope, facet, bucket, COUNT(*) AS n FROM ({}) x WHERE true \
+         GROUP BY scope, facet, bucket",
+        tally_rows(backend, "")
+    );
     bad += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM ({e}) e LEFT JOIN composition_tallies t ON t.scope = e.scope \
          AND t.facet = e.facet AND t.bucket = e.bucket WHERE t.n IS NULL OR t.n <> e.n"
