@@ -254,6 +254,11 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             "/orgs/1/analysis/members?facet=age&value=31_40".into(),
         ),
         (
+            "省级研判名单首页（31–40岁）".into(),
+            sheng.clone(),
+            format!("/orgs/{province}/analysis/members?facet=age&value=31_40"),
+        ),
+        (
             "全国研判名单首页（少数民族）".into(),
             admin.clone(),
             "/orgs/1/analysis/members?facet=ethnicity&value=minority".into(),

@@ -231,6 +231,12 @@ pub enum Refusal {
     /// A check by an account the record is not assigned to.
     #[error("该记录已分配给{0}核验")]
     AssignedToAnother(String),
+    /// Deciding a commendation that no longer waits for this node.
+    #[error("该表彰推荐当前为“{0}”，不在本组织审批")]
+    CommendationNotHere(&'static str),
+    /// Approving at a level below the awarding one (it must be forwarded).
+    #[error("该表彰由{0}批准，本级只能审核同意后转报上级，或不予同意")]
+    NotTheAwardingLevel(String),
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod changes;
 pub mod check;
+pub mod commendations;
 pub mod copy;
 pub mod divisions;
 pub mod factors;

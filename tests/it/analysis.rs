@@ -538,3 +538,55 @@ async fn the_figures_export_one_sheet_per_section_with_the_page_s_numbers() {
         .await;
     assert_ne!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_firm_with_three_full_members_and_no_organisation_is_a_problem_listed() {
+    use crate::helpers::files::{FIRM_HEAD, code, strings, xlsx};
+    let app = TestApp::empty().await;
+    app.start_campaign("2018年登记核查", "2018-06-30", "").await;
+    let root = app.root().await;
+    let city = crate::helpers::make_city(&app, root).await;
+    let region = app.org(city).await.region_code.unwrap();
+    // Two firms in the registry, neither with an organisation; three 正式党员 in one, two in
+    // the other (the rule: three 正式党员 should form a 党支部).
+    for (seq, name) in [(9501, "三人律师事务所"), (9502, "两人律师事务所")] {
+        let firms = xlsx(
+            &FIRM_HEAD,
+            &[strings(&[name, &code(seq), &region, "合伙所", "8", ""])],
+        );
+        let done = run(&app, city, &firms, Mode::AllOrNothing).await;
+        assert!(done.batch_id.is_some(), "{}", issues(&done.report));
+    }
+    let rows: Vec<Vec<String>> = (0..5)
+        .map(|i| row(&code(if i < 3 { 9501 } else { 9502 }), 850 + i))
+        .collect();
+    let done = run(&app, city, &Book::new(rows).bytes(), Mode::AllOrNothing).await;
+    assert_eq!(done.imported, 5, "{}", issues(&done.report));
+    let c = app.login_as(Role::Clerk, city, None).await;
+    let html = c.get(&format!("/orgs/{city}/analysis")).await.body;
+    let listed = &html[html.find("id=\"should-organise\"").unwrap()..];
+    let listed = &listed[..listed.find("</table>").unwrap()];
+    assert!(listed.contains("三人律师事务所"), "{listed}");
+    assert!(listed.contains("未建立党组织"));
+    assert!(!listed.contains("两人律师事务所"));
+    assert!(html.contains("正式党员3名以上但未单独建立党组织的律所（1 家）"));
+    let coverage = table_counts_of(&html, "coverage-table");
+    assert_eq!(coverage.get("有党员但未建立或纳入党组织的律所"), Some(&2));
+}
+
+/// The counts of a plain table of the page by row label.
+fn table_counts_of(html: &str, id: &str) -> BTreeMap<String, i64> {
+    let t = &html[html.find(&format!("id=\"{id}\"")).unwrap()..];
+    let t = &t[..t.find("</table>").unwrap()];
+    t.split("<tr data-label=\"")
+        .skip(1)
+        .map(|row| {
+            let label = row[..row.find('"').unwrap()].to_owned();
+            let cell = row.split("<td class=\"num\">").nth(1).unwrap();
+            let cell = cell
+                .strip_prefix("<a href=\"")
+                .map_or(cell, |c| &c[c.find('>').unwrap() + 1..]);
+            (label, cell[..cell.find('<').unwrap()].parse().unwrap())
+        })
+        .collect()
+}
