@@ -38,6 +38,9 @@ CREATE INDEX commendations_awarding ON commendations (awarding_path, year);
 CREATE INDEX commendations_holder ON commendations (holder_org_id);
 CREATE INDEX commendations_member ON commendations (member_id);
 CREATE INDEX commendations_org ON commendations (org_id);
+CREATE INDEX commendations_nominator ON commendations (nominator_org_id);
+CREATE INDEX commendations_awarding_org ON commendations (awarding_org_id, year);
+CREATE INDEX commendations_created_by ON commendations (created_by);
 
 -- Each step: nominated, forwarded, approved or declined, by whom and at which node.
 CREATE TABLE commendation_steps (
@@ -51,3 +54,5 @@ CREATE TABLE commendation_steps (
     at INTEGER NOT NULL
 );
 CREATE INDEX commendation_steps_of ON commendation_steps (commendation_id, id);
+CREATE INDEX commendation_steps_org ON commendation_steps (org_id);
+CREATE INDEX commendation_steps_user ON commendation_steps (user_id);
