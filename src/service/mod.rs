@@ -11,6 +11,7 @@ pub mod cases;
 pub mod changes;
 pub mod cities;
 pub mod cockpit;
+pub mod commendations;
 pub mod demo;
 pub mod demo_motion;
 pub mod directory;
@@ -196,6 +197,11 @@ impl Services {
     /// 研判: a node's analysis of its subtree ([`analysis`]).
     pub fn analysis(&self) -> analysis::AnalysisService<'_> {
         analysis::AnalysisService::of(self)
+    }
+
+    /// 宣传: commendations nominated and approved up the chain ([`commendations`]).
+    pub fn commendations(&self) -> commendations::CommendationsService<'_> {
+        commendations::CommendationsService::of(self)
     }
 
     /// The reviewer's overview of a subtree ([`cockpit`]).

@@ -232,8 +232,8 @@ pub enum Refusal {
     #[error("该记录已分配给{0}核验")]
     AssignedToAnother(String),
     /// Deciding a commendation that no longer waits for this node.
-    #[error("该表彰推荐当前为“{0}”，不在本组织审批")]
-    CommendationNotHere(&'static str),
+    #[error("该表彰推荐{0}，本组织不能审批")]
+    CommendationNotHere(String),
     /// Approving at a level below the awarding one (it must be forwarded).
     #[error("该表彰由{0}批准，本级只能审核同意后转报上级，或不予同意")]
     NotTheAwardingLevel(String),

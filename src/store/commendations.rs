@@ -426,3 +426,13 @@ pub async fn org_concerns(conn: &mut AnyConnection, org: OrgId) -> StoreResult<V
     }
     Ok(out)
 }
+
+/// Whether an organisation has been dissolved (撤销).
+pub async fn dissolved(conn: &mut AnyConnection, org: OrgId) -> StoreResult<bool> {
+    let on: Option<Option<String>> =
+        sqlx::query_scalar("SELECT dissolved_on FROM orgs WHERE id = $1")
+            .bind(org.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(on.flatten().is_some())
+}

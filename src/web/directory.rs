@@ -37,6 +37,17 @@ pub struct OrgPage {
     can_manage_users: bool,
     can_add_members: bool,
     can_edit: bool,
+    /// 宣传: the organisation's commendations.
+    commendations: Vec<crate::store::commendations::Commendation>,
+    /// The caller's own node, from which they may nominate this organisation.
+    nominate_from: Option<i64>,
+}
+
+/// The caller's node, when they may nominate a subject at `path` from it (a clerk, reviewer or
+/// administrator whose subtree holds it).
+fn nominate_from(user: &CurrentUser, path: &crate::domain::TreePath) -> Option<i64> {
+    (authorize(&user.actor, Action::ManageMembers, Some(path)) == Decision::Allow)
+        .then_some(user.actor.org_id.0)
 }
 
 pub async fn org(
@@ -49,7 +60,14 @@ pub async fn org(
         .directory()
         .org(Caller::User(&user.actor), id)
         .await?;
+    let commendations = state
+        .services
+        .commendations()
+        .of_subject(Caller::User(&user.actor), None, Some(id))
+        .await?;
     Ok(OrgPage {
+        commendations,
+        nominate_from: nominate_from(&user, &view.org.path),
         can_manage_users: authorize(&user.actor, Action::ManageUsers, Some(&view.org.path))
             == Decision::Allow,
         can_add_members: authorize(&user.actor, Action::ManageMembers, Some(&view.org.path))
@@ -444,6 +462,10 @@ pub struct MemberPage {
     can_read_audit: bool,
     /// 停止登记: when, why and where to, in words (none: on the roster).
     stopped: Option<String>,
+    /// 宣传: the member's commendations.
+    commendations: Vec<crate::store::commendations::Commendation>,
+    /// The caller's own node, from which they may nominate this member.
+    nominate_from: Option<i64>,
 }
 
 pub async fn member(
@@ -523,7 +545,24 @@ async fn member_page(
                 )
             })
     };
+    let (commendations, nominate_from) = if user.actor.role == Role::Member {
+        (Vec::new(), None)
+    } else {
+        (
+            state
+                .services
+                .commendations()
+                .of_subject(Caller::User(&user.actor), Some(id), None)
+                .await?,
+            m.stopped_on
+                .is_none()
+                .then(|| nominate_from(user, &m.org_path))
+                .flatten(),
+        )
+    };
     Ok(MemberPage {
+        commendations,
+        nominate_from,
         case,
         categories: crate::domain::CaseCategory::ALL
             .iter()

@@ -17,6 +17,7 @@ mod chart;
 mod cities;
 mod client;
 mod cockpit;
+mod commendations;
 mod directory;
 mod divisions;
 mod error;
@@ -205,6 +206,18 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/analysis/report", get(analysis::report))
         .route("/orgs/{id}/analysis.xlsx", get(analysis::export))
         .route("/orgs/{id}/analysis/members", get(analysis::members))
+        .route(
+            "/orgs/{id}/commendations",
+            get(commendations::list).post(commendations::nominate),
+        )
+        .route("/orgs/{id}/commendations/new", get(commendations::new))
+        .route("/orgs/{id}/commendations/roll", get(commendations::roll))
+        .route(
+            "/orgs/{id}/commendations/roll.xlsx",
+            get(commendations::roll_xlsx),
+        )
+        .route("/commendations/{id}", get(commendations::show))
+        .route("/commendations/{id}/decide", post(commendations::decide))
         .route("/orgs/{id}/cockpit", get(cockpit::show))
         .route("/orgs/{id}/cockpit.xlsx", get(cockpit::export))
         .route("/orgs/{id}/remind/members", post(remind::members))

@@ -12,6 +12,7 @@ mod campaign;
 mod cases;
 mod changes;
 mod cli;
+mod commendations;
 mod confidentiality;
 mod deploy;
 mod export;
