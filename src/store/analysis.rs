@@ -473,7 +473,9 @@ impl ChildFigures {
 }
 
 /// The figures of each child of `parent` (not dissolved), summed from the per-organisation
-/// tallies over the child's subtree: one range join, not a scan of members.
+/// tallies over the child's subtree: one range join driven by the children, not a scan of
+/// members. (Joining the campaign's tallies with an inner join let PostgreSQL start from them
+/// and compare every organisation's path with every child's: 180 ms for a city.)
 pub async fn children(
     conn: &mut AnyConnection,
     campaign_id: i64,
@@ -481,7 +483,7 @@ pub async fn children(
 ) -> StoreResult<Vec<ChildFigures>> {
     // The subtree of child c is the paths in [c.path, c.path with its last '/' made '0').
     let within = "o.path >= c.path AND o.path < substr(c.path, 1, length(c.path) - 1) || '0'";
-    let sum = |c: &str| format!("CAST(COALESCE(SUM(t.{c}), 0) AS BIGINT) AS {c}");
+    let sum = |t: &str, c: &str| format!("CAST(COALESCE(SUM({t}.{c}), 0) AS BIGINT) AS {c}");
     let org_cols = [
         "lawyers",
         "staff",
@@ -491,62 +493,45 @@ pub async fn children(
         "firms_own",
         "firms_joint",
         "firms_with_members",
-    ];
+    ]
+    .map(|c| sum("t", c));
+    let campaign_cols = ["drafts", "submitted", "returned", "approved"].map(|c| sum("k", c));
     let sql = format!(
-        "SELECT c.id, c.name, c.level, {} FROM orgs c JOIN orgs o ON {within} \
+        "SELECT c.id, c.name, c.level, {}, {} FROM orgs c JOIN orgs o ON {within} \
          LEFT JOIN org_tallies t ON t.org_id = o.id \
+         LEFT JOIN campaign_tallies k ON k.org_id = o.id AND k.campaign_id = $2 \
          WHERE c.parent_id = $1 AND c.dissolved_on IS NULL \
          GROUP BY c.id, c.name, c.level, c.region_code \
          ORDER BY COALESCE(c.region_code, '999999'), c.name, c.id",
-        org_cols.map(sum).join(", ")
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(parent.0)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(ChildFigures {
-            org_id: OrgId(r.try_get("id")?),
-            name: r.try_get("name")?,
-            level: r.try_get("level")?,
-            lawyers: r.try_get("lawyers")?,
-            staff: r.try_get("staff")?,
-            full_members: r.try_get("full_members")?,
-            probationary: r.try_get("probationary")?,
-            firms: r.try_get("firms")?,
-            firms_own: r.try_get("firms_own")?,
-            firms_joint: r.try_get("firms_joint")?,
-            firms_with_members: r.try_get("firms_with_members")?,
-            drafts: 0,
-            submitted: 0,
-            returned: 0,
-            approved: 0,
-        });
-    }
-    let campaign_cols = ["drafts", "submitted", "returned", "approved"];
-    let sql = format!(
-        "SELECT c.id, {} FROM orgs c JOIN orgs o ON {within} \
-         JOIN campaign_tallies t ON t.org_id = o.id AND t.campaign_id = $2 \
-         WHERE c.parent_id = $1 AND c.dissolved_on IS NULL GROUP BY c.id",
-        campaign_cols.map(sum).join(", ")
+        org_cols.join(", "),
+        campaign_cols.join(", ")
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(parent.0)
         .bind(campaign_id)
         .fetch_all(&mut *conn)
         .await?;
-    for r in &rows {
-        let id = OrgId(r.try_get("id")?);
-        let Some(c) = out.iter_mut().find(|c| c.org_id == id) else {
-            continue;
-        };
-        c.drafts = r.try_get("drafts")?;
-        c.submitted = r.try_get("submitted")?;
-        c.returned = r.try_get("returned")?;
-        c.approved = r.try_get("approved")?;
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| {
+            Ok(ChildFigures {
+                org_id: OrgId(r.try_get("id")?),
+                name: r.try_get("name")?,
+                level: r.try_get("level")?,
+                lawyers: r.try_get("lawyers")?,
+                staff: r.try_get("staff")?,
+                full_members: r.try_get("full_members")?,
+                probationary: r.try_get("probationary")?,
+                firms: r.try_get("firms")?,
+                firms_own: r.try_get("firms_own")?,
+                firms_joint: r.try_get("firms_joint")?,
+                firms_with_members: r.try_get("firms_with_members")?,
+                drafts: r.try_get("drafts")?,
+                submitted: r.try_get("submitted")?,
+                returned: r.try_get("returned")?,
+                approved: r.try_get("approved")?,
+            })
+        })
+        .collect()
 }
 
 /// This campaign's forms of the subtree by state, from the tallies.
