@@ -5,7 +5,7 @@
 use super::{Caller, ServiceError, ServiceResult};
 use crate::domain::OrgId;
 use crate::store::analysis::{
-    self, ChildFigures, Composition, Cuts, Facet, FirmShouldOrganise, Progress, Selection,
+    self, ChildFigures, Composition, Cuts, Facet, FirmShouldOrganise, Selection,
 };
 use crate::store::members::Member;
 use crate::store::orgs::{Org, Page};
@@ -21,7 +21,8 @@ pub struct Analysis {
     pub composition: Composition,
     /// The level statistics block (coverage, 组织关系, 分类处理), as 附件6 counts it.
     pub stats: Stats,
-    pub progress: Progress,
+    /// This campaign's forms by state (from the tallies).
+    pub progress: crate::store::registrations::ChildProgress,
     pub children: Vec<ChildFigures>,
     pub should_organise: Vec<FirmShouldOrganise>,
 }
@@ -96,10 +97,10 @@ impl Analysis {
 
     /// This campaign's forms by state (code: the member list's form filter).
     pub fn progress_lines(&self) -> Vec<Line> {
-        let p = self.progress;
+        let p = &self.progress;
         vec![
             Line::new("none", "未填报", self.not_started()),
-            Line::new("draft", "草稿", p.drafts),
+            Line::new("draft", "草稿", p.draft),
             Line::new("submitted", "待审核", p.submitted),
             Line::new("returned", "已退回", p.returned),
             Line::new("approved", "已通过", p.approved),
@@ -129,8 +130,8 @@ impl Analysis {
 
     /// Members without a form in this campaign yet.
     pub fn not_started(&self) -> i64 {
-        let p = self.progress;
-        (self.stats.members() - p.drafts - p.submitted - p.returned - p.approved).max(0)
+        let p = &self.progress;
+        (self.stats.members() - p.draft - p.submitted - p.returned - p.approved).max(0)
     }
 
     /// Firms with members but no organisation covering them (neither their own nor a
@@ -219,7 +220,9 @@ impl AnalysisService<'_> {
         let (campaign, cuts) = Self::cuts(&mut conn).await?;
         let composition = analysis::composition(&mut conn, &org.path, campaign.id, &cuts).await?;
         let stats = summary::stats(&mut conn, campaign.id, &org.path).await?;
-        let progress = analysis::progress(&mut conn, campaign.id, &org.path).await?;
+        let progress =
+            crate::store::registrations::progress_of_subtree(&mut conn, campaign.id, &org.path)
+                .await?;
         let children = analysis::children(&mut conn, campaign.id, org.id).await?;
         let should_organise = analysis::firms_should_organise(&mut conn, &org.path).await?;
         Ok(Analysis {

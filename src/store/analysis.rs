@@ -484,17 +484,7 @@ pub async fn children(
     // The subtree of child c is the paths in [c.path, c.path with its last '/' made '0').
     let within = "o.path >= c.path AND o.path < substr(c.path, 1, length(c.path) - 1) || '0'";
     let sum = |t: &str, c: &str| format!("CAST(COALESCE(SUM({t}.{c}), 0) AS BIGINT) AS {c}");
-    let org_cols = [
-        "lawyers",
-        "staff",
-        "full_members",
-        "probationary",
-        "firms",
-        "firms_own",
-        "firms_joint",
-        "firms_with_members",
-    ]
-    .map(|c| sum("t", c));
+    let org_cols = super::summary::ORG_TALLY_COLUMNS.map(|c| sum("t", c));
     let campaign_cols = ["drafts", "submitted", "returned", "approved"].map(|c| sum("k", c));
     let sql = format!(
         "SELECT c.id, c.name, c.level, {}, {} FROM orgs c JOIN orgs o ON {within} \
@@ -532,41 +522,6 @@ pub async fn children(
             })
         })
         .collect()
-}
-
-/// This campaign's forms of the subtree by state, from the tallies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub drafts: i64,
-    pub submitted: i64,
-    pub returned: i64,
-    pub approved: i64,
-}
-
-pub async fn progress(
-    conn: &mut AnyConnection,
-    campaign_id: i64,
-    path: &TreePath,
-) -> StoreResult<Progress> {
-    let r = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(t.drafts), 0) AS BIGINT) AS d, \
-         CAST(COALESCE(SUM(t.submitted), 0) AS BIGINT) AS s, \
-         CAST(COALESCE(SUM(t.returned), 0) AS BIGINT) AS r, \
-         CAST(COALESCE(SUM(t.approved), 0) AS BIGINT) AS a \
-         FROM orgs o JOIN campaign_tallies t ON t.org_id = o.id AND t.campaign_id = $1 \
-         WHERE o.path >= $2 AND o.path < $3",
-    )
-    .bind(campaign_id)
-    .bind(path.as_str().to_owned())
-    .bind(path.upper_bound())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Progress {
-        drafts: r.try_get("d")?,
-        submitted: r.try_get("s")?,
-        returned: r.try_get("r")?,
-        approved: r.try_get("a")?,
-    })
 }
 
 /// A firm with three or more 正式党员 but no organisation of its own (none, or only a share

@@ -50,6 +50,18 @@ fn range(path: &TreePath) -> (String, String) {
     (path.as_str().to_owned(), path.upper_bound())
 }
 
+/// The columns of `org_tallies` (migration 0007).
+pub(crate) const ORG_TALLY_COLUMNS: [&str; 8] = [
+    "lawyers",
+    "staff",
+    "full_members",
+    "probationary",
+    "firms",
+    "firms_own",
+    "firms_joint",
+    "firms_with_members",
+];
+
 /// Compute the statistics block of the subtree at `path`: sums of the per-organisation tallies
 /// (kept exact by triggers, see migration 0007) over the organisations of the subtree.
 pub async fn stats(
@@ -60,16 +72,7 @@ pub async fn stats(
     let (lo, hi) = range(path);
     let mut s = Stats::default();
     let sum = |c: &str| format!("CAST(COALESCE(SUM(t.{c}), 0) AS BIGINT) AS {c}");
-    let org_cols = [
-        "lawyers",
-        "staff",
-        "full_members",
-        "probationary",
-        "firms",
-        "firms_own",
-        "firms_joint",
-        "firms_with_members",
-    ];
+    let org_cols = ORG_TALLY_COLUMNS;
     let sql = format!(
         "SELECT {} FROM orgs o JOIN org_tallies t ON t.org_id = o.id \
          WHERE o.path >= $1 AND o.path < $2",
