@@ -25,6 +25,9 @@ pub struct Analysis {
     pub progress: crate::store::registrations::ChildProgress,
     pub children: Vec<ChildFigures>,
     pub should_organise: Vec<FirmShouldOrganise>,
+    /// 分类处理 cases of the subtree per category: open, overdue (past their due date today),
+    /// closed.
+    pub cases: crate::store::cases::CaseCounts,
 }
 
 /// One line of a section: what the figure is (`code`, as the drill-down links name it), its
@@ -128,6 +131,24 @@ impl Analysis {
         v
     }
 
+    /// The 分类处理 cases by category: (label, open, overdue, closed).
+    pub fn case_lines(&self) -> Vec<(String, i64, i64, i64)> {
+        (0..5)
+            .map(|i| {
+                let code = (i + 1).to_string();
+                (
+                    format!(
+                        "第{code}类：{}",
+                        super::summary::labelled(crate::forms::Catalogue::get(), "case", &code)
+                    ),
+                    self.cases.open[i],
+                    self.cases.overdue[i],
+                    self.cases.closed[i],
+                )
+            })
+            .collect()
+    }
+
     /// Members without a form in this campaign yet.
     pub fn not_started(&self) -> i64 {
         let p = &self.progress;
@@ -225,7 +246,15 @@ impl AnalysisService<'_> {
                 .await?;
         let children = analysis::children(&mut conn, campaign.id, org.id).await?;
         let should_organise = analysis::firms_should_organise(&mut conn, &org.path).await?;
+        let cases = crate::store::cases::counts(
+            &mut conn,
+            campaign.id,
+            &crate::authz::Scope::Subtree(org.path.clone()),
+            &super::beijing_today().to_string(),
+        )
+        .await?;
         Ok(Analysis {
+            cases,
             org,
             campaign_name: campaign.name,
             cutoff: campaign.cutoff_date,
@@ -393,11 +422,29 @@ fn workbook(
             &["登记表", "人数", "占比"],
             &lines_rows(&a.progress_lines(), total),
         )? + 1;
-        write_table(
+        let next = write_table(
             ws,
             next,
             &["组织关系与分类处理", "人数", "占党员"],
             &lines_rows(&a.relation_lines(), total),
+        )? + 1;
+        let cases: Vec<Vec<Cell>> = a
+            .case_lines()
+            .into_iter()
+            .map(|(label, open, overdue, closed)| {
+                vec![
+                    Cell::from(label),
+                    open.into(),
+                    overdue.into(),
+                    closed.into(),
+                ]
+            })
+            .collect();
+        write_table(
+            ws,
+            next,
+            &["分类处理案件", "办理中", "其中逾期", "已办结"],
+            &cases,
         )?;
     }
     {

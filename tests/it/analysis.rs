@@ -537,6 +537,27 @@ async fn the_figures_export_one_sheet_per_section_with_the_page_s_numbers() {
         .get_bytes(&format!("/orgs/{}/analysis.xlsx", p.province))
         .await;
     assert_ne!(status, StatusCode::OK);
+
+    // A 分类处理 case opened in the province: counted by its category, open.
+    let before = table_counts_of(&html, "cases-table");
+    app.services
+        .cases()
+        .open(
+            dengji::service::Caller::Operator,
+            p.member,
+            "4",
+            "离开执业所六个月以上，组织关系未转出",
+        )
+        .await
+        .unwrap();
+    let html = c.get(&format!("/orgs/{}/analysis", p.province)).await.body;
+    let after = table_counts_of(&html, "cases-table");
+    let label = after
+        .keys()
+        .find(|k| k.starts_with("第4类"))
+        .unwrap()
+        .clone();
+    assert_eq!(after[&label], before[&label] + 1);
 }
 
 #[tokio::test]
