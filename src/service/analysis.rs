@@ -162,11 +162,6 @@ impl Analysis {
     }
 }
 
-/// The band limits as of a cut-off date (`YYYY-MM-DD`); `None` when it is not a date.
-pub fn cuts_at(cutoff: &str) -> Option<Cuts> {
-    Cuts::at(cutoff)
-}
-
 /// A drill-down request as the page links it: `facet` and `value` (see [`Facet::buckets`];
 /// `nationality` takes a 民族 code, `age_sex` an age band and a sex code joined by `:`).
 pub fn selection(facet: &str, value: &str) -> Option<Selection> {
@@ -228,7 +223,7 @@ impl AnalysisService<'_> {
         conn: &mut sqlx::AnyConnection,
     ) -> ServiceResult<(crate::store::campaigns::Campaign, Cuts)> {
         let campaign = super::current_campaign_of(conn).await?;
-        let cuts = cuts_at(&campaign.cutoff_date).ok_or_else(|| {
+        let cuts = Cuts::at(&campaign.cutoff_date).ok_or_else(|| {
             ServiceError::Failed(format!("统计截止日不是日期：{}", campaign.cutoff_date))
         })?;
         Ok((campaign, cuts))
@@ -317,8 +312,9 @@ impl AnalysisService<'_> {
     }
 }
 
-/// `12.5%` of `total`; `—` without a total.
-fn share(n: i64, total: i64) -> String {
+/// `12.5%` of `total`, rounded to a tenth; `—` when there is no total (never NaN). The page's
+/// charts and tables and the workbook all write shares with it.
+pub fn share(n: i64, total: i64) -> String {
     if total <= 0 {
         return "—".into();
     }
@@ -503,7 +499,7 @@ mod tests {
 
     #[test]
     fn cuts_are_whole_years_before_the_cut_off() {
-        let c = cuts_at("2018-06-30").unwrap();
+        let c = Cuts::at("2018-06-30").unwrap();
         assert_eq!(c.age[0], "1987-06-30");
         assert_eq!(c.age[3], "1957-06-30");
         assert_eq!(c.party[0], "2013-06-30");
@@ -512,8 +508,8 @@ mod tests {
             ["2013".to_owned(), "2008".into(), "1998".into()]
         );
         // 29 February less 31 years is 28 February.
-        assert_eq!(cuts_at("2020-02-29").unwrap().age[0], "1989-02-28");
-        assert!(cuts_at("2018-13-01").is_none());
+        assert_eq!(Cuts::at("2020-02-29").unwrap().age[0], "1989-02-28");
+        assert!(Cuts::at("2018-13-01").is_none());
     }
 
     #[test]

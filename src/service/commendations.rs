@@ -477,10 +477,11 @@ impl CommendationsService<'_> {
     ) -> ServiceResult<(Org, Vec<Commendation>, Vec<Commendation>)> {
         let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, node).await?;
-        let all = store::list(&mut conn, &org.path, filter).await?;
+        let subtree = crate::authz::Scope::Subtree(org.path.clone());
+        let all = store::list(&mut conn, &subtree, filter).await?;
         let waiting = store::list(
             &mut conn,
-            &org.path,
+            &subtree,
             &Filter {
                 held_by: Some(org.id),
                 ..Filter::default()
@@ -520,6 +521,7 @@ impl CommendationsService<'_> {
     ) -> ServiceResult<(Org, Option<i64>, Vec<Commendation>)> {
         let mut conn = self.db.acquire_read().await?;
         let org = super::readable_org(&mut conn, caller, node).await?;
+        let subtree = crate::authz::Scope::Subtree(org.path.clone());
         let filter = Filter {
             state: Some(State::Approved),
             awarded_by: Some(org.id),
@@ -527,7 +529,7 @@ impl CommendationsService<'_> {
         };
         let year = match year {
             Some(y) => Some(y),
-            None => store::list(&mut conn, &org.path, &filter)
+            None => store::list(&mut conn, &subtree, &filter)
                 .await?
                 .first()
                 .map(|c| c.year),
@@ -536,7 +538,7 @@ impl CommendationsService<'_> {
             Some(y) => {
                 store::list(
                     &mut conn,
-                    &org.path,
+                    &subtree,
                     &Filter {
                         year: Some(y),
                         ..filter

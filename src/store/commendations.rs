@@ -6,6 +6,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use super::orgs::push_path_scope;
 use super::sql::Sql;
 use super::{StoreResult, now};
+use crate::authz::Scope;
 use crate::domain::{MemberId, OrgId, TreePath, UserId};
 
 /// What is commended.
@@ -166,9 +167,10 @@ pub struct NewCommendation<'a> {
 }
 
 pub async fn insert(conn: &mut AnyConnection, c: &NewCommendation<'_>) -> StoreResult<i64> {
-    let state = match (c.holder_org_id, c.awarded_on) {
-        (Some(_), _) => State::Pending,
-        (None, _) => State::Approved,
+    let state = if c.holder_org_id.is_some() {
+        State::Pending
+    } else {
+        State::Approved
     };
     let id: i64 = sqlx::query(
         "INSERT INTO commendations (kind, member_id, org_id, subject_name, subject_path, post, \
@@ -312,16 +314,22 @@ pub struct Filter {
     pub held_by: Option<OrgId>,
 }
 
-/// Commendations whose subject lies in the subtree at `path` (or that a node awards or holds),
+/// Commendations whose subject lies in the scope (narrowed to those a node awards or holds),
 /// newest year first, by kind and name. Bounded: a level registers tens or hundreds a year.
 pub async fn list(
     conn: &mut AnyConnection,
-    path: &TreePath,
+    scope: &Scope,
     f: &Filter,
 ) -> StoreResult<Vec<Commendation>> {
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE 1 = 1");
-    push_path_scope(&mut sql, "c.subject_path", path);
+    match scope {
+        Scope::Subtree(path) => push_path_scope(&mut sql, "c.subject_path", path),
+        // A member's own record is no list of commendations.
+        Scope::OwnRecord(_) => {
+            sql.push(" AND 1 = 0");
+        }
+    }
     if let Some(y) = f.year {
         sql.push(" AND c.year = ").int(y);
     }

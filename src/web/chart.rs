@@ -45,14 +45,7 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-/// `12.5%` of `total`; `—` when there is no total (never NaN).
-pub fn share(n: i64, total: i64) -> String {
-    if total <= 0 {
-        return "—".into();
-    }
-    let pm = (n * 1000 + total / 2) / total;
-    format!("{}.{}%", pm / 10, pm % 10)
-}
+pub use crate::service::analysis::share;
 
 fn open(id: &str, title: &str, height: i64) -> String {
     format!(
