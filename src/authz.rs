@@ -78,6 +78,9 @@ pub enum Action {
     /// clerks, reviewers and administrators of a city-level node or above, within their
     /// subtree — the level that keeps the firm registry.
     EditDirectory,
+    /// Load a snapshot of the 全国律师综合管理系统's roster: clerks, reviewers and
+    /// administrators of the national node.
+    LoadLicensing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +111,10 @@ pub fn authorize(actor: &Actor, action: Action, target: Option<&TreePath>) -> De
         }
         Action::DrawSample | Action::HoldToAccount => {
             matches!(actor.role, Role::Reviewer | Role::Admin)
+        }
+        Action::LoadLicensing => {
+            matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin)
+                && actor.org_path.depth() == 0
         }
         Action::EditDirectory => {
             matches!(actor.role, Role::Clerk | Role::Reviewer | Role::Admin)

@@ -14,6 +14,7 @@ mod check;
 mod cities;
 mod demo;
 mod doctor;
+mod exchange;
 mod export;
 mod import;
 mod migrate;
@@ -96,6 +97,9 @@ enum Command {
     /// 审计日志：校验防篡改哈希链、写检查点、按导出编号追查
     #[command(subcommand)]
     Audit(audit::Command),
+    /// 与全国律师综合管理系统交换：载入律师和律师事务所名册、按节点核对并导出
+    #[command(subcommand)]
+    Exchange(exchange::Command),
 }
 
 /// A refusal (`CliError::Refused`) worded as by `format!`.
@@ -238,6 +242,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Import(args) => import::run(overrides, args).await,
         Command::Sample(cmd) => sample::run(overrides, cmd).await,
         Command::Audit(cmd) => audit::run(overrides, cmd).await,
+        Command::Exchange(cmd) => exchange::run(overrides, cmd).await,
     }
 }
 

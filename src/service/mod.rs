@@ -15,6 +15,7 @@ pub mod commendations;
 pub mod demo;
 pub mod demo_motion;
 pub mod directory;
+pub mod exchange;
 pub mod export;
 pub mod four_eyes;
 pub mod import;
@@ -202,6 +203,11 @@ impl Services {
     /// 宣传: commendations nominated and approved up the chain ([`commendations`]).
     pub fn commendations(&self) -> commendations::CommendationsService<'_> {
         commendations::CommendationsService::of(self)
+    }
+
+    /// The exchange with the 全国律师综合管理系统 ([`exchange`]).
+    pub fn exchange(&self) -> exchange::ExchangeService<'_> {
+        exchange::ExchangeService::of(self)
     }
 
     /// The reviewer's overview of a subtree ([`cockpit`]).

@@ -16,6 +16,9 @@ pub enum Refusal {
     /// No campaign exists yet.
     #[error("尚未建立登记核查工作，暂不能填报或核查")]
     NoCampaign,
+    /// No snapshot of the licensing roster has been loaded.
+    #[error("尚未载入全国律师综合管理系统的名册，暂不能核对；请全国律师行业党委先载入名册")]
+    NoLicensingSnapshot,
     /// The campaign (named) is closed: nothing changes any more.
     #[error("“{0}”已经结束，不能再填报、审核或报送；如需更正请联系全国律师行业党委")]
     CampaignClosed(String),

@@ -18,6 +18,7 @@ pub mod divisions;
 pub mod factors;
 pub mod firms;
 pub mod imports;
+pub mod licensing;
 pub mod members;
 pub mod notifications;
 pub mod org_registrations;

@@ -93,6 +93,22 @@ impl Sql {
         &self.text
     }
 
+    /// Bind `arg` as the next numbered parameter without writing its placeholder, for text
+    /// that names it (`$1`) itself, perhaps more than once.
+    pub fn preset(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self
+    }
+
+    /// This statement inside literal text, e.g. as a subquery, with its parameters.
+    pub fn wrap(&self, before: &str, after: &str) -> Self {
+        Self {
+            text: format!("{before}{}{after}", self.text),
+            args: self.args.clone(),
+            anonymous: self.anonymous,
+        }
+    }
+
     pub fn query(&self) -> Query<'_, Any, AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
         for a in &self.args {

@@ -21,6 +21,7 @@ mod commendations;
 mod directory;
 mod divisions;
 mod error;
+mod exchange;
 mod export;
 mod formview;
 mod help;
@@ -218,6 +219,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/commendations/{id}", get(commendations::show))
         .route("/commendations/{id}/decide", post(commendations::decide))
+        .route("/orgs/{id}/reconcile", get(exchange::show_node))
+        .route("/orgs/{id}/reconcile.xlsx", get(exchange::export))
+        .route("/orgs/{id}/reconcile/explain", post(exchange::explain))
+        .route(
+            "/exchange",
+            get(exchange::show)
+                .post(exchange::load)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BODY_BYTES)),
+        )
         .route("/orgs/{id}/cockpit", get(cockpit::show))
         .route("/orgs/{id}/cockpit.xlsx", get(cockpit::export))
         .route("/orgs/{id}/remind/members", post(remind::members))

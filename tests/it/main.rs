@@ -15,6 +15,7 @@ mod cli;
 mod commendations;
 mod confidentiality;
 mod deploy;
+mod exchange;
 mod export;
 mod four_eyes;
 mod fuzz_corpus;

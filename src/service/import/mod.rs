@@ -4,7 +4,7 @@
 //! nothing depends on it. One report type, one alias table and one batch path for every kind;
 //! each kind of sheet has its own file.
 
-mod cells;
+pub(crate) mod cells;
 mod members;
 mod registry;
 

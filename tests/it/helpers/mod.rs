@@ -533,6 +533,17 @@ impl Client {
         file_name: &str,
         bytes: &[u8],
     ) -> TestResponse {
+        self.post_files(path, fields, &[("file", file_name, bytes)])
+            .await
+    }
+
+    /// A multipart form with several files: (field, file name, content).
+    pub async fn post_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> TestResponse {
         let boundary = "----dengji-test-boundary-7MA4YWxkTrZu0gW";
         let mut body: Vec<u8> = Vec::new();
         let csrf = self.csrf.clone().unwrap_or_default();
@@ -546,15 +557,18 @@ impl Client {
                 .as_bytes(),
             );
         }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        for (field, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         self.send(
             self.request("POST", path)
                 .header(
@@ -567,7 +581,6 @@ impl Client {
         .await
     }
 
-    /// POST a form exactly as given (no token added).
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> TestResponse {
         let body = serde_urlencoded::to_string(form).expect("form");
         self.send(
