@@ -61,16 +61,20 @@ pub struct Args {
     /// 压力测试账号清单（JSON，供 scripts/load/locustfile.py 读取）
     #[arg(long, default_value = "load-accounts.json")]
     load_accounts_file: std::path::PathBuf,
+    /// 执业信息核对基准：生成这么多行律师名册（本库已登记的律师加虚构律师）和律所名册，流式载入，
+    /// 再测全国和演示地市的核对计数与页面（会留下这份名册）；只做这一项
+    #[arg(long, default_value_t = 0)]
+    licensing_rows: usize,
 }
 
-struct Stats {
-    min: Duration,
-    median: Duration,
-    p95: Duration,
-    max: Duration,
+pub(super) struct Stats {
+    pub(super) min: Duration,
+    pub(super) median: Duration,
+    pub(super) p95: Duration,
+    pub(super) max: Duration,
 }
 
-fn stats(mut v: Vec<Duration>) -> Stats {
+pub(super) fn stats(mut v: Vec<Duration>) -> Stats {
     v.sort();
     let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
     Stats {
@@ -81,7 +85,7 @@ fn stats(mut v: Vec<Duration>) -> Stats {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
@@ -95,6 +99,24 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
     });
     if args.import_rows > 0 {
         super::bench_import::run(&services, args.import_rows, args.import_file.as_deref()).await?;
+        services.db.close().await;
+        return Ok(());
+    }
+    if args.licensing_rows > 0 {
+        let s = services
+            .auth()
+            .login("shi", DEMO_PASSWORD, None)
+            .await
+            .map_err(|e| format!("演示账号 shi 无法登录：{e}"))?;
+        let cookie = format!("{SESSION_COOKIE}={}", s.token);
+        super::bench_exchange::run(
+            &services,
+            &app,
+            &cookie,
+            args.licensing_rows,
+            args.iterations,
+        )
+        .await?;
         services.db.close().await;
         return Ok(());
     }

@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod bench_audit;
 mod bench_changes;
+mod bench_exchange;
 mod bench_import;
 mod bench_load;
 mod bench_roster;
@@ -155,6 +156,12 @@ impl From<std::io::Error> for CliError {
 impl From<crate::store::StoreError> for CliError {
     fn from(e: crate::store::StoreError) -> Self {
         describe(e.into())
+    }
+}
+
+impl From<sqlx::Error> for CliError {
+    fn from(e: sqlx::Error) -> Self {
+        crate::store::StoreError::from(e).into()
     }
 }
 

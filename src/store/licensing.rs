@@ -160,51 +160,69 @@ pub async fn unfinished(conn: &mut AnyConnection) -> StoreResult<Vec<i64>> {
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
-pub async fn insert_lawyers(
+/// Insert rows given as JSON arrays into a snapshot's table in one statement; `kinds` as for
+/// [`json_columns`].
+async fn insert_json(
     conn: &mut AnyConnection,
     snapshot: i64,
-    rows: &[LawyerRow],
+    table_and_columns: &str,
+    kinds: &str,
+    rows: Vec<serde_json::Value>,
 ) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let backend = backend_of(conn);
     let sql = format!(
-        "INSERT INTO licence_lawyers (snapshot_id, row_no, licence_no, citizen_id_index, \
-         citizen_id_enc, citizen_id_masked, name, firm_code, firm_name, practice_type, status, \
-         status_on, firm_since, first_licensed_on, political, scope_path) SELECT $2, {} FROM {}",
-        json_columns(backend, &"ittbttttttttttt".chars().collect::<Vec<_>>()),
+        "INSERT INTO {table_and_columns} SELECT $2, {} FROM {}",
+        json_columns(backend, &kinds.chars().collect::<Vec<_>>()),
         json_rows_source(backend)
     );
-    let json = serde_json::Value::Array(
-        rows.iter()
-            .map(|l| {
-                serde_json::json!([
-                    l.row_no,
-                    l.licence_no,
-                    l.citizen_id_index,
-                    hex::encode(&l.citizen_id_enc),
-                    l.citizen_id_masked,
-                    l.name,
-                    l.firm_code,
-                    l.firm_name,
-                    l.practice_type,
-                    l.status,
-                    l.status_on,
-                    l.firm_since,
-                    l.first_licensed_on,
-                    l.political,
-                    l.scope_path
-                ])
-            })
-            .collect(),
-    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(json.to_string())
+        .bind(serde_json::Value::Array(rows).to_string())
         .bind(snapshot)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+pub async fn insert_lawyers(
+    conn: &mut AnyConnection,
+    snapshot: i64,
+    rows: &[LawyerRow],
+) -> StoreResult<()> {
+    let json = rows
+        .iter()
+        .map(|l| {
+            serde_json::json!([
+                l.row_no,
+                l.licence_no,
+                l.citizen_id_index,
+                hex::encode(&l.citizen_id_enc),
+                l.citizen_id_masked,
+                l.name,
+                l.firm_code,
+                l.firm_name,
+                l.practice_type,
+                l.status,
+                l.status_on,
+                l.firm_since,
+                l.first_licensed_on,
+                l.political,
+                l.scope_path
+            ])
+        })
+        .collect();
+    insert_json(
+        conn,
+        snapshot,
+        "licence_lawyers (snapshot_id, row_no, licence_no, citizen_id_index, citizen_id_enc, \
+         citizen_id_masked, name, firm_code, firm_name, practice_type, status, status_on, \
+         firm_since, first_licensed_on, political, scope_path)",
+        "ittbttttttttttt",
+        json,
+    )
+    .await
 }
 
 pub async fn insert_firms(
@@ -212,36 +230,27 @@ pub async fn insert_firms(
     snapshot: i64,
     rows: &[FirmRow],
 ) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let backend = backend_of(conn);
-    let sql = format!(
-        "INSERT INTO licence_firms (snapshot_id, row_no, credit_code, name, region_code, status, \
-         scope_path) SELECT $2, {} FROM {}",
-        json_columns(backend, &"ittttt".chars().collect::<Vec<_>>()),
-        json_rows_source(backend)
-    );
-    let json = serde_json::Value::Array(
-        rows.iter()
-            .map(|f| {
-                serde_json::json!([
-                    f.row_no,
-                    f.credit_code,
-                    f.name,
-                    f.region_code,
-                    f.status,
-                    f.scope_path
-                ])
-            })
-            .collect(),
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(json.to_string())
-        .bind(snapshot)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let json = rows
+        .iter()
+        .map(|f| {
+            serde_json::json!([
+                f.row_no,
+                f.credit_code,
+                f.name,
+                f.region_code,
+                f.status,
+                f.scope_path
+            ])
+        })
+        .collect();
+    insert_json(
+        conn,
+        snapshot,
+        "licence_firms (snapshot_id, row_no, credit_code, name, region_code, status, scope_path)",
+        "ittttt",
+        json,
+    )
+    .await
 }
 
 /// Where roster rows belong in the tree: the registry's firms by credit code, and the

@@ -391,22 +391,21 @@ impl Checker<'_> {
         ok.then_some((i, Header { kind, at, names }))
     }
 
-    fn text(
-        &mut self,
-        file: &str,
-        row: u64,
-        h: &Header,
-        cells: &[Value],
-        key: &str,
-        digits: bool,
-    ) -> Option<String> {
-        let &p = h.at.get(key)?;
-        let v = cells.get(p).unwrap_or(&Value::Empty);
+    /// A problem in the row's column of this key (the header as the file has it).
+    fn at(&mut self, r: &At<'_>, key: &str, message: String) {
+        let column = r.h.at.get(key).map(|&p| r.h.names[p].clone());
+        self.problem(r.file, Some(r.row), column.as_deref(), message);
+    }
+
+    /// The cell's text, none when empty; `digits`: a number typed into the cell is refused
+    /// (Excel has rounded long numbers already).
+    fn text(&mut self, r: &At<'_>, key: &str, digits: bool) -> Option<String> {
+        let &p = r.h.at.get(key)?;
+        let v = r.cells.get(p).unwrap_or(&Value::Empty);
         if digits && let Value::Number(_) = v {
-            self.problem(
-                file,
-                Some(row),
-                Some(&h.names[p]),
+            self.at(
+                r,
+                key,
                 "该单元格是数字（Excel 只保留15位有效数字，长号码已被改变）：请把该列设为“文本”格式后重新填写".into(),
             );
             return None;
@@ -415,33 +414,37 @@ impl Checker<'_> {
         (!t.is_empty()).then_some(t)
     }
 
-    fn required(
+    /// A required cell parsed, or the reason named at its column.
+    fn parsed<T, E: std::fmt::Display>(
         &mut self,
-        file: &str,
-        row: u64,
-        h: &Header,
-        cells: &[Value],
+        r: &At<'_>,
         key: &str,
         digits: bool,
-    ) -> Option<String> {
-        let t = self.text(file, row, h, cells, key, digits);
-        if t.is_none() && self.problems.last().is_none_or(|p| p.row != Some(row)) {
-            let p = h.at[key];
-            self.problem(file, Some(row), Some(&h.names[p]), "不能为空".into());
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let before = self.total;
+        let Some(t) = self.text(r, key, digits) else {
+            if self.total == before {
+                self.at(r, key, "不能为空".into());
+            }
+            return None;
+        };
+        match parse(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.at(r, key, e.to_string());
+                None
+            }
         }
-        t
     }
 
-    fn code(
-        &mut self,
-        file: &str,
-        row: u64,
-        h: &Header,
-        cells: &[Value],
-        key: &str,
-        list: &str,
-    ) -> Option<String> {
-        let t = self.text(file, row, h, cells, key, false)?;
+    fn required(&mut self, r: &At<'_>, key: &str) -> Option<String> {
+        self.parsed(r, key, false, |t| Ok::<_, String>(t.to_owned()))
+    }
+
+    /// A code of `list`, typed as its label, a short form or the code; none when empty.
+    fn code(&mut self, r: &At<'_>, key: &str, list: &str) -> Option<String> {
+        let t = self.text(r, key, false)?;
         let list = self.catalogue.list(list)?;
         let typed =
             if list.name == "政治面貌" && t.len() == 1 && t.chars().all(|c| c.is_ascii_digit())
@@ -453,35 +456,32 @@ impl Checker<'_> {
         match list.resolve(&typed) {
             Ok(c) => Some(c.to_owned()),
             Err(near) => {
-                let p = h.at[key];
                 let hint = if near.is_empty() {
                     String::new()
                 } else {
                     format!("；是否为：{}", near.join("、"))
                 };
-                self.problem(
-                    file,
-                    Some(row),
-                    Some(&h.names[p]),
-                    format!("“{t}”不是{}的代码或名称{hint}", list.name),
-                );
+                self.at(r, key, format!("“{t}”不是{}的代码或名称{hint}", list.name));
                 None
             }
         }
     }
 
-    fn date(
-        &mut self,
-        file: &str,
-        row: u64,
-        h: &Header,
-        cells: &[Value],
-        key: &str,
-    ) -> Option<Option<String>> {
-        let Some(&p) = h.at.get(key) else {
+    fn required_code(&mut self, r: &At<'_>, key: &str, list: &str) -> Option<String> {
+        let before = self.total;
+        let c = self.code(r, key, list);
+        if c.is_none() && self.total == before {
+            self.at(r, key, "不能为空".into());
+        }
+        c
+    }
+
+    /// A date no later than the data date; `Some(None)` when empty, `None` when wrong.
+    fn date(&mut self, r: &At<'_>, key: &str) -> Option<Option<String>> {
+        let Some(&p) = r.h.at.get(key) else {
             return Some(None);
         };
-        let v = cells.get(p).unwrap_or(&Value::Empty);
+        let v = r.cells.get(p).unwrap_or(&Value::Empty);
         let text = match v {
             Value::Empty => return Some(None),
             Value::Date(d) => d.to_string(),
@@ -497,19 +497,17 @@ impl Checker<'_> {
         match crate::forms::rules::parse_date(&text) {
             Some(d) if d <= self.as_of => Some(Some(d.to_string())),
             Some(d) => {
-                self.problem(
-                    file,
-                    Some(row),
-                    Some(&h.names[p]),
+                self.at(
+                    r,
+                    key,
                     format!("日期 {d} 晚于名册的数据日期 {}", self.as_of),
                 );
                 None
             }
             None => {
-                self.problem(
-                    file,
-                    Some(row),
-                    Some(&h.names[p]),
+                self.at(
+                    r,
+                    key,
                     format!("“{text}”不是有效日期（应为 2018-07-31 这样的日期）"),
                 );
                 None
@@ -517,128 +515,64 @@ impl Checker<'_> {
         }
     }
 
-    fn lawyer(&mut self, file: &str, row: u64, h: &Header, cells: &[Value]) -> Option<LawyerRow> {
+    /// A key seen before in this load is a problem naming where; else remembered.
+    fn unique(&mut self, r: &At<'_>, key: &str, seen: Seen, value: &str, message: &str) {
+        let map = match seen {
+            Seen::Licence => &mut self.licences,
+            Seen::Citizen => &mut self.citizens,
+            Seen::Firm => &mut self.firms,
+        };
+        if let Some((f, n)) = map.get(value).cloned() {
+            self.at(r, key, format!("{message}与{f} 第{n}行重复"));
+        } else {
+            map.insert(value.to_owned(), (r.file.to_owned(), r.row));
+        }
+    }
+
+    fn lawyer(&mut self, r: &At<'_>) -> Option<LawyerRow> {
         let before = self.total;
-        let col = |h: &Header, key: &str| h.at.get(key).map(|&p| h.names[p].clone());
-        let licence = self
-            .required(file, row, h, cells, "licence_no", true)
-            .and_then(|t| match LicenceNo::parse(&t) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    self.problem(
-                        file,
-                        Some(row),
-                        col(h, "licence_no").as_deref(),
-                        e.to_string(),
-                    );
-                    None
-                }
-            });
-        let id = self
-            .required(file, row, h, cells, "citizen_id", true)
-            .and_then(|t| match CitizenId::parse(&t, self.as_of) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    self.problem(
-                        file,
-                        Some(row),
-                        col(h, "citizen_id").as_deref(),
-                        e.to_string(),
-                    );
-                    None
-                }
-            });
-        let name = self.required(file, row, h, cells, "name", false);
-        if let Some(n) = &name
-            && n.chars().count() > 50
-        {
-            self.problem(
-                file,
-                Some(row),
-                col(h, "name").as_deref(),
-                "姓名过长（超过50字）".into(),
-            );
+        let licence = self.parsed(r, "licence_no", true, LicenceNo::parse);
+        let as_of = self.as_of;
+        let id = self.parsed(r, "citizen_id", true, |t| CitizenId::parse(t, as_of));
+        let name = self.required(r, "name");
+        if name.as_ref().is_some_and(|n| n.chars().count() > 50) {
+            self.at(r, "name", "姓名过长（超过50字）".into());
         }
-        let firm_code = self
-            .required(file, row, h, cells, "firm_code", false)
-            .and_then(|t| match CreditCode::parse_law_firm(&t) {
-                Ok(c) => Some(c.as_str().to_owned()),
-                Err(e) => {
-                    self.problem(
-                        file,
-                        Some(row),
-                        col(h, "firm_code").as_deref(),
-                        e.to_string(),
-                    );
-                    None
-                }
-            });
-        let firm_name = self.required(file, row, h, cells, "firm_name", false);
-        let practice_type = self.code(file, row, h, cells, "practice_type", "practice_type");
-        if practice_type.is_none()
-            && self
-                .text(file, row, h, cells, "practice_type", false)
-                .is_none()
-        {
-            self.problem(
-                file,
-                Some(row),
-                col(h, "practice_type").as_deref(),
-                "不能为空".into(),
-            );
-        }
-        let status = self.code(file, row, h, cells, "status", "licence_status");
-        if status.is_none() && self.text(file, row, h, cells, "status", false).is_none() {
-            self.problem(
-                file,
-                Some(row),
-                col(h, "status").as_deref(),
-                "不能为空".into(),
-            );
-        }
-        let status_on = self.date(file, row, h, cells, "status_on");
-        let firm_since = self.date(file, row, h, cells, "firm_since");
-        let first = self.date(file, row, h, cells, "first_licensed_on");
-        let political = self.code(file, row, h, cells, "political", "political");
+        let firm_code = self.parsed(r, "firm_code", false, CreditCode::parse_law_firm);
+        let firm_name = self.required(r, "firm_name");
+        let practice_type = self.required_code(r, "practice_type", "practice_type");
+        let status = self.required_code(r, "status", "licence_status");
+        let status_on = self.date(r, "status_on");
+        let firm_since = self.date(r, "firm_since");
+        let first = self.date(r, "first_licensed_on");
+        let political = self.code(r, "political", "political");
         if let Some(l) = &licence {
-            if let Some((f, r)) = self.licences.get(l.as_str()).cloned() {
-                self.problem(
-                    file,
-                    Some(row),
-                    col(h, "licence_no").as_deref(),
-                    format!("执业证号 {} 与{f} 第{r}行重复", l.as_str()),
-                );
-            } else {
-                self.licences
-                    .insert(l.as_str().to_owned(), (file.to_owned(), row));
-            }
+            let message = format!("执业证号 {} ", l.as_str());
+            self.unique(r, "licence_no", Seen::Licence, l.as_str(), &message);
         }
         let index = id.as_ref().map(|id| self.keys.id_index(id));
         if let Some(ix) = &index {
-            if let Some((f, r)) = self.citizens.get(ix).cloned() {
-                self.problem(
-                    file,
-                    Some(row),
-                    col(h, "citizen_id").as_deref(),
-                    format!("公民身份号码与{f} 第{r}行重复（同一人只能有一个执业证号）"),
-                );
-            } else {
-                self.citizens.insert(ix.clone(), (file.to_owned(), row));
-            }
+            self.unique(
+                r,
+                "citizen_id",
+                Seen::Citizen,
+                ix,
+                "公民身份号码（同一人只能有一个执业证号）",
+            );
         }
         if self.total > before {
             return None;
         }
-        let (licence, id, index, firm_code) = (licence?, id?, index?, firm_code?);
+        let (id, firm_code) = (id?, firm_code?);
         Some(LawyerRow {
-            row_no: row as i64,
-            licence_no: licence.as_str().to_owned(),
-            citizen_id_index: index,
+            row_no: r.row as i64,
+            licence_no: licence?.as_str().to_owned(),
+            citizen_id_index: index?,
             citizen_id_enc: self.keys.encrypt_id(&id),
             citizen_id_masked: id.masked(),
             name: name?,
-            scope_path: self.places.of(&firm_code, None),
-            firm_code,
+            scope_path: self.places.of(firm_code.as_str(), None),
+            firm_code: firm_code.as_str().to_owned(),
             firm_name: firm_name?,
             practice_type: practice_type?,
             status: status?,
@@ -649,69 +583,50 @@ impl Checker<'_> {
         })
     }
 
-    fn firm(&mut self, file: &str, row: u64, h: &Header, cells: &[Value]) -> Option<FirmRow> {
+    fn firm(&mut self, r: &At<'_>) -> Option<FirmRow> {
         let before = self.total;
-        let col = |h: &Header, key: &str| h.at.get(key).map(|&p| h.names[p].clone());
-        let code = self
-            .required(file, row, h, cells, "credit_code", false)
-            .and_then(|t| match CreditCode::parse_law_firm(&t) {
-                Ok(c) => Some(c.as_str().to_owned()),
-                Err(e) => {
-                    self.problem(
-                        file,
-                        Some(row),
-                        col(h, "credit_code").as_deref(),
-                        e.to_string(),
-                    );
-                    None
-                }
-            });
-        let name = self.required(file, row, h, cells, "name", false);
-        let region = self.text(file, row, h, cells, "region_code", false);
-        if let Some(r) = &region
-            && !(r.len() == 6 && r.chars().all(|c| c.is_ascii_digit()))
+        let code = self.parsed(r, "credit_code", false, CreditCode::parse_law_firm);
+        let name = self.required(r, "name");
+        let region = self.text(r, "region_code", false);
+        if let Some(g) = &region
+            && !(g.len() == 6 && g.chars().all(|c| c.is_ascii_digit()))
         {
-            self.problem(
-                file,
-                Some(row),
-                col(h, "region_code").as_deref(),
-                format!("“{r}”不是6位行政区划代码"),
-            );
+            self.at(r, "region_code", format!("“{g}”不是6位行政区划代码"));
         }
-        let status = self.code(file, row, h, cells, "status", "firm_status");
-        if status.is_none() && self.text(file, row, h, cells, "status", false).is_none() {
-            self.problem(
-                file,
-                Some(row),
-                col(h, "status").as_deref(),
-                "不能为空".into(),
-            );
-        }
+        let status = self.required_code(r, "status", "firm_status");
         if let Some(c) = &code {
-            if let Some((f, r)) = self.firms.get(c).cloned() {
-                self.problem(
-                    file,
-                    Some(row),
-                    col(h, "credit_code").as_deref(),
-                    format!("统一社会信用代码 {c} 与{f} 第{r}行重复"),
-                );
-            } else {
-                self.firms.insert(c.clone(), (file.to_owned(), row));
-            }
+            let message = format!("统一社会信用代码 {} ", c.as_str());
+            self.unique(r, "credit_code", Seen::Firm, c.as_str(), &message);
         }
         if self.total > before {
             return None;
         }
         let code = code?;
         Some(FirmRow {
-            row_no: row as i64,
-            scope_path: self.places.of(&code, region.as_deref()),
-            credit_code: code,
+            row_no: r.row as i64,
+            scope_path: self.places.of(code.as_str(), region.as_deref()),
+            credit_code: code.as_str().to_owned(),
             name: name?,
             region_code: region,
             status: status?,
         })
     }
+}
+
+/// One data row being checked: its file, number, header and cells.
+struct At<'a> {
+    file: &'a str,
+    row: u64,
+    h: &'a Header,
+    cells: &'a [Value],
+}
+
+/// Which keys of the load must be unique.
+#[derive(Clone, Copy)]
+enum Seen {
+    Licence,
+    Citizen,
+    Firm,
 }
 
 /// The header's position of a layout column: by the mapping when it names one, else by the
@@ -759,15 +674,23 @@ fn check_files(
                       firms: &mut Vec<FirmRow>| {
             match header.kind {
                 Kind::Lawyers => {
-                    if let Some(l) = checker.lawyer(&file, row, header, cells)
-                        && checker.total == 0
+                    if let Some(l) = checker.lawyer(&At {
+                        file: &file,
+                        row,
+                        h: header,
+                        cells,
+                    }) && checker.total == 0
                     {
                         lawyers.push(l);
                     }
                 }
                 Kind::Firms => {
-                    if let Some(f) = checker.firm(&file, row, header, cells)
-                        && checker.total == 0
+                    if let Some(f) = checker.firm(&At {
+                        file: &file,
+                        row,
+                        h: header,
+                        cells,
+                    }) && checker.total == 0
                     {
                         firms.push(f);
                     }
