@@ -65,6 +65,9 @@ pub struct Args {
     /// 再测全国和演示地市的核对计数与页面（会留下这份名册）；只做这一项
     #[arg(long, default_value_t = 0)]
     licensing_rows: usize,
+    /// 执业信息核对基准生成的名册保存到此目录（供 dengji exchange load 单独测量内存）
+    #[arg(long)]
+    licensing_dir: Option<std::path::PathBuf>,
 }
 
 pub(super) struct Stats {
@@ -115,6 +118,7 @@ pub async fn run(o: Overrides, args: Args) -> CliResult {
             &cookie,
             args.licensing_rows,
             args.iterations,
+            args.licensing_dir.as_deref(),
         )
         .await?;
         services.db.close().await;

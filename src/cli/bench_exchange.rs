@@ -2,7 +2,8 @@
 //! registered lawyer of the benchmark database, a few with differences, the rest synthetic
 //! lawyers, one in twenty of them declared party members) and a firms' roster, load it through
 //! the service streamed from the files, then time the national and the demo city's
-//! reconciliation counts and the city's pages. Leaves the snapshot loaded.
+//! reconciliation counts and the city's pages. Leaves the snapshot loaded (and, with
+//! `--licensing-dir`, the files).
 
 use std::io::Write;
 use std::time::Instant;
@@ -46,8 +47,12 @@ pub async fn run(
     cookie: &str,
     rows: usize,
     iterations: usize,
+    keep_in: Option<&std::path::Path>,
 ) -> CliResult {
-    let dir = tempfile_dir()?;
+    let dir = match keep_in {
+        Some(d) => d.to_owned(),
+        None => tempfile_dir()?,
+    };
     let lawyers_path = dir.join("licensing-lawyers.csv");
     let firms_path = dir.join("licensing-firms.csv");
     let started = Instant::now();
@@ -211,8 +216,10 @@ pub async fn run(
             return Err(format!("基准名册被拒绝（{total} 处）：{:?}", problems.first()).into());
         }
     }
-    let _ = std::fs::remove_file(&lawyers_path);
-    let _ = std::fs::remove_file(&firms_path);
+    if keep_in.is_none() {
+        let _ = std::fs::remove_file(&lawyers_path);
+        let _ = std::fs::remove_file(&firms_path);
+    }
 
     let root = crate::domain::OrgId(1);
     let city = {

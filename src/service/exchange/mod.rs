@@ -282,9 +282,11 @@ struct Checker<'a> {
     catalogue: &'static Catalogue,
     problems: Vec<Problem>,
     total: usize,
-    licences: HashMap<String, (String, u64)>,
-    citizens: HashMap<String, (String, u64)>,
-    firms: HashMap<String, (String, u64)>,
+    /// Keys seen in this load, packed small (a national roster has over a million): the
+    /// licence number as a number, the ID's blind index cut to 128 bits, the credit code in
+    /// base 36, the kind in the top two bits; each with the file (an index into `files`) and row it was first seen at.
+    seen: HashMap<u128, (u16, u32)>,
+    files: Vec<String>,
 }
 
 /// How a file's header maps to the layout: the column's position by key.
@@ -517,15 +519,35 @@ impl Checker<'_> {
 
     /// A key seen before in this load is a problem naming where; else remembered.
     fn unique(&mut self, r: &At<'_>, key: &str, seen: Seen, value: &str, message: &str) {
-        let map = match seen {
-            Seen::Licence => &mut self.licences,
-            Seen::Citizen => &mut self.citizens,
-            Seen::Firm => &mut self.firms,
+        let packed = match seen {
+            Seen::Licence => value.parse::<u128>().ok(),
+            Seen::Citizen => value
+                .get(..31)
+                .and_then(|h| u128::from_str_radix(h, 16).ok()),
+            Seen::Firm => value.chars().try_fold(0u128, |acc, c| {
+                c.to_digit(36).map(|d| acc * 36 + u128::from(d))
+            }),
         };
-        if let Some((f, n)) = map.get(value).cloned() {
+        let Some(packed) = packed else {
+            return;
+        };
+        let packed = (packed & (u128::MAX >> 2)) | ((seen as u128) << 126);
+        let file = match self.files.iter().position(|f| f == r.file) {
+            Some(i) => i,
+            None => {
+                self.files.push(r.file.to_owned());
+                self.files.len() - 1
+            }
+        };
+        let here = (
+            u16::try_from(file).unwrap_or(u16::MAX),
+            u32::try_from(r.row).unwrap_or(u32::MAX),
+        );
+        if let Some(&(f, n)) = self.seen.get(&packed) {
+            let f = self.files.get(usize::from(f)).cloned().unwrap_or_default();
             self.at(r, key, format!("{message}与{f} 第{n}行重复"));
         } else {
-            map.insert(value.to_owned(), (r.file.to_owned(), r.row));
+            self.seen.insert(packed, here);
         }
     }
 
@@ -907,9 +929,8 @@ impl ExchangeService<'_> {
                 catalogue: Catalogue::get(),
                 problems: Vec::new(),
                 total: 0,
-                licences: HashMap::new(),
-                citizens: HashMap::new(),
-                firms: HashMap::new(),
+                seen: HashMap::new(),
+                files: Vec::new(),
             };
             check_files(inputs, checker, &tx)
         });
