@@ -73,3 +73,32 @@ CREATE TABLE reconciliation_notes (
 CREATE INDEX reconciliation_notes_subject ON reconciliation_notes (category, subject, id);
 CREATE INDEX reconciliation_notes_snapshot ON reconciliation_notes (snapshot_id);
 CREATE INDEX reconciliation_notes_created_by ON reconciliation_notes (created_by);
+
+-- The reconciliation's classified lines per snapshot (every category but 一致), and the
+-- matched lawyers counted per organisation path, stored so that the pages read a few tens of
+-- thousands of rows instead of joining a million members to the roster on every request.
+-- Refreshed per subtree: when a snapshot loads, hourly per province, and on 重新核对.
+-- `reconciliation_refreshes` says when each subtree was last refreshed.
+CREATE TABLE reconciliation_lines (
+    snapshot_id BIGINT NOT NULL REFERENCES licence_snapshots (id) DEFERRABLE,
+    category TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE INDEX reconciliation_lines_path ON reconciliation_lines (snapshot_id, path, category);
+CREATE INDEX reconciliation_lines_category ON reconciliation_lines (snapshot_id, category, path, name);
+
+CREATE TABLE reconciliation_matched (
+    snapshot_id BIGINT NOT NULL REFERENCES licence_snapshots (id) DEFERRABLE,
+    path TEXT NOT NULL,
+    n BIGINT NOT NULL
+);
+CREATE INDEX reconciliation_matched_path ON reconciliation_matched (snapshot_id, path);
+
+CREATE TABLE reconciliation_refreshes (
+    snapshot_id BIGINT NOT NULL REFERENCES licence_snapshots (id) DEFERRABLE,
+    path TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX reconciliation_refreshes_path ON reconciliation_refreshes (snapshot_id, path);

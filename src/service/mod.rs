@@ -152,6 +152,9 @@ impl Services {
         if let Err(e) = self.auth().purge_expired().await {
             tracing::warn!(error = %e, "could not purge expired sessions");
         }
+        if let Err(e) = self.exchange().refresh_latest().await {
+            tracing::warn!(error = %e, "could not refresh the licensing reconciliation");
+        }
         if let Err(e) = self.package().sweep_deadlines().await {
             tracing::warn!(error = %e, "could not sweep deadlines");
         }

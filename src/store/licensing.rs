@@ -394,7 +394,8 @@ fn child_expr(backend: Backend, column: &str, node: &TreePath) -> String {
 
 /// The registered lawyers of the subtree beside the roster: every column a line needs and its
 /// category (`cat`, `matched` when nothing is wrong) and subject.
-fn member_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
+fn member_side(backend: Backend, snapshot: i64, reach: &Reach<'_>) -> Sql {
+    let node = reach.node();
     let mut sql = Sql::new("");
     sql.preset(Arg::Int(snapshot));
     sql.push(&format!(
@@ -428,11 +429,12 @@ fn member_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
          WHERE m.category = 'lawyer' AND m.stopped_on IS NULL",
         child = child_expr(backend, "m.org_path", node)
     ));
-    super::orgs::push_path_scope(&mut sql, "m.org_path", node);
+    reach.push(&mut sql, "m.org_path", "m.id");
     sql
 }
 
-fn unregistered_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
+fn unregistered_side(backend: Backend, snapshot: i64, reach: &Reach<'_>) -> Sql {
+    let node = reach.node();
     let mut sql = Sql::new("");
     sql.preset(Arg::Int(snapshot));
     sql.push(&format!(
@@ -445,11 +447,12 @@ fn unregistered_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
           AND m.stopped_on IS NULL)",
         child = child_expr(backend, "l.scope_path", node)
     ));
-    super::orgs::push_path_scope(&mut sql, "l.scope_path", node);
+    reach.push(&mut sql, "l.scope_path", "l.licence_no");
     sql
 }
 
-fn firm_missing_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
+fn firm_missing_side(backend: Backend, snapshot: i64, reach: &Reach<'_>) -> Sql {
+    let node = reach.node();
     let mut sql = Sql::new("");
     sql.preset(Arg::Int(snapshot));
     sql.push(&format!(
@@ -459,11 +462,12 @@ fn firm_missing_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
          AND NOT EXISTS (SELECT 1 FROM firms f WHERE f.credit_code = lf.credit_code)",
         child = child_expr(backend, "lf.scope_path", node)
     ));
-    super::orgs::push_path_scope(&mut sql, "lf.scope_path", node);
+    reach.push(&mut sql, "lf.scope_path", "lf.credit_code");
     sql
 }
 
-fn firm_unlisted_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
+fn firm_unlisted_side(backend: Backend, snapshot: i64, reach: &Reach<'_>) -> Sql {
+    let node = reach.node();
     let mut sql = Sql::new("");
     sql.preset(Arg::Int(snapshot));
     sql.push(&format!(
@@ -475,18 +479,18 @@ fn firm_unlisted_side(backend: Backend, snapshot: i64, node: &TreePath) -> Sql {
          AND EXISTS (SELECT 1 FROM licence_firms x WHERE x.snapshot_id = $1)",
         child = child_expr(backend, "f.scope_path", node)
     ));
-    super::orgs::push_path_scope(&mut sql, "f.scope_path", node);
+    reach.push(&mut sql, "f.scope_path", "f.credit_code");
     sql
 }
 
-fn side(backend: Backend, snapshot: i64, node: &TreePath, c: Category) -> Sql {
+fn side(backend: Backend, snapshot: i64, reach: &Reach<'_>, c: Category) -> Sql {
     match c {
         Category::Mismatch | Category::Unlicensed | Category::Ineligible => {
-            member_side(backend, snapshot, node)
+            member_side(backend, snapshot, reach)
         }
-        Category::Unregistered => unregistered_side(backend, snapshot, node),
-        Category::FirmMissing => firm_missing_side(backend, snapshot, node),
-        Category::FirmUnlisted => firm_unlisted_side(backend, snapshot, node),
+        Category::Unregistered => unregistered_side(backend, snapshot, reach),
+        Category::FirmMissing => firm_missing_side(backend, snapshot, reach),
+        Category::FirmUnlisted => firm_unlisted_side(backend, snapshot, reach),
     }
 }
 
@@ -500,10 +504,133 @@ pub struct ChildCounts {
     pub matched: i64,
 }
 
-const EXPLAINED: &str = "CASE WHEN EXISTS (SELECT 1 FROM reconciliation_notes n \
-     WHERE n.category = t.cat AND n.subject = t.subject) THEN 1 ELSE 0 END";
+/// Which part of the tree a statement covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach<'a> {
+    /// The node and everything under it.
+    Subtree(&'a TreePath),
+    /// Lines at the node itself only (the root's own, after its children were refreshed).
+    Only(&'a TreePath),
+    /// These subjects within the subtree (a page's details).
+    Subjects(&'a TreePath, &'a [String]),
+}
 
-/// The reconciliation's counts over the subtree, by child.
+impl Reach<'_> {
+    fn node(&self) -> &TreePath {
+        match self {
+            Self::Subtree(p) | Self::Only(p) | Self::Subjects(p, _) => p,
+        }
+    }
+
+    fn push(&self, sql: &mut Sql, column: &str, subject: &str) {
+        match self {
+            Self::Subtree(p) => super::orgs::push_path_scope(sql, column, p),
+            Self::Only(p) => {
+                sql.push(&format!(" AND {column} = ")).text(p.as_str());
+            }
+            Self::Subjects(p, subjects) => {
+                super::orgs::push_path_scope(sql, column, p);
+                sql.push(&format!(" AND {subject} IN "));
+                if subject == "m.id" {
+                    let ids: Vec<String> = subjects
+                        .iter()
+                        .filter_map(|s| s.parse::<i64>().ok())
+                        .map(|i| i.to_string())
+                        .collect();
+                    if ids.is_empty() {
+                        sql.push("(0)");
+                    } else {
+                        sql.push(&format!("({})", ids.join(", ")));
+                    }
+                } else if subjects.is_empty() {
+                    sql.push("('')");
+                } else {
+                    sql.texts_in(subjects);
+                }
+            }
+        }
+    }
+}
+
+/// Classify the reach's lines against the snapshot again: its stored lines and matched
+/// counts replaced in the caller's transaction, and the time kept.
+pub async fn refresh(conn: &mut AnyConnection, snapshot: i64, reach: Reach<'_>) -> StoreResult<()> {
+    let backend = backend_of(conn);
+    for table in ["reconciliation_lines", "reconciliation_matched"] {
+        let mut sql = Sql::new("");
+        sql.preset(Arg::Int(snapshot));
+        sql.push(&format!("DELETE FROM {table} WHERE snapshot_id = $1"));
+        reach.push(&mut sql, "path", "subject");
+        sql.query().execute(&mut *conn).await?;
+    }
+    let sides = [
+        member_side(backend, snapshot, &reach),
+        unregistered_side(backend, snapshot, &reach),
+        firm_missing_side(backend, snapshot, &reach),
+        firm_unlisted_side(backend, snapshot, &reach),
+    ];
+    for (i, inner) in sides.iter().enumerate() {
+        inner
+            .wrap(
+                "INSERT INTO reconciliation_lines (snapshot_id, category, subject, path, name) \
+                 SELECT $1, t.cat, t.subject, t.path, t.name FROM (",
+                ") t WHERE t.cat <> 'matched'",
+            )
+            .query()
+            .execute(&mut *conn)
+            .await?;
+        if i == 0 {
+            inner
+                .wrap(
+                    "INSERT INTO reconciliation_matched (snapshot_id, path, n) \
+                     SELECT $1, t.path, COUNT(*) FROM (",
+                    ") t WHERE t.cat = 'matched' GROUP BY t.path",
+                )
+                .query()
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let path = reach.node().as_str();
+    sqlx::query("DELETE FROM reconciliation_refreshes WHERE snapshot_id = $1 AND path = $2")
+        .bind(snapshot)
+        .bind(path)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO reconciliation_refreshes (snapshot_id, path, at) VALUES ($1, $2, $3)")
+        .bind(snapshot)
+        .bind(path)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// When the node's lines were last classified: the newest refresh of the node or a node
+/// above it (refreshes further down only make parts fresher).
+pub async fn refreshed_at(
+    conn: &mut AnyConnection,
+    snapshot: i64,
+    node: &TreePath,
+) -> StoreResult<Option<i64>> {
+    let ancestors: Vec<String> = node
+        .ids()
+        .iter()
+        .scan(String::from("/"), |p, id| {
+            p.push_str(&format!("{}/", id.0));
+            Some(p.clone())
+        })
+        .collect();
+    let mut sql =
+        Sql::new("SELECT MAX(at) AS at FROM reconciliation_refreshes WHERE snapshot_id = ");
+    sql.int(snapshot).push(" AND path IN ").texts_in(&ancestors);
+    Ok(sql.query().fetch_one(&mut *conn).await?.try_get("at")?)
+}
+
+const EXPLAINED: &str = "CASE WHEN EXISTS (SELECT 1 FROM reconciliation_notes n \
+     WHERE n.category = r.category AND n.subject = r.subject) THEN 1 ELSE 0 END";
+
+/// The reconciliation's counts over the subtree, by child, from the stored lines.
 pub async fn counts(
     conn: &mut AnyConnection,
     snapshot: i64,
@@ -511,21 +638,25 @@ pub async fn counts(
 ) -> StoreResult<Vec<ChildCounts>> {
     let backend = backend_of(conn);
     let mut by_child: HashMap<String, ChildCounts> = HashMap::new();
-    let sides = [
-        member_side(backend, snapshot, node),
-        unregistered_side(backend, snapshot, node),
-        firm_missing_side(backend, snapshot, node),
-        firm_unlisted_side(backend, snapshot, node),
-    ];
-    for inner in sides {
-        let q = inner.wrap(
-            &format!(
-                "SELECT t.child, t.cat, COUNT(*) AS n, \
-                 SUM(CASE WHEN t.cat = 'matched' THEN 0 ELSE {EXPLAINED} END) AS explained \
-                 FROM ("
-            ),
-            ") t GROUP BY t.child, t.cat",
-        );
+    let mut lines = Sql::new(&format!(
+        "SELECT {} AS child, r.category AS cat, COUNT(*) AS n, \
+         CAST(SUM({EXPLAINED}) AS BIGINT) AS explained \
+         FROM reconciliation_lines r WHERE r.snapshot_id = ",
+        child_expr(backend, "r.path", node)
+    ));
+    lines.int(snapshot);
+    super::orgs::push_path_scope(&mut lines, "r.path", node);
+    lines.push(" GROUP BY 1, r.category");
+    let mut matched = Sql::new(&format!(
+        "SELECT {} AS child, 'matched' AS cat, CAST(SUM(r.n) AS BIGINT) AS n, \
+         CAST(0 AS BIGINT) AS explained \
+         FROM reconciliation_matched r WHERE r.snapshot_id = ",
+        child_expr(backend, "r.path", node)
+    ));
+    matched.int(snapshot);
+    super::orgs::push_path_scope(&mut matched, "r.path", node);
+    matched.push(" GROUP BY 1");
+    for q in [lines, matched] {
         for r in q.query().fetch_all(&mut *conn).await? {
             let child: String = r.try_get("child")?;
             let cat: String = r.try_get("cat")?;
@@ -569,9 +700,13 @@ pub struct Line {
     pub ours: HashMap<&'static str, String>,
     pub other_id: bool,
     pub note: Option<(String, String, i64)>,
+    /// The category the records give now (empty: the line's subject is gone); another than
+    /// the stored line's means the records changed since the last refresh.
+    pub cat: String,
 }
 
-/// A page of a category's lines in the subtree (or only under `child`), by path and name.
+/// A page of a category's stored lines in the subtree, by path and name, with the details
+/// of each as the records and the snapshot give them now.
 pub async fn lines(
     conn: &mut AnyConnection,
     snapshot: i64,
@@ -581,103 +716,154 @@ pub async fn lines(
     limit: i64,
 ) -> StoreResult<(Vec<Line>, i64)> {
     let backend = backend_of(conn);
-    let inner = side(backend, snapshot, node, category);
-    let filter = format!(") t WHERE t.cat = '{}'", category.code());
-    let total: i64 = inner
-        .wrap("SELECT COUNT(*) AS n FROM (", &filter)
+    let stored = |select: &str| {
+        let mut q = Sql::new(&format!(
+            "SELECT {select} FROM reconciliation_lines r WHERE r.snapshot_id = "
+        ));
+        q.int(snapshot)
+            .push(" AND r.category = ")
+            .text(category.code());
+        super::orgs::push_path_scope(&mut q, "r.path", node);
+        q
+    };
+    let total: i64 = stored("COUNT(*) AS n")
         .query()
         .fetch_one(&mut *conn)
         .await?
         .try_get("n")?;
-    let page = inner.wrap(
-        "SELECT t.*, (SELECT n.note FROM reconciliation_notes n WHERE n.category = t.cat \
-          AND n.subject = t.subject ORDER BY n.id DESC LIMIT 1) AS note, \
-         (SELECT u.display_name FROM reconciliation_notes n LEFT JOIN users u ON u.id = n.created_by \
-          WHERE n.category = t.cat AND n.subject = t.subject ORDER BY n.id DESC LIMIT 1) AS note_by, \
-         (SELECT n.created_at FROM reconciliation_notes n WHERE n.category = t.cat \
-          AND n.subject = t.subject ORDER BY n.id DESC LIMIT 1) AS note_at FROM (",
-        &format!("{filter} ORDER BY t.path, t.name, t.subject LIMIT {limit} OFFSET {offset}"),
-    );
+    let mut page = stored("r.subject, r.path, r.name");
+    page.push(&format!(
+        " ORDER BY r.path, r.name, r.subject LIMIT {limit} OFFSET {offset}"
+    ));
     let rows = page.query().fetch_all(&mut *conn).await?;
-    let opt = |r: &sqlx::any::AnyRow, c: &str| -> Option<String> {
-        r.try_get::<Option<String>, _>(c).ok().flatten()
-    };
-    let mut out = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
     for r in &rows {
-        let mut line = Line {
-            subject: r.try_get("subject")?,
-            path: r.try_get("path")?,
-            name: r.try_get("name")?,
-            ..Line::default()
-        };
-        if let (Some(note), Some(at)) = (opt(r, "note"), r.try_get::<Option<i64>, _>("note_at")?) {
-            line.note = Some((note, opt(r, "note_by").unwrap_or_default(), at));
-        }
-        match category {
-            Category::Mismatch | Category::Unlicensed | Category::Ineligible => {
-                line.member = Some(MemberId(r.try_get("member_id")?));
-                line.masked = r.try_get("masked")?;
-                line.licence_no = opt(r, "licence_no");
-                line.firm_code = opt(r, "our_code");
-                line.firm_name = opt(r, "our_firm");
-                line.other_id = r.try_get::<i64, _>("other_id")? == 1;
-                for (key, col) in [
-                    ("licence_no", "l_licence"),
-                    ("name", "l_name"),
-                    ("firm_code", "l_firm_code"),
-                    ("firm_name", "l_firm_name"),
-                    ("practice_type", "l_type"),
-                    ("status", "l_status"),
-                    ("status_on", "l_status_on"),
-                    ("firm_since", "l_firm_since"),
-                    ("first_licensed_on", "l_first"),
-                ] {
-                    if let Some(v) = opt(r, col) {
-                        line.roster.insert(key, v);
-                    }
-                }
-                for (key, col) in [
-                    ("licence_no", "licence_no"),
-                    ("name", "name"),
-                    ("firm_code", "our_code"),
-                    ("firm_name", "our_firm"),
-                    ("practice_type", "m_type"),
-                ] {
-                    if let Some(v) = opt(r, col) {
-                        line.ours.insert(key, v);
-                    }
-                }
-            }
-            Category::Unregistered => {
-                line.masked = r.try_get("masked")?;
-                line.licence_no = opt(r, "licence_no");
-                line.firm_code = opt(r, "firm_code");
-                line.firm_name = opt(r, "firm_name");
-                if let Some(p) = opt(r, "political") {
-                    line.roster.insert("political", p);
-                }
-            }
-            Category::FirmMissing => {
-                line.firm_code = opt(r, "credit_code");
-                line.firm_name = Some(line.name.clone());
-                if let Some(p) = opt(r, "region_code") {
-                    line.roster.insert("region_code", p);
-                }
-            }
-            Category::FirmUnlisted => {
-                line.firm_code = opt(r, "credit_code");
-                line.firm_name = Some(line.name.clone());
-                if let Some(s) = opt(r, "l_status") {
-                    line.roster.insert("status", s);
-                }
-            }
-        }
-        out.push(line);
+        keys.push((
+            r.try_get::<String, _>("subject")?,
+            r.try_get::<String, _>("path")?,
+            r.try_get::<String, _>("name")?,
+        ));
     }
+    let subjects: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    let code = category.code();
+    let note = |col: &str| {
+        format!(
+            "(SELECT {col} FROM reconciliation_notes n LEFT JOIN users u ON u.id = n.created_by \
+             WHERE n.category = '{code}' AND n.subject = t.subject ORDER BY n.id DESC LIMIT 1)"
+        )
+    };
+    let details = side(
+        backend,
+        snapshot,
+        &Reach::Subjects(node, &subjects),
+        category,
+    )
+    .wrap(
+        &format!(
+            "SELECT t.*, {} AS note, {} AS note_by, {} AS note_at FROM (",
+            note("n.note"),
+            note("u.display_name"),
+            note("n.created_at")
+        ),
+        ") t",
+    );
+    let mut live: HashMap<String, Line> = HashMap::new();
+    for r in details.query().fetch_all(&mut *conn).await? {
+        let line = line_of(&r, category)?;
+        live.insert(line.subject.clone(), line);
+    }
+    let out = keys
+        .into_iter()
+        .map(|(subject, path, name)| {
+            live.remove(&subject).unwrap_or(Line {
+                subject,
+                path,
+                name,
+                ..Line::default()
+            })
+        })
+        .collect();
     Ok((out, total))
 }
 
-/// Whether a line of this category and subject lies in the subtree now: its path, if so.
+/// A line from a row of a side's statement (with the note columns).
+fn line_of(r: &sqlx::any::AnyRow, category: Category) -> StoreResult<Line> {
+    let opt = |r: &sqlx::any::AnyRow, c: &str| -> Option<String> {
+        r.try_get::<Option<String>, _>(c).ok().flatten()
+    };
+    let mut line = Line {
+        subject: r.try_get("subject")?,
+        path: r.try_get("path")?,
+        name: r.try_get("name")?,
+        ..Line::default()
+    };
+    if let (Some(note), Some(at)) = (opt(r, "note"), r.try_get::<Option<i64>, _>("note_at")?) {
+        line.note = Some((note, opt(r, "note_by").unwrap_or_default(), at));
+    }
+    match category {
+        Category::Mismatch | Category::Unlicensed | Category::Ineligible => {
+            line.member = Some(MemberId(r.try_get("member_id")?));
+            line.masked = r.try_get("masked")?;
+            line.licence_no = opt(r, "licence_no");
+            line.firm_code = opt(r, "our_code");
+            line.firm_name = opt(r, "our_firm");
+            line.other_id = r.try_get::<i64, _>("other_id")? == 1;
+            for (key, col) in [
+                ("licence_no", "l_licence"),
+                ("name", "l_name"),
+                ("firm_code", "l_firm_code"),
+                ("firm_name", "l_firm_name"),
+                ("practice_type", "l_type"),
+                ("status", "l_status"),
+                ("status_on", "l_status_on"),
+                ("firm_since", "l_firm_since"),
+                ("first_licensed_on", "l_first"),
+            ] {
+                if let Some(v) = opt(r, col) {
+                    line.roster.insert(key, v);
+                }
+            }
+            for (key, col) in [
+                ("licence_no", "licence_no"),
+                ("name", "name"),
+                ("firm_code", "our_code"),
+                ("firm_name", "our_firm"),
+                ("practice_type", "m_type"),
+            ] {
+                if let Some(v) = opt(r, col) {
+                    line.ours.insert(key, v);
+                }
+            }
+        }
+        Category::Unregistered => {
+            line.masked = r.try_get("masked")?;
+            line.licence_no = opt(r, "licence_no");
+            line.firm_code = opt(r, "firm_code");
+            line.firm_name = opt(r, "firm_name");
+            if let Some(p) = opt(r, "political") {
+                line.roster.insert("political", p);
+            }
+        }
+        Category::FirmMissing => {
+            line.firm_code = opt(r, "credit_code");
+            line.firm_name = Some(line.name.clone());
+            if let Some(p) = opt(r, "region_code") {
+                line.roster.insert("region_code", p);
+            }
+        }
+        Category::FirmUnlisted => {
+            line.firm_code = opt(r, "credit_code");
+            line.firm_name = Some(line.name.clone());
+            if let Some(s) = opt(r, "l_status") {
+                line.roster.insert("status", s);
+            }
+        }
+    }
+    line.cat = r.try_get("cat")?;
+    Ok(line)
+}
+
+/// Whether a stored line of this category and subject lies in the subtree: its path, if so.
 pub async fn line_path(
     conn: &mut AnyConnection,
     snapshot: i64,
@@ -685,13 +871,13 @@ pub async fn line_path(
     category: Category,
     subject: &str,
 ) -> StoreResult<Option<String>> {
-    let backend = backend_of(conn);
-    let inner = side(backend, snapshot, node, category);
-    let mut q = inner.wrap(
-        "SELECT t.path FROM (",
-        &format!(") t WHERE t.cat = '{}' AND t.subject = ", category.code()),
-    );
-    q.text(subject);
+    let mut q = Sql::new("SELECT r.path FROM reconciliation_lines r WHERE r.snapshot_id = ");
+    q.int(snapshot)
+        .push(" AND r.category = ")
+        .text(category.code())
+        .push(" AND r.subject = ")
+        .text(subject);
+    super::orgs::push_path_scope(&mut q, "r.path", node);
     let r = q.query().fetch_optional(&mut *conn).await?;
     r.map(|r| r.try_get::<String, _>("path"))
         .transpose()

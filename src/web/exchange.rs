@@ -253,6 +253,20 @@ pub async fn export(
     Ok(super::export::xlsx_download(&name, bytes))
 }
 
+/// `POST /orgs/{id}/reconcile/refresh`: 重新核对 the subtree.
+pub async fn refresh(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+) -> Result<Response, AppError> {
+    state
+        .services
+        .exchange()
+        .refresh(Caller::User(&user.actor), id)
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{id}/reconcile")).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct ExplainForm {
     category: String,

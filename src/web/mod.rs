@@ -222,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/reconcile", get(exchange::show_node))
         .route("/orgs/{id}/reconcile.xlsx", get(exchange::export))
         .route("/orgs/{id}/reconcile/explain", post(exchange::explain))
+        .route("/orgs/{id}/reconcile/refresh", post(exchange::refresh))
         .route(
             "/exchange",
             get(exchange::show)

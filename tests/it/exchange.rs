@@ -606,6 +606,49 @@ async fn a_roster_written_by_hand_loads_and_every_category_is_found_at_the_city(
         1
     );
 
+    // A record corrected after the load: its line says so until 重新核对 classifies the
+    // city again (the counts are stored per snapshot, refreshed per subtree).
+    let mismatches = total(
+        &svc.reconcile(OP, p.city).await.unwrap(),
+        Category::Mismatch,
+    )
+    .0;
+    sqlx::query("UPDATE members SET name = $1 WHERE id = $2")
+        .bind(format!("{}某", ch.renamed.name))
+        .bind(ch.renamed.member)
+        .execute(app.services.db.pool())
+        .await
+        .unwrap();
+    let page = shi
+        .get(&format!("/orgs/{}/reconcile?category=mismatch", p.city.0))
+        .await;
+    assert!(page.body.contains("记录已更正"), "{}", page.body);
+    assert!(page.body.contains("核对时间"), "{}", page.body);
+    let r = shi
+        .post(&format!("/orgs/{}/reconcile/refresh", p.city.0), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        total(
+            &svc.reconcile(OP, p.city).await.unwrap(),
+            Category::Mismatch
+        )
+        .0,
+        mismatches - 1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'licensing.refresh'"
+        )
+        .await,
+        1
+    );
+    let r = shi
+        .post(&format!("/orgs/{}/reconcile/refresh", p.other_city.0), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
     // A new snapshot replaces the old for reconciling; the note is still shown.
     let s = loaded(load_at(&app, vec![("第二次.csv", b.lawyers.clone())], None, &as_of).await);
     assert_eq!(s.firms, 0);

@@ -847,6 +847,8 @@ pub struct Reconciliation {
     /// Per child (and the node itself for lines directly at it): the org, then counts in the
     /// order of `Category::ALL`.
     pub children: Vec<ChildRow>,
+    /// When the lines were last classified (Beijing time); the records may have changed since.
+    pub refreshed_at: Option<String>,
 }
 
 /// A child's counts: the org, (all, explained) per category in the order of
@@ -1016,6 +1018,7 @@ impl ExchangeService<'_> {
             .map(|f| f["sha256"].as_str().unwrap_or("").to_owned())
             .collect::<Vec<_>>()
             .join(" ");
+        self.classify_all(snapshot).await?;
         let mut tx = self.db.begin().await?;
         let (lawyers, firms) = store::finish(&mut tx, snapshot, &source, &digest).await?;
         let root = orgs::root(&mut tx).await?.ok_or(ServiceError::NotFound)?;
@@ -1044,6 +1047,69 @@ impl ExchangeService<'_> {
             .find(|s| s.id == snapshot)
             .ok_or(ServiceError::NotFound)?;
         Ok(Loaded::Done(s))
+    }
+
+    /// Classify the whole tree against a snapshot: each child of the root in a transaction of
+    /// its own (a province's takes a fraction of a second on the national demo, so writers
+    /// never wait long), then the lines at the root itself.
+    async fn classify_all(&self, snapshot: i64) -> ServiceResult<()> {
+        let (root, kids) = {
+            let mut conn = self.db.acquire().await?;
+            let root = orgs::root(&mut conn).await?.ok_or(ServiceError::NotFound)?;
+            let kids = orgs::children(&mut conn, root.id, 10_000).await?;
+            (root, kids)
+        };
+        for k in &kids {
+            let mut tx = self.db.begin().await?;
+            store::refresh(&mut tx, snapshot, store::Reach::Subtree(&k.path)).await?;
+            tx.commit().await?;
+        }
+        let mut tx = self.db.begin().await?;
+        store::refresh(&mut tx, snapshot, store::Reach::Only(&root.path)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// 重新核对: classify the node's subtree again against the latest snapshot, after records
+    /// were corrected (a clerk, reviewer or administrator of the subtree).
+    pub async fn refresh(&self, caller: Caller<'_>, node: OrgId) -> ServiceResult<()> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut tx = self.db.begin().await?;
+        let org = orgs::get(&mut tx, node)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        caller.require(Action::ManageMembers, Some(&org.path))?;
+        let snapshot = store::latest(&mut tx)
+            .await?
+            .ok_or(ServiceError::Conflict(super::Refusal::NoLicensingSnapshot))?;
+        store::refresh(&mut tx, snapshot.id, store::Reach::Subtree(&org.path)).await?;
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "licensing.refresh",
+                target_kind: "org",
+                target_id: org.id.to_string(),
+                target_path: &org.path,
+                detail: serde_json::json!({ "snapshot": snapshot.id }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The hourly upkeep: the whole tree classified again against the latest snapshot, if
+    /// one is loaded.
+    pub async fn refresh_latest(&self) -> ServiceResult<()> {
+        let latest = {
+            let mut conn = self.db.acquire().await?;
+            store::latest(&mut conn).await?
+        };
+        if let Some(s) = latest {
+            self.classify_all(s.id).await?;
+        }
+        Ok(())
     }
 
     /// The loaded snapshots, newest first (any staff account: what the reconciliation is
@@ -1082,6 +1148,9 @@ impl ExchangeService<'_> {
         let mut conn = self.db.acquire_read().await?;
         let (org, snapshot, judged_at) = self.node_and_snapshot(&mut conn, caller, node).await?;
         let counts = store::counts(&mut conn, snapshot.id, &org.path).await?;
+        let refreshed_at = store::refreshed_at(&mut conn, snapshot.id, &org.path)
+            .await?
+            .map(super::beijing_time);
         let kids = orgs::children(&mut conn, org.id, 10_000).await?;
         let mut totals: Vec<(Category, i64, i64)> =
             Category::ALL.iter().map(|c| (*c, 0, 0)).collect();
@@ -1123,6 +1192,7 @@ impl ExchangeService<'_> {
             totals,
             matched,
             children,
+            refreshed_at,
         })
     }
 
@@ -1276,7 +1346,17 @@ fn shown(category: Category, l: store::Line, judged: Option<time::Date>) -> Line
     let mut differences = Vec::new();
     let mut since = None;
     let finding: String;
+    let now = Category::parse(&l.cat);
     match category {
+        _ if now != Some(category) => {
+            finding = match (now, l.cat.as_str()) {
+                (_, "") => {
+                    "记录已变化（已删除、停止登记或已不在本组织），点击“重新核对”更新".into()
+                }
+                (None, _) => "记录已更正，现与执业系统一致；点击“重新核对”更新".into(),
+                (Some(c), _) => format!("记录已变化，现为“{}”；点击“重新核对”更新", c.label()),
+            };
+        }
         Category::Mismatch => {
             if l.other_id {
                 differences.push((
