@@ -1075,13 +1075,7 @@ impl ExchangeService<'_> {
     pub async fn refresh(&self, caller: Caller<'_>, node: OrgId) -> ServiceResult<()> {
         caller.require(Action::ManageMembers, None)?;
         let mut tx = self.db.begin().await?;
-        let org = orgs::get(&mut tx, node)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageMembers, Some(&org.path))?;
-        let snapshot = store::latest(&mut tx)
-            .await?
-            .ok_or(ServiceError::Conflict(super::Refusal::NoLicensingSnapshot))?;
+        let (org, snapshot) = writable_node(&mut tx, caller, node).await?;
         store::refresh(&mut tx, snapshot.id, store::Reach::Subtree(&org.path)).await?;
         audit::append(
             &mut tx,
@@ -1252,13 +1246,7 @@ impl ExchangeService<'_> {
             return Err(ServiceError::invalid("说明", "说明不能超过500字"));
         }
         let mut tx = self.db.begin().await?;
-        let org = orgs::get(&mut tx, node)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        caller.require(Action::ManageMembers, Some(&org.path))?;
-        let snapshot = store::latest(&mut tx)
-            .await?
-            .ok_or(ServiceError::Conflict(super::Refusal::NoLicensingSnapshot))?;
+        let (org, snapshot) = writable_node(&mut tx, caller, node).await?;
         let path = store::line_path(&mut tx, snapshot.id, &org.path, category, subject)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -1336,6 +1324,21 @@ impl ExchangeService<'_> {
         .await?;
         Ok((format!("执业信息核对-{}.xlsx", r.org.name), bytes))
     }
+}
+
+/// The node a change to its reconciliation is made at (a clerk, reviewer or administrator of
+/// its subtree), and the latest snapshot.
+async fn writable_node(
+    conn: &mut sqlx::AnyConnection,
+    caller: Caller<'_>,
+    node: OrgId,
+) -> ServiceResult<(Org, Snapshot)> {
+    let org = orgs::get(conn, node).await?.ok_or(ServiceError::NotFound)?;
+    caller.require(Action::ManageMembers, Some(&org.path))?;
+    let snapshot = store::latest(conn)
+        .await?
+        .ok_or(ServiceError::Conflict(super::Refusal::NoLicensingSnapshot))?;
+    Ok((org, snapshot))
 }
 
 static LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
