@@ -57,6 +57,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("licensing.load", "载入全国律师综合管理系统名册"),
     ("licensing.explain", "说明执业信息核对结果"),
     ("licensing.refresh", "重新核对执业信息"),
+    (
+        "licensing.prefill",
+        "按执业系统名册预填党员信息（含完整公民身份号码）",
+    ),
     ("export.commendations", "导出表彰名单"),
     ("commendation.nominate", "推荐表彰"),
     ("commendation.forward", "审核同意并转报表彰推荐"),

@@ -884,6 +884,46 @@ pub async fn line_path(
         .map_err(Into::into)
 }
 
+/// A lawyer of a snapshot, with our registry's firm of the same credit code.
+#[derive(Debug, Clone)]
+pub struct RosterLawyer {
+    pub licence_no: String,
+    pub name: String,
+    pub citizen_id_enc: Vec<u8>,
+    pub practice_type: String,
+    pub political: Option<String>,
+    pub firm_id: Option<crate::domain::FirmId>,
+}
+
+pub async fn lawyer(
+    conn: &mut AnyConnection,
+    snapshot: i64,
+    licence: &str,
+) -> StoreResult<Option<RosterLawyer>> {
+    let r = sqlx::query(
+        "SELECT l.licence_no, l.name, l.citizen_id_enc, l.practice_type, l.political, \
+         f.id AS firm_id FROM licence_lawyers l LEFT JOIN firms f ON f.credit_code = l.firm_code \
+         WHERE l.snapshot_id = $1 AND l.licence_no = $2",
+    )
+    .bind(snapshot)
+    .bind(licence)
+    .fetch_optional(&mut *conn)
+    .await?;
+    r.map(|r| {
+        Ok(RosterLawyer {
+            licence_no: r.try_get("licence_no")?,
+            name: r.try_get("name")?,
+            citizen_id_enc: r.try_get("citizen_id_enc")?,
+            practice_type: r.try_get("practice_type")?,
+            political: r.try_get("political")?,
+            firm_id: r
+                .try_get::<Option<i64>, _>("firm_id")?
+                .map(crate::domain::FirmId),
+        })
+    })
+    .transpose()
+}
+
 /// Keep a note explaining a line.
 pub async fn add_note(
     conn: &mut AnyConnection,

@@ -268,6 +268,29 @@ pub async fn refresh(
 }
 
 #[derive(Deserialize)]
+pub struct AddForm {
+    subject: String,
+}
+
+/// `POST /orgs/{id}/reconcile/add`: the new-member form pre-filled from an unregistered line
+/// (a POST, so the ID number never rides in a URL).
+pub async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<OrgId>,
+    Form(f): Form<AddForm>,
+) -> Result<Response, AppError> {
+    let p = state
+        .services
+        .exchange()
+        .prefill(Caller::User(&user.actor), id, &f.subject)
+        .await?;
+    Ok(super::membership::prefilled_page(&state, &user, id, p)
+        .await?
+        .into_response())
+}
+
+#[derive(Deserialize)]
 pub struct ExplainForm {
     category: String,
     subject: String,

@@ -102,6 +102,34 @@ async fn new_page(
     })
 }
 
+/// The new-member form pre-filled from a licensing-roster line (`exchange::add`).
+pub(super) async fn prefilled_page(
+    state: &AppState,
+    user: &CurrentUser,
+    org: OrgId,
+    p: crate::service::exchange::Prefill,
+) -> Result<NewMemberPage, AppError> {
+    let v = MemberForm {
+        name: p.name,
+        citizen_id: p.citizen_id,
+        category: "lawyer".into(),
+        firm: p.firm.map(|f| f.0.to_string()).unwrap_or_default(),
+        ethnicity: "01".into(),
+        education: "21".into(),
+        party_status: if p.probationary {
+            "probationary"
+        } else {
+            "full"
+        }
+        .into(),
+        licence_no: p.licence_no,
+        practice_type: p.practice_type,
+        org: org.0.to_string(),
+        ..Default::default()
+    };
+    new_page(state, user, org, v, Vec::new()).await
+}
+
 pub async fn new_member_page(
     State(state): State<AppState>,
     user: CurrentUser,

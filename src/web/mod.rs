@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{id}/reconcile.xlsx", get(exchange::export))
         .route("/orgs/{id}/reconcile/explain", post(exchange::explain))
         .route("/orgs/{id}/reconcile/refresh", post(exchange::refresh))
+        .route("/orgs/{id}/reconcile/add", post(exchange::add))
         .route(
             "/exchange",
             get(exchange::show)

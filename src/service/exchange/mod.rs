@@ -809,6 +809,19 @@ fn check_files(
     (checker.problems, checker.total)
 }
 
+/// What the new-member form is pre-filled with from a roster line.
+#[derive(Debug, Clone)]
+pub struct Prefill {
+    pub name: String,
+    pub citizen_id: String,
+    pub licence_no: String,
+    pub practice_type: String,
+    /// Our registry's firm of that credit code.
+    pub firm: Option<crate::domain::FirmId>,
+    /// 政治面貌 中共预备党员.
+    pub probationary: bool,
+}
+
 /// One line of the reconciliation, as shown.
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -1091,6 +1104,55 @@ impl ExchangeService<'_> {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// 添加党员 from a 申报为党员但未登记 line: the roster's particulars of that lawyer, the full
+    /// ID number among them, to pre-fill the new-member form (audited as a reveal of the
+    /// number; a clerk, reviewer or administrator of a node the line lies under).
+    pub async fn prefill(
+        &self,
+        caller: Caller<'_>,
+        node: OrgId,
+        licence: &str,
+    ) -> ServiceResult<Prefill> {
+        caller.require(Action::ManageMembers, None)?;
+        let mut tx = self.db.begin().await?;
+        let (org, snapshot) = writable_node(&mut tx, caller, node).await?;
+        let path = store::line_path(
+            &mut tx,
+            snapshot.id,
+            &org.path,
+            Category::Unregistered,
+            licence,
+        )
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+        let l = store::lawyer(&mut tx, snapshot.id, licence)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let citizen_id = self.keys.decrypt_id(&l.citizen_id_enc)?;
+        let at = TreePath::parse(&path).unwrap_or_else(|| org.path.clone());
+        audit::append(
+            &mut tx,
+            caller.by(),
+            NewEvent {
+                action: "licensing.prefill",
+                target_kind: "licence",
+                target_id: licence.to_owned(),
+                target_path: &at,
+                detail: serde_json::json!({ "snapshot": snapshot.id, "name": l.name }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Prefill {
+            name: l.name,
+            citizen_id,
+            licence_no: l.licence_no,
+            practice_type: l.practice_type,
+            firm: l.firm_id,
+            probationary: l.political.as_deref() == Some("02"),
+        })
     }
 
     /// The hourly upkeep: the whole tree classified again against the latest snapshot, if
