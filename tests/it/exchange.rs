@@ -501,17 +501,31 @@ async fn a_roster_written_by_hand_loads_and_every_category_is_found_at_the_city(
     // 添加党员 from the line: the new-member form pre-filled from the roster (the full ID
     // number by POST only, its reveal audited); only for a line under the node.
     let add = format!("/orgs/{}/reconcile/add", p.city.0);
-    let form = shi.post(&add, &[("subject", &ch.unregistered_licence)]).await;
+    let form = shi
+        .post(&add, &[("subject", &ch.unregistered_licence)])
+        .await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    assert!(form.body.contains(&format!("value=\"{}\"", fresh_id(1))), "{}", form.body);
+    assert!(
+        form.body.contains(&format!("value=\"{}\"", fresh_id(1))),
+        "{}",
+        form.body
+    );
     assert!(form.body.contains(&ch.unregistered_licence));
     assert!(form.body.contains("value=\"未登记1\""));
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'licensing.prefill'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'licensing.prefill'"
+        )
+        .await,
         1
     );
     let r = shi.post(&add, &[("subject", &ch.renamed.licence)]).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "a registered lawyer is no unregistered line");
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a registered lawyer is no unregistered line"
+    );
     let r = shi
         .post(
             &format!("/orgs/{}/reconcile/add", p.other_city.0),
