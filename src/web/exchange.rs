@@ -109,14 +109,7 @@ pub async fn load(
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "lawyers" | "firms" | "mapping" => {
-                let file: String = field
-                    .file_name()
-                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
-                    .unwrap_or_default()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(120)
-                    .collect();
+                let file = super::import::upload_name(field.file_name());
                 let bytes = field
                     .bytes()
                     .await

@@ -134,6 +134,17 @@ pub async fn show(
     import_page(&state, &user, id, notice, None).await
 }
 
+/// An uploaded file's name as shown and stored: without the browser's folders, control
+/// characters, and beyond 120 characters.
+pub(super) fn upload_name(sent: Option<&str>) -> String {
+    sent.map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect()
+}
+
 /// Receive the file, keep it for the decision, and go to the dry run.
 pub async fn upload(
     State(state): State<AppState>,
@@ -156,10 +167,7 @@ pub async fn upload(
         };
         match field.name() {
             Some("file") => {
-                let name = field
-                    .file_name()
-                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
-                    .unwrap_or_default();
+                let name = upload_name(field.file_name());
                 let bytes = field
                     .bytes()
                     .await
@@ -174,7 +182,6 @@ pub async fn upload(
         let page = import_page(&state, &user, id, None, Some("请选择要导入的文件".into())).await?;
         return Ok(page.into_response());
     };
-    let name: String = name.chars().filter(|c| !c.is_control()).take(120).collect();
     let kind = ImportKind::from_code(&kind);
     let uploaded = state
         .services

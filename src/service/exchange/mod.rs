@@ -670,6 +670,65 @@ fn find_column(
     normed.iter().position(|n| names.contains(n))
 }
 
+/// One file's rows on their way through the checks: the first rows held back until the
+/// header is found among them, then each row checked and the good ones gathered for sending.
+struct FileRows<'f> {
+    file: &'f str,
+    head: Vec<(u64, Vec<Value>)>,
+    header: Option<Header>,
+    failed_header: bool,
+    lawyers: Vec<LawyerRow>,
+    firms: Vec<FirmRow>,
+    rows: u64,
+}
+
+impl FileRows<'_> {
+    /// Check a data row (once the header is known); a good one is kept unless the load is
+    /// already refused.
+    fn check(&mut self, checker: &mut Checker<'_>, row: u64, cells: &[Value]) {
+        let Some(h) = &self.header else {
+            return;
+        };
+        self.rows += 1;
+        let at = At {
+            file: self.file,
+            row,
+            h,
+            cells,
+        };
+        match h.kind {
+            Kind::Lawyers => {
+                if let Some(l) = checker.lawyer(&at)
+                    && checker.total == 0
+                {
+                    self.lawyers.push(l);
+                }
+            }
+            Kind::Firms => {
+                if let Some(f) = checker.firm(&at)
+                    && checker.total == 0
+                {
+                    self.firms.push(f);
+                }
+            }
+        }
+    }
+
+    /// Find the header among the rows held back, then check the rows after it.
+    fn find_header(&mut self, checker: &mut Checker<'_>) {
+        match checker.header(self.file, &self.head) {
+            Some((i, h)) => {
+                let rest = self.head.split_off(i + 1);
+                self.header = Some(h);
+                for (n, c) in rest {
+                    self.check(checker, n, &c);
+                }
+            }
+            None => self.failed_header = true,
+        }
+    }
+}
+
 /// Check every file in a thread of its own, sending the good rows on; stops sending once a
 /// finding refuses the load (the checks go on, to list what else is wrong).
 fn check_files(
@@ -680,84 +739,42 @@ fn check_files(
     for input in inputs {
         let file = input.name.clone();
         let mut format = None;
-        let mut head: Vec<(u64, Vec<Value>)> = Vec::new();
-        let mut header: Option<Header> = None;
-        let mut failed_header = false;
-        let mut lawyers = Vec::new();
-        let mut firms = Vec::new();
-        let mut rows = 0u64;
-        let mut closed = false;
-        let mut on_format = |f: Format| format = Some(f);
-        let handle = |checker: &mut Checker<'_>,
-                      header: &Header,
-                      row: u64,
-                      cells: &[Value],
-                      lawyers: &mut Vec<LawyerRow>,
-                      firms: &mut Vec<FirmRow>| {
-            match header.kind {
-                Kind::Lawyers => {
-                    if let Some(l) = checker.lawyer(&At {
-                        file: &file,
-                        row,
-                        h: header,
-                        cells,
-                    }) && checker.total == 0
-                    {
-                        lawyers.push(l);
-                    }
-                }
-                Kind::Firms => {
-                    if let Some(f) = checker.firm(&At {
-                        file: &file,
-                        row,
-                        h: header,
-                        cells,
-                    }) && checker.total == 0
-                    {
-                        firms.push(f);
-                    }
-                }
-            }
+        let mut f = FileRows {
+            file: &file,
+            head: Vec::new(),
+            header: None,
+            failed_header: false,
+            lawyers: Vec::new(),
+            firms: Vec::new(),
+            rows: 0,
         };
+        let mut closed = false;
+        let mut on_format = |fmt: Format| format = Some(fmt);
         let mut on_row = |row: u64, cells: Vec<Value>| -> bool {
-            if failed_header {
-                return false;
-            }
-            if header.is_none() {
-                head.push((row, cells));
-                if head.len() < crate::service::import::cells::HEADER_SEARCH_ROWS {
+            if f.header.is_none() {
+                f.head.push((row, cells));
+                if f.head.len() < crate::service::import::cells::HEADER_SEARCH_ROWS {
                     return true;
                 }
-                match checker.header(&file, &head) {
-                    Some((i, h)) => {
-                        let rest: Vec<(u64, Vec<Value>)> = head.drain(i + 1..).collect();
-                        for (n, c) in rest {
-                            rows += 1;
-                            handle(&mut checker, &h, n, &c, &mut lawyers, &mut firms);
-                        }
-                        header = Some(h);
-                    }
-                    None => {
-                        failed_header = true;
-                        return false;
-                    }
+                f.find_header(&mut checker);
+                if f.failed_header {
+                    return false;
                 }
-            } else if let Some(h) = &header {
-                rows += 1;
-                handle(&mut checker, h, row, &cells, &mut lawyers, &mut firms);
+            } else {
+                f.check(&mut checker, row, &cells);
             }
             if checker.total > 0 {
-                lawyers.clear();
-                firms.clear();
+                f.lawyers.clear();
+                f.firms.clear();
             }
-            if lawyers.len() >= CHUNK {
+            if f.lawyers.len() >= CHUNK {
                 closed |= tx
-                    .blocking_send(Batch::Lawyers(std::mem::take(&mut lawyers)))
+                    .blocking_send(Batch::Lawyers(std::mem::take(&mut f.lawyers)))
                     .is_err();
             }
-            if firms.len() >= CHUNK {
+            if f.firms.len() >= CHUNK {
                 closed |= tx
-                    .blocking_send(Batch::Firms(std::mem::take(&mut firms)))
+                    .blocking_send(Batch::Firms(std::mem::take(&mut f.firms)))
                     .is_err();
             }
             !closed && checker.total < MAX_LISTED * 5
@@ -770,16 +787,11 @@ fn check_files(
             },
         );
         // A short file: its header is looked for once it has ended.
-        if header.is_none() && !failed_header && result.is_ok() {
-            if head.is_empty() {
+        if f.header.is_none() && !f.failed_header && result.is_ok() {
+            if f.head.is_empty() {
                 checker.problem(&file, None, None, "文件中没有数据".into());
-            } else if let Some((i, h)) = checker.header(&file, &head) {
-                let rest: Vec<(u64, Vec<Value>)> = head.drain(i + 1..).collect();
-                for (n, c) in rest {
-                    rows += 1;
-                    handle(&mut checker, &h, n, &c, &mut lawyers, &mut firms);
-                }
-                header = Some(h);
+            } else {
+                f.find_header(&mut checker);
             }
         }
         let digest = match result {
@@ -789,18 +801,20 @@ fn check_files(
                 None
             }
         };
-        if header.is_some() && rows == 0 {
+        if f.header.is_some() && f.rows == 0 {
             checker.problem(&file, None, None, "文件中只有表头，没有数据行".into());
         }
         if checker.total > 0 {
-            lawyers.clear();
-            firms.clear();
+            f.lawyers.clear();
+            f.firms.clear();
         }
-        let _ = tx.blocking_send(Batch::Lawyers(lawyers));
-        let _ = tx.blocking_send(Batch::Firms(firms));
+        let kind = f.header.as_ref().map(|h| h.kind);
+        let rows = f.rows;
+        let _ = tx.blocking_send(Batch::Lawyers(f.lawyers));
+        let _ = tx.blocking_send(Batch::Firms(f.firms));
         let _ = tx.blocking_send(Batch::FileDone {
             name: file.clone(),
-            kind: header.as_ref().map(|h| h.kind),
+            kind,
             format,
             digest,
             rows,
@@ -993,10 +1007,9 @@ impl ExchangeService<'_> {
         let (mut problems, mut total) = checker_thread
             .await
             .map_err(|e| ServiceError::Failed(format!("名册检查中断：{e}")))?;
-        let kinds_seen = kinds;
         if total == 0 && stored.is_ok() {
-            let lawyer_files = kinds_seen.iter().filter(|k| **k == Kind::Lawyers).count();
-            let firm_files = kinds_seen.iter().filter(|k| **k == Kind::Firms).count();
+            let lawyer_files = kinds.iter().filter(|k| **k == Kind::Lawyers).count();
+            let firm_files = kinds.iter().filter(|k| **k == Kind::Firms).count();
             if lawyer_files == 0 {
                 total += 1;
                 problems.push(Problem {
